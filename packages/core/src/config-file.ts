@@ -1,0 +1,196 @@
+import { readFile } from 'node:fs/promises'
+import { extname } from 'node:path'
+import { parse as parseYaml } from 'yaml'
+import { QuotaConfigError } from './errors.js'
+import { normalizePolicies } from './policy-set.js'
+import type { QuotaPolicy, QuotaThreshold } from './policy-types.js'
+import type { QuotaContext } from './types.js'
+
+/** An alert of the `alerts:` list, as written in the file. */
+export interface QuotaAlert {
+  readonly threshold: number
+  readonly action: 'warn' | 'throttle' | 'block'
+  readonly channels?: readonly string[]
+  /** `throttle`: how much slower throttled calls go (0.5 = half speed). */
+  readonly reduction?: number
+  /** `block`: what the app should answer instead of an error (e.g. `cache`); for the adapters' `fallback`. */
+  readonly fallback?: string
+}
+
+/** What a config file describes: pass `policies` to `createTokenQuota`. */
+export interface QuotaConfig {
+  readonly policies: readonly QuotaPolicy[]
+  readonly alerts: readonly QuotaAlert[]
+}
+
+type Json = Record<string, unknown>
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function invalid(field: string, expected: string, value: unknown): never {
+  throw new QuotaConfigError({ code: 'InvalidConfiguration', field, message: `Expected \`${field}\` to be ${expected}, got \`${JSON.stringify(value) ?? String(value)}\`` })
+}
+
+function objectAt(value: unknown, field: string, known: readonly string[]): Json {
+  if (!isObject(value)) invalid(field, 'a mapping', value)
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) {
+      throw new QuotaConfigError({ code: 'InvalidConfiguration', field: `${field}.${key}`, message: `Unknown field \`${key}\` (known: ${known.join(', ')})` })
+    }
+  }
+  return value
+}
+
+function countAt(value: unknown, field: string): number | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) invalid(field, 'a non-negative integer', value)
+  return value
+}
+
+function entriesAt(value: unknown, field: string): Array<[string, Json]> {
+  if (value === undefined) return []
+  if (!isObject(value)) invalid(field, 'a mapping of name → limits', value)
+  return Object.entries(value).map(([name, entry]) => [name, objectAt(entry, `${field}.${name}`, tierFields)])
+}
+
+const tierFields = ['daily_limit', 'monthly_limit', 'request_limit', 'rate_limit', 'priority'] as const
+
+/** Builds `{ class, counts }` from one numeric field of every tier, or nothing when no tier sets it. */
+function classTable(tiers: Array<[string, Json]>, field: string, classOf: (name: string) => string, path: string) {
+  const counts: Record<string, number> = {}
+  for (const [name, tier] of tiers) {
+    const value = countAt(tier[field], `${path}.${name}.${field}`)
+    if (value !== undefined) counts[classOf(name)] = value
+  }
+  return Object.keys(counts).length > 0 ? counts : undefined
+}
+
+function parseAlerts(value: unknown): QuotaAlert[] {
+  if (value === undefined) return []
+  if (!Array.isArray(value)) invalid('alerts', 'a list', value)
+  return value.map((raw, index) => {
+    const field = `alerts[${index}]`
+    const alert = objectAt(raw, field, ['threshold', 'action', 'channels', 'reduction', 'fallback'])
+    const { threshold, action, channels, reduction, fallback } = alert
+    if (typeof threshold !== 'number' || !(threshold > 0 && threshold <= 1)) invalid(`${field}.threshold`, 'a fraction in (0, 1]', threshold)
+    if (action !== 'warn' && action !== 'throttle' && action !== 'block') invalid(`${field}.action`, 'warn, throttle or block', action)
+    if (action === 'block' && threshold !== 1) invalid(`${field}.threshold`, '1 for a `block` alert (the hard limit)', threshold)
+    if (action !== 'block' && threshold === 1) invalid(`${field}.action`, '`block` at threshold 1 (the hard limit always blocks)', action)
+    if (channels !== undefined && (!Array.isArray(channels) || !channels.every((channel) => typeof channel === 'string'))) invalid(`${field}.channels`, 'a list of strings', channels)
+    if (reduction !== undefined && (typeof reduction !== 'number' || !(reduction > 0 && reduction < 1))) invalid(`${field}.reduction`, 'a fraction in (0, 1)', reduction)
+    if (reduction !== undefined && action !== 'throttle') invalid(`${field}.reduction`, 'absent unless the action is `throttle`', reduction)
+    if (fallback !== undefined && typeof fallback !== 'string') invalid(`${field}.fallback`, 'a string', fallback)
+    return alert as unknown as QuotaAlert
+  })
+}
+
+/**
+ * Turns the strategy note's `token_limits.yaml` tiers into policies:
+ * - `organization.monthly_budget` / `daily_cap` → `organization-monthly` / `organization-daily` (one shared counter);
+ * - `projects.<name>.daily_limit` → `project-daily` (identifier and class: `project`; unknown projects are refused),
+ *   `request_limit` → that policy's `maxTokensPerRequest`;
+ * - `users.tier_<plan>.daily_limit` → `user-daily` (identifier `user`, class `plan`), `monthly_limit` → `user-monthly`,
+ *   `rate_limit` (requests per minute) → `user-requests-per-minute` (a rolling minute counting requests);
+ * - `alerts` below 1 become soft thresholds on every token policy; a `throttle` alert paces a user's
+ *   calls to `rate_limit × (1 − reduction)` per minute (one call per second without a rate).
+ */
+function tiersToPolicies(document: Json, alerts: readonly QuotaAlert[]): QuotaPolicy[] {
+  const policies: QuotaPolicy[] = []
+  const users = entriesAt(document.users, 'users')
+  const planOf = (tier: string) => tier.replace(/^tier_/, '')
+  const rates = classTable(users, 'rate_limit', planOf, 'users')
+
+  const thresholds: QuotaThreshold[] = alerts
+    .filter((alert) => alert.action !== 'block')
+    .map((alert) => {
+      if (alert.action === 'warn') return { at: alert.threshold, action: 'warn', ...(alert.channels && { channels: alert.channels }) }
+      const speed = 1 - (alert.reduction ?? 0.5)
+      const minIntervalMs = (context: QuotaContext) => {
+        const rate = rates && typeof context.plan === 'string' ? rates[context.plan] : undefined
+        return rate ? 60_000 / (rate * speed) : 1000 / speed
+      }
+      return { at: alert.threshold, action: 'throttle', minIntervalMs, ...(alert.channels && { channels: alert.channels }) }
+    })
+  const soft = thresholds.length > 0 ? { thresholds } : {}
+
+  if (document.organization !== undefined) {
+    const organization = objectAt(document.organization, 'organization', ['monthly_budget', 'daily_cap'])
+    const monthly = countAt(organization.monthly_budget, 'organization.monthly_budget')
+    const daily = countAt(organization.daily_cap, 'organization.daily_cap')
+    if (monthly !== undefined) policies.push({ name: 'organization-monthly', allow: monthly, interval: 1, timeUnit: 'month', ...soft })
+    if (daily !== undefined) policies.push({ name: 'organization-daily', allow: daily, interval: 1, timeUnit: 'day', ...soft })
+  }
+
+  const projects = entriesAt(document.projects, 'projects')
+  const projectDaily = classTable(projects, 'daily_limit', (name) => name, 'projects')
+  const requestCaps = classTable(projects, 'request_limit', (name) => name, 'projects')
+  if (projectDaily) {
+    policies.push({
+      name: 'project-daily',
+      identifier: 'project',
+      allow: { class: 'project', counts: projectDaily },
+      interval: 1,
+      timeUnit: 'day',
+      ...soft,
+      ...(requestCaps && { maxTokensPerRequest: { limit: (context: QuotaContext) => (typeof context.project === 'string' ? requestCaps[context.project] : undefined) } }),
+    })
+  } else if (requestCaps) {
+    invalid('projects', 'a `daily_limit` next to every `request_limit`', requestCaps)
+  }
+
+  const userDaily = classTable(users, 'daily_limit', planOf, 'users')
+  const userMonthly = classTable(users, 'monthly_limit', planOf, 'users')
+  if (userDaily) policies.push({ name: 'user-daily', identifier: 'user', allow: { class: 'plan', counts: userDaily }, interval: 1, timeUnit: 'day', ...soft })
+  if (userMonthly) policies.push({ name: 'user-monthly', identifier: 'user', allow: { class: 'plan', counts: userMonthly }, interval: 1, timeUnit: 'month', ...soft })
+  if (rates) {
+    policies.push({ name: 'user-requests-per-minute', type: 'rollingwindow', identifier: 'user', count: 'requests', allow: { class: 'plan', counts: rates }, interval: 1, timeUnit: 'minute' })
+  }
+  return policies
+}
+
+/**
+ * Parses and validates a quota configuration document (already read). Accepts the strategy note's
+ * `token_limits.yaml` shape (`organization`, `projects`, `users`, `alerts`) and/or a `policies:` list
+ * written like code (static values only). Throws `QuotaConfigError` naming the policy or field.
+ */
+export function parseQuotaConfig(text: string, format: 'yaml' | 'json'): QuotaConfig {
+  let document: unknown
+  try {
+    document = format === 'json' ? JSON.parse(text) : parseYaml(text)
+  } catch (error) {
+    throw new QuotaConfigError({ code: 'InvalidConfiguration', message: `The ${format.toUpperCase()} does not parse: ${(error as Error).message}`, cause: error })
+  }
+  const root = objectAt(document ?? {}, '(root)', ['organization', 'projects', 'users', 'alerts', 'policies'])
+  const alerts = parseAlerts(root.alerts)
+  const policies: QuotaPolicy[] = tiersToPolicies(root, alerts)
+  if (root.policies !== undefined) {
+    if (!Array.isArray(root.policies)) invalid('policies', 'a list of policies', root.policies)
+    policies.push(...(root.policies as QuotaPolicy[]))
+  }
+  normalizePolicies(policies, { unidentified: 'refuse' })
+  return { policies, alerts }
+}
+
+/**
+ * Reads a quota configuration from a YAML (`.yaml`, `.yml`) or JSON (`.json`) file. See
+ * {@link parseQuotaConfig} for the accepted shapes.
+ *
+ * @example
+ * const { policies } = await loadQuotaConfig('token_limits.yaml')
+ * const quota = createTokenQuota({ policies })
+ */
+export async function loadQuotaConfig(path: string): Promise<QuotaConfig> {
+  const extension = extname(path).toLowerCase()
+  if (!['.yaml', '.yml', '.json'].includes(extension)) {
+    throw new QuotaConfigError({ code: 'InvalidConfiguration', message: `Expected a .yaml, .yml or .json file, got "${path}"` })
+  }
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    throw new QuotaConfigError({ code: 'InvalidConfiguration', message: `Cannot read "${path}": ${(error as Error).message}`, cause: error })
+  }
+  return parseQuotaConfig(text, extension === '.json' ? 'json' : 'yaml')
+}

@@ -1,0 +1,121 @@
+import { createHash } from 'node:crypto'
+import { QuotaInputError, TokenQuotaExceededError } from './errors.js'
+import { isClassAllow, maxTokenCount, type NormalizedPolicy } from './policy.js'
+import type { QuotaContext } from './types.js'
+
+/** Identifiers longer than this are stored as a SHA-256 digest, so a hostile value cannot bloat keys. */
+const maxLiteralIdentifierLength = 200
+
+/** Which counter of a policy a request charges, and its limit there. */
+export interface PolicyTarget {
+  readonly policy: NormalizedPolicy
+  /** Counter family: the counter name, plus `#class` for class-based limits (each class has its own counter). */
+  readonly counter: string
+  /** Store key of the identifier. Prefixes keep the namespaces apart: `=` literal, `#` digest, `*` bucket, empty for a shared counter. */
+  readonly identifierKey: string
+  /** The identifier as the caller knows it (`null` for a shared counter). */
+  readonly identifier: string | null
+  readonly class: string | undefined
+  /** The limit, or `undefined` when this policy never refuses. */
+  readonly limit: number | undefined
+}
+
+function callPolicyFunction<T>(policy: NormalizedPolicy, what: string, run: () => T): T {
+  try {
+    return run()
+  } catch (error) {
+    throw new QuotaInputError({ code: 'PolicyFunctionFailed', policy: policy.name, message: `the ${what} function threw: ${String(error)}`, cause: error })
+  }
+}
+
+/** SHA-256 of a string's UTF-16 code units (not UTF-8: lone surrogates must not collapse into U+FFFD and collide). */
+function digest(value: string): string {
+  return createHash('sha256').update(Buffer.from(value, 'utf16le')).digest('base64url')
+}
+
+function identifierKeyOf(value: string): string {
+  return value.length <= maxLiteralIdentifierLength ? `=${value}` : `#${digest(value)}`
+}
+
+function resolveIdentifier(policy: NormalizedPolicy, context: QuotaContext): { key: string; identifier: string | null } {
+  const source = policy.identifier
+  if (source === undefined) return { key: '', identifier: null }
+  const value = typeof source === 'string' ? context[source] : callPolicyFunction(policy, 'identifier', () => source(context))
+  if (value === undefined || value === null || value === '') {
+    if (policy.unidentified === 'refuse') {
+      const from = typeof source === 'string' ? `context key \`${source}\`` : 'the identifier function'
+      throw new QuotaInputError({
+        code: 'UnresolvedIdentifier',
+        policy: policy.name,
+        message: `no identifier for this request (${from} is empty); set it with quota.withContext(), or declare an \`unidentified: { bucket }\` to charge`,
+      })
+    }
+    return { key: `*${policy.unidentified.bucket}`, identifier: policy.unidentified.bucket }
+  }
+  if (typeof value === 'string') return { key: identifierKeyOf(value), identifier: value }
+  if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'bigint') {
+    const text = String(value)
+    return { key: identifierKeyOf(text), identifier: text }
+  }
+  throw new QuotaInputError({
+    code: 'InvalidIdentifier',
+    policy: policy.name,
+    message: `expected the identifier to be a string or a finite number, got ${typeof value}`,
+  })
+}
+
+function checkLimit(policy: NormalizedPolicy, limit: unknown): number {
+  if (typeof limit === 'number' && Number.isInteger(limit) && limit >= 0 && limit <= maxTokenCount) return limit
+  throw new QuotaInputError({
+    code: 'PolicyFunctionFailed',
+    policy: policy.name,
+    message: `expected the allow function to return a non-negative integer, got ${String(limit)} (${typeof limit})`,
+  })
+}
+
+/** Counter family of one class: class names from a context may be hostile, so long or odd ones are digested. */
+function classCounter(counterName: string, className: string): string {
+  const safe = className.length <= maxLiteralIdentifierLength && !className.includes('\u0000')
+  return safe ? `${counterName}#=${className}` : `${counterName}##${digest(className)}`
+}
+
+/**
+ * Resolves a policy for one request: identifier, class and limit. Synchronous unless the `allow`
+ * function is. Throws `QuotaInputError` for a missing or malformed identity or a failing policy
+ * function, and `TokenQuotaExceededError` (`UnknownQuotaClass`) for a class with no limit on an
+ * enforcing policy.
+ */
+export function resolveTarget(policy: NormalizedPolicy, context: QuotaContext, now: number): PolicyTarget | Promise<PolicyTarget> {
+  const { key, identifier } = resolveIdentifier(policy, context)
+  const target = (limit: number, className?: string): PolicyTarget => ({
+    policy,
+    counter: className === undefined ? policy.counterName : classCounter(policy.counterName, className),
+    identifierKey: key,
+    identifier,
+    class: className,
+    limit: policy.enforces ? limit : undefined,
+  })
+  const { allow } = policy
+  if (typeof allow === 'number') return target(allow)
+  if (isClassAllow(allow)) {
+    const value = callPolicyFunction(policy, 'class', () => allow.class(context))
+    const className = value === undefined || value === null ? '' : String(value)
+    const classLimit = allow.counts.get(className)
+    if (classLimit !== undefined) return target(classLimit, className)
+    if (!policy.enforces) return { ...target(0, className), limit: undefined }
+    throw new TokenQuotaExceededError({
+      code: 'UnknownQuotaClass',
+      violations: [{ policy: policy.name, identifier, class: className, limit: 0, used: 0, reserved: 0, requested: 0, resetAt: now, retryAfterMs: null }],
+    })
+  }
+  const result = callPolicyFunction(policy, 'allow', () => allow(context))
+  if (result instanceof Promise) {
+    return result.then(
+      (limit) => target(checkLimit(policy, limit)),
+      (error: unknown) => {
+        throw new QuotaInputError({ code: 'PolicyFunctionFailed', policy: policy.name, message: `the allow function threw: ${String(error)}`, cause: error })
+      },
+    )
+  }
+  return target(checkLimit(policy, result))
+}

@@ -1,0 +1,61 @@
+export { createTokenQuota } from './token-quota.js'
+export type { TokenQuota, TokenQuotaOptions, ReserveRequest } from './token-quota.js'
+export { MemoryStore } from './stores/memory-store.js'
+export type { MemoryStoreOptions } from './stores/memory-store.js'
+export type {
+  Charge,
+  ChargeOutcome,
+  CounterRef,
+  CounterRefusal,
+  CounterRequest,
+  CounterSnapshot,
+  QuotaStore,
+  ReserveRequest as StoreReserveRequest,
+  ReserveResult,
+  SettleRequest,
+  WindowSpec,
+} from './stores/quota-store.js'
+export {
+  TokenQuotaError,
+  TokenQuotaExceededError,
+  QuotaConfigError,
+  QuotaInputError,
+  StoreUnavailableError,
+  LeaseSettledError,
+} from './errors.js'
+export type {
+  TokenQuotaErrorCode,
+  TokenQuotaExceededCode,
+  QuotaConfigErrorCode,
+  QuotaInputErrorCode,
+  QuotaViolation,
+} from './errors.js'
+export { loadQuotaConfig, parseQuotaConfig } from './config-file.js'
+export type { QuotaConfig, QuotaAlert } from './config-file.js'
+export { estimateTokens } from './estimate.js'
+export type { TokenEstimator } from './estimate.js'
+export { normalizeUsage } from './usage.js'
+export type { QuotaLease, CommitResult } from './lease.js'
+export type { PolicyDecision } from './decision.js'
+export type {
+  QuotaEventMap,
+  QuotaEventName,
+  QuotaEventHandlers,
+  ThresholdEvent,
+  ExceededEvent,
+  UsageEvent,
+  FallbackEvent,
+  StoreErrorEvent,
+  ThrottleEvent,
+  WarningEvent,
+} from './events.js'
+export type {
+  QuotaPolicy,
+  QuotaClassAllow,
+  QuotaThreshold,
+  TokenWeights,
+  CountMode,
+  MaxTokensPerRequest,
+  UnidentifiedPolicy,
+} from './policy-types.js'
+export type { QuotaContext, Usage, NormalizedUsage, TokenEstimate, TimeUnit, QuotaType, QuotaMode } from './types.js'

@@ -1,0 +1,105 @@
+/**
+ * Where a counter's window lives. The engine computes calendar arithmetic; the store only compares
+ * and adds numbers, so the same protocol fits an in-memory map and a Lua script.
+ */
+export type WindowSpec =
+  /** `default` and `calendar` windows: known start and end. */
+  | { readonly kind: 'fixed'; readonly start: number; readonly end: number }
+  /** `flexi` windows: the store keeps the start; a new window opened now would end at `endIfStartedNow`. */
+  | { readonly kind: 'flexi'; readonly endIfStartedNow: number }
+  /** `rollingwindow`: tokens in `(now - length, now]`, kept in buckets of `bucket` ms. */
+  | { readonly kind: 'rolling'; readonly length: number; readonly bucket: number }
+
+/** Names one counter: a counter family (policy or shared name, plus class) and an identifier. */
+export interface CounterRef {
+  /** Counter family, e.g. `user-daily` or `user-daily#premium`. Never contains `\u0000`. */
+  readonly counter: string
+  /** The identifier's key: any string up to a few hundred characters (the engine hashes longer ones). */
+  readonly identifier: string
+  readonly window: WindowSpec
+}
+
+/** One counter a reservation touches. */
+export interface CounterRequest extends CounterRef {
+  /** Refuse when `used + reserved + amount` would exceed this. `undefined`: never refuse. */
+  readonly limit?: number
+  /** Tokens the request may use, in this counter's unit. */
+  readonly amount: number
+  /** Hold `amount` until the lease is settled (`false` for a check that counts nothing). */
+  readonly hold: boolean
+}
+
+/** A counter's state at one instant. */
+export interface CounterSnapshot {
+  /** Tokens committed in the window. */
+  readonly used: number
+  /** Tokens held by unsettled, unexpired reservations. */
+  readonly reserved: number
+  /** Start of the window (for a rolling window: `now - length`). */
+  readonly windowStart: number
+  /** When the counter is back to zero if nothing else is charged: the window's end, or for a rolling window the moment its newest tokens leave it. */
+  readonly resetAt: number
+}
+
+export interface ReserveRequest {
+  readonly leaseId: string
+  readonly now: number
+  /** When held amounts return on their own if the lease is never settled. */
+  readonly expiresAt: number
+  readonly counters: readonly CounterRequest[]
+}
+
+export interface CounterRefusal {
+  /** Index in `ReserveRequest.counters`. */
+  readonly index: number
+  readonly snapshot: CounterSnapshot
+  /** Earliest instant at which the same request would fit, assuming nothing else changes. */
+  readonly retryAt: number
+}
+
+export type ReserveResult =
+  | {
+      readonly ok: true
+      /** Per counter: the window start (or rolling bucket start) where the amount is held. */
+      readonly placements: readonly number[]
+      /** Per counter: state after the reservation. */
+      readonly snapshots: readonly CounterSnapshot[]
+    }
+  | { readonly ok: false; readonly refusals: readonly CounterRefusal[] }
+
+/** Replace one held amount by the real charge. */
+export interface Charge extends CounterRef {
+  /** The placement returned by `reserve`. */
+  readonly placement: number
+  /** What `reserve` held there (returned unless the lease has expired, whose hold is already gone). */
+  readonly held: number
+  /** Tokens to add to `used`. */
+  readonly amount: number
+}
+
+export interface SettleRequest {
+  readonly leaseId: string
+  readonly now: number
+  readonly charges: readonly Charge[]
+}
+
+/** Per charge: committed tokens in its window before and after, to detect threshold crossings exactly once. */
+export interface ChargeOutcome {
+  readonly usedBefore: number
+  readonly usedAfter: number
+}
+
+/**
+ * Counter storage. Every implementation passes `describeQuotaStoreContract` from
+ * `@tokenquota/core/testing`.
+ *
+ * - `reserve` is atomic across all counters: either every limit holds and every amount is held,
+ *   or nothing is written.
+ * - `settle` returns a lease's held amounts (unless it expired) and adds the real charges.
+ * - Time comes from the request (`now`), never from the store's own clock.
+ */
+export interface QuotaStore {
+  reserve(request: ReserveRequest): Promise<ReserveResult>
+  settle(request: SettleRequest): Promise<readonly ChargeOutcome[]>
+  read(now: number, counters: readonly CounterRef[]): Promise<readonly CounterSnapshot[]>
+}

@@ -1,0 +1,159 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import type { CounterRequest, QuotaStore, ReserveResult, WindowSpec } from '../stores/quota-store.js'
+
+export interface StoreContractOptions {
+  /** A fresh, empty store for each test (a new key prefix is enough for shared servers). */
+  readonly createStore: () => QuotaStore | Promise<QuotaStore>
+  /** Called after each test with the store it used. */
+  readonly disposeStore?: (store: QuotaStore) => void | Promise<void>
+}
+
+const minute = 60_000
+const t0 = Date.UTC(2026, 0, 1)
+const fixed = (start: number, length = minute): WindowSpec => ({ kind: 'fixed', start, end: start + length })
+const rolling: WindowSpec = { kind: 'rolling', length: minute, bucket: 1000 }
+
+let leaseCounter = 0
+const nextLeaseId = () => `lease-${++leaseCounter}`
+
+function counter(overrides: Partial<CounterRequest> = {}): CounterRequest {
+  return { counter: 'policy', identifier: '=alice', window: fixed(t0), limit: 100, amount: 10, hold: true, ...overrides }
+}
+
+function expectOk(result: ReserveResult): Extract<ReserveResult, { ok: true }> {
+  if (!result.ok) throw new Error(`expected the reservation to succeed, got ${JSON.stringify(result)}`)
+  return result
+}
+
+/**
+ * The behaviour every `QuotaStore` must have. Call it inside a test file:
+ * `describeQuotaStoreContract('RedisStore', { createStore: () => new RedisStore(...) })`.
+ */
+export function describeQuotaStoreContract(name: string, options: StoreContractOptions): void {
+  describe(`${name} (QuotaStore contract)`, () => {
+    let store: QuotaStore
+
+    beforeEach(async () => {
+      store = await options.createStore()
+    })
+    afterEach(async () => {
+      await options.disposeStore?.(store)
+    })
+
+    const reserve = (now: number, counters: CounterRequest[], ttl = minute) =>
+      store.reserve({ leaseId: nextLeaseId(), now, expiresAt: now + ttl, counters })
+    const read = async (now: number, request: CounterRequest) => (await store.read(now, [request]))[0]!
+
+    it('reads an unknown counter as empty', async () => {
+      expect(await read(t0, counter())).toEqual({ used: 0, reserved: 0, windowStart: t0, resetAt: t0 + minute })
+    })
+
+    it('holds a reservation and reports it', async () => {
+      const result = expectOk(await reserve(t0 + 5, [counter({ amount: 30 })]))
+      expect(result.placements).toEqual([t0])
+      expect(result.snapshots[0]).toMatchObject({ used: 0, reserved: 30 })
+      expect(await read(t0 + 6, counter())).toMatchObject({ used: 0, reserved: 30 })
+    })
+
+    it('admits up to the limit exactly and refuses beyond it, with the window end as retry time', async () => {
+      expectOk(await reserve(t0, [counter({ amount: 60 })]))
+      expectOk(await reserve(t0, [counter({ amount: 40 })]))
+      const refused = await reserve(t0 + 10, [counter({ amount: 1 })])
+      expect(refused).toEqual({ ok: false, refusals: [{ index: 0, snapshot: { used: 0, reserved: 100, windowStart: t0, resetAt: t0 + minute }, retryAt: t0 + minute }] })
+    })
+
+    it('is all or nothing across counters: a refusal writes nothing', async () => {
+      expectOk(await reserve(t0, [counter({ identifier: '=org', counter: 'org', amount: 95 })]))
+      const refused = await reserve(t0, [
+        counter({ amount: 10 }),
+        counter({ identifier: '=org', counter: 'org', amount: 10 }),
+      ])
+      expect(refused.ok).toBe(false)
+      expect(await read(t0, counter())).toMatchObject({ used: 0, reserved: 0 })
+      expect(await read(t0, counter({ identifier: '=org', counter: 'org' }))).toMatchObject({ reserved: 95 })
+    })
+
+    it('reports every refusing counter', async () => {
+      const result = await reserve(t0, [counter({ amount: 101 }), counter({ counter: 'other', limit: 5, amount: 6 }), counter({ counter: 'fine' })])
+      expect(result.ok).toBe(false)
+      if (!result.ok) expect(result.refusals.map((refusal) => refusal.index)).toEqual([0, 1])
+    })
+
+    it('never refuses a counter without a limit, and a check without hold holds nothing', async () => {
+      expectOk(await reserve(t0, [counter({ limit: undefined, amount: 1_000_000 })]))
+      expectOk(await reserve(t0, [counter({ counter: 'check', hold: false, amount: 50 })]))
+      expect(await read(t0, counter({ counter: 'check' }))).toMatchObject({ used: 0, reserved: 0 })
+    })
+
+    it('settles: the hold is replaced by the real charge, with used before and after', async () => {
+      const leaseId = nextLeaseId()
+      const result = expectOk(await store.reserve({ leaseId, now: t0, expiresAt: t0 + minute, counters: [counter({ amount: 50 })] }))
+      const outcomes = await store.settle({ leaseId, now: t0 + 1, charges: [{ ...counter(), placement: result.placements[0]!, held: 50, amount: 35 }] })
+      expect(outcomes).toEqual([{ usedBefore: 0, usedAfter: 35 }])
+      expect(await read(t0 + 2, counter())).toMatchObject({ used: 35, reserved: 0 })
+    })
+
+    it('returns the hold of an unsettled lease at its expiry, and still charges a late commit once', async () => {
+      const leaseId = nextLeaseId()
+      const result = expectOk(await store.reserve({ leaseId, now: t0, expiresAt: t0 + 1000, counters: [counter({ amount: 80 })] }))
+      expect(await read(t0 + 999, counter())).toMatchObject({ reserved: 80 })
+      expect(await read(t0 + 1000, counter())).toMatchObject({ reserved: 0 })
+      await store.settle({ leaseId, now: t0 + 2000, charges: [{ ...counter(), placement: result.placements[0]!, held: 80, amount: 20 }] })
+      expect(await read(t0 + 2001, counter())).toMatchObject({ used: 20, reserved: 0 })
+    })
+
+    it('keeps windows apart: a new fixed window starts empty', async () => {
+      expectOk(await reserve(t0, [counter({ amount: 100 })]))
+      const next = counter({ window: fixed(t0 + minute) })
+      expect(await read(t0 + minute, next)).toMatchObject({ used: 0, reserved: 0, windowStart: t0 + minute })
+      expectOk(await reserve(t0 + minute, [next]))
+    })
+
+    it('keeps identifiers apart, whatever their bytes', async () => {
+      const identifiers = ['={}', '=:', '=*', '=a\nb', '=a\u0000b', '=a', `=${'x'.repeat(10_000)}`, '=ключ', '=🙂', '*bucket', '']
+      for (const identifier of identifiers) expectOk(await reserve(t0, [counter({ identifier, amount: 1 + identifiers.indexOf(identifier) })]))
+      for (const identifier of identifiers) {
+        expect(await read(t0, counter({ identifier }))).toMatchObject({ reserved: 1 + identifiers.indexOf(identifier) })
+      }
+    })
+
+    it('slides a rolling window: tokens leave after its length, and retryAt is exact', async () => {
+      const roll = (overrides: Partial<CounterRequest> = {}) => counter({ window: rolling, ...overrides })
+      const first = nextLeaseId()
+      const a = expectOk(await store.reserve({ leaseId: first, now: t0 + 500, expiresAt: t0 + 10 * minute, counters: [roll({ amount: 60 })] }))
+      await store.settle({ leaseId: first, now: t0 + 600, charges: [{ ...roll(), placement: a.placements[0]!, held: 60, amount: 60 }] })
+      const second = nextLeaseId()
+      const b = expectOk(await store.reserve({ leaseId: second, now: t0 + 20_000, expiresAt: t0 + 10 * minute, counters: [roll({ amount: 40 })] }))
+      await store.settle({ leaseId: second, now: t0 + 20_001, charges: [{ ...roll(), placement: b.placements[0]!, held: 40, amount: 40 }] })
+
+      const refused = await reserve(t0 + 30_000, [roll({ amount: 50 })])
+      expect(refused.ok).toBe(false)
+      // The 60 tokens of bucket [t0, t0+1s) leave the window once its end is a full minute old.
+      if (!refused.ok) expect(refused.refusals[0]!.retryAt).toBe(t0 + 1000 + minute)
+      expect(await read(t0 + 1000 + minute - 1, roll())).toMatchObject({ used: 100 })
+      expect(await read(t0 + 1000 + minute, roll())).toMatchObject({ used: 40 })
+      expectOk(await reserve(t0 + 1000 + minute, [roll({ amount: 50 })]))
+      expect(await read(t0 + 21_000 + minute, roll())).toMatchObject({ used: 0, reserved: 50 })
+    })
+
+    it('opens a flexi window at the first admitted request, not at a refused one', async () => {
+      const flexi = (now: number, overrides: Partial<CounterRequest> = {}) => counter({ window: { kind: 'flexi', endIfStartedNow: now + minute }, ...overrides })
+      const refused = await reserve(t0, [flexi(t0, { amount: 101 })])
+      expect(refused.ok).toBe(false)
+      const opened = expectOk(await reserve(t0 + 5000, [flexi(t0 + 5000, { amount: 100 })]))
+      expect(opened.placements).toEqual([t0 + 5000])
+      expect(await read(t0 + 6000, flexi(t0 + 6000))).toMatchObject({ windowStart: t0 + 5000, resetAt: t0 + 5000 + minute, reserved: 100 })
+      const full = await reserve(t0 + 6000, [flexi(t0 + 6000)])
+      if (full.ok) throw new Error('expected a refusal')
+      expect(full.refusals[0]!.retryAt).toBe(t0 + 5000 + minute)
+      const reopened = expectOk(await reserve(t0 + 5000 + minute, [flexi(t0 + 5000 + minute)]))
+      expect(reopened.placements).toEqual([t0 + 5000 + minute])
+    })
+
+    it('admits exactly the capacity under concurrent reservations', async () => {
+      const results = await Promise.all(Array.from({ length: 50 }, () => reserve(t0, [counter({ amount: 7 })])))
+      expect(results.filter((result) => result.ok)).toHaveLength(14)
+      expect(await read(t0, counter())).toMatchObject({ reserved: 98 })
+    })
+  })
+}

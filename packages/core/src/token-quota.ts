@@ -1,0 +1,502 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { randomUUID } from 'node:crypto'
+import type { PolicyDecision } from './decision.js'
+import { QuotaConfigError, QuotaInputError, StoreUnavailableError, TokenQuotaError, TokenQuotaExceededError, type QuotaViolation } from './errors.js'
+import { QuotaEvents, type QuotaEventHandlers, type QuotaEventMap, type QuotaEventName } from './events.js'
+import { resolveTarget, type PolicyTarget } from './identifier.js'
+import { createLease, type CommitResult, type QuotaLease } from './lease.js'
+import { normalizeUnidentified, type NormalizedPolicy } from './policy.js'
+import { normalizePolicies } from './policy-set.js'
+import type { QuotaPolicy, UnidentifiedPolicy } from './policy-types.js'
+import { estimateTokens, type TokenEstimator } from './estimate.js'
+import { MemoryStore } from './stores/memory-store.js'
+import type { CounterRequest, CounterSnapshot, QuotaStore, ReserveResult } from './stores/quota-store.js'
+import { Throttle } from './throttle.js'
+import type { EstimateBound, QuotaContext, TokenEstimate, Usage } from './types.js'
+import { normalizeEstimate, normalizeUsage } from './usage.js'
+
+export interface TokenQuotaOptions {
+  readonly policies: readonly QuotaPolicy[]
+  /** @default new MemoryStore() */
+  readonly store?: QuotaStore
+  /** The clock for every window computation, in epoch ms. @default Date.now */
+  readonly now?: () => number
+  /**
+   * How long a reservation holds capacity when it is never settled (a crashed call, a stream
+   * nobody finished reading). Long enough for the slowest streamed call you make.
+   * @default 600_000 (10 minutes)
+   */
+  readonly leaseTtlMs?: number
+  /** Default for policies whose identifier is missing from the context. @default 'refuse' */
+  readonly unidentified?: UnidentifiedPolicy
+  /**
+   * When the store fails: `closed` refuses with `StoreUnavailableError`; `open` admits, counting
+   * in a local in-memory store meanwhile, and emits `storeError`.
+   * @default 'closed'
+   */
+  readonly failureMode?: 'closed' | 'open'
+  /** Prompt-token estimator used by adapters. @default a fast heuristic (`estimateTokens`) */
+  readonly estimator?: TokenEstimator
+  /** Event handlers; more can be added with `quota.on()`. */
+  readonly on?: QuotaEventHandlers
+}
+
+/** What a request asks for. */
+export interface ReserveRequest {
+  /** Tokens the call may use: a total, or prompt estimate and max output. @default 0 */
+  readonly estimate?: number | TokenEstimate
+  /** The model, for per-model policies. @default context.model */
+  readonly model?: string
+}
+
+export interface TokenQuota {
+  readonly policies: readonly NormalizedPolicy[]
+  readonly store: QuotaStore
+  readonly estimator: TokenEstimator
+  /** The engine's clock. */
+  now(): number
+  /** Runs `fn` with `context` as the ambient caller (merged over an outer scope's context). */
+  withContext<T>(context: QuotaContext, fn: () => T): T
+  /** The ambient context, if any. */
+  currentContext(): QuotaContext | undefined
+  /**
+   * Checks every applicable policy and holds the estimate on all of them, atomically: all or
+   * nothing. `context` is merged over the ambient context.
+   * @throws TokenQuotaExceededError (429), QuotaInputError (400), StoreUnavailableError (503)
+   */
+  reserve(context?: QuotaContext, request?: ReserveRequest): Promise<QuotaLease>
+  /** Enforce-only: throws like `reserve` when the request would not fit, holds nothing. @default estimate 1 */
+  check(context?: QuotaContext, request?: ReserveRequest): Promise<readonly PolicyDecision[]>
+  /** Count-only: charges usage without checking any limit. */
+  record(context: QuotaContext | undefined, usage: Usage, options?: { readonly model?: string }): Promise<CommitResult>
+  /** One entry per applicable policy (all policies when no model is given). */
+  status(context?: QuotaContext, options?: { readonly model?: string }): Promise<readonly PolicyDecision[]>
+  /** Subscribes to an event; returns the function that unsubscribes. */
+  on<Name extends QuotaEventName>(name: Name, listener: (event: QuotaEventMap[Name]) => void): () => void
+  /** Emits an event (adapters report `fallback` through this). */
+  emit<Name extends QuotaEventName>(name: Name, event: QuotaEventMap[Name]): void
+}
+
+/** A counter touched by a request: the policies that share it, merged. */
+interface CounterPlan {
+  readonly request: CounterRequest
+  /** Every policy target on this counter; the first enforcing one with the lowest limit reports refusals. */
+  readonly targets: readonly PolicyTarget[]
+  readonly counting: boolean
+}
+
+interface RequestPlan {
+  readonly context: QuotaContext
+  readonly model: string | undefined
+  readonly targets: readonly PolicyTarget[]
+  readonly counters: readonly CounterPlan[]
+  readonly maxOutputTokens: number | undefined
+}
+
+const defaultLeaseTtlMs = 600_000
+/** Models seen that no per-model policy matched (for one warning each); bounded so hostile names cannot grow it. */
+const maxRememberedModels = 1000
+
+/**
+ * Creates the quota engine. Validates every policy now: a misconfiguration throws
+ * `QuotaConfigError` here, never at request time.
+ *
+ * @example
+ * const quota = createTokenQuota({
+ *   policies: [{ name: 'user-daily', identifier: 'user', allow: 10_000, interval: 1, timeUnit: 'day' }],
+ * })
+ * const lease = await quota.reserve({ user: 'alice' }, { estimate: 1200, model: 'gpt-4o' })
+ * await lease.commit({ input: 900, output: 250 })
+ */
+export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
+  if (typeof options !== 'object' || options === null) {
+    throw new QuotaConfigError({ code: 'InvalidConfiguration', message: 'createTokenQuota() needs an options object with `policies`' })
+  }
+  const unidentified = normalizeUnidentified(undefined, options.unidentified ?? 'refuse', 'unidentified')
+  const policies = normalizePolicies(options.policies, { unidentified })
+
+  const leaseTtlMs = options.leaseTtlMs ?? defaultLeaseTtlMs
+  if (typeof leaseTtlMs !== 'number' || !Number.isFinite(leaseTtlMs) || leaseTtlMs <= 0) {
+    throw new QuotaConfigError({ code: 'InvalidConfiguration', field: 'leaseTtlMs', message: `Expected \`leaseTtlMs\` to be a positive number of ms, got \`${String(leaseTtlMs)}\`` })
+  }
+  const failureMode = options.failureMode ?? 'closed'
+  if (failureMode !== 'closed' && failureMode !== 'open') {
+    throw new QuotaConfigError({ code: 'InvalidConfiguration', field: 'failureMode', message: `Expected \`failureMode\` to be 'closed' or 'open', got \`${String(failureMode)}\`` })
+  }
+  const store = options.store ?? new MemoryStore()
+  const now = options.now ?? Date.now
+  const events = new QuotaEvents(options.on)
+  const scope = new AsyncLocalStorage<QuotaContext>()
+  const throttle = new Throttle()
+  const hasModelFilters = policies.some((policy) => policy.hasModelFilter)
+  const applicableByModel = new Map<string | undefined, readonly NormalizedPolicy[]>()
+  const warnedModels = new Set<string>()
+  let localStore: MemoryStore | undefined
+
+  function applicablePolicies(model: string | undefined): readonly NormalizedPolicy[] {
+    let applicable = applicableByModel.get(model)
+    if (applicable) return applicable
+    applicable = policies.filter((policy) => policy.matchesModel(model))
+    if (applicableByModel.size < maxRememberedModels) applicableByModel.set(model, applicable)
+    if (hasModelFilters && model !== undefined && !applicable.some((policy) => policy.hasModelFilter) && warnedModels.size < maxRememberedModels && !warnedModels.has(model)) {
+      warnedModels.add(model)
+      const unlimited = applicable.length === 0 ? '; it is not limited at all' : ''
+      events.emit('warning', { code: 'UnmatchedModel', message: `Model "${model}" matches no per-model policy${unlimited}. Check the policies' \`models\` globs.` })
+    }
+    return applicable
+  }
+
+  function mergedContext(context: QuotaContext | undefined): QuotaContext {
+    if (context !== undefined && (typeof context !== 'object' || context === null || Array.isArray(context))) {
+      throw new QuotaInputError({ code: 'InvalidContext', message: `Expected the context to be an object like { user: 'alice' }, got ${String(context)}` })
+    }
+    const ambient = scope.getStore()
+    if (!ambient) return context ?? {}
+    return context ? { ...ambient, ...context } : ambient
+  }
+
+  async function plan(contextArg: QuotaContext | undefined, request: ReserveRequest, at: number, estimate: EstimateBound): Promise<RequestPlan> {
+    const context = mergedContext(contextArg)
+    const model = request.model ?? (typeof context.model === 'string' ? context.model : undefined)
+    const pending = applicablePolicies(model).map((policy) => resolveTarget(policy, context, at))
+    const targets = pending.some((target) => target instanceof Promise) ? await Promise.all(pending) : (pending as PolicyTarget[])
+
+    const { bound, maxOutputTokens } = applyRequestCaps(targets, context, estimate, at)
+    const byCounter = new Map<string, { targets: PolicyTarget[]; limit: number | undefined; amount: number; counting: boolean }>()
+    for (const target of targets) {
+      const key = `${target.counter}\u0000${target.identifierKey}`
+      let entry = byCounter.get(key)
+      if (!entry) byCounter.set(key, (entry = { targets: [], limit: undefined, amount: 0, counting: false }))
+      entry.targets.push(target)
+      if (target.limit !== undefined) entry.limit = Math.min(entry.limit ?? Infinity, target.limit)
+      entry.amount = Math.max(entry.amount, target.policy.chargeBound(bound))
+      entry.counting ||= target.policy.counts
+    }
+    const counters: CounterPlan[] = []
+    for (const entry of byCounter.values()) {
+      const [first] = entry.targets as [PolicyTarget]
+      counters.push({
+        targets: entry.targets,
+        counting: entry.counting,
+        request: {
+          counter: first.counter,
+          identifier: first.identifierKey,
+          window: first.policy.window(at),
+          limit: entry.limit,
+          amount: entry.amount,
+          hold: entry.counting,
+        },
+      })
+    }
+    return { context, model, targets, counters, maxOutputTokens }
+  }
+
+  /** `maxTokensPerRequest`: refuse, or clamp the output budget so the request fits every cap. */
+  function applyRequestCaps(targets: readonly PolicyTarget[], context: QuotaContext, estimate: EstimateBound, at: number) {
+    let bound = estimate
+    let maxOutputTokens: number | undefined
+    for (const target of targets) {
+      const cap = target.policy.maxTokensPerRequest
+      if (!cap) continue
+      const limit = typeof cap.limit === 'number' ? cap.limit : callCap(target.policy, cap.limit, context)
+      if (limit === undefined) continue
+      const requested = target.policy.chargeBound(bound)
+      if (requested <= limit) continue
+      const outputRoom = limit - target.policy.chargeBound({ input: bound.input, output: 0, total: bound.input })
+      if (cap.action === 'clamp' && outputRoom > 0 && (target.policy.count === 'total' || target.policy.count === 'output')) {
+        const output = Math.min(bound.output, outputRoom)
+        bound = { input: bound.input, output, total: Math.min(bound.total, bound.input + output) }
+        maxOutputTokens = output
+        continue
+      }
+      throw new TokenQuotaExceededError({
+        code: 'RequestTooLarge',
+        violations: [{ policy: target.policy.name, identifier: target.identifier, class: target.class, limit, used: 0, reserved: 0, requested, resetAt: at, retryAfterMs: null }],
+        message: `Token quota "${target.policy.name}": the request needs up to ${requested} tokens, more than the per-request cap of ${limit}`,
+      })
+    }
+    return { bound, maxOutputTokens }
+  }
+
+  function throttleKeys(counters: readonly CounterPlan[]): string[] {
+    return throttle.active === 0 ? [] : counters.map((counter) => `${counter.request.counter}\u0000${counter.request.identifier}`)
+  }
+
+  async function storeCall<T>(operation: 'reserve' | 'settle' | 'read', run: (target: QuotaStore) => Promise<T>): Promise<{ value: T; local: boolean }> {
+    try {
+      return { value: await run(store), local: false }
+    } catch (error) {
+      if (TokenQuotaError.isInstance(error) && !StoreUnavailableError.isInstance(error)) throw error
+      events.emit('storeError', { error, operation, failureMode })
+      if (failureMode === 'closed' || operation === 'settle') {
+        throw StoreUnavailableError.isInstance(error) ? error : new StoreUnavailableError({ message: `The quota store failed during ${operation}: ${String(error)}`, cause: error })
+      }
+      localStore ??= new MemoryStore()
+      return { value: await run(localStore), local: true }
+    }
+  }
+
+  function refusal(counters: readonly CounterPlan[], result: Extract<ReserveResult, { ok: false }>, at: number): TokenQuotaExceededError {
+    const violations = result.refusals.map(({ index, snapshot, retryAt }): QuotaViolation => {
+      const counter = counters[index]!
+      const reporter = reportingTarget(counter)
+      return {
+        policy: reporter.policy.name,
+        identifier: reporter.identifier,
+        class: reporter.class,
+        limit: counter.request.limit ?? 0,
+        used: snapshot.used,
+        reserved: snapshot.reserved,
+        requested: counter.request.amount,
+        resetAt: snapshot.resetAt,
+        retryAfterMs: Math.max(0, retryAt - at),
+      }
+    })
+    violations.sort((a, b) => (b.retryAfterMs ?? 0) - (a.retryAfterMs ?? 0))
+    return new TokenQuotaExceededError({ code: 'TokenQuotaExceeded', violations })
+  }
+
+  function tooLarge(counters: readonly CounterPlan[], at: number): TokenQuotaExceededError | undefined {
+    const violations: QuotaViolation[] = []
+    for (const counter of counters) {
+      const { limit, amount } = counter.request
+      if (limit === undefined || amount <= limit) continue
+      const reporter = reportingTarget(counter)
+      violations.push({ policy: reporter.policy.name, identifier: reporter.identifier, class: reporter.class, limit, used: 0, reserved: 0, requested: amount, resetAt: at, retryAfterMs: null })
+    }
+    return violations.length > 0 ? new TokenQuotaExceededError({ code: 'RequestTooLarge', violations }) : undefined
+  }
+
+  function decisions(counters: readonly CounterPlan[], snapshots: readonly CounterSnapshot[]): PolicyDecision[] {
+    return counters.flatMap((counter, index) => counter.targets.map((target) => decisionOf(target, snapshots[index]!)))
+  }
+
+  /** Throttle thresholds already passed (possibly by another process): pace from now on. */
+  function noticeThrottles(counters: readonly CounterPlan[], snapshots: readonly CounterSnapshot[], context: QuotaContext, at: number): void {
+    counters.forEach((counter, index) => {
+      const snapshot = snapshots[index]!
+      for (const target of counter.targets) {
+        const allowed = allowedOf(target)
+        for (const threshold of target.policy.thresholds) {
+          if (threshold.action !== 'throttle' || snapshot.used < threshold.at * allowed) continue
+          startThrottle(counter, target, threshold, snapshot.resetAt, context, at)
+        }
+      }
+    })
+  }
+
+  function startThrottle(counter: CounterPlan, target: PolicyTarget, threshold: NormalizedPolicy['thresholds'][number], until: number, context: QuotaContext, at: number): void {
+    const raw = threshold.minIntervalMs ?? 1000
+    const minIntervalMs = typeof raw === 'number' ? raw : callCap(target.policy, raw, context) ?? 1000
+    const key = `${counter.request.counter}\u0000${counter.request.identifier}`
+    if (throttle.activate(key, until, minIntervalMs, at)) {
+      events.emit('throttle', { policy: target.policy.name, identifier: target.identifier, until, minIntervalMs })
+    }
+  }
+
+  async function settle(
+    requestPlan: RequestPlan,
+    leaseId: string,
+    placements: readonly number[],
+    usage: Usage | undefined,
+    bound: EstimateBound,
+    local: boolean,
+  ): Promise<CommitResult> {
+    const estimated = usage === undefined
+    const normalized = estimated ? { input: bound.input, output: Math.max(0, bound.total - bound.input), total: bound.total, cachedInput: 0, reasoning: 0 } : normalizeUsage(usage)
+    const at = now()
+    const charges = requestPlan.counters.map((counter, index) => ({
+      counter: counter.request.counter,
+      identifier: counter.request.identifier,
+      window: counter.request.window,
+      placement: placements[index]!,
+      held: counter.request.hold ? counter.request.amount : 0,
+      amount: counter.counting ? (estimated ? counter.request.amount : chargeOf(counter, normalized)) : 0,
+    }))
+    const target = local ? localStore! : undefined
+    const { value: outcomes } = await storeCall('settle', (primary) => (target ?? primary).settle({ leaseId, now: at, charges }))
+
+    const reported: CommitResult['charges'][number][] = []
+    requestPlan.counters.forEach((counter, index) => {
+      const outcome = outcomes[index]!
+      const amount = charges[index]!.amount
+      for (const policyTarget of counter.targets) {
+        if (policyTarget.policy.counts) reported.push({ policy: policyTarget.policy.name, identifier: policyTarget.identifier, amount })
+        const allowed = allowedOf(policyTarget)
+        for (const threshold of policyTarget.policy.thresholds) {
+          const level = threshold.at * allowed
+          if (!(outcome.usedBefore < level && outcome.usedAfter >= level)) continue
+          const resetAt = counter.request.window.kind === 'fixed' ? counter.request.window.end : at
+          events.emit('threshold', {
+            policy: policyTarget.policy.name,
+            identifier: policyTarget.identifier,
+            class: policyTarget.class,
+            threshold,
+            used: outcome.usedAfter,
+            allowed,
+            resetAt,
+            context: requestPlan.context,
+          })
+          if (threshold.action === 'throttle') startThrottle(counter, policyTarget, threshold, thresholdUntil(counter, resetAt, at), requestPlan.context, at)
+        }
+      }
+    })
+    events.emit('usage', { leaseId, context: requestPlan.context, model: requestPlan.model, usage: normalized, estimated, charges: reported })
+    return { charges: reported, estimated }
+  }
+
+  async function reserveWith(contextArg: QuotaContext | undefined, request: ReserveRequest, hold: boolean, defaultEstimate: number) {
+    const at = now()
+    const estimate = normalizeEstimate(request.estimate ?? defaultEstimate)
+    let requestPlan = await plan(contextArg, request, at, estimate)
+    if (!hold) requestPlan = { ...requestPlan, counters: requestPlan.counters.map((counter) => ({ ...counter, request: { ...counter.request, hold: false } })) }
+    const keys = throttleKeys(requestPlan.counters)
+    if (keys.length > 0) await throttle.wait(keys, at)
+
+    const oversized = tooLarge(requestPlan.counters, at)
+    if (oversized) {
+      events.emit('exceeded', { error: oversized, context: requestPlan.context, model: requestPlan.model })
+      throw oversized
+    }
+    const leaseId = randomUUID()
+    const expiresAt = at + leaseTtlMs
+    const { value: result, local } = await storeCall('reserve', (target) => target.reserve({ leaseId, now: at, expiresAt, counters: requestPlan.counters.map((counter) => counter.request) }))
+    if (!result.ok) {
+      const error = refusal(requestPlan.counters, result, at)
+      events.emit('exceeded', { error, context: requestPlan.context, model: requestPlan.model })
+      throw error
+    }
+    noticeThrottles(requestPlan.counters, result.snapshots, requestPlan.context, at)
+    return { requestPlan, result, leaseId, expiresAt, local, estimate }
+  }
+
+  const quota: TokenQuota = {
+    policies,
+    store,
+    estimator: options.estimator ?? estimateTokens,
+    now,
+    withContext(context, fn) {
+      return scope.run(mergedContext(context), fn)
+    },
+    currentContext() {
+      return scope.getStore()
+    },
+    async reserve(context, request = {}) {
+      const { requestPlan, result, leaseId, expiresAt, local, estimate } = await reserveWith(context, request, true, 0)
+      const bound = requestPlan.maxOutputTokens === undefined ? estimate : { input: estimate.input, output: requestPlan.maxOutputTokens, total: Math.min(estimate.total, estimate.input + requestPlan.maxOutputTokens) }
+      return createLease(
+        {
+          id: leaseId,
+          context: requestPlan.context,
+          model: requestPlan.model,
+          expiresAt,
+          maxOutputTokens: requestPlan.maxOutputTokens,
+          decisions: decisions(requestPlan.counters, result.snapshots),
+        },
+        {
+          commit: (usage) => settle(requestPlan, leaseId, result.placements, usage, bound, local),
+          release: async () => {
+            const at = now()
+            const charges = requestPlan.counters.map((counter, index) => ({
+              counter: counter.request.counter,
+              identifier: counter.request.identifier,
+              window: counter.request.window,
+              placement: result.placements[index]!,
+              held: counter.request.hold ? counter.request.amount : 0,
+              amount: 0,
+            }))
+            await storeCall('settle', (primary) => (local ? localStore! : primary).settle({ leaseId, now: at, charges }))
+          },
+        },
+      )
+    },
+    async check(context, request = {}) {
+      const { requestPlan, result } = await reserveWith(context, request, false, 1)
+      return decisions(requestPlan.counters, result.snapshots)
+    },
+    async record(context, usage, recordOptions = {}) {
+      normalizeUsage(usage)
+      const at = now()
+      const requestPlan = await plan(context, { model: recordOptions.model }, at, normalizeEstimate(0))
+      const counting = { ...requestPlan, counters: requestPlan.counters.map((counter) => ({ ...counter, request: { ...counter.request, limit: undefined, amount: 0 } })) }
+      const leaseId = randomUUID()
+      const { value: result, local } = await storeCall('reserve', (target) => target.reserve({ leaseId, now: at, expiresAt: at + leaseTtlMs, counters: counting.counters.map((counter) => counter.request) }))
+      if (!result.ok) throw new StoreUnavailableError({ message: 'The store refused a reservation that has no limit' })
+      return settle(counting, leaseId, result.placements, usage, normalizeEstimate(0), local)
+    },
+    async status(context, statusOptions = {}) {
+      const at = now()
+      const merged = mergedContext(context)
+      const model = statusOptions.model ?? (typeof merged.model === 'string' ? merged.model : undefined)
+      const selected = model === undefined ? policies : applicablePolicies(model)
+      const targets = await Promise.all(selected.map((policy) => statusTarget(policy, merged, at)))
+      const { value: snapshots } = await storeCall('read', (target) =>
+        target.read(at, targets.map((target) => ({ counter: target.counter, identifier: target.identifierKey, window: target.policy.window(at) }))),
+      )
+      return targets.map((target, index) => decisionOf(target, snapshots[index]!))
+    },
+    on: (name, listener) => events.on(name, listener),
+    emit: (name, event) => events.emit(name, event),
+  }
+  return Object.freeze(quota)
+}
+
+/** A status target: an unknown class reads as a zero limit instead of throwing. */
+async function statusTarget(policy: NormalizedPolicy, context: QuotaContext, at: number): Promise<PolicyTarget> {
+  try {
+    return await resolveTarget(policy, context, at)
+  } catch (error) {
+    if (!(TokenQuotaExceededError.isInstance(error) && error.code === 'UnknownQuotaClass')) throw error
+    const target = await resolveTarget({ ...policy, mode: 'count-only', enforces: false, counts: true }, context, at)
+    return { ...target, policy, limit: 0 }
+  }
+}
+
+function reportingTarget(counter: CounterPlan): PolicyTarget {
+  const enforcing = counter.targets.filter((target) => target.limit !== undefined)
+  return enforcing.reduce((lowest, target) => (target.limit! < lowest.limit! ? target : lowest), enforcing[0] ?? counter.targets[0]!)
+}
+
+function chargeOf(counter: CounterPlan, usage: Parameters<NormalizedPolicy['charge']>[0]): number {
+  const counting = counter.targets.find((target) => target.policy.counts) ?? counter.targets[0]!
+  return counting.policy.charge(usage)
+}
+
+function allowedOf(target: PolicyTarget): number {
+  const { allow } = target.policy
+  if (target.limit !== undefined) return target.limit
+  if (typeof allow === 'number') return allow
+  if (typeof allow === 'object') return target.class === undefined ? 0 : allow.counts.get(target.class) ?? 0
+  return 0
+}
+
+function thresholdUntil(counter: CounterPlan, resetAt: number, at: number): number {
+  const { window } = counter.request
+  return window.kind === 'rolling' ? at + window.length : resetAt
+}
+
+function decisionOf(target: PolicyTarget, snapshot: CounterSnapshot): PolicyDecision {
+  const allowed = target.limit ?? allowedOf(target)
+  return {
+    name: target.policy.name,
+    policy: target.policy.name,
+    type: target.policy.type,
+    mode: target.policy.mode,
+    identifier: target.identifier,
+    class: target.class,
+    allowed,
+    used: snapshot.used,
+    reserved: snapshot.reserved,
+    available: Math.max(0, allowed - snapshot.used - snapshot.reserved),
+    windowStart: snapshot.windowStart,
+    resetAt: snapshot.resetAt,
+  }
+}
+
+function callCap<T>(policy: NormalizedPolicy, fn: (context: QuotaContext) => T, context: QuotaContext): T {
+  try {
+    return fn(context)
+  } catch (error) {
+    throw new QuotaInputError({ code: 'PolicyFunctionFailed', policy: policy.name, message: `a policy function threw: ${String(error)}`, cause: error })
+  }
+}
