@@ -1,0 +1,92 @@
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { loadQuotaConfig, parseQuotaConfig } from './config-file.js'
+import { QuotaConfigError, TokenQuotaExceededError } from './errors.js'
+import { createFakeClock } from './testing/fake-clock.js'
+import { createTokenQuota } from './token-quota.js'
+
+const strategyNote = fileURLToPath(new URL('./__fixtures__/token_limits.yaml', import.meta.url))
+
+async function tempFile(name: string, text: string): Promise<string> {
+  const path = join(await mkdtemp(join(tmpdir(), 'tokenquota-')), name)
+  await writeFile(path, text)
+  return path
+}
+
+describe('loadQuotaConfig', () => {
+  it("turns the strategy note's token_limits.yaml into working hierarchical policies", async () => {
+    const config = await loadQuotaConfig(strategyNote)
+    expect(config.policies.map((policy) => policy.name)).toEqual([
+      'organization-monthly',
+      'organization-daily',
+      'project-daily',
+      'user-daily',
+      'user-requests-per-minute',
+    ])
+    expect(config.alerts.at(-1)).toEqual({ threshold: 1, action: 'block', fallback: 'cache' })
+
+    const clock = createFakeClock('2026-03-14T10:00:00Z')
+    const quota = createTokenQuota({ policies: config.policies, now: clock.now })
+    const alice = { user: 'alice', plan: 'standard', project: 'production' }
+    const status = await quota.status(alice)
+    expect(status.map((entry) => [entry.name, entry.allowed])).toEqual([
+      ['organization-monthly', 10_000_000],
+      ['organization-daily', 500_000],
+      ['project-daily', 200_000],
+      ['user-daily', 10_000],
+      ['user-requests-per-minute', 30],
+    ])
+    // request_limit caps one request per project.
+    await expect(quota.reserve(alice, { estimate: 4001 })).rejects.toMatchObject({ code: 'RequestTooLarge', policy: 'project-daily' })
+    await expect(quota.reserve({ ...alice, project: 'development' }, { estimate: 2001 })).rejects.toMatchObject({ code: 'RequestTooLarge' })
+    // An unknown project or plan is refused, never unlimited.
+    await expect(quota.reserve({ ...alice, project: 'skunkworks' }, { estimate: 1 })).rejects.toMatchObject({ code: 'UnknownQuotaClass', policy: 'project-daily' })
+    await expect(quota.reserve({ ...alice, plan: 'free' }, { estimate: 1 })).rejects.toMatchObject({ code: 'UnknownQuotaClass', policy: 'user-daily' })
+    // rate_limit counts requests in a rolling minute.
+    for (let call = 0; call < 30; call += 1) await (await quota.reserve(alice, { estimate: 1 })).commit()
+    const rate = await quota.reserve(alice, { estimate: 1 }).catch((error: unknown) => error)
+    expect(TokenQuotaExceededError.isInstance(rate) && rate.policy).toBe('user-requests-per-minute')
+  })
+
+  it('maps alerts to soft thresholds and a throttle paced from the plan rate', async () => {
+    const config = await loadQuotaConfig(strategyNote)
+    const userDaily = config.policies.find((policy) => policy.name === 'user-daily')!
+    expect(userDaily.thresholds).toMatchObject([{ at: 0.8, action: 'warn', channels: ['slack', 'email'] }, { at: 0.95, action: 'throttle' }])
+    const pace = userDaily.thresholds![1]!.minIntervalMs as (context: object) => number
+    expect(pace({ plan: 'premium' })).toBe(1200) // 100 rpm at half speed
+    expect(pace({ plan: 'standard' })).toBe(4000)
+  })
+
+  it('reads JSON and code-shaped policies', async () => {
+    const path = await tempFile('limits.json', JSON.stringify({ policies: [{ name: 'user-hourly', identifier: 'user', allow: 5000, interval: 1, timeUnit: 'hour', type: 'rollingwindow' }] }))
+    const config = await loadQuotaConfig(path)
+    expect(config.policies).toEqual([{ name: 'user-hourly', identifier: 'user', allow: 5000, interval: 1, timeUnit: 'hour', type: 'rollingwindow' }])
+  })
+
+  it.each([
+    ['an unknown tier field', 'users:\n  tier_free:\n    daily_limt: 10\n', 'users.tier_free.daily_limt'],
+    ['a negative budget', 'organization:\n  monthly_budget: -5\n', 'organization.monthly_budget'],
+    ['a text budget', 'organization:\n  daily_cap: lots\n', 'organization.daily_cap'],
+    ['an unknown top-level key', 'organisation:\n  daily_cap: 5\n', '(root).organisation'],
+    ['a block alert below 1', 'alerts:\n  - threshold: 0.9\n    action: block\n', 'alerts[0].threshold'],
+    ['a warn alert at 1', 'alerts:\n  - threshold: 1\n    action: warn\n', 'alerts[0].action'],
+    ['a reduction on a warn alert', 'alerts:\n  - threshold: 0.5\n    action: warn\n    reduction: 0.5\n', 'alerts[0].reduction'],
+  ])('rejects %s, naming the field', async (_, yaml, field) => {
+    await expect(loadQuotaConfig(await tempFile('limits.yaml', yaml))).rejects.toMatchObject({ code: 'InvalidConfiguration', field })
+  })
+
+  it('validates code-shaped policies like code', async () => {
+    const yaml = 'policies:\n  - name: hourly\n    allow: 10\n    interval: 0.5\n    timeUnit: hour\n'
+    await expect(loadQuotaConfig(await tempFile('limits.yml', yaml))).rejects.toMatchObject({ code: 'InvalidQuotaInterval', policy: 'hourly', field: 'interval' })
+  })
+
+  it('types unreadable, unparsable and unsupported files', async () => {
+    await expect(loadQuotaConfig('/nonexistent/limits.yaml')).rejects.toSatisfy(QuotaConfigError.isInstance)
+    await expect(loadQuotaConfig(await tempFile('limits.yaml', 'users: [unclosed'))).rejects.toMatchObject({ code: 'InvalidConfiguration' })
+    await expect(loadQuotaConfig('limits.toml')).rejects.toMatchObject({ code: 'InvalidConfiguration' })
+    expect(() => parseQuotaConfig('{}', 'json')).toThrow(/non-empty array/)
+  })
+})
