@@ -10,6 +10,20 @@ export default defineConfig({
           include: ['src/**/*.test.ts'],
         },
       },
+      {
+        test: {
+          name: 'examples',
+          root: './examples',
+          include: ['*/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'repository',
+          root: './scripts',
+          include: ['*.test.ts'],
+        },
+      },
     ],
   },
 })

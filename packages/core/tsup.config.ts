@@ -7,4 +7,6 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node20',
+  // p-queue is ESM-only; bundling it keeps the CommonJS build free of ESM interop.
+  noExternal: ['p-queue'],
 })
