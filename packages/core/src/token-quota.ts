@@ -10,7 +10,7 @@ import { normalizePolicies } from './policy-set.js'
 import type { QuotaPolicy, UnidentifiedPolicy } from './policy-types.js'
 import { estimateTokens, type TokenEstimator } from './estimate.js'
 import { MemoryStore } from './stores/memory-store.js'
-import type { CounterRequest, CounterSnapshot, QuotaStore, ReserveResult } from './stores/quota-store.js'
+import type { Charge, CounterRequest, CounterSnapshot, QuotaStore, ReserveResult } from './stores/quota-store.js'
 import { Throttle } from './throttle.js'
 import type { EstimateBound, QuotaContext, TokenEstimate, Usage } from './types.js'
 import { normalizeEstimate, normalizeUsage } from './usage.js'
@@ -305,14 +305,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     const estimated = usage === undefined
     const normalized = estimated ? { input: bound.input, output: Math.max(0, bound.total - bound.input), total: bound.total, cachedInput: 0, reasoning: 0 } : normalizeUsage(usage)
     const at = now()
-    const charges = requestPlan.counters.map((counter, index) => ({
-      counter: counter.request.counter,
-      identifier: counter.request.identifier,
-      window: counter.request.window,
-      placement: placements[index]!,
-      held: counter.request.hold ? counter.request.amount : 0,
-      amount: counter.counting ? (estimated ? counter.request.amount : chargeOf(counter, normalized)) : 0,
-    }))
+    const charges = chargesFor(requestPlan, placements, (counter) => (!counter.counting ? 0 : estimated ? counter.request.amount : chargeOf(counter, normalized)))
     const target = local ? localStore! : undefined
     const { value: outcomes } = await storeCall('settle', (primary) => (target ?? primary).settle({ leaseId, now: at, charges }))
 
@@ -396,16 +389,8 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
         {
           commit: (usage) => settle(requestPlan, leaseId, result.placements, usage, bound, local),
           release: async () => {
-            const at = now()
-            const charges = requestPlan.counters.map((counter, index) => ({
-              counter: counter.request.counter,
-              identifier: counter.request.identifier,
-              window: counter.request.window,
-              placement: result.placements[index]!,
-              held: counter.request.hold ? counter.request.amount : 0,
-              amount: 0,
-            }))
-            await storeCall('settle', (primary) => (local ? localStore! : primary).settle({ leaseId, now: at, charges }))
+            const charges = chargesFor(requestPlan, result.placements, () => 0)
+            await storeCall('settle', (primary) => (local ? localStore! : primary).settle({ leaseId, now: now(), charges }))
           },
         },
       )
@@ -450,6 +435,18 @@ async function statusTarget(policy: NormalizedPolicy, context: QuotaContext, at:
     const target = await resolveTarget({ ...policy, mode: 'count-only', enforces: false, counts: true }, context, at)
     return { ...target, policy, limit: 0 }
   }
+}
+
+/** What settling a lease sends to the store: each counter's held amount back, `amountOf` charged. */
+function chargesFor(requestPlan: RequestPlan, placements: readonly number[], amountOf: (counter: CounterPlan) => number): Charge[] {
+  return requestPlan.counters.map((counter, index) => ({
+    counter: counter.request.counter,
+    identifier: counter.request.identifier,
+    window: counter.request.window,
+    placement: placements[index]!,
+    held: counter.request.hold ? counter.request.amount : 0,
+    amount: amountOf(counter),
+  }))
 }
 
 function reportingTarget(counter: CounterPlan): PolicyTarget {

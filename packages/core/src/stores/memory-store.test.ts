@@ -32,9 +32,23 @@ describe('MemoryStore eviction', () => {
       }
       sizes.push(store.size)
     }
-    // 50 users × 3 policies, plus at most one day's worth of leftover windows awaiting the sweep.
-    expect(Math.max(...sizes)).toBeLessThanOrEqual(50 * 4)
+    // Per user: a daily window (two around midnight until the sweep), a flexi window, and the
+    // rolling hour's buckets (one call an hour here, so one or two of them).
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(50 * 6)
     expect(sizes.at(-1)).toBe(sizes.at(-25))
+  })
+
+  it('bounds a rolling window to its buckets, however many requests an identifier makes', async () => {
+    const store = new MemoryStore()
+    const window = { kind: 'rolling', length: 3_600_000, bucket: 60_000 } as const
+    for (let second = 0; second < 10 * 3600; second += 7) {
+      const now = t0 + second * 1000
+      const counters: CounterRequest[] = [{ counter: 'rolling', identifier: '=alice', window, limit: 1e12, amount: 1, hold: true }]
+      const result = await store.reserve({ leaseId: String(second), now, expiresAt: now + 1000, counters })
+      if (!result.ok) throw new Error('unexpected refusal')
+      await store.settle({ leaseId: String(second), now, charges: [{ ...counters[0]!, placement: result.placements[0]!, held: 1, amount: 1 }] })
+      expect(store.size).toBeLessThanOrEqual(61) // expired buckets are pruned whenever the counter is read
+    }
   })
 
   it('returns an expired lease hold even when no one settles it', async () => {

@@ -74,9 +74,11 @@ export class MemoryStore implements QuotaStore {
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 60_000
   }
 
-  /** Number of live windows and rolling counters (for tests and memory benchmarks). */
+  /** Number of live slots: fixed and flexi windows plus rolling buckets (for tests and memory benchmarks). */
   get size(): number {
-    return this.#fixed.size + this.#flexi.size + this.#rolling.size
+    let buckets = 0
+    for (const state of this.#rolling.values()) buckets += state.buckets.size
+    return this.#fixed.size + this.#flexi.size + buckets
   }
 
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
