@@ -1,9 +1,19 @@
+import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
+// Tests run against the sources of sibling packages, not their last build.
+const source = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+const alias = {
+  '@tokenquota/core/testing': source('./packages/core/src/testing/index.ts'),
+  '@tokenquota/core': source('./packages/core/src/index.ts'),
+}
+
 export default defineConfig({
+  resolve: { alias },
   test: {
     projects: [
       {
+        extends: true,
         test: {
           name: 'core',
           root: './packages/core',
@@ -11,6 +21,15 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
+        test: {
+          name: 'openai',
+          root: './packages/openai',
+          include: ['src/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
         test: {
           name: 'examples',
           root: './examples',
@@ -18,6 +37,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'repository',
           root: './scripts',

@@ -32,10 +32,14 @@ export interface UsageEvent {
   readonly charges: ReadonlyArray<{ readonly policy: string; readonly identifier: string | null; readonly amount: number }>
 }
 
-/** An adapter answered with a fallback (cheaper model, cached response) instead of refusing. */
+/** An adapter answered with a fallback instead of refusing: another model, or a ready response. */
 export interface FallbackEvent {
+  readonly kind: 'model' | 'response'
+  /** The model that was refused. */
   readonly from: string | undefined
+  /** The model used instead (`undefined` for a ready response). */
   readonly to: string | undefined
+  /** The refusal that triggered the fallback; `error.policy` names the refusing policy. */
   readonly error: TokenQuotaExceededError
   readonly context: QuotaContext
 }
@@ -57,7 +61,7 @@ export interface ThrottleEvent {
 
 /** Something is probably misconfigured, e.g. a model that no per-model policy matches. */
 export interface WarningEvent {
-  readonly code: 'UnmatchedModel' | 'ListenerFailed'
+  readonly code: 'UnmatchedModel' | 'ListenerFailed' | 'UsageMissing'
   readonly message: string
 }
 

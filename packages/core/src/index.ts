@@ -35,7 +35,7 @@ export type { QuotaConfig, QuotaAlert } from './config-file.js'
 export { estimateTokens } from './estimate.js'
 export type { TokenEstimator } from './estimate.js'
 export { normalizeUsage } from './usage.js'
-export type { QuotaLease, CommitResult } from './lease.js'
+export type { QuotaLease, CommitResult, CommitOptions } from './lease.js'
 export type { PolicyDecision } from './decision.js'
 export type {
   QuotaEventMap,

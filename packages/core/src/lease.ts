@@ -6,8 +6,13 @@ import type { QuotaContext, Usage } from './types.js'
 export interface CommitResult {
   /** Per policy that counts: what was charged, in its unit. */
   readonly charges: ReadonlyArray<{ readonly policy: string; readonly identifier: string | null; readonly amount: number }>
-  /** `true` when no usage was given and the reservation was charged instead. */
+  /** `true` when the charge is an estimate: no usage was given, or the caller marked it estimated. */
   readonly estimated: boolean
+}
+
+export interface CommitOptions {
+  /** The usage is the caller's estimate, not the provider's report (it shows in the `usage` event). */
+  readonly estimated?: boolean
 }
 
 /**
@@ -32,13 +37,13 @@ export interface QuotaLease {
    * the provider reported nothing: never charge zero for a call that ran).
    * @throws LeaseSettledError when already settled; QuotaInputError for malformed usage (the lease stays pending).
    */
-  commit(usage?: Usage): Promise<CommitResult>
+  commit(usage?: Usage, options?: CommitOptions): Promise<CommitResult>
   /** Returns the reservation unused. @throws LeaseSettledError when already settled. */
   release(): Promise<void>
 }
 
 export interface LeaseSettlement {
-  commit(usage: Usage | undefined): Promise<CommitResult>
+  commit(usage: Usage | undefined, options: CommitOptions): Promise<CommitResult>
   release(): Promise<void>
 }
 
@@ -60,10 +65,10 @@ export function createLease(
     get state() {
       return state
     },
-    async commit(usage?: Usage) {
+    async commit(usage?: Usage, options: CommitOptions = {}) {
       begin('commit')
       try {
-        const result = await settlement.commit(usage)
+        const result = await settlement.commit(usage, options)
         state = 'committed'
         return result
       } finally {

@@ -301,11 +301,12 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     usage: Usage | undefined,
     bound: EstimateBound,
     local: boolean,
+    markedEstimated = false,
   ): Promise<CommitResult> {
-    const estimated = usage === undefined
-    const normalized = estimated ? { input: bound.input, output: Math.max(0, bound.total - bound.input), total: bound.total, cachedInput: 0, reasoning: 0 } : normalizeUsage(usage)
+    const estimated = usage === undefined || markedEstimated
+    const normalized = usage === undefined ? { input: bound.input, output: Math.max(0, bound.total - bound.input), total: bound.total, cachedInput: 0, reasoning: 0 } : normalizeUsage(usage)
     const at = now()
-    const charges = chargesFor(requestPlan, placements, (counter) => (!counter.counting ? 0 : estimated ? counter.request.amount : chargeOf(counter, normalized)))
+    const charges = chargesFor(requestPlan, placements, (counter) => (!counter.counting ? 0 : usage === undefined ? counter.request.amount : chargeOf(counter, normalized)))
     const target = local ? localStore! : undefined
     const { value: outcomes } = await storeCall('settle', (primary) => (target ?? primary).settle({ leaseId, now: at, charges }))
 
@@ -387,7 +388,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
           decisions: decisions(requestPlan.counters, result.snapshots),
         },
         {
-          commit: (usage) => settle(requestPlan, leaseId, result.placements, usage, bound, local),
+          commit: (usage, commitOptions) => settle(requestPlan, leaseId, result.placements, usage, bound, local, commitOptions.estimated),
           release: async () => {
             const charges = chargesFor(requestPlan, result.placements, () => 0)
             await storeCall('settle', (primary) => (local ? localStore! : primary).settle({ leaseId, now: now(), charges }))

@@ -1,0 +1,5 @@
+export { withTokenQuota } from './with-token-quota.js'
+export type { WithTokenQuotaOptions, OpenAILike } from './with-token-quota.js'
+export type { FallbackOption, FallbackInfo, FallbackAnswer } from './fallback.js'
+export type { StreamAbortCharge } from './metered-call.js'
+export { createExactEstimator } from './exact-estimator.js'

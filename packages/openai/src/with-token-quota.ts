@@ -1,0 +1,185 @@
+import { TokenQuotaExceededError, type QuotaContext, type TokenEstimator, type TokenQuota } from '@tokenquota/core'
+import { endpointOf, maxOutputField, maxOutputTokens, outputTextOf, promptParts, usageOf, type EndpointKind } from './endpoints.js'
+import { resolveFallback, type FallbackOption } from './fallback.js'
+import { MeteredCall, type StreamAbortCharge } from './metered-call.js'
+import { meterEventStream } from './stream-meter.js'
+import { syntheticResponse } from './synthetic-response.js'
+
+type Json = Record<string, unknown>
+
+/** The SDK's request options, as far as we read them. */
+interface RequestOptions {
+  readonly method?: string
+  readonly path?: string
+  readonly body?: unknown
+  readonly fetchOptions?: Record<PropertyKey, unknown>
+  readonly [key: string]: unknown
+}
+
+/** The parts of an `OpenAI` client we use: public `withOptions`/`fetch`, and the request hook. */
+export interface OpenAILike {
+  withOptions(options: never): unknown
+}
+
+interface ClientInternals {
+  fetch?: typeof fetch
+  withOptions(options: { fetch: typeof fetch }): ClientInternals
+  makeRequest(options: RequestOptions | Promise<RequestOptions>, retriesRemaining: number | null, retryOfRequestLogID: string | undefined): Promise<unknown>
+}
+
+export interface WithTokenQuotaOptions {
+  /** The engine, from `createTokenQuota()`. */
+  readonly quota: TokenQuota
+  /**
+   * Who is calling, when no `quota.withContext()` scope is active: e.g. from `params.user` or
+   * `params.safety_identifier`. Only use fields your server sets, not ones a client chose.
+   */
+  readonly context?: (params: Json, request: { readonly path: string }) => QuotaContext | undefined
+  /** What to do when the requested model's reservation is refused. See {@link FallbackOption}. */
+  readonly fallback?: FallbackOption
+  /** Prompt-token estimator. @default the quota's estimator (a fast heuristic) */
+  readonly estimator?: TokenEstimator
+  /**
+   * Output tokens reserved for a request that sets no cap (`max_completion_tokens`,
+   * `max_tokens`, `max_output_tokens`). A response longer than this is still charged in full.
+   * @default 4096
+   */
+  readonly defaultMaxOutputTokens?: number
+  /**
+   * What a stream that stops early (the caller breaks off or aborts, or the connection fails)
+   * is charged: `produced` = prompt estimate + the output received so far; `reservation` = all of it.
+   * @default 'produced'
+   */
+  readonly onStreamAbort?: StreamAbortCharge
+}
+
+const wrapped = Symbol.for('tokenquota.openai.wrapped')
+const callKey = Symbol.for('tokenquota.openai.call')
+
+/** What the gate hands the transport for one call: a metered call, or a ready fallback response. */
+type CallPlan = { readonly metered: MeteredCall } | { readonly synthetic: Response }
+
+/**
+ * Returns a client of exactly the type given (a new instance made with `withOptions`, the original
+ * is untouched) on which every token-consuming call — `chat.completions.create`, `responses.create`,
+ * `embeddings.create`, `completions.create`, and the helpers built on them — is reserved against the
+ * caller's quota before it is sent and charged with the usage the provider returns.
+ *
+ * @example
+ * const client = withTokenQuota(new OpenAI(), { quota })
+ * await quota.withContext({ user: 'alice' }, () => client.chat.completions.create({ model: 'gpt-4o', messages }))
+ */
+export function withTokenQuota<Client extends OpenAILike>(client: Client, options: WithTokenQuotaOptions): Client {
+  const raw = client as unknown as ClientInternals & Record<symbol, unknown>
+  if (raw[wrapped]) throw new TypeError('This OpenAI client is already wrapped by withTokenQuota(); wrap the original client once')
+  if (typeof raw.withOptions !== 'function' || typeof (raw as { makeRequest?: unknown }).makeRequest !== 'function') {
+    throw new TypeError('withTokenQuota() expects an OpenAI client from the `openai` package, version 5 to 7')
+  }
+  const { quota } = options
+  const estimator = options.estimator ?? quota.estimator
+  const defaultMaxOutputTokens = options.defaultMaxOutputTokens ?? 4096
+  const onStreamAbort = options.onStreamAbort ?? 'produced'
+  const transport = raw.fetch ?? globalThis.fetch
+
+  async function estimatePrompt(kind: EndpointKind, body: Json): Promise<number> {
+    const { texts, fixed } = promptParts(kind, body)
+    let total = fixed
+    for (const text of texts) total += await estimator(text)
+    return total
+  }
+
+  /** Reserves for a call before its first attempt, applying fallbacks; decides what the transport does. */
+  async function gate(request: RequestOptions): Promise<RequestOptions> {
+    const kind = endpointOf(request.method, request.path)
+    if (!kind || typeof request.body !== 'object' || request.body === null) return request
+    const body = request.body as Json
+    const context = quota.currentContext() === undefined ? options.context?.(body, { path: request.path! }) : undefined
+    const promptTokens = await estimatePrompt(kind, body)
+    const estimate = { input: promptTokens, output: maxOutputTokens(kind, body, defaultMaxOutputTokens) }
+
+    let model = typeof body.model === 'string' ? body.model : undefined
+    const tried = new Set<string | undefined>()
+    for (;;) {
+      try {
+        const lease = await quota.reserve(context, { estimate, model })
+        const sent: Json = { ...body, model }
+        let hideUsageChunk = false
+        if (body.stream === true && (kind === 'chat' || kind === 'completions') && (body.stream_options as Json | undefined)?.include_usage !== true) {
+          sent.stream_options = { ...(body.stream_options as Json | undefined), include_usage: true }
+          hideUsageChunk = true
+        }
+        if (lease.maxOutputTokens !== undefined) sent[maxOutputField(kind, body)!] = lease.maxOutputTokens
+        const metered = new MeteredCall({ kind, lease, promptTokens, hideUsageChunk, quota, estimator, onStreamAbort })
+        return withPlan({ ...request, body: sent }, { metered })
+      } catch (error) {
+        if (!TokenQuotaExceededError.isInstance(error)) throw error
+        tried.add(model)
+        const decision = await resolveFallback(options.fallback, { model, error, params: body, context: callerContext(context), tried })
+        if (decision === undefined) throw error
+        if ('response' in decision) {
+          const synthetic = syntheticResponse(kind, body, decision.response)
+          quota.emit('fallback', { kind: 'response', from: model, to: undefined, error, context: callerContext(context) })
+          return withPlan(request, { synthetic })
+        }
+        quota.emit('fallback', { kind: 'model', from: model, to: decision.model, error, context: callerContext(context) })
+        model = decision.model
+      }
+    }
+  }
+
+  /** The context the engine sees for this call, for fallback functions and events. */
+  function callerContext(context: QuotaContext | undefined): QuotaContext {
+    return { ...quota.currentContext(), ...context }
+  }
+
+  function withPlan(request: RequestOptions, plan: CallPlan): RequestOptions {
+    return { ...request, fetchOptions: { ...request.fetchOptions, [callKey]: plan } }
+  }
+
+  /** Every attempt's HTTP exchange: answers fallbacks locally, meters successful responses. */
+  async function meteringFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const plan = (init as Record<symbol, CallPlan | undefined> | undefined)?.[callKey]
+    if (plan && 'synthetic' in plan) return plan.synthetic
+    const response = await transport(input, init)
+    if (!plan || !response.ok) return response
+    const { metered } = plan
+    if (response.headers.get('content-type')?.includes('text/event-stream') && response.body) {
+      const body = meterEventStream(response.body, {
+        kind: metered.kind,
+        hideUsageChunk: metered.hideUsageChunk,
+        onUsage: (event) => metered.commitUsage(usageOf(metered.kind, event), ''),
+        onEnd: (produced) => metered.commitUsage(undefined, produced),
+        onInterrupted: (produced) => metered.commitInterrupted(produced),
+      })
+      return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers })
+    }
+    const text = await response.text()
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch {
+      parsed = undefined
+    }
+    await metered.commitUsage(usageOf(metered.kind, parsed), outputTextOf(metered.kind, parsed))
+    return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers })
+  }
+
+  const derived = raw.withOptions({ fetch: meteringFetch as typeof fetch }) as ClientInternals & Record<symbol, unknown>
+  const makeRequest = derived.makeRequest
+  // Retries re-enter makeRequest with a retry id: only the first attempt reserves, and only the
+  // call as a whole (all retries exhausted) releases.
+  derived.makeRequest = async function (this: ClientInternals, optionsInput, retriesRemaining, retryOfRequestLogID) {
+    if (retryOfRequestLogID !== undefined) return makeRequest.call(this, optionsInput, retriesRemaining, retryOfRequestLogID)
+    const request = await gate(await optionsInput)
+    try {
+      return await makeRequest.call(this, request, retriesRemaining, retryOfRequestLogID)
+    } catch (error) {
+      const plan = request.fetchOptions?.[callKey] as CallPlan | undefined
+      if (plan && 'metered' in plan) await plan.metered.release()
+      throw error
+    }
+  }
+  derived.withOptions = (overrides: never) => withTokenQuota(raw.withOptions(overrides) as unknown as Client, options) as unknown as ClientInternals
+  Object.defineProperty(derived, wrapped, { value: true })
+  return derived as unknown as Client
+}
