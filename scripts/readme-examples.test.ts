@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
-import { afterAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+// @ts-expect-error: a plain ES module without types
+import { startLocalOpenAI } from '../examples/openai-chat/local-openai-server.mjs'
 
 // Every TypeScript example in the README runs, as written, against the built packages.
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -13,10 +15,18 @@ const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => matc
 const runnable = blocks.filter((block) => !block.includes('MyStore'))
 
 describe('README examples', () => {
-  afterAll(() => rm(scratch, { recursive: true, force: true }))
+  // Examples that call OpenAI talk to a local OpenAI-compatible endpoint instead.
+  let endpoint: { baseURL: string; close(): Promise<void> }
+  beforeAll(async () => {
+    endpoint = await startLocalOpenAI()
+  })
+  afterAll(async () => {
+    await endpoint.close()
+    await rm(scratch, { recursive: true, force: true })
+  })
 
   it('has examples to run', () => {
-    expect(runnable.length).toBeGreaterThanOrEqual(2)
+    expect(runnable.length).toBeGreaterThanOrEqual(3)
   })
 
   it.each(runnable.map((block, index) => [index, block]))('example %i runs', async (index, block) => {
@@ -25,7 +35,8 @@ describe('README examples', () => {
     await writeFile(file, block)
     // Relative paths in the examples (token_limits.yaml) resolve against the fixtures folder.
     const cwd = `${root}packages/core/src/__fixtures__`
-    const { stdout } = await promisify(execFile)(process.execPath, [file], { cwd })
+    const env = { ...process.env, OPENAI_BASE_URL: endpoint.baseURL, OPENAI_API_KEY: 'sk-local' }
+    const { stdout } = await promisify(execFile)(process.execPath, [file], { cwd, env })
     if (block.includes('console.log')) expect(stdout.length).toBeGreaterThan(0)
   })
 })
