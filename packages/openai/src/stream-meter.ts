@@ -16,13 +16,17 @@ export interface StreamMeterHandlers {
 
 const eventBoundary = /\r\n\r\n|\n\n|\r\r/
 
-/** The JSON payload of one server-sent event block, if it has one. */
-function eventData(block: string): Json | undefined {
-  const data = block
+/** The data of one server-sent event block. */
+function eventData(block: string): string {
+  return block
     .split(/\r\n|\n|\r/)
     .filter((line) => line.startsWith('data:'))
     .map((line) => line.slice(line.startsWith('data: ') ? 6 : 5))
     .join('\n')
+}
+
+/** The JSON object an event carries, if any. */
+function eventJson(data: string): Json | undefined {
   if (data === '' || data === '[DONE]') return undefined
   try {
     const parsed: unknown = JSON.parse(data)
@@ -44,9 +48,13 @@ export function meterEventStream(source: ReadableStream<Uint8Array>, handlers: S
   let pending = ''
   let produced = ''
   let usageSeen: Promise<void> | undefined
+  /** The `[DONE]` sentinel arrived: a cancel after it is the consumer closing a finished stream. */
+  let sentinelSeen = false
 
   function inspect(block: string): boolean {
-    const event = eventData(block)
+    const data = eventData(block)
+    if (data === '[DONE]') sentinelSeen = true
+    const event = eventJson(data)
     if (!event) return true
     produced += streamedTextOf(handlers.kind, event)
     if (!usageSeen && isUsageEvent(handlers.kind, event)) {
@@ -97,7 +105,7 @@ export function meterEventStream(source: ReadableStream<Uint8Array>, handlers: S
       }
     },
     async cancel(reason) {
-      await (usageSeen ?? handlers.onInterrupted(produced))
+      await (usageSeen ?? (sentinelSeen ? handlers.onEnd(produced) : handlers.onInterrupted(produced)))
       await reader.cancel(reason).catch(() => undefined)
     },
   })

@@ -168,6 +168,16 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
       expect(await used()).toMatchObject({ used: 26, reserved: 0 })
     })
 
+    it('charges an estimate when a compatible endpoint streams no usage chunk', async () => {
+      const { client, asAlice, used, warnings } = setup()
+      server.reply('/chat/completions', sse(chatChunks({ includeUsage: false, words: ['abcd', 'efgh', 'ijkl'] })))
+      const chunks = await collect(await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages, stream: true, max_completion_tokens: 900 })))
+      expect(chunks).toHaveLength(5)
+      // Prompt: 4 framing + 3; output: 12 characters ≈ 3 tokens.
+      expect(await used()).toMatchObject({ used: 10, reserved: 0 })
+      expect(warnings.map((warning) => warning.code)).toEqual(['UsageMissing'])
+    })
+
     it("delivers the usage chunk when the caller asked for it", async () => {
       const { client, asAlice, used } = setup()
       server.reply('/chat/completions', sse(chatChunks({ includeUsage: true })))
