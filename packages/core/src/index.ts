@@ -10,6 +10,7 @@ export type {
   CounterRequest,
   CounterSnapshot,
   QuotaStore,
+  ReadRequest,
   ReserveRequest as StoreReserveRequest,
   ReserveResult,
   SettleRequest,

@@ -39,6 +39,11 @@ export interface TokenQuotaOptions {
   readonly estimator?: TokenEstimator
   /** Event handlers; more can be added with `quota.on()`. */
   readonly on?: QuotaEventHandlers
+  /**
+   * The shard of a request, for stores that partition keys (a Redis Cluster hash tag): every
+   * counter of one request lives in its shard, so counters never span shards. Typically the org.
+   */
+  readonly shardKey?: (context: QuotaContext) => string | undefined
 }
 
 /** What a request asks for. */
@@ -87,10 +92,20 @@ interface CounterPlan {
 
 interface RequestPlan {
   readonly context: QuotaContext
+  readonly shard: string | undefined
   readonly model: string | undefined
   readonly targets: readonly PolicyTarget[]
   readonly counters: readonly CounterPlan[]
   readonly maxOutputTokens: number | undefined
+}
+
+/** A successful reservation, as the store placed it. */
+interface HeldReservation {
+  readonly leaseId: string
+  readonly expiresAt: number
+  readonly placements: readonly number[]
+  /** Held in the local fallback store because the primary one failed (`failureMode: 'open'`). */
+  readonly local: boolean
 }
 
 const defaultLeaseTtlMs = 600_000
@@ -132,6 +147,15 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   const applicableByModel = new Map<string | undefined, readonly NormalizedPolicy[]>()
   const warnedModels = new Set<string>()
   let localStore: MemoryStore | undefined
+
+  function shardOf(context: QuotaContext): string | undefined {
+    if (!options.shardKey) return undefined
+    try {
+      return options.shardKey(context)
+    } catch (error) {
+      throw new QuotaInputError({ code: 'PolicyFunctionFailed', message: `the shardKey function threw: ${String(error)}`, cause: error })
+    }
+  }
 
   function applicablePolicies(model: string | undefined): readonly NormalizedPolicy[] {
     let applicable = applicableByModel.get(model)
@@ -188,7 +212,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
         },
       })
     }
-    return { context, model, targets, counters, maxOutputTokens }
+    return { context, shard: shardOf(context), model, targets, counters, maxOutputTokens }
   }
 
   /** `maxTokensPerRequest`: refuse, or clamp the output budget so the request fits every cap. */
@@ -296,19 +320,18 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
 
   async function settle(
     requestPlan: RequestPlan,
-    leaseId: string,
-    placements: readonly number[],
+    held: HeldReservation,
     usage: Usage | undefined,
     bound: EstimateBound,
-    local: boolean,
     markedEstimated = false,
   ): Promise<CommitResult> {
+    const { leaseId, expiresAt, placements, local } = held
     const estimated = usage === undefined || markedEstimated
     const normalized = usage === undefined ? { input: bound.input, output: Math.max(0, bound.total - bound.input), total: bound.total, cachedInput: 0, reasoning: 0 } : normalizeUsage(usage)
     const at = now()
     const charges = chargesFor(requestPlan, placements, (counter) => (!counter.counting ? 0 : usage === undefined ? counter.request.amount : chargeOf(counter, normalized)))
     const target = local ? localStore! : undefined
-    const { value: outcomes } = await storeCall('settle', (primary) => (target ?? primary).settle({ leaseId, now: at, charges }))
+    const { value: outcomes } = await storeCall('settle', (primary) => (target ?? primary).settle({ leaseId, now: at, expiresAt, charges, shard: requestPlan.shard }))
 
     const reported: CommitResult['charges'][number][] = []
     requestPlan.counters.forEach((counter, index) => {
@@ -354,7 +377,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     }
     const leaseId = randomUUID()
     const expiresAt = at + leaseTtlMs
-    const { value: result, local } = await storeCall('reserve', (target) => target.reserve({ leaseId, now: at, expiresAt, counters: requestPlan.counters.map((counter) => counter.request) }))
+    const { value: result, local } = await storeCall('reserve', (target) => target.reserve({ leaseId, now: at, expiresAt, counters: requestPlan.counters.map((counter) => counter.request), shard: requestPlan.shard }))
     if (!result.ok) {
       const error = refusal(requestPlan.counters, result, at)
       events.emit('exceeded', { error, context: requestPlan.context, model: requestPlan.model })
@@ -377,6 +400,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     },
     async reserve(context, request = {}) {
       const { requestPlan, result, leaseId, expiresAt, local, estimate } = await reserveWith(context, request, true, 0)
+      const held: HeldReservation = { leaseId, expiresAt, placements: result.placements, local }
       const bound = requestPlan.maxOutputTokens === undefined ? estimate : { input: estimate.input, output: requestPlan.maxOutputTokens, total: Math.min(estimate.total, estimate.input + requestPlan.maxOutputTokens) }
       return createLease(
         {
@@ -388,10 +412,10 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
           decisions: decisions(requestPlan.counters, result.snapshots),
         },
         {
-          commit: (usage, commitOptions) => settle(requestPlan, leaseId, result.placements, usage, bound, local, commitOptions.estimated),
+          commit: (usage, commitOptions) => settle(requestPlan, held, usage, bound, commitOptions.estimated),
           release: async () => {
             const charges = chargesFor(requestPlan, result.placements, () => 0)
-            await storeCall('settle', (primary) => (local ? localStore! : primary).settle({ leaseId, now: now(), charges }))
+            await storeCall('settle', (primary) => (local ? localStore! : primary).settle({ leaseId, now: now(), expiresAt, charges, shard: requestPlan.shard }))
           },
         },
       )
@@ -406,9 +430,10 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       const requestPlan = await plan(context, { model: recordOptions.model }, at, normalizeEstimate(0))
       const counting = { ...requestPlan, counters: requestPlan.counters.map((counter) => ({ ...counter, request: { ...counter.request, limit: undefined, amount: 0 } })) }
       const leaseId = randomUUID()
-      const { value: result, local } = await storeCall('reserve', (target) => target.reserve({ leaseId, now: at, expiresAt: at + leaseTtlMs, counters: counting.counters.map((counter) => counter.request) }))
+      const expiresAt = at + leaseTtlMs
+      const { value: result, local } = await storeCall('reserve', (target) => target.reserve({ leaseId, now: at, expiresAt, counters: counting.counters.map((counter) => counter.request), shard: counting.shard }))
       if (!result.ok) throw new StoreUnavailableError({ message: 'The store refused a reservation that has no limit' })
-      return settle(counting, leaseId, result.placements, usage, normalizeEstimate(0), local)
+      return settle(counting, { leaseId, expiresAt, placements: result.placements, local }, usage, normalizeEstimate(0))
     },
     async status(context, statusOptions = {}) {
       const at = now()
@@ -417,7 +442,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       const selected = model === undefined ? policies : applicablePolicies(model)
       const targets = await Promise.all(selected.map((policy) => statusTarget(policy, merged, at)))
       const { value: snapshots } = await storeCall('read', (target) =>
-        target.read(at, targets.map((target) => ({ counter: target.counter, identifier: target.identifierKey, window: target.policy.window(at) }))),
+        target.read({ now: at, counters: targets.map((target) => ({ counter: target.counter, identifier: target.identifierKey, window: target.policy.window(at) })), shard: shardOf(merged) }),
       )
       return targets.map((target, index) => decisionOf(target, snapshots[index]!))
     },

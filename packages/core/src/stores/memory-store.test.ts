@@ -27,6 +27,7 @@ describe('MemoryStore eviction', () => {
         await store.settle({
           leaseId,
           now,
+          expiresAt: now + 60_000,
           charges: counters.map((counter, index) => ({ ...counter, placement: result.placements[index]!, held: 10, amount: 8 })),
         })
       }
@@ -46,7 +47,7 @@ describe('MemoryStore eviction', () => {
       const counters: CounterRequest[] = [{ counter: 'rolling', identifier: '=alice', window, limit: 1e12, amount: 1, hold: true }]
       const result = await store.reserve({ leaseId: String(second), now, expiresAt: now + 1000, counters })
       if (!result.ok) throw new Error('unexpected refusal')
-      await store.settle({ leaseId: String(second), now, charges: [{ ...counters[0]!, placement: result.placements[0]!, held: 1, amount: 1 }] })
+      await store.settle({ leaseId: String(second), now, expiresAt: now + 1000, charges: [{ ...counters[0]!, placement: result.placements[0]!, held: 1, amount: 1 }] })
       expect(store.size).toBeLessThanOrEqual(61) // expired buckets are pruned whenever the counter is read
     }
   })

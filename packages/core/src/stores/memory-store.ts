@@ -6,6 +6,7 @@ import type {
   CounterRequest,
   CounterSnapshot,
   QuotaStore,
+  ReadRequest,
   ReserveRequest,
   ReserveResult,
   SettleRequest,
@@ -89,7 +90,7 @@ export class MemoryStore implements QuotaStore {
     return this.settleSync(request)
   }
 
-  async read(now: number, counters: readonly CounterRef[]): Promise<readonly CounterSnapshot[]> {
+  async read({ now, counters }: ReadRequest): Promise<readonly CounterSnapshot[]> {
     this.#maintain(now)
     return counters.map((counter) => this.#view(counter, now).snapshot)
   }
@@ -134,9 +135,10 @@ export class MemoryStore implements QuotaStore {
     return request.charges.map((charge) => {
       const slot = this.#slotAt(charge, request.now)
       if (!slot) return { usedBefore: 0, usedAfter: 0 }
-      const usedBefore = slot.used
+      // The window's total, not the slot's: a rolling window sums many buckets.
+      const usedBefore = this.#view(charge, request.now).snapshot.used
       slot.used += charge.amount
-      return { usedBefore, usedAfter: slot.used }
+      return { usedBefore, usedAfter: usedBefore + charge.amount }
     })
   }
 

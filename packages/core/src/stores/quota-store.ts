@@ -41,7 +41,15 @@ export interface CounterSnapshot {
   readonly resetAt: number
 }
 
-export interface ReserveRequest {
+/**
+ * The shard of a request (e.g. its org), from the engine's `shardKey` option. Stores that
+ * partition (Redis Cluster hash tags) keep every key of one request in that shard.
+ */
+interface Sharded {
+  readonly shard?: string
+}
+
+export interface ReserveRequest extends Sharded {
   readonly leaseId: string
   readonly now: number
   /** When held amounts return on their own if the lease is never settled. */
@@ -77,10 +85,17 @@ export interface Charge extends CounterRef {
   readonly amount: number
 }
 
-export interface SettleRequest {
+export interface SettleRequest extends Sharded {
   readonly leaseId: string
   readonly now: number
+  /** The lease's expiry, as given to `reserve`: how long a store must remember that it was settled. */
+  readonly expiresAt: number
   readonly charges: readonly Charge[]
+}
+
+export interface ReadRequest extends Sharded {
+  readonly now: number
+  readonly counters: readonly CounterRef[]
 }
 
 /** Per charge: committed tokens in its window before and after, to detect threshold crossings exactly once. */
@@ -101,5 +116,5 @@ export interface ChargeOutcome {
 export interface QuotaStore {
   reserve(request: ReserveRequest): Promise<ReserveResult>
   settle(request: SettleRequest): Promise<readonly ChargeOutcome[]>
-  read(now: number, counters: readonly CounterRef[]): Promise<readonly CounterSnapshot[]>
+  read(request: ReadRequest): Promise<readonly CounterSnapshot[]>
 }

@@ -42,7 +42,7 @@ export function describeQuotaStoreContract(name: string, options: StoreContractO
 
     const reserve = (now: number, counters: CounterRequest[], ttl = minute) =>
       store.reserve({ leaseId: nextLeaseId(), now, expiresAt: now + ttl, counters })
-    const read = async (now: number, request: CounterRequest) => (await store.read(now, [request]))[0]!
+    const read = async (now: number, request: CounterRequest) => (await store.read({ now, counters: [request] }))[0]!
 
     it('reads an unknown counter as empty', async () => {
       expect(await read(t0, counter())).toEqual({ used: 0, reserved: 0, windowStart: t0, resetAt: t0 + minute })
@@ -88,7 +88,7 @@ export function describeQuotaStoreContract(name: string, options: StoreContractO
     it('settles: the hold is replaced by the real charge, with used before and after', async () => {
       const leaseId = nextLeaseId()
       const result = expectOk(await store.reserve({ leaseId, now: t0, expiresAt: t0 + minute, counters: [counter({ amount: 50 })] }))
-      const outcomes = await store.settle({ leaseId, now: t0 + 1, charges: [{ ...counter(), placement: result.placements[0]!, held: 50, amount: 35 }] })
+      const outcomes = await store.settle({ leaseId, now: t0 + 1, expiresAt: t0 + minute, charges: [{ ...counter(), placement: result.placements[0]!, held: 50, amount: 35 }] })
       expect(outcomes).toEqual([{ usedBefore: 0, usedAfter: 35 }])
       expect(await read(t0 + 2, counter())).toMatchObject({ used: 35, reserved: 0 })
     })
@@ -98,7 +98,7 @@ export function describeQuotaStoreContract(name: string, options: StoreContractO
       const result = expectOk(await store.reserve({ leaseId, now: t0, expiresAt: t0 + 1000, counters: [counter({ amount: 80 })] }))
       expect(await read(t0 + 999, counter())).toMatchObject({ reserved: 80 })
       expect(await read(t0 + 1000, counter())).toMatchObject({ reserved: 0 })
-      await store.settle({ leaseId, now: t0 + 2000, charges: [{ ...counter(), placement: result.placements[0]!, held: 80, amount: 20 }] })
+      await store.settle({ leaseId, now: t0 + 2000, expiresAt: t0 + 1000, charges: [{ ...counter(), placement: result.placements[0]!, held: 80, amount: 20 }] })
       expect(await read(t0 + 2001, counter())).toMatchObject({ used: 20, reserved: 0 })
     })
 
@@ -121,10 +121,10 @@ export function describeQuotaStoreContract(name: string, options: StoreContractO
       const roll = (overrides: Partial<CounterRequest> = {}) => counter({ window: rolling, ...overrides })
       const first = nextLeaseId()
       const a = expectOk(await store.reserve({ leaseId: first, now: t0 + 500, expiresAt: t0 + 10 * minute, counters: [roll({ amount: 60 })] }))
-      await store.settle({ leaseId: first, now: t0 + 600, charges: [{ ...roll(), placement: a.placements[0]!, held: 60, amount: 60 }] })
+      await store.settle({ leaseId: first, now: t0 + 600, expiresAt: t0 + 10 * minute, charges: [{ ...roll(), placement: a.placements[0]!, held: 60, amount: 60 }] })
       const second = nextLeaseId()
       const b = expectOk(await store.reserve({ leaseId: second, now: t0 + 20_000, expiresAt: t0 + 10 * minute, counters: [roll({ amount: 40 })] }))
-      await store.settle({ leaseId: second, now: t0 + 20_001, charges: [{ ...roll(), placement: b.placements[0]!, held: 40, amount: 40 }] })
+      await store.settle({ leaseId: second, now: t0 + 20_001, expiresAt: t0 + 10 * minute, charges: [{ ...roll(), placement: b.placements[0]!, held: 40, amount: 40 }] })
 
       const refused = await reserve(t0 + 30_000, [roll({ amount: 50 })])
       expect(refused.ok).toBe(false)
@@ -134,6 +134,16 @@ export function describeQuotaStoreContract(name: string, options: StoreContractO
       expect(await read(t0 + 1000 + minute, roll())).toMatchObject({ used: 40 })
       expectOk(await reserve(t0 + 1000 + minute, [roll({ amount: 50 })]))
       expect(await read(t0 + 21_000 + minute, roll())).toMatchObject({ used: 0, reserved: 50 })
+    })
+
+    it('reports a rolling window\'s total, not one bucket\'s, as used before and after a charge', async () => {
+      const roll = counter({ window: rolling })
+      for (const [offset, amount, before] of [[0, 30, 0], [5000, 20, 30]] as const) {
+        const leaseId = nextLeaseId()
+        const result = expectOk(await store.reserve({ leaseId, now: t0 + offset, expiresAt: t0 + minute, counters: [roll] }))
+        const outcomes = await store.settle({ leaseId, now: t0 + offset, expiresAt: t0 + minute, charges: [{ ...roll, placement: result.placements[0]!, held: 10, amount }] })
+        expect(outcomes).toEqual([{ usedBefore: before, usedAfter: before + amount }])
+      }
     })
 
     it('opens a flexi window at the first admitted request, not at a refused one', async () => {

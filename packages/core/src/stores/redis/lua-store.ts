@@ -1,0 +1,120 @@
+import { StoreUnavailableError } from '../../errors.js'
+import type {
+  ChargeOutcome,
+  CounterRef,
+  CounterSnapshot,
+  QuotaStore,
+  ReadRequest,
+  ReserveRequest,
+  ReserveResult,
+  SettleRequest,
+  WindowSpec,
+} from '../quota-store.js'
+import { scripts } from './lua-scripts.js'
+import { RedisKeys, type RedisKeyOptions } from './redis-keys.js'
+import { runScript, type ScriptTransport } from './script-runner.js'
+
+export interface LuaStoreOptions extends RedisKeyOptions {
+  /**
+   * Longest wait for one Redis call. A call that takes longer fails with `StoreUnavailableError`
+   * (the engine's `failureMode` decides what happens next); if it still runs on the server, its
+   * reservation expires with its lease.
+   * @default 1000
+   */
+  readonly timeoutMs?: number
+}
+
+const windowKind = { fixed: 'f', flexi: 'x', rolling: 'r' } as const
+/** How long a settled lease is remembered after its expiry, so a retried settle is not charged twice. */
+const settledMemoryMs = 60_000
+
+/** The script arguments `a` and `b` that describe a window (see lua-scripts.ts). */
+function windowArgs(window: WindowSpec): [string, string] {
+  switch (window.kind) {
+    case 'fixed':
+      return [String(window.start), String(window.end)]
+    case 'flexi':
+      return [String(window.endIfStartedNow), '']
+    case 'rolling':
+      return [String(window.length), String(window.bucket)]
+  }
+}
+
+function numbers(reply: unknown, operation: string): number[] {
+  if (!Array.isArray(reply) || !reply.every((value) => typeof value === 'number' || (typeof value === 'string' && /^-?\d+$/.test(value)))) {
+    throw new StoreUnavailableError({ message: `Redis answered the ${operation} script with an unexpected reply: ${JSON.stringify(reply)?.slice(0, 200)}` })
+  }
+  return reply.map(Number)
+}
+
+/**
+ * A `QuotaStore` on any Redis that runs Lua: one script call per operation. `RedisStore` and
+ * `UpstashStore` differ only in how they send a script.
+ */
+export class LuaStore implements QuotaStore {
+  readonly #transport: ScriptTransport
+  readonly #keys: RedisKeys
+  readonly #timeoutMs: number
+
+  constructor(transport: ScriptTransport, options: LuaStoreOptions = {}) {
+    this.#transport = transport
+    this.#keys = new RedisKeys(options)
+    this.#timeoutMs = options.timeoutMs ?? 1000
+  }
+
+  /** Every key this store writes matches this pattern. */
+  get keyPattern(): string {
+    return this.#keys.pattern
+  }
+
+  #counterKeys(counters: readonly CounterRef[], shard: string | undefined): string[] {
+    return counters.flatMap((counter) => this.#keys.counter(counter, shard))
+  }
+
+  async reserve(request: ReserveRequest): Promise<ReserveResult> {
+    const args = [String(request.now), String(request.expiresAt), request.leaseId, String(request.counters.length)]
+    for (const counter of request.counters) {
+      args.push(windowKind[counter.window.kind], counter.limit === undefined ? '' : String(counter.limit), String(counter.amount), counter.hold ? '1' : '0', ...windowArgs(counter.window))
+    }
+    const reply = numbers(await runScript(this.#transport, scripts.reserve, this.#counterKeys(request.counters, request.shard), args, this.#timeoutMs), 'reserve')
+    if (reply[0] === 0) {
+      const refusals = []
+      for (let offset = 1; offset < reply.length; offset += 6) {
+        const [index, used, reserved, windowStart, resetAt, retryAt] = reply.slice(offset, offset + 6) as [number, number, number, number, number, number]
+        refusals.push({ index, snapshot: { used, reserved, windowStart, resetAt }, retryAt })
+      }
+      return { ok: false, refusals }
+    }
+    const placements: number[] = []
+    const snapshots: CounterSnapshot[] = []
+    for (let offset = 1; offset < reply.length; offset += 5) {
+      const [placement, used, reserved, windowStart, resetAt] = reply.slice(offset, offset + 5) as [number, number, number, number, number]
+      placements.push(placement)
+      snapshots.push({ used, reserved, windowStart, resetAt })
+    }
+    return { ok: true, placements, snapshots }
+  }
+
+  async settle(request: SettleRequest): Promise<readonly ChargeOutcome[]> {
+    const markerMs = Math.max(0, request.expiresAt - request.now) + settledMemoryMs
+    const args = [String(request.now), request.leaseId, String(Math.ceil(markerMs)), String(request.charges.length)]
+    for (const charge of request.charges) {
+      args.push(windowKind[charge.window.kind], String(charge.placement), String(charge.held), String(charge.amount), ...windowArgs(charge.window))
+    }
+    const keys = [this.#keys.settled(request.leaseId, request.shard), ...this.#counterKeys(request.charges, request.shard)]
+    const reply = numbers(await runScript(this.#transport, scripts.settle, keys, args, this.#timeoutMs), 'settle')
+    // Already settled (a retry of a settle whose answer was lost): nothing was charged again.
+    if (reply[0] === -1) return request.charges.map(() => ({ usedBefore: 0, usedAfter: 0 }))
+    return request.charges.map((_, index) => ({ usedBefore: reply[2 * index]!, usedAfter: reply[2 * index + 1]! }))
+  }
+
+  async read(request: ReadRequest): Promise<readonly CounterSnapshot[]> {
+    const args = [String(request.now), String(request.counters.length)]
+    for (const counter of request.counters) args.push(windowKind[counter.window.kind], ...windowArgs(counter.window))
+    const reply = numbers(await runScript(this.#transport, scripts.read, this.#counterKeys(request.counters, request.shard), args, this.#timeoutMs), 'read')
+    return request.counters.map((_, index) => {
+      const [used, reserved, windowStart, resetAt] = reply.slice(4 * index, 4 * index + 4) as [number, number, number, number]
+      return { used, reserved, windowStart, resetAt }
+    })
+  }
+}

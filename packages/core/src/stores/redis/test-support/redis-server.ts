@@ -1,0 +1,59 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createServer } from 'node:net'
+
+/** A real `redis-server` on a free port, with persistence off. */
+export interface RedisServer {
+  readonly port: number
+  readonly url: string
+  /** Stops the server (SIGKILL: the abrupt loss an app must survive). */
+  kill(): Promise<void>
+  /** Starts it again on the same port, empty. */
+  restart(): Promise<void>
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer()
+    probe.once('error', reject)
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address()
+      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
+    })
+  })
+}
+
+async function launch(port: number): Promise<ChildProcess> {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  await new Promise<void>((resolve, reject) => {
+    let output = ''
+    child.once('error', (error) => reject(new Error(`Cannot start redis-server (is it installed? .ci/run installs it): ${error.message}`)))
+    child.once('exit', (code) => reject(new Error(`redis-server exited with code ${code}: ${output}`)))
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      if (output.includes('Ready to accept connections')) resolve()
+    })
+  })
+  child.removeAllListeners('exit')
+  return child
+}
+
+/** Starts a redis-server; stop it with `kill()` (tests do, in `afterAll`). */
+export async function startRedisServer(): Promise<RedisServer> {
+  const port = await freePort()
+  let child = await launch(port)
+  const kill = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    const exited = new Promise((resolve) => child.once('exit', resolve))
+    child.kill('SIGKILL')
+    await exited
+  }
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}`,
+    kill,
+    async restart() {
+      await kill()
+      child = await launch(port)
+    },
+  }
+}

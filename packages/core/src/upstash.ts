@@ -1,0 +1,2 @@
+export { UpstashStore } from './stores/upstash-store.js'
+export type { UpstashStoreOptions, UpstashRedisLike } from './stores/upstash-store.js'
