@@ -2,6 +2,8 @@ export { createTokenQuota } from './token-quota.js'
 export type { TokenQuota, TokenQuotaOptions, ReserveRequest } from './token-quota.js'
 export { MemoryStore } from './stores/memory-store.js'
 export type { MemoryStoreOptions } from './stores/memory-store.js'
+export { SyncedStore } from './stores/synced-store.js'
+export type { SyncedStoreOptions } from './stores/synced-store.js'
 export type {
   Charge,
   ChargeOutcome,

@@ -90,7 +90,12 @@ export class MemoryStore implements QuotaStore {
     return this.settleSync(request)
   }
 
-  async read({ now, counters }: ReadRequest): Promise<readonly CounterSnapshot[]> {
+  async read(request: ReadRequest): Promise<readonly CounterSnapshot[]> {
+    return this.readSync(request)
+  }
+
+  /** Synchronous `read`. */
+  readSync({ now, counters }: ReadRequest): readonly CounterSnapshot[] {
     this.#maintain(now)
     return counters.map((counter) => this.#view(counter, now).snapshot)
   }
