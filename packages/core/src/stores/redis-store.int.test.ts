@@ -49,9 +49,9 @@ describeQuotaStoreContract('RedisStore on node-redis', { createStore: () => new 
 describe('RedisStore scripts', () => {
   it('embeds the scripts whose hashes are pinned here (a changed script is a deliberate change)', async () => {
     expect(Object.fromEntries(Object.entries(scripts).map(([name, script]) => [name, script.sha]))).toEqual({
-      reserve: '22d1127f50200b428e3aadd2d36f7df20ee84564',
-      settle: 'd0c822f889e720e27dc11f311c55004ee410d645',
-      read: '7be856ffb8355e37cd2a199334c9940b3d4a15b7',
+      reserve: '375a577b6b0fef107e2e780f76bd2b1f18cfec67',
+      settle: 'abcb5d4a729d37eab0498fea6f0e50b89dce6917',
+      read: 'cc88a8f2230dea73ff7ade293dd23fcae46d9621',
     })
     for (const script of Object.values(scripts)) {
       expect(script.sha).toBe(createHash('sha1').update(script.source).digest('hex'))

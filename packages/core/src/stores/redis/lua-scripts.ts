@@ -21,11 +21,11 @@ import { createHash } from 'node:crypto'
 const common = `
 local GRACE = 60000
 
--- Makes a key live at least \`duration\` ms more. Durations, not instants: key lifetimes run on
--- Redis's clock, while window times come from the engine's (which tests fake).
-local function extend_by(key, duration)
-  local ttl = redis.call('PTTL', key)
-  if ttl < 0 or ttl < duration then redis.call('PEXPIRE', key, math.max(1, math.floor(duration))) end
+-- Key lifetimes are durations, not instants: they run on Redis's clock, while window times come
+-- from the engine's (which tests fake). Each hold sets a lifetime at least as long as the last
+-- one did (leases share one TTL), so setting it unconditionally never shortens it.
+local function live_for(key, duration)
+  redis.call('PEXPIRE', key, math.max(1, math.floor(duration)))
 end
 
 local function field_of(kind, placement)
@@ -148,10 +148,10 @@ for i = 1, n do
       until_ = math.max(now + tonumber(a) + tonumber(b), expiresAt)
     end
     redis.call('HINCRBY', hkey, field_of(kind, v.placement), amount)
-    extend_by(hkey, until_ - now + GRACE)
+    live_for(hkey, until_ - now + GRACE)
     if amount > 0 then
       redis.call('ZADD', zkey, expiresAt, leaseId .. '|' .. v.placement .. '|' .. amountText)
-      extend_by(zkey, until_ - now + GRACE)
+      live_for(zkey, until_ - now + GRACE)
     end
     v.reserved = v.reserved + amount
   end
@@ -188,11 +188,12 @@ for i = 1, n do
     if kind == 'r' then
       before = rolling_state(hkey, now, tonumber(a), tonumber(b))
       redis.call('HINCRBY', hkey, 'u:' .. placement, amount)
-      extend_by(hkey, tonumber(a) + tonumber(b) + GRACE)
+      live_for(hkey, tonumber(a) + tonumber(b) + GRACE)
     else
       before = tonumber(redis.call('HGET', hkey, 'u')) or 0
       redis.call('HINCRBY', hkey, 'u', amount)
-      if kind == 'f' then extend_by(hkey, tonumber(b) - now + GRACE) end
+      -- A window evicted before a late commit comes back as a new key: give it a lifetime.
+      if kind == 'f' and redis.call('PTTL', hkey) < 0 then live_for(hkey, tonumber(b) - now + GRACE) end
     end
     table.insert(out, before)
     table.insert(out, before + amount)

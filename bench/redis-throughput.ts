@@ -1,0 +1,63 @@
+// Reserve + commit throughput on a real local redis-server, next to rate-limiter-flexible's
+// RateLimiterRedis.consume() on the same server, in the same process run, interleaved.
+//   npm run build && node bench/redis-throughput.ts
+import { createTokenQuota, type QuotaPolicy } from '@tokenquota/core'
+import { RedisStore } from '@tokenquota/core/redis'
+import { Redis } from 'ioredis'
+import { RateLimiterRedis } from 'rate-limiter-flexible'
+import { startRedisServer } from '../packages/core/src/stores/redis/test-support/redis-server.ts'
+
+const operationsPerRun = 4000
+const rounds = 5
+const users = 1000
+
+const policies: QuotaPolicy[] = [
+  { name: 'org-month', identifier: 'org', allow: 1e12, interval: 1, timeUnit: 'month' },
+  { name: 'project-day', identifier: 'project', allow: 1e12, interval: 1, timeUnit: 'day' },
+  { name: 'user-minute', type: 'rollingwindow', identifier: 'user', allow: 1e12, interval: 1, timeUnit: 'minute' },
+]
+
+async function run(concurrency: number, operation: (index: number) => Promise<unknown>): Promise<number> {
+  let next = 0
+  const started = performance.now()
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < operationsPerRun) await operation(next++)
+    }),
+  )
+  return operationsPerRun / ((performance.now() - started) / 1000)
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+
+const server = await startRedisServer()
+const client = new Redis(server.url)
+try {
+  const quota = createTokenQuota({ policies, store: new RedisStore({ client, prefix: 'bench' }) })
+  const limiter = new RateLimiterRedis({ storeClient: client, keyPrefix: 'rlflx', points: 1e12, duration: 60 })
+  const ours = async (index: number) => {
+    const context = { org: 'acme', project: `p${index % 10}`, user: `u${index % users}` }
+    const lease = await quota.reserve(context, { estimate: 1200 })
+    await lease.commit({ input: 900, output: 250 })
+  }
+  const theirs = (index: number) => limiter.consume(`u${index % users}`, 1150)
+
+  const results: Record<string, number[]> = {}
+  for (let round = 0; round < rounds + 1; round += 1) {
+    for (const concurrency of [1, 64]) {
+      for (const [name, operation] of [['tokenquota reserve+commit (3 policies)', ours], ['rate-limiter-flexible consume', theirs]] as const) {
+        const opsPerSecond = await run(concurrency, operation)
+        if (round > 0) (results[`${name} @${concurrency}`] ??= []).push(opsPerSecond) // round 0 warms up
+      }
+    }
+  }
+  console.log(`node ${process.version}, redis ${(await client.info('server')).match(/redis_version:(\S+)/)?.[1]}, ${operationsPerRun} ops × ${rounds} rounds, medians`)
+  for (const concurrency of [1, 64]) {
+    const ourMedian = median(results[`tokenquota reserve+commit (3 policies) @${concurrency}`]!)
+    const theirMedian = median(results[`rate-limiter-flexible consume @${concurrency}`]!)
+    console.log(`concurrency ${String(concurrency).padStart(2)}: tokenquota ${ourMedian.toFixed(0)} ops/s, rate-limiter-flexible ${theirMedian.toFixed(0)} ops/s, ratio ${(ourMedian / theirMedian).toFixed(2)}×`)
+  }
+} finally {
+  client.disconnect()
+  await server.kill()
+}
