@@ -5,6 +5,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 // @ts-expect-error: a plain ES module without types
 import { startLocalOpenAI } from '../examples/openai-chat/local-openai-server.mjs'
+import { startRedisServer, type RedisServer } from '../packages/core/src/stores/redis/test-support/redis-server.js'
 
 // Every TypeScript example in the README runs, as written, against the built packages.
 const root = fileURLToPath(new URL('..', import.meta.url))
@@ -15,18 +16,22 @@ const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => matc
 const runnable = blocks.filter((block) => !block.includes('MyStore'))
 
 describe('README examples', () => {
-  // Examples that call OpenAI talk to a local OpenAI-compatible endpoint instead.
+  // Examples that call OpenAI talk to a local OpenAI-compatible endpoint instead; examples that
+  // use Redis, to a redis-server of their own.
   let endpoint: { baseURL: string; close(): Promise<void> }
+  let redis: RedisServer
   beforeAll(async () => {
     endpoint = await startLocalOpenAI()
+    redis = await startRedisServer()
   })
   afterAll(async () => {
     await endpoint.close()
+    await redis.kill()
     await rm(scratch, { recursive: true, force: true })
   })
 
   it('has examples to run', () => {
-    expect(runnable.length).toBeGreaterThanOrEqual(3)
+    expect(runnable.length).toBeGreaterThanOrEqual(4)
   })
 
   it.each(runnable.map((block, index) => [index, block]))('example %i runs', async (index, block) => {
@@ -35,7 +40,7 @@ describe('README examples', () => {
     await writeFile(file, block)
     // Relative paths in the examples (token_limits.yaml) resolve against the fixtures folder.
     const cwd = `${root}packages/core/src/__fixtures__`
-    const env = { ...process.env, OPENAI_BASE_URL: endpoint.baseURL, OPENAI_API_KEY: 'sk-local' }
+    const env = { ...process.env, OPENAI_BASE_URL: endpoint.baseURL, OPENAI_API_KEY: 'sk-local', REDIS_URL: redis.url }
     const { stdout } = await promisify(execFile)(process.execPath, [file], { cwd, env })
     if (block.includes('console.log')) expect(stdout.length).toBeGreaterThan(0)
   })

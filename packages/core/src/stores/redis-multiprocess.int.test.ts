@@ -16,7 +16,7 @@ afterAll(() => server.kill())
 it('4 processes × 40 concurrent callers for one user commit at most `allow` and use at least 80 % of it', async () => {
   const allow = 20_000
   const worker = fileURLToPath(new URL('./redis/test-support/quota-worker.mjs', import.meta.url))
-  const env = { ...process.env, REDIS_URL: server.url, PREFIX: 'multi', CONCURRENCY: '40', ALLOW: String(allow) }
+  const env = { ...process.env, REDIS_URL: server.url, PREFIX: 'multi', CONCURRENCY: '40', ALLOW: String(allow), START_AT: String(Date.now() + 3000) }
   const outputs = await Promise.all(Array.from({ length: 4 }, () => promisify(execFile)(process.execPath, [worker], { env })))
   const results = outputs.map(({ stdout }) => JSON.parse(stdout) as { committed: number; calls: number })
   const committed = results.reduce((sum, result) => sum + result.committed, 0)

@@ -5,7 +5,7 @@ import { createTokenQuota, TokenQuotaExceededError } from '@tokenquota/core'
 import { RedisStore } from '@tokenquota/core/redis'
 import { Redis } from 'ioredis'
 
-const { REDIS_URL, PREFIX, CONCURRENCY, ALLOW } = process.env
+const { REDIS_URL, PREFIX, CONCURRENCY, ALLOW, START_AT } = process.env
 const client = new Redis(REDIS_URL)
 const quota = createTokenQuota({
   policies: [{ name: 'user-daily', identifier: 'user', allow: Number(ALLOW), interval: 1, timeUnit: 'day' }],
@@ -34,6 +34,8 @@ async function caller() {
   }
 }
 
+// Every process starts at the same moment, so they really compete.
+await new Promise((resolve) => setTimeout(resolve, Math.max(0, Number(START_AT) - Date.now())))
 await Promise.all(Array.from({ length: Number(CONCURRENCY) }, caller))
 console.log(JSON.stringify({ committed, calls }))
 client.disconnect()
