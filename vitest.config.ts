@@ -6,6 +6,7 @@ const source = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 const alias = {
   '@tokenquota/core/testing': source('./packages/core/src/testing/index.ts'),
   '@tokenquota/core': source('./packages/core/src/index.ts'),
+  '@tokenquota/test-support': source('./packages/test-support/src/index.ts'),
 }
 
 export default defineConfig({
@@ -25,6 +26,14 @@ export default defineConfig({
         test: {
           name: 'openai',
           root: './packages/openai',
+          include: ['src/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'langchain',
+          root: './packages/langchain',
           include: ['src/**/*.test.ts'],
         },
       },

@@ -46,6 +46,8 @@ export class MeteredCall {
   /** Charges the provider's usage; falls back to an estimate when it is missing or malformed. */
   async commitUsage(usage: Usage | undefined, outputText: string): Promise<void> {
     if (!this.#begin()) return
+    // All zeros is what some compatible servers send when they do not count: a call is never free.
+    if (usage !== undefined && !usage.total && !usage.input && !usage.output) usage = undefined
     if (usage !== undefined) {
       try {
         await this.lease.commit(usage)

@@ -5,8 +5,7 @@ import OpenAI7 from 'openai'
 import OpenAI5 from 'openai-v5'
 import OpenAI6 from 'openai-v6'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { apiError, chatChunks, chatCompletion, embeddingsResponse, responseEvents, responseObject, textCompletion } from './test-support/openai-fixtures.js'
-import { baseURL, createProviderServer, json, sse } from './test-support/provider-server.js'
+import { apiError, baseURL, chatChunks, chatCompletion, createProviderServer, embeddingsResponse, json, responseEvents, responseObject, sse, textCompletion } from '@tokenquota/test-support'
 import { withTokenQuota, type WithTokenQuotaOptions } from './with-token-quota.js'
 
 const server = createProviderServer()

@@ -17,10 +17,10 @@ export function chatUsage({ prompt, completion, cached = 0, reasoning = 0 }: Tok
   }
 }
 
-export function chatCompletion(options: { model?: string; content?: string; usage?: TokenCounts | null; toolCall?: { name: string; arguments: string } } = {}) {
-  const { model = 'gpt-4o-2024-08-06', content = 'Hello! How can I assist you today?', usage = { prompt: 19, completion: 10 }, toolCall } = options
+export function chatCompletion(options: { id?: string; model?: string; content?: string; usage?: TokenCounts | null; toolCall?: { name: string; arguments: string } } = {}) {
+  const { id = 'chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT', model = 'gpt-4o-2024-08-06', content = 'Hello! How can I assist you today?', usage = { prompt: 19, completion: 10 }, toolCall } = options
   return {
-    id: 'chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT',
+    id,
     object: 'chat.completion',
     created: 1741569952,
     model,

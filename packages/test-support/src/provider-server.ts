@@ -1,5 +1,6 @@
 import { http, passthrough, type JsonBodyType } from 'msw'
 import { setupServer } from 'msw/node'
+import { anthropicBaseURL } from './anthropic-fixtures.js'
 
 export const baseURL = 'https://api.openai.test/v1'
 
@@ -52,18 +53,20 @@ function sseResponse(reply: Extract<Reply, { kind: 'sse' }>): Response {
 }
 
 /**
- * An OpenAI-compatible HTTP API on msw for tests: unhandled requests fail the test, every request
- * is recorded, and each path answers from a queue of replies (the last one repeats).
+ * Provider HTTP APIs on msw for tests (OpenAI at `baseURL`, Anthropic at `anthropicBaseURL`, or
+ * the bases given): unhandled requests fail the test, every request is recorded, and each path
+ * (relative to its base, e.g. `/chat/completions`, `/v1/messages`) answers from a queue of
+ * replies, the last one repeating.
  */
-export function createProviderServer() {
+export function createProviderServer(bases: readonly string[] = [baseURL, anthropicBaseURL]) {
   const calls: RecordedCall[] = []
   const replies = new Map<string, Reply[]>()
   const server = setupServer(
     // Real local servers (for failures msw cannot fake, like a connection reset mid-stream) pass through.
     http.all(/^http:\/\/127\.0\.0\.1:\d+\//, () => passthrough()),
-    http.all(`${baseURL}/*`, async ({ request }) => {
+    ...bases.map((base) => http.all(`${base}/*`, async ({ request }) => {
       const url = new URL(request.url)
-      const path = url.pathname.slice(new URL(baseURL).pathname.length)
+      const path = url.pathname.slice(new URL(base).pathname.replace(/\/$/, '').length)
       const text = await request.text()
       calls.push({ method: request.method, path, headers: request.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined })
       const queue = replies.get(path)
@@ -71,7 +74,7 @@ export function createProviderServer() {
       if (!reply) return Response.json({ error: { message: `no reply set for ${path}` } }, { status: 501 })
       if (reply.kind === 'sse') return sseResponse(reply)
       return Response.json(reply.body, { status: reply.status ?? 200, headers: { 'x-request-id': 'req_json', ...reply.headers } })
-    }),
+    })),
   )
   return {
     calls,
