@@ -1,5 +1,7 @@
 // A small OpenAI-compatible endpoint for examples and demos: /v1/chat/completions, plain and
-// streamed, answering with realistic usage (prompt counted like a tokenizer would, roughly).
+// streamed, answering with realistic usage (prompt counted like a tokenizer would, roughly). When
+// the request offers tools and the user spoke last, it calls the first tool (string arguments
+// filled with "Paris"); after a tool result, it answers with that result.
 import { createServer } from 'node:http'
 
 const answers = [
@@ -17,8 +19,18 @@ function promptTokens(messages) {
   return messages.reduce((sum, message) => sum + 4 + countTokens(typeof message.content === 'string' ? message.content : JSON.stringify(message.content ?? '')), 0)
 }
 
+function toolCallFor(body) {
+  const last = body.messages?.at(-1)
+  if (!body.tools?.length || last?.role !== 'user') return undefined
+  const fn = body.tools[0].function
+  const args = Object.fromEntries(Object.entries(fn.parameters?.properties ?? {}).filter(([, schema]) => schema.type === 'string').map(([name]) => [name, 'Paris']))
+  return { id: `call_${Date.now().toString(36)}`, type: 'function', function: { name: fn.name, arguments: JSON.stringify(args) } }
+}
+
 function reply(request, body) {
-  const words = answers[Math.floor(Math.random() * answers.length)].split(/(?= )/)
+  const last = body.messages?.at(-1)
+  const text = last?.role === 'tool' ? `According to the tool: ${typeof last.content === 'string' ? last.content : JSON.stringify(last.content)}.` : answers[Math.floor(Math.random() * answers.length)]
+  const words = text.split(/(?= )/)
   const cap = body.max_completion_tokens ?? body.max_tokens ?? Infinity
   const kept = words.slice(0, Math.max(1, Math.min(words.length, cap)))
   const usage = { prompt_tokens: promptTokens(body.messages ?? []), completion_tokens: kept.length, total_tokens: 0, prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0 } }
@@ -37,6 +49,12 @@ export async function startLocalOpenAI() {
     }
     const body = JSON.parse(raw)
     const { words, usage, model, id, created } = reply(request, body)
+    const toolCall = toolCallFor(body)
+    if (toolCall && !body.stream) {
+      response.writeHead(200, { 'content-type': 'application/json' })
+      response.end(JSON.stringify({ id, object: 'chat.completion', created, model, choices: [{ index: 0, message: { role: 'assistant', content: null, refusal: null, tool_calls: [toolCall] }, finish_reason: 'tool_calls', logprobs: null }], usage: { ...usage, completion_tokens: 12, total_tokens: usage.prompt_tokens + 12 } }))
+      return
+    }
     if (!body.stream) {
       response.writeHead(200, { 'content-type': 'application/json' })
       response.end(JSON.stringify({ id, object: 'chat.completion', created, model, choices: [{ index: 0, message: { role: 'assistant', content: words.join(''), refusal: null }, finish_reason: 'stop', logprobs: null }], usage }))

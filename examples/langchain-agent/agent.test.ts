@@ -1,0 +1,16 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { expect, it } from 'vitest'
+
+it('charges every model call of the agent and refuses once the budget is spent', async () => {
+  const script = fileURLToPath(new URL('./agent.mjs', import.meta.url))
+  const { stdout } = await promisify(execFile)(process.execPath, [script], { env: { ...process.env, OPENAI_API_KEY: '' } })
+  expect(stdout).toContain('agent: According to the tool: It is 18 °C and sunny in Paris.')
+  expect(stdout).toMatch(/refused: user-daily has \d+ tokens left of 450/)
+  const used = [...stdout.matchAll(/alice has used (\d+) of 450/g)].map((match) => Number(match[1]))
+  expect(used).toHaveLength(3)
+  expect(used[0]).toBeGreaterThan(0)
+  expect(used[1]).toBeGreaterThan(used[0]!)
+  expect(used[2]).toBeLessThanOrEqual(450)
+})
