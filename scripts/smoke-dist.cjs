@@ -1,6 +1,8 @@
-// Loads the built @tokenquota/core through its CommonJS export and runs one reserve/commit/refusal.
+// Loads the built @tokenquota/core (and the LangChain handler) through their CommonJS exports and
+// runs one reserve/commit/refusal.
 const assert = require('node:assert/strict')
 const { createTokenQuota, TokenQuotaExceededError } = require('@tokenquota/core')
+const { TokenQuotaCallbackHandler } = require('@tokenquota/langchain')
 
 async function main() {
   const quota = createTokenQuota({
@@ -11,6 +13,7 @@ async function main() {
   const refused = await quota.reserve({ user: 'alice' }, { estimate: 500 }).catch((error) => error)
   assert.ok(TokenQuotaExceededError.isInstance(refused), 'expected a refusal')
   assert.equal((await quota.status({ user: 'alice' }))[0].used, 600)
+  assert.equal(new TokenQuotaCallbackHandler({ quota, context: { user: 'alice' } }).raiseError, true)
   console.log(`cjs ok on node ${process.version}`)
 }
 main().catch((error) => {
