@@ -1,5 +1,4 @@
 export { withTokenQuota } from './with-token-quota.js'
 export type { WithTokenQuotaOptions, OpenAILike } from './with-token-quota.js'
-export type { FallbackOption, FallbackInfo, FallbackAnswer } from './fallback.js'
-export type { StreamAbortCharge } from './metered-call.js'
+export type { FallbackOption, FallbackInfo, FallbackAnswer, StreamAbortCharge } from '@tokenquota/core'
 export { createExactEstimator } from './exact-estimator.js'

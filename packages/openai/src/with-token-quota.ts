@@ -1,7 +1,5 @@
-import { TokenQuotaExceededError, type QuotaContext, type TokenEstimator, type TokenQuota } from '@tokenquota/core'
+import { MeteredCall, reserveCall, type FallbackOption, type QuotaContext, type StreamAbortCharge, type TokenEstimator, type TokenQuota } from '@tokenquota/core'
 import { endpointOf, maxOutputField, maxOutputTokens, outputTextOf, promptParts, usageOf, type EndpointKind } from './endpoints.js'
-import { resolveFallback, type FallbackOption } from './fallback.js'
-import { MeteredCall, type StreamAbortCharge } from './metered-call.js'
 import { meterEventStream } from './stream-meter.js'
 import { syntheticResponse } from './synthetic-response.js'
 
@@ -57,7 +55,14 @@ const wrapped = Symbol.for('tokenquota.openai.wrapped')
 const callKey = Symbol.for('tokenquota.openai.call')
 
 /** What the gate hands the transport for one call: a metered call, or a ready fallback response. */
-type CallPlan = { readonly metered: MeteredCall } | { readonly synthetic: Response }
+type CallPlan =
+  | {
+      readonly metered: MeteredCall
+      readonly kind: EndpointKind
+      /** We added `stream_options.include_usage`: hide its chunk from the caller. */
+      readonly hideUsageChunk: boolean
+    }
+  | { readonly synthetic: Response }
 
 /**
  * Returns a client of exactly the type given (a new instance made with `withOptions`, the original
@@ -97,39 +102,19 @@ export function withTokenQuota<Client extends OpenAILike>(client: Client, option
     const promptTokens = await estimatePrompt(kind, body)
     const estimate = { input: promptTokens, output: maxOutputTokens(kind, body, defaultMaxOutputTokens) }
 
-    let model = typeof body.model === 'string' ? body.model : undefined
-    const tried = new Set<string | undefined>()
-    for (;;) {
-      try {
-        const lease = await quota.reserve(context, { estimate, model })
-        const sent: Json = { ...body, model }
-        let hideUsageChunk = false
-        if (body.stream === true && (kind === 'chat' || kind === 'completions') && (body.stream_options as Json | undefined)?.include_usage !== true) {
-          sent.stream_options = { ...(body.stream_options as Json | undefined), include_usage: true }
-          hideUsageChunk = true
-        }
-        if (lease.maxOutputTokens !== undefined) sent[maxOutputField(kind, body)!] = lease.maxOutputTokens
-        const metered = new MeteredCall({ kind, lease, promptTokens, hideUsageChunk, quota, estimator, onStreamAbort })
-        return withPlan({ ...request, body: sent }, { metered })
-      } catch (error) {
-        if (!TokenQuotaExceededError.isInstance(error)) throw error
-        tried.add(model)
-        const decision = await resolveFallback(options.fallback, { model, error, params: body, context: callerContext(context), tried })
-        if (decision === undefined) throw error
-        if ('response' in decision) {
-          const synthetic = syntheticResponse(kind, body, decision.response)
-          quota.emit('fallback', { kind: 'response', from: model, to: undefined, error, context: callerContext(context) })
-          return withPlan(request, { synthetic })
-        }
-        quota.emit('fallback', { kind: 'model', from: model, to: decision.model, error, context: callerContext(context) })
-        model = decision.model
-      }
+    const model = typeof body.model === 'string' ? body.model : undefined
+    const reservation = await reserveCall({ quota, context, estimate, model, fallback: options.fallback, params: body })
+    if (reservation.kind === 'response') return withPlan(request, { synthetic: syntheticResponse(kind, body, reservation.response) })
+    const { lease } = reservation
+    const sent: Json = { ...body, model: reservation.model }
+    let hideUsageChunk = false
+    if (body.stream === true && (kind === 'chat' || kind === 'completions') && (body.stream_options as Json | undefined)?.include_usage !== true) {
+      sent.stream_options = { ...(body.stream_options as Json | undefined), include_usage: true }
+      hideUsageChunk = true
     }
-  }
-
-  /** The context the engine sees for this call, for fallback functions and events. */
-  function callerContext(context: QuotaContext | undefined): QuotaContext {
-    return { ...quota.currentContext(), ...context }
+    if (lease.maxOutputTokens !== undefined) sent[maxOutputField(kind, body)!] = lease.maxOutputTokens
+    const metered = new MeteredCall({ label: kind, lease, promptTokens, quota, estimator, onStreamAbort })
+    return withPlan({ ...request, body: sent }, { metered, kind, hideUsageChunk })
   }
 
   function withPlan(request: RequestOptions, plan: CallPlan): RequestOptions {
@@ -142,12 +127,12 @@ export function withTokenQuota<Client extends OpenAILike>(client: Client, option
     if (plan && 'synthetic' in plan) return plan.synthetic
     const response = await transport(input, init)
     if (!plan || !response.ok) return response
-    const { metered } = plan
+    const { metered, kind, hideUsageChunk } = plan
     if (response.headers.get('content-type')?.includes('text/event-stream') && response.body) {
       const body = meterEventStream(response.body, {
-        kind: metered.kind,
-        hideUsageChunk: metered.hideUsageChunk,
-        onUsage: (event) => metered.commitUsage(usageOf(metered.kind, event), ''),
+        kind,
+        hideUsageChunk,
+        onUsage: (event) => metered.commitUsage(usageOf(kind, event), ''),
         onEnd: (produced) => metered.commitUsage(undefined, produced),
         onInterrupted: (produced) => metered.commitInterrupted(produced),
       })
@@ -160,7 +145,7 @@ export function withTokenQuota<Client extends OpenAILike>(client: Client, option
     } catch {
       parsed = undefined
     }
-    await metered.commitUsage(usageOf(metered.kind, parsed), outputTextOf(metered.kind, parsed))
+    await metered.commitUsage(usageOf(kind, parsed), outputTextOf(kind, parsed))
     return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers })
   }
 

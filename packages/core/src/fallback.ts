@@ -1,4 +1,5 @@
-import type { QuotaContext, TokenQuotaExceededError } from '@tokenquota/core'
+import type { TokenQuotaExceededError } from './errors.js'
+import type { QuotaContext } from './types.js'
 
 /** What a fallback function learns about a refused call. */
 export interface FallbackInfo {
@@ -15,15 +16,15 @@ export interface FallbackInfo {
 
 /**
  * A fallback's answer: a model to try instead, a ready response (a string becomes the assistant's
- * text; an object is sent as the response body), or `undefined` to refuse.
+ * text; an object is returned as the provider's response), or `undefined` to refuse.
  */
 export type FallbackAnswer = string | { readonly response: string | Record<string, unknown> } | undefined
 
 /**
- * When the reservation for the requested model is refused: a map from model to cheaper model
- * (followed as a chain: `{ 'gpt-4o': 'gpt-4o-mini', 'gpt-4o-mini': 'gpt-4.1-nano' }`), or a
- * function. A ready response is returned in the SDK's own shape, without calling the provider and
- * without charging. When every fallback is refused, the call throws `TokenQuotaExceededError`.
+ * What an adapter does when the reservation for the requested model is refused: a map from model
+ * to cheaper model (followed as a chain: `{ 'gpt-4o': 'gpt-4o-mini', 'gpt-4o-mini': 'gpt-4.1-nano' }`),
+ * or a function. A ready response is returned in the SDK's own shape, without calling the provider
+ * and without charging. When every fallback is refused, the call throws `TokenQuotaExceededError`.
  */
 export type FallbackOption = Readonly<Record<string, string>> | ((info: FallbackInfo) => FallbackAnswer | Promise<FallbackAnswer>)
 

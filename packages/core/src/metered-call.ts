@@ -1,42 +1,42 @@
-import { QuotaInputError, type QuotaLease, type TokenEstimator, type TokenQuota, type Usage } from '@tokenquota/core'
-import type { EndpointKind } from './endpoints.js'
+import type { TokenEstimator } from './estimate.js'
+import { QuotaInputError } from './errors.js'
+import type { QuotaLease } from './lease.js'
+import type { TokenQuota } from './token-quota.js'
+import type { Usage } from './types.js'
 
 /** What to charge for a stream that ended early (cancelled by the caller, or broken mid-way). */
 export type StreamAbortCharge = 'produced' | 'reservation'
 
 /**
- * One metered model call: its lease and what is known about its prompt. Settles exactly once,
- * whichever of the response paths (usage, no usage, interruption, HTTP failure) gets there first.
- * Settling never throws: store failures are reported by the engine's `storeError` event and the
- * lease then expires on its own.
+ * One metered model call, for adapters: its lease and what is known about its prompt. Settles
+ * exactly once, whichever of the response paths (usage, no usage, interruption, failure) gets
+ * there first. Settling never throws: store failures are reported by the engine's `storeError`
+ * event and the lease then expires on its own.
  */
 export class MeteredCall {
-  readonly kind: EndpointKind
+  /** What the call is, for messages (e.g. `chat`, `generateContent`). */
+  readonly label: string
   readonly lease: QuotaLease
   readonly promptTokens: number
-  /** `true` when we added `stream_options.include_usage` and must hide its chunk. */
-  readonly hideUsageChunk: boolean
   readonly #quota: TokenQuota
   readonly #estimator: TokenEstimator
   readonly #onStreamAbort: StreamAbortCharge
   #settled = false
 
   constructor(options: {
-    kind: EndpointKind
+    label: string
     lease: QuotaLease
     promptTokens: number
-    hideUsageChunk: boolean
     quota: TokenQuota
     estimator: TokenEstimator
-    onStreamAbort: StreamAbortCharge
+    onStreamAbort?: StreamAbortCharge
   }) {
-    this.kind = options.kind
+    this.label = options.label
     this.lease = options.lease
     this.promptTokens = options.promptTokens
-    this.hideUsageChunk = options.hideUsageChunk
     this.#quota = options.quota
     this.#estimator = options.estimator
-    this.#onStreamAbort = options.onStreamAbort
+    this.#onStreamAbort = options.onStreamAbort ?? 'produced'
   }
 
   get settled(): boolean {
@@ -54,10 +54,10 @@ export class MeteredCall {
         return
       } catch (error) {
         if (!QuotaInputError.isInstance(error)) return
-        this.#quota.emit('warning', { code: 'UsageMissing', message: `The ${this.kind} response had malformed usage (${error.message}); charging an estimate` })
+        this.#quota.emit('warning', { code: 'UsageMissing', message: `The ${this.label} response had malformed usage (${error.message}); charging an estimate` })
       }
     } else {
-      this.#quota.emit('warning', { code: 'UsageMissing', message: `The ${this.kind} response had no usage; charging an estimate` })
+      this.#quota.emit('warning', { code: 'UsageMissing', message: `The ${this.label} response had no usage; charging an estimate` })
     }
     await this.#commitEstimate(outputText)
   }
