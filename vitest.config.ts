@@ -32,6 +32,14 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: 'gemini',
+          root: './packages/gemini',
+          include: ['src/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'langchain',
           root: './packages/langchain',
           include: ['src/**/*.test.ts'],

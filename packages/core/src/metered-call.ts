@@ -62,6 +62,12 @@ export class MeteredCall {
     await this.#commitEstimate(outputText)
   }
 
+  /** For calls whose provider never reports usage (e.g. Gemini embeddings): charge the estimate, quietly. */
+  async commitEstimate(outputText: string): Promise<void> {
+    if (!this.#begin()) return
+    await this.#commitEstimate(outputText)
+  }
+
   /** A stream stopped before its usage arrived: charge the prompt and what was generated. */
   async commitInterrupted(producedText: string): Promise<void> {
     if (!this.#begin()) return

@@ -1,4 +1,5 @@
 export * from './openai-fixtures.js'
 export * from './anthropic-fixtures.js'
+export * from './gemini-fixtures.js'
 export { baseURL, createProviderServer, json, sse } from './provider-server.js'
 export type { RecordedCall, Reply } from './provider-server.js'

@@ -1,6 +1,7 @@
 import { http, passthrough, type JsonBodyType } from 'msw'
 import { setupServer } from 'msw/node'
 import { anthropicBaseURL } from './anthropic-fixtures.js'
+import { geminiBaseURL } from './gemini-fixtures.js'
 
 export const baseURL = 'https://api.openai.test/v1'
 
@@ -58,7 +59,7 @@ function sseResponse(reply: Extract<Reply, { kind: 'sse' }>): Response {
  * (relative to its base, e.g. `/chat/completions`, `/v1/messages`) answers from a queue of
  * replies, the last one repeating.
  */
-export function createProviderServer(bases: readonly string[] = [baseURL, anthropicBaseURL]) {
+export function createProviderServer(bases: readonly string[] = [baseURL, anthropicBaseURL, geminiBaseURL]) {
   const calls: RecordedCall[] = []
   const replies = new Map<string, Reply[]>()
   const server = setupServer(

@@ -1,0 +1,182 @@
+import type { MeteredCall } from '@tokenquota/core'
+import { beginCall } from './begin-call.js'
+import type { WithTokenQuotaOptions } from './options.js'
+import { estimatePromptTokens } from './prompt.js'
+import { textOfCandidates, usageOfMetadata } from './usage.js'
+
+type Json = Record<string, unknown>
+
+/** The part of `@google/generative-ai`'s `GoogleGenerativeAI` that is metered. */
+export interface GoogleGenerativeAILike {
+  getGenerativeModel(params: never, requestOptions?: never): unknown
+}
+
+interface ModelParams {
+  model: string
+  generationConfig?: Json
+  [key: string]: unknown
+}
+
+interface GenerateResult {
+  response: Json
+}
+
+interface StreamResult {
+  stream: AsyncGenerator<Json>
+  response: Promise<Json>
+}
+
+interface GenerativeModel {
+  model: string
+  generationConfig: Json
+  systemInstruction?: unknown
+  tools?: unknown
+  generateContent(request: unknown, requestOptions?: unknown): Promise<GenerateResult>
+  generateContentStream(request: unknown, requestOptions?: unknown): Promise<StreamResult>
+  startChat(params?: Json): ChatSession
+  embedContent(request: unknown, requestOptions?: unknown): Promise<unknown>
+  batchEmbedContents(request: unknown, requestOptions?: unknown): Promise<unknown>
+}
+
+interface ChatSession {
+  model: string
+  params?: Json
+  getHistory(): Promise<unknown[]>
+  sendMessage(request: unknown, requestOptions?: unknown): Promise<GenerateResult>
+  sendMessageStream(request: unknown, requestOptions?: unknown): Promise<StreamResult>
+}
+
+/** The model name without its `models/` prefix, as policies name it. */
+function modelName(model: string): string {
+  return model.replace(/^(models|tunedModels)\//, '')
+}
+
+/** The response shape of this SDK (`text()` and friends are functions here), for a ready answer. */
+function fallbackResult(answer: string | Json): GenerateResult {
+  if (typeof answer !== 'string') return { response: answer }
+  return {
+    response: {
+      candidates: [{ content: { role: 'model', parts: [{ text: answer }] }, finishReason: 'STOP', index: 0 }],
+      usageMetadata: { promptTokenCount: 0, candidatesTokenCount: 0, totalTokenCount: 0 },
+      text: () => answer,
+      functionCall: () => undefined,
+      functionCalls: () => undefined,
+    },
+  }
+}
+
+function fallbackStream(answer: string | Json): StreamResult {
+  const { response } = fallbackResult(answer)
+  return {
+    stream: (async function* () {
+      yield response
+    })(),
+    response: Promise.resolve(response),
+  }
+}
+
+/** Charges a `{ stream, response }` result from its final response, which the SDK resolves even when only the stream is read. */
+function meterStreamResult(result: StreamResult, call: MeteredCall): StreamResult {
+  let produced = ''
+  const source = result.stream
+  const stream = (async function* () {
+    for await (const chunk of source) {
+      produced += textOfCandidates(chunk)
+      yield chunk
+    }
+  })()
+  result.response.then(
+    (response) => call.commitUsage(usageOfMetadata(response.usageMetadata), textOfCandidates(response)),
+    () => call.commitInterrupted(produced),
+  )
+  return { stream, response: result.response }
+}
+
+/**
+ * Meters `@google/generative-ai`: every model from `getGenerativeModel()` has its
+ * `generateContent`, `generateContentStream`, `embedContent` and `batchEmbedContents` metered, and
+ * its chats (`startChat()`) their `sendMessage` / `sendMessageStream` (which do not go through the
+ * model's methods). A model fallback runs the request on a model made with the same parameters.
+ */
+export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: WithTokenQuotaOptions): void {
+  const client = genAI as unknown as { getGenerativeModel(params: ModelParams, requestOptions?: unknown): GenerativeModel }
+  const getGenerativeModel = client.getGenerativeModel.bind(client)
+  const estimator = options.estimator ?? options.quota.estimator
+
+  async function run<R>(
+    label: string,
+    model: GenerativeModel,
+    request: unknown,
+    history: unknown,
+    maxOutput: number | undefined,
+    send: (model: string) => Promise<R>,
+    answer: (response: string | Json) => R,
+    charge: (result: R, call: MeteredCall) => R | Promise<R>,
+  ): Promise<R> {
+    const params = (typeof request === 'object' && request !== null ? request : { contents: request }) as Json
+    const promptTokens = await estimatePromptTokens(estimator, history, request, model.systemInstruction, model.tools)
+    const begun = await beginCall(options, { label, model: modelName(model.model), params, promptTokens, maxOutputTokens: maxOutput })
+    if (begun.kind === 'response') return answer(begun.response)
+    let result: R
+    try {
+      result = await send(begun.model ?? modelName(model.model))
+    } catch (error) {
+      await begun.call.release()
+      throw error
+    }
+    return charge(result, begun.call)
+  }
+
+  function maxOutputOf(model: GenerativeModel, request: unknown): number | undefined {
+    const config = (request as { generationConfig?: Json } | undefined)?.generationConfig ?? model.generationConfig
+    return config?.maxOutputTokens as number | undefined
+  }
+
+  function instrumentChat(model: GenerativeModel, session: ChatSession): ChatSession {
+    const sendMessage = session.sendMessage.bind(session)
+    const sendMessageStream = session.sendMessageStream.bind(session)
+    // A chat keeps its model: a model fallback does not apply to it (a ready response does).
+    const sameModel = (name: string) => {
+      if (name !== modelName(session.model)) throw new TypeError('A model fallback cannot switch the model of a @google/generative-ai chat; answer with a response instead')
+    }
+    session.sendMessage = async (request, requestOptions) =>
+      run('sendMessage', model, request, await session.getHistory(), maxOutputOf(model, session.params), async (name) => (sameModel(name), sendMessage(request, requestOptions)), fallbackResult, async (result, call) => {
+        await call.commitUsage(usageOfMetadata(result.response.usageMetadata), textOfCandidates(result.response))
+        return result
+      })
+    session.sendMessageStream = async (request, requestOptions) =>
+      run('sendMessageStream', model, request, await session.getHistory(), maxOutputOf(model, session.params), async (name) => (sameModel(name), sendMessageStream(request, requestOptions)), fallbackStream, (result, call) => meterStreamResult(result, call))
+    return session
+  }
+
+  function instrumentModel(model: GenerativeModel, params: ModelParams, requestOptions: unknown): GenerativeModel {
+    const generateContent = model.generateContent.bind(model)
+    const generateContentStream = model.generateContentStream.bind(model)
+    const embedContent = model.embedContent.bind(model)
+    const batchEmbedContents = model.batchEmbedContents.bind(model)
+    const startChat = model.startChat.bind(model)
+    const on = (name: string) => (name === modelName(model.model) ? model : getGenerativeModel({ ...params, model: name }, requestOptions))
+
+    model.generateContent = (request, options_) =>
+      run('generateContent', model, request, undefined, maxOutputOf(model, request), (name) => (name === modelName(model.model) ? generateContent(request, options_) : on(name).generateContent(request, options_)), fallbackResult, async (result, call) => {
+        await call.commitUsage(usageOfMetadata(result.response.usageMetadata), textOfCandidates(result.response))
+        return result
+      })
+    model.generateContentStream = (request, options_) =>
+      run('generateContentStream', model, request, undefined, maxOutputOf(model, request), (name) => (name === modelName(model.model) ? generateContentStream(request, options_) : on(name).generateContentStream(request, options_)), fallbackStream, (result, call) =>
+        meterStreamResult(result, call),
+      )
+    // Embedding responses carry no usage: the prompt estimate is charged.
+    const embed = (label: string, embedder: (request: unknown, options_?: unknown) => Promise<unknown>) => (request: unknown, options_?: unknown) =>
+      run(label, model, request, undefined, 0, () => embedder(request, options_), (response) => response, async (result, call) => {
+        await call.commitEstimate('')
+        return result
+      })
+    model.embedContent = embed('embedContent', embedContent)
+    model.batchEmbedContents = embed('batchEmbedContents', batchEmbedContents)
+    model.startChat = (chatParams) => instrumentChat(model, startChat(chatParams))
+    return model
+  }
+
+  client.getGenerativeModel = (params, requestOptions) => instrumentModel(getGenerativeModel(params, requestOptions), params, requestOptions)
+}

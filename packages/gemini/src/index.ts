@@ -1,0 +1,5 @@
+export { withTokenQuota } from './with-token-quota.js'
+export type { WithTokenQuotaOptions } from './options.js'
+export type { GoogleGenAILike } from './genai.js'
+export type { GoogleGenerativeAILike } from './generative-ai.js'
+export { usageOfMetadata } from './usage.js'

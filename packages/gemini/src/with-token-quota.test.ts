@@ -1,0 +1,208 @@
+import { GoogleGenAI } from '@google/genai'
+import { GoogleGenerativeAI } from '@google/generative-ai'
+import { createTokenQuota, TokenQuotaExceededError, type FallbackEvent, type QuotaPolicy, type WarningEvent } from '@tokenquota/core'
+import { createProviderServer, geminiChunks, geminiEmbeddings, geminiResponse, json, sse } from '@tokenquota/test-support'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import type { WithTokenQuotaOptions } from './options.js'
+import { withTokenQuota } from './with-token-quota.js'
+
+const server = createProviderServer()
+beforeAll(() => server.listen())
+afterEach(() => server.reset())
+afterAll(() => server.close())
+
+// @google/genai calls the v1 API, @google/generative-ai the v1beta one.
+const api = (model: string, method: string, version = 'v1beta') => `/${version}/models/${model}:${method}`
+const userDaily: QuotaPolicy = { name: 'user-daily', identifier: 'user', allow: 100_000, interval: 1, timeUnit: 'day' }
+const perModel: QuotaPolicy[] = [
+  { name: 'pro-daily', identifier: 'user', allow: 1000, interval: 1, timeUnit: 'day', models: ['gemini-2.5-pro'] },
+  { name: 'flash-daily', identifier: 'user', allow: 100_000, interval: 1, timeUnit: 'day', models: ['gemini-2.5-flash'] },
+]
+
+function setup(policies: QuotaPolicy[] = [userDaily]) {
+  const warnings: WarningEvent[] = []
+  const fallbacks: FallbackEvent[] = []
+  const quota = createTokenQuota({ policies, on: { warning: (event) => warnings.push(event), fallback: (event) => fallbacks.push(event) } })
+  const asAlice = <T>(fn: () => Promise<T>) => quota.withContext({ user: 'alice' }, fn)
+  const used = async (model?: string) => (await quota.status({ user: 'alice' }, { model }))[0]!
+  return { quota, asAlice, used, warnings, fallbacks }
+}
+
+async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = []
+  for await (const item of stream) items.push(item)
+  return items
+}
+
+describe('@google/genai', () => {
+  const genai = (quota: ReturnType<typeof setup>['quota'], options: Partial<WithTokenQuotaOptions> = {}) => withTokenQuota(new GoogleGenAI({ apiKey: 'test-key' }), { quota, ...options })
+
+  it('charges generateContent its totalTokenCount, thinking included', async () => {
+    const { quota, asAlice, used } = setup()
+    server.reply(api('gemini-2.5-flash', 'generateContent', 'v1'), json(geminiResponse({ usage: { prompt: 5, candidates: 9, thoughts: 34 } })))
+    const response = await asAlice(() => genai(quota).models.generateContent({ model: 'gemini-2.5-flash', contents: 'Say hello', config: { maxOutputTokens: 500 } }))
+    expect(response.text).toBe('Hello! How can I help you today?')
+    expect(await used()).toMatchObject({ used: 48, reserved: 0 })
+  })
+
+  it('refuses a call that does not fit without sending it', async () => {
+    const { quota, asAlice, used } = setup([{ ...userDaily, allow: 400 }])
+    const error = await asAlice(() => genai(quota).models.generateContent({ model: 'gemini-2.5-flash', contents: 'Say hello', config: { maxOutputTokens: 500 } })).catch((caught: unknown) => caught)
+    expect(TokenQuotaExceededError.isInstance(error)).toBe(true)
+    expect(server.calls).toHaveLength(0)
+    expect(await used()).toMatchObject({ used: 0, reserved: 0 })
+  })
+
+  it('charges generateContentStream from its final usage, and the same as a plain call', async () => {
+    const { quota, asAlice, used } = setup()
+    const ai = genai(quota)
+    server.reply(api('gemini-2.5-flash', 'streamGenerateContent', 'v1'), sse(geminiChunks({ usage: { prompt: 5, candidates: 6, thoughts: 20 } }), { done: false }))
+    const chunks = await collect(await asAlice(() => ai.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'Say hello' })))
+    expect(chunks.map((chunk) => chunk.text).join('')).toBe('Hello! How can I help?')
+    expect(server.calls[0]!.path).toBe(api('gemini-2.5-flash', 'streamGenerateContent', 'v1'))
+    expect(await used()).toMatchObject({ used: 31, reserved: 0 })
+    server.reply(api('gemini-2.5-flash', 'generateContent', 'v1'), json(geminiResponse({ usage: { prompt: 5, candidates: 6, thoughts: 20 } })))
+    await asAlice(() => ai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'Say hello' }))
+    expect(await used()).toMatchObject({ used: 62 })
+  })
+
+  it('charges a stream the caller breaks off for what it produced', async () => {
+    const { quota, asAlice, used } = setup()
+    server.reply(api('gemini-2.5-flash', 'streamGenerateContent', 'v1'), sse(geminiChunks({ words: Array.from({ length: 20 }, () => ' abcd') }), { done: false }))
+    const stream = await asAlice(() => genai(quota).models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'Say hello', config: { maxOutputTokens: 4000 } }))
+    let seen = 0
+    for await (const _ of stream) if (++seen === 3) break
+    await vi.waitFor(async () => expect((await used()).reserved).toBe(0))
+    // Prompt "Say hello" ≈ 3, output " abcd" × 3 ≈ 4.
+    expect((await used()).used).toBe(3 + 4)
+  })
+
+  it('meters chats, which call the same models instance', async () => {
+    const { quota, asAlice, used } = setup()
+    const ai = genai(quota)
+    server.reply(api('gemini-2.5-flash', 'generateContent', 'v1'), json(geminiResponse({ usage: { prompt: 5, candidates: 9 } })))
+    server.reply(api('gemini-2.5-flash', 'streamGenerateContent', 'v1'), sse(geminiChunks({ usage: { prompt: 20, candidates: 6 } }), { done: false }))
+    const chat = ai.chats.create({ model: 'gemini-2.5-flash' })
+    const first = await asAlice(() => chat.sendMessage({ message: 'Hello' }))
+    expect(first.text).toBe('Hello! How can I help you today?')
+    const streamed = await collect(await asAlice(() => chat.sendMessageStream({ message: 'And again' })))
+    expect(streamed.map((chunk) => chunk.text).join('')).toBe('Hello! How can I help?')
+    expect(await used()).toMatchObject({ used: 14 + 26, reserved: 0 })
+  })
+
+  it('charges embedContent its prompt estimate (Gemini reports no usage for embeddings)', async () => {
+    const { quota, asAlice, used, warnings } = setup()
+    server.reply(api('text-embedding-004', 'batchEmbedContents', 'v1'), json(geminiEmbeddings(2)))
+    const result = await asAlice(() => genai(quota).models.embedContent({ model: 'text-embedding-004', contents: ['a'.repeat(40), 'b'.repeat(80)] }))
+    expect(result.embeddings).toHaveLength(2)
+    expect(await used()).toMatchObject({ used: 30, reserved: 0 })
+    expect(warnings).toEqual([])
+  })
+
+  it('counts the prompt exactly with the free countTokens call when asked', async () => {
+    const { quota, asAlice } = setup([{ ...userDaily, maxTokensPerRequest: 110 }])
+    server.reply(api('gemini-2.5-flash', 'countTokens', 'v1'), json({ totalTokens: 100 }))
+    server.reply(api('gemini-2.5-flash', 'generateContent', 'v1'), json(geminiResponse()))
+    const contents = 'short prompt'
+    // The heuristic would count 3 tokens and admit 3 + 100; the exact count (100) + 100 is refused.
+    await expect(asAlice(() => genai(quota, { countTokens: true }).models.generateContent({ model: 'gemini-2.5-flash', contents, config: { maxOutputTokens: 100 } }))).rejects.toMatchObject({ code: 'RequestTooLarge' })
+    expect(server.calls.map((call) => call.path)).toEqual([api('gemini-2.5-flash', 'countTokens', 'v1')])
+  })
+
+  it('falls back to a cheaper model, or answers with a ready response', async () => {
+    const { quota, asAlice, used, fallbacks } = setup(perModel)
+    server.reply(api('gemini-2.5-flash', 'generateContent', 'v1'), json(geminiResponse({ usage: { prompt: 5, candidates: 9 } })))
+    const ai = genai(quota, { fallback: { 'gemini-2.5-pro': 'gemini-2.5-flash' } })
+    await asAlice(() => ai.models.generateContent({ model: 'gemini-2.5-pro', contents: 'Say hello', config: { maxOutputTokens: 2000 } }))
+    expect(server.calls.map((call) => call.path)).toEqual([api('gemini-2.5-flash', 'generateContent', 'v1')])
+    expect(await used('gemini-2.5-flash')).toMatchObject({ name: 'flash-daily', used: 14 })
+    expect(fallbacks.map((event) => `${event.from}→${event.to}`)).toEqual(['gemini-2.5-pro→gemini-2.5-flash'])
+
+    const friendly = setup([{ ...userDaily, allow: 10 }])
+    const kind = genai(friendly.quota, { fallback: () => ({ response: 'Daily allowance used up.' }) })
+    const plain = await friendly.asAlice(() => kind.models.generateContent({ model: 'gemini-2.5-flash', contents: 'Hi' }))
+    expect(plain.text).toBe('Daily allowance used up.')
+    const streamed = await collect(await friendly.asAlice(() => kind.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'Hi' })))
+    expect(streamed.map((chunk) => chunk.text).join('')).toBe('Daily allowance used up.')
+    expect(server.calls).toHaveLength(1)
+  })
+
+  it('releases the reservation when the API answers with an error', async () => {
+    const { quota, asAlice, used } = setup()
+    server.reply(api('gemini-2.5-flash', 'generateContent', 'v1'), json({ error: { code: 400, message: 'API key not valid.', status: 'INVALID_ARGUMENT' } }, 400))
+    await expect(asAlice(() => genai(quota).models.generateContent({ model: 'gemini-2.5-flash', contents: 'Hi' }))).rejects.toThrow()
+    expect(await used()).toMatchObject({ used: 0, reserved: 0 })
+  })
+
+  it('refuses to wrap a client twice, or something that is not a Gemini client', () => {
+    const { quota } = setup()
+    const ai = genai(quota)
+    expect(() => withTokenQuota(ai, { quota })).toThrow(/already wrapped/)
+    expect(() => withTokenQuota({} as never, { quota })).toThrow(/GoogleGenAI/)
+  })
+})
+
+describe('@google/generative-ai', () => {
+  const client = (quota: ReturnType<typeof setup>['quota'], options: Partial<WithTokenQuotaOptions> = {}) => withTokenQuota(new GoogleGenerativeAI('test-key'), { quota, ...options })
+
+  it('charges generateContent', async () => {
+    const { quota, asAlice, used } = setup()
+    server.reply(api('gemini-1.5-flash', 'generateContent'), json(geminiResponse({ usage: { prompt: 5, candidates: 9 } })))
+    const model = client(quota).getGenerativeModel({ model: 'gemini-1.5-flash', generationConfig: { maxOutputTokens: 300 } })
+    const { response } = await asAlice(() => model.generateContent('Say hello'))
+    expect(response.text()).toBe('Hello! How can I help you today?')
+    expect(await used()).toMatchObject({ used: 14, reserved: 0 })
+  })
+
+  it('charges generateContentStream from its final usage, whether the caller reads the stream or only the response', async () => {
+    const { quota, asAlice, used } = setup()
+    const model = client(quota).getGenerativeModel({ model: 'gemini-1.5-flash' })
+    server.reply(api('gemini-1.5-flash', 'streamGenerateContent'), sse(geminiChunks({ usage: { prompt: 5, candidates: 6 } }), { done: false }))
+    const onlyResponse = await asAlice(() => model.generateContentStream('Say hello'))
+    expect((await onlyResponse.response).text()).toBe('Hello! How can I help?')
+    await vi.waitFor(async () => expect(await used()).toMatchObject({ used: 11, reserved: 0 }))
+    const onlyStream = await asAlice(() => model.generateContentStream('Say hello'))
+    let text = ''
+    for await (const chunk of onlyStream.stream) text += chunk.text()
+    expect(text).toBe('Hello! How can I help?')
+    await vi.waitFor(async () => expect(await used()).toMatchObject({ used: 22, reserved: 0 }))
+  })
+
+  it('meters chats, which do not go through the model methods', async () => {
+    const { quota, asAlice, used } = setup()
+    server.reply(api('gemini-1.5-flash', 'generateContent'), json(geminiResponse({ usage: { prompt: 5, candidates: 9 } })))
+    server.reply(api('gemini-1.5-flash', 'streamGenerateContent'), sse(geminiChunks({ usage: { prompt: 20, candidates: 6 } }), { done: false }))
+    const chat = client(quota).getGenerativeModel({ model: 'gemini-1.5-flash' }).startChat({ history: [{ role: 'user', parts: [{ text: 'Hi' }] }, { role: 'model', parts: [{ text: 'Hello' }] }] })
+    const { response } = await asAlice(() => chat.sendMessage('How are you?'))
+    expect(response.text()).toBe('Hello! How can I help you today?')
+    const streamed = await asAlice(() => chat.sendMessageStream('Tell me more'))
+    await streamed.response
+    await vi.waitFor(async () => expect(await used()).toMatchObject({ used: 14 + 26, reserved: 0 }))
+  })
+
+  it('charges embedContent and batchEmbedContents their prompt estimate', async () => {
+    const { quota, asAlice, used } = setup()
+    server.reply(api('text-embedding-004', 'embedContent'), json({ embedding: { values: [0.1, 0.2] } }))
+    server.reply(api('text-embedding-004', 'batchEmbedContents'), json(geminiEmbeddings(2)))
+    const model = client(quota).getGenerativeModel({ model: 'text-embedding-004' })
+    await asAlice(() => model.embedContent('a'.repeat(40)))
+    await asAlice(() => model.batchEmbedContents({ requests: [{ content: { role: 'user', parts: [{ text: 'b'.repeat(80) }] } }] }))
+    expect(await used()).toMatchObject({ used: 10 + 20, reserved: 0 })
+  })
+
+  it('falls back to a model made with the same parameters, and refuses without sending when nothing fits', async () => {
+    const { quota, asAlice, used } = setup(perModel)
+    server.reply(api('gemini-2.5-flash', 'generateContent'), json(geminiResponse({ usage: { prompt: 5, candidates: 9 } })))
+    const genAI = client(quota, { fallback: { 'gemini-2.5-pro': 'gemini-2.5-flash' } })
+    const model = genAI.getGenerativeModel({ model: 'gemini-2.5-pro', generationConfig: { maxOutputTokens: 2000 } })
+    const { response } = await asAlice(() => model.generateContent('Say hello'))
+    expect(response.text()).toBe('Hello! How can I help you today?')
+    expect(server.calls.map((call) => call.path)).toEqual([api('gemini-2.5-flash', 'generateContent')])
+    expect(await used('gemini-2.5-flash')).toMatchObject({ used: 14 })
+
+    const strict = setup(perModel)
+    const refused = await strict.asAlice(() => client(strict.quota).getGenerativeModel({ model: 'gemini-2.5-pro', generationConfig: { maxOutputTokens: 2000 } }).generateContent('Hi')).catch((caught: unknown) => caught)
+    expect(TokenQuotaExceededError.isInstance(refused)).toBe(true)
+    expect(server.calls).toHaveLength(1)
+  })
+})
