@@ -127,6 +127,17 @@ describe('@google/genai', () => {
     expect(server.calls).toHaveLength(1)
   })
 
+  it('charges an estimate, never zero, when the response has no usage, and refuses a caller without identity', async () => {
+    const { quota, asAlice, used, warnings } = setup()
+    const ai = genai(quota)
+    server.reply(api('gemini-2.5-flash', 'generateContent', 'v1'), json(geminiResponse({ usage: null, text: 'x'.repeat(40) })))
+    await asAlice(() => ai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'y'.repeat(40) }))
+    expect(await used()).toMatchObject({ used: 20, reserved: 0 })
+    expect(warnings.map((warning) => warning.code)).toEqual(['UsageMissing'])
+    await expect(ai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'Hi' })).rejects.toMatchObject({ code: 'UnresolvedIdentifier' })
+    expect(server.calls).toHaveLength(1)
+  })
+
   it('releases the reservation when the API answers with an error', async () => {
     const { quota, asAlice, used } = setup()
     server.reply(api('gemini-2.5-flash', 'generateContent', 'v1'), json({ error: { code: 400, message: 'API key not valid.', status: 'INVALID_ARGUMENT' } }, 400))
