@@ -47,42 +47,65 @@ export interface LeaseSettlement {
   release(): Promise<void>
 }
 
-export function createLease(
-  fields: Omit<QuotaLease, 'state' | 'commit' | 'release'>,
-  settlement: LeaseSettlement,
-): QuotaLease {
-  let state: QuotaLease['state'] = 'pending'
-  let inFlight: 'commit' | 'release' | undefined
+/** The engine's lease: settles once through `settlement`; decisions are computed when first read. */
+export class Lease implements QuotaLease {
+  readonly id: string
+  readonly context: QuotaContext
+  readonly model: string | undefined
+  readonly expiresAt: number
+  readonly maxOutputTokens: number | undefined
+  readonly #settlement: LeaseSettlement
+  readonly #decide: () => readonly PolicyDecision[]
+  #decisions: readonly PolicyDecision[] | undefined
+  #state: QuotaLease['state'] = 'pending'
+  #inFlight: 'commit' | 'release' | undefined
 
-  function begin(attempted: 'commit' | 'release'): void {
-    if (state !== 'pending') throw new LeaseSettledError({ leaseId: fields.id, settledAs: state, attempted })
-    if (inFlight) throw new LeaseSettledError({ leaseId: fields.id, settledAs: inFlight === 'commit' ? 'committed' : 'released', attempted })
-    inFlight = attempted
+  constructor(
+    fields: { id: string; context: QuotaContext; model: string | undefined; expiresAt: number; maxOutputTokens: number | undefined },
+    decide: () => readonly PolicyDecision[],
+    settlement: LeaseSettlement,
+  ) {
+    this.id = fields.id
+    this.context = fields.context
+    this.model = fields.model
+    this.expiresAt = fields.expiresAt
+    this.maxOutputTokens = fields.maxOutputTokens
+    this.#decide = decide
+    this.#settlement = settlement
   }
 
-  return {
-    ...fields,
-    get state() {
-      return state
-    },
-    async commit(usage?: Usage, options: CommitOptions = {}) {
-      begin('commit')
-      try {
-        const result = await settlement.commit(usage, options)
-        state = 'committed'
-        return result
-      } finally {
-        inFlight = undefined
-      }
-    },
-    async release() {
-      begin('release')
-      try {
-        await settlement.release()
-        state = 'released'
-      } finally {
-        inFlight = undefined
-      }
-    },
+  get decisions(): readonly PolicyDecision[] {
+    return (this.#decisions ??= this.#decide())
+  }
+
+  get state(): QuotaLease['state'] {
+    return this.#state
+  }
+
+  #begin(attempted: 'commit' | 'release'): void {
+    if (this.#state !== 'pending') throw new LeaseSettledError({ leaseId: this.id, settledAs: this.#state, attempted })
+    if (this.#inFlight) throw new LeaseSettledError({ leaseId: this.id, settledAs: this.#inFlight === 'commit' ? 'committed' : 'released', attempted })
+    this.#inFlight = attempted
+  }
+
+  async commit(usage?: Usage, options: CommitOptions = {}): Promise<CommitResult> {
+    this.#begin('commit')
+    try {
+      const result = await this.#settlement.commit(usage, options)
+      this.#state = 'committed'
+      return result
+    } finally {
+      this.#inFlight = undefined
+    }
+  }
+
+  async release(): Promise<void> {
+    this.#begin('release')
+    try {
+      await this.#settlement.release()
+      this.#state = 'released'
+    } finally {
+      this.#inFlight = undefined
+    }
   }
 }

@@ -23,7 +23,7 @@ const policyFields = new Set([
 /** Generous, but keeps window arithmetic far from floating-point trouble. */
 const maxInterval = 1_000_000
 /** Largest limit or cap accepted: beyond this, integer token arithmetic loses precision. */
-export const maxTokenCount = Number.MAX_SAFE_INTEGER / 1024
+export const maxTokenCount = Math.floor(Number.MAX_SAFE_INTEGER / 1024)
 
 /** A validated, frozen policy with its behaviour compiled. */
 export interface NormalizedPolicy {
@@ -174,9 +174,9 @@ export function normalizePolicy(config: QuotaPolicy, defaults: { unidentified: U
 function windowFunction(type: QuotaType, interval: number, timeUnit: TimeUnit, startTime: number | undefined): (now: number) => WindowSpec {
   switch (type) {
     case 'default':
-      return (now) => ({ kind: 'fixed', ...alignedWindow(now, interval, timeUnit) })
+      return cachedFixedWindow((now) => alignedWindow(now, interval, timeUnit))
     case 'calendar':
-      return (now) => ({ kind: 'fixed', ...calendarWindow(now, startTime!, interval, timeUnit) })
+      return cachedFixedWindow((now) => calendarWindow(now, startTime!, interval, timeUnit))
     case 'flexi':
       return (now) => ({ kind: 'flexi', endIfStartedNow: addUnits(now, interval, timeUnit) })
     case 'rollingwindow': {
@@ -187,9 +187,18 @@ function windowFunction(type: QuotaType, interval: number, timeUnit: TimeUnit, s
   }
 }
 
+/** Fixed windows change rarely: keep the last one while `now` is inside it (calendar math allocates). */
+function cachedFixedWindow(compute: (now: number) => { start: number; end: number }): (now: number) => WindowSpec {
+  let last: Extract<WindowSpec, { kind: 'fixed' }> | undefined
+  return (now) => {
+    if (last && now >= last.start && now < last.end) return last
+    return (last = { kind: 'fixed', ...compute(now) })
+  }
+}
+
 function normalizeAllow(policy: string, allow: unknown): NormalizedPolicy['allow'] {
   if (typeof allow === 'number') {
-    if (!isTokenCount(allow)) fail('InvalidConfiguration', policy, 'allow', 'a non-negative integer', allow)
+    if (!isTokenCount(allow)) fail('InvalidConfiguration', policy, 'allow', `a non-negative integer up to ${maxTokenCount}`, allow)
     return allow
   }
   if (typeof allow === 'function') return allow as (context: QuotaContext) => MaybePromise<number>
@@ -201,7 +210,7 @@ function normalizeAllow(policy: string, allow: unknown): NormalizedPolicy['allow
     if (!isPlainObject(counts) || Object.keys(counts).length === 0) fail('InvalidConfiguration', policy, 'allow.counts', 'an object of class → limit', counts)
     const table = new Map<string, number>()
     for (const [className, limit] of Object.entries(counts)) {
-      if (!isTokenCount(limit)) fail('InvalidConfiguration', policy, `allow.counts.${className}`, 'a non-negative integer', limit)
+      if (!isTokenCount(limit)) fail('InvalidConfiguration', policy, `allow.counts.${className}`, `a non-negative integer up to ${maxTokenCount}`, limit)
       table.set(className, limit)
     }
     return { class: typeof classOf === 'string' ? (context) => context[classOf] : classOf, counts: table }

@@ -4,7 +4,7 @@ import type { PolicyDecision } from './decision.js'
 import { QuotaConfigError, QuotaInputError, StoreUnavailableError, TokenQuotaError, TokenQuotaExceededError, type QuotaViolation } from './errors.js'
 import { QuotaEvents, type QuotaEventHandlers, type QuotaEventMap, type QuotaEventName } from './events.js'
 import { resolveTarget, type PolicyTarget } from './identifier.js'
-import { createLease, type CommitResult, type QuotaLease } from './lease.js'
+import { Lease, type CommitResult, type QuotaLease } from './lease.js'
 import { normalizeUnidentified, type NormalizedPolicy } from './policy.js'
 import { normalizePolicies } from './policy-set.js'
 import type { QuotaPolicy, UnidentifiedPolicy } from './policy-types.js'
@@ -144,6 +144,11 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   const scope = new AsyncLocalStorage<QuotaContext>()
   const throttle = new Throttle()
   const hasModelFilters = policies.some((policy) => policy.hasModelFilter)
+  const sharesCounters = new Set(policies.map((policy) => policy.counterName)).size < policies.length
+  // The embedded store answers synchronously: skip a promise per operation on the hot path.
+  const memory = store instanceof MemoryStore ? store : undefined
+  const leasePrefix = `${randomUUID()}:`
+  let leaseCount = 0
   const applicableByModel = new Map<string | undefined, readonly NormalizedPolicy[]>()
   const warnedModels = new Set<string>()
   let localStore: MemoryStore | undefined
@@ -179,13 +184,20 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     return context ? { ...ambient, ...context } : ambient
   }
 
-  async function plan(contextArg: QuotaContext | undefined, request: ReserveRequest, at: number, estimate: EstimateBound): Promise<RequestPlan> {
-    const context = mergedContext(contextArg)
-    const model = request.model ?? (typeof context.model === 'string' ? context.model : undefined)
+  /** Resolves the request's policies: synchronous unless an `allow` function is asynchronous. */
+  function resolveTargets(context: QuotaContext, model: string | undefined, at: number): PolicyTarget[] | Promise<PolicyTarget[]> {
     const pending = applicablePolicies(model).map((policy) => resolveTarget(policy, context, at))
-    const targets = pending.some((target) => target instanceof Promise) ? await Promise.all(pending) : (pending as PolicyTarget[])
+    return pending.some((target) => target instanceof Promise) ? Promise.all(pending) : (pending as PolicyTarget[])
+  }
 
+  function buildPlan(context: QuotaContext, model: string | undefined, targets: readonly PolicyTarget[], at: number, estimate: EstimateBound): RequestPlan {
     const { bound, maxOutputTokens } = applyRequestCaps(targets, context, estimate, at)
+    const counters = sharesCounters ? mergedCounters(targets, bound, at) : targets.map((target) => counterOf([target], target.limit, target.policy.chargeBound(bound), target.policy.counts, at))
+    return { context, shard: shardOf(context), model, targets, counters, maxOutputTokens }
+  }
+
+  /** Policies with the same `sharedName` (and identifier) are one counter: the lowest limit, the largest amount. */
+  function mergedCounters(targets: readonly PolicyTarget[], bound: EstimateBound, at: number): CounterPlan[] {
     const byCounter = new Map<string, { targets: PolicyTarget[]; limit: number | undefined; amount: number; counting: boolean }>()
     for (const target of targets) {
       const key = `${target.counter}\u0000${target.identifierKey}`
@@ -196,23 +208,23 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       entry.amount = Math.max(entry.amount, target.policy.chargeBound(bound))
       entry.counting ||= target.policy.counts
     }
-    const counters: CounterPlan[] = []
-    for (const entry of byCounter.values()) {
-      const [first] = entry.targets as [PolicyTarget]
-      counters.push({
-        targets: entry.targets,
-        counting: entry.counting,
-        request: {
-          counter: first.counter,
-          identifier: first.identifierKey,
-          window: first.policy.window(at),
-          limit: entry.limit,
-          amount: entry.amount,
-          hold: entry.counting,
-        },
-      })
+    return [...byCounter.values()].map((entry) => counterOf(entry.targets, entry.limit, entry.amount, entry.counting, at))
+  }
+
+  function counterOf(targets: readonly PolicyTarget[], limit: number | undefined, amount: number, counting: boolean, at: number): CounterPlan {
+    const first = targets[0]!
+    return {
+      targets,
+      counting,
+      request: { counter: first.counter, identifier: first.identifierKey, window: first.policy.window(at), limit, amount, hold: counting },
     }
-    return { context, shard: shardOf(context), model, targets, counters, maxOutputTokens }
+  }
+
+  async function plan(contextArg: QuotaContext | undefined, request: ReserveRequest, at: number, estimate: EstimateBound): Promise<RequestPlan> {
+    const context = mergedContext(contextArg)
+    const model = request.model ?? (typeof context.model === 'string' ? context.model : undefined)
+    const targets = resolveTargets(context, model, at)
+    return buildPlan(context, model, targets instanceof Promise ? await targets : targets, at, estimate)
   }
 
   /** `maxTokensPerRequest`: refuse, or clamp the output budget so the request fits every cap. */
@@ -330,8 +342,8 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     const normalized = usage === undefined ? { input: bound.input, output: Math.max(0, bound.total - bound.input), total: bound.total, cachedInput: 0, reasoning: 0 } : normalizeUsage(usage)
     const at = now()
     const charges = chargesFor(requestPlan, placements, (counter) => (!counter.counting ? 0 : usage === undefined ? counter.request.amount : chargeOf(counter, normalized)))
-    const target = local ? localStore! : undefined
-    const { value: outcomes } = await storeCall('settle', (primary) => (target ?? primary).settle({ leaseId, now: at, expiresAt, charges, shard: requestPlan.shard }))
+    const settleRequest = { leaseId, now: at, expiresAt, charges, shard: requestPlan.shard }
+    const outcomes = local ? await localStore!.settle(settleRequest) : memory ? memory.settleSync(settleRequest) : (await storeCall('settle', (primary) => primary.settle(settleRequest))).value
 
     const reported: CommitResult['charges'][number][] = []
     requestPlan.counters.forEach((counter, index) => {
@@ -358,7 +370,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
         }
       }
     })
-    events.emit('usage', { leaseId, context: requestPlan.context, model: requestPlan.model, usage: normalized, estimated, charges: reported })
+    if (events.has('usage')) events.emit('usage', { leaseId, context: requestPlan.context, model: requestPlan.model, usage: normalized, estimated, charges: reported })
     return { charges: reported, estimated }
   }
 
@@ -375,9 +387,10 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       events.emit('exceeded', { error: oversized, context: requestPlan.context, model: requestPlan.model })
       throw oversized
     }
-    const leaseId = randomUUID()
+    const leaseId = leasePrefix + ++leaseCount
     const expiresAt = at + leaseTtlMs
-    const { value: result, local } = await storeCall('reserve', (target) => target.reserve({ leaseId, now: at, expiresAt, counters: requestPlan.counters.map((counter) => counter.request), shard: requestPlan.shard }))
+    const reserveRequest = { leaseId, now: at, expiresAt, counters: requestPlan.counters.map((counter) => counter.request), shard: requestPlan.shard }
+    const { value: result, local } = memory ? { value: memory.reserveSync(reserveRequest), local: false } : await storeCall('reserve', (target) => target.reserve(reserveRequest))
     if (!result.ok) {
       const error = refusal(requestPlan.counters, result, at)
       events.emit('exceeded', { error, context: requestPlan.context, model: requestPlan.model })
@@ -402,15 +415,9 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       const { requestPlan, result, leaseId, expiresAt, local, estimate } = await reserveWith(context, request, true, 0)
       const held: HeldReservation = { leaseId, expiresAt, placements: result.placements, local }
       const bound = requestPlan.maxOutputTokens === undefined ? estimate : { input: estimate.input, output: requestPlan.maxOutputTokens, total: Math.min(estimate.total, estimate.input + requestPlan.maxOutputTokens) }
-      return createLease(
-        {
-          id: leaseId,
-          context: requestPlan.context,
-          model: requestPlan.model,
-          expiresAt,
-          maxOutputTokens: requestPlan.maxOutputTokens,
-          decisions: decisions(requestPlan.counters, result.snapshots),
-        },
+      return new Lease(
+        { id: leaseId, context: requestPlan.context, model: requestPlan.model, expiresAt, maxOutputTokens: requestPlan.maxOutputTokens },
+        () => decisions(requestPlan.counters, result.snapshots),
         {
           commit: (usage, commitOptions) => settle(requestPlan, held, usage, bound, commitOptions.estimated),
           release: async () => {
@@ -429,7 +436,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       const at = now()
       const requestPlan = await plan(context, { model: recordOptions.model }, at, normalizeEstimate(0))
       const counting = { ...requestPlan, counters: requestPlan.counters.map((counter) => ({ ...counter, request: { ...counter.request, limit: undefined, amount: 0 } })) }
-      const leaseId = randomUUID()
+      const leaseId = leasePrefix + ++leaseCount
       const expiresAt = at + leaseTtlMs
       const { value: result, local } = await storeCall('reserve', (target) => target.reserve({ leaseId, now: at, expiresAt, counters: counting.counters.map((counter) => counter.request), shard: counting.shard }))
       if (!result.ok) throw new StoreUnavailableError({ message: 'The store refused a reservation that has no limit' })

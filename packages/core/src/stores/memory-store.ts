@@ -37,6 +37,8 @@ interface RollingState {
 interface HeldLease {
   readonly expiresAt: number
   readonly holds: ReadonlyArray<{ readonly slot: Slot; readonly amount: number }>
+  /** Per counter of the reservation: the slot its amount was placed in (for settling without lookups). */
+  readonly slots: ReadonlyArray<Slot | undefined>
 }
 
 /** A counter resolved to its live state for one operation. */
@@ -117,15 +119,20 @@ export class MemoryStore implements QuotaStore {
     if (refusals.length > 0) return { ok: false, refusals }
 
     const holds: Array<{ slot: Slot; amount: number }> = []
+    const slots: Array<Slot | undefined> = []
     const snapshots = request.counters.map((counter, index) => {
       const view = views[index]!
-      if (!counter.hold) return view.snapshot
+      if (!counter.hold) {
+        slots.push(undefined)
+        return view.snapshot
+      }
       const slot = view.slot ?? this.#create(counter, now, view.placement)
       slot.reserved += counter.amount
       holds.push({ slot, amount: counter.amount })
+      slots.push(slot)
       return { ...view.snapshot, reserved: view.snapshot.reserved + counter.amount }
     })
-    if (holds.length > 0) this.#leases.set(request.leaseId, { expiresAt: request.expiresAt, holds })
+    if (holds.length > 0) this.#leases.set(request.leaseId, { expiresAt: request.expiresAt, holds, slots })
     return { ok: true, placements: views.map((view) => view.placement), snapshots }
   }
 
@@ -137,11 +144,11 @@ export class MemoryStore implements QuotaStore {
       this.#leases.delete(request.leaseId)
       for (const hold of lease.holds) hold.slot.reserved -= hold.amount
     }
-    return request.charges.map((charge) => {
-      const slot = this.#slotAt(charge, request.now)
+    return request.charges.map((charge, index) => {
+      const slot = lease?.slots[index] ?? this.#slotAt(charge, request.now)
       if (!slot) return { usedBefore: 0, usedAfter: 0 }
       // The window's total, not the slot's: a rolling window sums many buckets.
-      const usedBefore = this.#view(charge, request.now).snapshot.used
+      const usedBefore = charge.window.kind === 'rolling' ? this.#view(charge, request.now).snapshot.used : slot.used
       slot.used += charge.amount
       return { usedBefore, usedAfter: usedBefore + charge.amount }
     })

@@ -1,0 +1,45 @@
+// In-memory reserve + commit vs rate-limiter-flexible's RateLimiterMemory.consume(key, points),
+// over 1,000 keys, in the same process run, interleaved.
+//   npm run build && node bench/memory-throughput.ts
+import { createTokenQuota, type QuotaPolicy } from '@tokenquota/core'
+import { RateLimiterMemory } from 'rate-limiter-flexible'
+
+const operations = 200_000
+const rounds = 7
+const keys = 1000
+
+const onePolicy: QuotaPolicy[] = [{ name: 'user-day', identifier: 'user', allow: 1e12, interval: 1, timeUnit: 'day' }]
+const threePolicies: QuotaPolicy[] = [
+  { name: 'org-month', identifier: 'org', allow: 1e12, interval: 1, timeUnit: 'month' },
+  { name: 'project-day', identifier: 'project', allow: 1e12, interval: 1, timeUnit: 'day' },
+  { name: 'user-minute', type: 'rollingwindow', identifier: 'user', allow: 1e12, interval: 1, timeUnit: 'minute' },
+]
+const users = Array.from({ length: keys }, (_, index) => `user-${index}`)
+const contexts = users.map((user, index) => ({ user, project: `project-${index % 10}`, org: 'acme' }))
+
+async function measure(operation: (index: number) => Promise<unknown>): Promise<number> {
+  const started = performance.now()
+  for (let index = 0; index < operations; index += 1) await operation(index)
+  return operations / ((performance.now() - started) / 1000)
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
+
+const one = createTokenQuota({ policies: onePolicy })
+const three = createTokenQuota({ policies: threePolicies })
+const limiter = new RateLimiterMemory({ points: 1e12, duration: 86_400 })
+const candidates = {
+  'tokenquota, 1 policy': async (index: number) => (await one.reserve(contexts[index % keys], { estimate: 1200 })).commit({ input: 900, output: 250 }),
+  'tokenquota, 3 policies': async (index: number) => (await three.reserve(contexts[index % keys], { estimate: 1200 })).commit({ input: 900, output: 250 }),
+  'rate-limiter-flexible': (index: number) => limiter.consume(users[index % keys]!, 1150),
+}
+const results: Record<string, number[]> = {}
+for (let round = 0; round <= rounds; round += 1) {
+  for (const [name, operation] of Object.entries(candidates)) {
+    const opsPerSecond = await measure(operation)
+    if (round > 0) (results[name] ??= []).push(opsPerSecond)
+  }
+}
+const peer = median(results['rate-limiter-flexible']!)
+console.log(`node ${process.version}, ${operations} ops × ${rounds} rounds, ${keys} keys, medians`)
+for (const [name, values] of Object.entries(results)) console.log(`${name.padEnd(24)} ${median(values).toFixed(0).padStart(8)} ops/s  ${(median(values) / peer).toFixed(2)}×`)
