@@ -1,13 +1,18 @@
 // Reserve + commit throughput on a real local redis-server, next to rate-limiter-flexible's
-// RateLimiterRedis.consume() on the same server, in the same process run, interleaved.
+// RateLimiterRedis.consume() on the same server, and — over Upstash's REST protocol, bridged to the
+// same server in-process — UpstashStore next to @upstash/ratelimit; same process run, interleaved.
 //   npm run build && node bench/redis-throughput.ts
 import { createTokenQuota, type QuotaPolicy } from '@tokenquota/core'
 import { RedisStore } from '@tokenquota/core/redis'
+import { UpstashStore } from '@tokenquota/core/upstash'
+import { Ratelimit } from '@upstash/ratelimit'
+import { Redis as UpstashRedis } from '@upstash/redis'
 import { Redis } from 'ioredis'
 import { RateLimiterRedis } from 'rate-limiter-flexible'
 import { startRedisServer } from '../packages/core/src/stores/redis/test-support/redis-server.ts'
+import { createUpstashRestBridge, upstashUrl } from '../packages/core/src/stores/redis/test-support/upstash-rest-bridge.ts'
 
-const operationsPerRun = 4000
+const operationsPerRun = 2000
 const rounds = 5
 const users = 1000
 
@@ -41,11 +46,27 @@ try {
     await lease.commit({ input: 900, output: 250 })
   }
   const theirs = (index: number) => limiter.consume(`u${index % users}`, 1150)
+  const bridge = createUpstashRestBridge(client)
+  bridge.listen()
+  const upstash = new UpstashRedis({ url: upstashUrl, token: 'bench' })
+  const overRest = createTokenQuota({ policies, store: new UpstashStore({ client: upstash, prefix: 'bench-rest' }) })
+  const ratelimit = new Ratelimit({ redis: upstash, limiter: Ratelimit.fixedWindow(1e12, '60 s'), prefix: 'upstash-rl' })
+  const oursOverRest = async (index: number) => {
+    const lease = await overRest.reserve({ org: 'acme', project: `p${index % 10}`, user: `u${index % users}` }, { estimate: 1200 })
+    await lease.commit({ input: 900, output: 250 })
+  }
+  const upstashRatelimit = (index: number) => ratelimit.limit(`u${index % users}`, { rate: 1150 })
+  const candidates = [
+    ['tokenquota reserve+commit (3 policies)', ours],
+    ['rate-limiter-flexible consume', theirs],
+    ['tokenquota UpstashStore (REST bridge)', oursOverRest],
+    ['@upstash/ratelimit limit (REST bridge)', upstashRatelimit],
+  ] as const
 
   const results: Record<string, number[]> = {}
   for (let round = 0; round < rounds + 1; round += 1) {
     for (const concurrency of [1, 64]) {
-      for (const [name, operation] of [['tokenquota reserve+commit (3 policies)', ours], ['rate-limiter-flexible consume', theirs]] as const) {
+      for (const [name, operation] of candidates) {
         const opsPerSecond = await run(concurrency, operation)
         if (round > 0) (results[`${name} @${concurrency}`] ??= []).push(opsPerSecond) // round 0 warms up
       }
@@ -56,7 +77,11 @@ try {
     const ourMedian = median(results[`tokenquota reserve+commit (3 policies) @${concurrency}`]!)
     const theirMedian = median(results[`rate-limiter-flexible consume @${concurrency}`]!)
     console.log(`concurrency ${String(concurrency).padStart(2)}: tokenquota ${ourMedian.toFixed(0)} ops/s, rate-limiter-flexible ${theirMedian.toFixed(0)} ops/s, ratio ${(ourMedian / theirMedian).toFixed(2)}×`)
+    const restOurs = median(results[`tokenquota UpstashStore (REST bridge) @${concurrency}`]!)
+    const restTheirs = median(results[`@upstash/ratelimit limit (REST bridge) @${concurrency}`]!)
+    console.log(`concurrency ${String(concurrency).padStart(2)}, REST: tokenquota UpstashStore ${restOurs.toFixed(0)} ops/s, @upstash/ratelimit ${restTheirs.toFixed(0)} ops/s, ratio ${(restOurs / restTheirs).toFixed(2)}×`)
   }
+  bridge.close()
 } finally {
   client.disconnect()
   await server.kill()

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import { http } from 'msw'
 import { setupServer } from 'msw/node'
@@ -17,9 +18,27 @@ function encode(value: unknown, base64: boolean): unknown {
  * scripts on a real server.
  */
 export function createUpstashRestBridge(redis: Redis) {
+  // Upstash's server accepts script flags that redis-server 7.0 does not (`allow-key-locking`, used
+  // by @upstash/ratelimit): drop them, and send EVALSHA for the original script to the rewritten one.
+  const shaOf = (source: string) => createHash('sha1').update(source).digest('hex')
+  const rewrittenSha = new Map<string, string>()
+  const portable = (source: string) => {
+    const rewritten = source.replace(/^#!lua[^\n]*/, (shebang) => shebang.replace(/\s*flags=allow-key-locking/, ''))
+    if (rewritten !== source) rewrittenSha.set(shaOf(source), shaOf(rewritten))
+    return rewritten
+  }
   const run = async (command: unknown[]) => {
     try {
       const [name, ...args] = command.map(String)
+      const upper = name!.toUpperCase()
+      if (upper === 'EVAL') args[0] = portable(args[0]!)
+      if (upper === 'EVALSHA') args[0] = rewrittenSha.get(args[0]!) ?? args[0]!
+      if (upper === 'SCRIPT' && args[0]?.toUpperCase() === 'LOAD') {
+        const original = args[1]!
+        args[1] = portable(original)
+        await redis.call('SCRIPT', 'LOAD', args[1])
+        return { result: shaOf(original) }
+      }
       return { result: await redis.call(name!, ...args) }
     } catch (error) {
       return { error: error instanceof Error ? error.message : String(error) }
