@@ -6,6 +6,7 @@ const source = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 const alias = {
   '@tokenquota/core/testing': source('./packages/core/src/testing/index.ts'),
   '@tokenquota/core': source('./packages/core/src/index.ts'),
+  '@tokenquota/openai': source('./packages/openai/src/index.ts'),
   '@tokenquota/test-support': source('./packages/test-support/src/index.ts'),
 }
 
@@ -26,6 +27,14 @@ export default defineConfig({
         test: {
           name: 'openai',
           root: './packages/openai',
+          include: ['src/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'ai-sdk',
+          root: './packages/ai-sdk',
           include: ['src/**/*.test.ts'],
         },
       },

@@ -1,0 +1,3 @@
+export { tokenQuotaMiddleware } from './token-quota-middleware.js'
+export type { TokenQuotaMiddlewareOptions, LanguageModelLike, ModelFallbackInfo } from './token-quota-middleware.js'
+export { usageOfResult } from './usage.js'
