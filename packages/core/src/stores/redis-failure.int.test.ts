@@ -1,10 +1,10 @@
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { StoreUnavailableError, TokenQuotaExceededError } from '../errors.js'
 import type { StoreErrorEvent } from '../events.js'
 import type { QuotaPolicy } from '../policy-types.js'
 import { createTokenQuota } from '../token-quota.js'
-import { startRedisServer, type RedisServer } from './redis/test-support/redis-server.js'
+import { connectFailFast, startRedisServer, type RedisServer } from './redis/test-support/redis-server.js'
 import { RedisStore } from './redis-store.js'
 
 // The real redis-server is stopped mid-run: the app must neither crash nor mistake the outage
@@ -13,10 +13,7 @@ let server: RedisServer
 let client: Redis
 beforeAll(async () => {
   server = await startRedisServer()
-  // No offline queue: while Redis is down, commands fail at once instead of piling up to run later.
-  client = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => 50 })
-  client.on('error', () => undefined)
-  await new Promise((resolve) => client.once('ready', resolve))
+  client = await connectFailFast(server.url)
 })
 afterAll(async () => {
   client.disconnect()

@@ -1,11 +1,11 @@
-import { Redis } from 'ioredis'
+import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TokenQuotaExceededError } from '../errors.js'
 import type { QuotaPolicy } from '../policy-types.js'
 import { describeQuotaStoreContract } from '../testing/store-contract.js'
 import { createTokenQuota } from '../token-quota.js'
 import { MemoryStore } from './memory-store.js'
-import { startRedisServer, type RedisServer } from './redis/test-support/redis-server.js'
+import { connectFailFast, startRedisServer, type RedisServer } from './redis/test-support/redis-server.js'
 import { RedisStore } from './redis-store.js'
 import { SyncedStore } from './synced-store.js'
 
@@ -14,9 +14,7 @@ let client: Redis
 let prefixes = 0
 beforeAll(async () => {
   server = await startRedisServer()
-  client = new Redis(server.url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => 50 })
-  client.on('error', () => undefined)
-  await new Promise((resolve) => client.once('ready', resolve))
+  client = await connectFailFast(server.url)
 })
 afterAll(async () => {
   client.disconnect()

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createServer } from 'node:net'
+import { Redis } from 'ioredis'
 
 /** A real `redis-server` on a free port, with persistence off. */
 export interface RedisServer {
@@ -56,4 +57,15 @@ export async function startRedisServer(): Promise<RedisServer> {
       child = await launch(port)
     },
   }
+}
+
+/**
+ * A connected ioredis client that fails at once while the server is down (no offline queue, no
+ * retries per request) and reconnects on its own: what the outage tests need.
+ */
+export async function connectFailFast(url: string): Promise<Redis> {
+  const client = new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 0, retryStrategy: () => 50 })
+  client.on('error', () => undefined)
+  await new Promise((resolve) => client.once('ready', resolve))
+  return client
 }
