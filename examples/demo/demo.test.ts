@@ -1,0 +1,15 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { expect, it } from 'vitest'
+
+it('runs the demo on embedded defaults to a clean exit, with warnings, fallbacks, refusals and a summary', async () => {
+  const script = fileURLToPath(new URL('./demo.mjs', import.meta.url))
+  const { stdout } = await promisify(execFile)(process.execPath, [script], { env: { ...process.env, OPENAI_API_KEY: '', REDIS_URL: '' } })
+  expect(stdout).toContain('local OpenAI-compatible endpoint, in-memory counters')
+  expect(stdout).toMatch(/⚠ {2}cyd passed 80 % of user-daily/)
+  expect(stdout).toMatch(/↘ {2}ada: gpt-4o-daily spent, gpt-4o → gpt-4o-mini/)
+  expect(stdout).toMatch(/✗ {2}cyd: refused by user-daily \(\d+\/700\), retry in \d+ h; HTTP 429, Retry-After: \d+/)
+  expect(stdout).toMatch(/ada \(premium\): 12 answered \([1-9]\d* by gpt-4o-mini\), 0 refused/)
+  expect(stdout).toMatch(/cyd \(free\): \d+ answered \(\d+ by gpt-4o-mini\), [1-9]\d* refused/)
+})
