@@ -1,0 +1,74 @@
+// The chat API: POST /chat (JSON or streamed as server-sent events) and GET /usage, for the user of
+// a verified token. Refusals answer 429 with Retry-After and x-ratelimit-*-tokens headers — before
+// any byte of a stream, since the reservation comes first.
+import { TokenQuotaExceededError } from '@tokenquota/core'
+import { Hono } from 'hono'
+import { streamSSE } from 'hono/streaming'
+import { verifyToken } from './tokens.mjs'
+
+/** Rate-limit headers for a successful answer, from the caller's tightest policy. */
+async function quotaHeaders(quota, context) {
+  const status = await quota.status(context)
+  const tightest = status.reduce((lowest, entry) => (entry.available < lowest.available ? entry : lowest), status[0])
+  if (!tightest) return {}
+  return {
+    'x-ratelimit-limit-tokens': String(tightest.allowed),
+    'x-ratelimit-remaining-tokens': String(tightest.available),
+    'x-ratelimit-reset-tokens': `${Math.max(0, Math.ceil((tightest.resetAt - quota.now()) / 1000))}s`,
+  }
+}
+
+/**
+ * @param {{ quota: import('@tokenquota/core').TokenQuota, client: import('openai').OpenAI, secret: string, model?: string }} options
+ */
+export function createApp({ quota, client, secret, model = 'gpt-4o-mini' }) {
+  const app = new Hono()
+
+  // Identity comes from the verified token only: headers like x-user-id are ignored.
+  app.use('*', async (c, next) => {
+    const claims = verifyToken(secret, c.req.header('authorization')?.replace(/^Bearer\s+/i, ''))
+    if (!claims) return c.json({ error: { message: 'Missing, invalid or expired token', type: 'unauthorized' } }, 401)
+    c.set('caller', { user: claims.sub, plan: claims.plan })
+    await next()
+  })
+
+  app.onError((error, c) => {
+    if (TokenQuotaExceededError.isInstance(error)) {
+      for (const [name, value] of Object.entries(error.toHeaders(quota.now()))) c.header(name, value)
+      return c.json({ error: { message: error.message, type: 'tokens', code: error.code, policy: error.policy } }, 429)
+    }
+    console.error(error)
+    return c.json({ error: { message: 'Internal error', type: 'server_error' } }, 500)
+  })
+
+  app.get('/usage', async (c) => c.json({ usage: await quota.status(c.get('caller')) }))
+
+  app.post('/chat', async (c) => {
+    const body = await c.req.json().catch(() => undefined)
+    const messages = body?.messages
+    if (!Array.isArray(messages) || messages.length === 0 || !messages.every((message) => typeof message?.content === 'string')) {
+      return c.json({ error: { message: 'Expected { messages: [{ role, content }] }', type: 'invalid_request_error' } }, 400)
+    }
+    const caller = c.get('caller')
+    const params = { model, messages: messages.map(({ role, content }) => ({ role: role === 'assistant' ? 'assistant' : 'user', content })), max_completion_tokens: 256 }
+    return quota.withContext(caller, async () => {
+      if (!body.stream) {
+        const completion = await client.chat.completions.create(params)
+        for (const [name, value] of Object.entries(await quotaHeaders(quota, caller))) c.header(name, value)
+        return c.json({ reply: completion.choices[0].message.content, usage: completion.usage })
+      }
+      // Reserved (or refused with a 429) here, before the response starts.
+      const stream = await client.chat.completions.create({ ...params, stream: true })
+      for (const [name, value] of Object.entries(await quotaHeaders(quota, caller))) c.header(name, value)
+      return streamSSE(c, async (sse) => {
+        for await (const chunk of stream) {
+          const delta = chunk.choices[0]?.delta.content
+          if (delta) await sse.writeSSE({ data: JSON.stringify({ delta }) })
+        }
+        await sse.writeSSE({ event: 'done', data: '{}' })
+      })
+    })
+  })
+
+  return app
+}

@@ -1,0 +1,23 @@
+// Starts the chat API on PORT (default 8787) with in-memory quotas, against OPENAI_BASE_URL /
+// OPENAI_API_KEY or the local OpenAI-compatible endpoint of examples/openai-chat. Prints a token
+// for a free-plan user to try it:
+//   curl -s localhost:8787/chat -H "authorization: Bearer $TOKEN" -d '{"messages":[{"role":"user","content":"Hi"}]}'
+import { serve } from '@hono/node-server'
+import { createTokenQuota } from '@tokenquota/core'
+import { withTokenQuota } from '@tokenquota/openai'
+import OpenAI from 'openai'
+import { startLocalOpenAI } from '../openai-chat/local-openai-server.mjs'
+import { createApp } from './app.mjs'
+import { issueToken } from './tokens.mjs'
+
+const secret = process.env.TOKEN_SECRET ?? 'change-me-in-production'
+const local = process.env.OPENAI_API_KEY ? undefined : await startLocalOpenAI()
+const quota = createTokenQuota({
+  policies: [{ name: 'user-daily', identifier: 'user', allow: { class: 'plan', counts: { pro: 50_000, free: 2_000 } }, interval: 1, timeUnit: 'day' }],
+})
+const client = withTokenQuota(local ? new OpenAI({ apiKey: 'local', baseURL: local.baseURL }) : new OpenAI(), { quota })
+const port = Number(process.env.PORT ?? 8787)
+serve({ fetch: createApp({ quota, client, secret }).fetch, port }, () => {
+  console.log(`chat API on http://localhost:${port}`)
+  console.log(`TOKEN=${issueToken(secret, { sub: 'alice', plan: 'free' })}`)
+})
