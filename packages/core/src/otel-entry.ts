@@ -1,0 +1,2 @@
+export { recordQuotaMetrics } from './otel.js'
+export type { QuotaMetricsOptions } from './otel.js'
