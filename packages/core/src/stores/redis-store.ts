@@ -18,7 +18,7 @@ export interface RedisStoreOptions extends LuaStoreOptions {
   readonly client: IORedisLike | NodeRedisLike
 }
 
-function transportFor(client: IORedisLike | NodeRedisLike): ScriptTransport {
+export function transportFor(client: IORedisLike | NodeRedisLike): ScriptTransport {
   if (typeof (client as NodeRedisLike).evalSha === 'function') {
     const nodeRedis = client as NodeRedisLike
     return {

@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto'
+import type { LuaScript } from '../stores/redis/lua-scripts.js'
+import { runScript, type ScriptTransport } from '../stores/redis/script-runner.js'
+import { transportFor, type IORedisLike, type NodeRedisLike } from '../stores/redis-store.js'
+import { usageDimensions, type DayUsage, type UsageDimension, type UsageRecord, type UsageStore } from './usage-store.js'
+
+function script(name: string, source: string): LuaScript {
+  return { name, source, sha: createHash('sha1').update(source).digest('hex') }
+}
+
+// One hash per day: `t` tokens, `n` requests, `x` refusals, `<dimension>:<value>` tokens, `rq:<user>` requests.
+const add = script(
+  'usage-add',
+  `for i = 2, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1`,
+)
+const read = script(
+  'usage-read',
+  `local out = {}
+for i = 1, #KEYS do out[i] = redis.call('HGETALL', KEYS[i]) end
+return out`,
+)
+
+export interface RedisUsageStoreOptions {
+  readonly client: IORedisLike | NodeRedisLike
+  /** @default 'tokenquota' */
+  readonly prefix?: string
+  /** How long a day's aggregates are kept. @default 62 days */
+  readonly keepMs?: number
+  /** @default 1000 */
+  readonly timeoutMs?: number
+}
+
+/** Usage aggregates on Redis, shared by every process: one hash per day, one round trip per record. */
+export class RedisUsageStore implements UsageStore {
+  readonly #transport: ScriptTransport
+  readonly #prefix: string
+  readonly #keepMs: string
+  readonly #timeoutMs: number
+
+  constructor(options: RedisUsageStoreOptions) {
+    this.#transport = transportFor(options.client)
+    this.#prefix = options.prefix ?? 'tokenquota'
+    this.#keepMs = String(options.keepMs ?? 62 * 86_400_000)
+    this.#timeoutMs = options.timeoutMs ?? 1000
+  }
+
+  #key(day: string): string {
+    return `${this.#prefix}:usage:${day}`
+  }
+
+  async addUsage(record: UsageRecord): Promise<void> {
+    const fields = ['t', String(record.tokens), 'n', '1']
+    for (const [dimension, values] of Object.entries(record.attribution) as Array<[UsageDimension, readonly string[]]>) {
+      for (const value of values) fields.push(`${dimension}:${value}`, String(record.tokens))
+    }
+    for (const user of record.attribution.user ?? []) fields.push(`rq:${user}`, '1')
+    await runScript(this.#transport, add, [this.#key(record.day)], [this.#keepMs, ...fields], this.#timeoutMs)
+  }
+
+  async addRefusal(day: string): Promise<void> {
+    await runScript(this.#transport, add, [this.#key(day)], [this.#keepMs, 'x', '1'], this.#timeoutMs)
+  }
+
+  async readDays(days: readonly string[]): Promise<readonly DayUsage[]> {
+    const reply = (await runScript(this.#transport, read, days.map((day) => this.#key(day)), [], this.#timeoutMs)) as string[][]
+    return reply.map((flat) => {
+      const day = { tokens: 0, requests: 0, refusals: 0, by: Object.fromEntries(usageDimensions.map((dimension) => [dimension, {}])) as Record<UsageDimension, Record<string, number>>, requestsByUser: {} as Record<string, number> }
+      for (let index = 0; index < flat.length; index += 2) {
+        const field = String(flat[index])
+        const value = Number(flat[index + 1])
+        if (field === 't') day.tokens = value
+        else if (field === 'n') day.requests = value
+        else if (field === 'x') day.refusals = value
+        else {
+          const separator = field.indexOf(':')
+          const kind = field.slice(0, separator)
+          const name = field.slice(separator + 1)
+          if (kind === 'rq') day.requestsByUser[name] = value
+          else if ((usageDimensions as readonly string[]).includes(kind)) day.by[kind as UsageDimension][name] = value
+        }
+      }
+      return day
+    })
+  }
+}

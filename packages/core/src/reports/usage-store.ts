@@ -1,0 +1,69 @@
+/** What one day holds: totals and per-dimension token counts. */
+export interface DayUsage {
+  readonly tokens: number
+  readonly requests: number
+  readonly refusals: number
+  /** Per dimension (`user`, `project`, `org`, `model`, `tag`), value → tokens. */
+  readonly by: Readonly<Record<UsageDimension, Readonly<Record<string, number>>>>
+  /** Per user: requests (for tokens per request). */
+  readonly requestsByUser: Readonly<Record<string, number>>
+}
+
+export const usageDimensions = ['user', 'project', 'org', 'model', 'tag'] as const
+export type UsageDimension = (typeof usageDimensions)[number]
+
+/** One charged call, attributed. */
+export interface UsageRecord {
+  readonly day: string
+  readonly tokens: number
+  readonly attribution: Partial<Record<UsageDimension, readonly string[]>>
+}
+
+/** Where usage reports keep their daily aggregates. */
+export interface UsageStore {
+  addUsage(record: UsageRecord): Promise<void>
+  addRefusal(day: string): Promise<void>
+  readDays(days: readonly string[]): Promise<readonly DayUsage[]>
+}
+
+function emptyDay(): { tokens: number; requests: number; refusals: number; by: Record<UsageDimension, Record<string, number>>; requestsByUser: Record<string, number> } {
+  return { tokens: 0, requests: 0, refusals: 0, by: { user: {}, project: {}, org: {}, model: {}, tag: {} }, requestsByUser: {} }
+}
+
+/** Usage aggregates in this process's memory, one entry per day, older than `keepDays` dropped. */
+export class MemoryUsageStore implements UsageStore {
+  readonly #days = new Map<string, ReturnType<typeof emptyDay>>()
+  readonly #keepDays: number
+
+  constructor(options: { keepDays?: number } = {}) {
+    this.#keepDays = options.keepDays ?? 62
+  }
+
+  #day(day: string) {
+    let entry = this.#days.get(day)
+    if (!entry) {
+      this.#days.set(day, (entry = emptyDay()))
+      // Days are added in order: drop the oldest beyond the retention.
+      while (this.#days.size > this.#keepDays) this.#days.delete(this.#days.keys().next().value!)
+    }
+    return entry
+  }
+
+  async addUsage(record: UsageRecord): Promise<void> {
+    const day = this.#day(record.day)
+    day.tokens += record.tokens
+    day.requests += 1
+    for (const [dimension, values] of Object.entries(record.attribution) as Array<[UsageDimension, readonly string[]]>) {
+      for (const value of values) day.by[dimension][value] = (day.by[dimension][value] ?? 0) + record.tokens
+    }
+    for (const user of record.attribution.user ?? []) day.requestsByUser[user] = (day.requestsByUser[user] ?? 0) + 1
+  }
+
+  async addRefusal(day: string): Promise<void> {
+    this.#day(day).refusals += 1
+  }
+
+  async readDays(days: readonly string[]): Promise<readonly DayUsage[]> {
+    return days.map((day) => this.#days.get(day) ?? emptyDay())
+  }
+}
