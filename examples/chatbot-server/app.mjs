@@ -4,6 +4,7 @@
 import { TokenQuotaExceededError } from '@tokenquota/core'
 import { Hono } from 'hono'
 import { streamSSE } from 'hono/streaming'
+import { dashboardPage } from './dashboard.mjs'
 import { verifyToken } from './tokens.mjs'
 
 /** Rate-limit headers for a successful answer, from the caller's tightest policy. */
@@ -19,17 +20,40 @@ async function quotaHeaders(quota, context) {
 }
 
 /**
- * @param {{ quota: import('@tokenquota/core').TokenQuota, client: import('openai').OpenAI, secret: string, model?: string }} options
+ * @param {{ quota: import('@tokenquota/core').TokenQuota, client: import('openai').OpenAI, secret: string, model?: string, maxOutputTokens?: number, reports?: import('@tokenquota/core').UsageTracking }} options
  */
-export function createApp({ quota, client, secret, model = 'gpt-4o-mini' }) {
+export function createApp({ quota, client, secret, model = 'gpt-4o-mini', maxOutputTokens = 256, reports }) {
   const app = new Hono()
+  // The plan of every user seen, to show their limits on the dashboard.
+  const plans = new Map()
 
-  // Identity comes from the verified token only: headers like x-user-id are ignored.
+  // Identity comes from the verified token only: headers like x-user-id are ignored. A browser
+  // opening the dashboard passes its (admin) token as ?token=.
   app.use('*', async (c, next) => {
-    const claims = verifyToken(secret, c.req.header('authorization')?.replace(/^Bearer\s+/i, ''))
+    const bearer = c.req.header('authorization')?.replace(/^Bearer\s+/i, '') ?? (c.req.method === 'GET' ? c.req.query('token') : undefined)
+    const claims = verifyToken(secret, bearer)
     if (!claims) return c.json({ error: { message: 'Missing, invalid or expired token', type: 'unauthorized' } }, 401)
     c.set('caller', { user: claims.sub, plan: claims.plan })
+    if (claims.plan !== 'admin') plans.set(claims.sub, claims.plan)
     await next()
+  })
+
+  const adminOnly = async (c, next) => {
+    if (c.get('caller').plan !== 'admin') return c.json({ error: { message: 'The dashboard is for admins', type: 'forbidden' } }, 403)
+    await next()
+  }
+
+  app.get('/dashboard', adminOnly, (c) => c.html(dashboardPage()))
+
+  app.get('/api/dashboard', adminOnly, async (c) => {
+    const report = reports ? await reports.report() : undefined
+    const users = await Promise.all(
+      [...plans].map(async ([user, plan]) => {
+        const [daily] = await quota.status({ user, plan })
+        return { user, plan, used: daily.used, allowed: daily.allowed, available: daily.available }
+      }),
+    )
+    return c.json({ report, users: users.sort((a, b) => b.used - a.used) })
   })
 
   app.onError((error, c) => {
@@ -50,7 +74,7 @@ export function createApp({ quota, client, secret, model = 'gpt-4o-mini' }) {
       return c.json({ error: { message: 'Expected { messages: [{ role, content }] }', type: 'invalid_request_error' } }, 400)
     }
     const caller = c.get('caller')
-    const params = { model, messages: messages.map(({ role, content }) => ({ role: role === 'assistant' ? 'assistant' : 'user', content })), max_completion_tokens: 256 }
+    const params = { model, messages: messages.map(({ role, content }) => ({ role: role === 'assistant' ? 'assistant' : 'user', content })), max_completion_tokens: maxOutputTokens }
     return quota.withContext(caller, async () => {
       if (!body.stream) {
         const completion = await client.chat.completions.create(params)

@@ -1,9 +1,9 @@
 // Starts the chat API on PORT (default 8787) with in-memory quotas, against OPENAI_BASE_URL /
 // OPENAI_API_KEY or the local OpenAI-compatible endpoint of examples/openai-chat. Prints a token
-// for a free-plan user to try it:
+// for a free-plan user to try it, and the dashboard's address:
 //   curl -s localhost:8787/chat -H "authorization: Bearer $TOKEN" -d '{"messages":[{"role":"user","content":"Hi"}]}'
 import { serve } from '@hono/node-server'
-import { createTokenQuota } from '@tokenquota/core'
+import { createTokenQuota, trackUsage } from '@tokenquota/core'
 import { withTokenQuota } from '@tokenquota/openai'
 import OpenAI from 'openai'
 import { startLocalOpenAI } from '../openai-chat/local-openai-server.mjs'
@@ -17,7 +17,9 @@ const quota = createTokenQuota({
 })
 const client = withTokenQuota(local ? new OpenAI({ apiKey: 'local', baseURL: local.baseURL }) : new OpenAI(), { quota })
 const port = Number(process.env.PORT ?? 8787)
-serve({ fetch: createApp({ quota, client, secret }).fetch, port }, () => {
+const reports = trackUsage(quota)
+serve({ fetch: createApp({ quota, client, secret, reports }).fetch, port }, () => {
   console.log(`chat API on http://localhost:${port}`)
   console.log(`TOKEN=${issueToken(secret, { sub: 'alice', plan: 'free' })}`)
+  console.log(`dashboard: http://localhost:${port}/dashboard?token=${issueToken(secret, { sub: 'ops', plan: 'admin' })}`)
 })

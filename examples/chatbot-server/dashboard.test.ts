@@ -1,0 +1,81 @@
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import type { AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { serve, type ServerType } from '@hono/node-server'
+import { createTokenQuota, trackUsage } from '@tokenquota/core'
+import { withTokenQuota } from '@tokenquota/openai'
+import OpenAI from 'openai'
+import { chromium, type Browser } from 'playwright-core'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+// @ts-expect-error: plain ES modules without types
+import { startLocalOpenAI } from '../openai-chat/local-openai-server.mjs'
+// @ts-expect-error: plain ES modules without types
+import { createApp } from './app.mjs'
+// @ts-expect-error: plain ES modules without types
+import { issueToken } from './tokens.mjs'
+
+// The dashboard in a real headless Chromium (Debian's, driven by playwright-core).
+const secret = 'dashboard-secret'
+let endpoint: { baseURL: string; close(): Promise<void> }
+let server: ServerType
+let url: string
+let browser: Browser
+
+beforeAll(async () => {
+  endpoint = await startLocalOpenAI()
+  const quota = createTokenQuota({
+    policies: [{ name: 'user-daily', identifier: 'user', allow: { class: 'plan', counts: { pro: 2000, free: 400 } }, interval: 1, timeUnit: 'day' }],
+  })
+  const client = withTokenQuota(new OpenAI({ apiKey: 'local', baseURL: endpoint.baseURL, maxRetries: 0 }), { quota })
+  await new Promise<void>((resolve) => {
+    server = serve({ fetch: createApp({ quota, client, secret, maxOutputTokens: 40, reports: trackUsage(quota) }).fetch, port: 0, hostname: '127.0.0.1' }, () => resolve())
+  })
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  })
+}, 60_000)
+
+afterAll(async () => {
+  await browser?.close()
+  await new Promise((resolve) => server.close(resolve))
+  await endpoint.close()
+})
+
+const chat = (user: string, plan: string) =>
+  fetch(`${url}/chat`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${issueToken(secret, { sub: user, plan })}` },
+    body: JSON.stringify({ messages: [{ role: 'user', content: 'Hello there, how are quotas doing?' }] }),
+  })
+
+it('shows per-user usage bars and the month’s breakdowns, and only to admins', async () => {
+  for (let call = 0; call < 6; call += 1) await chat('ada', 'pro')
+  await chat('bob', 'pro')
+  for (let call = 0; call < 20; call += 1) await chat('cyd', 'free') // runs into its limit
+
+  expect((await fetch(`${url}/dashboard?token=${issueToken(secret, { sub: 'bob', plan: 'pro' })}`)).status).toBe(403)
+
+  const page = await browser.newPage({ viewport: { width: 900, height: 700 } })
+  await page.goto(`${url}/dashboard?token=${issueToken(secret, { sub: 'ops', plan: 'admin' })}`)
+  await page.waitForSelector('body[data-ready="true"]')
+  const users = await page.locator('.user').allTextContents()
+  expect(users.map((text) => text.split(/pro|free/)[0]).sort()).toEqual(['ada', 'bob', 'cyd'])
+  const used = users.map((text) => Number(/([\d,]+) \//.exec(text)![1]!.replace(',', '')))
+  expect(used).toEqual([...used].sort((a, b) => b - a)) // heaviest first
+  const widths = await page.locator('.bar-fill').evaluateAll((bars) => bars.map((bar) => bar.getBoundingClientRect().width))
+  expect(widths).toHaveLength(3)
+  expect(widths.every((width) => width > 0)).toBe(true)
+  expect(await page.locator('.bar-fill.high, .bar-fill.full').count()).toBeGreaterThanOrEqual(1) // cyd, near or at the limit
+  expect(await page.locator('#cards').textContent()).toContain('this month')
+  expect(await page.locator('#models').textContent()).toContain('gpt-4o-mini')
+
+  const screenshot = await page.screenshot({ fullPage: true })
+  expect(screenshot.subarray(1, 4).toString()).toBe('PNG')
+  expect(screenshot.length).toBeGreaterThan(10_000)
+  const file = join(await mkdtemp(join(tmpdir(), 'tokenquota-dashboard-')), 'dashboard.png')
+  await writeFile(file, screenshot)
+  console.log(`dashboard screenshot: ${file}`)
+}, 60_000)
