@@ -115,7 +115,7 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
 
     it('releases the reservation when the provider answers with an error', async () => {
       const { client, asAlice, used } = setup()
-      server.reply('/chat/completions', json(apiError(400, "Invalid value for 'model'", 'invalid_request_error'), 400))
+      server.reply('/chat/completions', json(apiError("Invalid value for 'model'", 'invalid_request_error'), 400))
       await expect(asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages }))).rejects.toBeInstanceOf(OpenAI.BadRequestError)
       expect(await used()).toMatchObject({ used: 0, reserved: 0 })
     })
@@ -124,7 +124,7 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
       const { client, asAlice, used } = setup({ maxRetries: 2 })
       vi.useFakeTimers({ toFake: ['setTimeout'] })
       try {
-        server.reply('/chat/completions', json(apiError(500, 'The server had an error'), 500), json(apiError(503, 'Overloaded'), 503), json(chatCompletion()))
+        server.reply('/chat/completions', json(apiError('The server had an error'), 500), json(apiError('Overloaded'), 503), json(chatCompletion()))
         const pending = asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages }))
         await vi.runAllTimersAsync()
         await pending
@@ -202,7 +202,7 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
 
     it('charges what was produced when the connection breaks mid-stream', async () => {
       // A real socket reset: msw turns a failing mocked body into a clean end.
-      const upstream = createServer((request, response) => {
+      const upstream = createServer((_request, response) => {
         response.writeHead(200, { 'content-type': 'text/event-stream' })
         for (const chunk of chatChunks({ includeUsage: true, words: ['one', ' two', ' three', ' four'] }).slice(0, 5)) response.write(`data: ${JSON.stringify(chunk)}\n\n`)
         setTimeout(() => response.socket?.destroy(), 20)

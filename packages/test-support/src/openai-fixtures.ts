@@ -142,6 +142,6 @@ export function textCompletion(options: { usage?: TokenCounts } = {}) {
   }
 }
 
-export function apiError(status: number, message: string, type = 'server_error') {
+export function apiError(message: string, type = 'server_error') {
   return { error: { message, type, param: null, code: null } }
 }
