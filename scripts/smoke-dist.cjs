@@ -1,8 +1,10 @@
-// Loads the built @tokenquota/core (and the LangChain handler) through their CommonJS exports and
-// runs one reserve/commit/refusal.
+// Loads the built packages that claim Node 20 (core, LangChain handler, Gemini adapter) through their
+// CommonJS exports and runs one reserve/commit/refusal.
 const assert = require('node:assert/strict')
 const { createTokenQuota, TokenQuotaExceededError } = require('@tokenquota/core')
 const { TokenQuotaCallbackHandler } = require('@tokenquota/langchain')
+const { withTokenQuota } = require('@tokenquota/gemini')
+const { GoogleGenerativeAI } = require('@google/generative-ai')
 
 async function main() {
   const quota = createTokenQuota({
@@ -14,6 +16,7 @@ async function main() {
   assert.ok(TokenQuotaExceededError.isInstance(refused), 'expected a refusal')
   assert.equal((await quota.status({ user: 'alice' }))[0].used, 600)
   assert.equal(new TokenQuotaCallbackHandler({ quota, context: { user: 'alice' } }).raiseError, true)
+  assert.equal(typeof withTokenQuota(new GoogleGenerativeAI('key'), { quota }).getGenerativeModel({ model: 'gemini-1.5-flash' }).generateContent, 'function')
   console.log(`cjs ok on node ${process.version}`)
 }
 main().catch((error) => {

@@ -1,7 +1,9 @@
-// Loads the built @tokenquota/core (and the LangChain handler, which claims the same Node floor)
-// through their ESM exports and runs one reserve/commit/refusal.
+// Loads the built packages that claim Node 20 (core, the LangChain handler, the Gemini adapter with
+// @google/generative-ai) through their ESM exports and runs one reserve/commit/refusal.
 import assert from 'node:assert/strict'
 import { createTokenQuota, TokenQuotaExceededError } from '@tokenquota/core'
+import { GoogleGenerativeAI } from '@google/generative-ai'
+import { withTokenQuota } from '@tokenquota/gemini'
 import { TokenQuotaCallbackHandler } from '@tokenquota/langchain'
 
 const quota = createTokenQuota({
@@ -13,4 +15,5 @@ const refused = await quota.reserve({ user: 'alice' }, { estimate: 500 }).catch(
 assert.ok(TokenQuotaExceededError.isInstance(refused), 'expected a refusal')
 assert.equal((await quota.status({ user: 'alice' }))[0].used, 600)
 assert.equal(new TokenQuotaCallbackHandler({ quota, context: { user: 'alice' } }).raiseError, true)
+assert.equal(typeof withTokenQuota(new GoogleGenerativeAI('key'), { quota }).getGenerativeModel({ model: 'gemini-1.5-flash' }).generateContent, 'function')
 console.log(`esm ok on node ${process.version}`)
