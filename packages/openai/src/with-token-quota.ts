@@ -138,15 +138,13 @@ export function withTokenQuota<Client extends OpenAILike>(client: Client, option
       })
       return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers })
     }
-    const text = await response.text()
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(text)
-    } catch {
-      parsed = undefined
-    }
+    // Read a copy: the SDK parses the original as usual, and the call is charged before it resolves.
+    const parsed: unknown = await response
+      .clone()
+      .json()
+      .catch(() => undefined)
     await metered.commitUsage(usageOf(kind, parsed), outputTextOf(kind, parsed))
-    return new Response(text, { status: response.status, statusText: response.statusText, headers: response.headers })
+    return response
   }
 
   const derived = raw.withOptions({ fetch: meteringFetch as typeof fetch }) as ClientInternals & Record<symbol, unknown>
