@@ -375,12 +375,17 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   }
 
   async function reserveWith(contextArg: QuotaContext | undefined, request: ReserveRequest, hold: boolean, defaultEstimate: number) {
-    const at = now()
+    let at = now()
     const estimate = normalizeEstimate(request.estimate ?? defaultEstimate)
     let requestPlan = await plan(contextArg, request, at, estimate)
-    if (!hold) requestPlan = { ...requestPlan, counters: requestPlan.counters.map((counter) => ({ ...counter, request: { ...counter.request, hold: false } })) }
     const keys = throttleKeys(requestPlan.counters)
-    if (keys.length > 0) await throttle.wait(keys, at)
+    if (keys.length > 0) {
+      await throttle.wait(keys, at)
+      // Pacing may have taken long enough to cross into another window: plan again, at the new time.
+      at = now()
+      requestPlan = await plan(contextArg, request, at, estimate)
+    }
+    if (!hold) requestPlan = { ...requestPlan, counters: requestPlan.counters.map((counter) => ({ ...counter, request: { ...counter.request, hold: false } })) }
 
     const oversized = tooLarge(requestPlan.counters, at)
     if (oversized) {
