@@ -10,7 +10,8 @@ import { normalizePolicies } from './policy-set.js'
 import type { QuotaPolicy, UnidentifiedPolicy } from './policy-types.js'
 import { estimateTokens, type TokenEstimator } from './estimate.js'
 import { MemoryStore } from './stores/memory-store.js'
-import type { Charge, CounterRequest, CounterSnapshot, QuotaStore, ReserveResult } from './stores/quota-store.js'
+import type { CounterSnapshot, QuotaStore, ReserveResult } from './stores/quota-store.js'
+import { allowedOf, chargeOf, chargesFor, decisionOf, reportingTarget, thresholdUntil, type CounterPlan, type RequestPlan } from './request-plan.js'
 import { Throttle } from './throttle.js'
 import type { EstimateBound, QuotaContext, TokenEstimate, Usage } from './types.js'
 import { normalizeEstimate, normalizeUsage } from './usage.js'
@@ -80,23 +81,6 @@ export interface TokenQuota {
   on<Name extends QuotaEventName>(name: Name, listener: (event: QuotaEventMap[Name]) => void): () => void
   /** Emits an event (adapters report `fallback` through this). */
   emit<Name extends QuotaEventName>(name: Name, event: QuotaEventMap[Name]): void
-}
-
-/** A counter touched by a request: the policies that share it, merged. */
-interface CounterPlan {
-  readonly request: CounterRequest
-  /** Every policy target on this counter; the first enforcing one with the lowest limit reports refusals. */
-  readonly targets: readonly PolicyTarget[]
-  readonly counting: boolean
-}
-
-interface RequestPlan {
-  readonly context: QuotaContext
-  readonly shard: string | undefined
-  readonly model: string | undefined
-  readonly targets: readonly PolicyTarget[]
-  readonly counters: readonly CounterPlan[]
-  readonly maxOutputTokens: number | undefined
 }
 
 /** A successful reservation, as the store placed it. */
@@ -472,59 +456,6 @@ async function statusTarget(policy: NormalizedPolicy, context: QuotaContext, at:
     if (!(TokenQuotaExceededError.isInstance(error) && error.code === 'UnknownQuotaClass')) throw error
     const target = await resolveTarget({ ...policy, mode: 'count-only', enforces: false, counts: true }, context, at)
     return { ...target, policy, limit: 0 }
-  }
-}
-
-/** What settling a lease sends to the store: each counter's held amount back, `amountOf` charged. */
-function chargesFor(requestPlan: RequestPlan, placements: readonly number[], amountOf: (counter: CounterPlan) => number): Charge[] {
-  return requestPlan.counters.map((counter, index) => ({
-    counter: counter.request.counter,
-    identifier: counter.request.identifier,
-    window: counter.request.window,
-    placement: placements[index]!,
-    held: counter.request.hold ? counter.request.amount : 0,
-    amount: amountOf(counter),
-  }))
-}
-
-function reportingTarget(counter: CounterPlan): PolicyTarget {
-  const enforcing = counter.targets.filter((target) => target.limit !== undefined)
-  return enforcing.reduce((lowest, target) => (target.limit! < lowest.limit! ? target : lowest), enforcing[0] ?? counter.targets[0]!)
-}
-
-function chargeOf(counter: CounterPlan, usage: Parameters<NormalizedPolicy['charge']>[0]): number {
-  const counting = counter.targets.find((target) => target.policy.counts) ?? counter.targets[0]!
-  return counting.policy.charge(usage)
-}
-
-function allowedOf(target: PolicyTarget): number {
-  const { allow } = target.policy
-  if (target.limit !== undefined) return target.limit
-  if (typeof allow === 'number') return allow
-  if (typeof allow === 'object') return target.class === undefined ? 0 : allow.counts.get(target.class) ?? 0
-  return 0
-}
-
-function thresholdUntil(counter: CounterPlan, resetAt: number, at: number): number {
-  const { window } = counter.request
-  return window.kind === 'rolling' ? at + window.length : resetAt
-}
-
-function decisionOf(target: PolicyTarget, snapshot: CounterSnapshot): PolicyDecision {
-  const allowed = target.limit ?? allowedOf(target)
-  return {
-    name: target.policy.name,
-    policy: target.policy.name,
-    type: target.policy.type,
-    mode: target.policy.mode,
-    identifier: target.identifier,
-    class: target.class,
-    allowed,
-    used: snapshot.used,
-    reserved: snapshot.reserved,
-    available: Math.max(0, allowed - snapshot.used - snapshot.reserved),
-    windowStart: snapshot.windowStart,
-    resetAt: snapshot.resetAt,
   }
 }
 

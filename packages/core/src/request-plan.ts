@@ -1,0 +1,78 @@
+import type { PolicyDecision } from './decision.js'
+import type { PolicyTarget } from './identifier.js'
+import type { NormalizedPolicy } from './policy.js'
+import type { Charge, CounterRequest, CounterSnapshot } from './stores/quota-store.js'
+import type { QuotaContext } from './types.js'
+
+// A request as the engine plans it: the counters it touches, and what to report about them.
+
+/** A counter touched by a request: the policies that share it, merged. */
+export interface CounterPlan {
+  readonly request: CounterRequest
+  /** Every policy target on this counter; the first enforcing one with the lowest limit reports refusals. */
+  readonly targets: readonly PolicyTarget[]
+  readonly counting: boolean
+}
+
+export interface RequestPlan {
+  readonly context: QuotaContext
+  readonly shard: string | undefined
+  readonly model: string | undefined
+  readonly targets: readonly PolicyTarget[]
+  readonly counters: readonly CounterPlan[]
+  readonly maxOutputTokens: number | undefined
+}
+
+/** What settling a lease sends to the store: each counter's held amount back, `amountOf` charged. */
+export function chargesFor(requestPlan: RequestPlan, placements: readonly number[], amountOf: (counter: CounterPlan) => number): Charge[] {
+  return requestPlan.counters.map((counter, index) => ({
+    counter: counter.request.counter,
+    identifier: counter.request.identifier,
+    window: counter.request.window,
+    placement: placements[index]!,
+    held: counter.request.hold ? counter.request.amount : 0,
+    amount: amountOf(counter),
+  }))
+}
+
+export function reportingTarget(counter: CounterPlan): PolicyTarget {
+  const enforcing = counter.targets.filter((target) => target.limit !== undefined)
+  return enforcing.reduce((lowest, target) => (target.limit! < lowest.limit! ? target : lowest), enforcing[0] ?? counter.targets[0]!)
+}
+
+export function chargeOf(counter: CounterPlan, usage: Parameters<NormalizedPolicy['charge']>[0]): number {
+  const counting = counter.targets.find((target) => target.policy.counts) ?? counter.targets[0]!
+  return counting.policy.charge(usage)
+}
+
+export function allowedOf(target: PolicyTarget): number {
+  const { allow } = target.policy
+  if (target.limit !== undefined) return target.limit
+  if (typeof allow === 'number') return allow
+  if (typeof allow === 'object') return target.class === undefined ? 0 : allow.counts.get(target.class) ?? 0
+  return 0
+}
+
+export function thresholdUntil(counter: CounterPlan, resetAt: number, at: number): number {
+  const { window } = counter.request
+  return window.kind === 'rolling' ? at + window.length : resetAt
+}
+
+export function decisionOf(target: PolicyTarget, snapshot: CounterSnapshot): PolicyDecision {
+  const allowed = target.limit ?? allowedOf(target)
+  return {
+    name: target.policy.name,
+    policy: target.policy.name,
+    type: target.policy.type,
+    mode: target.policy.mode,
+    identifier: target.identifier,
+    class: target.class,
+    allowed,
+    used: snapshot.used,
+    reserved: snapshot.reserved,
+    available: Math.max(0, allowed - snapshot.used - snapshot.reserved),
+    windowStart: snapshot.windowStart,
+    resetAt: snapshot.resetAt,
+  }
+}
+
