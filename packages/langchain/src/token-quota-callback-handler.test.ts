@@ -149,15 +149,20 @@ describe('TokenQuotaCallbackHandler with another provider (ChatAnthropic)', () =
 })
 
 describe('TokenQuotaCallbackHandler in an agent', () => {
-  it('charges every model call of a tool-using agent run', async () => {
-    const { handler, used } = setup()
+  /** An agent with one tool, whose model first calls the tool (95 tokens), then answers (128 tokens). */
+  function weatherAgent() {
     server.reply(
       '/chat/completions',
       json(chatCompletion({ id: 'chatcmpl-tool', toolCall: { name: 'get_weather', arguments: '{"city":"Paris"}' }, usage: { prompt: 80, completion: 15 } })),
       json(chatCompletion({ id: 'chatcmpl-answer', content: 'It is sunny in Paris.', usage: { prompt: 120, completion: 8 } })),
     )
     const getWeather = tool(({ city }) => `sunny in ${city}`, { name: 'get_weather', description: 'Current weather in a city', schema: z.object({ city: z.string() }) })
-    const agent = createAgent({ model: chatModel(), tools: [getWeather] })
+    return createAgent({ model: chatModel(), tools: [getWeather] })
+  }
+
+  it('charges every model call of a tool-using agent run', async () => {
+    const { handler, used } = setup()
+    const agent = weatherAgent()
     const result = await agent.invoke({ messages: [new HumanMessage('Weather in Paris?')] }, { callbacks: [handler] })
     expect(result.messages.at(-1)?.content).toBe('It is sunny in Paris.')
     expect(server.calls).toHaveLength(2)
@@ -166,13 +171,7 @@ describe('TokenQuotaCallbackHandler in an agent', () => {
 
   it('stops an agent when its budget runs out, with TokenQuotaExceededError', async () => {
     const { handler, used } = setup([{ ...userDaily, allow: 4100 }], { defaultMaxOutputTokens: 4000 })
-    server.reply(
-      '/chat/completions',
-      json(chatCompletion({ id: 'chatcmpl-tool', toolCall: { name: 'get_weather', arguments: '{"city":"Paris"}' }, usage: { prompt: 80, completion: 15 } })),
-      json(chatCompletion({ id: 'chatcmpl-answer', content: 'It is sunny in Paris.', usage: { prompt: 120, completion: 8 } })),
-    )
-    const getWeather = tool(({ city }) => `sunny in ${city}`, { name: 'get_weather', description: 'Current weather in a city', schema: z.object({ city: z.string() }) })
-    const agent = createAgent({ model: chatModel(), tools: [getWeather] })
+    const agent = weatherAgent()
     const error = await agent.invoke({ messages: [new HumanMessage('Weather in Paris?')] }, { callbacks: [handler] }).catch((caught: unknown) => caught)
     expect(TokenQuotaExceededError.isInstance(error)).toBe(true)
     expect(server.calls).toHaveLength(1)
