@@ -103,33 +103,42 @@ export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: W
   const getGenerativeModel = client.getGenerativeModel.bind(client)
   const estimator = options.estimator ?? options.quota.estimator
 
-  async function run<R>(
-    label: string,
-    model: GenerativeModel,
-    request: unknown,
-    history: unknown,
-    maxOutput: number | undefined,
-    send: (model: string) => Promise<R>,
-    answer: (response: string | Json) => R,
-    charge: (result: R, call: MeteredCall) => R | Promise<R>,
-  ): Promise<R> {
+  /** One metered call: estimate, reserve (with fallbacks), send on the model that was reserved, charge. */
+  async function metered<R>(call: {
+    label: string
+    model: GenerativeModel
+    request: unknown
+    /** A chat's history, sent along with the request. */
+    history?: unknown
+    maxOutputTokens: number | undefined
+    send: (model: string) => Promise<R>
+    /** Builds the result from a ready fallback response. */
+    answer: (response: string | Json) => R
+    charge: (result: R, metered: MeteredCall) => R | Promise<R>
+  }): Promise<R> {
+    const { model, request } = call
     const params = (typeof request === 'object' && request !== null ? request : { contents: request }) as Json
-    const promptTokens = await estimatePromptTokens(estimator, history, request, model.systemInstruction, model.tools)
-    const begun = await beginCall(options, { label, model: modelName(model.model), params, promptTokens, maxOutputTokens: maxOutput })
-    if (begun.kind === 'response') return answer(begun.response)
+    const promptTokens = await estimatePromptTokens(estimator, call.history, request, model.systemInstruction, model.tools)
+    const begun = await beginCall(options, { label: call.label, model: modelName(model.model), params, promptTokens, maxOutputTokens: call.maxOutputTokens })
+    if (begun.kind === 'response') return call.answer(begun.response)
     let result: R
     try {
-      result = await send(begun.model ?? modelName(model.model))
+      result = await call.send(begun.model ?? modelName(model.model))
     } catch (error) {
       await begun.call.release()
       throw error
     }
-    return charge(result, begun.call)
+    return call.charge(result, begun.call)
   }
 
   function maxOutputOf(model: GenerativeModel, request: unknown): number | undefined {
     const config = (request as { generationConfig?: Json } | undefined)?.generationConfig ?? model.generationConfig
     return config?.maxOutputTokens as number | undefined
+  }
+
+  async function chargeResult(result: GenerateResult, call: MeteredCall): Promise<GenerateResult> {
+    await call.commitUsage(usageOfMetadata(result.response.usageMetadata), textOfCandidates(result.response))
+    return result
   }
 
   function instrumentChat(model: GenerativeModel, session: ChatSession): ChatSession {
@@ -139,38 +148,42 @@ export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: W
     const sameModel = (name: string) => {
       if (name !== modelName(session.model)) throw new TypeError('A model fallback cannot switch the model of a @google/generative-ai chat; answer with a response instead')
     }
+    const chatCall = async (label: string, request: unknown) => ({ label, model, request, history: await session.getHistory(), maxOutputTokens: maxOutputOf(model, session.params) })
     session.sendMessage = async (request, requestOptions) =>
-      run('sendMessage', model, request, await session.getHistory(), maxOutputOf(model, session.params), async (name) => (sameModel(name), sendMessage(request, requestOptions)), fallbackResult, async (result, call) => {
-        await call.commitUsage(usageOfMetadata(result.response.usageMetadata), textOfCandidates(result.response))
-        return result
-      })
+      metered({ ...(await chatCall('sendMessage', request)), send: async (name) => (sameModel(name), sendMessage(request, requestOptions)), answer: fallbackResult, charge: chargeResult })
     session.sendMessageStream = async (request, requestOptions) =>
-      run('sendMessageStream', model, request, await session.getHistory(), maxOutputOf(model, session.params), async (name) => (sameModel(name), sendMessageStream(request, requestOptions)), fallbackStream, (result, call) => meterStreamResult(result, call))
+      metered({ ...(await chatCall('sendMessageStream', request)), send: async (name) => (sameModel(name), sendMessageStream(request, requestOptions)), answer: fallbackStream, charge: meterStreamResult })
     return session
   }
 
   function instrumentModel(model: GenerativeModel, params: ModelParams, requestOptions: unknown): GenerativeModel {
-    const generateContent = model.generateContent.bind(model)
-    const generateContentStream = model.generateContentStream.bind(model)
+    const own = {
+      generateContent: model.generateContent.bind(model),
+      generateContentStream: model.generateContentStream.bind(model),
+    }
     const embedContent = model.embedContent.bind(model)
     const batchEmbedContents = model.batchEmbedContents.bind(model)
     const startChat = model.startChat.bind(model)
-    const on = (name: string) => (name === modelName(model.model) ? model : getGenerativeModel({ ...params, model: name }, requestOptions))
+    // The unmetered methods of the model a call was reserved for: this one, or a fallback made with the same parameters.
+    const reservedModel = (name: string) => (name === modelName(model.model) ? own : getGenerativeModel({ ...params, model: name }, requestOptions))
 
     model.generateContent = (request, options_) =>
-      run('generateContent', model, request, undefined, maxOutputOf(model, request), (name) => (name === modelName(model.model) ? generateContent(request, options_) : on(name).generateContent(request, options_)), fallbackResult, async (result, call) => {
-        await call.commitUsage(usageOfMetadata(result.response.usageMetadata), textOfCandidates(result.response))
-        return result
-      })
+      metered({ label: 'generateContent', model, request, maxOutputTokens: maxOutputOf(model, request), send: (name) => reservedModel(name).generateContent(request, options_), answer: fallbackResult, charge: chargeResult })
     model.generateContentStream = (request, options_) =>
-      run('generateContentStream', model, request, undefined, maxOutputOf(model, request), (name) => (name === modelName(model.model) ? generateContentStream(request, options_) : on(name).generateContentStream(request, options_)), fallbackStream, (result, call) =>
-        meterStreamResult(result, call),
-      )
+      metered({ label: 'generateContentStream', model, request, maxOutputTokens: maxOutputOf(model, request), send: (name) => reservedModel(name).generateContentStream(request, options_), answer: fallbackStream, charge: meterStreamResult })
     // Embedding responses carry no usage: the prompt estimate is charged.
     const embed = (label: string, embedder: (request: unknown, options_?: unknown) => Promise<unknown>) => (request: unknown, options_?: unknown) =>
-      run(label, model, request, undefined, 0, () => embedder(request, options_), (response) => response, async (result, call) => {
-        await call.commitEstimate('')
-        return result
+      metered({
+        label,
+        model,
+        request,
+        maxOutputTokens: 0,
+        send: () => embedder(request, options_),
+        answer: (response) => response,
+        charge: async (result, call) => {
+          await call.commitEstimate('')
+          return result
+        },
       })
     model.embedContent = embed('embedContent', embedContent)
     model.batchEmbedContents = embed('batchEmbedContents', batchEmbedContents)
