@@ -1,3 +1,5 @@
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { ChatAnthropic } from '@langchain/anthropic'
 import { HumanMessage } from '@langchain/core/messages'
 import { tool } from '@langchain/core/tools'
@@ -89,6 +91,31 @@ describe('TokenQuotaCallbackHandler with ChatOpenAI', () => {
     expect(text).toBe('Hello! How can I help?')
     expect(server.calls[0]!.body).toMatchObject({ stream: true, stream_options: { include_usage: true } })
     expect(await used()).toMatchObject({ used: 26, reserved: 0 })
+  })
+
+  it('charges a streamed run that breaks mid-way for what it streamed', async () => {
+    // A real socket reset after four words: msw turns a failing mocked body into a clean end.
+    const upstream = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/event-stream' })
+      for (const chunk of chatChunks({ includeUsage: true, words: ['one', ' two', ' three', ' four'] }).slice(0, 5)) response.write(`data: ${JSON.stringify(chunk)}\n\n`)
+      setTimeout(() => response.socket?.destroy(), 20)
+    })
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+    try {
+      const { handler, used } = setup()
+      const model = new ChatOpenAI({ model: 'gpt-4o', apiKey: 'sk-test', configuration: { baseURL: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1` }, maxRetries: 0, maxTokens: 1000 })
+      let text = ''
+      await expect(
+        (async () => {
+          for await (const chunk of await model.stream(question, { callbacks: [handler] })) text += chunk.content
+        })(),
+      ).rejects.toThrow()
+      expect(text).toBe('one two three four')
+      // Prompt: 4 framing + 3 ("Say hello"); output "one two three four" ≈ 5.
+      expect(await used()).toMatchObject({ used: 7 + 5, reserved: 0 })
+    } finally {
+      upstream.close()
+    }
   })
 
   it('charges each run of a batch, with one handler serving concurrent runs', async () => {
