@@ -32,6 +32,7 @@ export function chargesFor(requestPlan: RequestPlan, placements: readonly number
     placement: placements[index]!,
     held: counter.request.hold ? counter.request.amount : 0,
     amount: amountOf(counter),
+    reportUsed: counter.targets.some((target) => target.policy.thresholds.length > 0),
   }))
 }
 

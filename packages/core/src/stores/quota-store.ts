@@ -83,6 +83,12 @@ export interface Charge extends CounterRef {
   readonly held: number
   /** Tokens to add to `used`. */
   readonly amount: number
+  /**
+   * Whether the outcome's used-before/after is needed (for thresholds). `false` lets a store skip
+   * work it would do only to measure; the outcome then may be zeros.
+   * @default true
+   */
+  readonly reportUsed?: boolean
 }
 
 export interface SettleRequest extends Sharded {

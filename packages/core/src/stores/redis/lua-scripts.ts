@@ -72,7 +72,7 @@ end
 local function view(kind, hkey, now, nowText, a, b)
   if kind == 'f' then
     local counts = redis.call('HMGET', hkey, 'u', 'r')
-    return { used = tonumber(counts[1]) or 0, reserved = tonumber(counts[2]) or 0, start = tonumber(a), reset = tonumber(b), placement = a }
+    return { used = tonumber(counts[1]) or 0, reserved = tonumber(counts[2]) or 0, start = tonumber(a), reset = tonumber(b), placement = a, fresh = not counts[1] and not counts[2] }
   elseif kind == 'x' then
     local state = redis.call('HMGET', hkey, 's', 'e', 'u', 'r')
     if state[1] and tonumber(state[2]) > now then
@@ -148,7 +148,8 @@ for i = 1, n do
       until_ = math.max(now + tonumber(a) + tonumber(b), expiresAt)
     end
     redis.call('HINCRBY', hkey, field_of(kind, v.placement), amount)
-    live_for(hkey, until_ - now + GRACE)
+    -- A fixed window's lifetime is set once, when it is created; the others slide with activity.
+    if kind ~= 'f' or v.fresh then live_for(hkey, until_ - now + GRACE) end
     if amount > 0 then
       redis.call('ZADD', zkey, expiresAt, leaseId .. '|' .. v.placement .. '|' .. amountText)
       live_for(zkey, until_ - now + GRACE)
@@ -162,21 +163,23 @@ return out
 
 export const settleScript = `${common}
 -- KEYS: the lease's settled marker; then per charge, its hash and its holds.
--- ARGV: now, leaseId, marker lifetime (ms), charge count; then per charge six values:
---   kind, placement, held, amount, a, b (as for reserve)
+-- ARGV: now, leaseId, marker lifetime (ms), charge count; then per charge seven values:
+--   kind, placement, held, amount, a, b (as for reserve), and '1' when used before and after are
+--   wanted (thresholds), '0' when they are not.
 -- Returns { -1 } when the lease was already settled; else per charge used before and after.
+-- Other leases' expired holds are left to the next reserve or read of the counter.
 local now, leaseId, n = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[4])
 if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[3]) then return { -1 } end
 local out = {}
 for i = 1, n do
-  local base = 4 + (i - 1) * 6
+  local base = 4 + (i - 1) * 7
   local kind, placement, heldText, amount = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], tonumber(ARGV[base + 4])
-  local a, b = ARGV[base + 5], ARGV[base + 6]
+  local a, b, measure = ARGV[base + 5], ARGV[base + 6], ARGV[base + 7] == '1'
   local hkey, zkey = KEYS[2 * i], KEYS[2 * i + 1]
-  expire_holds(kind, hkey, zkey, now)
   local live = true
   if kind == 'x' then live = redis.call('HGET', hkey, 's') == placement end
   if kind == 'r' then live = tonumber(placement) + tonumber(b) > now - tonumber(a) end
+  -- The hold is still there unless it expired and was returned already: return it once.
   if tonumber(heldText) > 0 and redis.call('ZREM', zkey, leaseId .. '|' .. placement .. '|' .. heldText) == 1 and live then
     redis.call('HINCRBY', hkey, field_of(kind, placement), -tonumber(heldText))
   end
@@ -184,9 +187,9 @@ for i = 1, n do
     table.insert(out, 0)
     table.insert(out, 0)
   else
-    local before
+    local before = 0
     if kind == 'r' then
-      before = rolling_state(hkey, now, tonumber(a), tonumber(b))
+      if measure then before = rolling_state(hkey, now, tonumber(a), tonumber(b)) end
       redis.call('HINCRBY', hkey, 'u:' .. placement, amount)
       live_for(hkey, tonumber(a) + tonumber(b) + GRACE)
     else

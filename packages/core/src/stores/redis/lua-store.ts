@@ -99,7 +99,7 @@ export class LuaStore implements QuotaStore {
     const markerMs = Math.max(0, request.expiresAt - request.now) + settledMemoryMs
     const args = [String(request.now), request.leaseId, String(Math.ceil(markerMs)), String(request.charges.length)]
     for (const charge of request.charges) {
-      args.push(windowKind[charge.window.kind], String(charge.placement), String(charge.held), String(charge.amount), ...windowArgs(charge.window))
+      args.push(windowKind[charge.window.kind], String(charge.placement), String(charge.held), String(charge.amount), ...windowArgs(charge.window), charge.reportUsed === false ? '0' : '1')
     }
     const keys = [this.#keys.settled(request.leaseId, request.shard), ...this.#counterKeys(request.charges, request.shard)]
     const reply = numbers(await runScript(this.#transport, scripts.settle, keys, args, this.#timeoutMs), 'settle')
