@@ -1,5 +1,3 @@
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { ChatAnthropic } from '@langchain/anthropic'
 import { HumanMessage } from '@langchain/core/messages'
 import { tool } from '@langchain/core/tools'
@@ -14,6 +12,7 @@ import {
   createProviderServer,
   json,
   sse,
+  startResettingServer,
   textCompletion,
 } from '@tokenquota/test-support'
 import { createAgent } from 'langchain'
@@ -94,16 +93,10 @@ describe('TokenQuotaCallbackHandler with ChatOpenAI', () => {
   })
 
   it('charges a streamed run that breaks mid-way for what it streamed', async () => {
-    // A real socket reset after four words: msw turns a failing mocked body into a clean end.
-    const upstream = createServer((_request, response) => {
-      response.writeHead(200, { 'content-type': 'text/event-stream' })
-      for (const chunk of chatChunks({ includeUsage: true, words: ['one', ' two', ' three', ' four'] }).slice(0, 5)) response.write(`data: ${JSON.stringify(chunk)}\n\n`)
-      setTimeout(() => response.socket?.destroy(), 20)
-    })
-    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+    const upstream = await startResettingServer(chatChunks({ includeUsage: true, words: ['one', ' two', ' three', ' four'] }).slice(0, 5))
     try {
       const { handler, used } = setup()
-      const model = new ChatOpenAI({ model: 'gpt-4o', apiKey: 'sk-test', configuration: { baseURL: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1` }, maxRetries: 0, maxTokens: 1000 })
+      const model = new ChatOpenAI({ model: 'gpt-4o', apiKey: 'sk-test', configuration: { baseURL: upstream.baseURL }, maxRetries: 0, maxTokens: 1000 })
       let text = ''
       await expect(
         (async () => {

@@ -1,11 +1,9 @@
 import { createTokenQuota, QuotaInputError, TokenQuotaExceededError, type QuotaPolicy, type TokenQuotaOptions, type WarningEvent, type FallbackEvent } from '@tokenquota/core'
-import { createServer } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import OpenAI7 from 'openai'
 import OpenAI5 from 'openai-v5'
 import OpenAI6 from 'openai-v6'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { apiError, baseURL, chatChunks, chatCompletion, createProviderServer, embeddingsResponse, json, responseEvents, responseObject, sse, textCompletion } from '@tokenquota/test-support'
+import { apiError, baseURL, chatChunks, chatCompletion, createProviderServer, embeddingsResponse, json, responseEvents, responseObject, sse, startResettingServer, textCompletion } from '@tokenquota/test-support'
 import { withTokenQuota, type WithTokenQuotaOptions } from './with-token-quota.js'
 
 const server = createProviderServer()
@@ -201,17 +199,10 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
     })
 
     it('charges what was produced when the connection breaks mid-stream', async () => {
-      // A real socket reset: msw turns a failing mocked body into a clean end.
-      const upstream = createServer((_request, response) => {
-        response.writeHead(200, { 'content-type': 'text/event-stream' })
-        for (const chunk of chatChunks({ includeUsage: true, words: ['one', ' two', ' three', ' four'] }).slice(0, 5)) response.write(`data: ${JSON.stringify(chunk)}\n\n`)
-        setTimeout(() => response.socket?.destroy(), 20)
-      })
-      await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve))
+      const upstream = await startResettingServer(chatChunks({ includeUsage: true, words: ['one', ' two', ' three', ' four'] }).slice(0, 5))
       try {
         const { quota, asAlice, used } = setup()
-        const { port } = upstream.address() as AddressInfo
-        const client = withTokenQuota(new OpenAI({ apiKey: 'sk-test', baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 }), { quota })
+        const client = withTokenQuota(new OpenAI({ apiKey: 'sk-test', baseURL: upstream.baseURL, maxRetries: 0 }), { quota })
         const stream = await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages, stream: true, max_completion_tokens: 1000 }))
         const received: string[] = []
         await expect(
