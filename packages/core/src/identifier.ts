@@ -37,9 +37,11 @@ function identifierKeyOf(value: string): string {
   return value.length <= maxLiteralIdentifierLength ? `=${value}` : `#${digest(value)}`
 }
 
+const sharedCounter = { key: '', identifier: null }
+
 function resolveIdentifier(policy: NormalizedPolicy, context: QuotaContext): { key: string; identifier: string | null } {
   const source = policy.identifier
-  if (source === undefined) return { key: '', identifier: null }
+  if (source === undefined) return sharedCounter
   const value = typeof source === 'string' ? context[source] : callPolicyFunction(policy, 'identifier', () => source(context))
   if (value === undefined || value === null || value === '') {
     if (policy.unidentified === 'refuse') {
@@ -87,6 +89,8 @@ function classCounter(counterName: string, className: string): string {
  */
 export function resolveTarget(policy: NormalizedPolicy, context: QuotaContext, now: number): PolicyTarget | Promise<PolicyTarget> {
   const { key, identifier } = resolveIdentifier(policy, context)
+  const { allow } = policy
+  if (typeof allow === 'number') return { policy, counter: policy.counterName, identifierKey: key, identifier, class: undefined, limit: policy.enforces ? allow : undefined }
   const target = (limit: number, className?: string): PolicyTarget => ({
     policy,
     counter: className === undefined ? policy.counterName : classCounter(policy.counterName, className),
@@ -95,8 +99,6 @@ export function resolveTarget(policy: NormalizedPolicy, context: QuotaContext, n
     class: className,
     limit: policy.enforces ? limit : undefined,
   })
-  const { allow } = policy
-  if (typeof allow === 'number') return target(allow)
   if (isClassAllow(allow)) {
     const value = callPolicyFunction(policy, 'class', () => allow.class(context))
     const className = value === undefined || value === null ? '' : String(value)

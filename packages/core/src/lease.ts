@@ -42,40 +42,60 @@ export interface QuotaLease {
   release(): Promise<void>
 }
 
-export interface LeaseSettlement {
-  commit(usage: Usage | undefined, options: CommitOptions): Promise<CommitResult>
-  release(): Promise<void>
+/**
+ * How the engine settles its leases. One object serves every lease of an engine (no closures per
+ * lease); a memory store answers synchronously, so the results may be plain values.
+ */
+export interface LeaseSettlement<Reservation> {
+  commit(reservation: Reservation, usage: Usage | undefined, options: CommitOptions | undefined): CommitResult | Promise<CommitResult>
+  release(reservation: Reservation): void | Promise<void>
+  decisions(reservation: Reservation): readonly PolicyDecision[]
 }
 
-/** The engine's lease: settles once through `settlement`; decisions are computed when first read. */
-export class Lease implements QuotaLease {
-  readonly id: string
+/** What a lease shows of the engine's reservation. */
+export interface LeaseFields {
+  readonly leaseId: string
   readonly context: QuotaContext
   readonly model: string | undefined
   readonly expiresAt: number
   readonly maxOutputTokens: number | undefined
-  readonly #settlement: LeaseSettlement
-  readonly #decide: () => readonly PolicyDecision[]
+}
+
+/** The engine's lease: settles once through `settlement`; decisions are computed when first read. */
+export class Lease<Reservation extends LeaseFields> implements QuotaLease {
+  readonly #reservation: Reservation
+  readonly #settlement: LeaseSettlement<Reservation>
   #decisions: readonly PolicyDecision[] | undefined
   #state: QuotaLease['state'] = 'pending'
   #inFlight: 'commit' | 'release' | undefined
 
-  constructor(
-    fields: { id: string; context: QuotaContext; model: string | undefined; expiresAt: number; maxOutputTokens: number | undefined },
-    decide: () => readonly PolicyDecision[],
-    settlement: LeaseSettlement,
-  ) {
-    this.id = fields.id
-    this.context = fields.context
-    this.model = fields.model
-    this.expiresAt = fields.expiresAt
-    this.maxOutputTokens = fields.maxOutputTokens
-    this.#decide = decide
+  constructor(reservation: Reservation, settlement: LeaseSettlement<Reservation>) {
+    this.#reservation = reservation
     this.#settlement = settlement
   }
 
+  get id(): string {
+    return this.#reservation.leaseId
+  }
+
+  get context(): QuotaContext {
+    return this.#reservation.context
+  }
+
+  get model(): string | undefined {
+    return this.#reservation.model
+  }
+
+  get expiresAt(): number {
+    return this.#reservation.expiresAt
+  }
+
+  get maxOutputTokens(): number | undefined {
+    return this.#reservation.maxOutputTokens
+  }
+
   get decisions(): readonly PolicyDecision[] {
-    return (this.#decisions ??= this.#decide())
+    return (this.#decisions ??= this.#settlement.decisions(this.#reservation))
   }
 
   get state(): QuotaLease['state'] {
@@ -88,10 +108,11 @@ export class Lease implements QuotaLease {
     this.#inFlight = attempted
   }
 
-  async commit(usage?: Usage, options: CommitOptions = {}): Promise<CommitResult> {
+  async commit(usage?: Usage, options?: CommitOptions): Promise<CommitResult> {
     this.#begin('commit')
     try {
-      const result = await this.#settlement.commit(usage, options)
+      const settling = this.#settlement.commit(this.#reservation, usage, options)
+      const result = settling instanceof Promise ? await settling : settling
       this.#state = 'committed'
       return result
     } finally {
@@ -102,7 +123,7 @@ export class Lease implements QuotaLease {
   async release(): Promise<void> {
     this.#begin('release')
     try {
-      await this.#settlement.release()
+      await this.#settlement.release(this.#reservation)
       this.#state = 'released'
     } finally {
       this.#inFlight = undefined

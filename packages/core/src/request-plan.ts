@@ -12,6 +12,8 @@ export interface CounterPlan {
   /** Every policy target on this counter; the first enforcing one with the lowest limit reports refusals. */
   readonly targets: readonly PolicyTarget[]
   readonly counting: boolean
+  /** Some policy on it has thresholds: settling must report used-before/after. */
+  readonly reportUsed: boolean
 }
 
 export interface RequestPlan {
@@ -25,15 +27,22 @@ export interface RequestPlan {
 
 /** What settling a lease sends to the store: each counter's held amount back, `amountOf` charged. */
 export function chargesFor(requestPlan: RequestPlan, placements: readonly number[], amountOf: (counter: CounterPlan) => number): Charge[] {
-  return requestPlan.counters.map((counter, index) => ({
-    counter: counter.request.counter,
-    identifier: counter.request.identifier,
-    window: counter.request.window,
-    placement: placements[index]!,
-    held: counter.request.hold ? counter.request.amount : 0,
-    amount: amountOf(counter),
-    reportUsed: counter.targets.some((target) => target.policy.thresholds.length > 0),
-  }))
+  const { counters } = requestPlan
+  const charges = new Array<Charge>(counters.length)
+  for (let index = 0; index < counters.length; index += 1) {
+    const counter = counters[index]!
+    const { request } = counter
+    charges[index] = {
+      counter: request.counter,
+      identifier: request.identifier,
+      window: request.window,
+      placement: placements[index]!,
+      held: request.hold ? request.amount : 0,
+      amount: amountOf(counter),
+      reportUsed: counter.reportUsed,
+    }
+  }
+  return charges
 }
 
 export function reportingTarget(counter: CounterPlan): PolicyTarget {

@@ -4,16 +4,16 @@ import type { PolicyDecision } from './decision.js'
 import { QuotaConfigError, QuotaInputError, StoreUnavailableError, TokenQuotaError, TokenQuotaExceededError, type QuotaViolation } from './errors.js'
 import { QuotaEvents, type QuotaEventHandlers, type QuotaEventMap, type QuotaEventName } from './events.js'
 import { resolveTarget, type PolicyTarget } from './identifier.js'
-import { Lease, type CommitResult, type QuotaLease } from './lease.js'
+import { Lease, type CommitOptions, type CommitResult, type LeaseFields, type LeaseSettlement, type QuotaLease } from './lease.js'
 import { normalizeUnidentified, type NormalizedPolicy } from './policy.js'
 import { normalizePolicies } from './policy-set.js'
 import type { QuotaPolicy, UnidentifiedPolicy } from './policy-types.js'
 import { estimateTokens, type TokenEstimator } from './estimate.js'
-import { MemoryStore } from './stores/memory-store.js'
-import type { CounterSnapshot, QuotaStore, ReserveResult } from './stores/quota-store.js'
+import { MemoryStore, type LeaseHold } from './stores/memory-store.js'
+import type { Charge, ChargeOutcome, CounterSnapshot, QuotaStore, ReserveRequest as StoreReserveRequest, ReserveResult, SettleRequest } from './stores/quota-store.js'
 import { allowedOf, chargeOf, chargesFor, decisionOf, reportingTarget, thresholdUntil, type CounterPlan, type RequestPlan } from './request-plan.js'
 import { Throttle } from './throttle.js'
-import type { EstimateBound, QuotaContext, TokenEstimate, Usage } from './types.js'
+import type { EstimateBound, NormalizedUsage, QuotaContext, TokenEstimate, Usage } from './types.js'
 import { normalizeEstimate, normalizeUsage } from './usage.js'
 
 export interface TokenQuotaOptions {
@@ -83,12 +83,23 @@ export interface TokenQuota {
   emit<Name extends QuotaEventName>(name: Name, event: QuotaEventMap[Name]): void
 }
 
-/** A successful reservation, as the store placed it. */
-interface HeldReservation {
-  readonly leaseId: string
-  readonly expiresAt: number
+/** A successful reservation, as the store placed it: what its lease settles. */
+interface Reservation extends LeaseFields {
+  readonly requestPlan: RequestPlan
   readonly placements: readonly number[]
+  readonly snapshots: readonly CounterSnapshot[]
+  /** The estimate, lowered by a `clamp` cap: what `commit()` without usage charges. */
+  readonly bound: EstimateBound
   /** Held in the local fallback store because the primary one failed (`failureMode: 'open'`). */
+  readonly local: boolean
+  /** The hold itself, when the engine's own memory store placed it (settled by reference). */
+  readonly hold: LeaseHold | undefined
+}
+
+/** A reservation as a store placed it. */
+interface Placement {
+  readonly result: ReserveResult
+  readonly hold: LeaseHold | undefined
   readonly local: boolean
 }
 
@@ -128,6 +139,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   const scope = new AsyncLocalStorage<QuotaContext>()
   const throttle = new Throttle()
   const hasModelFilters = policies.some((policy) => policy.hasModelFilter)
+  const thresholdsPace = policies.some((policy) => policy.thresholds.some((threshold) => threshold.action === 'throttle'))
   const sharesCounters = new Set(policies.map((policy) => policy.counterName)).size < policies.length
   // The embedded store answers synchronously: skip a promise per operation on the hot path.
   const memory = store instanceof MemoryStore ? store : undefined
@@ -170,8 +182,15 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
 
   /** Resolves the request's policies: synchronous unless an `allow` function is asynchronous. */
   function resolveTargets(context: QuotaContext, model: string | undefined, at: number): PolicyTarget[] | Promise<PolicyTarget[]> {
-    const pending = applicablePolicies(model).map((policy) => resolveTarget(policy, context, at))
-    return pending.some((target) => target instanceof Promise) ? Promise.all(pending) : (pending as PolicyTarget[])
+    const applicable = applicablePolicies(model)
+    const pending = new Array<PolicyTarget | Promise<PolicyTarget>>(applicable.length)
+    let asynchronous = false
+    for (let index = 0; index < applicable.length; index += 1) {
+      const target = resolveTarget(applicable[index]!, context, at)
+      asynchronous ||= target instanceof Promise
+      pending[index] = target
+    }
+    return asynchronous ? Promise.all(pending) : (pending as PolicyTarget[])
   }
 
   function buildPlan(context: QuotaContext, model: string | undefined, targets: readonly PolicyTarget[], at: number, estimate: EstimateBound): RequestPlan {
@@ -200,15 +219,17 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     return {
       targets,
       counting,
+      reportUsed: targets.length === 1 ? first.policy.thresholds.length > 0 : targets.some((target) => target.policy.thresholds.length > 0),
       request: { counter: first.counter, identifier: first.identifierKey, window: first.policy.window(at), limit, amount, hold: counting },
     }
   }
 
-  async function plan(contextArg: QuotaContext | undefined, request: ReserveRequest, at: number, estimate: EstimateBound): Promise<RequestPlan> {
+  /** Synchronous unless an `allow` function is asynchronous. */
+  function plan(contextArg: QuotaContext | undefined, request: ReserveRequest, at: number, estimate: EstimateBound): RequestPlan | Promise<RequestPlan> {
     const context = mergedContext(contextArg)
     const model = request.model ?? (typeof context.model === 'string' ? context.model : undefined)
     const targets = resolveTargets(context, model, at)
-    return buildPlan(context, model, targets instanceof Promise ? await targets : targets, at, estimate)
+    return targets instanceof Promise ? targets.then((resolved) => buildPlan(context, model, resolved, at, estimate)) : buildPlan(context, model, targets, at, estimate)
   }
 
   /** `maxTokensPerRequest`: refuse, or clamp the output budget so the request fits every cap. */
@@ -256,6 +277,22 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     }
   }
 
+  /** Places a reservation: synchronously on the memory store. */
+  function place(reserveRequest: StoreReserveRequest): Placement | Promise<Placement> {
+    if (memory) {
+      const result = memory.reserveHeld(reserveRequest)
+      return { result, hold: result.ok ? result.hold : undefined, local: false }
+    }
+    return storeCall('reserve', (target) => target.reserve(reserveRequest)).then(({ value, local }) => ({ result: value, hold: undefined, local }))
+  }
+
+  /** Sends a settlement to the store that holds the reservation: synchronously on the memory store. */
+  function settleIn(reservation: Reservation, settleRequest: SettleRequest): readonly ChargeOutcome[] | Promise<readonly ChargeOutcome[]> {
+    if (reservation.local) return localStore!.settle(settleRequest)
+    if (memory) return memory.settleHeld(settleRequest, reservation.hold)
+    return storeCall('settle', (primary) => primary.settle(settleRequest)).then(({ value }) => value)
+  }
+
   function refusal(counters: readonly CounterPlan[], result: Extract<ReserveResult, { ok: false }>, at: number): TokenQuotaExceededError {
     const violations = result.refusals.map(({ index, snapshot, retryAt }): QuotaViolation => {
       const counter = counters[index]!
@@ -277,14 +314,14 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   }
 
   function tooLarge(counters: readonly CounterPlan[], at: number): TokenQuotaExceededError | undefined {
-    const violations: QuotaViolation[] = []
+    let violations: QuotaViolation[] | undefined
     for (const counter of counters) {
       const { limit, amount } = counter.request
       if (limit === undefined || amount <= limit) continue
       const reporter = reportingTarget(counter)
-      violations.push({ policy: reporter.policy.name, identifier: reporter.identifier, class: reporter.class, limit, used: 0, reserved: 0, requested: amount, resetAt: at, retryAfterMs: null })
+      ;(violations ??= []).push({ policy: reporter.policy.name, identifier: reporter.identifier, class: reporter.class, limit, used: 0, reserved: 0, requested: amount, resetAt: at, retryAfterMs: null })
     }
-    return violations.length > 0 ? new TokenQuotaExceededError({ code: 'RequestTooLarge', violations }) : undefined
+    return violations && new TokenQuotaExceededError({ code: 'RequestTooLarge', violations })
   }
 
   function decisions(counters: readonly CounterPlan[], snapshots: readonly CounterSnapshot[]): PolicyDecision[] {
@@ -314,62 +351,63 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     }
   }
 
-  async function settle(
-    requestPlan: RequestPlan,
-    held: HeldReservation,
-    usage: Usage | undefined,
-    bound: EstimateBound,
-    markedEstimated = false,
-  ): Promise<CommitResult> {
-    const { leaseId, expiresAt, placements, local } = held
-    const estimated = usage === undefined || markedEstimated
+  /** Settles a reservation: synchronously on the memory store, else once the store answers. */
+  function settle(reservation: Reservation, usage: Usage | undefined, markedEstimated = false): CommitResult | Promise<CommitResult> {
+    const { requestPlan, bound } = reservation
     const normalized = usage === undefined ? { input: bound.input, output: Math.max(0, bound.total - bound.input), total: bound.total, cachedInput: 0, reasoning: 0 } : normalizeUsage(usage)
     const at = now()
-    const charges = chargesFor(requestPlan, placements, (counter) => (!counter.counting ? 0 : usage === undefined ? counter.request.amount : chargeOf(counter, normalized)))
-    const settleRequest = { leaseId, now: at, expiresAt, charges, shard: requestPlan.shard }
-    const outcomes = local ? await localStore!.settle(settleRequest) : memory ? memory.settleSync(settleRequest) : (await storeCall('settle', (primary) => primary.settle(settleRequest))).value
+    const charges = chargesFor(requestPlan, reservation.placements, (counter) => (!counter.counting ? 0 : usage === undefined ? counter.request.amount : chargeOf(counter, normalized)))
+    const settleRequest = { leaseId: reservation.leaseId, now: at, expiresAt: reservation.expiresAt, charges, shard: requestPlan.shard }
+    const estimated = usage === undefined || markedEstimated
+    const outcomes = settleIn(reservation, settleRequest)
+    return outcomes instanceof Promise
+      ? outcomes.then((settled) => reportSettlement(reservation, charges, settled, normalized, estimated, at))
+      : reportSettlement(reservation, charges, outcomes, normalized, estimated, at)
+  }
 
+  /** Emits the `threshold` events of the levels this charge crossed, and starts throttles. */
+  function emitThresholds(counter: CounterPlan, policyTarget: PolicyTarget, outcome: ChargeOutcome, context: QuotaContext, at: number): void {
+    const allowed = allowedOf(policyTarget)
+    for (const threshold of policyTarget.policy.thresholds) {
+      const level = threshold.at * allowed
+      if (!(outcome.usedBefore < level && outcome.usedAfter >= level)) continue
+      const resetAt = counter.request.window.kind === 'fixed' ? counter.request.window.end : at
+      events.emit('threshold', { policy: policyTarget.policy.name, identifier: policyTarget.identifier, class: policyTarget.class, threshold, used: outcome.usedAfter, allowed, resetAt, context })
+      if (threshold.action === 'throttle') startThrottle(counter, policyTarget, threshold, thresholdUntil(counter, resetAt, at), context, at)
+    }
+  }
+
+  /** Emits the thresholds a settlement crossed and the `usage` event; returns what was charged. */
+  function reportSettlement(reservation: Reservation, charges: readonly Charge[], outcomes: readonly ChargeOutcome[], usage: NormalizedUsage, estimated: boolean, at: number): CommitResult {
+    const { requestPlan } = reservation
     const reported: CommitResult['charges'][number][] = []
-    requestPlan.counters.forEach((counter, index) => {
-      const outcome = outcomes[index]!
-      const amount = charges[index]!.amount
+    for (let index = 0; index < requestPlan.counters.length; index += 1) {
+      const counter = requestPlan.counters[index]!
       for (const policyTarget of counter.targets) {
-        if (policyTarget.policy.counts) reported.push({ policy: policyTarget.policy.name, identifier: policyTarget.identifier, amount })
-        const allowed = allowedOf(policyTarget)
-        for (const threshold of policyTarget.policy.thresholds) {
-          const level = threshold.at * allowed
-          if (!(outcome.usedBefore < level && outcome.usedAfter >= level)) continue
-          const resetAt = counter.request.window.kind === 'fixed' ? counter.request.window.end : at
-          events.emit('threshold', {
-            policy: policyTarget.policy.name,
-            identifier: policyTarget.identifier,
-            class: policyTarget.class,
-            threshold,
-            used: outcome.usedAfter,
-            allowed,
-            resetAt,
-            context: requestPlan.context,
-          })
-          if (threshold.action === 'throttle') startThrottle(counter, policyTarget, threshold, thresholdUntil(counter, resetAt, at), requestPlan.context, at)
-        }
+        if (policyTarget.policy.counts) reported.push({ policy: policyTarget.policy.name, identifier: policyTarget.identifier, amount: charges[index]!.amount })
+        if (policyTarget.policy.thresholds.length > 0) emitThresholds(counter, policyTarget, outcomes[index]!, requestPlan.context, at)
       }
-    })
-    if (events.has('usage')) events.emit('usage', { leaseId, context: requestPlan.context, model: requestPlan.model, usage: normalized, estimated, charges: reported })
+    }
+    if (events.has('usage')) events.emit('usage', { leaseId: reservation.leaseId, context: requestPlan.context, model: requestPlan.model, usage, estimated, charges: reported })
     return { charges: reported, estimated }
   }
 
-  async function reserveWith(contextArg: QuotaContext | undefined, request: ReserveRequest, hold: boolean, defaultEstimate: number) {
+  /**
+   * Plans, paces and places a reservation, then hands it to `finish`. One async frame, with no
+   * await on the memory store's path: a quota check costs next to nothing there.
+   */
+  async function reserveWith<T>(contextArg: QuotaContext | undefined, request: ReserveRequest, holds: boolean, defaultEstimate: number, finish: (reservation: Reservation) => T): Promise<T> {
     let at = now()
     const estimate = normalizeEstimate(request.estimate ?? defaultEstimate)
-    let requestPlan = await plan(contextArg, request, at, estimate)
-    const keys = throttleKeys(requestPlan.counters)
-    if (keys.length > 0) {
-      await throttle.wait(keys, at)
+    const planning = plan(contextArg, request, at, estimate)
+    let requestPlan = planning instanceof Promise ? await planning : planning
+    if (throttle.active > 0) {
+      await throttle.wait(throttleKeys(requestPlan.counters), at)
       // Pacing may have taken long enough to cross into another window: plan again, at the new time.
       at = now()
       requestPlan = await plan(contextArg, request, at, estimate)
     }
-    if (!hold) requestPlan = { ...requestPlan, counters: requestPlan.counters.map((counter) => ({ ...counter, request: { ...counter.request, hold: false } })) }
+    if (!holds) requestPlan = { ...requestPlan, counters: requestPlan.counters.map((counter) => ({ ...counter, request: { ...counter.request, hold: false } })) }
 
     const oversized = tooLarge(requestPlan.counters, at)
     if (oversized) {
@@ -378,16 +416,44 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     }
     const leaseId = leasePrefix + ++leaseCount
     const expiresAt = at + leaseTtlMs
-    const reserveRequest = { leaseId, now: at, expiresAt, counters: requestPlan.counters.map((counter) => counter.request), shard: requestPlan.shard }
-    const { value: result, local } = memory ? { value: memory.reserveSync(reserveRequest), local: false } : await storeCall('reserve', (target) => target.reserve(reserveRequest))
+    const counters = new Array<CounterPlan['request']>(requestPlan.counters.length)
+    for (let index = 0; index < counters.length; index += 1) counters[index] = requestPlan.counters[index]!.request
+    const reserveRequest = { leaseId, now: at, expiresAt, counters, shard: requestPlan.shard }
+    const placing = place(reserveRequest)
+    const { result, hold, local } = placing instanceof Promise ? await placing : placing
     if (!result.ok) {
       const error = refusal(requestPlan.counters, result, at)
       events.emit('exceeded', { error, context: requestPlan.context, model: requestPlan.model })
       throw error
     }
-    noticeThrottles(requestPlan.counters, result.snapshots, requestPlan.context, at)
-    return { requestPlan, result, leaseId, expiresAt, local, estimate }
+    if (thresholdsPace) noticeThrottles(requestPlan.counters, result.snapshots, requestPlan.context, at)
+    const { maxOutputTokens } = requestPlan
+    return finish({
+      leaseId,
+      context: requestPlan.context,
+      model: requestPlan.model,
+      expiresAt,
+      maxOutputTokens,
+      requestPlan,
+      placements: result.placements,
+      snapshots: result.snapshots,
+      bound: maxOutputTokens === undefined ? estimate : { input: estimate.input, output: maxOutputTokens, total: Math.min(estimate.total, estimate.input + maxOutputTokens) },
+      local,
+      hold,
+    })
   }
+
+  const settlement: LeaseSettlement<Reservation> = {
+    commit: (reservation, usage, commitOptions: CommitOptions | undefined) => settle(reservation, usage, commitOptions?.estimated),
+    release: (reservation) => {
+      const charges = chargesFor(reservation.requestPlan, reservation.placements, () => 0)
+      const settling = settleIn(reservation, { leaseId: reservation.leaseId, now: now(), expiresAt: reservation.expiresAt, charges, shard: reservation.requestPlan.shard })
+      if (settling instanceof Promise) return settling.then(() => undefined)
+    },
+    decisions: (reservation) => decisions(reservation.requestPlan.counters, reservation.snapshots),
+  }
+  const leaseOf = (reservation: Reservation): QuotaLease => new Lease(reservation, settlement)
+  const decisionsOf = (reservation: Reservation) => decisions(reservation.requestPlan.counters, reservation.snapshots)
 
   const quota: TokenQuota = {
     policies,
@@ -400,26 +466,8 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     currentContext() {
       return scope.getStore()
     },
-    async reserve(context, request = {}) {
-      const { requestPlan, result, leaseId, expiresAt, local, estimate } = await reserveWith(context, request, true, 0)
-      const held: HeldReservation = { leaseId, expiresAt, placements: result.placements, local }
-      const bound = requestPlan.maxOutputTokens === undefined ? estimate : { input: estimate.input, output: requestPlan.maxOutputTokens, total: Math.min(estimate.total, estimate.input + requestPlan.maxOutputTokens) }
-      return new Lease(
-        { id: leaseId, context: requestPlan.context, model: requestPlan.model, expiresAt, maxOutputTokens: requestPlan.maxOutputTokens },
-        () => decisions(requestPlan.counters, result.snapshots),
-        {
-          commit: (usage, commitOptions) => settle(requestPlan, held, usage, bound, commitOptions.estimated),
-          release: async () => {
-            const charges = chargesFor(requestPlan, result.placements, () => 0)
-            await storeCall('settle', (primary) => (local ? localStore! : primary).settle({ leaseId, now: now(), expiresAt, charges, shard: requestPlan.shard }))
-          },
-        },
-      )
-    },
-    async check(context, request = {}) {
-      const { requestPlan, result } = await reserveWith(context, request, false, 1)
-      return decisions(requestPlan.counters, result.snapshots)
-    },
+    reserve: (context, request = {}) => reserveWith(context, request, true, 0, leaseOf),
+    check: (context, request = {}) => reserveWith(context, request, false, 1, decisionsOf),
     async record(context, usage, recordOptions = {}) {
       normalizeUsage(usage)
       const at = now()
@@ -427,9 +475,10 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       const counting = { ...requestPlan, counters: requestPlan.counters.map((counter) => ({ ...counter, request: { ...counter.request, limit: undefined, amount: 0 } })) }
       const leaseId = leasePrefix + ++leaseCount
       const expiresAt = at + leaseTtlMs
-      const { value: result, local } = await storeCall('reserve', (target) => target.reserve({ leaseId, now: at, expiresAt, counters: counting.counters.map((counter) => counter.request), shard: counting.shard }))
+      const { result, hold, local } = await place({ leaseId, now: at, expiresAt, counters: counting.counters.map((counter) => counter.request), shard: counting.shard })
       if (!result.ok) throw new StoreUnavailableError({ message: 'The store refused a reservation that has no limit' })
-      return settle(counting, { leaseId, expiresAt, placements: result.placements, local }, usage, normalizeEstimate(0))
+      const bound = normalizeEstimate(0)
+      return settle({ leaseId, context: counting.context, model: counting.model, expiresAt, maxOutputTokens: undefined, requestPlan: counting, placements: result.placements, snapshots: result.snapshots, bound, local, hold }, usage)
     },
     async status(context, statusOptions = {}) {
       const at = now()

@@ -59,4 +59,40 @@ describe('MemoryStore eviction', () => {
     expect((await store.reserve({ leaseId: 'y', now: t0 + 9, expiresAt: t0 + 100, counters: [counter] })).ok).toBe(false)
     expect((await store.reserve({ leaseId: 'z', now: t0 + 10, expiresAt: t0 + 100, counters: [counter] })).ok).toBe(true)
   })
+
+  it('keeps an unsettled hold through the compaction of thousands of settled ones, and returns it at expiry', async () => {
+    const store = new MemoryStore()
+    const counter: CounterRequest = { counter: 'c', identifier: '=a', window: { kind: 'fixed', start: t0, end: t0 + day }, limit: 1e9, amount: 10, hold: true }
+    const placements = new Map<string, number>()
+    for (let index = 0; index < 5000; index += 1) {
+      const result = await store.reserve({ leaseId: `l${index}`, now: t0 + index, expiresAt: t0 + index + 60_000, counters: [counter] })
+      if (!result.ok) throw new Error('unexpected refusal')
+      placements.set(`l${index}`, result.placements[0]!)
+    }
+    // Settle all but one, newest first, so the queue's head stays unsettled while the rest is compacted.
+    for (let index = 4999; index >= 0; index -= 1) {
+      if (index === 1234) continue
+      await store.settle({ leaseId: `l${index}`, now: t0 + 5000, expiresAt: t0 + index + 60_000, charges: [{ ...counter, placement: placements.get(`l${index}`)!, held: 10, amount: 1 }] })
+    }
+    const [before] = await store.read({ now: t0 + 5001, counters: [counter] })
+    expect(before).toMatchObject({ used: 4999, reserved: 10 })
+    const [after] = await store.read({ now: t0 + 1234 + 60_000, counters: [counter] })
+    expect(after).toMatchObject({ used: 4999, reserved: 0 })
+  })
+
+  it('keeps each fixed window apart when the clock steps back into an earlier one', async () => {
+    const store = new MemoryStore()
+    const windowAt = (start: number): CounterRequest => ({ counter: 'c', identifier: '=a', window: { kind: 'fixed', start, end: start + day }, limit: 100, amount: 60, hold: true })
+    const place = async (leaseId: string, now: number, start: number) => {
+      const result = await store.reserve({ leaseId, now, expiresAt: now + 60_000, counters: [windowAt(start)] })
+      if (!result.ok) return false
+      await store.settle({ leaseId, now, expiresAt: now + 60_000, charges: [{ ...windowAt(start), placement: result.placements[0]!, held: 60, amount: 60 }] })
+      return true
+    }
+    expect(await place('today', t0 + day, t0 + day)).toBe(true)
+    expect(await place('yesterday', t0 + day - 1, t0)).toBe(true) // the clock went back a millisecond
+    expect(await place('today again', t0 + day + 1, t0 + day)).toBe(false) // today's 60 are still counted
+    const [today, yesterday] = await store.read({ now: t0 + day + 1, counters: [windowAt(t0 + day), windowAt(t0)] })
+    expect([today!.used, yesterday!.used]).toEqual([60, 60])
+  })
 })

@@ -18,8 +18,11 @@ interface Slot {
   reserved: number
 }
 
-interface FixedState extends Slot {
+/** One fixed window of a counter. A counter's windows form a list, newest first (usually one long). */
+interface FixedSlot extends Slot {
+  readonly start: number
   readonly end: number
+  older: FixedSlot | undefined
 }
 
 interface FlexiState extends Slot {
@@ -34,16 +37,26 @@ interface RollingState {
   readonly buckets: Map<number, Slot>
 }
 
-interface HeldLease {
+/** Counter family → identifier → state: two short lookups instead of one on a long composed key. */
+type Counters<State> = Map<string, Map<string, State>>
+
+/** The capacity a reservation holds until it is settled or expires. */
+export interface LeaseHold {
+  readonly leaseId: string
   readonly expiresAt: number
-  readonly holds: ReadonlyArray<{ readonly slot: Slot; readonly amount: number }>
-  /** Per counter of the reservation: the slot its amount was placed in (for settling without lookups). */
+  /** Per counter of the reservation: the slot holding its amount (`undefined`: nothing held there). */
   readonly slots: ReadonlyArray<Slot | undefined>
+  readonly amounts: readonly number[]
+  /** Indexed by `leaseId` for `settle()`; holds taken with `reserveHeld()` are settled by reference. */
+  readonly indexed: boolean
+  returned: boolean
 }
 
-/** A counter resolved to its live state for one operation. */
-interface View {
-  readonly snapshot: CounterSnapshot
+/** `reserveSync`'s result plus the hold, for `settleHeld()`. */
+export type HeldReserveResult = Extract<ReserveResult, { ok: false }> | (Extract<ReserveResult, { ok: true }> & { readonly hold: LeaseHold | undefined })
+
+/** A counter resolved to its live state for one operation: its snapshot, and where a hold goes. */
+interface View extends CounterSnapshot {
   /** Where a hold goes: `undefined` when the window does not exist yet and must be created. */
   readonly slot: Slot | undefined
   readonly placement: number
@@ -57,6 +70,8 @@ export interface MemoryStoreOptions {
   readonly sweepIntervalMs?: number
 }
 
+const nothingCharged: ChargeOutcome = Object.freeze({ usedBefore: 0, usedAfter: 0 })
+
 /**
  * Counters in this process's memory: the embedded default. Fast and exact, but each process has
  * its own counters — use `RedisStore` when several processes share a quota.
@@ -65,11 +80,14 @@ export interface MemoryStoreOptions {
  * depends on the number of active identifiers, not on time.
  */
 export class MemoryStore implements QuotaStore {
-  readonly #fixed = new Map<string, FixedState>()
-  readonly #flexi = new Map<string, FlexiState>()
-  readonly #rolling = new Map<string, RollingState>()
-  /** Insertion order is expiry order, because the engine gives every lease the same TTL. */
-  readonly #leases = new Map<string, HeldLease>()
+  readonly #fixed: Counters<FixedSlot> = new Map()
+  readonly #flexi: Counters<FlexiState> = new Map()
+  readonly #rolling: Counters<RollingState> = new Map()
+  /** Unreturned holds in expiry order (the engine gives every lease the same TTL); returned ones are skipped. */
+  #holds: Array<LeaseHold | undefined> = []
+  #holdsHead = 0
+  #returnedInQueue = 0
+  readonly #holdsById = new Map<string, LeaseHold>()
   readonly #sweepIntervalMs: number
   #nextSweepAt = -Infinity
 
@@ -79,9 +97,13 @@ export class MemoryStore implements QuotaStore {
 
   /** Number of live slots: fixed and flexi windows plus rolling buckets (for tests and memory benchmarks). */
   get size(): number {
-    let buckets = 0
-    for (const state of this.#rolling.values()) buckets += state.buckets.size
-    return this.#fixed.size + this.#flexi.size + buckets
+    let size = 0
+    for (const family of this.#fixed.values()) {
+      for (const newest of family.values()) for (let slot: FixedSlot | undefined = newest; slot; slot = slot.older) size += 1
+    }
+    for (const family of this.#flexi.values()) size += family.size
+    for (const family of this.#rolling.values()) for (const state of family.values()) size += state.buckets.size
+    return size
   }
 
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
@@ -99,66 +121,128 @@ export class MemoryStore implements QuotaStore {
   /** Synchronous `read`. */
   readSync({ now, counters }: ReadRequest): readonly CounterSnapshot[] {
     this.#maintain(now)
-    return counters.map((counter) => this.#view(counter, now).snapshot)
+    return counters.map((counter) => snapshotOf(this.#view(counter, now)))
   }
 
-  /** Synchronous `reserve`, for callers that can skip a promise (the engine's fast path). */
+  /** Synchronous `reserve`. */
   reserveSync(request: ReserveRequest): ReserveResult {
-    const { now } = request
-    this.#maintain(now)
-    const views = request.counters.map((counter) => this.#view(counter, now))
-    const refusals: CounterRefusal[] = []
-    request.counters.forEach((counter, index) => {
-      const view = views[index]!
-      if (counter.limit === undefined) return
-      const { used, reserved } = view.snapshot
-      if (used + reserved + counter.amount > counter.limit) {
-        refusals.push({ index, snapshot: view.snapshot, retryAt: this.#retryAt(counter, view, now) })
-      }
-    })
-    if (refusals.length > 0) return { ok: false, refusals }
-
-    const holds: Array<{ slot: Slot; amount: number }> = []
-    const slots: Array<Slot | undefined> = []
-    const snapshots = request.counters.map((counter, index) => {
-      const view = views[index]!
-      if (!counter.hold) {
-        slots.push(undefined)
-        return view.snapshot
-      }
-      const slot = view.slot ?? this.#create(counter, now, view.placement)
-      slot.reserved += counter.amount
-      holds.push({ slot, amount: counter.amount })
-      slots.push(slot)
-      return { ...view.snapshot, reserved: view.snapshot.reserved + counter.amount }
-    })
-    if (holds.length > 0) this.#leases.set(request.leaseId, { expiresAt: request.expiresAt, holds, slots })
-    return { ok: true, placements: views.map((view) => view.placement), snapshots }
+    return this.#place(request, true)
   }
 
   /** Synchronous `settle`. */
   settleSync(request: SettleRequest): readonly ChargeOutcome[] {
     this.#maintain(request.now)
-    const lease = this.#leases.get(request.leaseId)
-    if (lease) {
-      this.#leases.delete(request.leaseId)
-      for (const hold of lease.holds) hold.slot.reserved -= hold.amount
+    const hold = this.#holdsById.get(request.leaseId)
+    return this.#settle(request, hold)
+  }
+
+  /**
+   * `reserveSync` without indexing the lease by id: the caller keeps the hold and settles it with
+   * `settleHeld`. The engine's hot path.
+   */
+  reserveHeld(request: ReserveRequest): HeldReserveResult {
+    return this.#place(request, false)
+  }
+
+  /** Settles a hold from `reserveHeld` (expired or not). */
+  settleHeld(request: SettleRequest, hold: LeaseHold | undefined): readonly ChargeOutcome[] {
+    this.#maintain(request.now)
+    return this.#settle(request, hold)
+  }
+
+  #place(request: ReserveRequest, indexed: boolean): HeldReserveResult {
+    const { now, counters } = request
+    this.#maintain(now)
+    const count = counters.length
+    const views = new Array<View>(count)
+    let refusals: CounterRefusal[] | undefined
+    for (let index = 0; index < count; index += 1) {
+      const counter = counters[index]!
+      const view = this.#view(counter, now)
+      views[index] = view
+      if (counter.limit === undefined) continue
+      if (view.used + view.reserved + counter.amount > counter.limit) (refusals ??= []).push({ index, snapshot: snapshotOf(view), retryAt: this.#retryAt(counter, view, now) })
     }
-    return request.charges.map((charge, index) => {
-      const slot = lease?.slots[index] ?? this.#slotAt(charge, request.now)
-      if (!slot) return { usedBefore: 0, usedAfter: 0 }
+    if (refusals) return { ok: false, refusals }
+
+    const placements = new Array<number>(count)
+    const snapshots = new Array<CounterSnapshot>(count)
+    const slots = new Array<Slot | undefined>(count)
+    const amounts = new Array<number>(count)
+    let holding = false
+    for (let index = 0; index < count; index += 1) {
+      const counter = counters[index]!
+      const view = views[index]!
+      placements[index] = view.placement
+      amounts[index] = counter.amount
+      if (!counter.hold) {
+        snapshots[index] = snapshotOf(view)
+        continue
+      }
+      const slot = view.slot ?? this.#create(counter, now, view.placement)
+      slot.reserved += counter.amount
+      slots[index] = slot
+      holding = true
+      snapshots[index] = { used: view.used, reserved: view.reserved + counter.amount, windowStart: view.windowStart, resetAt: view.resetAt }
+    }
+    let hold: LeaseHold | undefined
+    if (holding) {
+      hold = { leaseId: request.leaseId, expiresAt: request.expiresAt, slots, amounts, indexed, returned: false }
+      this.#holds.push(hold)
+      if (indexed) this.#holdsById.set(request.leaseId, hold)
+    }
+    return { ok: true, placements, snapshots, hold }
+  }
+
+  #settle(request: SettleRequest, hold: LeaseHold | undefined): readonly ChargeOutcome[] {
+    // An expired hold was already returned, and its slots may be gone: charge where the windows are now.
+    const live = hold !== undefined && !hold.returned
+    if (live) this.#return(hold)
+    const { charges, now } = request
+    const outcomes = new Array<ChargeOutcome>(charges.length)
+    for (let index = 0; index < charges.length; index += 1) {
+      const charge = charges[index]!
+      const slot = (live ? hold.slots[index] : undefined) ?? this.#slotAt(charge, now)
+      if (!slot) {
+        outcomes[index] = nothingCharged
+        continue
+      }
       // The window's total, not the slot's: a rolling window sums many buckets.
-      const usedBefore = charge.window.kind === 'rolling' ? this.#view(charge, request.now).snapshot.used : slot.used
+      const usedBefore = charge.reportUsed === false ? 0 : charge.window.kind === 'rolling' ? this.#view(charge, now).used : slot.used
       slot.used += charge.amount
-      return { usedBefore, usedAfter: usedBefore + charge.amount }
-    })
+      outcomes[index] = { usedBefore, usedAfter: usedBefore + charge.amount }
+    }
+    return outcomes
+  }
+
+  #return(hold: LeaseHold): void {
+    hold.returned = true
+    this.#returnedInQueue += 1
+    for (let index = 0; index < hold.slots.length; index += 1) {
+      const slot = hold.slots[index]
+      if (slot) slot.reserved -= hold.amounts[index]!
+    }
+    if (hold.indexed) this.#holdsById.delete(hold.leaseId)
   }
 
   #maintain(now: number): void {
-    for (const [leaseId, lease] of this.#leases) {
-      if (lease.expiresAt > now) break
-      this.#leases.delete(leaseId)
-      for (const hold of lease.holds) hold.slot.reserved -= hold.amount
+    const holds = this.#holds
+    while (this.#holdsHead < holds.length) {
+      const hold = holds[this.#holdsHead]!
+      if (!hold.returned) {
+        if (hold.expiresAt > now) break
+        this.#return(hold)
+      }
+      this.#returnedInQueue -= 1
+      holds[this.#holdsHead] = undefined
+      this.#holdsHead += 1
+    }
+    // Settled holds wait in the queue until they reach its head; compact when they are most of it.
+    const queued = holds.length - this.#holdsHead
+    if (this.#returnedInQueue > 1024 && this.#returnedInQueue * 2 > queued) {
+      this.#holds = holds.filter((hold) => hold !== undefined && !hold.returned)
+      this.#holdsHead = 0
+      this.#returnedInQueue = 0
     }
     if (now >= this.#nextSweepAt) {
       this.#nextSweepAt = now + this.#sweepIntervalMs
@@ -167,11 +251,32 @@ export class MemoryStore implements QuotaStore {
   }
 
   #evictExpired(now: number): void {
-    for (const [key, state] of this.#fixed) if (state.end <= now && state.reserved === 0) this.#fixed.delete(key)
-    for (const [key, state] of this.#flexi) if (state.end <= now && state.reserved === 0) this.#flexi.delete(key)
-    for (const [key, state] of this.#rolling) {
-      pruneBuckets(state, now)
-      if (state.buckets.size === 0) this.#rolling.delete(key)
+    for (const [name, family] of this.#fixed) {
+      for (const [identifier, newest] of family) {
+        let kept: FixedSlot | undefined
+        let last: FixedSlot | undefined
+        for (let slot: FixedSlot | undefined = newest; slot; slot = slot.older) {
+          if (slot.end <= now && slot.reserved === 0) continue
+          if (last) last.older = slot
+          else kept = slot
+          last = slot
+        }
+        if (last) last.older = undefined
+        if (kept) family.set(identifier, kept)
+        else family.delete(identifier)
+      }
+      if (family.size === 0) this.#fixed.delete(name)
+    }
+    for (const [name, family] of this.#flexi) {
+      for (const [identifier, state] of family) if (state.end <= now && state.reserved === 0) family.delete(identifier)
+      if (family.size === 0) this.#flexi.delete(name)
+    }
+    for (const [name, family] of this.#rolling) {
+      for (const [identifier, state] of family) {
+        pruneBuckets(state, now)
+        if (state.buckets.size === 0) family.delete(identifier)
+      }
+      if (family.size === 0) this.#rolling.delete(name)
     }
   }
 
@@ -179,22 +284,18 @@ export class MemoryStore implements QuotaStore {
     const { window } = counter
     switch (window.kind) {
       case 'fixed': {
-        const slot = this.#fixed.get(fixedKey(counter, window.start))
-        return {
-          snapshot: { used: slot?.used ?? 0, reserved: slot?.reserved ?? 0, windowStart: window.start, resetAt: window.end },
-          slot,
-          placement: window.start,
-        }
+        const slot = this.#fixedSlot(counter, window.start)
+        return { used: slot?.used ?? 0, reserved: slot?.reserved ?? 0, windowStart: window.start, resetAt: window.end, slot, placement: window.start }
       }
       case 'flexi': {
-        const state = this.#flexi.get(counterKey(counter))
+        const state = this.#flexi.get(counter.counter)?.get(counter.identifier)
         if (state && state.end > now) {
-          return { snapshot: { used: state.used, reserved: state.reserved, windowStart: state.start, resetAt: state.end }, slot: state, placement: state.start }
+          return { used: state.used, reserved: state.reserved, windowStart: state.start, resetAt: state.end, slot: state, placement: state.start }
         }
-        return { snapshot: { used: 0, reserved: 0, windowStart: now, resetAt: window.endIfStartedNow }, slot: undefined, placement: now }
+        return { used: 0, reserved: 0, windowStart: now, resetAt: window.endIfStartedNow, slot: undefined, placement: now }
       }
       case 'rolling': {
-        const state = this.#rolling.get(counterKey(counter))
+        const state = this.#rolling.get(counter.counter)?.get(counter.identifier)
         const placement = Math.floor(now / window.bucket) * window.bucket
         let used = 0
         let reserved = 0
@@ -209,34 +310,37 @@ export class MemoryStore implements QuotaStore {
           }
         }
         const resetAt = newest === -Infinity ? now : newest + window.bucket + window.length
-        return {
-          snapshot: { used, reserved, windowStart: now - window.length, resetAt },
-          slot: state?.buckets.get(placement),
-          placement,
-        }
+        return { used, reserved, windowStart: now - window.length, resetAt, slot: state?.buckets.get(placement), placement }
       }
     }
+  }
+
+  #fixedSlot(counter: CounterRef, start: number): FixedSlot | undefined {
+    let slot = this.#fixed.get(counter.counter)?.get(counter.identifier)
+    while (slot && slot.start !== start) slot = slot.older
+    return slot
   }
 
   #create(counter: CounterRef, now: number, placement: number): Slot {
     const { window } = counter
     switch (window.kind) {
       case 'fixed': {
-        const state: FixedState = { end: window.end, used: 0, reserved: 0 }
-        this.#fixed.set(fixedKey(counter, window.start), state)
+        const family = familyOf(this.#fixed, counter.counter)
+        const state: FixedSlot = { start: window.start, end: window.end, used: 0, reserved: 0, older: family.get(counter.identifier) }
+        family.set(counter.identifier, state)
         return state
       }
       case 'flexi': {
         const state: FlexiState = { start: now, end: window.endIfStartedNow, used: 0, reserved: 0 }
-        this.#flexi.set(counterKey(counter), state)
+        familyOf(this.#flexi, counter.counter).set(counter.identifier, state)
         return state
       }
       case 'rolling': {
-        const key = counterKey(counter)
-        let state = this.#rolling.get(key)
+        const family = familyOf(this.#rolling, counter.counter)
+        let state = family.get(counter.identifier)
         if (!state) {
           state = { length: window.length, bucket: window.bucket, buckets: new Map() }
-          this.#rolling.set(key, state)
+          family.set(counter.identifier, state)
         }
         const slot: Slot = { used: 0, reserved: 0 }
         state.buckets.set(placement, slot)
@@ -250,26 +354,26 @@ export class MemoryStore implements QuotaStore {
     const { window } = charge
     switch (window.kind) {
       case 'fixed':
-        return this.#fixed.get(fixedKey(charge, window.start)) ?? this.#create(charge, now, window.start)
+        return this.#fixedSlot(charge, window.start) ?? this.#create(charge, now, window.start)
       case 'flexi': {
         // A flexi window that has been replaced is over: its late charge cannot affect any limit.
-        const state = this.#flexi.get(counterKey(charge))
+        const state = this.#flexi.get(charge.counter)?.get(charge.identifier)
         return state?.start === charge.placement ? state : undefined
       }
       case 'rolling': {
         if (charge.placement + window.bucket <= now - window.length) return undefined
-        return this.#rolling.get(counterKey(charge))?.buckets.get(charge.placement) ?? this.#create(charge, now, charge.placement)
+        return this.#rolling.get(charge.counter)?.get(charge.identifier)?.buckets.get(charge.placement) ?? this.#create(charge, now, charge.placement)
       }
     }
   }
 
   #retryAt(counter: CounterRequest, view: View, now: number): number {
     const { window } = counter
-    if (window.kind !== 'rolling') return view.snapshot.resetAt
-    const state = this.#rolling.get(counterKey(counter))
+    if (window.kind !== 'rolling') return view.resetAt
+    const state = this.#rolling.get(counter.counter)?.get(counter.identifier)
     if (!state) return now
     const limit = counter.limit ?? Infinity
-    let remaining = view.snapshot.used + view.snapshot.reserved
+    let remaining = view.used + view.reserved
     const horizon = now - window.length
     const starts = [...state.buckets.keys()].filter((start) => start + window.bucket > horizon).sort((a, b) => a - b)
     for (const start of starts) {
@@ -277,8 +381,18 @@ export class MemoryStore implements QuotaStore {
       remaining -= slot.used + slot.reserved
       if (remaining + counter.amount <= limit) return start + window.bucket + window.length
     }
-    return view.snapshot.resetAt
+    return view.resetAt
   }
+}
+
+function snapshotOf(view: View): CounterSnapshot {
+  return { used: view.used, reserved: view.reserved, windowStart: view.windowStart, resetAt: view.resetAt }
+}
+
+function familyOf<State>(counters: Counters<State>, name: string): Map<string, State> {
+  let family = counters.get(name)
+  if (!family) counters.set(name, (family = new Map()))
+  return family
 }
 
 /** Drops buckets that no longer overlap `(now - length, now]` and hold no reservation. */
@@ -287,12 +401,4 @@ function pruneBuckets(state: RollingState, now: number): void {
   for (const [start, slot] of state.buckets) {
     if (start + state.bucket <= horizon && slot.reserved === 0) state.buckets.delete(start)
   }
-}
-
-function counterKey(counter: CounterRef): string {
-  return `${counter.counter}\u0000${counter.identifier}`
-}
-
-function fixedKey(counter: CounterRef, start: number): string {
-  return `${counter.counter}\u0000${start}\u0000${counter.identifier}`
 }
