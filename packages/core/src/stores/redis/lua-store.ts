@@ -11,6 +11,7 @@ import type {
   WindowSpec,
 } from '../quota-store.js'
 import { scripts } from './lua-scripts.js'
+import { Batcher } from './batcher.js'
 import { RedisKeys, type RedisKeyOptions } from './redis-keys.js'
 import { runScript, type ScriptTransport } from './script-runner.js'
 
@@ -25,6 +26,8 @@ export interface LuaStoreOptions extends RedisKeyOptions {
 }
 
 const windowKind = { fixed: 'f', flexi: 'x', rolling: 'r' } as const
+/** Most operations in one script call. */
+const maxBatch = 128
 /** How long a settled lease is remembered after its expiry, so a retried settle is not charged twice. */
 const settledMemoryMs = 60_000
 
@@ -47,14 +50,37 @@ function numbers(reply: unknown, operation: string): number[] {
   return reply.map(Number)
 }
 
+function placed(values: readonly number[]): ReserveResult {
+  const placements: number[] = []
+  const snapshots: CounterSnapshot[] = []
+  for (let offset = 0; offset < values.length; offset += 5) {
+    const [placement, used, reserved, windowStart, resetAt] = values.slice(offset, offset + 5) as [number, number, number, number, number]
+    placements.push(placement)
+    snapshots.push({ used, reserved, windowStart, resetAt })
+  }
+  return { ok: true, placements, snapshots }
+}
+
+function refused(values: readonly number[]): ReserveResult {
+  const refusals = []
+  for (let offset = 0; offset < values.length; offset += 6) {
+    const [index, used, reserved, windowStart, resetAt, retryAt] = values.slice(offset, offset + 6) as [number, number, number, number, number, number]
+    refusals.push({ index, snapshot: { used, reserved, windowStart, resetAt }, retryAt })
+  }
+  return { ok: false, refusals }
+}
+
 /**
- * A `QuotaStore` on any Redis that runs Lua: one script call per operation. `RedisStore` and
- * `UpstashStore` differ only in how they send a script.
+ * A `QuotaStore` on any Redis that runs Lua: one script call per operation, and under load one
+ * call for many operations (concurrent reservations, and concurrent settlements, go together).
+ * `RedisStore` and `UpstashStore` differ only in how they send a script.
  */
 export class LuaStore implements QuotaStore {
   readonly #transport: ScriptTransport
   readonly #keys: RedisKeys
   readonly #timeoutMs: number
+  readonly #reserves = new Batcher<ReserveRequest, ReserveResult>((requests) => this.#reserveBatch(requests), maxBatch)
+  readonly #settles = new Batcher<SettleRequest, readonly ChargeOutcome[]>((requests) => this.#settleBatch(requests), maxBatch)
 
   constructor(transport: ScriptTransport, options: LuaStoreOptions = {}) {
     this.#transport = transport
@@ -71,41 +97,62 @@ export class LuaStore implements QuotaStore {
     return counters.flatMap((counter) => this.#keys.counter(counter, shard))
   }
 
-  async reserve(request: ReserveRequest): Promise<ReserveResult> {
-    const args = [String(request.now), String(request.expiresAt), request.leaseId, String(request.counters.length)]
-    for (const counter of request.counters) {
-      args.push(windowKind[counter.window.kind], counter.limit === undefined ? '' : String(counter.limit), String(counter.amount), counter.hold ? '1' : '0', ...windowArgs(counter.window))
-    }
-    const reply = numbers(await runScript(this.#transport, scripts.reserve, this.#counterKeys(request.counters, request.shard), args, this.#timeoutMs), 'reserve')
-    if (reply[0] === 0) {
-      const refusals = []
-      for (let offset = 1; offset < reply.length; offset += 6) {
-        const [index, used, reserved, windowStart, resetAt, retryAt] = reply.slice(offset, offset + 6) as [number, number, number, number, number, number]
-        refusals.push({ index, snapshot: { used, reserved, windowStart, resetAt }, retryAt })
-      }
-      return { ok: false, refusals }
-    }
-    const placements: number[] = []
-    const snapshots: CounterSnapshot[] = []
-    for (let offset = 1; offset < reply.length; offset += 5) {
-      const [placement, used, reserved, windowStart, resetAt] = reply.slice(offset, offset + 5) as [number, number, number, number, number]
-      placements.push(placement)
-      snapshots.push({ used, reserved, windowStart, resetAt })
-    }
-    return { ok: true, placements, snapshots }
+  reserve(request: ReserveRequest): Promise<ReserveResult> {
+    return this.#reserves.add(request.shard ?? '', request)
   }
 
-  async settle(request: SettleRequest): Promise<readonly ChargeOutcome[]> {
-    const markerMs = Math.max(0, request.expiresAt - request.now) + settledMemoryMs
-    const args = [String(request.now), request.leaseId, String(Math.ceil(markerMs)), String(request.charges.length)]
-    for (const charge of request.charges) {
-      args.push(windowKind[charge.window.kind], String(charge.placement), String(charge.held), String(charge.amount), ...windowArgs(charge.window), charge.reportUsed === false ? '0' : '1')
+  settle(request: SettleRequest): Promise<readonly ChargeOutcome[]> {
+    return this.#settles.add(request.shard ?? '', request)
+  }
+
+  async #reserveBatch(requests: readonly ReserveRequest[]): Promise<ReserveResult[]> {
+    const keys: string[] = []
+    const args = [String(requests.length)]
+    for (const request of requests) {
+      keys.push(...this.#counterKeys(request.counters, request.shard))
+      args.push(String(request.now), String(request.expiresAt), request.leaseId, String(request.counters.length))
+      for (const counter of request.counters) {
+        args.push(windowKind[counter.window.kind], counter.limit === undefined ? '' : String(counter.limit), String(counter.amount), counter.hold ? '1' : '0', ...windowArgs(counter.window))
+      }
     }
-    const keys = [this.#keys.settled(request.leaseId, request.shard), ...this.#counterKeys(request.charges, request.shard)]
+    const reply = numbers(await runScript(this.#transport, scripts.reserve, keys, args, this.#timeoutMs), 'reserve')
+    const results: ReserveResult[] = []
+    let offset = 0
+    for (let request = 0; request < requests.length; request += 1) {
+      const [ok, length] = [reply[offset]!, reply[offset + 1]!]
+      const values = reply.slice(offset + 2, offset + 2 + length)
+      offset += 2 + length
+      results.push(ok === 1 ? placed(values) : refused(values))
+    }
+    return results
+  }
+
+  async #settleBatch(requests: readonly SettleRequest[]): Promise<Array<readonly ChargeOutcome[]>> {
+    const keys: string[] = []
+    const args = [String(requests.length)]
+    for (const request of requests) {
+      const markerMs = Math.max(0, request.expiresAt - request.now) + settledMemoryMs
+      keys.push(this.#keys.settled(request.leaseId, request.shard), ...this.#counterKeys(request.charges, request.shard))
+      args.push(String(request.now), request.leaseId, String(Math.ceil(markerMs)), String(request.charges.length))
+      for (const charge of request.charges) {
+        args.push(windowKind[charge.window.kind], String(charge.placement), String(charge.held), String(charge.amount), ...windowArgs(charge.window))
+      }
+    }
     const reply = numbers(await runScript(this.#transport, scripts.settle, keys, args, this.#timeoutMs), 'settle')
-    // Already settled (a retry of a settle whose answer was lost): nothing was charged again.
-    if (reply[0] === -1) return request.charges.map(() => ({ usedBefore: 0, usedAfter: 0 }))
-    return request.charges.map((_, index) => ({ usedBefore: reply[2 * index]!, usedAfter: reply[2 * index + 1]! }))
+    const results: Array<readonly ChargeOutcome[]> = []
+    let offset = 0
+    for (const request of requests) {
+      const count = reply[offset]!
+      // Already settled (a retry of a settle whose answer was lost): nothing was charged again.
+      if (count === -1) {
+        results.push(request.charges.map(() => ({ usedBefore: 0, usedAfter: 0 })))
+        offset += 1
+        continue
+      }
+      results.push(request.charges.map((_, index) => ({ usedBefore: reply[offset + 1 + 2 * index]!, usedAfter: reply[offset + 2 + 2 * index]! })))
+      offset += 1 + 2 * count
+    }
+    return results
   }
 
   async read(request: ReadRequest): Promise<readonly CounterSnapshot[]> {
