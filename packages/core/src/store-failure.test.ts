@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { StoreUnavailableError, TokenQuotaExceededError } from './errors.js'
-import type { StoreErrorEvent } from './events.js'
+import type { StoreErrorEvent, WarningEvent } from './events.js'
 import { MemoryStore } from './stores/memory-store.js'
 import type { QuotaStore } from './stores/quota-store.js'
 import { createFakeClock } from './testing/fake-clock.js'
@@ -59,9 +59,9 @@ describe('store failures', () => {
     await quota.reserve({ user: 'alice' }, { estimate: 100 })
   })
 
-  it('keeps a lease pending when its commit cannot reach the store, so a retry charges it once', async () => {
+  it('with commitMode await, keeps a lease pending when its commit cannot reach the store, so a retry charges it once', async () => {
     const store = new SwitchableStore()
-    const quota = createTokenQuota({ policies, store, now: createFakeClock().now })
+    const quota = createTokenQuota({ policies, store, commitMode: 'await', now: createFakeClock().now })
     const lease = await quota.reserve({ user: 'alice' }, { estimate: 50 })
     store.down = true
     await expect(lease.commit({ total: 40 })).rejects.toSatisfy(StoreUnavailableError.isInstance)
@@ -69,5 +69,49 @@ describe('store failures', () => {
     store.down = false
     await lease.commit({ total: 40 })
     expect(await quota.status({ user: 'alice' })).toMatchObject([{ used: 40, reserved: 0 }])
+  })
+
+  describe('commits in the background (the default)', () => {
+    afterEach(() => {
+      vi.useRealTimers()
+    })
+
+    it('resolves a commit at once, retries it while the store is down, and charges it once when the store is back', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout'] })
+      const store = new SwitchableStore()
+      const events: StoreErrorEvent[] = []
+      const quota = createTokenQuota({ policies, store, now: createFakeClock().now, on: { storeError: (event) => events.push(event) } })
+      const lease = await quota.reserve({ user: 'alice' }, { estimate: 50 })
+      store.down = true
+      await expect(lease.commit({ total: 40 })).resolves.toMatchObject({ charges: [{ policy: 'user-daily', amount: 40 }] })
+      expect(lease.state).toBe('committed')
+      await vi.advanceTimersByTimeAsync(100) // the first retry fails too
+      expect(events.map((event) => event.operation)).toEqual(['settle', 'settle'])
+      // Until the write lands the estimate stays held: 50 of 100 are taken, not 40.
+      expect((await store.inner.read({ now: quota.now(), counters: [{ counter: 'user-daily', identifier: '=alice', window: quota.policies[0]!.window(quota.now()) }] }))[0]).toMatchObject({ used: 0, reserved: 50 })
+      store.down = false
+      await vi.advanceTimersByTimeAsync(1000)
+      await quota.flush()
+      expect(await quota.status({ user: 'alice' })).toMatchObject([{ used: 40, reserved: 0 }])
+    })
+
+    it('gives a commit up after its retries with a ChargeLost warning; its hold returns when the lease expires', async () => {
+      vi.useFakeTimers({ toFake: ['setTimeout'] })
+      const store = new SwitchableStore()
+      const clock = createFakeClock()
+      const warnings: WarningEvent[] = []
+      const quota = createTokenQuota({ policies, store, now: clock.now, leaseTtlMs: 60_000, on: { warning: (event) => warnings.push(event) } })
+      const lease = await quota.reserve({ user: 'alice' }, { estimate: 50 })
+      store.down = true
+      await lease.commit({ total: 40 })
+      const flushed = quota.flush()
+      await vi.runAllTimersAsync()
+      await flushed
+      expect(warnings).toMatchObject([{ code: 'ChargeLost' }])
+      store.down = false
+      expect(await quota.status({ user: 'alice' })).toMatchObject([{ used: 0, reserved: 50 }])
+      clock.advance(60_000)
+      expect(await quota.status({ user: 'alice' })).toMatchObject([{ used: 0, reserved: 0 }])
+    })
   })
 })

@@ -15,6 +15,7 @@ import { allowedOf, chargeOf, chargesFor, decisionOf, reportingTarget, threshold
 import { Throttle } from './throttle.js'
 import type { EstimateBound, NormalizedUsage, QuotaContext, TokenEstimate, Usage } from './types.js'
 import { normalizeEstimate, normalizeUsage } from './usage.js'
+import { BackgroundWrites } from './background-writes.js'
 
 export interface TokenQuotaOptions {
   readonly policies: readonly QuotaPolicy[]
@@ -36,6 +37,19 @@ export interface TokenQuotaOptions {
    * @default 'closed'
    */
   readonly failureMode?: 'closed' | 'open'
+  /**
+   * When `lease.commit()` and `lease.release()` resolve.
+   * - `background`: at once, with what was charged; the store write goes out right away (batched
+   *   with others by the Redis stores), is retried on failure (settles are idempotent) and, if the
+   *   store stays down, reported by `storeError` and a `ChargeLost` warning. The reservation keeps
+   *   holding its estimate until the write lands, so no limit is ever loosened. `threshold` events
+   *   fire when the write lands. `quota.flush()` waits for every write (call it before exiting).
+   * - `await`: once the store has recorded it; a store failure rejects the commit.
+   *
+   * The embedded MemoryStore settles synchronously: both modes are the same there.
+   * @default 'background'
+   */
+  readonly commitMode?: 'background' | 'await'
   /** Prompt-token estimator used by adapters. @default a fast heuristic (`estimateTokens`) */
   readonly estimator?: TokenEstimator
   /** Event handlers; more can be added with `quota.on()`. */
@@ -81,6 +95,8 @@ export interface TokenQuota {
   on<Name extends QuotaEventName>(name: Name, listener: (event: QuotaEventMap[Name]) => void): () => void
   /** Emits an event (adapters report `fallback` through this). */
   emit<Name extends QuotaEventName>(name: Name, event: QuotaEventMap[Name]): void
+  /** Resolves when every commit and release sent in the background has landed or been given up. */
+  flush(): Promise<void>
 }
 
 /** A successful reservation, as the store placed it: what its lease settles. */
@@ -104,6 +120,8 @@ interface Placement {
 }
 
 const defaultLeaseTtlMs = 600_000
+/** Waits before each retry of a background commit; then it is given up. */
+const commitRetryDelaysMs = [100, 1000, 5000]
 /** Models seen that no per-model policy matched (for one warning each); bounded so hostile names cannot grow it. */
 const maxRememberedModels = 1000
 
@@ -133,6 +151,10 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   if (failureMode !== 'closed' && failureMode !== 'open') {
     throw new QuotaConfigError({ code: 'InvalidConfiguration', field: 'failureMode', message: `Expected \`failureMode\` to be 'closed' or 'open', got \`${String(failureMode)}\`` })
   }
+  const commitMode = options.commitMode ?? 'background'
+  if (commitMode !== 'background' && commitMode !== 'await') {
+    throw new QuotaConfigError({ code: 'InvalidConfiguration', field: 'commitMode', message: `Expected \`commitMode\` to be 'background' or 'await', got \`${String(commitMode)}\`` })
+  }
   const store = options.store ?? new MemoryStore()
   const now = options.now ?? Date.now
   const events = new QuotaEvents(options.on)
@@ -148,6 +170,11 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   const applicableByModel = new Map<string | undefined, readonly NormalizedPolicy[]>()
   const warnedModels = new Set<string>()
   let localStore: MemoryStore | undefined
+  const backgroundWrites = new BackgroundWrites({
+    retryDelaysMs: commitRetryDelaysMs,
+    onGiveUp: (error) =>
+      events.emit('warning', { code: 'ChargeLost', message: `A commit could not reach the quota store after ${commitRetryDelaysMs.length + 1} attempts; its usage was not charged, and its reservation returns when the lease expires: ${String(error)}` }),
+  })
 
   function shardOf(context: QuotaContext): string | undefined {
     if (!options.shardKey) return undefined
@@ -359,10 +386,29 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     const charges = chargesFor(requestPlan, reservation.placements, (counter) => (!counter.counting ? 0 : usage === undefined ? counter.request.amount : chargeOf(counter, normalized)))
     const settleRequest = { leaseId: reservation.leaseId, now: at, expiresAt: reservation.expiresAt, charges, shard: requestPlan.shard }
     const estimated = usage === undefined || markedEstimated
-    const outcomes = settleIn(reservation, settleRequest)
-    return outcomes instanceof Promise
-      ? outcomes.then((settled) => reportSettlement(reservation, charges, settled, normalized, estimated, at))
-      : reportSettlement(reservation, charges, outcomes, normalized, estimated, at)
+    const settling = settleIn(reservation, settleRequest)
+    if (!(settling instanceof Promise)) {
+      noticeCrossings(reservation, settling, at)
+      return committed(reservation, charges, normalized, estimated)
+    }
+    if (commitMode === 'await') {
+      return settling.then((outcomes) => {
+        noticeCrossings(reservation, outcomes, at)
+        return committed(reservation, charges, normalized, estimated)
+      })
+    }
+    writeInBackground(reservation, settleRequest, settling, (outcomes) => noticeCrossings(reservation, outcomes, at))
+    return committed(reservation, charges, normalized, estimated)
+  }
+
+  /** Tracks a settle already sent; retries it (with the same lease id, so never charged twice) if it fails. */
+  function writeInBackground(reservation: Reservation, settleRequest: SettleRequest, first: Promise<readonly ChargeOutcome[]>, landed: (outcomes: readonly ChargeOutcome[]) => void): void {
+    let sent: Promise<readonly ChargeOutcome[]> | undefined = first
+    backgroundWrites.run(() => {
+      const attempt = sent ?? settleIn(reservation, settleRequest)
+      sent = undefined
+      return Promise.resolve(attempt)
+    }, landed)
   }
 
   /** Emits the `threshold` events of the levels this charge crossed, and starts throttles. */
@@ -377,15 +423,23 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     }
   }
 
-  /** Emits the thresholds a settlement crossed and the `usage` event; returns what was charged. */
-  function reportSettlement(reservation: Reservation, charges: readonly Charge[], outcomes: readonly ChargeOutcome[], usage: NormalizedUsage, estimated: boolean, at: number): CommitResult {
+  /** Emits the `threshold` events of a settlement, once the store has answered. */
+  function noticeCrossings(reservation: Reservation, outcomes: readonly ChargeOutcome[], at: number): void {
+    const { counters, context } = reservation.requestPlan
+    for (let index = 0; index < counters.length; index += 1) {
+      const counter = counters[index]!
+      if (!counter.reportUsed) continue
+      for (const policyTarget of counter.targets) emitThresholds(counter, policyTarget, outcomes[index]!, context, at)
+    }
+  }
+
+  /** What a settlement charged, per counting policy; emits the `usage` event. */
+  function committed(reservation: Reservation, charges: readonly Charge[], usage: NormalizedUsage, estimated: boolean): CommitResult {
     const { requestPlan } = reservation
     const reported: CommitResult['charges'][number][] = []
     for (let index = 0; index < requestPlan.counters.length; index += 1) {
-      const counter = requestPlan.counters[index]!
-      for (const policyTarget of counter.targets) {
+      for (const policyTarget of requestPlan.counters[index]!.targets) {
         if (policyTarget.policy.counts) reported.push({ policy: policyTarget.policy.name, identifier: policyTarget.identifier, amount: charges[index]!.amount })
-        if (policyTarget.policy.thresholds.length > 0) emitThresholds(counter, policyTarget, outcomes[index]!, requestPlan.context, at)
       }
     }
     if (events.has('usage')) events.emit('usage', { leaseId: reservation.leaseId, context: requestPlan.context, model: requestPlan.model, usage, estimated, charges: reported })
@@ -447,8 +501,11 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     commit: (reservation, usage, commitOptions: CommitOptions | undefined) => settle(reservation, usage, commitOptions?.estimated),
     release: (reservation) => {
       const charges = chargesFor(reservation.requestPlan, reservation.placements, () => 0)
-      const settling = settleIn(reservation, { leaseId: reservation.leaseId, now: now(), expiresAt: reservation.expiresAt, charges, shard: reservation.requestPlan.shard })
-      if (settling instanceof Promise) return settling.then(() => undefined)
+      const settleRequest = { leaseId: reservation.leaseId, now: now(), expiresAt: reservation.expiresAt, charges, shard: reservation.requestPlan.shard }
+      const settling = settleIn(reservation, settleRequest)
+      if (!(settling instanceof Promise)) return
+      if (commitMode === 'await') return settling.then(() => undefined)
+      writeInBackground(reservation, settleRequest, settling, () => undefined)
     },
     decisions: (reservation) => decisions(reservation.requestPlan.counters, reservation.snapshots),
   }
@@ -481,6 +538,8 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       return settle({ leaseId, context: counting.context, model: counting.model, expiresAt, maxOutputTokens: undefined, requestPlan: counting, placements: result.placements, snapshots: result.snapshots, bound, local, hold }, usage)
     },
     async status(context, statusOptions = {}) {
+      // Read this engine's own commits: wait for the background writes on the wire.
+      if (backgroundWrites.pending > 0) await backgroundWrites.landed()
       const at = now()
       const merged = mergedContext(context)
       const model = statusOptions.model ?? (typeof merged.model === 'string' ? merged.model : undefined)
@@ -493,6 +552,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     },
     on: (name, listener) => events.on(name, listener),
     emit: (name, event) => events.emit(name, event),
+    flush: () => backgroundWrites.flush(),
   }
   return Object.freeze(quota)
 }

@@ -32,6 +32,7 @@ describe('Redis outage', () => {
     const errors: StoreErrorEvent[] = []
     const quota = createTokenQuota({ policies, store: new RedisStore({ client, prefix: 'closed', timeoutMs: 300 }), on: { storeError: (event) => errors.push(event) } })
     await call(quota, 'alice')
+    await quota.flush() // the commit is written in the background: let it land before the outage
     await server.kill()
     const results = await Promise.allSettled(Array.from({ length: 20 }, () => call(quota, 'alice')))
     expect(results.every((result) => result.status === 'rejected' && StoreUnavailableError.isInstance(result.reason))).toBe(true)
@@ -50,6 +51,7 @@ describe('Redis outage', () => {
     const errors: StoreErrorEvent[] = []
     const quota = createTokenQuota({ policies, failureMode: 'open', store: new RedisStore({ client, prefix: 'open', timeoutMs: 300 }), on: { storeError: (event) => errors.push(event) } })
     await call(quota, 'bob')
+    await quota.flush()
     await server.kill()
     const results = await Promise.allSettled(Array.from({ length: 12 }, () => call(quota, 'bob')))
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(10)

@@ -4,6 +4,7 @@ import { Redis as IORedis5 } from 'ioredis-v5'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { checkAgainstReferenceModel } from '../engine-model-check.js'
+import { TokenQuotaExceededError } from '../errors.js'
 import type { QuotaPolicy } from '../policy-types.js'
 import { createFakeClock } from '../testing/fake-clock.js'
 import { describeQuotaStoreContract } from '../testing/store-contract.js'
@@ -60,6 +61,13 @@ describe('RedisStore scripts', () => {
   })
 })
 
+/** Script calls the server has run so far. */
+async function scriptCalls(): Promise<number> {
+  const stats = (await ioredis.info('commandstats')).split('\n')
+  const count = (name: string) => Number(/calls=(\d+)/.exec(stats.find((line) => line.startsWith(`cmdstat_${name}:`)) ?? '')?.[1] ?? 0)
+  return count('evalsha') + count('eval')
+}
+
 describe('RedisStore under the engine', () => {
   it('has the same window semantics as MemoryStore (the reference-model property, on Redis)', async () => {
     await checkAgainstReferenceModel(() => new RedisStore({ client: ioredis, prefix: nextPrefix() }), 60)
@@ -67,21 +75,35 @@ describe('RedisStore under the engine', () => {
 
   it('costs one round trip per reserve and one per commit, and survives a script cache flush', async () => {
     const quota = createTokenQuota({ policies: threePolicies, store: new RedisStore({ client: ioredis, prefix: nextPrefix() }) })
-    const calls = async () => {
-      const stats = (await ioredis.info('commandstats')).split('\n')
-      const count = (name: string) => Number(/calls=(\d+)/.exec(stats.find((line) => line.startsWith(`cmdstat_${name}:`)) ?? '')?.[1] ?? 0)
-      return count('evalsha') + count('eval')
-    }
     await (await quota.reserve(alice, { estimate: 10 })).commit({ total: 5 }) // warm the script cache
-    const before = await calls()
+    const before = await scriptCalls()
     const lease = await quota.reserve(alice, { estimate: 10 })
-    expect((await calls()) - before).toBe(1)
+    expect((await scriptCalls()) - before).toBe(1)
     await lease.commit({ total: 5 })
-    expect((await calls()) - before).toBe(2)
+    expect((await scriptCalls()) - before).toBe(2)
 
     await ioredis.script('FLUSH')
     await (await quota.reserve(alice, { estimate: 10 })).commit({ total: 5 })
     expect(await quota.status(alice)).toMatchObject([{ used: 15 }, { used: 15 }, { used: 15 }])
+  })
+
+  it('places concurrent reservations in a few script calls, each one all or nothing on its own', async () => {
+    const policies: QuotaPolicy[] = [
+      { name: 'org-day', identifier: 'org', allow: 1000, interval: 1, timeUnit: 'day' },
+      { name: 'user-day', identifier: 'user', allow: 100, interval: 1, timeUnit: 'day' },
+    ]
+    const quota = createTokenQuota({ policies, store: new RedisStore({ client: ioredis, prefix: nextPrefix() }) })
+    await quota.status({ org: 'acme', user: 'u0' }) // warm the script cache
+    const before = await scriptCalls()
+    const results = await Promise.allSettled(Array.from({ length: 60 }, (_, index) => quota.reserve({ org: 'acme', user: `u${index % 20}` }, { estimate: 60 })))
+    expect(await scriptCalls()).toBeLessThan(before + 6)
+    // 1000 / 60: 16 fit the org; a user fits once (a second 60 would pass 100).
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(16)
+    expect(results.filter((result) => result.status === 'rejected').every((result) => TokenQuotaExceededError.isInstance((result as PromiseRejectedResult).reason))).toBe(true)
+    const users = await Promise.all(Array.from({ length: 20 }, async (_, index) => (await quota.status({ org: 'acme', user: `u${index}` }))[1]!.reserved))
+    expect(users.reduce((sum, reserved) => sum + reserved, 0)).toBe(960) // refused reservations held nothing
+    expect(Math.max(...users)).toBe(60)
+    expect((await quota.status({ org: 'acme', user: 'u0' }))[0]).toMatchObject({ reserved: 960, used: 0 })
   })
 
   it('keeps hostile identifiers in safe keys under its prefix, every key with a TTL', async () => {
