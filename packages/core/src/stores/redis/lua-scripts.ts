@@ -2,14 +2,16 @@ import { createHash } from 'node:crypto'
 
 /**
  * The Lua scripts of the Redis stores. One script per operation, so each operation is one round
- * trip and atomic: `reserve` checks every counter and holds on all of them or none.
+ * trip and atomic: `reserve` checks every counter and holds on all of them or none. A call carries
+ * a batch of operations (the stores coalesce concurrent ones), applied in order.
  *
- * Per counter there are two keys: a hash with the counts, and a sorted set of the holds of
- * unsettled leases (member `leaseId|placement|amount`, score = expiry). Holds past their expiry
- * are returned at the next access of their counter, so a crashed process's reservations come
- * back on their own.
+ * Keys: a hash per counter; per shard, one sorted set of the holds of unsettled leases (member:
+ * the lease id and, per counter it holds on, a line `kind placement amount key`; score: expiry);
+ * a marker per settled lease. Holds past their expiry are returned by the next reserve or read
+ * script, so a crashed process's reservations come back on their own.
  *
- * Counter hashes by window kind:
+ * Counter hashes by window kind, each with `x`, the engine time until which the key is kept (so
+ * most calls need no PEXPIRE):
  * - `f` (fixed: default and calendar): one hash per window, fields `u` (used) and `r` (reserved).
  * - `x` (flexi): one hash per identifier, fields `s` (window start), `e` (end), `u`, `r`.
  * - `r` (rolling): one hash per identifier, fields `u:<bucket start>` and `r:<bucket start>`,
@@ -18,46 +20,44 @@ import { createHash } from 'node:crypto'
  *   bucket still holding a reservation keeps its `r:` field until the hold is returned), so a
  *   reservation reads two totals instead of summing every bucket.
  *
- * Time is the `now` argument (the engine's clock), never Redis `TIME`.
+ * Each counter costs one HMGET and one HSET per operation; a lease adds one ZADD, and one ZREM
+ * plus the marker's SET when settled. Time is the `now` argument (the engine's clock), never
+ * Redis `TIME`.
  */
 
 const common = `
 local GRACE = 60000
 
--- Key lifetimes are durations, not instants: they run on Redis's clock, while window times come
--- from the engine's (which tests fake). Each hold sets a lifetime at least as long as the last
--- one did (leases share one TTL), so setting it unconditionally never shortens it.
-local function live_for(key, duration)
-  redis.call('PEXPIRE', key, math.max(1, math.floor(duration)))
-end
-
-local function field_of(kind, placement)
-  if kind == 'r' then return 'r:' .. placement end
-  return 'r'
-end
-
 local function text(number)
   return string.format('%.0f', number)
 end
 
--- Moves a rolling window to now: the buckets that left it leave its totals and are deleted (a
--- bucket's reserved field stays while it still holds). Returns used, reserved (live buckets), lo.
-local function advance(hkey, now, length, bucket)
-  local state = redis.call('HMGET', hkey, 'U', 'R', 'lo')
-  local used, reserved, lo = tonumber(state[1]) or 0, tonumber(state[2]) or 0, tonumber(state[3])
+-- The new keep-until time of a key that must live until need (engine time), or nil when its
+-- current one (x) is enough. slack: how much longer to keep it, so active keys are rarely touched.
+local function extend(x, need, slack)
+  if x ~= nil and need <= x then return nil end
+  return need + slack
+end
+
+local function live_until(key, until_, now)
+  if until_ ~= nil then redis.call('PEXPIRE', key, math.max(1, math.floor(until_ - now + GRACE))) end
+end
+
+-- Moves a rolling window's state (U, R, lo) to now: the buckets that left it leave its totals and
+-- are deleted (a bucket's reserved field stays while it still holds).
+local function advance(hkey, st, now, length, bucket)
   local first = math.floor((now - length) / bucket) * bucket -- the oldest live bucket
-  if lo == nil then
-    redis.call('HSET', hkey, 'lo', text(first))
-    return used, reserved, first
+  if st.lo == nil then
+    st.lo = first
+    return
   end
-  if lo >= first then return used, reserved, lo end
-  if (first - lo) / bucket <= 8 then
-    for start = lo, first - bucket, bucket do
+  if st.lo >= first then return end
+  if (first - st.lo) / bucket <= 8 then
+    for start = st.lo, first - bucket, bucket do
       local counts = redis.call('HMGET', hkey, 'u:' .. text(start), 'r:' .. text(start))
-      local u, r = tonumber(counts[1]) or 0, tonumber(counts[2]) or 0
-      used, reserved = used - u, reserved - r
+      st.U, st.R = st.U - (tonumber(counts[1]) or 0), st.R - (tonumber(counts[2]) or 0)
       if counts[1] then redis.call('HDEL', hkey, 'u:' .. text(start)) end
-      if counts[2] and r == 0 then redis.call('HDEL', hkey, 'r:' .. text(start)) end
+      if counts[2] and tonumber(counts[2]) == 0 then redis.call('HDEL', hkey, 'r:' .. text(start)) end
     end
   else
     -- Idle for long: fewer calls to walk the fields than the buckets.
@@ -66,51 +66,77 @@ local function advance(hkey, now, length, bucket)
       local field, value = flat[i], tonumber(flat[i + 1])
       local side, start = string.sub(field, 1, 2), tonumber(string.sub(field, 3))
       if (side == 'u:' or side == 'r:') and start < first then
-        if start >= lo then
-          if side == 'u:' then used = used - value else reserved = reserved - value end
+        if start >= st.lo then
+          if side == 'u:' then st.U = st.U - value else st.R = st.R - value end
         end
         if side == 'u:' or value == 0 then redis.call('HDEL', hkey, field) end
       end
     end
   end
-  redis.call('HSET', hkey, 'U', used, 'R', reserved, 'lo', text(first))
-  return used, reserved, first
+  st.lo = first
 end
 
--- Adds to one bucket of a rolling window (side 'U' or 'R'), and to its total when the bucket is
--- still counted. Returns whether it was.
-local function add_rolling(hkey, side, placement, amount, lo)
-  local field = string.lower(side) .. ':' .. placement
-  local value = redis.call('HINCRBY', hkey, field, amount)
-  if tonumber(placement) >= lo then
-    redis.call('HINCRBY', hkey, side, amount)
-    return true
+-- A rolling window's state: totals, the oldest counted bucket, keep-until, and bucket p's fields.
+local function rolling(hkey, now, length, bucket, p)
+  local f = redis.call('HMGET', hkey, 'U', 'R', 'lo', 'x', 'u:' .. p, 'r:' .. p)
+  local st = { U = tonumber(f[1]) or 0, R = tonumber(f[2]) or 0, lo = tonumber(f[3]), x = tonumber(f[4]), u = tonumber(f[5]) or 0, r = tonumber(f[6]) or 0 }
+  local lo = st.lo
+  advance(hkey, st, now, length, bucket)
+  st.moved = st.lo ~= lo
+  return st
+end
+
+-- Writes a rolling window's state back: totals, bucket p (a bucket out of the window only keeps
+-- its reserved field, while it holds), and what moved.
+local function save_rolling(hkey, st, p, until_)
+  local fields = { 'U', st.U, 'R', st.R }
+  if tonumber(p) >= st.lo then
+    table.insert(fields, 'u:' .. p)
+    table.insert(fields, st.u)
   end
-  if value == 0 then redis.call('HDEL', hkey, field) end
-  return false
+  if st.r ~= 0 or tonumber(p) >= st.lo then
+    table.insert(fields, 'r:' .. p)
+    table.insert(fields, st.r)
+  else
+    redis.call('HDEL', hkey, 'r:' .. p)
+  end
+  if st.moved then
+    table.insert(fields, 'lo')
+    table.insert(fields, text(st.lo))
+  end
+  if until_ ~= nil then
+    table.insert(fields, 'x')
+    table.insert(fields, text(until_))
+  end
+  redis.call('HSET', hkey, unpack(fields))
 end
 
--- Returns the holds of expired leases to their counter.
--- Returns the holds of expired leases to their counter; for a rolling window, returns what left its total.
-local function expire_holds(kind, hkey, zkey, now, lo)
-  local expired = redis.call('ZRANGEBYSCORE', zkey, '-inf', now)
-  if #expired == 0 then return 0 end
-  local start, released = nil, 0
-  if kind == 'x' then start = redis.call('HGET', hkey, 's') end
+-- Returns up to 100 expired holds to their counters.
+local function expire_holds(holds, now)
+  local expired = redis.call('ZRANGEBYSCORE', holds, '-inf', now, 'LIMIT', 0, 100)
   for _, member in ipairs(expired) do
-    local placement, amount = string.match(member, '|([^|]+)|([^|]+)$')
-    if kind == 'r' then
-      if add_rolling(hkey, 'R', placement, -tonumber(amount), lo) then released = released + tonumber(amount) end
-    elseif kind ~= 'x' or start == placement then
-      redis.call('HINCRBY', hkey, field_of(kind, placement), -tonumber(amount))
+    for kind, placement, amount, hkey in string.gmatch(member, '\\n(%a) (%d+) (%d+) ([^\\n]+)') do
+      amount = tonumber(amount)
+      if kind == 'f' then
+        if redis.call('EXISTS', hkey) == 1 then redis.call('HINCRBY', hkey, 'r', -amount) end
+      elseif kind == 'x' then
+        if redis.call('HGET', hkey, 's') == placement then redis.call('HINCRBY', hkey, 'r', -amount) end
+      else
+        local lo = tonumber(redis.call('HGET', hkey, 'lo'))
+        local left = redis.call('HINCRBY', hkey, 'r:' .. placement, -amount)
+        if lo ~= nil and tonumber(placement) >= lo then
+          redis.call('HINCRBY', hkey, 'R', -amount)
+        elseif left == 0 then
+          redis.call('HDEL', hkey, 'r:' .. placement)
+        end
+      end
     end
+    redis.call('ZREM', holds, member)
   end
-  redis.call('ZREMRANGEBYSCORE', zkey, '-inf', now)
-  return released
 end
 
--- A rolling window's live buckets (after advance()): per bucket start its tokens, and the newest
--- bucket that holds any. Walks every field: only for refusals and reads, never to admit.
+-- A rolling window's live buckets: per bucket start its tokens, and the newest bucket that holds
+-- any. Walks every field: only for refusals and reads, never to admit.
 local function rolling_buckets(hkey, now, length, bucket)
   local flat = redis.call('HGETALL', hkey)
   local horizon = now - length
@@ -126,45 +152,45 @@ local function rolling_buckets(hkey, now, length, bucket)
   return totals, newest
 end
 
--- The state of one counter, after returning expired holds: used, reserved, window start, reset
--- time, placement (as text). A rolling window's reset time is left out (nil): it needs every
--- bucket, and a successful reservation knows it without them (see reset_of).
-local function view(kind, hkey, zkey, now, nowText, a, b)
-  if kind == 'f' then
-    expire_holds(kind, hkey, zkey, now)
-    local counts = redis.call('HMGET', hkey, 'u', 'r')
-    return { used = tonumber(counts[1]) or 0, reserved = tonumber(counts[2]) or 0, start = tonumber(a), reset = tonumber(b), placement = a, fresh = not counts[1] and not counts[2] }
-  elseif kind == 'x' then
-    expire_holds(kind, hkey, zkey, now)
-    local state = redis.call('HMGET', hkey, 's', 'e', 'u', 'r')
-    if state[1] and tonumber(state[2]) > now then
-      return { used = tonumber(state[3]) or 0, reserved = tonumber(state[4]) or 0, start = tonumber(state[1]), reset = tonumber(state[2]), placement = state[1] }
-    end
-    return { used = 0, reserved = 0, start = now, reset = tonumber(a), placement = nowText, fresh = true }
-  end
-  local length, bucket = tonumber(a), tonumber(b)
-  local used, reserved, lo = advance(hkey, now, length, bucket)
-  reserved = reserved - expire_holds(kind, hkey, zkey, now, lo)
-  return { used = used, reserved = reserved, start = now - length, placement = text(math.floor(now / bucket) * bucket), lo = lo }
-end
-
--- A rolling window's reset time and buckets: when its newest tokens leave it.
-local function rolling_reset(hkey, now, a, b)
-  local length, bucket = tonumber(a), tonumber(b)
+-- When a rolling window is back to zero: when its newest tokens leave it.
+local function rolling_reset(hkey, now, length, bucket)
   local totals, newest = rolling_buckets(hkey, now, length, bucket)
   if newest then return newest + bucket + length, totals end
   return now, totals
 end
+
+-- The state of one counter: used, reserved, window start, reset time (nil for a rolling window:
+-- it needs every bucket, see rolling_reset), placement (as text), and what the write needs.
+local function view(kind, hkey, now, nowText, a, b)
+  if kind == 'f' then
+    local f = redis.call('HMGET', hkey, 'u', 'r', 'x')
+    return { used = tonumber(f[1]) or 0, reserved = tonumber(f[2]) or 0, start = tonumber(a), reset = tonumber(b), placement = a, x = tonumber(f[3]) }
+  elseif kind == 'x' then
+    local f = redis.call('HMGET', hkey, 's', 'e', 'u', 'r', 'x')
+    if f[1] and tonumber(f[2]) > now then
+      return { used = tonumber(f[3]) or 0, reserved = tonumber(f[4]) or 0, start = tonumber(f[1]), reset = tonumber(f[2]), placement = f[1], x = tonumber(f[5]) }
+    end
+    return { used = 0, reserved = 0, start = now, reset = tonumber(a), placement = nowText, fresh = f[1] ~= nil, x = tonumber(f[5]) }
+  end
+  local length, bucket = tonumber(a), tonumber(b)
+  local p = text(math.floor(now / bucket) * bucket)
+  local st = rolling(hkey, now, length, bucket, p)
+  return { used = st.U, reserved = st.R, start = now - length, placement = p, st = st }
+end
 `
 
 export const reserveScript = `${common}
--- Places a batch of reservations, in order; each is all or nothing on its own counters.
--- KEYS: per reservation, per counter, its hash and its holds.
--- ARGV: reservation count; then per reservation: now, expiresAt, leaseId, counter count, and per
---   counter six values: kind, limit ('' = none), amount, hold ('1' or '0'), a, b
+-- KEYS: the shard's holds; then per reservation, per counter, its hash.
+-- ARGV: reservation count, the earliest now (for expiring holds); then per reservation: now,
+--   expiresAt, leaseId, counter count, and per counter six values: kind, limit ('' = none),
+--   amount, hold ('1' or '0'), a, b
 --   (f: a = window start, b = window end; x: a = end of a window opened now; r: a = length, b = bucket)
--- Returns per reservation: 1 and per counter placement, used, reserved, window start, reset; or 0
---   and per refused counter index, used, reserved, window start, reset, retry time.
+-- Returns per reservation: 1, a length, and per counter placement, used, reserved, window start,
+--   reset; or 0, a length, and per refused counter index, used, reserved, window start, reset,
+--   retry time.
+local holds = KEYS[1]
+expire_holds(holds, tonumber(ARGV[2]))
+
 local function reserve_one(kbase, abase, out)
   local nowText = ARGV[abase + 1]
   local now, expiresAt, leaseId, n = tonumber(nowText), tonumber(ARGV[abase + 2]), ARGV[abase + 3], tonumber(ARGV[abase + 4])
@@ -173,14 +199,15 @@ local function reserve_one(kbase, abase, out)
     local base = abase + 4 + (i - 1) * 6
     local kind, limit, amount = ARGV[base + 1], ARGV[base + 2], tonumber(ARGV[base + 3])
     local a, b = ARGV[base + 5], ARGV[base + 6]
-    local hkey, zkey = KEYS[kbase + 2 * i - 1], KEYS[kbase + 2 * i]
-    local v = view(kind, hkey, zkey, now, nowText, a, b)
+    local hkey = KEYS[kbase + i]
+    local v = view(kind, hkey, now, nowText, a, b)
     views[i] = v
     if limit ~= '' and v.used + v.reserved + amount > tonumber(limit) then
-      local totals = nil
-      if kind == 'r' then v.reset, totals = rolling_reset(hkey, now, a, b) end
-      local retry = v.reset
+      local retry, totals = v.reset, nil
       if kind == 'r' then
+        local length, bucket = tonumber(a), tonumber(b)
+        v.reset, totals = rolling_reset(hkey, now, length, bucket)
+        retry = v.reset
         local starts = {}
         for start in pairs(totals) do table.insert(starts, start) end
         table.sort(starts)
@@ -188,7 +215,7 @@ local function reserve_one(kbase, abase, out)
         for _, start in ipairs(starts) do
           remaining = remaining - totals[start]
           if remaining + amount <= tonumber(limit) then
-            retry = start + tonumber(b) + tonumber(a)
+            retry = start + bucket + length
             break
           end
         end
@@ -205,122 +232,162 @@ local function reserve_one(kbase, abase, out)
 
   table.insert(out, 1)
   table.insert(out, 5 * n)
+  local member = leaseId
   for i = 1, n do
     local base = abase + 4 + (i - 1) * 6
     local kind, amountText, hold = ARGV[base + 1], ARGV[base + 3], ARGV[base + 4] == '1'
     local amount = tonumber(amountText)
     local a, b = ARGV[base + 5], ARGV[base + 6]
-    local hkey, zkey = KEYS[kbase + 2 * i - 1], KEYS[kbase + 2 * i]
+    local hkey = KEYS[kbase + i]
     local v = views[i]
     if hold then
-      local until_ = expiresAt
-      if kind == 'f' then
-        until_ = math.max(tonumber(b), expiresAt)
-      elseif kind == 'x' then
-        if v.fresh then
-          redis.call('DEL', hkey)
-          redis.call('HSET', hkey, 's', nowText, 'e', a, 'u', 0, 'r', 0)
-        end
-        until_ = math.max(v.reset, expiresAt)
-      else
-        until_ = math.max(now + tonumber(a) + tonumber(b), expiresAt)
-      end
-      if kind == 'r' then add_rolling(hkey, 'R', v.placement, amount, v.lo) else redis.call('HINCRBY', hkey, field_of(kind, v.placement), amount) end
-      -- A fixed window's lifetime is set once, when it is created; the others slide with activity.
-      if kind ~= 'f' or v.fresh then live_for(hkey, until_ - now + GRACE) end
-      if amount > 0 then
-        redis.call('ZADD', zkey, expiresAt, leaseId .. '|' .. v.placement .. '|' .. amountText)
-        live_for(zkey, until_ - now + GRACE)
-      end
       v.reserved = v.reserved + amount
-      if kind == 'r' and amount > 0 then v.reset = tonumber(v.placement) + tonumber(b) + tonumber(a) end
+      if kind == 'f' then
+        local until_ = extend(v.x, math.max(tonumber(b), expiresAt), 0)
+        if until_ then redis.call('HSET', hkey, 'r', v.reserved, 'x', text(until_)) else redis.call('HSET', hkey, 'r', v.reserved) end
+        live_until(hkey, until_, now)
+      elseif kind == 'x' then
+        local until_ = extend(v.x, math.max(v.reset, expiresAt), 0)
+        if v.fresh then redis.call('DEL', hkey) end
+        if until_ then
+          redis.call('HSET', hkey, 's', v.placement, 'e', text(v.reset), 'u', v.used, 'r', v.reserved, 'x', text(until_))
+        else
+          redis.call('HSET', hkey, 's', v.placement, 'e', text(v.reset), 'u', v.used, 'r', v.reserved)
+        end
+        live_until(hkey, until_, now)
+      else
+        local length, bucket = tonumber(a), tonumber(b)
+        local st = v.st
+        st.R, st.r = v.reserved, st.r + amount
+        local until_ = extend(st.x, math.max(now + length + bucket, expiresAt), length)
+        save_rolling(hkey, st, v.placement, until_)
+        live_until(hkey, until_, now)
+        if amount > 0 then v.reset = tonumber(v.placement) + bucket + length end
+      end
+      if amount > 0 then member = member .. '\\n' .. kind .. ' ' .. v.placement .. ' ' .. amountText .. ' ' .. hkey end
+    elseif kind == 'r' and v.st.moved then
+      save_rolling(hkey, v.st, v.placement, nil)
     end
-    if v.reset == nil then v.reset = rolling_reset(hkey, now, a, b) end
-    for _, value in ipairs({ tonumber(v.placement), v.used, v.reserved, v.start, v.reset }) do table.insert(out, value) end
+    if v.reset == nil then v.reset = rolling_reset(hkey, now, tonumber(a), tonumber(b)) end
+    local o = #out
+    out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = tonumber(v.placement), v.used, v.reserved, v.start, v.reset
   end
+  if member ~= leaseId then redis.call('ZADD', holds, expiresAt, member) end
   return n
 end
 
-local out, kbase, abase = {}, 0, 1
+local out, kbase, abase, latest = {}, 1, 2, 0
 for _ = 1, tonumber(ARGV[1]) do
+  latest = math.max(latest, tonumber(ARGV[abase + 2]))
   local n = reserve_one(kbase, abase, out)
-  kbase, abase = kbase + 2 * n, abase + 4 + 6 * n
+  kbase, abase = kbase + n, abase + 4 + 6 * n
 end
+-- The holds set lives as long as its latest hold, on Redis's clock (durations, not instants).
+local ttl, needed = redis.call('PTTL', holds), latest - tonumber(ARGV[2]) + GRACE
+if ttl >= 0 and ttl < needed then redis.call('PEXPIRE', holds, math.floor(needed)) end
+if ttl == -1 then redis.call('PEXPIRE', holds, math.floor(needed)) end
 return out
 `
 
 export const settleScript = `${common}
--- Settles a batch of leases.
--- KEYS: per lease, its settled marker, then per charge its hash and its holds.
+-- KEYS: the shard's holds; then per lease its settled marker, then per charge its hash.
 -- ARGV: lease count; then per lease: now, leaseId, marker lifetime (ms), charge count, and per
 --   charge six values: kind, placement, held, amount, a, b (as for reserve).
 -- Returns per lease: -1 when it was already settled (a retry: nothing is charged again); else the
 --   charge count, then per charge used before and after.
--- Other leases' expired holds are left to the next reserve or read of the counter.
+local holds = KEYS[1]
+
 local function settle_one(kbase, abase, out)
   local now, leaseId, n = tonumber(ARGV[abase + 1]), ARGV[abase + 2], tonumber(ARGV[abase + 4])
   if not redis.call('SET', KEYS[kbase + 1], '1', 'NX', 'PX', ARGV[abase + 3]) then
     table.insert(out, -1)
     return n
   end
+  -- The holds are still there unless they expired and were returned already: return them once.
+  local member = leaseId
+  for i = 1, n do
+    local base = abase + 4 + (i - 1) * 6
+    if tonumber(ARGV[base + 3]) > 0 then member = member .. '\\n' .. ARGV[base + 1] .. ' ' .. ARGV[base + 2] .. ' ' .. ARGV[base + 3] .. ' ' .. KEYS[kbase + 1 + i] end
+  end
+  local returned = member ~= leaseId and redis.call('ZREM', holds, member) == 1
   table.insert(out, n)
   for i = 1, n do
     local base = abase + 4 + (i - 1) * 6
-    local kind, placement, heldText, amount = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], tonumber(ARGV[base + 4])
+    local kind, placement, held, amount = ARGV[base + 1], ARGV[base + 2], tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4])
     local a, b = ARGV[base + 5], ARGV[base + 6]
-    local hkey, zkey = KEYS[kbase + 2 * i], KEYS[kbase + 2 * i + 1]
-    local live, used, reserved, lo = true, 0, 0, nil
-    if kind == 'x' then live = redis.call('HGET', hkey, 's') == placement end
-    if kind == 'r' then
-      used, reserved, lo = advance(hkey, now, tonumber(a), tonumber(b))
-      live = tonumber(placement) >= lo
-    end
-    -- The hold is still there unless it expired and was returned already: return it once.
-    local returned = tonumber(heldText) > 0 and redis.call('ZREM', zkey, leaseId .. '|' .. placement .. '|' .. heldText) == 1
-    if returned and kind == 'r' then
-      add_rolling(hkey, 'R', placement, -tonumber(heldText), lo)
-    elseif returned and live then
-      redis.call('HINCRBY', hkey, field_of(kind, placement), -tonumber(heldText))
-    end
-    if not live then
-      table.insert(out, 0)
-      table.insert(out, 0)
-    else
-      local before = 0
-      if kind == 'r' then
-        before = used
-        add_rolling(hkey, 'U', placement, amount, lo)
-        live_for(hkey, tonumber(a) + tonumber(b) + GRACE)
+    local hkey = KEYS[kbase + 1 + i]
+    if not returned then held = 0 end
+    local before, live = 0, true
+    if kind == 'f' then
+      local f = redis.call('HMGET', hkey, 'u', 'r', 'x')
+      before = tonumber(f[1]) or 0
+      -- A window evicted before a late commit comes back as a new key: give it a lifetime.
+      local until_ = nil
+      if not f[3] then until_ = math.max(tonumber(b), now) end
+      if until_ then
+        redis.call('HSET', hkey, 'u', before + amount, 'r', (tonumber(f[2]) or 0) - held, 'x', text(until_))
       else
-        before = redis.call('HINCRBY', hkey, 'u', amount) - amount
-        -- A window evicted before a late commit comes back as a new key: give it a lifetime.
-        if kind == 'f' and not returned and redis.call('PTTL', hkey) < 0 then live_for(hkey, tonumber(b) - now + GRACE) end
+        redis.call('HSET', hkey, 'u', before + amount, 'r', (tonumber(f[2]) or 0) - held)
       end
+      live_until(hkey, until_, now)
+    elseif kind == 'x' then
+      local f = redis.call('HMGET', hkey, 's', 'u', 'r')
+      live = f[1] == placement
+      -- A flexi window that has been replaced is over: its late charge cannot affect any limit.
+      if live then
+        before = tonumber(f[2]) or 0
+        redis.call('HSET', hkey, 'u', before + amount, 'r', (tonumber(f[3]) or 0) - held)
+      end
+    else
+      local length, bucket = tonumber(a), tonumber(b)
+      local st = rolling(hkey, now, length, bucket, placement)
+      live = tonumber(placement) >= st.lo
+      st.r = st.r - held
+      if live then
+        before = st.U
+        st.R, st.U, st.u = st.R - held, st.U + amount, st.u + amount
+      end
+      local until_ = nil
+      if st.x == nil then until_ = now + length + bucket end
+      save_rolling(hkey, st, placement, until_)
+      live_until(hkey, until_, now)
+    end
+    if live then
       table.insert(out, before)
       table.insert(out, before + amount)
+    else
+      table.insert(out, 0)
+      table.insert(out, 0)
     end
   end
   return n
 end
 
-local out, kbase, abase = {}, 0, 1
+local out, kbase, abase = {}, 1, 1
 for _ = 1, tonumber(ARGV[1]) do
   local n = settle_one(kbase, abase, out)
-  kbase, abase = kbase + 1 + 2 * n, abase + 4 + 6 * n
+  kbase, abase = kbase + 1 + n, abase + 4 + 6 * n
 end
 return out
 `
 
 export const readScript = `${common}
--- KEYS: per counter, its hash and its holds. ARGV: now, counter count; then per counter kind, a, b.
+-- KEYS: the shard's holds, then per counter its hash. ARGV: now, counter count; then per counter
+-- kind, a, b. Returns per counter used, reserved, window start, reset.
 local now, n = tonumber(ARGV[1]), tonumber(ARGV[2])
+expire_holds(KEYS[1], now)
 local out = {}
 for i = 1, n do
   local base = 2 + (i - 1) * 3
   local kind, a, b = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3]
-  local v = view(kind, KEYS[2 * i - 1], KEYS[2 * i], now, ARGV[1], a, b)
-  if v.reset == nil then v.reset = rolling_reset(KEYS[2 * i - 1], now, a, b) end
-  for _, value in ipairs({ v.used, v.reserved, v.start, v.reset }) do table.insert(out, value) end
+  local hkey = KEYS[1 + i]
+  local v = view(kind, hkey, now, ARGV[1], a, b)
+  if kind == 'r' then
+    if v.st.moved then save_rolling(hkey, v.st, v.placement, nil) end
+    v.reset = rolling_reset(hkey, now, tonumber(a), tonumber(b))
+  end
+  local o = #out
+  out[o + 1], out[o + 2], out[o + 3], out[o + 4] = v.used, v.reserved, v.start, v.reset
 end
 return out
 `

@@ -94,7 +94,7 @@ export class LuaStore implements QuotaStore {
   }
 
   #counterKeys(counters: readonly CounterRef[], shard: string | undefined): string[] {
-    return counters.flatMap((counter) => this.#keys.counter(counter, shard))
+    return counters.map((counter) => this.#keys.counter(counter, shard))
   }
 
   reserve(request: ReserveRequest): Promise<ReserveResult> {
@@ -106,8 +106,9 @@ export class LuaStore implements QuotaStore {
   }
 
   async #reserveBatch(requests: readonly ReserveRequest[]): Promise<ReserveResult[]> {
-    const keys: string[] = []
-    const args = [String(requests.length)]
+    // A batch is one lane: one shard, so one holds set.
+    const keys = [this.#keys.holds(requests[0]!.shard)]
+    const args = [String(requests.length), String(Math.min(...requests.map((request) => request.now)))]
     for (const request of requests) {
       keys.push(...this.#counterKeys(request.counters, request.shard))
       args.push(String(request.now), String(request.expiresAt), request.leaseId, String(request.counters.length))
@@ -128,7 +129,7 @@ export class LuaStore implements QuotaStore {
   }
 
   async #settleBatch(requests: readonly SettleRequest[]): Promise<Array<readonly ChargeOutcome[]>> {
-    const keys: string[] = []
+    const keys = [this.#keys.holds(requests[0]!.shard)]
     const args = [String(requests.length)]
     for (const request of requests) {
       const markerMs = Math.max(0, request.expiresAt - request.now) + settledMemoryMs
@@ -158,7 +159,7 @@ export class LuaStore implements QuotaStore {
   async read(request: ReadRequest): Promise<readonly CounterSnapshot[]> {
     const args = [String(request.now), String(request.counters.length)]
     for (const counter of request.counters) args.push(windowKind[counter.window.kind], ...windowArgs(counter.window))
-    const reply = numbers(await runScript(this.#transport, scripts.read, this.#counterKeys(request.counters, request.shard), args, this.#timeoutMs), 'read')
+    const reply = numbers(await runScript(this.#transport, scripts.read, [this.#keys.holds(request.shard), ...this.#counterKeys(request.counters, request.shard)], args, this.#timeoutMs), 'read')
     return request.counters.map((_, index) => {
       const [used, reserved, windowStart, resetAt] = reply.slice(4 * index, 4 * index + 4) as [number, number, number, number]
       return { used, reserved, windowStart, resetAt }

@@ -1,3 +1,4 @@
+import { QuotaConfigError } from '../../errors.js'
 import type { CounterRef, WindowSpec } from '../quota-store.js'
 
 const safe = new Uint8Array(128)
@@ -36,6 +37,8 @@ export class RedisKeys {
 
   constructor(options: RedisKeyOptions = {}) {
     this.#prefix = options.prefix ?? 'tokenquota'
+    // Hold records put keys on lines of their own: a line break in a key would split one.
+    if (/[\r\n]/.test(this.#prefix)) throw new QuotaConfigError({ code: 'InvalidConfiguration', field: 'prefix', message: 'Expected the Redis key `prefix` to have no line breaks' })
     this.#hashTag = options.hashTag ?? false
   }
 
@@ -44,10 +47,14 @@ export class RedisKeys {
     return `${this.#prefix}:{${shard === undefined ? 'tokenquota' : escapeKeyPart(shard)}}:`
   }
 
-  /** The counter's hash and its holds' sorted set. */
-  counter(ref: CounterRef, shard: string | undefined): [hash: string, holds: string] {
-    const hash = `${this.#base(shard)}c:${escapeKeyPart(ref.counter)}:${escapeKeyPart(ref.identifier)}:${windowSuffix(ref.window)}`
-    return [hash, `${hash}:h`]
+  /** The counter's hash. */
+  counter(ref: CounterRef, shard: string | undefined): string {
+    return `${this.#base(shard)}c:${escapeKeyPart(ref.counter)}:${escapeKeyPart(ref.identifier)}:${windowSuffix(ref.window)}`
+  }
+
+  /** The sorted set of a shard's unsettled holds. */
+  holds(shard: string | undefined): string {
+    return `${this.#base(shard)}holds`
   }
 
   settled(leaseId: string, shard: string | undefined): string {
