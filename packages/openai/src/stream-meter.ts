@@ -16,8 +16,14 @@ export interface StreamMeterHandlers {
 
 const eventBoundary = /\r\n\r\n|\n\n|\r\r/
 
+/** Events that may carry the usage: only these are parsed while the stream flows. */
+const usageHint = /"usage"\s*:\s*\{|"type"\s*:\s*"response\.(?:completed|incomplete|failed)"/
+/** Unparsed event data kept for the produced text, before it is parsed down to text. */
+const maxUnparsedLength = 65_536
+
 /** The data of one server-sent event block. */
 function eventData(block: string): string {
+  if (block.startsWith('data: ') && !block.includes('\n') && !block.includes('\r')) return block.slice(6)
   return block
     .split(/\r\n|\n|\r/)
     .filter((line) => line.startsWith('data:'))
@@ -46,21 +52,38 @@ export function meterEventStream(source: ReadableStream<Uint8Array>, handlers: S
   const decoder = new TextDecoder()
   const encoder = new TextEncoder()
   let pending = ''
-  let produced = ''
   let usageSeen: Promise<void> | undefined
   /** The `[DONE]` sentinel arrived: a cancel after it is the consumer closing a finished stream. */
   let sentinelSeen = false
+  // The text generated so far matters only if the usage never comes: parse events for it lazily.
+  let produced = ''
+  let unparsed: string[] = []
+  let unparsedLength = 0
+
+  function producedText(): string {
+    for (const data of unparsed) {
+      const event = eventJson(data)
+      if (event) produced += streamedTextOf(handlers.kind, event)
+    }
+    unparsed = []
+    unparsedLength = 0
+    return produced
+  }
 
   function inspect(block: string): boolean {
     const data = eventData(block)
     if (data === '[DONE]') sentinelSeen = true
-    const event = eventJson(data)
-    if (!event) return true
-    produced += streamedTextOf(handlers.kind, event)
-    if (!usageSeen && isUsageEvent(handlers.kind, event)) {
-      usageSeen = handlers.onUsage(event)
-      if (handlers.hideUsageChunk && Array.isArray(event.choices) && event.choices.length === 0) return false
+    if (usageSeen) return true
+    if (usageHint.test(data)) {
+      const event = eventJson(data)
+      if (event && isUsageEvent(handlers.kind, event)) {
+        usageSeen = handlers.onUsage(event)
+        return !(handlers.hideUsageChunk && Array.isArray(event.choices) && event.choices.length === 0)
+      }
     }
+    unparsed.push(data)
+    unparsedLength += data.length
+    if (unparsedLength > maxUnparsedLength) producedText()
     return true
   }
 
@@ -89,7 +112,7 @@ export function meterEventStream(source: ReadableStream<Uint8Array>, handlers: S
           if (done) {
             const rest = forward(decoder.decode(), true)
             if (rest) controller.enqueue(encoder.encode(rest))
-            await (usageSeen ?? handlers.onEnd(produced))
+            await (usageSeen ?? handlers.onEnd(producedText()))
             controller.close()
             return
           }
@@ -100,12 +123,12 @@ export function meterEventStream(source: ReadableStream<Uint8Array>, handlers: S
           }
         }
       } catch (error) {
-        await (usageSeen ?? handlers.onInterrupted(produced))
+        await (usageSeen ?? handlers.onInterrupted(producedText()))
         controller.error(error)
       }
     },
     async cancel(reason) {
-      await (usageSeen ?? (sentinelSeen ? handlers.onEnd(produced) : handlers.onInterrupted(produced)))
+      await (usageSeen ?? (sentinelSeen ? handlers.onEnd(producedText()) : handlers.onInterrupted(producedText())))
       await reader.cancel(reason).catch(() => undefined)
     },
   })

@@ -124,7 +124,7 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
       try {
         server.reply('/chat/completions', json(apiError('The server had an error'), 500), json(apiError('Overloaded'), 503), json(chatCompletion()))
         const pending = asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages }))
-        await vi.runAllTimersAsync()
+        await vi.advanceTimersByTimeAsync(30_000) // the retry back-offs, not the 10-minute request timeouts
         await pending
       } finally {
         vi.useRealTimers()
@@ -150,6 +150,22 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
       const raw = await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages }).asResponse())
       expect(await raw.json()).toEqual(chatCompletion())
       expect(await used()).toMatchObject({ used: 58 })
+    })
+
+    it('charges an .asResponse() body however it is read, once, without copying it', async () => {
+      const { client, asAlice, used } = setup()
+      const readers = {
+        text: async (response: Response) => JSON.parse(await response.text()) as unknown,
+        arrayBuffer: async (response: Response) => JSON.parse(Buffer.from(await response.arrayBuffer()).toString()) as unknown,
+        body: async (response: Response) => JSON.parse(await new Response(response.body).text()) as unknown,
+      }
+      for (const [name, read] of Object.entries(readers)) {
+        server.reply('/chat/completions', json(chatCompletion()))
+        const response = await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages }).asResponse())
+        expect(await read(response), name).toEqual(chatCompletion())
+        await expect(response.text()).rejects.toThrow() // read once, like any body
+      }
+      expect(await used()).toMatchObject({ used: 3 * 29, reserved: 0 })
     })
   })
 

@@ -1,5 +1,6 @@
 import { MeteredCall, reserveCall, type FallbackOption, type QuotaContext, type StreamAbortCharge, type TokenEstimator, type TokenQuota } from '@tokenquota/core'
 import { endpointOf, maxOutputField, maxOutputTokens, outputTextOf, promptParts, usageOf, type EndpointKind } from './endpoints.js'
+import { meterOnRead } from './meter-on-read.js'
 import { meterEventStream } from './stream-meter.js'
 import { syntheticResponse } from './synthetic-response.js'
 
@@ -86,11 +87,12 @@ export function withTokenQuota<Client extends OpenAILike>(client: Client, option
   const onStreamAbort = options.onStreamAbort ?? 'produced'
   const transport = raw.fetch ?? globalThis.fetch
 
-  async function estimatePrompt(kind: EndpointKind, body: Json): Promise<number> {
+  /** Synchronous unless the estimator is (an exact tokenizer still loading). */
+  function estimatePrompt(kind: EndpointKind, body: Json): number | Promise<number> {
     const { texts, fixed } = promptParts(kind, body)
-    let total = fixed
-    for (const text of texts) total += await estimator(text)
-    return total
+    const counts = texts.map((text) => estimator(text))
+    const sum = (values: readonly number[]) => values.reduce((total, count) => total + count, fixed)
+    return counts.some((count) => count instanceof Promise) ? Promise.all(counts).then(sum) : sum(counts as number[])
   }
 
   /** Reserves for a call before its first attempt, applying fallbacks; decides what the transport does. */
@@ -99,7 +101,8 @@ export function withTokenQuota<Client extends OpenAILike>(client: Client, option
     if (!kind || typeof request.body !== 'object' || request.body === null) return request
     const body = request.body as Json
     const context = quota.currentContext() === undefined ? options.context?.(body, { path: request.path! }) : undefined
-    const promptTokens = await estimatePrompt(kind, body)
+    const estimating = estimatePrompt(kind, body)
+    const promptTokens = typeof estimating === 'number' ? estimating : await estimating
     const estimate = { input: promptTokens, output: maxOutputTokens(kind, body, defaultMaxOutputTokens) }
 
     const model = typeof body.model === 'string' ? body.model : undefined
@@ -138,13 +141,7 @@ export function withTokenQuota<Client extends OpenAILike>(client: Client, option
       })
       return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers })
     }
-    // Read a copy: the SDK parses the original as usual, and the call is charged before it resolves.
-    const parsed: unknown = await response
-      .clone()
-      .json()
-      .catch(() => undefined)
-    await metered.commitUsage(usageOf(kind, parsed), outputTextOf(kind, parsed))
-    return response
+    return meterOnRead(response, (parsed) => metered.commitUsage(usageOf(kind, parsed), outputTextOf(kind, parsed)))
   }
 
   const derived = raw.withOptions({ fetch: meteringFetch as typeof fetch }) as ClientInternals & Record<symbol, unknown>

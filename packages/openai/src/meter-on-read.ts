@@ -1,0 +1,74 @@
+const bodyGetter = Object.getOwnPropertyDescriptor(Response.prototype, 'body')!.get!
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Charges a JSON response from the body as its reader reads it — the SDK's own `response.json()`,
+ * or any other way (`text()`, `arrayBuffer()`, `body`, … after `.asResponse()`) — instead of
+ * cloning it: no second copy of the body, no second parse. `charge` runs once, with the parsed body
+ * (`undefined` when it is not JSON), before the read resolves, so the call is charged before its
+ * caller sees the result. A body nobody reads is never charged: its reservation expires with the lease.
+ */
+export function meterOnRead(response: Response, charge: (parsed: unknown) => Promise<void>): Response {
+  const read = <T>(method: (this: Response) => Promise<T>, parse: (value: T) => unknown | Promise<unknown>) =>
+    async function (this: Response): Promise<T> {
+      let value: T
+      try {
+        value = await method.call(response)
+      } catch (error) {
+        await charge(undefined)
+        throw error
+      }
+      await charge(await parse(value))
+      return value
+    }
+  const decode = (bytes: ArrayBuffer | Uint8Array) => parseJson(Buffer.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)).toString('utf8'))
+  const own = response as unknown as Record<string, unknown>
+  own.json = read(response.json, (parsed) => parsed)
+  own.text = read(response.text, parseJson)
+  own.arrayBuffer = read(response.arrayBuffer, decode)
+  own.blob = read(response.blob, async (blob) => parseJson(await blob.text()))
+  if (typeof (response as { bytes?: unknown }).bytes === 'function') own.bytes = read((response as unknown as { bytes(): Promise<Uint8Array> }).bytes, decode)
+  own.formData = read(response.formData, () => undefined)
+
+  let metered: ReadableStream<Uint8Array> | null | undefined
+  Object.defineProperty(response, 'body', {
+    get: () => (metered ??= meterStream(bodyGetter.call(response) as ReadableStream<Uint8Array> | null, (bytes) => charge(bytes && decode(bytes)))),
+  })
+  return response
+}
+
+/** The body as a stream read chunk by chunk: charged from the whole body at its end, or from nothing when cancelled or broken. */
+function meterStream(body: ReadableStream<Uint8Array> | null, charge: (bytes: Uint8Array | undefined) => Promise<void>): ReadableStream<Uint8Array> | null {
+  if (body === null) return null
+  const chunks: Uint8Array[] = []
+  const reader = body.getReader()
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let next: Awaited<ReturnType<typeof reader.read>>
+      try {
+        next = await reader.read()
+      } catch (error) {
+        await charge(undefined)
+        throw error
+      }
+      if (next.done) {
+        await charge(Buffer.concat(chunks))
+        controller.close()
+        return
+      }
+      chunks.push(next.value)
+      controller.enqueue(next.value)
+    },
+    async cancel(reason) {
+      await charge(undefined)
+      await reader.cancel(reason)
+    },
+  })
+}
