@@ -6,9 +6,8 @@ import type { QuotaContext } from './types.js'
 
 // A request as the engine plans it: the counters it touches, and what to report about them.
 
-/** A counter touched by a request: the policies that share it, merged. */
-export interface CounterPlan {
-  readonly request: CounterRequest
+/** A counter touched by a request (as the store sees it), with the policies that share it, merged. */
+export interface CounterPlan extends CounterRequest {
   /** Every policy target on this counter; the first enforcing one with the lowest limit reports refusals. */
   readonly targets: readonly PolicyTarget[]
   readonly counting: boolean
@@ -31,13 +30,12 @@ export function chargesFor(requestPlan: RequestPlan, placements: readonly number
   const charges = new Array<Charge>(counters.length)
   for (let index = 0; index < counters.length; index += 1) {
     const counter = counters[index]!
-    const { request } = counter
     charges[index] = {
-      counter: request.counter,
-      identifier: request.identifier,
-      window: request.window,
+      counter: counter.counter,
+      identifier: counter.identifier,
+      window: counter.window,
       placement: placements[index]!,
-      held: request.hold ? request.amount : 0,
+      held: counter.hold ? counter.amount : 0,
       amount: amountOf(counter),
       reportUsed: counter.reportUsed,
     }
@@ -64,7 +62,7 @@ export function allowedOf(target: PolicyTarget): number {
 }
 
 export function thresholdUntil(counter: CounterPlan, resetAt: number, at: number): number {
-  const { window } = counter.request
+  const { window } = counter
   return window.kind === 'rolling' ? at + window.length : resetAt
 }
 

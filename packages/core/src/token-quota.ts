@@ -161,6 +161,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   const scope = new AsyncLocalStorage<QuotaContext>()
   const throttle = new Throttle()
   const hasModelFilters = policies.some((policy) => policy.hasModelFilter)
+  const hasRequestCaps = policies.some((policy) => policy.maxTokensPerRequest !== undefined)
   const thresholdsPace = policies.some((policy) => policy.thresholds.some((threshold) => threshold.action === 'throttle'))
   const sharesCounters = new Set(policies.map((policy) => policy.counterName)).size < policies.length
   // The embedded store answers synchronously: skip a promise per operation on the hot path.
@@ -221,7 +222,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   }
 
   function buildPlan(context: QuotaContext, model: string | undefined, targets: readonly PolicyTarget[], at: number, estimate: EstimateBound): RequestPlan {
-    const { bound, maxOutputTokens } = applyRequestCaps(targets, context, estimate, at)
+    const { bound, maxOutputTokens } = hasRequestCaps ? applyRequestCaps(targets, context, estimate, at) : { bound: estimate, maxOutputTokens: undefined }
     const counters = sharesCounters ? mergedCounters(targets, bound, at) : targets.map((target) => counterOf([target], target.limit, target.policy.chargeBound(bound), target.policy.counts, at))
     return { context, shard: shardOf(context), model, targets, counters, maxOutputTokens }
   }
@@ -247,7 +248,12 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       targets,
       counting,
       reportUsed: targets.length === 1 ? first.policy.thresholds.length > 0 : targets.some((target) => target.policy.thresholds.length > 0),
-      request: { counter: first.counter, identifier: first.identifierKey, window: first.policy.window(at), limit, amount, hold: counting },
+      counter: first.counter,
+      identifier: first.identifierKey,
+      window: first.policy.window(at),
+      limit,
+      amount,
+      hold: counting,
     }
   }
 
@@ -287,7 +293,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   }
 
   function throttleKeys(counters: readonly CounterPlan[]): string[] {
-    return throttle.active === 0 ? [] : counters.map((counter) => `${counter.request.counter}\u0000${counter.request.identifier}`)
+    return throttle.active === 0 ? [] : counters.map((counter) => `${counter.counter}\u0000${counter.identifier}`)
   }
 
   async function storeCall<T>(operation: 'reserve' | 'settle' | 'read', run: (target: QuotaStore) => Promise<T>): Promise<{ value: T; local: boolean }> {
@@ -328,10 +334,10 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
         policy: reporter.policy.name,
         identifier: reporter.identifier,
         class: reporter.class,
-        limit: counter.request.limit ?? 0,
+        limit: counter.limit ?? 0,
         used: snapshot.used,
         reserved: snapshot.reserved,
-        requested: counter.request.amount,
+        requested: counter.amount,
         resetAt: snapshot.resetAt,
         retryAfterMs: Math.max(0, retryAt - at),
       }
@@ -343,7 +349,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   function tooLarge(counters: readonly CounterPlan[], at: number): TokenQuotaExceededError | undefined {
     let violations: QuotaViolation[] | undefined
     for (const counter of counters) {
-      const { limit, amount } = counter.request
+      const { limit, amount } = counter
       if (limit === undefined || amount <= limit) continue
       const reporter = reportingTarget(counter)
       ;(violations ??= []).push({ policy: reporter.policy.name, identifier: reporter.identifier, class: reporter.class, limit, used: 0, reserved: 0, requested: amount, resetAt: at, retryAfterMs: null })
@@ -372,7 +378,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   function startThrottle(counter: CounterPlan, target: PolicyTarget, threshold: NormalizedPolicy['thresholds'][number], until: number, context: QuotaContext, at: number): void {
     const raw = threshold.minIntervalMs ?? 1000
     const minIntervalMs = typeof raw === 'number' ? raw : callCap(target.policy, raw, context) ?? 1000
-    const key = `${counter.request.counter}\u0000${counter.request.identifier}`
+    const key = `${counter.counter}\u0000${counter.identifier}`
     if (throttle.activate(key, until, minIntervalMs, at)) {
       events.emit('throttle', { policy: target.policy.name, identifier: target.identifier, until, minIntervalMs })
     }
@@ -383,7 +389,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     const { requestPlan, bound } = reservation
     const normalized = usage === undefined ? { input: bound.input, output: Math.max(0, bound.total - bound.input), total: bound.total, cachedInput: 0, reasoning: 0 } : normalizeUsage(usage)
     const at = now()
-    const charges = chargesFor(requestPlan, reservation.placements, (counter) => (!counter.counting ? 0 : usage === undefined ? counter.request.amount : chargeOf(counter, normalized)))
+    const charges = chargesFor(requestPlan, reservation.placements, (counter) => (!counter.counting ? 0 : usage === undefined ? counter.amount : chargeOf(counter, normalized)))
     const settleRequest = { leaseId: reservation.leaseId, now: at, expiresAt: reservation.expiresAt, charges, shard: requestPlan.shard }
     const estimated = usage === undefined || markedEstimated
     const settling = settleIn(reservation, settleRequest)
@@ -417,7 +423,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     for (const threshold of policyTarget.policy.thresholds) {
       const level = threshold.at * allowed
       if (!(outcome.usedBefore < level && outcome.usedAfter >= level)) continue
-      const resetAt = counter.request.window.kind === 'fixed' ? counter.request.window.end : at
+      const resetAt = counter.window.kind === 'fixed' ? counter.window.end : at
       events.emit('threshold', { policy: policyTarget.policy.name, identifier: policyTarget.identifier, class: policyTarget.class, threshold, used: outcome.usedAfter, allowed, resetAt, context })
       if (threshold.action === 'throttle') startThrottle(counter, policyTarget, threshold, thresholdUntil(counter, resetAt, at), context, at)
     }
@@ -436,10 +442,10 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   /** What a settlement charged, per counting policy; emits the `usage` event. */
   function committed(reservation: Reservation, charges: readonly Charge[], usage: NormalizedUsage, estimated: boolean): CommitResult {
     const { requestPlan } = reservation
-    const reported: CommitResult['charges'][number][] = []
+    const reported: Array<CommitResult['charges'][number]> = []
     for (let index = 0; index < requestPlan.counters.length; index += 1) {
-      for (const policyTarget of requestPlan.counters[index]!.targets) {
-        if (policyTarget.policy.counts) reported.push({ policy: policyTarget.policy.name, identifier: policyTarget.identifier, amount: charges[index]!.amount })
+      for (const target of requestPlan.counters[index]!.targets) {
+        if (target.policy.counts) reported.push({ policy: target.policy.name, identifier: target.identifier, amount: charges[index]!.amount })
       }
     }
     if (events.has('usage')) events.emit('usage', { leaseId: reservation.leaseId, context: requestPlan.context, model: requestPlan.model, usage, estimated, charges: reported })
@@ -461,7 +467,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       at = now()
       requestPlan = await plan(contextArg, request, at, estimate)
     }
-    if (!holds) requestPlan = { ...requestPlan, counters: requestPlan.counters.map((counter) => ({ ...counter, request: { ...counter.request, hold: false } })) }
+    if (!holds) requestPlan = { ...requestPlan, counters: requestPlan.counters.map((counter) => ({ ...counter, hold: false })) }
 
     const oversized = tooLarge(requestPlan.counters, at)
     if (oversized) {
@@ -470,9 +476,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     }
     const leaseId = leasePrefix + ++leaseCount
     const expiresAt = at + leaseTtlMs
-    const counters = new Array<CounterPlan['request']>(requestPlan.counters.length)
-    for (let index = 0; index < counters.length; index += 1) counters[index] = requestPlan.counters[index]!.request
-    const reserveRequest = { leaseId, now: at, expiresAt, counters, shard: requestPlan.shard }
+    const reserveRequest = { leaseId, now: at, expiresAt, counters: requestPlan.counters, shard: requestPlan.shard }
     const placing = place(reserveRequest)
     const { result, hold, local } = placing instanceof Promise ? await placing : placing
     if (!result.ok) {
@@ -529,10 +533,10 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       normalizeUsage(usage)
       const at = now()
       const requestPlan = await plan(context, { model: recordOptions.model }, at, normalizeEstimate(0))
-      const counting = { ...requestPlan, counters: requestPlan.counters.map((counter) => ({ ...counter, request: { ...counter.request, limit: undefined, amount: 0 } })) }
+      const counting = { ...requestPlan, counters: requestPlan.counters.map((counter) => ({ ...counter, limit: undefined, amount: 0 })) }
       const leaseId = leasePrefix + ++leaseCount
       const expiresAt = at + leaseTtlMs
-      const { result, hold, local } = await place({ leaseId, now: at, expiresAt, counters: counting.counters.map((counter) => counter.request), shard: counting.shard })
+      const { result, hold, local } = await place({ leaseId, now: at, expiresAt, counters: counting.counters, shard: counting.shard })
       if (!result.ok) throw new StoreUnavailableError({ message: 'The store refused a reservation that has no limit' })
       const bound = normalizeEstimate(0)
       return settle({ leaseId, context: counting.context, model: counting.model, expiresAt, maxOutputTokens: undefined, requestPlan: counting, placements: result.placements, snapshots: result.snapshots, bound, local, hold }, usage)

@@ -33,8 +33,19 @@ interface FlexiState extends Slot {
 interface RollingState {
   readonly length: number
   readonly bucket: number
-  /** Bucket start → tokens. At most `length / bucket + 1` live buckets. */
-  readonly buckets: Map<number, Slot>
+  /** Bucket start → tokens. At most `length / bucket + 1` live buckets, plus left ones that still hold. */
+  readonly buckets: Map<number, Bucket>
+  /** The oldest bucket in the totals: the first in the window as of the last `advance`. */
+  counted: number
+  /** Totals of the buckets from `counted` on, kept as they change so a reservation need not sum them. */
+  used: number
+  reserved: number
+}
+
+/** A rolling window's bucket: its changes also go to the window's totals while it is counted. */
+interface Bucket extends Slot {
+  readonly start: number
+  readonly state: RollingState
 }
 
 /** Counter family → identifier → state: two short lookups instead of one on a long composed key. */
@@ -158,10 +169,10 @@ export class MemoryStore implements QuotaStore {
     let refusals: CounterRefusal[] | undefined
     for (let index = 0; index < count; index += 1) {
       const counter = counters[index]!
-      const view = this.#view(counter, now)
+      const view = this.#view(counter, now, false)
       views[index] = view
       if (counter.limit === undefined) continue
-      if (view.used + view.reserved + counter.amount > counter.limit) (refusals ??= []).push({ index, snapshot: snapshotOf(view), retryAt: this.#retryAt(counter, view, now) })
+      if (view.used + view.reserved + counter.amount > counter.limit) (refusals ??= []).push({ index, snapshot: snapshotOf(this.#exact(counter, view, now)), retryAt: this.#retryAt(counter, view, now) })
     }
     if (refusals) return { ok: false, refusals }
 
@@ -175,15 +186,18 @@ export class MemoryStore implements QuotaStore {
       const view = views[index]!
       placements[index] = view.placement
       amounts[index] = counter.amount
-      if (!counter.hold) {
-        snapshots[index] = snapshotOf(view)
-        continue
+      if (!counter.hold || counter.amount === 0) {
+        snapshots[index] = snapshotOf(this.#exact(counter, view, now))
+        if (!counter.hold) continue
       }
       const slot = view.slot ?? this.#create(counter, now, view.placement)
-      slot.reserved += counter.amount
+      addReserved(slot, counter.amount)
       slots[index] = slot
       holding = true
-      snapshots[index] = { used: view.used, reserved: view.reserved + counter.amount, windowStart: view.windowStart, resetAt: view.resetAt }
+      if (counter.amount === 0) continue
+      // A rolling window's newest tokens are now this bucket's.
+      const resetAt = counter.window.kind === 'rolling' ? view.placement + counter.window.bucket + counter.window.length : view.resetAt
+      snapshots[index] = { used: view.used, reserved: view.reserved + counter.amount, windowStart: view.windowStart, resetAt }
     }
     let hold: LeaseHold | undefined
     if (holding) {
@@ -207,9 +221,14 @@ export class MemoryStore implements QuotaStore {
         outcomes[index] = nothingCharged
         continue
       }
+      if (charge.reportUsed === false) {
+        addUsed(slot, charge.amount)
+        outcomes[index] = nothingCharged // nobody reads it
+        continue
+      }
       // The window's total, not the slot's: a rolling window sums many buckets.
-      const usedBefore = charge.reportUsed === false ? 0 : charge.window.kind === 'rolling' ? this.#view(charge, now).used : slot.used
-      slot.used += charge.amount
+      const usedBefore = charge.window.kind === 'rolling' ? this.#view(charge, now, false).used : slot.used
+      addUsed(slot, charge.amount)
       outcomes[index] = { usedBefore, usedAfter: usedBefore + charge.amount }
     }
     return outcomes
@@ -220,7 +239,7 @@ export class MemoryStore implements QuotaStore {
     this.#returnedInQueue += 1
     for (let index = 0; index < hold.slots.length; index += 1) {
       const slot = hold.slots[index]
-      if (slot) slot.reserved -= hold.amounts[index]!
+      if (slot) addReserved(slot, -hold.amounts[index]!)
     }
     if (hold.indexed) this.#holdsById.delete(hold.leaseId)
   }
@@ -273,14 +292,15 @@ export class MemoryStore implements QuotaStore {
     }
     for (const [name, family] of this.#rolling) {
       for (const [identifier, state] of family) {
-        pruneBuckets(state, now)
+        advance(state, now)
+        for (const [start, slot] of state.buckets) if (start < state.counted && slot.reserved === 0) state.buckets.delete(start)
         if (state.buckets.size === 0) family.delete(identifier)
       }
       if (family.size === 0) this.#rolling.delete(name)
     }
   }
 
-  #view(counter: CounterRef, now: number): View {
+  #view(counter: CounterRef, now: number, exactReset = true): View {
     const { window } = counter
     switch (window.kind) {
       case 'fixed': {
@@ -297,22 +317,20 @@ export class MemoryStore implements QuotaStore {
       case 'rolling': {
         const state = this.#rolling.get(counter.counter)?.get(counter.identifier)
         const placement = Math.floor(now / window.bucket) * window.bucket
-        let used = 0
-        let reserved = 0
-        let newest = -Infinity
-        if (state) {
-          pruneBuckets(state, now)
-          for (const [start, slot] of state.buckets) {
-            if (start + window.bucket <= now - window.length) continue // expired, kept only for its hold
-            used += slot.used
-            reserved += slot.reserved
-            if (slot.used + slot.reserved > 0) newest = Math.max(newest, start)
-          }
-        }
-        const resetAt = newest === -Infinity ? now : newest + window.bucket + window.length
-        return { used, reserved, windowStart: now - window.length, resetAt, slot: state?.buckets.get(placement), placement }
+        if (!state) return { used: 0, reserved: 0, windowStart: now - window.length, resetAt: now, slot: undefined, placement }
+        advance(state, now)
+        // The reset time needs every bucket: left to the caller when it knows it otherwise.
+        const resetAt = exactReset ? rollingResetAt(state, now) : NaN
+        return { used: state.used, reserved: state.reserved, windowStart: now - window.length, resetAt, slot: state.buckets.get(placement), placement }
       }
     }
+  }
+
+  /** The view with its exact reset time (a rolling window's needs its buckets). */
+  #exact(counter: CounterRef, view: View, now: number): View {
+    if (counter.window.kind !== 'rolling' || !Number.isNaN(view.resetAt)) return view
+    const state = this.#rolling.get(counter.counter)?.get(counter.identifier)
+    return { ...view, resetAt: state ? rollingResetAt(state, now) : now }
   }
 
   #fixedSlot(counter: CounterRef, start: number): FixedSlot | undefined {
@@ -339,10 +357,10 @@ export class MemoryStore implements QuotaStore {
         const family = familyOf(this.#rolling, counter.counter)
         let state = family.get(counter.identifier)
         if (!state) {
-          state = { length: window.length, bucket: window.bucket, buckets: new Map() }
+          state = { length: window.length, bucket: window.bucket, buckets: new Map(), counted: firstBucket(window.length, window.bucket, now), used: 0, reserved: 0 }
           family.set(counter.identifier, state)
         }
-        const slot: Slot = { used: 0, reserved: 0 }
+        const slot: Bucket = { used: 0, reserved: 0, start: placement, state }
         state.buckets.set(placement, slot)
         return slot
       }
@@ -395,10 +413,41 @@ function familyOf<State>(counters: Counters<State>, name: string): Map<string, S
   return family
 }
 
-/** Drops buckets that no longer overlap `(now - length, now]` and hold no reservation. */
-function pruneBuckets(state: RollingState, now: number): void {
-  const horizon = now - state.length
+/** The first bucket start in a rolling window at `now`: buckets before it have left. */
+function firstBucket(length: number, bucket: number, now: number): number {
+  return Math.floor((now - length) / bucket) * bucket
+}
+
+/** Moves a rolling window's totals to `now`: buckets that left it leave them, and go unless they still hold. */
+function advance(state: RollingState, now: number): void {
+  const first = firstBucket(state.length, state.bucket, now)
+  if (first <= state.counted) return
   for (const [start, slot] of state.buckets) {
-    if (start + state.bucket <= horizon && slot.reserved === 0) state.buckets.delete(start)
+    if (start >= first) continue
+    if (start >= state.counted) {
+      state.used -= slot.used
+      state.reserved -= slot.reserved
+    }
+    if (slot.reserved === 0) state.buckets.delete(start)
   }
+  state.counted = first
+}
+
+/** When a rolling window is back to zero: when its newest tokens leave it. Walks the buckets. */
+function rollingResetAt(state: RollingState, now: number): number {
+  let newest = -Infinity
+  for (const [start, slot] of state.buckets) if (start >= state.counted && slot.used + slot.reserved > 0 && start > newest) newest = start
+  return newest === -Infinity ? now : newest + state.bucket + state.length
+}
+
+function addReserved(slot: Slot, amount: number): void {
+  slot.reserved += amount
+  const { state, start } = slot as Partial<Bucket>
+  if (state !== undefined && start! >= state.counted) state.reserved += amount
+}
+
+function addUsed(slot: Slot, amount: number): void {
+  slot.used += amount
+  const { state, start } = slot as Partial<Bucket>
+  if (state !== undefined && start! >= state.counted) state.used += amount
 }
