@@ -123,6 +123,7 @@ try {
     console.log(`  ${user} (${plan}): ${answered} answered (${onMini} by gpt-4o-mini), ${refused} refused, ${daily.used} tokens used of ${daily.allowed}`)
   }
 } finally {
+  await quota.flush() // commits are written in the background: let them land before disconnecting
   await local?.close()
   redis?.disconnect()
 }

@@ -256,9 +256,10 @@ export class MemoryStore implements QuotaStore {
       holds[this.#holdsHead] = undefined
       this.#holdsHead += 1
     }
-    // Settled holds wait in the queue until they reach its head; compact when they are most of it.
-    const queued = holds.length - this.#holdsHead
-    if (this.#returnedInQueue > 1024 && this.#returnedInQueue * 2 > queued) {
+    // Settled holds wait in the queue until they reach its head: compact when they, or the slots
+    // already passed, are most of it.
+    const passed = this.#holdsHead
+    if ((passed > 1024 && passed * 2 > holds.length) || (this.#returnedInQueue > 1024 && this.#returnedInQueue * 2 > holds.length - passed)) {
       this.#holds = holds.filter((hold) => hold !== undefined && !hold.returned)
       this.#holdsHead = 0
       this.#returnedInQueue = 0
