@@ -6,9 +6,11 @@ import { createHash } from 'node:crypto'
  * a batch of operations (the stores coalesce concurrent ones), applied in order.
  *
  * Keys: a hash per counter; per shard, one sorted set of the holds of unsettled leases (member:
- * the lease id and, per counter it holds on, a line `kind placement amount key`; score: expiry);
- * a marker per settled lease. Holds past their expiry are returned by the next reserve or read
- * script, so a crashed process's reservations come back on their own.
+ * the lease id and, per counter it holds on, a line `kind placement amount key`; score: expiry).
+ * Holds past their expiry are returned by the next reserve or read script, so a crashed process's
+ * reservations come back on their own; the member then stays an hour, marked expired (a last
+ * line `!`), so a late commit is still charged once. A settle removes its member: a retried
+ * settle finds neither and charges nothing again.
  *
  * Counter hashes by window kind, each with `x`, the engine time until which the key is kept (so
  * most calls need no PEXPIRE):
@@ -21,12 +23,13 @@ import { createHash } from 'node:crypto'
  *   reservation reads two totals instead of summing every bucket.
  *
  * Each counter costs one HMGET and one HSET per operation; a lease adds one ZADD, and one ZREM
- * plus the marker's SET when settled. Time is the `now` argument (the engine's clock), never
- * Redis `TIME`.
+ * when settled. Time is the `now` argument (the engine's clock), never Redis `TIME`.
  */
 
 const common = `
 local GRACE = 60000
+-- How long an expired lease is remembered, for its late commit.
+local RETAIN = 3600000
 
 local function text(number)
   return string.format('%.0f', number)
@@ -111,25 +114,29 @@ local function save_rolling(hkey, st, p, until_)
   redis.call('HSET', hkey, unpack(fields))
 end
 
--- Returns up to 100 expired holds to their counters.
+-- Returns up to 100 expired holds to their counters; forgets expired leases remembered long enough.
 local function expire_holds(holds, now)
   local expired = redis.call('ZRANGEBYSCORE', holds, '-inf', now, 'LIMIT', 0, 100)
   for _, member in ipairs(expired) do
-    for kind, placement, amount, hkey in string.gmatch(member, '\\n(%a) (%d+) (%d+) ([^\\n]+)') do
-      amount = tonumber(amount)
-      if kind == 'f' then
-        if redis.call('EXISTS', hkey) == 1 then redis.call('HINCRBY', hkey, 'r', -amount) end
-      elseif kind == 'x' then
-        if redis.call('HGET', hkey, 's') == placement then redis.call('HINCRBY', hkey, 'r', -amount) end
-      else
-        local lo = tonumber(redis.call('HGET', hkey, 'lo'))
-        local left = redis.call('HINCRBY', hkey, 'r:' .. placement, -amount)
-        if lo ~= nil and tonumber(placement) >= lo then
-          redis.call('HINCRBY', hkey, 'R', -amount)
-        elseif left == 0 then
-          redis.call('HDEL', hkey, 'r:' .. placement)
+    if string.sub(member, -2) ~= '\\n!' then
+      for kind, placement, amount, hkey in string.gmatch(member, '\\n(%a) (%d+) (%d+) ([^\\n]+)') do
+        amount = tonumber(amount)
+        if kind == 'f' then
+          if redis.call('EXISTS', hkey) == 1 then redis.call('HINCRBY', hkey, 'r', -amount) end
+        elseif kind == 'x' then
+          if redis.call('HGET', hkey, 's') == placement then redis.call('HINCRBY', hkey, 'r', -amount) end
+        else
+          local lo = tonumber(redis.call('HGET', hkey, 'lo'))
+          local left = redis.call('HINCRBY', hkey, 'r:' .. placement, -amount)
+          if lo ~= nil and tonumber(placement) >= lo then
+            redis.call('HINCRBY', hkey, 'R', -amount)
+          elseif left == 0 then
+            redis.call('HDEL', hkey, 'r:' .. placement)
+          end
         end
       end
+      -- Remembered, marked expired, so its late commit is still charged once.
+      redis.call('ZADD', holds, now + RETAIN, member .. '\\n!')
     end
     redis.call('ZREM', holds, member)
   end
@@ -232,7 +239,7 @@ local function reserve_one(kbase, abase, out)
 
   table.insert(out, 1)
   table.insert(out, 5 * n)
-  local member = leaseId
+  local member, holding = leaseId, false
   for i = 1, n do
     local base = abase + 4 + (i - 1) * 6
     local kind, amountText, hold = ARGV[base + 1], ARGV[base + 3], ARGV[base + 4] == '1'
@@ -241,6 +248,7 @@ local function reserve_one(kbase, abase, out)
     local hkey = KEYS[kbase + i]
     local v = views[i]
     if hold then
+      holding = true
       v.reserved = v.reserved + amount
       if kind == 'f' then
         local until_ = extend(v.x, math.max(tonumber(b), expiresAt), 0)
@@ -272,7 +280,8 @@ local function reserve_one(kbase, abase, out)
     local o = #out
     out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = tonumber(v.placement), v.used, v.reserved, v.start, v.reset
   end
-  if member ~= leaseId then redis.call('ZADD', holds, expiresAt, member) end
+  -- Every lease that holds has a member, even for zero tokens: its settle finds it exactly once.
+  if holding then redis.call('ZADD', holds, expiresAt, member) end
   return n
 end
 
@@ -283,39 +292,40 @@ for _ = 1, tonumber(ARGV[1]) do
   kbase, abase = kbase + n, abase + 4 + 6 * n
 end
 -- The holds set lives as long as its latest hold, on Redis's clock (durations, not instants).
-local ttl, needed = redis.call('PTTL', holds), latest - tonumber(ARGV[2]) + GRACE
+local ttl, needed = redis.call('PTTL', holds), latest - tonumber(ARGV[2]) + RETAIN + GRACE
 if ttl >= 0 and ttl < needed then redis.call('PEXPIRE', holds, math.floor(needed)) end
 if ttl == -1 then redis.call('PEXPIRE', holds, math.floor(needed)) end
 return out
 `
 
 export const settleScript = `${common}
--- KEYS: the shard's holds; then per lease its settled marker, then per charge its hash.
--- ARGV: lease count; then per lease: now, leaseId, marker lifetime (ms), charge count, and per
---   charge six values: kind, placement, held, amount, a, b (as for reserve).
+-- KEYS: the shard's holds; then per lease, per charge its hash.
+-- ARGV: lease count; then per lease: now, leaseId, charge count, and per charge six values: kind,
+--   placement, held, amount, a, b (as for reserve).
 -- Returns per lease: -1 when it was already settled (a retry: nothing is charged again); else the
 --   charge count, then per charge used before and after.
 local holds = KEYS[1]
 
 local function settle_one(kbase, abase, out)
-  local now, leaseId, n = tonumber(ARGV[abase + 1]), ARGV[abase + 2], tonumber(ARGV[abase + 4])
-  if not redis.call('SET', KEYS[kbase + 1], '1', 'NX', 'PX', ARGV[abase + 3]) then
+  local now, leaseId, n = tonumber(ARGV[abase + 1]), ARGV[abase + 2], tonumber(ARGV[abase + 3])
+  local member = leaseId
+  for i = 1, n do
+    local base = abase + 3 + (i - 1) * 6
+    if tonumber(ARGV[base + 3]) > 0 then member = member .. '\\n' .. ARGV[base + 1] .. ' ' .. ARGV[base + 2] .. ' ' .. ARGV[base + 3] .. ' ' .. KEYS[kbase + i] end
+  end
+  -- Holding: return the holds and charge. Expired (its holds already returned): charge only.
+  -- Neither: settled before (a retry whose answer was lost), so nothing is charged again.
+  local returned = redis.call('ZREM', holds, member) == 1
+  if not returned and redis.call('ZREM', holds, member .. '\\n!') == 0 then
     table.insert(out, -1)
     return n
   end
-  -- The holds are still there unless they expired and were returned already: return them once.
-  local member = leaseId
-  for i = 1, n do
-    local base = abase + 4 + (i - 1) * 6
-    if tonumber(ARGV[base + 3]) > 0 then member = member .. '\\n' .. ARGV[base + 1] .. ' ' .. ARGV[base + 2] .. ' ' .. ARGV[base + 3] .. ' ' .. KEYS[kbase + 1 + i] end
-  end
-  local returned = member ~= leaseId and redis.call('ZREM', holds, member) == 1
   table.insert(out, n)
   for i = 1, n do
-    local base = abase + 4 + (i - 1) * 6
+    local base = abase + 3 + (i - 1) * 6
     local kind, placement, held, amount = ARGV[base + 1], ARGV[base + 2], tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4])
     local a, b = ARGV[base + 5], ARGV[base + 6]
-    local hkey = KEYS[kbase + 1 + i]
+    local hkey = KEYS[kbase + i]
     if not returned then held = 0 end
     local before, live = 0, true
     if kind == 'f' then
@@ -366,7 +376,7 @@ end
 local out, kbase, abase = {}, 1, 1
 for _ = 1, tonumber(ARGV[1]) do
   local n = settle_one(kbase, abase, out)
-  kbase, abase = kbase + 1 + n, abase + 4 + 6 * n
+  kbase, abase = kbase + n, abase + 3 + 6 * n
 end
 return out
 `

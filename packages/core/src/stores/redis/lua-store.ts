@@ -28,8 +28,6 @@ export interface LuaStoreOptions extends RedisKeyOptions {
 const windowKind = { fixed: 'f', flexi: 'x', rolling: 'r' } as const
 /** Most operations in one script call. */
 const maxBatch = 128
-/** How long a settled lease is remembered after its expiry, so a retried settle is not charged twice. */
-const settledMemoryMs = 60_000
 
 /** The script arguments `a` and `b` that describe a window (see lua-scripts.ts). */
 function windowArgs(window: WindowSpec): [string, string] {
@@ -132,9 +130,8 @@ export class LuaStore implements QuotaStore {
     const keys = [this.#keys.holds(requests[0]!.shard)]
     const args = [String(requests.length)]
     for (const request of requests) {
-      const markerMs = Math.max(0, request.expiresAt - request.now) + settledMemoryMs
-      keys.push(this.#keys.settled(request.leaseId, request.shard), ...this.#counterKeys(request.charges, request.shard))
-      args.push(String(request.now), request.leaseId, String(Math.ceil(markerMs)), String(request.charges.length))
+      keys.push(...this.#counterKeys(request.charges, request.shard))
+      args.push(String(request.now), request.leaseId, String(request.charges.length))
       for (const charge of request.charges) {
         args.push(windowKind[charge.window.kind], String(charge.placement), String(charge.held), String(charge.amount), ...windowArgs(charge.window))
       }

@@ -30,7 +30,7 @@ export interface RedisKeyOptions {
   readonly hashTag?: boolean
 }
 
-/** Builds the keys of counters, their holds, and settled-lease markers. */
+/** Builds the keys of counters and of the holds of unsettled leases. */
 export class RedisKeys {
   readonly #prefix: string
   readonly #hashTag: boolean
@@ -55,10 +55,6 @@ export class RedisKeys {
   /** The sorted set of a shard's unsettled holds. */
   holds(shard: string | undefined): string {
     return `${this.#base(shard)}holds`
-  }
-
-  settled(leaseId: string, shard: string | undefined): string {
-    return `${this.#base(shard)}s:${escapeKeyPart(leaseId)}`
   }
 
   /** Every key this store writes starts with this (for cleanup in tests and tools). */

@@ -37,5 +37,6 @@ async function caller() {
 // Every process starts at the same moment, so they really compete.
 await new Promise((resolve) => setTimeout(resolve, Math.max(0, Number(START_AT) - Date.now())))
 await Promise.all(Array.from({ length: Number(CONCURRENCY) }, caller))
+await quota.flush() // commits are written in the background: every one lands before the connection closes
 console.log(JSON.stringify({ committed, calls }))
 client.disconnect()
