@@ -154,28 +154,32 @@ describe('RedisStore under the engine', () => {
     expect(await ioredis.hlen(hash!)).toBeLessThanOrEqual(2 * 61 + 4)
   })
 
-  it('does not charge a retried settle twice', async () => {
-    const store = new RedisStore({ client: ioredis, prefix: nextPrefix() })
+  describe('retried settles', () => {
     const t0 = Date.UTC(2026, 0, 1)
     const counter = { counter: 'c', identifier: '=a', window: { kind: 'fixed', start: t0, end: t0 + 60_000 } as const, limit: 100, amount: 10, hold: true }
-    const reserved = await store.reserve({ leaseId: 'lease-1', now: t0, expiresAt: t0 + 1000, counters: [counter] })
-    if (!reserved.ok) throw new Error('refused')
-    const settle = () => store.settle({ leaseId: 'lease-1', now: t0 + 1, expiresAt: t0 + 1000, charges: [{ ...counter, placement: reserved.placements[0]!, held: 10, amount: 8 }] })
-    expect(await settle()).toEqual([{ usedBefore: 0, usedAfter: 8 }])
-    expect(await settle()).toEqual([{ usedBefore: 0, usedAfter: 0 }])
-    expect(await store.read({ now: t0 + 2, counters: [counter] })).toMatchObject([{ used: 8, reserved: 0 }])
-  })
 
-  it('charges a commit that comes after its lease expired once, even when retried', async () => {
-    const store = new RedisStore({ client: ioredis, prefix: nextPrefix() })
-    const t0 = Date.UTC(2026, 0, 1)
-    const counter = { counter: 'c', identifier: '=a', window: { kind: 'fixed', start: t0, end: t0 + 60_000 } as const, limit: 100, amount: 10, hold: true }
-    const reserved = await store.reserve({ leaseId: 'late', now: t0, expiresAt: t0 + 1000, counters: [counter] })
-    if (!reserved.ok) throw new Error('refused')
-    expect(await store.read({ now: t0 + 1500, counters: [counter] })).toMatchObject([{ used: 0, reserved: 0 }]) // the hold expired
-    const settle = () => store.settle({ leaseId: 'late', now: t0 + 2000, expiresAt: t0 + 1000, charges: [{ ...counter, placement: reserved.placements[0]!, held: 10, amount: 8 }] })
-    expect(await settle()).toEqual([{ usedBefore: 0, usedAfter: 8 }])
-    expect(await settle()).toEqual([{ usedBefore: 0, usedAfter: 0 }])
-    expect(await store.read({ now: t0 + 2001, counters: [counter] })).toMatchObject([{ used: 8, reserved: 0 }])
+    /** A lease of 10 that expires at t0 + 1 s, and the settle that charges it 8 at `settleAt`. */
+    async function leaseOf10(store: RedisStore, settleAt: number) {
+      const reserved = await store.reserve({ leaseId: 'lease-1', now: t0, expiresAt: t0 + 1000, counters: [counter] })
+      if (!reserved.ok) throw new Error('refused')
+      return () => store.settle({ leaseId: 'lease-1', now: settleAt, expiresAt: t0 + 1000, charges: [{ ...counter, placement: reserved.placements[0]!, held: 10, amount: 8 }] })
+    }
+
+    it('does not charge a retried settle twice', async () => {
+      const store = new RedisStore({ client: ioredis, prefix: nextPrefix() })
+      const settle = await leaseOf10(store, t0 + 1)
+      expect(await settle()).toEqual([{ usedBefore: 0, usedAfter: 8 }])
+      expect(await settle()).toEqual([{ usedBefore: 0, usedAfter: 0 }])
+      expect(await store.read({ now: t0 + 2, counters: [counter] })).toMatchObject([{ used: 8, reserved: 0 }])
+    })
+
+    it('charges a commit that comes after its lease expired once, even when retried', async () => {
+      const store = new RedisStore({ client: ioredis, prefix: nextPrefix() })
+      const settle = await leaseOf10(store, t0 + 2000)
+      expect(await store.read({ now: t0 + 1500, counters: [counter] })).toMatchObject([{ used: 0, reserved: 0 }]) // the hold expired
+      expect(await settle()).toEqual([{ usedBefore: 0, usedAfter: 8 }])
+      expect(await settle()).toEqual([{ usedBefore: 0, usedAfter: 0 }])
+      expect(await store.read({ now: t0 + 2001, counters: [counter] })).toMatchObject([{ used: 8, reserved: 0 }])
+    })
   })
 })
