@@ -20,19 +20,19 @@ export class BackgroundWrites {
     return this.#writes.size
   }
 
-  /** Starts `write` now; `landed` gets its result. */
-  run<T>(write: () => Promise<T>, landed: (value: T) => void): void {
-    const attempt = async (retry: number): Promise<void> => {
-      const sent = write()
+  /** Tracks a write already sent (`first`); `retry` sends it again if it fails; `landed` gets its result. */
+  run<T>(first: Promise<T>, retry: () => Promise<T>, landed: (value: T) => void): void {
+    const attempt = async (retries: number): Promise<void> => {
+      const sent = retries === 0 ? first : retry()
       this.#attempts.add(sent)
       let value: T
       try {
         value = await sent
       } catch (error) {
-        const delayMs = this.#retryDelaysMs[retry]
+        const delayMs = this.#retryDelaysMs[retries]
         if (delayMs === undefined) return this.#onGiveUp(error)
         await new Promise((resolve) => setTimeout(resolve, delayMs).unref())
-        return attempt(retry + 1)
+        return attempt(retries + 1)
       } finally {
         this.#attempts.delete(sent)
       }

@@ -409,12 +409,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
 
   /** Tracks a settle already sent; retries it (with the same lease id, so never charged twice) if it fails. */
   function writeInBackground(reservation: Reservation, settleRequest: SettleRequest, first: Promise<readonly ChargeOutcome[]>, landed: (outcomes: readonly ChargeOutcome[]) => void): void {
-    let sent: Promise<readonly ChargeOutcome[]> | undefined = first
-    backgroundWrites.run(() => {
-      const attempt = sent ?? settleIn(reservation, settleRequest)
-      sent = undefined
-      return Promise.resolve(attempt)
-    }, landed)
+    backgroundWrites.run(first, async () => settleIn(reservation, settleRequest), landed)
   }
 
   /** Emits the `threshold` events of the levels this charge crossed, and starts throttles. */
