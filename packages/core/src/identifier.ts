@@ -81,6 +81,17 @@ function classCounter(counterName: string, className: string): string {
   return safe ? `${counterName}#=${className}` : `${counterName}##${digest(className)}`
 }
 
+function targetOf(policy: NormalizedPolicy, identifierKey: string, identifier: string | null, limit: number | undefined, className: string | undefined): PolicyTarget {
+  return {
+    policy,
+    counter: className === undefined ? policy.counterName : classCounter(policy.counterName, className),
+    identifierKey,
+    identifier,
+    class: className,
+    limit: policy.enforces ? limit : undefined,
+  }
+}
+
 /**
  * Resolves a policy for one request: identifier, class and limit. Synchronous unless the `allow`
  * function is. Throws `QuotaInputError` for a missing or malformed identity or a failing policy
@@ -89,22 +100,15 @@ function classCounter(counterName: string, className: string): string {
  */
 export function resolveTarget(policy: NormalizedPolicy, context: QuotaContext, now: number): PolicyTarget | Promise<PolicyTarget> {
   const { key, identifier } = resolveIdentifier(policy, context)
+  const target = (limit: number | undefined, className?: string) => targetOf(policy, key, identifier, limit, className)
   const { allow } = policy
-  if (typeof allow === 'number') return { policy, counter: policy.counterName, identifierKey: key, identifier, class: undefined, limit: policy.enforces ? allow : undefined }
-  const target = (limit: number, className?: string): PolicyTarget => ({
-    policy,
-    counter: className === undefined ? policy.counterName : classCounter(policy.counterName, className),
-    identifierKey: key,
-    identifier,
-    class: className,
-    limit: policy.enforces ? limit : undefined,
-  })
+  if (typeof allow === 'number') return target(allow)
   if (isClassAllow(allow)) {
     const value = callPolicyFunction(policy, 'class', () => allow.class(context))
     const className = value === undefined || value === null ? '' : String(value)
     const classLimit = allow.counts.get(className)
     if (classLimit !== undefined) return target(classLimit, className)
-    if (!policy.enforces) return { ...target(0, className), limit: undefined }
+    if (!policy.enforces) return target(undefined, className)
     throw new TokenQuotaExceededError({
       code: 'UnknownQuotaClass',
       violations: [{ policy: policy.name, identifier, class: className, limit: 0, used: 0, reserved: 0, requested: 0, resetAt: now, retryAfterMs: null }],
