@@ -15,7 +15,8 @@ import { createApp } from './app.mjs'
 // @ts-expect-error: plain ES modules without types
 import { issueToken } from './tokens.mjs'
 
-// The dashboard in a real headless Chromium (Debian's, driven by playwright-core).
+// The dashboard in a real headless Chromium, driven by playwright-core. The browser comes from npm
+// (@sparticuz/chromium carries the binary in its tarball), so `npm ci` is all it needs.
 const secret = 'dashboard-secret'
 let endpoint: { baseURL: string; close(): Promise<void> }
 let server: ServerType
@@ -32,10 +33,7 @@ beforeAll(async () => {
     server = serve({ fetch: createApp({ quota, client, secret, maxOutputTokens: 40, reports: trackUsage(quota) }).fetch, port: 0, hostname: '127.0.0.1' }, () => resolve())
   })
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  })
+  browser = await launchBundledChromium()
 }, 60_000)
 
 afterAll(async () => {
@@ -43,6 +41,18 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve))
   await endpoint.close()
 })
+
+async function launchBundledChromium(): Promise<Browser> {
+  // The package unpacks its own NSS libraries only where it believes it runs on Amazon Linux 2023;
+  // saying so makes the browser need nothing from the system but libc.
+  process.env.AWS_LAMBDA_JS_RUNTIME ??= 'nodejs22.x'
+  const { default: bundled } = await import('@sparticuz/chromium')
+  return chromium.launch({
+    executablePath: await bundled.executablePath(),
+    // Without the background-networking flags Chromium keeps dialling out, which a closed network refuses.
+    args: [...bundled.args, '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  })
+}
 
 const chat = (user: string, plan: string) =>
   fetch(`${url}/chat`, {
