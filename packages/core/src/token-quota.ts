@@ -95,7 +95,11 @@ export interface TokenQuota {
   on<Name extends QuotaEventName>(name: Name, listener: (event: QuotaEventMap[Name]) => void): () => void
   /** Emits an event (adapters report `fallback` through this). */
   emit<Name extends QuotaEventName>(name: Name, event: QuotaEventMap[Name]): void
-  /** Resolves when every commit and release sent in the background has landed or been given up. */
+  /**
+   * Resolves when every commit and release sent in the background has landed or been given up,
+   * and the store has sent what it buffers (SyncedStore). Call it before the process exits.
+   * @throws StoreUnavailableError when the store could not send its buffered charges (they stay buffered)
+   */
   flush(): Promise<void>
 }
 
@@ -155,8 +159,8 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   if (commitMode !== 'background' && commitMode !== 'await') {
     throw new QuotaConfigError({ code: 'InvalidConfiguration', field: 'commitMode', message: `Expected \`commitMode\` to be 'background' or 'await', got \`${String(commitMode)}\`` })
   }
-  const store = options.store ?? new MemoryStore()
-  const now = options.now ?? Date.now
+  const store: QuotaStore = options.store ?? new MemoryStore()
+  const now = options.now ? wholeMilliseconds(options.now) : Date.now
   const events = new QuotaEvents(options.on)
   const scope = new AsyncLocalStorage<QuotaContext>()
   const throttle = new Throttle()
@@ -551,7 +555,10 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     },
     on: (name, listener) => events.on(name, listener),
     emit: (name, event) => events.emit(name, event),
-    flush: () => backgroundWrites.flush(),
+    async flush() {
+      await backgroundWrites.flush()
+      await store.flush?.()
+    },
   }
   return Object.freeze(quota)
 }
@@ -572,5 +579,19 @@ function callCap<T>(policy: NormalizedPolicy, fn: (context: QuotaContext) => T, 
     return fn(context)
   } catch (error) {
     throw new QuotaInputError({ code: 'PolicyFunctionFailed', policy: policy.name, message: `a policy function threw: ${String(error)}`, cause: error })
+  }
+}
+
+/**
+ * A custom clock, read in whole milliseconds: stores compare window starts exactly, so a fraction
+ * (e.g. `performance.timeOrigin + performance.now()`) would never match twice.
+ */
+function wholeMilliseconds(clock: () => number): () => number {
+  return () => {
+    const time = clock()
+    if (typeof time !== 'number' || !Number.isFinite(time)) {
+      throw new QuotaConfigError({ code: 'InvalidConfiguration', field: 'now', message: `Expected the \`now\` clock to return epoch milliseconds, got \`${String(time)}\`` })
+    }
+    return Math.floor(time)
   }
 }

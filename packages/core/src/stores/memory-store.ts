@@ -322,7 +322,9 @@ export class MemoryStore implements QuotaStore {
         advance(state, now)
         // The reset time needs every bucket: left to the caller when it knows it otherwise.
         const resetAt = exactReset ? rollingResetAt(state, now) : NaN
-        return { used: state.used, reserved: state.reserved, windowStart: now - window.length, resetAt, slot: state.buckets.get(placement), placement }
+        // A clock behind the one that moved the window holds in its oldest counted bucket, so the hold is in the totals.
+        const counted = Math.max(placement, state.counted)
+        return { used: state.used, reserved: state.reserved, windowStart: now - window.length, resetAt, slot: state.buckets.get(counted), placement: counted }
       }
     }
   }

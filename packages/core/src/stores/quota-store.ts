@@ -123,4 +123,9 @@ export interface QuotaStore {
   reserve(request: ReserveRequest): Promise<ReserveResult>
   settle(request: SettleRequest): Promise<readonly ChargeOutcome[]>
   read(request: ReadRequest): Promise<readonly CounterSnapshot[]>
+  /**
+   * Sends what the store has accepted but not yet written through (SyncedStore's pending
+   * charges). The engine's `quota.flush()` calls it; rejects when the writes could not be sent.
+   */
+  flush?(): Promise<void>
 }

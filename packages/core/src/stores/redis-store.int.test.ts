@@ -14,6 +14,7 @@ import { startRedisServer, type RedisServer } from './redis/test-support/redis-s
 import { MemoryStore } from './memory-store.js'
 import type { QuotaStore } from './quota-store.js'
 import { RedisStore } from './redis-store.js'
+import { SyncedStore } from './synced-store.js'
 
 let server: RedisServer
 let ioredis: IORedis
@@ -50,9 +51,9 @@ describeQuotaStoreContract('RedisStore on node-redis', { createStore: () => new 
 describe('RedisStore scripts', () => {
   it('embeds the scripts whose hashes are pinned here (a changed script is a deliberate change)', async () => {
     expect(Object.fromEntries(Object.entries(scripts).map(([name, script]) => [name, script.sha]))).toEqual({
-      reserve: '059b0a744e3fef9550e57f0ef26de735ce17d75c',
-      settle: 'ab71e1cf77dab0cc2a99d07e306210f1189f20e2',
-      read: '2a9192db5fd59a14e09a87c30d5d6f24d52d9bfa',
+      reserve: 'ea6de154618d42da6e5db56b742077419d7c2e6a',
+      settle: 'bf5b3f11ce769a4374d07cfc612f25d706f1d9c0',
+      read: 'c0c8063fedf162f374fc435ff30a7b162a7b84da',
     })
     for (const script of Object.values(scripts)) {
       expect(script.sha).toBe(createHash('sha1').update(script.source).digest('hex'))
@@ -70,9 +71,20 @@ async function scriptCalls(): Promise<number> {
 
 describe('RedisStore under the engine', () => {
   it('has the same window semantics as MemoryStore (the reference-model property, on Redis)', async () => {
-    await checkAgainstReferenceModel(() => new RedisStore({ client: ioredis, prefix: nextPrefix() }), 60)
+    await checkAgainstReferenceModel({ createStore: () => new RedisStore({ client: ioredis, prefix: nextPrefix() }), numRuns: 60 })
  
   }, 30_000) // random sequences: some runs are long, and CI shares two cores
+
+  it('writes exactly the reference model’s charges through SyncedStore, on every window type', async () => {
+    const shared = new WeakMap<QuotaStore, RedisStore>()
+    const createStore = (now: () => number) => {
+      const remote = new RedisStore({ client: ioredis, prefix: nextPrefix() })
+      const store = new SyncedStore(remote, { syncIntervalMs: 3_600_000, now })
+      shared.set(store, remote)
+      return store
+    }
+    await checkAgainstReferenceModel({ createStore, sharedStoreOf: (store) => shared.get(store)!, numRuns: 40 })
+  }, 30_000)
 
   it('costs one round trip per reserve and one per commit, and survives a script cache flush', async () => {
     const quota = createTokenQuota({ policies: threePolicies, store: new RedisStore({ client: ioredis, prefix: nextPrefix() }) })

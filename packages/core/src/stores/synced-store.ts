@@ -1,5 +1,7 @@
+import { StoreUnavailableError } from '../errors.js'
 import { MemoryStore } from './memory-store.js'
 import type {
+  Charge,
   ChargeOutcome,
   CounterRef,
   CounterSnapshot,
@@ -29,6 +31,24 @@ interface Pending {
   readonly placement: number
   amount: number
 }
+
+/**
+ * Charges sent to the shared store as one lease: reserved (a hold of nothing, so the settle finds
+ * its lease), then settled. Until its settle is answered it is sent again under the same lease id,
+ * so a settle that landed but answered late is not charged twice.
+ */
+interface Parcel {
+  readonly leaseId: string
+  /** When the lease is placed: the sync's time, or the instant the charges' flexi window or rolling bucket began. */
+  readonly now: number
+  readonly expiresAt: number
+  readonly entries: readonly Pending[]
+  /** The shared store's placements, once reserved. */
+  placements?: readonly number[]
+}
+
+/** How long a parcel's lease lives on the shared store (a settle within it returns the hold). */
+const parcelTtlMs = 60_000
 
 function keyOf(ref: CounterRef, placement: number): string {
   return `${ref.counter}\u0000${placement}\u0000${ref.identifier}`
@@ -60,13 +80,15 @@ export class SyncedStore implements QuotaStore {
   /** Counters seen, to refresh at each sync. */
   readonly #known = new Map<string, CounterRef>()
   readonly #timer: NodeJS.Timeout
+  /** Parcels whose settle has not been answered yet, oldest first. */
+  readonly #unsent: Parcel[] = []
   #settledSinceSync = 0
   #syncing: Promise<void> | undefined
 
   constructor(remote: QuotaStore, options: SyncedStoreOptions = {}) {
     this.#remote = remote
     this.#options = options
-    this.#timer = setInterval(() => void this.sync(), options.syncIntervalMs ?? 10_000)
+    this.#timer = setInterval(() => this.sync().catch(() => undefined), options.syncIntervalMs ?? 10_000)
     this.#timer.unref()
   }
 
@@ -96,15 +118,28 @@ export class SyncedStore implements QuotaStore {
     const outcomes = this.#local.settleSync(request)
     for (const charge of request.charges) {
       if (charge.amount === 0) continue
+      const ref = charge.window.kind === 'flexi' ? this.#flexiWindowOf(charge, request.now) : charge
+      // A flexi window replaced since the reservation is over: the local store dropped its charge too.
+      if (ref === undefined) continue
       const key = keyOf(charge, charge.placement)
       const pending = this.#pending.get(key)
       if (pending) pending.amount += charge.amount
-      else this.#pending.set(key, { ref: charge, placement: charge.placement, amount: charge.amount })
+      else this.#pending.set(key, { ref, placement: charge.placement, amount: charge.amount })
     }
     this.#settledSinceSync += 1
     const { syncMessageCount } = this.#options
-    if (syncMessageCount !== undefined && this.#settledSinceSync >= syncMessageCount) void this.sync()
+    if (syncMessageCount !== undefined && this.#settledSinceSync >= syncMessageCount) this.sync().catch(() => undefined)
     return outcomes
+  }
+
+  /**
+   * The local flexi window a charge landed in, as a window that the shared store opens at the same
+   * instant and closes at the same end, so one process's flexi windows are the shared store's.
+   */
+  #flexiWindowOf(charge: Charge, now: number): CounterRef | undefined {
+    const [local] = this.#local.readSync({ now, counters: [charge] })
+    if (local!.windowStart !== charge.placement) return undefined
+    return { counter: charge.counter, identifier: charge.identifier, window: { kind: 'flexi', endIfStartedNow: local!.resetAt } }
   }
 
   async read(request: ReadRequest): Promise<readonly CounterSnapshot[]> {
@@ -116,7 +151,10 @@ export class SyncedStore implements QuotaStore {
     return { ...snapshot, used: snapshot.used + this.#othersUsed(ref, snapshot.windowStart) }
   }
 
-  /** Sends pending charges and refreshes the others' usage. Concurrent calls share one sync. */
+  /**
+   * Sends pending charges and refreshes the others' usage. Concurrent calls share one sync.
+   * Rejects when the shared store failed; the charges then stay pending for the next sync.
+   */
   sync(): Promise<void> {
     this.#syncing ??= this.#sync().finally(() => {
       this.#syncing = undefined
@@ -124,35 +162,77 @@ export class SyncedStore implements QuotaStore {
     return this.#syncing
   }
 
+  /** Sends every pending charge now (the engine's `quota.flush()` calls it). */
+  flush(): Promise<void> {
+    return this.sync()
+  }
+
   async #sync(): Promise<void> {
     const now = (this.#options.now ?? Date.now)()
-    const batch = this.#pending
+    this.#unsent.push(...this.#parcelsOf(this.#pending, now))
     this.#pending = new Map()
     this.#settledSinceSync = 0
     try {
-      if (batch.size > 0) {
-        const entries = [...batch.values()]
-        const leaseId = `sync-${now}-${Math.random().toString(36).slice(2)}`
-        const counters = entries.map(({ ref }) => ({ ...ref, limit: undefined, amount: 0, hold: true }))
-        await this.#remote.reserve({ leaseId, now, expiresAt: now + 60_000, counters })
-        await this.#remote.settle({ leaseId, now, expiresAt: now + 60_000, charges: entries.map(({ ref, placement, amount }) => ({ ...ref, placement, held: 0, amount })) })
+      while (this.#unsent.length > 0) {
+        await this.#send(this.#unsent[0]!)
+        this.#unsent.shift()
       }
-      const refs = [...this.#known.values()]
-      if (refs.length === 0) return
-      const [remote, local] = [await this.#remote.read({ now, counters: refs }), this.#local.readSync({ now, counters: refs })]
-      refs.forEach((ref, index) => {
-        const windowStart = remote[index]!.windowStart
-        this.#others.set(windowKeyOf(ref), { windowStart, used: Math.max(0, remote[index]!.used - local[index]!.used) })
-      })
+      await this.#refresh(now)
     } catch (error) {
-      // Nothing is lost: the batch goes back in front of what was charged meanwhile.
-      for (const [key, entry] of batch) {
-        const later = this.#pending.get(key)
-        if (later) entry.amount += later.amount
-        this.#pending.set(key, entry)
-      }
       this.#options.onSyncError?.(error)
+      throw error
     }
+  }
+
+  /**
+   * Parcels placed where their charges were made: one per flexi window start or rolling bucket
+   * (placed at that instant), one at the sync's time for the fixed windows (whose place is in
+   * their window already).
+   */
+  #parcelsOf(pending: ReadonlyMap<string, Pending>, now: number): Parcel[] {
+    const byStart = new Map<number, Pending[]>()
+    for (const entry of pending.values()) {
+      const start = entry.ref.window.kind === 'fixed' ? now : entry.placement
+      let entries = byStart.get(start)
+      if (!entries) byStart.set(start, (entries = []))
+      entries.push(entry)
+    }
+    return [...byStart].map(([start, entries]) => ({ leaseId: `sync-${now}-${Math.random().toString(36).slice(2)}`, now: start, expiresAt: now + parcelTtlMs, entries }))
+  }
+
+  async #send(parcel: Parcel): Promise<void> {
+    const { leaseId, now, expiresAt, entries } = parcel
+    if (parcel.placements === undefined) {
+      const reserved = await this.#remote.reserve({ leaseId, now, expiresAt, counters: entries.map(({ ref }) => ({ ...ref, limit: undefined, amount: 0, hold: true })) })
+      if (!reserved.ok) throw new StoreUnavailableError({ message: 'The shared store refused a reservation that has no limit' })
+      parcel.placements = reserved.placements
+    }
+    const placements = parcel.placements
+    const charges = entries.map(({ ref, amount }, index) => ({ ...ref, placement: placements[index]!, held: 0, amount }))
+    await this.#remote.settle({ leaseId, now, expiresAt, charges })
+  }
+
+  /** Reads the shared counters of the windows in use; forgets the ones no process uses any more. */
+  async #refresh(now: number): Promise<void> {
+    const refs = [...this.#known.values()]
+    if (refs.length === 0) return
+    const [remote, local] = [await this.#remote.read({ now, counters: refs }), this.#local.readSync({ now, counters: refs })]
+    refs.forEach((ref, index) => {
+      const key = windowKeyOf(ref)
+      const [shared, own] = [remote[index]!, local[index]!]
+      const over = ref.window.kind === 'fixed' && ref.window.end <= now
+      if (over || (shared.used === 0 && shared.reserved === 0 && own.used === 0 && own.reserved === 0)) {
+        this.#known.delete(key)
+        this.#others.delete(key)
+        return
+      }
+      this.#others.set(key, { windowStart: shared.windowStart, used: Math.max(0, shared.used - own.used) })
+    })
+  }
+
+  /** Number of counters refreshed at each sync (the ones in use). */
+  get trackedCounters(): number {
+    return this.#known.size
   }
 
   /** Stops the sync timer after a last sync. */

@@ -31,7 +31,7 @@ describeQuotaStoreContract('UpstashStore over REST', { createStore: nextStore })
 
 describe('UpstashStore under the engine', () => {
   it('has the same window semantics as MemoryStore', async () => {
-    await checkAgainstReferenceModel(nextStore, 15)
+    await checkAgainstReferenceModel({ createStore: nextStore, numRuns: 15 })
  
   }, 30_000) // random sequences: some runs are long, and CI shares two cores
 

@@ -79,7 +79,8 @@ local function advance(hkey, st, now, length, bucket)
   st.lo = first
 end
 
--- A rolling window's state: totals, the oldest counted bucket, keep-until, and bucket p's fields.
+-- A rolling window's state: totals, the oldest counted bucket, keep-until (nil: no key), and
+-- bucket p's fields.
 local function rolling(hkey, now, length, bucket, p)
   local f = redis.call('HMGET', hkey, 'U', 'R', 'lo', 'x', 'u:' .. p, 'r:' .. p)
   local st = { U = tonumber(f[1]) or 0, R = tonumber(f[2]) or 0, lo = tonumber(f[3]), x = tonumber(f[4]), u = tonumber(f[5]) or 0, r = tonumber(f[6]) or 0 }
@@ -87,6 +88,13 @@ local function rolling(hkey, now, length, bucket, p)
   advance(hkey, st, now, length, bucket)
   st.moved = st.lo ~= lo
   return st
+end
+
+-- Saves the totals of a rolling window that moved without any other write (a read, a refusal, a
+-- check): the buckets that left it are already deleted, so totals left unsaved would count them
+-- for good. A window with no key has nothing to save (and must not be created without a lifetime).
+local function save_moved(hkey, st)
+  if st.moved and st.x ~= nil then redis.call('HSET', hkey, 'U', st.U, 'R', st.R, 'lo', text(st.lo)) end
 end
 
 -- Writes a rolling window's state back: totals, bucket p (a bucket out of the window only keeps
@@ -125,7 +133,7 @@ local function expire_holds(holds, now)
           if redis.call('EXISTS', hkey) == 1 then redis.call('HINCRBY', hkey, 'r', -amount) end
         elseif kind == 'x' then
           if redis.call('HGET', hkey, 's') == placement then redis.call('HINCRBY', hkey, 'r', -amount) end
-        else
+        elseif redis.call('EXISTS', hkey) == 1 then
           local lo = tonumber(redis.call('HGET', hkey, 'lo'))
           local left = redis.call('HINCRBY', hkey, 'r:' .. placement, -amount)
           if lo ~= nil and tonumber(placement) >= lo then
@@ -182,6 +190,13 @@ local function view(kind, hkey, now, nowText, a, b)
   local length, bucket = tonumber(a), tonumber(b)
   local p = text(math.floor(now / bucket) * bucket)
   local st = rolling(hkey, now, length, bucket, p)
+  if tonumber(p) < st.lo then
+    -- A clock behind the one that moved this window: hold in its oldest counted bucket, so the
+    -- hold is in the totals and leaves them when it is settled or expires.
+    p = text(st.lo)
+    local f = redis.call('HMGET', hkey, 'u:' .. p, 'r:' .. p)
+    st.u, st.r = tonumber(f[1]) or 0, tonumber(f[2]) or 0
+  end
   return { used = st.U, reserved = st.R, start = now - length, placement = p, st = st }
 end
 `
@@ -231,6 +246,9 @@ local function reserve_one(kbase, abase, out)
     end
   end
   if #refusals > 0 then
+    for i = 1, n do
+      if views[i].st then save_moved(KEYS[kbase + i], views[i].st) end
+    end
     table.insert(out, 0)
     table.insert(out, #refusals)
     for _, value in ipairs(refusals) do table.insert(out, value) end
@@ -273,8 +291,8 @@ local function reserve_one(kbase, abase, out)
         if amount > 0 then v.reset = tonumber(v.placement) + bucket + length end
       end
       if amount > 0 then member = member .. '\\n' .. kind .. ' ' .. v.placement .. ' ' .. amountText .. ' ' .. hkey end
-    elseif kind == 'r' and v.st.moved then
-      save_rolling(hkey, v.st, v.placement, nil)
+    elseif kind == 'r' then
+      save_moved(hkey, v.st)
     end
     if v.reset == nil then v.reset = rolling_reset(hkey, now, tonumber(a), tonumber(b)) end
     local o = #out
@@ -393,7 +411,7 @@ for i = 1, n do
   local hkey = KEYS[1 + i]
   local v = view(kind, hkey, now, ARGV[1], a, b)
   if kind == 'r' then
-    if v.st.moved then save_rolling(hkey, v.st, v.placement, nil) end
+    save_moved(hkey, v.st)
     v.reset = rolling_reset(hkey, now, tonumber(a), tonumber(b))
   end
   local o = #out
