@@ -117,9 +117,10 @@ export function tokenQuotaMiddleware(options: TokenQuotaMiddlewareOptions) {
       const { call, runOn, params } = await begin(args)
       let result: Generated
       try {
+        call.sending((params as { abortSignal?: AbortSignal }).abortSignal)
         result = runOn || params !== args.params ? ((await (runOn ?? args.model).doGenerate(params as never)) as Generated) : await args.doGenerate()
       } catch (error) {
-        await call.release()
+        await call.fail(error)
         throw error
       }
       const content = (result as { content?: Json[]; text?: string }).content
@@ -134,9 +135,10 @@ export function tokenQuotaMiddleware(options: TokenQuotaMiddlewareOptions) {
       const { call, runOn, params } = await begin(args)
       let result: Streamed
       try {
+        call.sending((params as { abortSignal?: AbortSignal }).abortSignal)
         result = runOn || params !== args.params ? ((await (runOn ?? args.model).doStream(params as never)) as Streamed) : await args.doStream()
       } catch (error) {
-        await call.release()
+        await call.fail(error)
         throw error
       }
       return { ...result, stream: meterParts(result.stream as ReadableStream<Json>, call) }

@@ -22,6 +22,7 @@ export class MeteredCall {
   readonly #estimator: TokenEstimator
   readonly #onStreamAbort: StreamAbortCharge
   #settled = false
+  #sent: { readonly signal: AbortSignal | undefined; readonly abortedBeforeSend: boolean } | undefined
 
   constructor(options: {
     label: string
@@ -68,17 +69,44 @@ export class MeteredCall {
     await this.#commitEstimate(outputText)
   }
 
-  /** A stream stopped before its usage arrived: charge the prompt and what was generated. */
+  /**
+   * A stream stopped before its usage arrived: charge the prompt and what was generated — or,
+   * when nothing of the answer was seen, the reservation (the provider bills what it processed,
+   * a long reasoning phase included).
+   */
   async commitInterrupted(producedText: string): Promise<void> {
     if (!this.#begin()) return
-    if (this.#onStreamAbort === 'reservation') {
+    if (this.#onStreamAbort === 'reservation' || producedText === '') {
       await this.lease.commit().catch(() => undefined)
       return
     }
     await this.#commitEstimate(producedText)
   }
 
-  /** The call failed before producing output (HTTP error, connection error): return the reservation. */
+  /**
+   * Call just before the request goes out, with the signal it goes with: a signal already aborted
+   * means nothing is sent.
+   */
+  sending(signal: AbortSignal | null | undefined): void {
+    this.#sent = { signal: signal ?? undefined, abortedBeforeSend: signal?.aborted === true }
+  }
+
+  /**
+   * The call failed without an answer. Aborted after it was sent (the caller went away, a timeout),
+   * the provider may have processed it all: the reservation is charged. Any other failure (an HTTP
+   * error, a connection that never reached the provider, an abort before sending) releases it.
+   */
+  async fail(error: unknown): Promise<void> {
+    const sent = this.#sent
+    if (sent !== undefined && !sent.abortedBeforeSend && isAbort(error, sent.signal)) {
+      if (!this.#begin()) return
+      await this.lease.commit().catch(() => undefined)
+      return
+    }
+    await this.release()
+  }
+
+  /** The call never reached the provider: return the reservation. */
   async release(): Promise<void> {
     if (!this.#begin()) return
     await this.lease.release().catch(() => undefined)
@@ -98,4 +126,11 @@ export class MeteredCall {
       // Reported through the engine's events; the lease expires on its own.
     }
   }
+}
+
+/** An abort error of fetch or of an SDK (OpenAI's `APIUserAbortError`), or any error once the call's signal is aborted. */
+function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
+  if (signal?.aborted) return true
+  const name = (error as { name?: unknown } | null)?.name
+  return name === 'AbortError' || name === 'APIUserAbortError' || name === 'TimeoutError'
 }

@@ -67,12 +67,13 @@ export function instrumentGenAI(ai: GoogleGenAILike, options: WithTokenQuotaOpti
     return { ...begun, params: { ...params, model: begun.model ?? params.model, ...(config && { config }) } }
   }
 
-  async function settle<T>(call: MeteredCall, run: () => Promise<T>, charge: (result: T) => Promise<void>): Promise<T> {
+  async function settle<T>(call: MeteredCall, params: Params, run: () => Promise<T>, charge: (result: T) => Promise<void>): Promise<T> {
     let result: T
     try {
+      call.sending(params.config?.abortSignal as AbortSignal | undefined)
       result = await run()
     } catch (error) {
-      await call.release()
+      await call.fail(error)
       throw error
     }
     await charge(result)
@@ -82,7 +83,7 @@ export function instrumentGenAI(ai: GoogleGenAILike, options: WithTokenQuotaOpti
   models.generateContent = async (params) => {
     const begun = await begin('generateContent', params, true)
     if (begun.kind === 'response') return fallbackResponse(begun.response, params.model)
-    return settle(begun.call, () => original.generateContent(begun.params), (response) => begun.call.commitUsage(usageOfMetadata((response as Json).usageMetadata), textOfCandidates(response)))
+    return settle(begun.call, begun.params, () => original.generateContent(begun.params), (response) => begun.call.commitUsage(usageOfMetadata((response as Json).usageMetadata), textOfCandidates(response)))
   }
 
   models.generateContentStream = async (params) => {
@@ -93,7 +94,7 @@ export function instrumentGenAI(ai: GoogleGenAILike, options: WithTokenQuotaOpti
         yield response
       })()
     }
-    const stream = await settle(begun.call, () => original.generateContentStream(begun.params), async () => undefined)
+    const stream = await settle(begun.call, begun.params, () => original.generateContentStream(begun.params), async () => undefined)
     return meterResponses(stream, begun.call)
   }
 
@@ -101,6 +102,6 @@ export function instrumentGenAI(ai: GoogleGenAILike, options: WithTokenQuotaOpti
   models.embedContent = async (params) => {
     const begun = await begin('embedContent', params, false)
     if (begun.kind === 'response') return begun.response
-    return settle(begun.call, () => original.embedContent(begun.params), () => begun.call.commitEstimate(''))
+    return settle(begun.call, begun.params, () => original.embedContent(begun.params), () => begun.call.commitEstimate(''))
   }
 }

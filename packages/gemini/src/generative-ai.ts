@@ -111,6 +111,8 @@ export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: W
     /** A chat's history, sent along with the request. */
     history?: unknown
     maxOutputTokens: number | undefined
+    /** The request's abort signal (`SingleRequestOptions.signal`). */
+    signal?: AbortSignal
     send: (model: string) => Promise<R>
     /** Builds the result from a ready fallback response. */
     answer: (response: string | Json) => R
@@ -123,9 +125,10 @@ export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: W
     if (begun.kind === 'response') return call.answer(begun.response)
     let result: R
     try {
+      begun.call.sending(call.signal)
       result = await call.send(begun.model ?? modelName(model.model))
     } catch (error) {
-      await begun.call.release()
+      await begun.call.fail(error)
       throw error
     }
     return call.charge(result, begun.call)
@@ -150,9 +153,9 @@ export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: W
     }
     const chatCall = async (label: string, request: unknown) => ({ label, model, request, history: await session.getHistory(), maxOutputTokens: maxOutputOf(model, session.params) })
     session.sendMessage = async (request, requestOptions) =>
-      metered({ ...(await chatCall('sendMessage', request)), send: async (name) => (sameModel(name), sendMessage(request, requestOptions)), answer: fallbackResult, charge: chargeResult })
+      metered({ ...(await chatCall('sendMessage', request)), signal: signalOf(requestOptions), send: async (name) => (sameModel(name), sendMessage(request, requestOptions)), answer: fallbackResult, charge: chargeResult })
     session.sendMessageStream = async (request, requestOptions) =>
-      metered({ ...(await chatCall('sendMessageStream', request)), send: async (name) => (sameModel(name), sendMessageStream(request, requestOptions)), answer: fallbackStream, charge: meterStreamResult })
+      metered({ ...(await chatCall('sendMessageStream', request)), signal: signalOf(requestOptions), send: async (name) => (sameModel(name), sendMessageStream(request, requestOptions)), answer: fallbackStream, charge: meterStreamResult })
     return session
   }
 
@@ -168,9 +171,9 @@ export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: W
     const reservedModel = (name: string) => (name === modelName(model.model) ? own : getGenerativeModel({ ...params, model: name }, requestOptions))
 
     model.generateContent = (request, options_) =>
-      metered({ label: 'generateContent', model, request, maxOutputTokens: maxOutputOf(model, request), send: (name) => reservedModel(name).generateContent(request, options_), answer: fallbackResult, charge: chargeResult })
+      metered({ label: 'generateContent', model, request, maxOutputTokens: maxOutputOf(model, request), signal: signalOf(options_), send: (name) => reservedModel(name).generateContent(request, options_), answer: fallbackResult, charge: chargeResult })
     model.generateContentStream = (request, options_) =>
-      metered({ label: 'generateContentStream', model, request, maxOutputTokens: maxOutputOf(model, request), send: (name) => reservedModel(name).generateContentStream(request, options_), answer: fallbackStream, charge: meterStreamResult })
+      metered({ label: 'generateContentStream', model, request, maxOutputTokens: maxOutputOf(model, request), signal: signalOf(options_), send: (name) => reservedModel(name).generateContentStream(request, options_), answer: fallbackStream, charge: meterStreamResult })
     // Embedding responses carry no usage: the prompt estimate is charged.
     const embed = (label: string, embedder: (request: unknown, options_?: unknown) => Promise<unknown>) => (request: unknown, options_?: unknown) =>
       metered({
@@ -178,6 +181,7 @@ export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: W
         model,
         request,
         maxOutputTokens: 0,
+        signal: signalOf(options_),
         send: () => embedder(request, options_),
         answer: (response) => response,
         charge: async (result, call) => {
@@ -192,4 +196,10 @@ export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: W
   }
 
   client.getGenerativeModel = (params, requestOptions) => instrumentModel(getGenerativeModel(params, requestOptions), params, requestOptions)
+}
+
+/** The abort signal of a call's `SingleRequestOptions`, if any. */
+function signalOf(requestOptions: unknown): AbortSignal | undefined {
+  const signal = (requestOptions as { signal?: unknown } | undefined)?.signal
+  return signal instanceof AbortSignal ? signal : undefined
 }

@@ -1,7 +1,7 @@
 import { GoogleGenAI } from '@google/genai'
 import { GoogleGenerativeAI } from '@google/generative-ai'
 import { createTokenQuota, TokenQuotaExceededError, type FallbackEvent, type QuotaPolicy, type WarningEvent } from '@tokenquota/core'
-import { createProviderServer, geminiChunks, geminiEmbeddings, geminiResponse, json, sse } from '@tokenquota/test-support'
+import { createProviderServer, geminiChunks, geminiEmbeddings, geminiResponse, hang, json, sse } from '@tokenquota/test-support'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { WithTokenQuotaOptions } from './options.js'
 import { withTokenQuota } from './with-token-quota.js'
@@ -138,6 +138,27 @@ describe('@google/genai', () => {
     expect(server.calls).toHaveLength(1)
   })
 
+  it('charges the reservation of calls aborted after they reached the API, and releases one aborted before', async () => {
+    const { quota, asAlice, used } = setup()
+    const ai = genai(quota)
+    server.reply(api('gemini-2.5-pro', 'generateContent', 'v1'), hang())
+    server.reply(api('gemini-2.5-pro', 'streamGenerateContent', 'v1'), hang())
+    const controller = new AbortController()
+    const config = { maxOutputTokens: 200, abortSignal: controller.signal }
+    const calls = Array.from({ length: 5 }, (_, index) =>
+      asAlice(() => (index % 2 === 0 ? ai.models.generateContent({ model: 'gemini-2.5-pro', contents: 'Think hard', config }) : ai.models.generateContentStream({ model: 'gemini-2.5-pro', contents: 'Think hard', config }))),
+    )
+    await server.arrived(5)
+    const held = (await used()).reserved
+    expect(held).toBeGreaterThanOrEqual(5 * 200)
+    controller.abort()
+    for (const call of calls) await expect(call).rejects.toThrow()
+    await vi.waitFor(async () => expect(await used()).toMatchObject({ used: held, reserved: 0 }))
+    await expect(asAlice(() => ai.models.generateContent({ model: 'gemini-2.5-pro', contents: 'Think hard', config: { abortSignal: AbortSignal.abort() } }))).rejects.toThrow()
+    expect(server.calls).toHaveLength(5)
+    expect(await used()).toMatchObject({ used: held, reserved: 0 })
+  })
+
   it('releases the reservation when the API answers with an error', async () => {
     const { quota, asAlice, used } = setup()
     server.reply(api('gemini-2.5-flash', 'generateContent', 'v1'), json({ error: { code: 400, message: 'API key not valid.', status: 'INVALID_ARGUMENT' } }, 400))
@@ -155,6 +176,23 @@ describe('@google/genai', () => {
 
 describe('@google/generative-ai', () => {
   const client = (quota: ReturnType<typeof setup>['quota'], options: Partial<WithTokenQuotaOptions> = {}) => withTokenQuota(new GoogleGenerativeAI('test-key'), { quota, ...options })
+
+  it('charges the reservation of calls aborted after they reached the API', async () => {
+    const { quota, asAlice, used } = setup()
+    server.reply(api('gemini-1.5-pro', 'generateContent'), hang())
+    server.reply(api('gemini-1.5-pro', 'streamGenerateContent'), hang())
+    const model = client(quota).getGenerativeModel({ model: 'gemini-1.5-pro', generationConfig: { maxOutputTokens: 200 } })
+    const controller = new AbortController()
+    const calls = Array.from({ length: 5 }, (_, index) =>
+      asAlice(() => (index % 2 === 0 ? model.generateContent('Think hard', { signal: controller.signal }) : model.generateContentStream('Think hard', { signal: controller.signal }))),
+    )
+    await server.arrived(5)
+    const held = (await used()).reserved
+    expect(held).toBeGreaterThanOrEqual(5 * 200)
+    controller.abort()
+    for (const call of calls) await expect(call).rejects.toThrow()
+    await vi.waitFor(async () => expect(await used()).toMatchObject({ used: held, reserved: 0 }))
+  })
 
   it('charges generateContent', async () => {
     const { quota, asAlice, used } = setup()

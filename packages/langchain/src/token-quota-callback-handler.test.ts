@@ -10,6 +10,7 @@ import {
   chatChunks,
   chatCompletion,
   createProviderServer,
+  hang,
   json,
   sse,
   startResettingServer,
@@ -109,6 +110,52 @@ describe('TokenQuotaCallbackHandler with ChatOpenAI', () => {
     } finally {
       upstream.close()
     }
+  })
+
+  it('charges a streamed run its consumer breaks off, once it has gone quiet, and forgets it', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    try {
+      const { handler, used } = setup([userDaily], { abandonedRunMs: 30_000 })
+      server.reply('/chat/completions', sse(chatChunks({ includeUsage: true, words: Array.from({ length: 300 }, () => ' abcd') })))
+      for (let run = 0; run < 3; run += 1) {
+        let chunks = 0
+        for await (const _ of await chatModel('gpt-4o', { maxTokens: 2000 }).stream(question, { callbacks: [handler] })) if (++chunks === 200) break
+      }
+      expect(handler.openRuns).toBe(3)
+      expect((await used()).used).toBe(0)
+      await vi.advanceTimersByTimeAsync(30_000)
+      expect(handler.openRuns).toBe(0)
+      const { used: charged, reserved } = await used()
+      expect(reserved).toBe(0)
+      // Each: prompt 7 and about 200 streamed tokens (" abcd" is one token), far less than the 2000 reserved.
+      expect(charged).toBeGreaterThanOrEqual(3 * (7 + 190))
+      expect(charged).toBeLessThan(3 * (7 + 300))
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
+  it('charges the reservation of runs aborted after they reached the provider', async () => {
+    const { handler, used } = setup()
+    server.reply('/chat/completions', hang())
+    const controller = new AbortController()
+    const model = chatModel('gpt-4o', { maxTokens: 200 })
+    const runs = Array.from({ length: 5 }, () => model.invoke(question, { callbacks: [handler], signal: controller.signal }).catch(() => undefined))
+    await server.arrived(5)
+    const held = (await used()).reserved
+    expect(held).toBeGreaterThanOrEqual(5 * 200)
+    controller.abort()
+    await Promise.all(runs)
+    await vi.waitFor(async () => expect(await used()).toMatchObject({ used: held, reserved: 0 }))
+    expect(handler.openRuns).toBe(0)
+  })
+
+  it('charges a run with n choices its usage once (LangChain copies it onto every choice)', async () => {
+    const { handler, used } = setup()
+    const completion = chatCompletion({ usage: { prompt: 100, completion: 30 } })
+    server.reply('/chat/completions', json({ ...completion, choices: [0, 1, 2].map((index) => ({ ...completion.choices[0]!, index })) }))
+    await chatModel('gpt-4o', { n: 3 }).invoke(question, { callbacks: [handler] })
+    expect(await used()).toMatchObject({ used: 130, reserved: 0 })
   })
 
   it('charges each run of a batch, with one handler serving concurrent runs', async () => {

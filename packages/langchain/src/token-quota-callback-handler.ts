@@ -2,7 +2,7 @@ import { BaseCallbackHandler } from '@langchain/core/callbacks/base'
 import type { BaseMessage } from '@langchain/core/messages'
 import type { LLMResult } from '@langchain/core/outputs'
 import type { Serialized } from '@langchain/core/load/serializable'
-import type { QuotaContext, QuotaLease, TokenEstimator, TokenQuota, Usage } from '@tokenquota/core'
+import { MeteredCall, type QuotaContext, type TokenEstimator, type TokenQuota } from '@tokenquota/core'
 import { usageOfResult } from './usage.js'
 
 /** What the handler knows about a run when it resolves the caller. */
@@ -33,13 +33,21 @@ export interface TokenQuotaCallbackHandlerOptions {
    * @default 4096
    */
   readonly defaultMaxOutputTokens?: number
+  /**
+   * A streamed run whose consumer stops reading (a `for await` loop broken off) gets neither an
+   * end nor an error from LangChain. When no token has come for this long, the run is taken as
+   * abandoned and charged the prompt and what it streamed.
+   * @default 60_000
+   */
+  readonly abandonedRunMs?: number
 }
 
 interface OpenRun {
-  readonly lease: QuotaLease
-  readonly promptTokens: number
-  /** Streamed tokens so far, to charge a run that fails mid-stream for what it produced. */
+  readonly call: MeteredCall
+  /** Streamed tokens so far, to charge a run that fails or is abandoned mid-stream for what it produced. */
   produced: string
+  /** Fires when a streamed run has gone quiet for `abandonedRunMs`: its consumer stopped reading. */
+  abandonment: ReturnType<typeof setTimeout> | undefined
 }
 
 type Json = Record<string, unknown>
@@ -80,7 +88,7 @@ export class TokenQuotaCallbackHandler extends BaseCallbackHandler {
     this.#options = options
   }
 
-  /** Runs reserved and not yet settled (runs that never end expire with their lease). */
+  /** Runs reserved and not yet settled. */
   get openRuns(): number {
     return this.#runs.size
   }
@@ -97,48 +105,36 @@ export class TokenQuotaCallbackHandler extends BaseCallbackHandler {
 
   override async handleLLMNewToken(token: string, _index: unknown, runId: string): Promise<void> {
     const run = this.#runs.get(runId)
-    if (run) run.produced += token
+    if (!run) return
+    run.produced += token
+    if (run.abandonment) run.abandonment.refresh()
+    else {
+      run.abandonment = setTimeout(() => void this.#take(runId)?.call.commitInterrupted(run.produced), this.#options.abandonedRunMs ?? 60_000)
+      run.abandonment.unref?.()
+    }
   }
 
   override async handleLLMEnd(output: LLMResult, runId: string): Promise<void> {
     const run = this.#take(runId)
     if (!run) return
-    const usage = usageOfResult(output)
-    await this.#commit(run, usage, output.generations.flat().map((generation) => generation.text).join(''))
+    await run.call.commitUsage(usageOfResult(output), output.generations.flat().map((generation) => generation.text).join(''))
   }
 
-  override async handleLLMError(_error: Error, runId: string): Promise<void> {
+  override async handleLLMError(error: Error, runId: string): Promise<void> {
     const run = this.#take(runId)
     if (!run) return
-    // A run that failed after streaming output is charged for it; one that produced nothing is free.
-    if (run.produced === '') await run.lease.release().catch(() => undefined)
-    else await this.#commit(run, undefined, run.produced)
+    // Failed after streaming output: charged for it. Before any: released, unless it was aborted
+    // after being sent (the provider bills what it processed).
+    if (run.produced !== '') await run.call.commitInterrupted(run.produced)
+    else await run.call.fail(error)
   }
 
   #take(runId: string): OpenRun | undefined {
     const run = this.#runs.get(runId)
+    if (!run) return undefined
     this.#runs.delete(runId)
+    clearTimeout(run.abandonment)
     return run
-  }
-
-  async #commit(run: OpenRun, usage: Usage | undefined, outputText: string): Promise<void> {
-    const { quota } = this.#options
-    try {
-      if (usage) {
-        await run.lease.commit(usage)
-        return
-      }
-    } catch {
-      // Malformed usage: charge an estimate below.
-    }
-    quota.emit('warning', { code: 'UsageMissing', message: 'A LangChain run ended without usable token usage; charging an estimate' })
-    const estimator = this.#options.estimator ?? quota.estimator
-    try {
-      const output = outputText === '' ? 0 : await estimator(outputText)
-      await run.lease.commit({ input: run.promptTokens, output }, { estimated: true })
-    } catch {
-      // Store failures are reported by the engine's events; the lease expires on its own.
-    }
   }
 
   async #start(run: {
@@ -172,6 +168,9 @@ export class TokenQuotaCallbackHandler extends BaseCallbackHandler {
     const choices = positiveInteger(invocation.n) ?? 1
 
     const lease = await quota.reserve(context, { estimate: { input: promptTokens, output: maxOutput * choices }, model })
-    this.#runs.set(run.runId, { lease, promptTokens, produced: '' })
+    const call = new MeteredCall({ label: `LangChain run of ${model ?? 'a model'}`, lease, promptTokens, quota, estimator })
+    // The provider request follows this callback, with the run's signal.
+    call.sending((run.extraParams?.options as { signal?: AbortSignal } | undefined)?.signal)
+    this.#runs.set(run.runId, { call, produced: '', abandonment: undefined })
   }
 }

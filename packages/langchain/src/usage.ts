@@ -15,9 +15,7 @@ function isObject(value: unknown): value is Json {
 export function usageOfResult(output: LLMResult): Usage | undefined {
   let found = false
   const sum = { input: 0, output: 0, total: 0, cachedInput: 0, reasoning: 0 }
-  for (const generation of output.generations.flat()) {
-    const metadata = (generation as { message?: { usage_metadata?: unknown } }).message?.usage_metadata
-    if (!isObject(metadata)) continue
+  for (const metadata of output.generations.flatMap(responseUsages)) {
     found = true
     const inputDetails = isObject(metadata.input_token_details) ? metadata.input_token_details : {}
     const outputDetails = isObject(metadata.output_token_details) ? metadata.output_token_details : {}
@@ -31,4 +29,15 @@ export function usageOfResult(output: LLMResult): Usage | undefined {
   const legacy = output.llmOutput?.tokenUsage ?? output.llmOutput?.estimatedTokenUsage
   if (!isObject(legacy) || !(Number(legacy.totalTokens) > 0 || Number(legacy.promptTokens) > 0)) return undefined
   return { input: legacy.promptTokens as number, output: legacy.completionTokens as number, total: legacy.totalTokens as number }
+}
+
+/**
+ * The usage of one prompt's generations. With `n > 1`, LangChain copies the response's usage onto
+ * every choice: identical copies count once; different ones are per-choice figures and add up.
+ */
+function responseUsages(generations: LLMResult['generations'][number]): Json[] {
+  const usages = generations.map((generation) => (generation as { message?: { usage_metadata?: unknown } }).message?.usage_metadata).filter(isObject)
+  const first = usages[0]
+  if (first !== undefined && usages.every((usage) => JSON.stringify(usage) === JSON.stringify(first))) return [first]
+  return usages
 }

@@ -15,14 +15,14 @@ function parseJson(text: string): unknown {
  * (`undefined` when it is not JSON), before the read resolves, so the call is charged before its
  * caller sees the result. A body nobody reads is never charged: its reservation expires with the lease.
  */
-export function meterOnRead(response: Response, charge: (parsed: unknown) => Promise<void>): Response {
+export function meterOnRead(response: Response, charge: (parsed: unknown) => Promise<void>, interrupted: () => Promise<void>): Response {
   const read = <T>(method: (this: Response) => Promise<T>, parse: (value: T) => unknown | Promise<unknown>) =>
     async function (this: Response): Promise<T> {
       let value: T
       try {
         value = await method.call(response)
       } catch (error) {
-        await charge(undefined)
+        await interrupted()
         throw error
       }
       await charge(await parse(value))
@@ -39,12 +39,12 @@ export function meterOnRead(response: Response, charge: (parsed: unknown) => Pro
 
   let metered: ReadableStream<Uint8Array> | null | undefined
   Object.defineProperty(response, 'body', {
-    get: () => (metered ??= meterStream(bodyGetter.call(response) as ReadableStream<Uint8Array> | null, (bytes) => charge(bytes && decode(bytes)))),
+    get: () => (metered ??= meterStream(bodyGetter.call(response) as ReadableStream<Uint8Array> | null, (bytes) => (bytes ? charge(decode(bytes)) : interrupted()))),
   })
   return response
 }
 
-/** The body as a stream read chunk by chunk: charged from the whole body at its end, or from nothing when cancelled or broken. */
+/** The body as a stream read chunk by chunk: charged from the whole body at its end, or as interrupted when cancelled or broken. */
 function meterStream(body: ReadableStream<Uint8Array> | null, charge: (bytes: Uint8Array | undefined) => Promise<void>): ReadableStream<Uint8Array> | null {
   if (body === null) return null
   const chunks: Uint8Array[] = []

@@ -128,6 +128,7 @@ export function withTokenQuota<Client extends OpenAILike>(client: Client, option
   async function meteringFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
     const plan = (init as Record<symbol, CallPlan | undefined> | undefined)?.[callKey]
     if (plan && 'synthetic' in plan) return plan.synthetic
+    if (plan) plan.metered.sending(init?.signal)
     const response = await transport(input, init)
     if (!plan || !response.ok) return response
     const { metered, kind, hideUsageChunk } = plan
@@ -141,13 +142,18 @@ export function withTokenQuota<Client extends OpenAILike>(client: Client, option
       })
       return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers })
     }
-    return meterOnRead(response, (parsed) => metered.commitUsage(usageOf(kind, parsed), outputTextOf(kind, parsed)))
+    return meterOnRead(
+      response,
+      (parsed) => metered.commitUsage(usageOf(kind, parsed), outputTextOf(kind, parsed)),
+      () => metered.commitInterrupted(''),
+    )
   }
 
   const derived = raw.withOptions({ fetch: meteringFetch as typeof fetch }) as ClientInternals & Record<symbol, unknown>
   const makeRequest = derived.makeRequest
   // Retries re-enter makeRequest with a retry id: only the first attempt reserves, and only the
-  // call as a whole (all retries exhausted) releases.
+  // call as a whole (all retries exhausted) settles a failure: released, or charged when it was
+  // aborted after being sent.
   derived.makeRequest = async function (this: ClientInternals, optionsInput, retriesRemaining, retryOfRequestLogID) {
     if (retryOfRequestLogID !== undefined) return makeRequest.call(this, optionsInput, retriesRemaining, retryOfRequestLogID)
     const request = await gate(await optionsInput)
@@ -155,7 +161,7 @@ export function withTokenQuota<Client extends OpenAILike>(client: Client, option
       return await makeRequest.call(this, request, retriesRemaining, retryOfRequestLogID)
     } catch (error) {
       const plan = request.fetchOptions?.[callKey] as CallPlan | undefined
-      if (plan && 'metered' in plan) await plan.metered.release()
+      if (plan && 'metered' in plan) await plan.metered.fail(error)
       throw error
     }
   }

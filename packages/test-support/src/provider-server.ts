@@ -24,6 +24,10 @@ export type Reply =
       /** Break the connection after this many events. */
       readonly failAfter?: number
     }
+  | { readonly kind: 'hang' }
+
+/** The request arrives and no answer comes until the client aborts it (a long call, e.g. reasoning). */
+export const hang = (): Reply => ({ kind: 'hang' })
 
 export const json = (body: JsonBodyType, status = 200, headers: Record<string, string> = {}): Reply => ({ kind: 'json', body, status, headers })
 export const sse = (events: ReadonlyArray<{ event?: string; data: unknown } | Record<string, unknown>>, options: { done?: boolean; failAfter?: number } = {}): Reply => ({
@@ -62,6 +66,7 @@ function sseResponse(reply: Extract<Reply, { kind: 'sse' }>): Response {
 export function createProviderServer(bases: readonly string[] = [baseURL, anthropicBaseURL, geminiBaseURL]) {
   const calls: RecordedCall[] = []
   const replies = new Map<string, Reply[]>()
+  const arrivals = new Set<{ readonly count: number; resolve(): void }>()
   const server = setupServer(
     // Real local servers (for failures msw cannot fake, like a connection reset mid-stream) pass through.
     http.all(/^http:\/\/127\.0\.0\.1:\d+\//, () => passthrough()),
@@ -72,8 +77,13 @@ export function createProviderServer(bases: readonly string[] = [baseURL, anthro
       calls.push({ method: request.method, path, headers: request.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined })
       const queue = replies.get(path)
       const reply = queue && queue.length > 1 ? queue.shift()! : queue?.[0]
+      for (const waiter of [...arrivals]) if (calls.length >= waiter.count) (arrivals.delete(waiter), waiter.resolve())
       if (!reply) return Response.json({ error: { message: `no reply set for ${path}` } }, { status: 501 })
       if (reply.kind === 'sse') return sseResponse(reply)
+      if (reply.kind === 'hang') {
+        await new Promise((resolve) => request.signal.addEventListener('abort', resolve, { once: true }))
+        return Response.error()
+      }
       return Response.json(reply.body, { status: reply.status ?? 200, headers: { 'x-request-id': 'req_json', ...reply.headers } })
     })),
   )
@@ -82,6 +92,11 @@ export function createProviderServer(bases: readonly string[] = [baseURL, anthro
     /** Answers `path` (e.g. `/chat/completions`) with these replies in order; the last repeats. */
     reply(path: string, ...queue: Reply[]) {
       replies.set(path, [...queue])
+    },
+    /** Resolves once `count` requests have arrived in all. */
+    arrived(count: number): Promise<void> {
+      if (calls.length >= count) return Promise.resolve()
+      return new Promise((resolve) => arrivals.add({ count, resolve }))
     },
     listen: () => server.listen({ onUnhandledFrame: 'error' }),
     reset() {
