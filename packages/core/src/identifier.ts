@@ -20,7 +20,8 @@ export interface PolicyTarget {
   readonly limit: number | undefined
 }
 
-function callPolicyFunction<T>(policy: NormalizedPolicy, what: string, run: () => T): T {
+/** Runs a user function of a policy; what it throws becomes a `QuotaInputError` naming the policy. */
+export function callPolicyFunction<T>(policy: NormalizedPolicy, what: string, run: () => T): T {
   try {
     return run()
   } catch (error) {

@@ -436,6 +436,20 @@ describe('thresholds', () => {
   })
 })
 
+describe('throttles', () => {
+  it('never fails, double-charges or leaks a hold when a pacing function throws', async () => {
+    const warnings: string[] = []
+    const { quota } = setup([{ ...userDaily, allow: 100, thresholds: [{ at: 0.5, action: 'throttle', minIntervalMs: () => { throw new Error('plan lookup failed') } }] }], {
+      on: { warning: (event) => warnings.push(event.code) },
+    })
+    // The commit that crosses the threshold, then a reservation that notices it.
+    expect(await (await quota.reserve({ user: 'alice' }, { estimate: 80 })).commit({ total: 60 })).toMatchObject({ charges: [{ amount: 60 }] })
+    await (await quota.reserve({ user: 'alice' }, { estimate: 10 })).commit({ total: 10 })
+    expect(await quota.status({ user: 'alice' })).toMatchObject([{ used: 70, reserved: 0 }])
+    expect(warnings).toContain('PolicyFunctionFailed')
+  })
+})
+
 describe('events and store failures', () => {
   it('reports refusals and usage', async () => {
     const seen: string[] = []

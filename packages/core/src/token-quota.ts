@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto'
 import type { PolicyDecision } from './decision.js'
 import { QuotaConfigError, QuotaInputError, StoreUnavailableError, TokenQuotaError, TokenQuotaExceededError, type QuotaViolation } from './errors.js'
 import { QuotaEvents, type QuotaEventHandlers, type QuotaEventMap, type QuotaEventName } from './events.js'
-import { resolveTarget, type PolicyTarget } from './identifier.js'
+import { callPolicyFunction, resolveTarget, type PolicyTarget } from './identifier.js'
 import { Lease, type CommitOptions, type CommitResult, type LeaseFields, type LeaseSettlement, type QuotaLease } from './lease.js'
 import { normalizeUnidentified, type NormalizedPolicy } from './policy.js'
 import { normalizePolicies } from './policy-set.js'
@@ -124,6 +124,8 @@ interface Placement {
 }
 
 const defaultLeaseTtlMs = 600_000
+/** A throttle's interval when its policy sets none. */
+const defaultPacingMs = 1000
 /** Waits before each retry of a background commit; then it is given up. */
 const commitRetryDelaysMs = [100, 1000, 5000]
 /** Models seen that no per-model policy matched (for one warning each); bounded so hostile names cannot grow it. */
@@ -276,7 +278,8 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     for (const target of targets) {
       const cap = target.policy.maxTokensPerRequest
       if (!cap) continue
-      const limit = typeof cap.limit === 'number' ? cap.limit : callCap(target.policy, cap.limit, context)
+      const capLimit = cap.limit
+      const limit = typeof capLimit === 'number' ? capLimit : callPolicyFunction(target.policy, 'maxTokensPerRequest', () => capLimit(context))
       if (limit === undefined) continue
       const requested = target.policy.chargeBound(bound)
       if (requested <= limit) continue
@@ -365,6 +368,24 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     return counters.flatMap((counter, index) => counter.targets.map((target) => decisionOf(target, snapshots[index]!)))
   }
 
+  /**
+   * A throttle's interval. A pacing function that throws or returns nonsense must not fail the
+   * reservation or commit that crossed the threshold (both are already in the store): it is
+   * reported, and the default interval is used.
+   */
+  function pacingInterval(policy: NormalizedPolicy, option: number | ((context: QuotaContext) => number) | undefined, context: QuotaContext): number {
+    if (typeof option !== 'function') return option ?? defaultPacingMs
+    let value: unknown
+    try {
+      value = option(context)
+    } catch (error) {
+      value = error
+    }
+    if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value
+    events.emit('warning', { code: 'PolicyFunctionFailed', message: `The minIntervalMs function of policy "${policy.name}" failed (${String(value)}); pacing at ${defaultPacingMs} ms` })
+    return defaultPacingMs
+  }
+
   /** Throttle thresholds already passed (possibly by another process): pace from now on. */
   function noticeThrottles(counters: readonly CounterPlan[], snapshots: readonly CounterSnapshot[], context: QuotaContext, at: number): void {
     counters.forEach((counter, index) => {
@@ -380,8 +401,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   }
 
   function startThrottle(counter: CounterPlan, target: PolicyTarget, threshold: NormalizedPolicy['thresholds'][number], until: number, context: QuotaContext, at: number): void {
-    const raw = threshold.minIntervalMs ?? 1000
-    const minIntervalMs = typeof raw === 'number' ? raw : callCap(target.policy, raw, context) ?? 1000
+    const minIntervalMs = pacingInterval(target.policy, threshold.minIntervalMs, context)
     const key = `${counter.counter}\u0000${counter.identifier}`
     if (throttle.activate(key, until, minIntervalMs, at)) {
       events.emit('throttle', { policy: target.policy.name, identifier: target.identifier, until, minIntervalMs })
@@ -571,14 +591,6 @@ async function statusTarget(policy: NormalizedPolicy, context: QuotaContext, at:
     if (!(TokenQuotaExceededError.isInstance(error) && error.code === 'UnknownQuotaClass')) throw error
     const target = await resolveTarget({ ...policy, mode: 'count-only', enforces: false, counts: true }, context, at)
     return { ...target, policy, limit: 0 }
-  }
-}
-
-function callCap<T>(policy: NormalizedPolicy, fn: (context: QuotaContext) => T, context: QuotaContext): T {
-  try {
-    return fn(context)
-  } catch (error) {
-    throw new QuotaInputError({ code: 'PolicyFunctionFailed', policy: policy.name, message: `a policy function threw: ${String(error)}`, cause: error })
   }
 }
 
