@@ -64,4 +64,23 @@ describe('Redis outage', () => {
     await call(quota, 'bob')
     expect(await quota.status({ user: 'bob' })).toMatchObject([{ used: 100 }])
   })
+
+  it('fails open fast on a hung Redis: the operations queued behind a timed-out call fail with it', async () => {
+    const errors: StoreErrorEvent[] = []
+    const quota = createTokenQuota({ policies, failureMode: 'open', store: new RedisStore({ client, prefix: 'hung', timeoutMs: 250 }), on: { storeError: (event) => errors.push(event) } })
+    await quota.status({ user: 'warm' }) // the script cache
+    const sent = vi.spyOn(client, 'evalsha')
+    server.pause()
+    try {
+      const results = await Promise.allSettled(Array.from({ length: 1024 }, (_, index) => quota.reserve({ user: `u${index}` }, { estimate: 10 })))
+      expect(results.every((result) => result.status === 'fulfilled')).toBe(true) // admitted by the local limiter
+      // One call timed out and took every queued reservation with it: not one timeout per batch of 128.
+      expect(sent.mock.calls.length).toBeLessThanOrEqual(2)
+      expect(errors.length).toBe(1024)
+    } finally {
+      sent.mockRestore()
+      server.resume()
+    }
+    await waitForRedis()
+  })
 })

@@ -1,3 +1,5 @@
+import { StoreUnavailableError } from '../../errors.js'
+
 interface Waiting<Item, Result> {
   readonly item: Item
   resolve(result: Result): void
@@ -14,21 +16,30 @@ interface Lane<Item, Result> {
  * at once, so a lone caller waits for nothing; while a call is in flight, new operations queue and
  * go together in the next one. Under load, one script call carries many operations.
  *
+ * Fails fast: when a call fails (Redis down or hung past its timeout), the operations queued
+ * behind it fail with it instead of each batch waiting out its own timeout, and a lane refuses
+ * new operations at once beyond `maxWaiting`. So no operation waits much longer than one timeout.
+ *
  * Lanes keep apart operations that may not share a call (keys of different Redis Cluster slots).
  */
 export class Batcher<Item, Result> {
   readonly #send: (items: readonly Item[]) => Promise<readonly Result[]>
   readonly #maxBatch: number
+  readonly #maxWaiting: number
   readonly #lanes = new Map<string, Lane<Item, Result>>()
 
-  constructor(send: (items: readonly Item[]) => Promise<readonly Result[]>, maxBatch: number) {
+  constructor(send: (items: readonly Item[]) => Promise<readonly Result[]>, options: { readonly maxBatch: number; readonly maxWaiting: number }) {
     this.#send = send
-    this.#maxBatch = maxBatch
+    this.#maxBatch = options.maxBatch
+    this.#maxWaiting = options.maxWaiting
   }
 
   add(laneKey: string, item: Item): Promise<Result> {
     let lane = this.#lanes.get(laneKey)
     if (!lane) this.#lanes.set(laneKey, (lane = { busy: false, waiting: [] }))
+    if (lane.waiting.length >= this.#maxWaiting) {
+      return Promise.reject(new StoreUnavailableError({ message: `More than ${this.#maxWaiting} operations are waiting for Redis: it is not keeping up` }))
+    }
     const result = new Promise<Result>((resolve, reject) => lane.waiting.push({ item, resolve, reject }))
     if (!lane.busy) this.#drain(laneKey, lane)
     return result
@@ -50,7 +61,10 @@ export class Batcher<Item, Result> {
     }
     sending.then(
       (results) => batch.forEach((waiting, index) => waiting.resolve(results[index]!)),
-      (error: unknown) => batch.forEach((waiting) => waiting.reject(error)),
+      (error: unknown) => {
+        for (const waiting of batch) waiting.reject(error)
+        for (const waiting of lane.waiting.splice(0)) waiting.reject(error)
+      },
     ).finally(() => this.#drain(laneKey, lane))
   }
 }

@@ -26,8 +26,8 @@ export interface LuaStoreOptions extends RedisKeyOptions {
 }
 
 const windowKind = { fixed: 'f', flexi: 'x', rolling: 'r' } as const
-/** Most operations in one script call. */
-const maxBatch = 128
+/** Most operations in one script call, and most waiting for one lane (beyond: refused at once). */
+const batching = { maxBatch: 128, maxWaiting: 8192 }
 
 /** The script arguments `a` and `b` that describe a window (see lua-scripts.ts). */
 function windowArgs(window: WindowSpec): [string, string] {
@@ -77,8 +77,8 @@ export class LuaStore implements QuotaStore {
   readonly #transport: ScriptTransport
   readonly #keys: RedisKeys
   readonly #timeoutMs: number
-  readonly #reserves = new Batcher<ReserveRequest, ReserveResult>((requests) => this.#reserveBatch(requests), maxBatch)
-  readonly #settles = new Batcher<SettleRequest, readonly ChargeOutcome[]>((requests) => this.#settleBatch(requests), maxBatch)
+  readonly #reserves = new Batcher<ReserveRequest, ReserveResult>((requests) => this.#reserveBatch(requests), batching)
+  readonly #settles = new Batcher<SettleRequest, readonly ChargeOutcome[]>((requests) => this.#settleBatch(requests), batching)
 
   constructor(transport: ScriptTransport, options: LuaStoreOptions = {}) {
     this.#transport = transport

@@ -10,6 +10,10 @@ export interface RedisServer {
   kill(): Promise<void>
   /** Starts it again on the same port, empty. */
   restart(): Promise<void>
+  /** Freezes the server (SIGSTOP): connections stay open and nothing answers — a hung Redis. */
+  pause(): void
+  /** Lets a paused server run again (SIGCONT). */
+  resume(): void
 }
 
 async function freePort(): Promise<number> {
@@ -43,6 +47,7 @@ export async function startRedisServer(): Promise<RedisServer> {
   const port = await freePort()
   let child = await launch(port)
   const kill = async () => {
+    child.kill('SIGCONT') // a paused server cannot act on SIGKILL's exit until it runs
     if (child.exitCode !== null || child.signalCode !== null) return
     const exited = new Promise((resolve) => child.once('exit', resolve))
     child.kill('SIGKILL')
@@ -56,6 +61,8 @@ export async function startRedisServer(): Promise<RedisServer> {
       await kill()
       child = await launch(port)
     },
+    pause: () => void child.kill('SIGSTOP'),
+    resume: () => void child.kill('SIGCONT'),
   }
 }
 
