@@ -2,18 +2,36 @@ import { MeteredCall, reserveCall, type QuotaContext } from '@tokenquota/core'
 import type { WithTokenQuotaOptions } from './options.js'
 
 export type BegunCall =
-  | { readonly kind: 'metered'; readonly call: MeteredCall; readonly model: string | undefined; readonly maxOutputTokens: number | undefined }
+  | {
+      readonly kind: 'metered'
+      readonly call: MeteredCall
+      readonly model: string | undefined
+      /** Per candidate, when a per-request cap clamped the output. */
+      readonly maxOutputTokens: number | undefined
+    }
   | { readonly kind: 'response'; readonly response: string | Record<string, unknown> }
 
 /** Reserves for one Gemini call (with fallbacks) and returns what to do. */
 export async function beginCall(
   options: WithTokenQuotaOptions,
-  call: { label: string; model: string | undefined; params: Record<string, unknown>; promptTokens: number; maxOutputTokens: number | undefined },
+  call: {
+    label: string
+    /** As the caller wrote it; an API-style `models/…` name is reserved under its bare name. */
+    model: string | undefined
+    params: Record<string, unknown>
+    promptTokens: number
+    /** Per candidate. */
+    maxOutputTokens: number | undefined
+    /** Candidates asked for (`candidateCount`): each may produce up to `maxOutputTokens`. @default 1 */
+    candidates?: number
+  },
 ): Promise<BegunCall> {
   const { quota } = options
   const context: QuotaContext | undefined = quota.currentContext() === undefined ? options.context?.(call.params) : undefined
-  const output = call.maxOutputTokens ?? options.defaultMaxOutputTokens ?? 8192
-  const reservation = await reserveCall({ quota, context, estimate: { input: call.promptTokens, output }, model: call.model, fallback: options.fallback, params: call.params })
+  const candidates = call.candidates ?? 1
+  const output = (call.maxOutputTokens ?? options.defaultMaxOutputTokens ?? 8192) * candidates
+  const requested = call.model === undefined ? undefined : modelName(call.model)
+  const reservation = await reserveCall({ quota, context, estimate: { input: call.promptTokens, output }, model: requested, fallback: options.fallback, params: call.params })
   if (reservation.kind === 'response') return { kind: 'response', response: reservation.response }
   const metered = new MeteredCall({
     label: call.label,
@@ -23,5 +41,17 @@ export async function beginCall(
     estimator: options.estimator ?? quota.estimator,
     onStreamAbort: options.onStreamAbort,
   })
-  return { kind: 'metered', call: metered, model: reservation.model, maxOutputTokens: reservation.lease.maxOutputTokens }
+  const clamped = reservation.lease.maxOutputTokens
+  return {
+    kind: 'metered',
+    call: metered,
+    // The caller's own spelling when no fallback changed the model.
+    model: reservation.model === requested ? call.model : reservation.model,
+    maxOutputTokens: clamped === undefined ? undefined : Math.max(1, Math.floor(clamped / candidates)),
+  }
+}
+
+/** A model's bare name: the API's resource names (`models/gemini-2.5-pro`) match per-model policies too. */
+export function modelName(model: string): string {
+  return model.replace(/^(models|tunedModels)\//, '')
 }

@@ -61,7 +61,8 @@ export function instrumentGenAI(ai: GoogleGenAILike, options: WithTokenQuotaOpti
 
   async function begin(label: string, params: Params, output: boolean) {
     const maxOutputTokens = output ? (params.config?.maxOutputTokens as number | undefined) : 0
-    const begun = await beginCall(options, { label, model: params.model, params, promptTokens: await promptTokens(params), maxOutputTokens })
+    const candidates = output ? positiveInteger(params.config?.candidateCount) : undefined
+    const begun = await beginCall(options, { label, model: params.model, params, promptTokens: await promptTokens(params), maxOutputTokens, candidates })
     if (begun.kind === 'response') return begun
     const config = begun.maxOutputTokens === undefined ? params.config : { ...params.config, maxOutputTokens: begun.maxOutputTokens }
     return { ...begun, params: { ...params, model: begun.model ?? params.model, ...(config && { config }) } }
@@ -104,4 +105,8 @@ export function instrumentGenAI(ai: GoogleGenAILike, options: WithTokenQuotaOpti
     if (begun.kind === 'response') return begun.response
     return settle(begun.call, begun.params, () => original.embedContent(begun.params), () => begun.call.commitEstimate(''))
   }
+}
+
+function positiveInteger(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined
 }

@@ -1,5 +1,5 @@
-import type { MeteredCall } from '@tokenquota/core'
-import { beginCall } from './begin-call.js'
+import { QuotaConfigError, type MeteredCall } from '@tokenquota/core'
+import { beginCall, modelName } from './begin-call.js'
 import type { WithTokenQuotaOptions } from './options.js'
 import { estimatePromptTokens } from './prompt.js'
 import { textOfCandidates, usageOfMetadata } from './usage.js'
@@ -47,10 +47,6 @@ interface ChatSession {
 }
 
 /** The model name without its `models/` prefix, as policies name it. */
-function modelName(model: string): string {
-  return model.replace(/^(models|tunedModels)\//, '')
-}
-
 /** The response shape of this SDK (`text()` and friends are functions here), for a ready answer. */
 function fallbackResult(answer: string | Json): GenerateResult {
   if (typeof answer !== 'string') return { response: answer }
@@ -113,7 +109,8 @@ export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: W
     maxOutputTokens: number | undefined
     /** The request's abort signal (`SingleRequestOptions.signal`). */
     signal?: AbortSignal
-    send: (model: string) => Promise<R>
+    /** Sends on `model`; `maxOutputTokens` is set when a per-request cap clamped the output (per candidate). */
+    send: (model: string, maxOutputTokens: number | undefined) => Promise<R>
     /** Builds the result from a ready fallback response. */
     answer: (response: string | Json) => R
     charge: (result: R, metered: MeteredCall) => R | Promise<R>
@@ -121,12 +118,13 @@ export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: W
     const { model, request } = call
     const params = (typeof request === 'object' && request !== null ? request : { contents: request }) as Json
     const promptTokens = await estimatePromptTokens(estimator, call.history, request, model.systemInstruction, model.tools)
-    const begun = await beginCall(options, { label: call.label, model: modelName(model.model), params, promptTokens, maxOutputTokens: call.maxOutputTokens })
+    const candidates = positiveInteger(configOf(model, request).candidateCount)
+    const begun = await beginCall(options, { label: call.label, model: modelName(model.model), params, promptTokens, maxOutputTokens: call.maxOutputTokens, candidates })
     if (begun.kind === 'response') return call.answer(begun.response)
     let result: R
     try {
       begun.call.sending(call.signal)
-      result = await call.send(begun.model ?? modelName(model.model))
+      result = await call.send(begun.model ?? modelName(model.model), begun.maxOutputTokens)
     } catch (error) {
       await begun.call.fail(error)
       throw error
@@ -135,8 +133,7 @@ export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: W
   }
 
   function maxOutputOf(model: GenerativeModel, request: unknown): number | undefined {
-    const config = (request as { generationConfig?: Json } | undefined)?.generationConfig ?? model.generationConfig
-    return config?.maxOutputTokens as number | undefined
+    return configOf(model, request).maxOutputTokens as number | undefined
   }
 
   async function chargeResult(result: GenerateResult, call: MeteredCall): Promise<GenerateResult> {
@@ -153,9 +150,9 @@ export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: W
     }
     const chatCall = async (label: string, request: unknown) => ({ label, model, request, history: await session.getHistory(), maxOutputTokens: maxOutputOf(model, session.params) })
     session.sendMessage = async (request, requestOptions) =>
-      metered({ ...(await chatCall('sendMessage', request)), signal: signalOf(requestOptions), send: async (name) => (sameModel(name), sendMessage(request, requestOptions)), answer: fallbackResult, charge: chargeResult })
+      metered({ ...(await chatCall('sendMessage', request)), signal: signalOf(requestOptions), send: async (name, cap) => (sameModel(name), fitsChat(session, cap), sendMessage(request, requestOptions)), answer: fallbackResult, charge: chargeResult })
     session.sendMessageStream = async (request, requestOptions) =>
-      metered({ ...(await chatCall('sendMessageStream', request)), signal: signalOf(requestOptions), send: async (name) => (sameModel(name), sendMessageStream(request, requestOptions)), answer: fallbackStream, charge: meterStreamResult })
+      metered({ ...(await chatCall('sendMessageStream', request)), signal: signalOf(requestOptions), send: async (name, cap) => (sameModel(name), fitsChat(session, cap), sendMessageStream(request, requestOptions)), answer: fallbackStream, charge: meterStreamResult })
     return session
   }
 
@@ -171,9 +168,9 @@ export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: W
     const reservedModel = (name: string) => (name === modelName(model.model) ? own : getGenerativeModel({ ...params, model: name }, requestOptions))
 
     model.generateContent = (request, options_) =>
-      metered({ label: 'generateContent', model, request, maxOutputTokens: maxOutputOf(model, request), signal: signalOf(options_), send: (name) => reservedModel(name).generateContent(request, options_), answer: fallbackResult, charge: chargeResult })
+      metered({ label: 'generateContent', model, request, maxOutputTokens: maxOutputOf(model, request), signal: signalOf(options_), send: (name, cap) => reservedModel(name).generateContent(withOutputCap(model, request, cap), options_), answer: fallbackResult, charge: chargeResult })
     model.generateContentStream = (request, options_) =>
-      metered({ label: 'generateContentStream', model, request, maxOutputTokens: maxOutputOf(model, request), signal: signalOf(options_), send: (name) => reservedModel(name).generateContentStream(request, options_), answer: fallbackStream, charge: meterStreamResult })
+      metered({ label: 'generateContentStream', model, request, maxOutputTokens: maxOutputOf(model, request), signal: signalOf(options_), send: (name, cap) => reservedModel(name).generateContentStream(withOutputCap(model, request, cap), options_), answer: fallbackStream, charge: meterStreamResult })
     // Embedding responses carry no usage: the prompt estimate is charged.
     const embed = (label: string, embedder: (request: unknown, options_?: unknown) => Promise<unknown>) => (request: unknown, options_?: unknown) =>
       metered({
@@ -202,4 +199,37 @@ export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: W
 function signalOf(requestOptions: unknown): AbortSignal | undefined {
   const signal = (requestOptions as { signal?: unknown } | undefined)?.signal
   return signal instanceof AbortSignal ? signal : undefined
+}
+
+function positiveInteger(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined
+}
+
+/** The generation config a call runs with: the request's replaces the model's (as the SDK does). */
+function configOf(model: GenerativeModel, request: unknown): Json {
+  return (request as { generationConfig?: Json } | undefined)?.generationConfig ?? model.generationConfig ?? {}
+}
+
+/** The request with its output capped at `maxOutputTokens` (a clamp), in the SDK's request shape. */
+function withOutputCap(model: GenerativeModel, request: unknown, maxOutputTokens: number | undefined): unknown {
+  if (maxOutputTokens === undefined) return request
+  const asParts = (parts: unknown[]) => parts.map((part) => (typeof part === 'string' ? { text: part } : part))
+  const full =
+    typeof request === 'string' ? { contents: [{ role: 'user', parts: [{ text: request }] }] }
+    : Array.isArray(request) ? { contents: [{ role: 'user', parts: asParts(request) }] }
+    : (request as Json)
+  return { ...full, generationConfig: { ...configOf(model, request), maxOutputTokens } }
+}
+
+/**
+ * A chat cannot lower its output cap per message (the SDK sends the session's generation config),
+ * so a clamp that would need it refuses instead of sending more than the cap allows.
+ */
+function fitsChat(session: ChatSession, maxOutputTokens: number | undefined): void {
+  if (maxOutputTokens === undefined) return
+  throw new QuotaConfigError({
+    code: 'InvalidConfiguration',
+    field: 'maxTokensPerRequest',
+    message: `a per-request cap clamps this chat message's output to ${maxOutputTokens} tokens, but a @google/generative-ai chat sends its session's generationConfig: start the chat with generationConfig.maxOutputTokens ≤ ${maxOutputTokens}, or use action: 'refuse'`,
+  })
 }

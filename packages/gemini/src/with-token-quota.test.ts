@@ -1,6 +1,6 @@
 import { GoogleGenAI } from '@google/genai'
 import { GoogleGenerativeAI } from '@google/generative-ai'
-import { createTokenQuota, TokenQuotaExceededError, type FallbackEvent, type QuotaPolicy, type WarningEvent } from '@tokenquota/core'
+import { createTokenQuota, QuotaConfigError, TokenQuotaExceededError, type FallbackEvent, type QuotaPolicy, type WarningEvent } from '@tokenquota/core'
 import { createProviderServer, geminiChunks, geminiEmbeddings, geminiResponse, hang, json, sse } from '@tokenquota/test-support'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { WithTokenQuotaOptions } from './options.js'
@@ -145,8 +145,8 @@ describe('@google/genai', () => {
     server.reply(api('gemini-2.5-pro', 'streamGenerateContent', 'v1'), hang())
     const controller = new AbortController()
     const config = { maxOutputTokens: 200, abortSignal: controller.signal }
-    const calls = Array.from({ length: 5 }, (_, index) =>
-      asAlice(() => (index % 2 === 0 ? ai.models.generateContent({ model: 'gemini-2.5-pro', contents: 'Think hard', config }) : ai.models.generateContentStream({ model: 'gemini-2.5-pro', contents: 'Think hard', config }))),
+    const calls = Array.from({ length: 5 }, (_, index): Promise<unknown> =>
+      asAlice<unknown>(() => (index % 2 === 0 ? ai.models.generateContent({ model: 'gemini-2.5-pro', contents: 'Think hard', config }) : ai.models.generateContentStream({ model: 'gemini-2.5-pro', contents: 'Think hard', config }))),
     )
     await server.arrived(5)
     const held = (await used()).reserved
@@ -157,6 +157,31 @@ describe('@google/genai', () => {
     await expect(asAlice(() => ai.models.generateContent({ model: 'gemini-2.5-pro', contents: 'Think hard', config: { abortSignal: AbortSignal.abort() } }))).rejects.toThrow()
     expect(server.calls).toHaveLength(5)
     expect(await used()).toMatchObject({ used: held, reserved: 0 })
+  })
+
+  it('applies per-model policies to API-style model names, and reserves for every candidate', async () => {
+    const { quota, asAlice, used } = setup(perModel)
+    const ai = genai(quota)
+    const refused = asAlice(() => ai.models.generateContent({ model: 'models/gemini-2.5-pro', contents: 'Say hello', config: { maxOutputTokens: 2000 } }))
+    await expect(refused).rejects.toSatisfy(TokenQuotaExceededError.isInstance)
+    expect(server.calls).toHaveLength(0)
+    server.reply(api('gemini-2.5-flash', 'generateContent', 'v1'), hang())
+    const controller = new AbortController()
+    const call = asAlice(() => ai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'Say hello', config: { maxOutputTokens: 100, candidateCount: 8, abortSignal: controller.signal } }))
+    await server.arrived(1)
+    expect((await used('gemini-2.5-flash')).reserved).toBeGreaterThanOrEqual(8 * 100)
+    controller.abort()
+    await expect(call).rejects.toThrow()
+  })
+
+  it('clamps the output cap per candidate to a per-request cap', async () => {
+    const { quota, asAlice } = setup([{ ...userDaily, maxTokensPerRequest: { limit: 1000, action: 'clamp' } }])
+    server.reply(api('gemini-2.5-flash', 'generateContent', 'v1'), json(geminiResponse({ usage: { prompt: 5, candidates: 9 } })))
+    await asAlice(() => genai(quota).models.generateContent({ model: 'gemini-2.5-flash', contents: 'Say hello', config: { maxOutputTokens: 8000, candidateCount: 4 } }))
+    const sent = (server.calls[0]!.body as { generationConfig: { maxOutputTokens: number; candidateCount: number } }).generationConfig
+    expect(sent.candidateCount).toBe(4)
+    expect(sent.maxOutputTokens * 4).toBeLessThanOrEqual(1000)
+    expect(sent.maxOutputTokens).toBeGreaterThan(200)
   })
 
   it('releases the reservation when the API answers with an error', async () => {
@@ -177,14 +202,29 @@ describe('@google/genai', () => {
 describe('@google/generative-ai', () => {
   const client = (quota: ReturnType<typeof setup>['quota'], options: Partial<WithTokenQuotaOptions> = {}) => withTokenQuota(new GoogleGenerativeAI('test-key'), { quota, ...options })
 
+  it('sends the clamped output cap of a per-request cap, and refuses a chat it cannot clamp', async () => {
+    const { quota, asAlice, used } = setup([{ ...userDaily, maxTokensPerRequest: { limit: 500, action: 'clamp' } }])
+    server.reply(api('gemini-1.5-flash', 'generateContent'), json(geminiResponse({ usage: { prompt: 5, candidates: 9 } })))
+    const model = client(quota).getGenerativeModel({ model: 'gemini-1.5-flash', generationConfig: { maxOutputTokens: 8000, temperature: 0.2 } })
+    await asAlice(() => model.generateContent('Say hello'))
+    const sent = (server.calls[0]!.body as { generationConfig: { maxOutputTokens: number; temperature: number } }).generationConfig
+    expect(sent.maxOutputTokens).toBeLessThanOrEqual(500)
+    expect(sent.maxOutputTokens).toBeGreaterThan(400)
+    expect(sent.temperature).toBe(0.2)
+    const chat = model.startChat()
+    await expect(asAlice(() => chat.sendMessage('Say hello'))).rejects.toSatisfy(QuotaConfigError.isInstance)
+    expect(server.calls).toHaveLength(1)
+    expect(await used()).toMatchObject({ used: 14, reserved: 0 })
+  })
+
   it('charges the reservation of calls aborted after they reached the API', async () => {
     const { quota, asAlice, used } = setup()
     server.reply(api('gemini-1.5-pro', 'generateContent'), hang())
     server.reply(api('gemini-1.5-pro', 'streamGenerateContent'), hang())
     const model = client(quota).getGenerativeModel({ model: 'gemini-1.5-pro', generationConfig: { maxOutputTokens: 200 } })
     const controller = new AbortController()
-    const calls = Array.from({ length: 5 }, (_, index) =>
-      asAlice(() => (index % 2 === 0 ? model.generateContent('Think hard', { signal: controller.signal }) : model.generateContentStream('Think hard', { signal: controller.signal }))),
+    const calls = Array.from({ length: 5 }, (_, index): Promise<unknown> =>
+      asAlice<unknown>(() => (index % 2 === 0 ? model.generateContent('Think hard', { signal: controller.signal }) : model.generateContentStream('Think hard', { signal: controller.signal }))),
     )
     await server.arrived(5)
     const held = (await used()).reserved

@@ -121,8 +121,13 @@ export function maxOutputTokens(kind: EndpointKind, body: Json, defaultMaxOutput
   if (kind === 'embeddings') return 0
   const field = maxOutputField(kind, body)!
   const cap = positiveInteger(body[field]) ?? positiveInteger(body.max_tokens) ?? (kind === 'completions' ? 16 : defaultMaxOutputTokens)
-  const choices = kind === 'responses' ? 1 : (positiveInteger(body.n) ?? 1) * (kind === 'completions' ? positiveInteger(body.best_of) ?? 1 : 1)
-  return cap * choices
+  return cap * outputChoices(kind, body)
+}
+
+/** How many outputs the request generates, each up to the per-choice cap (`n`, and `best_of` for completions). */
+export function outputChoices(kind: EndpointKind, body: Json): number {
+  if (kind === 'responses' || kind === 'embeddings') return 1
+  return (positiveInteger(body.n) ?? 1) * (kind === 'completions' ? (positiveInteger(body.best_of) ?? 1) : 1)
 }
 
 function count(value: unknown): number | undefined {

@@ -140,6 +140,13 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
       expect(server.calls[0]!.body).toMatchObject({ max_tokens: 1000 - 7 })
     })
 
+    it('clamps each of n choices, so the n outputs together stay within the cap', async () => {
+      const { client, asAlice } = setup({ policies: [{ ...userDaily, maxTokensPerRequest: { limit: 1000, action: 'clamp' } }] })
+      server.reply('/chat/completions', json(chatCompletion()))
+      await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages, max_completion_tokens: 4000, n: 4 }))
+      expect(server.calls[0]!.body).toMatchObject({ n: 4, max_completion_tokens: Math.floor((1000 - 7) / 4) })
+    })
+
     it('keeps .withResponse() and .asResponse() working', async () => {
       const { client, asAlice, used } = setup()
       server.reply('/chat/completions', json(chatCompletion()))

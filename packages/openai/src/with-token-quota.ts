@@ -1,5 +1,5 @@
 import { MeteredCall, reserveCall, type FallbackOption, type QuotaContext, type StreamAbortCharge, type TokenEstimator, type TokenQuota } from '@tokenquota/core'
-import { endpointOf, maxOutputField, maxOutputTokens, outputTextOf, promptParts, usageOf, type EndpointKind } from './endpoints.js'
+import { endpointOf, maxOutputField, maxOutputTokens, outputChoices, outputTextOf, promptParts, usageOf, type EndpointKind } from './endpoints.js'
 import { meterOnRead } from './meter-on-read.js'
 import { meterEventStream } from './stream-meter.js'
 import { syntheticResponse } from './synthetic-response.js'
@@ -115,7 +115,8 @@ export function withTokenQuota<Client extends OpenAILike>(client: Client, option
       sent.stream_options = { ...(body.stream_options as Json | undefined), include_usage: true }
       hideUsageChunk = true
     }
-    if (lease.maxOutputTokens !== undefined) sent[maxOutputField(kind, body)!] = lease.maxOutputTokens
+    // A clamp bounds the call's whole output; the field caps each choice.
+    if (lease.maxOutputTokens !== undefined) sent[maxOutputField(kind, body)!] = Math.max(1, Math.floor(lease.maxOutputTokens / outputChoices(kind, body)))
     const metered = new MeteredCall({ label: kind, lease, promptTokens, quota, estimator, onStreamAbort })
     return withPlan({ ...request, body: sent }, { metered, kind, hideUsageChunk })
   }
