@@ -140,6 +140,16 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
       expect(server.calls[0]!.body).toMatchObject({ max_tokens: 1000 - 7 })
     })
 
+    it('reserves and charges, with a warning, a metered request that reaches the transport without passing the gate', async () => {
+      const { client, asAlice, used, warnings } = setup()
+      server.reply('/chat/completions', json(chatCompletion({ usage: { prompt: 19, completion: 10 } })))
+      // A pre-serialized body: the SDK sends it as it is, and the gate cannot read it.
+      const body = JSON.stringify({ model: 'gpt-4o', messages, max_completion_tokens: 100 })
+      await asAlice(() => client.post('/chat/completions', { body, headers: { 'content-type': 'application/json' } }))
+      expect(warnings.map((warning) => warning.code)).toContain('UnplannedRequest')
+      expect(await used()).toMatchObject({ used: 29, reserved: 0 })
+    })
+
     it('clamps each of n choices, so the n outputs together stay within the cap', async () => {
       const { client, asAlice } = setup({ policies: [{ ...userDaily, maxTokensPerRequest: { limit: 1000, action: 'clamp' } }] })
       server.reply('/chat/completions', json(chatCompletion()))

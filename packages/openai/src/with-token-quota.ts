@@ -125,12 +125,39 @@ export function withTokenQuota<Client extends OpenAILike>(client: Client, option
     return { ...request, fetchOptions: { ...request.fetchOptions, [callKey]: plan } }
   }
 
+  /**
+   * A metered endpoint's request that reached the transport without a plan (sent some way that
+   * bypassed the gate): reserved here, from its body, so it is never free — and reported.
+   */
+  async function planAtTransport(input: string | URL | Request, init: RequestInit | undefined): Promise<{ plan: CallPlan | undefined; init: RequestInit | undefined }> {
+    const path = new URL(input instanceof Request ? input.url : String(input)).pathname
+    const kind = endpointOf(init?.method ?? (input instanceof Request ? input.method : 'GET'), path)
+    if (!kind) return { plan: undefined, init }
+    quota.emit('warning', { code: 'UnplannedRequest', message: `A ${kind} request (${path}) reached the transport without passing the quota gate; it is reserved and charged there` })
+    const body = typeof init?.body === 'string' ? parseJsonObject(init.body) : undefined
+    // A body we cannot read is estimated from its size: a JSON request of these endpoints is text.
+    const text = typeof init?.body === 'string' ? init.body : ''
+    const gated = await gate({ method: 'post', path, body: body ?? { messages: [{ role: 'user', content: text }], input: text, prompt: text } })
+    const plan = gated.fetchOptions?.[callKey] as CallPlan | undefined
+    return { plan, init: body && plan && 'metered' in plan ? { ...init, body: JSON.stringify(gated.body) } : init }
+  }
+
   /** Every attempt's HTTP exchange: answers fallbacks locally, meters successful responses. */
-  async function meteringFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
-    const plan = (init as Record<symbol, CallPlan | undefined> | undefined)?.[callKey]
+  async function meteringFetch(input: string | URL | Request, givenInit?: RequestInit): Promise<Response> {
+    let init = givenInit
+    let plan = (init as Record<symbol, CallPlan | undefined> | undefined)?.[callKey]
+    const gatedHere = !plan
+    if (gatedHere) ({ plan, init } = await planAtTransport(input, init))
     if (plan && 'synthetic' in plan) return plan.synthetic
     if (plan) plan.metered.sending(init?.signal)
-    const response = await transport(input, init)
+    let response: Response
+    try {
+      response = await transport(input, init)
+    } catch (error) {
+      if (plan && gatedHere) await plan.metered.fail(error)
+      throw error
+    }
+    if (plan && gatedHere && !response.ok) await plan.metered.release()
     if (!plan || !response.ok) return response
     const { metered, kind, hideUsageChunk } = plan
     if (response.headers.get('content-type')?.includes('text/event-stream') && response.body) {
@@ -169,4 +196,13 @@ export function withTokenQuota<Client extends OpenAILike>(client: Client, option
   derived.withOptions = (overrides: never) => withTokenQuota(raw.withOptions(overrides) as unknown as Client, options) as unknown as ClientInternals
   Object.defineProperty(derived, wrapped, { value: true })
   return derived as unknown as Client
+}
+
+function parseJsonObject(text: string): Json | undefined {
+  try {
+    const value: unknown = JSON.parse(text)
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined
+  } catch {
+    return undefined
+  }
 }
