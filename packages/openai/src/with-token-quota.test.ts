@@ -359,6 +359,28 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
       expect(await used()).toMatchObject({ used: 95 + 128, reserved: 0 })
     })
 
+    it('reserves for the server-side context a Responses continuation carries', async () => {
+      const { client, asAlice, used } = setup({ wrap: { serverContextTokens: 5000 } })
+      server.reply('/responses', json({ ...responseObject({ usage: { prompt: 36, completion: 87 } }), id: 'resp_seen' }))
+      await asAlice(() => client.responses.create({ model: 'gpt-4.1', input: 'Tell me a story', max_output_tokens: 300 }))
+      server.reply('/responses', hang())
+      const reservedFor = async (params: Record<string, unknown>) => {
+        const controller = new AbortController()
+        const call = asAlice(() => client.responses.create({ model: 'gpt-4.1', input: 'Go on', max_output_tokens: 300, ...params } as never, { signal: controller.signal }))
+        await server.arrived(server.calls.length + 1)
+        const { reserved } = await used()
+        controller.abort()
+        await expect(call).rejects.toThrow()
+        return reserved
+      }
+      const fresh = await reservedFor({})
+      // A continuation of the response this client charged: its 36 + 87 tokens come along.
+      expect(await reservedFor({ previous_response_id: 'resp_seen' })).toBe(fresh + 123)
+      // One it has not seen, or a conversation: the configured assumption.
+      expect(await reservedFor({ previous_response_id: 'resp_elsewhere' })).toBe(fresh + 5000)
+      expect(await reservedFor({ conversation: 'conv_123' })).toBe(fresh + 5000)
+    })
+
     it('meters responses.create, plain and streamed, and the responses.stream / parse helpers', async () => {
       const { client, asAlice, used } = setup()
       server.reply('/responses', json(responseObject({ usage: { prompt: 36, completion: 87, reasoning: 10 } })))

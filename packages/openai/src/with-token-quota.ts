@@ -1,6 +1,7 @@
 import { MeteredCall, reserveCall, type FallbackOption, type QuotaContext, type StreamAbortCharge, type TokenEstimator, type TokenQuota } from '@tokenquota/core'
 import { endpointOf, maxOutputField, maxOutputTokens, outputChoices, outputTextOf, promptParts, usageOf, type EndpointKind } from './endpoints.js'
 import { meterOnRead } from './meter-on-read.js'
+import { ServerContext } from './server-context.js'
 import { meterEventStream } from './stream-meter.js'
 import { syntheticResponse } from './synthetic-response.js'
 
@@ -50,6 +51,14 @@ export interface WithTokenQuotaOptions {
    * @default 'produced'
    */
   readonly onStreamAbort?: StreamAbortCharge
+  /**
+   * Input tokens assumed for server-side context this client has not seen: a Responses call with
+   * `previous_response_id` of a response made elsewhere, or with a `conversation`. (A continuation
+   * of a response this client charged is reserved for that response's real size.) Raise it if
+   * your conversations run longer.
+   * @default 32_000
+   */
+  readonly serverContextTokens?: number
 }
 
 const wrapped = Symbol.for('tokenquota.openai.wrapped')
@@ -87,9 +96,13 @@ export function withTokenQuota<Client extends OpenAILike>(client: Client, option
   const onStreamAbort = options.onStreamAbort ?? 'produced'
   const transport = raw.fetch ?? globalThis.fetch
 
+  const serverContext = new ServerContext(options.serverContextTokens ?? 32_000)
+
   /** Synchronous unless the estimator is (an exact tokenizer still loading). */
   function estimatePrompt(kind: EndpointKind, body: Json): number | Promise<number> {
-    const { texts, fixed } = promptParts(kind, body)
+    const parts = promptParts(kind, body)
+    const texts = parts.texts
+    const fixed = kind === 'responses' ? parts.fixed + serverContext.tokensOf(body) : parts.fixed
     const counts = texts.map((text) => estimator(text))
     const sum = (values: readonly number[]) => values.reduce((total, count) => total + count, fixed)
     return counts.some((count) => count instanceof Promise) ? Promise.all(counts).then(sum) : sum(counts as number[])
@@ -164,7 +177,10 @@ export function withTokenQuota<Client extends OpenAILike>(client: Client, option
       const body = meterEventStream(response.body, {
         kind,
         hideUsageChunk,
-        onUsage: (event) => metered.commitUsage(usageOf(kind, event), ''),
+        onUsage: (event) => {
+          if (kind === 'responses') serverContext.remember(event)
+          return metered.commitUsage(usageOf(kind, event), '')
+        },
         onEnd: (produced) => metered.commitUsage(undefined, produced),
         onInterrupted: (produced) => metered.commitInterrupted(produced),
       })
@@ -172,7 +188,10 @@ export function withTokenQuota<Client extends OpenAILike>(client: Client, option
     }
     return meterOnRead(
       response,
-      (parsed) => metered.commitUsage(usageOf(kind, parsed), outputTextOf(kind, parsed)),
+      (parsed) => {
+        if (kind === 'responses') serverContext.remember(parsed)
+        return metered.commitUsage(usageOf(kind, parsed), outputTextOf(kind, parsed))
+      },
       () => metered.commitInterrupted(''),
     )
   }
