@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { LuaScript } from '../stores/redis/lua-scripts.js'
 import { runScript, type ScriptTransport } from '../stores/redis/script-runner.js'
 import { transportFor, type IORedisLike, type NodeRedisLike } from '../stores/redis-store.js'
-import { usageDimensions, type DayUsage, type UsageDimension, type UsageRecord, type UsageStore } from './usage-store.js'
+import { emptyDay, usageDimensions, type DayUsage, type UsageDimension, type UsageRecord, type UsageStore } from './usage-store.js'
 
 function script(name: string, source: string): LuaScript {
   return { name, source, sha: createHash('sha1').update(source).digest('hex') }
@@ -66,7 +66,7 @@ export class RedisUsageStore implements UsageStore {
   async readDays(days: readonly string[]): Promise<readonly DayUsage[]> {
     const reply = (await runScript(this.#transport, read, days.map((day) => this.#key(day)), [], this.#timeoutMs)) as string[][]
     return reply.map((flat) => {
-      const day = { tokens: 0, requests: 0, refusals: 0, by: Object.fromEntries(usageDimensions.map((dimension) => [dimension, {}])) as Record<UsageDimension, Record<string, number>>, requestsByUser: {} as Record<string, number> }
+      const day = emptyDay()
       for (let index = 0; index < flat.length; index += 2) {
         const field = String(flat[index])
         const value = Number(flat[index + 1])

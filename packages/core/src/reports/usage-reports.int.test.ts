@@ -37,6 +37,21 @@ function setup(store: UsageStore, alerts: UsageTrackingOptions['alerts'] = {}) {
 }
 
 describe.each(stores)('usage reports on %s', (_, createStore) => {
+  it('counts names that are also property names of plain objects', async () => {
+    const { tracking, spend } = setup(createStore())
+    for (const user of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) await spend({ user, plan: 'pro', project: 'valueOf' }, 70, 30)
+    await spend({ user: 'toString', plan: 'pro', project: 'valueOf' }, 70, 30)
+    const report = await tracking.report()
+    expect(report.breakdown.user).toEqual([
+      { name: 'toString', tokens: 200, share: 0.4 },
+      { name: '__proto__', tokens: 100, share: 0.2 },
+      { name: 'constructor', tokens: 100, share: 0.2 },
+      { name: 'hasOwnProperty', tokens: 100, share: 0.2 },
+    ])
+    expect(report.breakdown.project).toEqual([{ name: 'valueOf', tokens: 500, share: 1 }])
+    expect(report.today).toEqual({ tokens: 500, requests: 5, refusals: 0 })
+  })
+
   it('gives today, this month, the projected month, breakdowns, limit-hit rate and top consumers', async () => {
     const { clock, quota, tracking, spend } = setup(createStore())
     clock.set('2026-03-09T10:00:00Z')

@@ -1,6 +1,6 @@
 import type { TokenQuota } from '../token-quota.js'
 import type { QuotaContext } from '../types.js'
-import { MemoryUsageStore, type DayUsage, type UsageDimension, type UsageStore } from './usage-store.js'
+import { countTable, MemoryUsageStore, type DayUsage, type UsageDimension, type UsageStore } from './usage-store.js'
 
 const dayMs = 86_400_000
 
@@ -170,7 +170,7 @@ export function trackUsage(quota: TokenQuota, options: UsageTrackingOptions = {}
     })
     const thisMonth = sum(month)
     const merged = (dimension: UsageDimension) => {
-      const counts: Record<string, number> = {}
+      const counts = countTable()
       for (const day of month) for (const [name, tokens] of Object.entries(day.by[dimension])) counts[name] = (counts[name] ?? 0) + tokens
       return ranked(counts, thisMonth.tokens)
     }

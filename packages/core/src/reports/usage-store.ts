@@ -26,8 +26,14 @@ export interface UsageStore {
   readDays(days: readonly string[]): Promise<readonly DayUsage[]>
 }
 
-function emptyDay(): { tokens: number; requests: number; refusals: number; by: Record<UsageDimension, Record<string, number>>; requestsByUser: Record<string, number> } {
-  return { tokens: 0, requests: 0, refusals: 0, by: { user: {}, project: {}, org: {}, model: {}, tag: {} }, requestsByUser: {} }
+/** A name → count table. No prototype: names such as `constructor` or `__proto__` are plain keys. */
+export function countTable(): Record<string, number> {
+  return Object.create(null) as Record<string, number>
+}
+
+/** A day with nothing counted yet. */
+export function emptyDay(): { tokens: number; requests: number; refusals: number; by: Record<UsageDimension, Record<string, number>>; requestsByUser: Record<string, number> } {
+  return { tokens: 0, requests: 0, refusals: 0, by: { user: countTable(), project: countTable(), org: countTable(), model: countTable(), tag: countTable() }, requestsByUser: countTable() }
 }
 
 /** Usage aggregates in this process's memory, one entry per day, older than `keepDays` dropped. */
