@@ -1,8 +1,9 @@
 // The chat API: POST /chat (JSON or streamed as server-sent events) and GET /usage, for the user of
 // a verified token. Refusals answer 429 with Retry-After and x-ratelimit-*-tokens headers — before
 // any byte of a stream, since the reservation comes first.
-import { TokenQuotaExceededError } from '@tokenquota/core'
+import { QuotaInputError, StoreUnavailableError, TokenQuotaExceededError } from '@tokenquota/core'
 import { Hono } from 'hono'
+import { bodyLimit } from 'hono/body-limit'
 import { streamSSE } from 'hono/streaming'
 import { dashboardPage } from './dashboard.mjs'
 import { verifyToken } from './tokens.mjs'
@@ -20,17 +21,20 @@ async function quotaHeaders(quota, context) {
 }
 
 /**
- * @param {{ quota: import('@tokenquota/core').TokenQuota, client: import('openai').OpenAI, secret: string, model?: string, maxOutputTokens?: number, reports?: import('@tokenquota/core').UsageTracking }} options
+ * @param {{ quota: import('@tokenquota/core').TokenQuota, client: import('openai').OpenAI, secret: string, model?: string, maxOutputTokens?: number, maxBodyBytes?: number, reports?: import('@tokenquota/core').UsageTracking }} options
  */
-export function createApp({ quota, client, secret, model = 'gpt-4o-mini', maxOutputTokens = 256, reports }) {
+export function createApp({ quota, client, secret, model = 'gpt-4o-mini', maxOutputTokens = 256, maxBodyBytes = 64 * 1024, reports }) {
   const app = new Hono()
   // The plan of every user seen, to show their limits on the dashboard.
   const plans = new Map()
 
-  // Identity comes from the verified token only: headers like x-user-id are ignored. A browser
-  // opening the dashboard passes its (admin) token as ?token=.
+  // The dashboard page holds no data: it asks for an admin token and sends it in a header.
+  app.get('/dashboard', (c) => c.html(dashboardPage()))
+
+  // Identity comes from the verified token in the Authorization header only: headers like
+  // x-user-id are ignored, and tokens never travel in URLs (they end up in logs and history).
   app.use('*', async (c, next) => {
-    const bearer = c.req.header('authorization')?.replace(/^Bearer\s+/i, '') ?? (c.req.method === 'GET' ? c.req.query('token') : undefined)
+    const bearer = c.req.header('authorization')?.replace(/^Bearer\s+/i, '')
     const claims = verifyToken(secret, bearer)
     if (!claims) return c.json({ error: { message: 'Missing, invalid or expired token', type: 'unauthorized' } }, 401)
     c.set('caller', { user: claims.sub, plan: claims.plan })
@@ -42,8 +46,6 @@ export function createApp({ quota, client, secret, model = 'gpt-4o-mini', maxOut
     if (c.get('caller').plan !== 'admin') return c.json({ error: { message: 'The dashboard is for admins', type: 'forbidden' } }, 403)
     await next()
   }
-
-  app.get('/dashboard', adminOnly, (c) => c.html(dashboardPage()))
 
   app.get('/api/dashboard', adminOnly, async (c) => {
     const report = reports ? await reports.report() : undefined
@@ -61,13 +63,23 @@ export function createApp({ quota, client, secret, model = 'gpt-4o-mini', maxOut
       for (const [name, value] of Object.entries(error.toHeaders(quota.now()))) c.header(name, value)
       return c.json({ error: { message: error.message, type: 'tokens', code: error.code, policy: error.policy } }, 429)
     }
+    if (QuotaInputError.isInstance(error)) return c.json({ error: { message: error.message, type: 'invalid_request_error', code: error.code } }, 400)
+    if (StoreUnavailableError.isInstance(error)) {
+      c.header('retry-after', '1')
+      return c.json({ error: { message: 'The quota store is unavailable; try again shortly', type: 'unavailable' } }, 503)
+    }
     console.error(error)
     return c.json({ error: { message: 'Internal error', type: 'server_error' } }, 500)
   })
 
   app.get('/usage', async (c) => c.json({ usage: await quota.status(c.get('caller')) }))
 
-  app.post('/chat', async (c) => {
+  const chatBodyLimit = bodyLimit({
+    maxSize: maxBodyBytes,
+    onError: (c) => c.json({ error: { message: `The request body is over ${maxBodyBytes} bytes`, type: 'invalid_request_error' } }, 413),
+  })
+
+  app.post('/chat', chatBodyLimit, async (c) => {
     const body = await c.req.json().catch(() => undefined)
     const messages = body?.messages
     if (!Array.isArray(messages) || messages.length === 0 || !messages.every((message) => typeof message?.content === 'string')) {

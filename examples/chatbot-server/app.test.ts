@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
-import { createTokenQuota, type TokenQuota } from '@tokenquota/core'
+import { createTokenQuota, StoreUnavailableError, type QuotaStore, type TokenQuota } from '@tokenquota/core'
 import { withTokenQuota } from '@tokenquota/openai'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -9,7 +9,7 @@ import { startLocalOpenAI } from '../openai-chat/local-openai-server.mjs'
 // @ts-expect-error: plain ES modules without types
 import { createApp } from './app.mjs'
 // @ts-expect-error: plain ES modules without types
-import { issueToken } from './tokens.mjs'
+import { issueToken, tokenSecret } from './tokens.mjs'
 
 // Real HTTP all the way: a client → the chat API → the real openai client → a local endpoint.
 const secret = 'test-secret'
@@ -96,5 +96,43 @@ describe('chat API', () => {
     const usage = (await (await fetch(`${url}/usage`, { headers: { authorization: `Bearer ${token}` } })).json()) as { usage: Array<{ identifier: string }> }
     expect(usage.usage).toMatchObject([{ name: 'user-daily', identifier: 'paula', class: 'pro' }])
     expect((await chat(token, { messages: 'hi' })).status).toBe(400)
+  })
+})
+
+describe('errors and limits', () => {
+  const token = issueToken(secret, { sub: 'paula', plan: 'pro' })
+  const post = (app: { request(path: string, init: RequestInit): Promise<Response> }, body: string) =>
+    app.request('/chat', { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body })
+  const appWith = (quotaOptions: Parameters<typeof createTokenQuota>[0]) => {
+    const failing = createTokenQuota(quotaOptions)
+    const client = withTokenQuota(new OpenAI({ apiKey: 'local', baseURL: endpoint.baseURL, maxRetries: 0 }), { quota: failing })
+    return createApp({ quota: failing, client, secret })
+  }
+
+  it('answers 503 when the quota store is down and 400 when a policy cannot read the request, never 500', async () => {
+    const down = new StoreUnavailableError({ message: 'Redis did not answer within 1000 ms' })
+    const store: QuotaStore = { reserve: () => Promise.reject(down), settle: () => Promise.reject(down), read: () => Promise.reject(down) }
+    const storeDown = await post(appWith({ store, policies: [{ name: 'user-daily', identifier: 'user', allow: 1000, interval: 1, timeUnit: 'day' }] }), JSON.stringify(hello))
+    expect(storeDown.status).toBe(503)
+    expect(storeDown.headers.get('retry-after')).toBe('1')
+    const unreadable = () => {
+      throw new Error('no plan table for this user')
+    }
+    expect((await post(appWith({ policies: [{ name: 'user-daily', identifier: 'user', allow: unreadable, interval: 1, timeUnit: 'day' }] }), JSON.stringify(hello))).status).toBe(400)
+  })
+
+  it('refuses a request body over the limit before reading it', async () => {
+    const response = await chat(issueToken(secret, { sub: 'paula', plan: 'pro' }), { messages: [{ role: 'user', content: 'x'.repeat(100 * 1024) }] })
+    expect(response.status).toBe(413)
+  })
+
+  it('refuses to start in production without TOKEN_SECRET, and makes a random one for a local run', () => {
+    expect(() => tokenSecret({ NODE_ENV: 'production' }, () => undefined)).toThrow(/TOKEN_SECRET/)
+    const said: string[] = []
+    const [first, second] = [tokenSecret({}, (line: string) => said.push(line)), tokenSecret({}, () => undefined)]
+    expect(first).not.toBe(second)
+    expect(first.length).toBeGreaterThanOrEqual(32)
+    expect(said[0]).toMatch(/random secret/)
+    expect(tokenSecret({ TOKEN_SECRET: 'mine', NODE_ENV: 'production' })).toBe('mine')
   })
 })

@@ -1,5 +1,7 @@
 // A one-file dashboard: usage bars per user against their daily limit, this month's figures and
-// breakdowns. It reads /api/dashboard with the admin token it was opened with.
+// breakdowns. The page holds no data: it asks for an admin token, keeps it in sessionStorage (never
+// in the URL) and reads /api/dashboard with it in the Authorization header. Every value goes in as
+// text (textContent), never as HTML: user ids, plans, projects and models come from callers.
 export function dashboardPage() {
   return `<!doctype html>
 <html lang="en">
@@ -20,10 +22,17 @@ export function dashboardPage() {
   .bar-fill.full { background: #cf222e; }
   table { border-collapse: collapse; background: #fff; }
   td, th { border: 1px solid #d0d7de; padding: 4px 10px; text-align: left; }
+  #login[hidden], #report[hidden] { display: none; }
 </style>
 </head>
 <body>
 <h1>tokenquota — usage</h1>
+<form id="login" hidden>
+  <label>Admin token <input id="token" type="password" autocomplete="off" required></label>
+  <button>Open</button>
+  <p id="login-error"></p>
+</form>
+<div id="report" hidden>
 <div class="cards" id="cards"></div>
 <h2>Users today</h2>
 <div id="users"></div>
@@ -31,27 +40,58 @@ export function dashboardPage() {
 <table id="projects"></table>
 <h2>This month by model</h2>
 <table id="models"></table>
+</div>
 <script>
-const token = new URLSearchParams(location.search).get('token')
 const format = (n) => Math.round(n).toLocaleString('en-US')
-function rows(table, entries) {
-  table.innerHTML = '<tr><th>name</th><th>tokens</th><th>share</th></tr>' +
-    entries.map((entry) => '<tr><td>' + entry.name + '</td><td>' + format(entry.tokens) + '</td><td>' + (entry.share * 100).toFixed(1) + ' %</td></tr>').join('')
+/** An element with text children (strings become text nodes, never HTML). */
+function element(tag, attributes, ...children) {
+  const node = Object.assign(document.createElement(tag), attributes)
+  node.append(...children)
+  return node
 }
-fetch('/api/dashboard?token=' + encodeURIComponent(token)).then((response) => response.json()).then(({ report, users }) => {
+function rows(table, entries) {
+  table.replaceChildren(
+    element('tr', {}, element('th', {}, 'name'), element('th', {}, 'tokens'), element('th', {}, 'share')),
+    ...entries.map((entry) => element('tr', {}, element('td', {}, entry.name), element('td', {}, format(entry.tokens)), element('td', {}, (entry.share * 100).toFixed(1) + ' %'))),
+  )
+}
+function userRow(user) {
+  const share = user.allowed > 0 ? Math.min(1, user.used / user.allowed) : 1
+  const level = share >= 1 ? 'full' : share >= 0.8 ? 'high' : ''
+  const fill = element('div', { className: ('bar-fill ' + level).trim() })
+  fill.style.width = (share * 100).toFixed(1) + '%'
+  return element('div', { className: 'user' }, element('span', {}, user.user), element('span', {}, user.plan), element('div', { className: 'bar' }, fill), element('span', {}, format(user.used) + ' / ' + format(user.allowed)))
+}
+function show({ report, users }) {
   if (report) {
     const cards = [['today', report.today.tokens], ['this month', report.thisMonth.tokens], ['projected month', report.projectedMonth], ['refused calls', report.limitHitRate * 100]]
-    document.getElementById('cards').innerHTML = cards.map(([label, value], index) => '<div class="card">' + label + '<b>' + format(value) + (index === 3 ? ' %' : '') + '</b></div>').join('')
+    document.getElementById('cards').replaceChildren(...cards.map(([label, value], index) => element('div', { className: 'card' }, label, element('b', {}, format(value) + (index === 3 ? ' %' : '')))))
     rows(document.getElementById('projects'), report.breakdown.project)
     rows(document.getElementById('models'), report.breakdown.model)
   }
-  document.getElementById('users').innerHTML = users.map((user) => {
-    const share = user.allowed > 0 ? Math.min(1, user.used / user.allowed) : 1
-    const level = share >= 1 ? 'full' : share >= 0.8 ? 'high' : ''
-    return '<div class="user"><span>' + user.user + '</span><span>' + user.plan + '</span><div class="bar"><div class="bar-fill ' + level + '" style="width:' + (share * 100).toFixed(1) + '%"></div></div><span>' + format(user.used) + ' / ' + format(user.allowed) + '</span></div>'
-  }).join('')
+  document.getElementById('users').replaceChildren(...users.map(userRow))
+  document.getElementById('report').hidden = false
   document.body.dataset.ready = 'true'
+}
+async function open(token) {
+  const response = await fetch('/api/dashboard', { headers: { authorization: 'Bearer ' + token } })
+  if (!response.ok) {
+    sessionStorage.removeItem('tokenquota-admin')
+    document.getElementById('login').hidden = false
+    document.getElementById('login-error').textContent = response.status === 403 ? 'That token is not an admin token.' : 'That token is not valid.'
+    return
+  }
+  sessionStorage.setItem('tokenquota-admin', token)
+  document.getElementById('login').hidden = true
+  show(await response.json())
+}
+document.getElementById('login').addEventListener('submit', (event) => {
+  event.preventDefault()
+  open(document.getElementById('token').value)
 })
+const saved = sessionStorage.getItem('tokenquota-admin')
+if (saved) open(saved)
+else document.getElementById('login').hidden = false
 </script>
 </body>
 </html>`

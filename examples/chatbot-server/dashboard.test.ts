@@ -61,22 +61,37 @@ const chat = (user: string, plan: string) =>
     body: JSON.stringify({ messages: [{ role: 'user', content: 'Hello there, how are quotas doing?' }] }),
   })
 
+const hostile = '<img src=x onerror="window.pwned=1">'
+
 it('shows per-user usage bars and the month’s breakdowns, and only to admins', async () => {
   for (let call = 0; call < 6; call += 1) await chat('ada', 'pro')
   await chat('bob', 'pro')
   for (let call = 0; call < 20; call += 1) await chat('cyd', 'free') // runs into its limit
+  await chat(hostile, 'pro')
 
-  expect((await fetch(`${url}/dashboard?token=${issueToken(secret, { sub: 'bob', plan: 'pro' })}`)).status).toBe(403)
+  const asBob = { headers: { authorization: `Bearer ${issueToken(secret, { sub: 'bob', plan: 'pro' })}` } }
+  expect((await fetch(`${url}/api/dashboard`, asBob)).status).toBe(403)
+  // Tokens only travel in the Authorization header, never in a URL.
+  expect((await fetch(`${url}/api/dashboard?token=${issueToken(secret, { sub: 'ops', plan: 'admin' })}`)).status).toBe(401)
 
   const page = await browser.newPage({ viewport: { width: 900, height: 700 } })
-  await page.goto(`${url}/dashboard?token=${issueToken(secret, { sub: 'ops', plan: 'admin' })}`)
+  const requested: string[] = []
+  page.on('request', (request) => requested.push(request.url()))
+  await page.goto(`${url}/dashboard`)
+  const adminToken = issueToken(secret, { sub: 'ops', plan: 'admin' })
+  await page.fill('#token', adminToken)
+  await page.click('#login button')
   await page.waitForSelector('body[data-ready="true"]')
+  expect(requested.some((address) => address.includes(adminToken))).toBe(false)
+  // A user id that is markup is shown as text, and runs nothing.
+  expect(await page.evaluate(() => (window as { pwned?: number }).pwned)).toBeUndefined()
+  expect(await page.locator('#users img').count()).toBe(0)
   const users = await page.locator('.user').allTextContents()
-  expect(users.map((text) => text.split(/pro|free/)[0]).sort()).toEqual(['ada', 'bob', 'cyd'])
+  expect(users.map((text) => text.split(/pro|free/)[0]).sort()).toEqual([hostile, 'ada', 'bob', 'cyd'].sort())
   const used = users.map((text) => Number(/([\d,]+) \//.exec(text)![1]!.replace(',', '')))
   expect(used).toEqual([...used].sort((a, b) => b - a)) // heaviest first
   const widths = await page.locator('.bar-fill').evaluateAll((bars) => bars.map((bar) => bar.getBoundingClientRect().width))
-  expect(widths).toHaveLength(3)
+  expect(widths).toHaveLength(4)
   expect(widths.every((width) => width > 0)).toBe(true)
   expect(await page.locator('.bar-fill.high, .bar-fill.full').count()).toBeGreaterThanOrEqual(1) // cyd, near or at the limit
   expect(await page.locator('#cards').textContent()).toContain('this month')

@@ -1,16 +1,17 @@
 // Starts the chat API on PORT (default 8787) with in-memory quotas, against OPENAI_BASE_URL /
 // OPENAI_API_KEY or the local OpenAI-compatible endpoint of examples/openai-chat. Prints a token
-// for a free-plan user to try it, and the dashboard's address:
+// for a free-plan user to try it, the dashboard's address and an admin token to paste there:
 //   curl -s localhost:8787/chat -H "authorization: Bearer $TOKEN" -d '{"messages":[{"role":"user","content":"Hi"}]}'
+// Set TOKEN_SECRET (required with NODE_ENV=production; a local run makes a random one).
 import { serve } from '@hono/node-server'
 import { createTokenQuota, trackUsage } from '@tokenquota/core'
 import { withTokenQuota } from '@tokenquota/openai'
 import OpenAI from 'openai'
 import { startLocalOpenAI } from '../openai-chat/local-openai-server.mjs'
 import { createApp } from './app.mjs'
-import { issueToken } from './tokens.mjs'
+import { issueToken, tokenSecret } from './tokens.mjs'
 
-const secret = process.env.TOKEN_SECRET ?? 'change-me-in-production'
+const secret = tokenSecret()
 const local = process.env.OPENAI_API_KEY ? undefined : await startLocalOpenAI()
 const quota = createTokenQuota({
   policies: [{ name: 'user-daily', identifier: 'user', allow: { class: 'plan', counts: { pro: 50_000, free: 2_000 } }, interval: 1, timeUnit: 'day' }],
@@ -21,5 +22,5 @@ const reports = trackUsage(quota)
 serve({ fetch: createApp({ quota, client, secret, reports }).fetch, port }, () => {
   console.log(`chat API on http://localhost:${port}`)
   console.log(`TOKEN=${issueToken(secret, { sub: 'alice', plan: 'free' })}`)
-  console.log(`dashboard: http://localhost:${port}/dashboard?token=${issueToken(secret, { sub: 'ops', plan: 'admin' })}`)
+  console.log(`dashboard: http://localhost:${port}/dashboard (admin token: ${issueToken(secret, { sub: 'ops', plan: 'admin' })})`)
 })
