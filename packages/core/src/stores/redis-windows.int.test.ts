@@ -78,6 +78,32 @@ describe.each(stores)('%s', (_, createStore) => {
   })
 })
 
+describe('RedisStore commits in the background', () => {
+  it('survives a pacing function that throws when a background commit crosses a throttle threshold', async () => {
+    const warnings: string[] = []
+    const quota = createTokenQuota({
+      policies: [{ ...rollingHour, allow: 100, thresholds: [{ at: 0.5, action: 'throttle', minIntervalMs: () => { throw new Error('plan lookup failed') } }] }],
+      store: new RedisStore({ client: redis, prefix: `background${++prefixes}` }),
+      on: { warning: (event) => warnings.push(event.code) },
+    })
+    const unhandled: unknown[] = []
+    const record = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', record)
+    try {
+      await (await quota.reserve(alice, { estimate: 80 })).commit({ total: 60 })
+      await quota.flush()
+      expect(await quota.status(alice)).toMatchObject([{ used: 60, reserved: 0 }])
+      await (await quota.reserve(alice, { estimate: 10 })).commit({ total: 10 })
+      await quota.flush()
+      expect(await quota.status(alice)).toMatchObject([{ used: 70, reserved: 0 }])
+      expect(warnings).toContain('PolicyFunctionFailed')
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', record)
+    }
+  })
+})
+
 describe('RedisStore keys', () => {
   it('gives every key a TTL after reserves, commits, refusals, reads, checks and expiries', async () => {
     const prefix = `ttl${++prefixes}`
