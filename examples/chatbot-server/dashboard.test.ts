@@ -84,7 +84,7 @@ it('shows per-user usage bars and the month’s breakdowns, and only to admins',
   await page.waitForSelector('body[data-ready="true"]')
   expect(requested.some((address) => address.includes(adminToken))).toBe(false)
   // A user id that is markup is shown as text, and runs nothing.
-  expect(await page.evaluate(() => (window as { pwned?: number }).pwned)).toBeUndefined()
+  expect(await page.evaluate(() => (globalThis as { pwned?: number }).pwned)).toBeUndefined()
   expect(await page.locator('#users img').count()).toBe(0)
   const users = await page.locator('.user').allTextContents()
   expect(users.map((text) => text.split(/pro|free/)[0]).sort()).toEqual([hostile, 'ada', 'bob', 'cyd'].sort())

@@ -81,7 +81,7 @@ describe('tokenQuotaMiddleware', () => {
     const drain = async () => {
       for await (const _ of streamText(options).textStream); // an aborted stream ends, or throws
     }
-    const calls = Array.from({ length: 5 }, (_, index) => asAlice(() => (index % 2 === 0 ? generateText(options) : drain())).catch(() => undefined))
+    const calls = Array.from({ length: 5 }, (_, index) => asAlice<unknown>(() => (index % 2 === 0 ? generateText(options) : drain())).catch(() => undefined))
     await server.arrived(5)
     const held = (await used()).reserved
     expect(held).toBeGreaterThanOrEqual(5 * 200)
