@@ -1,6 +1,6 @@
 import { createOpenAI } from '@ai-sdk/openai'
 import { createTokenQuota, TokenQuotaExceededError, type FallbackEvent, type QuotaPolicy } from '@tokenquota/core'
-import { baseURL, chatChunks, chatCompletion, createProviderServer, hang, json, sse } from '@tokenquota/test-support'
+import { abortOnceArrived, baseURL, chatChunks, chatCompletion, createProviderServer, hang, json, sse } from '@tokenquota/test-support'
 import { generateObject, generateText, stepCountIs, streamObject, streamText, tool, wrapLanguageModel } from 'ai'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest'
 import { z } from 'zod'
@@ -76,17 +76,18 @@ describe('tokenQuotaMiddleware', () => {
   it('charges the reservation of calls aborted after they reached the provider', async () => {
     const { model, asAlice, used } = setup()
     server.reply('/chat/completions', hang())
-    const controller = new AbortController()
-    const options = { model, prompt: 'Think hard', maxOutputTokens: 200, abortSignal: controller.signal, maxRetries: 0 }
-    const drain = async () => {
+    const drain = async (options: Parameters<typeof streamText>[0]) => {
       for await (const _ of streamText(options).textStream); // an aborted stream ends, or throws
     }
-    const calls = Array.from({ length: 5 }, (_, index) => asAlice<unknown>(() => (index % 2 === 0 ? generateText(options) : drain())).catch(() => undefined))
-    await server.arrived(5)
-    const held = (await used()).reserved
+    const held = await abortOnceArrived({
+      server,
+      held: async () => (await used()).reserved,
+      start: (abortSignal, index) => {
+        const options = { model, prompt: 'Think hard', maxOutputTokens: 200, abortSignal, maxRetries: 0 }
+        return asAlice<unknown>(() => (index % 2 === 0 ? generateText(options) : drain(options)))
+      },
+    })
     expect(held).toBeGreaterThanOrEqual(5 * 200)
-    controller.abort()
-    await Promise.all(calls)
     await vi.waitFor(async () => expect(await used()).toMatchObject({ used: held, reserved: 0 }))
   })
 

@@ -1,7 +1,7 @@
 import { GoogleGenAI } from '@google/genai'
 import { GoogleGenerativeAI } from '@google/generative-ai'
 import { createTokenQuota, QuotaConfigError, TokenQuotaExceededError, type FallbackEvent, type QuotaPolicy, type WarningEvent } from '@tokenquota/core'
-import { createProviderServer, geminiChunks, geminiEmbeddings, geminiResponse, hang, json, sse } from '@tokenquota/test-support'
+import { abortOnceArrived, createProviderServer, geminiChunks, geminiEmbeddings, geminiResponse, hang, json, sse } from '@tokenquota/test-support'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { WithTokenQuotaOptions } from './options.js'
 import { withTokenQuota } from './with-token-quota.js'
@@ -143,16 +143,15 @@ describe('@google/genai', () => {
     const ai = genai(quota)
     server.reply(api('gemini-2.5-pro', 'generateContent', 'v1'), hang())
     server.reply(api('gemini-2.5-pro', 'streamGenerateContent', 'v1'), hang())
-    const controller = new AbortController()
-    const config = { maxOutputTokens: 200, abortSignal: controller.signal }
-    const calls = Array.from({ length: 5 }, (_, index): Promise<unknown> =>
-      asAlice<unknown>(() => (index % 2 === 0 ? ai.models.generateContent({ model: 'gemini-2.5-pro', contents: 'Think hard', config }) : ai.models.generateContentStream({ model: 'gemini-2.5-pro', contents: 'Think hard', config }))),
-    )
-    await server.arrived(5)
-    const held = (await used()).reserved
+    const held = await abortOnceArrived({
+      server,
+      held: async () => (await used()).reserved,
+      start: (abortSignal, index) => {
+        const params = { model: 'gemini-2.5-pro', contents: 'Think hard', config: { maxOutputTokens: 200, abortSignal } }
+        return asAlice<unknown>(() => (index % 2 === 0 ? ai.models.generateContent(params) : ai.models.generateContentStream(params)))
+      },
+    })
     expect(held).toBeGreaterThanOrEqual(5 * 200)
-    controller.abort()
-    for (const call of calls) await expect(call).rejects.toThrow()
     await vi.waitFor(async () => expect(await used()).toMatchObject({ used: held, reserved: 0 }))
     await expect(asAlice(() => ai.models.generateContent({ model: 'gemini-2.5-pro', contents: 'Think hard', config: { abortSignal: AbortSignal.abort() } }))).rejects.toThrow()
     expect(server.calls).toHaveLength(5)
@@ -222,15 +221,12 @@ describe('@google/generative-ai', () => {
     server.reply(api('gemini-1.5-pro', 'generateContent'), hang())
     server.reply(api('gemini-1.5-pro', 'streamGenerateContent'), hang())
     const model = client(quota).getGenerativeModel({ model: 'gemini-1.5-pro', generationConfig: { maxOutputTokens: 200 } })
-    const controller = new AbortController()
-    const calls = Array.from({ length: 5 }, (_, index): Promise<unknown> =>
-      asAlice<unknown>(() => (index % 2 === 0 ? model.generateContent('Think hard', { signal: controller.signal }) : model.generateContentStream('Think hard', { signal: controller.signal }))),
-    )
-    await server.arrived(5)
-    const held = (await used()).reserved
+    const held = await abortOnceArrived({
+      server,
+      held: async () => (await used()).reserved,
+      start: (signal, index) => asAlice<unknown>(() => (index % 2 === 0 ? model.generateContent('Think hard', { signal }) : model.generateContentStream('Think hard', { signal }))),
+    })
     expect(held).toBeGreaterThanOrEqual(5 * 200)
-    controller.abort()
-    for (const call of calls) await expect(call).rejects.toThrow()
     await vi.waitFor(async () => expect(await used()).toMatchObject({ used: held, reserved: 0 }))
   })
 

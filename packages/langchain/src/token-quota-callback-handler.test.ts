@@ -4,6 +4,7 @@ import { tool } from '@langchain/core/tools'
 import { ChatOpenAI, OpenAI } from '@langchain/openai'
 import { createTokenQuota, QuotaInputError, TokenQuotaExceededError, type QuotaPolicy, type WarningEvent } from '@tokenquota/core'
 import {
+  abortOnceArrived,
   anthropicBaseURL,
   anthropicMessage,
   baseURL,
@@ -138,14 +139,9 @@ describe('TokenQuotaCallbackHandler with ChatOpenAI', () => {
   it('charges the reservation of runs aborted after they reached the provider', async () => {
     const { handler, used } = setup()
     server.reply('/chat/completions', hang())
-    const controller = new AbortController()
     const model = chatModel('gpt-4o', { maxTokens: 200 })
-    const runs = Array.from({ length: 5 }, () => model.invoke(question, { callbacks: [handler], signal: controller.signal }).catch(() => undefined))
-    await server.arrived(5)
-    const held = (await used()).reserved
+    const held = await abortOnceArrived({ server, held: async () => (await used()).reserved, start: (signal) => model.invoke(question, { callbacks: [handler], signal }) })
     expect(held).toBeGreaterThanOrEqual(5 * 200)
-    controller.abort()
-    await Promise.all(runs)
     await vi.waitFor(async () => expect(await used()).toMatchObject({ used: held, reserved: 0 }))
     expect(handler.openRuns).toBe(0)
   })

@@ -3,7 +3,7 @@ import OpenAI7 from 'openai'
 import OpenAI5 from 'openai-v5'
 import OpenAI6 from 'openai-v6'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { apiError, baseURL, chatChunks, chatCompletion, createProviderServer, embeddingsResponse, hang, json, responseEvents, responseObject, sse, startResettingServer, textCompletion } from '@tokenquota/test-support'
+import { abortOnceArrived, apiError, baseURL, chatChunks, chatCompletion, createProviderServer, embeddingsResponse, hang, json, responseEvents, responseObject, sse, startResettingServer, textCompletion } from '@tokenquota/test-support'
 import { withTokenQuota, type WithTokenQuotaOptions } from './with-token-quota.js'
 
 const server = createProviderServer()
@@ -270,15 +270,12 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
     it('charges the reservation of calls aborted after they reached the provider, plain or streamed', async () => {
       const { client, asAlice, used } = setup()
       server.reply('/chat/completions', hang())
-      const controller = new AbortController()
-      const calls = Array.from({ length: 5 }, (_, index) =>
-        asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages, max_completion_tokens: 100, stream: index % 2 === 1 }, { signal: controller.signal })),
-      )
-      await server.arrived(5)
-      const held = (await used()).reserved
+      const held = await abortOnceArrived({
+        server,
+        held: async () => (await used()).reserved,
+        start: (signal, index) => asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages, max_completion_tokens: 100, stream: index % 2 === 1 }, { signal })),
+      })
       expect(held).toBeGreaterThanOrEqual(5 * 100)
-      controller.abort()
-      for (const call of calls) await expect(call).rejects.toThrow()
       await vi.waitFor(async () => expect(await used()).toMatchObject({ used: held, reserved: 0 }))
     })
 

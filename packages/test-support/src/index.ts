@@ -1,6 +1,7 @@
 export * from './openai-fixtures.js'
 export * from './anthropic-fixtures.js'
 export * from './gemini-fixtures.js'
+export { abortOnceArrived } from './abort-once-arrived.js'
 export { baseURL, createProviderServer, hang, json, sse } from './provider-server.js'
 export type { RecordedCall, Reply } from './provider-server.js'
 export { startResettingServer } from './resetting-server.js'
