@@ -1,15 +1,219 @@
+import { letterBigramWeights, punctuationBigramRare, punctuationOrder } from './estimate-tables.js'
+
 /** Estimates the prompt tokens of a text. May be asynchronous (an exact tokenizer loaded lazily). */
 export type TokenEstimator = (text: string) => number | Promise<number>
 
+// Byte classes. Bytes ≥ 0x80 are classed by their place in a UTF-8 sequence.
+const LOWER = 0
+const UPPER = 1
+const DIGIT = 2
+const SPACE = 3
+const NEWLINE = 4
+const BLANK = 5
+const PUNCT = 6
+const CONTROL = 7
+const LEAD2 = 8
+const LEAD3 = 9
+const LEAD4 = 10
+const CONTINUATION = 11
+
+const byteClass = new Uint8Array(256)
+for (let byte = 0; byte < 256; byte += 1) {
+  byteClass[byte] =
+    byte >= 0x61 && byte <= 0x7a ? LOWER
+    : byte >= 0x41 && byte <= 0x5a ? UPPER
+    : byte >= 0x30 && byte <= 0x39 ? DIGIT
+    : byte === 0x20 ? SPACE
+    : byte === 0x0a || byte === 0x0d ? NEWLINE
+    : byte === 0x09 || byte === 0x0b || byte === 0x0c ? BLANK
+    : byte < 0x20 || byte === 0x7f ? CONTROL
+    : byte < 0x80 ? PUNCT
+    : byte < 0xc0 ? CONTINUATION
+    : byte < 0xe0 ? LEAD2
+    : byte < 0xf0 ? LEAD3
+    : LEAD4
+}
+/** Half-tokens a non-ASCII character costs, by its lead byte: 2-byte 1, 3-byte 1.5, 4-byte (emoji) 3. */
+const leadHalves = new Uint8Array(256)
+for (let byte = 0xc0; byte < 256; byte += 1) leadHalves[byte] = byte < 0xe0 ? 2 : byte < 0xf0 ? 3 : 6
+
+/** Half-token boundary weight of two ASCII letters, indexed by `first << 7 | second`, either case. */
+const letterPairWeight = new Uint8Array(128 * 128)
+for (let a = 0; a < 26; a += 1) {
+  for (let b = 0; b < 26; b += 1) {
+    const weight = letterBigramWeights.charCodeAt(a * 26 + b) - 48
+    for (const first of [65 + a, 97 + a]) for (const second of [65 + b, 97 + b]) letterPairWeight[(first << 7) | second] = weight
+  }
+}
+const punctuationIndex = new Uint8Array(128)
+for (let i = 0; i < punctuationOrder.length; i += 1) punctuationIndex[punctuationOrder.charCodeAt(i)] = i
+const punctuationRare = Uint8Array.from(punctuationBigramRare, (digit) => digit.charCodeAt(0) - 48)
+
+/** 1 for the bytes that take a single space before them into their token: letters, punctuation, non-ASCII. */
+const attachesSpace = byteClass.map((kind) => (kind <= UPPER || kind === PUNCT || kind >= LEAD2 ? 1 : 0))
+
+const encoder = new TextEncoder()
+/** Reused between calls; texts over 4 MiB get a buffer of their own, so none is kept that large. */
+let scratch = new Uint8Array(64 * 1024)
+
 /**
- * A fast, deliberately generous token estimate: one token per 4 ASCII characters (BPE tokenizers
- * average 4–4.5 on English and code) and one per other character (CJK, emoji, accented text
- * tokenize far denser). Characters are told apart by their UTF-8 length, counted natively, so a
- * 100k-token prompt takes well under a millisecond; 3-byte characters count as two non-ASCII
- * units, which only ever over-estimates, so reservations hold enough.
+ * A fast upper bound of the prompt tokens a text costs with OpenAI's o200k_base and cl100k_base
+ * tokenizers (and, measured, no tighter ones): checked against both on a corpus of prose, code,
+ * JSON, CSV, ids, base64, URLs and non-Latin scripts, and on generated JSON, ids and numbers.
+ *
+ * It scans the text's UTF-8 bytes once and charges every piece the tokenizers split it into:
+ * a common word one token, a long or unusual one by how many of its letter pairs rarely occur
+ * inside a token (a table derived from both vocabularies), digits by threes, punctuation by its
+ * rare pairs, non-Latin characters by their UTF-8 length. Short texts that look random (ids,
+ * keys, symbols) are charged their byte count, which no tokenizer exceeds. On English prose it
+ * estimates about 1.1× the real count, on code about 1.25×; 100k tokens take about a millisecond.
  */
 export function estimateTokens(text: string): number {
-  const units = text.length
-  const nonAscii = Math.min(units, Buffer.byteLength(text, 'utf8') - units)
-  return Math.ceil((units - nonAscii) / 4) + nonAscii
+  const needed = text.length * 3
+  const bytes = needed <= scratch.length ? scratch : needed <= 4 << 20 ? (scratch = new Uint8Array(needed)) : new Uint8Array(needed)
+  const length = encoder.encodeInto(text, bytes).written
+  const total = countTokens(bytes, length)
+  // Short and dense, or very short: the per-piece averages do not hold for a handful of random
+  // pieces, and no tokenizer counts more tokens than bytes.
+  if (length <= 64 && total * 20 > length * 7) return Math.max(total, length)
+  return Math.max(total, Math.min(length, 8))
+}
+
+function countTokens(bytes: Uint8Array, length: number): number {
+  let total = 0
+  let i = 0
+  while (i < length) {
+    const kind = byteClass[bytes[i]!]!
+    if (kind === SPACE && i + 1 < length && attachesSpace[bytes[i + 1]!] === 1) {
+      // A lone space before a word or punctuation is part of that token.
+      i += 1
+      continue
+    }
+    if (kind === LOWER) {
+      // The common case, inlined: a lowercase word that a capital, digit or hex string does not follow.
+      const start = i
+      let previous = bytes[i]!
+      let beforePrevious = 0
+      let halves = 0
+      let nonHex = nonHexLetter[previous]!
+      i += 1
+      while (i < length) {
+        const byte = bytes[i]!
+        if (byteClass[byte] !== LOWER) break
+        halves += byte === previous && byte === beforePrevious ? 2 : letterPairWeight[(previous << 7) | byte]!
+        nonHex |= nonHexLetter[byte]!
+        beforePrevious = previous
+        previous = byte
+        i += 1
+      }
+      const next = i < length ? byteClass[bytes[i]!]! : SPACE
+      if (next === UPPER || (nonHex === 0 && (next === DIGIT || (start > 0 && byteClass[bytes[start - 1]!] === DIGIT)))) {
+        i = scanWord(bytes, start, length)
+        total += wordTokens
+      } else {
+        const letters = i - start
+        const asWord = letters <= 7 ? 1 : letters <= 11 ? 2 : (letters + 3) >> 2
+        total += halves === 0 ? asWord : Math.max(asWord, Math.ceil((letters * 3 + halves * 5) / 10))
+      }
+    } else if (kind === UPPER) {
+      i = scanWord(bytes, i, length)
+      total += wordTokens
+    } else if (kind === DIGIT) {
+      const start = i
+      while (i < length && byteClass[bytes[i]!] === DIGIT) i += 1
+      total += Math.ceil((i - start) / 3)
+    } else if (kind === PUNCT) {
+      const start = i
+      let rare = 0
+      let previous = punctuationIndex[bytes[i]!]!
+      i += 1
+      while (i < length && byteClass[bytes[i]!] === PUNCT) {
+        const current = punctuationIndex[bytes[i]!]!
+        rare += punctuationRare[previous * 32 + current]!
+        previous = current
+        i += 1
+      }
+      total += 1 + rare + ((i - start) >> 2)
+    } else if (kind >= LEAD2) {
+      let halves = 0
+      while (i < length && bytes[i]! >= 0x80) {
+        halves += leadHalves[bytes[i]!]!
+        i += 1
+      }
+      total += Math.ceil(halves / 2) || 1
+    } else if (kind === CONTROL) {
+      total += 1
+      i += 1
+    } else {
+      // Whitespace.
+      const start = i
+      let tabs = 0
+      while (i < length) {
+        const next = byteClass[bytes[i]!]!
+        if (next < SPACE || next > BLANK) break
+        if (bytes[i] === 0x09) tabs += 1
+        i += 1
+      }
+      const run = i - start
+      total += tabs + 1 + ((run - 1 - tabs) >> 3)
+    }
+  }
+  return total
+}
+
+/** 1 for the letters G–Z and g–z: a piece with one of them is no hex digit string. */
+const nonHexLetter = new Uint8Array(256)
+for (let byte = 0x47; byte <= 0x5a; byte += 1) nonHexLetter[byte] = nonHexLetter[byte + 32] = 1
+
+/** Tokens of the last word `scanWord` read (a module variable: it returns its end). */
+let wordTokens = 0
+
+/**
+ * Reads a run of ASCII letters from `start`, piece by piece as o200k_base splits it (capitals,
+ * then lowercase), and leaves its cost in `wordTokens`.
+ */
+function scanWord(bytes: Uint8Array, start: number, length: number): number {
+  const afterDigit = start > 0 && byteClass[bytes[start - 1]!] === DIGIT
+  let i = start
+  let tokens = 0
+  let byte = bytes[i]!
+  while (i < length) {
+    const pieceStart = i
+    let halves = 0
+    let previous = 0
+    let beforePrevious = 0
+    let nonHex = 0
+    while (byteClass[byte] === UPPER) {
+      if (previous !== 0) halves += letterPairWeight[(previous << 7) | byte]!
+      nonHex |= nonHexLetter[byte]!
+      previous = byte
+      if (++i === length) break
+      byte = bytes[i]!
+    }
+    const capitals = i - pieceStart
+    while (i < length && byteClass[byte] === LOWER) {
+      if (previous !== 0) halves += byte === previous && byte === beforePrevious ? 2 : letterPairWeight[(previous << 7) | byte]!
+      nonHex |= nonHexLetter[byte]!
+      beforePrevious = previous
+      previous = byte
+      if (++i === length) break
+      byte = bytes[i]!
+    }
+    const lower = i - pieceStart - capitals
+    if (capitals + lower === 0) break
+    const hexOnly = nonHex === 0
+    if (lower === 0) {
+      tokens += capitals === 1 ? 1 : hexOnly ? capitals : Math.ceil((capitals * 7) / 10)
+      continue
+    }
+    if (capitals > 1) tokens += Math.ceil(((capitals - 1) * 7) / 10)
+    const letters = lower + (capitals > 0 ? 1 : 0)
+    const asWord = letters <= 7 ? 1 : letters <= 11 ? 2 : (letters + 3) >> 2
+    // Hex digits beside numbers (ids, hashes) split where a word would not.
+    const inHex = hexOnly && (afterDigit || (i < length && byteClass[byte] === DIGIT))
+    if (halves === 0 && !inHex) tokens += asWord
+    else tokens += Math.max(asWord, Math.ceil((letters * (inHex ? 5 : 3) + halves * 5) / 10))
+  }
+  wordTokens = tokens
+  return i
 }
