@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config'
 const source = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 const alias = {
   '@tokenquota/core/testing': source('./packages/core/src/testing/index.ts'),
+  '@tokenquota/core/adapter': source('./packages/core/src/adapter/index.ts'),
   '@tokenquota/core': source('./packages/core/src/index.ts'),
   '@tokenquota/openai': source('./packages/openai/src/index.ts'),
   '@tokenquota/test-support': source('./packages/test-support/src/index.ts'),

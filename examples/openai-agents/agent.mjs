@@ -11,7 +11,7 @@ import { startLocalOpenAI } from '../openai-chat/local-openai-server.mjs'
 const local = process.env.OPENAI_API_KEY ? undefined : await startLocalOpenAI()
 const quota = createTokenQuota({
   // A trial user's budget fits the agent's first model call but not its second.
-  policies: [{ name: 'user-daily', identifier: 'user', allow: { class: 'plan', counts: { pro: 20_000, trial: 460 } }, interval: 1, timeUnit: 'day' }],
+  policies: [{ name: 'user-daily', identifier: 'user', allow: { class: 'plan', counts: { pro: 20_000, trial: 560 } }, interval: 1, timeUnit: 'day' }],
 })
 setDefaultOpenAIClient(withTokenQuota(local ? new OpenAI({ apiKey: 'local', baseURL: local.baseURL }) : new OpenAI(), { quota }))
 if (local) {

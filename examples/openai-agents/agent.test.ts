@@ -9,5 +9,5 @@ it("charges a pro user's tool-using run and refuses a trial user part-way", asyn
   expect(stdout).toContain('alice (pro): According to the tool: 18 °C and sunny in Paris.')
   expect(stdout).toMatch(/alice has used [1-9]\d* of 20000/)
   expect(stdout).toMatch(/tim \(trial\): refused by user-daily \(TokenQuotaExceeded\)/)
-  expect(stdout).toMatch(/tim has used [1-9]\d* of 460/)
+  expect(stdout).toMatch(/tim has used [1-9]\d* of 560/)
 })

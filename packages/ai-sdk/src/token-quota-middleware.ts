@@ -1,4 +1,6 @@
 import { MeteredCall, reserveCall, type QuotaContext, type StreamAbortCharge, type TokenEstimator, type TokenQuota } from '@tokenquota/core'
+import { estimatePrompt, framingOfProvider } from '@tokenquota/core/adapter'
+import { aiSdkPrompt } from './prompt.js'
 import { usageOfResult } from './usage.js'
 
 type Json = Record<string, unknown>
@@ -45,25 +47,6 @@ interface CallArguments<Generated, Streamed> {
   model: LanguageModelLike
 }
 
-/** Texts of an AI SDK prompt (messages of text, file, reasoning, tool-call and tool-result parts). */
-function promptTexts(prompt: unknown): string[] {
-  const texts: string[] = []
-  for (const message of Array.isArray(prompt) ? prompt : []) {
-    const content = (message as Json).content
-    if (typeof content === 'string') texts.push(content)
-    else if (Array.isArray(content)) {
-      for (const part of content as Json[]) {
-        if (typeof part.text === 'string') texts.push(part.text)
-        else texts.push(JSON.stringify(part.input ?? part.output ?? part.args ?? part.result ?? ''))
-      }
-    }
-  }
-  return texts
-}
-
-/** Per-message framing tokens. */
-const messageOverhead = 4
-
 /**
  * A language-model middleware that reserves before every `doGenerate` / `doStream` of the wrapped
  * model and charges the result's usage (or the stream's `finish` part), so `generateText`,
@@ -86,9 +69,7 @@ export function tokenQuotaMiddleware(options: TokenQuotaMiddlewareOptions) {
   async function begin({ params: callParams, model }: CallArguments<unknown, unknown>) {
     const params = callParams as Json
     const context = quota.currentContext() === undefined ? options.context?.(params) : undefined
-    const texts = promptTexts(params.prompt)
-    let promptTokens = (Array.isArray(params.prompt) ? params.prompt.length : 0) * messageOverhead
-    for (const text of texts) promptTokens += await estimator(text)
+    const promptTokens = await estimatePrompt(aiSdkPrompt(params), framingOfProvider(model.provider), estimator)
     const output = typeof params.maxOutputTokens === 'number' ? params.maxOutputTokens : options.defaultMaxOutputTokens ?? 4096
     fallbackModels.set(model.modelId, model)
     const reservation = await reserveCall({

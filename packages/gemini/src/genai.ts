@@ -2,7 +2,7 @@ import type { MeteredCall } from '@tokenquota/core'
 import { beginCall } from './begin-call.js'
 import { meterResponses } from './metered-generator.js'
 import type { WithTokenQuotaOptions } from './options.js'
-import { estimatePromptTokens } from './prompt.js'
+import { estimateGeminiPrompt } from './prompt.js'
 import { textOfCandidates, usageOfMetadata } from './usage.js'
 
 type Json = Record<string, unknown>
@@ -51,18 +51,18 @@ export function instrumentGenAI(ai: GoogleGenAILike, options: WithTokenQuotaOpti
   }
   const estimator = options.estimator ?? options.quota.estimator
 
-  async function promptTokens(params: Params): Promise<number> {
+  async function promptTokens(params: Params, output: boolean): Promise<number> {
     if (options.countTokens) {
       const counted = await original.countTokens({ model: params.model, contents: params.contents })
       if (typeof counted.totalTokens === 'number') return counted.totalTokens
     }
-    return estimatePromptTokens(estimator, params.contents, params.config?.systemInstruction, params.config?.tools)
+    return estimateGeminiPrompt(estimator, { contents: [params.contents], systemInstruction: params.config?.systemInstruction, tools: params.config?.tools }, output ? 'generate' : 'embed')
   }
 
   async function begin(label: string, params: Params, output: boolean) {
     const maxOutputTokens = output ? (params.config?.maxOutputTokens as number | undefined) : 0
     const candidates = output ? positiveInteger(params.config?.candidateCount) : undefined
-    const begun = await beginCall(options, { label, model: params.model, params, promptTokens: await promptTokens(params), maxOutputTokens, candidates })
+    const begun = await beginCall(options, { label, model: params.model, params, promptTokens: await promptTokens(params, output), maxOutputTokens, candidates })
     if (begun.kind === 'response') return begun
     const config = begun.maxOutputTokens === undefined ? params.config : { ...params.config, maxOutputTokens: begun.maxOutputTokens }
     return { ...begun, params: { ...params, model: begun.model ?? params.model, ...(config && { config }) } }

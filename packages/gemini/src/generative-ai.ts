@@ -1,7 +1,7 @@
 import { QuotaConfigError, type MeteredCall } from '@tokenquota/core'
 import { beginCall, modelName } from './begin-call.js'
 import type { WithTokenQuotaOptions } from './options.js'
-import { estimatePromptTokens } from './prompt.js'
+import { estimateGeminiPrompt } from './prompt.js'
 import { textOfCandidates, usageOfMetadata } from './usage.js'
 
 type Json = Record<string, unknown>
@@ -117,7 +117,8 @@ export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: W
   }): Promise<R> {
     const { model, request } = call
     const params = (typeof request === 'object' && request !== null ? request : { contents: request }) as Json
-    const promptTokens = await estimatePromptTokens(estimator, call.history, request, model.systemInstruction, model.tools)
+    const prompt = { contents: [call.history, request], systemInstruction: model.systemInstruction, tools: model.tools }
+    const promptTokens = await estimateGeminiPrompt(estimator, prompt, call.maxOutputTokens === 0 ? 'embed' : 'generate')
     const candidates = positiveInteger(configOf(model, request).candidateCount)
     const begun = await beginCall(options, { label: call.label, model: modelName(model.model), params, promptTokens, maxOutputTokens: call.maxOutputTokens, candidates })
     if (begun.kind === 'response') return call.answer(begun.response)

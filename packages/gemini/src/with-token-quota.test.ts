@@ -1,6 +1,6 @@
 import { GoogleGenAI } from '@google/genai'
 import { GoogleGenerativeAI } from '@google/generative-ai'
-import { createTokenQuota, QuotaConfigError, TokenQuotaExceededError, type FallbackEvent, type QuotaPolicy, type WarningEvent } from '@tokenquota/core'
+import { createTokenQuota, estimateTokens, QuotaConfigError, TokenQuotaExceededError, type FallbackEvent, type QuotaPolicy, type WarningEvent } from '@tokenquota/core'
 import { abortOnceArrived, createProviderServer, geminiChunks, geminiEmbeddings, geminiResponse, hang, json, sse } from '@tokenquota/test-support'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { WithTokenQuotaOptions } from './options.js'
@@ -13,6 +13,10 @@ afterAll(() => server.close())
 
 // @google/genai calls the v1 API, @google/generative-ai the v1beta one.
 const api = (model: string, method: string, version = 'v1beta') => `/${version}/models/${model}:${method}`
+/** Gemini's framing of a one-turn prompt: 4 tokens the turn, 1 its role, 4 to prime the reply. */
+const oneTurnFraming = 4 + 1 + 4
+const first = 'Embeddings carry no usage, so the estimate is what they cost.'
+const second = 'A second text, batched with the first one, is estimated on its own.'
 const userDaily: QuotaPolicy = { name: 'user-daily', identifier: 'user', allow: 100_000, interval: 1, timeUnit: 'day' }
 const perModel: QuotaPolicy[] = [
   { name: 'pro-daily', identifier: 'user', allow: 1000, interval: 1, timeUnit: 'day', models: ['gemini-2.5-pro'] },
@@ -73,8 +77,7 @@ describe('@google/genai', () => {
     let seen = 0
     for await (const _ of stream) if (++seen === 3) break
     await vi.waitFor(async () => expect((await used()).reserved).toBe(0))
-    // Prompt "Say hello" ≈ 3, output " abcd" × 3 ≈ 4.
-    expect((await used()).used).toBe(3 + 4)
+    expect((await used()).used).toBe(oneTurnFraming + estimateTokens('Say hello') + estimateTokens(' abcd abcd abcd'))
   })
 
   it('meters chats, which call the same models instance', async () => {
@@ -93,9 +96,9 @@ describe('@google/genai', () => {
   it('charges embedContent its prompt estimate (Gemini reports no usage for embeddings)', async () => {
     const { quota, asAlice, used, warnings } = setup()
     server.reply(api('text-embedding-004', 'batchEmbedContents', 'v1'), json(geminiEmbeddings(2)))
-    const result = await asAlice(() => genai(quota).models.embedContent({ model: 'text-embedding-004', contents: ['a'.repeat(40), 'b'.repeat(80)] }))
+    const result = await asAlice(() => genai(quota).models.embedContent({ model: 'text-embedding-004', contents: [first, second] }))
     expect(result.embeddings).toHaveLength(2)
-    expect(await used()).toMatchObject({ used: 30, reserved: 0 })
+    expect(await used()).toMatchObject({ used: estimateTokens(first) + estimateTokens(second), reserved: 0 })
     expect(warnings).toEqual([])
   })
 
@@ -130,9 +133,9 @@ describe('@google/genai', () => {
   it('charges an estimate, never zero, when the response has no usage, and refuses a caller without identity', async () => {
     const { quota, asAlice, used, warnings } = setup()
     const ai = genai(quota)
-    server.reply(api('gemini-2.5-flash', 'generateContent', 'v1'), json(geminiResponse({ usage: null, text: 'x'.repeat(40) })))
-    await asAlice(() => ai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'y'.repeat(40) }))
-    expect(await used()).toMatchObject({ used: 20, reserved: 0 })
+    server.reply(api('gemini-2.5-flash', 'generateContent', 'v1'), json(geminiResponse({ usage: null, text: second })))
+    await asAlice(() => ai.models.generateContent({ model: 'gemini-2.5-flash', contents: first }))
+    expect(await used()).toMatchObject({ used: oneTurnFraming + estimateTokens(first) + estimateTokens(second), reserved: 0 })
     expect(warnings.map((warning) => warning.code)).toEqual(['UsageMissing'])
     await expect(ai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'Hi' })).rejects.toMatchObject({ code: 'UnresolvedIdentifier' })
     expect(server.calls).toHaveLength(1)
@@ -270,9 +273,9 @@ describe('@google/generative-ai', () => {
     server.reply(api('text-embedding-004', 'embedContent'), json({ embedding: { values: [0.1, 0.2] } }))
     server.reply(api('text-embedding-004', 'batchEmbedContents'), json(geminiEmbeddings(2)))
     const model = client(quota).getGenerativeModel({ model: 'text-embedding-004' })
-    await asAlice(() => model.embedContent('a'.repeat(40)))
-    await asAlice(() => model.batchEmbedContents({ requests: [{ content: { role: 'user', parts: [{ text: 'b'.repeat(80) }] } }] }))
-    expect(await used()).toMatchObject({ used: 10 + 20, reserved: 0 })
+    await asAlice(() => model.embedContent(first))
+    await asAlice(() => model.batchEmbedContents({ requests: [{ content: { role: 'user', parts: [{ text: second }] } }] }))
+    expect(await used()).toMatchObject({ used: estimateTokens(first) + estimateTokens(second), reserved: 0 })
   })
 
   it('falls back to a model made with the same parameters, and refuses without sending when nothing fits', async () => {

@@ -2,7 +2,7 @@ import { ChatAnthropic } from '@langchain/anthropic'
 import { HumanMessage } from '@langchain/core/messages'
 import { tool } from '@langchain/core/tools'
 import { ChatOpenAI, OpenAI } from '@langchain/openai'
-import { createTokenQuota, QuotaInputError, TokenQuotaExceededError, type QuotaPolicy, type WarningEvent } from '@tokenquota/core'
+import { createTokenQuota, estimateTokens, QuotaInputError, TokenQuotaExceededError, type QuotaPolicy, type WarningEvent } from '@tokenquota/core'
 import {
   abortOnceArrived,
   anthropicBaseURL,
@@ -31,6 +31,8 @@ beforeEach(() => {
   vi.spyOn(console, 'error').mockImplementation(() => undefined)
 })
 
+/** OpenAI's framing of a one-message prompt (ChatOpenAI says its provider): 3 tokens the message, 1 its role, 3 to prime the reply. */
+const oneMessageFraming = 3 + 1 + 3
 const userDaily: QuotaPolicy = { name: 'user-daily', identifier: 'user', allow: 100_000, interval: 1, timeUnit: 'day' }
 const question = [new HumanMessage('Say hello')]
 
@@ -106,8 +108,7 @@ describe('TokenQuotaCallbackHandler with ChatOpenAI', () => {
         })(),
       ).rejects.toThrow()
       expect(text).toBe('one two three four')
-      // Prompt: 4 framing + 3 ("Say hello"); output "one two three four" ≈ 5.
-      expect(await used()).toMatchObject({ used: 7 + 5, reserved: 0 })
+      expect(await used()).toMatchObject({ used: oneMessageFraming + estimateTokens('Say hello') + estimateTokens('one two three four'), reserved: 0 })
     } finally {
       upstream.close()
     }
@@ -171,9 +172,11 @@ describe('TokenQuotaCallbackHandler with ChatOpenAI', () => {
 
   it('charges an estimate, never zero, when the provider reports no usage', async () => {
     const { handler, used, warnings } = setup()
-    server.reply('/chat/completions', json(chatCompletion({ usage: null, content: 'x'.repeat(40) })))
-    await chatModel().invoke([new HumanMessage('y'.repeat(40))], { callbacks: [handler] })
-    expect(await used()).toMatchObject({ used: 4 + 10 + 10 })
+    const answer = 'An answer that came back without any usage.'
+    const prompt = 'A question whose answer carries no usage.'
+    server.reply('/chat/completions', json(chatCompletion({ usage: null, content: answer })))
+    await chatModel().invoke([new HumanMessage(prompt)], { callbacks: [handler] })
+    expect(await used()).toMatchObject({ used: oneMessageFraming + estimateTokens(prompt) + estimateTokens(answer) })
     expect(warnings.map((warning) => warning.code)).toEqual(['UsageMissing'])
   })
 
@@ -233,7 +236,7 @@ describe('TokenQuotaCallbackHandler in an agent', () => {
   })
 
   it('stops an agent when its budget runs out, with TokenQuotaExceededError', async () => {
-    const { handler, used } = setup([{ ...userDaily, allow: 4100 }], { defaultMaxOutputTokens: 4000 })
+    const { handler, used } = setup([{ ...userDaily, allow: 4200 }], { defaultMaxOutputTokens: 4000 })
     const agent = weatherAgent()
     const error = await agent.invoke({ messages: [new HumanMessage('Weather in Paris?')] }, { callbacks: [handler] }).catch((caught: unknown) => caught)
     expect(TokenQuotaExceededError.isInstance(error)).toBe(true)

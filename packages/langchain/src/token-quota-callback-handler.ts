@@ -3,6 +3,7 @@ import type { BaseMessage } from '@langchain/core/messages'
 import type { LLMResult } from '@langchain/core/outputs'
 import type { Serialized } from '@langchain/core/load/serializable'
 import { MeteredCall, type QuotaContext, type TokenEstimator, type TokenQuota } from '@tokenquota/core'
+import { estimatePrompt, framingOfProvider, noFraming, type Prompt, type PromptFraming } from '@tokenquota/core/adapter'
 import { usageOfResult } from './usage.js'
 
 /** What the handler knows about a run when it resolves the caller. */
@@ -58,12 +59,12 @@ function textOf(content: unknown): string {
   return content.map((part) => (typeof part === 'string' ? part : typeof (part as Json)?.text === 'string' ? ((part as Json).text as string) : JSON.stringify(part))).join('')
 }
 
+/** LangChain's message types under the role names providers use. */
+const providerRoles: Record<string, string> = { human: 'user', ai: 'assistant', system: 'system', developer: 'developer', tool: 'tool', function: 'function' }
+
 function positiveInteger(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined
 }
-
-/** Per-message framing tokens in chat formats. */
-const messageOverhead = 4
 
 /**
  * A LangChain callback handler that enforces token quotas on every chat model or LLM run it sees:
@@ -94,13 +95,18 @@ export class TokenQuotaCallbackHandler extends BaseCallbackHandler {
   }
 
   override async handleChatModelStart(llm: Serialized, messages: BaseMessage[][], runId: string, parentRunId?: string, extraParams?: Json, tags?: string[], metadata?: Json, runName?: string): Promise<void> {
-    const texts = messages.flat().map((message) => textOf(message.content) + (message.name ?? '') + textOf((message as { tool_calls?: unknown }).tool_calls ?? ''))
-    const framing = messages.flat().length * messageOverhead
-    await this.#start({ llm, texts, framing, runId, parentRunId, extraParams, tags, metadata, runName })
+    const promptMessages = messages.flat().map((message) => ({
+      role: providerRoles[message.getType()] ?? message.getType(),
+      name: message.name,
+      texts: [textOf(message.content), textOf((message as { tool_calls?: unknown }).tool_calls ?? '')],
+    }))
+    const tools = ((extraParams?.invocation_params as Json | undefined)?.tools ?? undefined) as unknown[] | undefined
+    const prompt = { messages: promptMessages, tools: Array.isArray(tools) ? tools.map((tool) => JSON.stringify(tool)) : undefined }
+    await this.#start({ llm, prompt, framing: framingOfProvider(metadata?.ls_provider as string | undefined), runId, parentRunId, extraParams, tags, metadata, runName })
   }
 
   override async handleLLMStart(llm: Serialized, prompts: string[], runId: string, parentRunId?: string, extraParams?: Json, tags?: string[], metadata?: Json, runName?: string): Promise<void> {
-    await this.#start({ llm, texts: prompts, framing: 0, runId, parentRunId, extraParams, tags, metadata, runName })
+    await this.#start({ llm, prompt: { messages: [], texts: prompts }, framing: noFraming, runId, parentRunId, extraParams, tags, metadata, runName })
   }
 
   override async handleLLMNewToken(token: string, _index: unknown, runId: string): Promise<void> {
@@ -139,8 +145,8 @@ export class TokenQuotaCallbackHandler extends BaseCallbackHandler {
 
   async #start(run: {
     llm: Serialized
-    texts: readonly string[]
-    framing: number
+    prompt: Prompt
+    framing: PromptFraming
     runId: string
     parentRunId: string | undefined
     extraParams: Json | undefined
@@ -159,8 +165,7 @@ export class TokenQuotaCallbackHandler extends BaseCallbackHandler {
     const context = typeof option === 'function' ? option(info) : option
 
     const estimator = this.#options.estimator ?? quota.estimator
-    let promptTokens = run.framing
-    for (const text of run.texts) promptTokens += await estimator(text)
+    const promptTokens = await estimatePrompt(run.prompt, run.framing, estimator)
     const maxOutput =
       [metadata.ls_max_tokens, invocation.max_completion_tokens, invocation.max_tokens, invocation.maxTokens, invocation.max_output_tokens, invocation.maxOutputTokens]
         .map(positiveInteger)

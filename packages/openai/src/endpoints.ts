@@ -1,4 +1,5 @@
 import type { Usage } from '@tokenquota/core'
+import { noFraming, openAIFraming, type Prompt, type PromptFraming, type PromptMessage } from '@tokenquota/core/adapter'
 
 /** The OpenAI endpoints that consume tokens. */
 export type EndpointKind = 'chat' | 'responses' | 'embeddings' | 'completions'
@@ -24,79 +25,95 @@ function positiveInteger(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined
 }
 
-/** Tokens an image input is reserved for: OpenAI's high-detail cost of a 512 px tile grid, generously. */
-const imageTokens = 1105
-/** Per-message framing tokens in chat formats (role, separators). */
-const messageOverhead = 4
-
-/** The parts of a request body that become prompt tokens: texts to estimate, plus fixed costs. */
-export interface PromptParts {
-  readonly texts: string[]
-  readonly fixed: number
+/**
+ * Prompt tokens an image costs on OpenAI, at most. Sizes are rarely known before sending, so
+ * `high` and `auto` take the largest an image can cost (eight 512 px tiles after OpenAI's
+ * scaling); the mini and nano models count images many times over.
+ */
+export function imageTokens(detail: unknown, model: string): number {
+  const low = detail === 'low'
+  if (/^gpt-4o-mini/.test(model)) return low ? 2833 : 2833 + 5667 * 8
+  // Patch-based models: at most 1,536 patches of 32 px, times the model's multiplier.
+  if (/^gpt-(4\.1|5)-nano/.test(model)) return Math.ceil(1536 * 2.46)
+  if (/^gpt-(4\.1|5)-mini/.test(model)) return Math.ceil(1536 * 1.62)
+  if (/^o4-mini/.test(model)) return Math.ceil(1536 * 1.72)
+  return low ? 85 : 85 + 170 * 8
 }
 
-function collectContent(content: unknown, parts: PromptParts & { fixed: number }): void {
-  if (typeof content === 'string') {
-    parts.texts.push(content)
-    return
-  }
-  if (!Array.isArray(content)) return
-  for (const part of content) {
-    if (typeof part === 'string') parts.texts.push(part)
-    else if (isObject(part)) {
-      if (typeof part.text === 'string') parts.texts.push(part.text)
-      else if (part.type === 'image_url' || part.type === 'input_image') parts.fixed += imageTokens
-      else if (part.type === 'input_audio' || part.type === 'file' || part.type === 'input_file') parts.texts.push(JSON.stringify(part))
+function messageOf(role: unknown, name: unknown, content: unknown, model: string, extra: readonly string[] = []): PromptMessage {
+  const texts: string[] = [...extra]
+  let fixedTokens = 0
+  if (typeof content === 'string') texts.push(content)
+  else if (Array.isArray(content)) {
+    for (const part of content) {
+      if (typeof part === 'string') texts.push(part)
+      else if (!isObject(part)) continue
+      else if (typeof part.text === 'string') texts.push(part.text)
+      else if (part.type === 'image_url' || part.type === 'input_image') {
+        const detail = isObject(part.image_url) ? part.image_url.detail : part.detail
+        fixedTokens += imageTokens(detail, model)
+      } else texts.push(JSON.stringify(part))
     }
-  }
+  } else if (content !== undefined && content !== null) texts.push(JSON.stringify(content))
+  return { role: typeof role === 'string' ? role : undefined, name: typeof name === 'string' ? name : undefined, texts, fixedTokens }
 }
 
-/** Prompt texts of a request body, per endpoint. Unknown shapes fall back to the whole body, never to zero. */
-export function promptParts(kind: EndpointKind, body: Json): PromptParts {
-  const parts = { texts: [] as string[], fixed: 0 }
+function toolsOf(tools: unknown): string[] | undefined {
+  return Array.isArray(tools) ? tools.map((tool) => JSON.stringify(tool)) : tools === undefined ? undefined : [JSON.stringify(tools)]
+}
+
+/**
+ * What a request body sends as its prompt, per endpoint, in the shape `estimatePrompt` frames.
+ * Unknown shapes fall back to the whole body, never to zero.
+ */
+export function promptOf(kind: EndpointKind, body: Json): Prompt {
+  const model = typeof body.model === 'string' ? body.model : ''
+  const messages: PromptMessage[] = []
+  const texts: string[] = []
+  let tools: string[] | undefined
+  let fixedTokens = 0
   switch (kind) {
-    case 'chat': {
-      const messages = Array.isArray(body.messages) ? body.messages : []
-      for (const message of messages) {
+    case 'chat':
+      for (const message of Array.isArray(body.messages) ? body.messages : []) {
         if (!isObject(message)) continue
-        parts.fixed += messageOverhead
-        collectContent(message.content, parts)
-        if (typeof message.name === 'string') parts.texts.push(message.name)
-        if (Array.isArray(message.tool_calls)) parts.texts.push(JSON.stringify(message.tool_calls))
+        const extra = [message.tool_calls, message.function_call, message.audio].filter((value) => value !== undefined && value !== null).map((value) => JSON.stringify(value))
+        messages.push(messageOf(message.role, message.name, message.content, model, extra))
       }
-      if (body.tools !== undefined) parts.texts.push(JSON.stringify(body.tools))
-      if (body.response_format !== undefined) parts.texts.push(JSON.stringify(body.response_format))
+      tools = toolsOf(body.tools ?? body.functions)
+      for (const field of ['response_format', 'tool_choice', 'prediction']) if (body[field] !== undefined) texts.push(JSON.stringify(body[field]))
       break
-    }
-    case 'responses': {
-      if (typeof body.instructions === 'string') parts.texts.push(body.instructions)
-      if (typeof body.input === 'string') parts.texts.push(body.input)
+    case 'responses':
+      if (typeof body.instructions === 'string') texts.push(body.instructions)
+      if (typeof body.input === 'string') messages.push({ role: 'user', texts: [body.input] })
       else if (Array.isArray(body.input)) {
         for (const item of body.input) {
           if (!isObject(item)) continue
-          parts.fixed += messageOverhead
-          if ('content' in item) collectContent(item.content, parts)
-          else parts.texts.push(JSON.stringify(item))
+          if ('content' in item) messages.push(messageOf(item.role, undefined, item.content, model))
+          else messages.push({ texts: [JSON.stringify(item)] })
         }
       }
-      if (body.tools !== undefined) parts.texts.push(JSON.stringify(body.tools))
-      if (body.text !== undefined) parts.texts.push(JSON.stringify(body.text))
+      tools = toolsOf(body.tools)
+      for (const field of ['text', 'tool_choice']) if (body[field] !== undefined) texts.push(JSON.stringify(body[field]))
       break
-    }
     case 'embeddings':
     case 'completions': {
       const input = kind === 'embeddings' ? body.input : body.prompt
       const inputs = Array.isArray(input) && !input.every((item) => typeof item === 'number') ? input : [input]
       for (const item of inputs) {
-        if (typeof item === 'string') parts.texts.push(item)
+        if (typeof item === 'string') texts.push(item)
         // Pre-tokenized input: one token per number.
-        else if (Array.isArray(item)) parts.fixed += item.length
+        else if (Array.isArray(item)) fixedTokens += item.length
       }
       break
     }
   }
-  if (parts.texts.length === 0 && parts.fixed === 0) parts.texts.push(JSON.stringify(body))
-  return parts
+  if (messages.length === 0 && texts.length === 0 && fixedTokens === 0) texts.push(JSON.stringify(body))
+  return { messages, texts, tools, fixedTokens }
+}
+
+/** How each endpoint frames its prompt: chat formats per message, plain inputs not at all. */
+export function framingOf(kind: EndpointKind): PromptFraming {
+  return kind === 'chat' || kind === 'responses' ? openAIFraming : noFraming
 }
 
 /** The field that caps a request's output tokens on each endpoint (chat prefers the newer one). */

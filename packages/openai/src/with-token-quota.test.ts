@@ -1,4 +1,4 @@
-import { createTokenQuota, QuotaInputError, TokenQuotaExceededError, type QuotaPolicy, type TokenQuotaOptions, type WarningEvent, type FallbackEvent } from '@tokenquota/core'
+import { createTokenQuota, estimateTokens, QuotaInputError, TokenQuotaExceededError, type QuotaPolicy, type TokenQuotaOptions, type WarningEvent, type FallbackEvent } from '@tokenquota/core'
 import OpenAI7 from 'openai'
 import OpenAI5 from 'openai-v5'
 import OpenAI6 from 'openai-v6'
@@ -13,6 +13,10 @@ afterAll(() => server.close())
 
 const userDaily: QuotaPolicy = { name: 'user-daily', identifier: 'user', allow: 100_000, interval: 1, timeUnit: 'day' }
 const messages = [{ role: 'user' as const, content: 'Say hello' }]
+/** OpenAI's chat framing of one message: 3 tokens, 1 for the role, 3 to prime the reply. */
+const oneMessageFraming = 3 + 1 + 3
+/** The prompt estimate of `messages`. */
+const promptEstimate = oneMessageFraming + estimateTokens('Say hello')
 
 // Every supported major version of the SDK runs the same suite; types are those of the newest.
 const sdks = [
@@ -102,12 +106,14 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
 
     it('charges an estimate, never zero, when usage is missing or malformed, and says so', async () => {
       const { client, asAlice, used, warnings } = setup()
-      server.reply('/chat/completions', json(chatCompletion({ usage: null, content: 'x'.repeat(400) })), json({ ...chatCompletion(), usage: { prompt_tokens: 'many', completion_tokens: -1 } }))
-      await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'y'.repeat(80) }] }))
-      // Prompt: 4 framing + 20 text tokens; output: 400 characters ≈ 100 tokens.
-      expect(await used()).toMatchObject({ used: 124, reserved: 0 })
-      await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'y'.repeat(80) }] }))
-      expect((await used()).used).toBe(124 + 24 + 9)
+      const answer = 'The quota engine charges what the provider reports, and estimates what it leaves out. '.repeat(5)
+      const question = 'How does the engine charge a response that carries no usage at all?'
+      server.reply('/chat/completions', json(chatCompletion({ usage: null, content: answer })), json({ ...chatCompletion(), usage: { prompt_tokens: 'many', completion_tokens: -1 } }))
+      await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: question }] }))
+      const prompt = oneMessageFraming + estimateTokens(question)
+      expect(await used()).toMatchObject({ used: prompt + estimateTokens(answer), reserved: 0 })
+      await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: question }] }))
+      expect((await used()).used).toBe(prompt + estimateTokens(answer) + prompt + estimateTokens(chatCompletion().choices[0]!.message.content!))
       expect(warnings.map((warning) => warning.code)).toEqual(['UsageMissing', 'UsageMissing'])
     })
 
@@ -137,7 +143,7 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
       const { client, asAlice } = setup({ policies: [{ ...userDaily, maxTokensPerRequest: { limit: 1000, action: 'clamp' } }] })
       server.reply('/chat/completions', json(chatCompletion()))
       await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages, max_tokens: 4000 }))
-      expect(server.calls[0]!.body).toMatchObject({ max_tokens: 1000 - 7 })
+      expect(server.calls[0]!.body).toMatchObject({ max_tokens: 1000 - promptEstimate })
     })
 
     it('reserves and charges, with a warning, a metered request that reaches the transport without passing the gate', async () => {
@@ -154,7 +160,7 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
       const { client, asAlice } = setup({ policies: [{ ...userDaily, maxTokensPerRequest: { limit: 1000, action: 'clamp' } }] })
       server.reply('/chat/completions', json(chatCompletion()))
       await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages, max_completion_tokens: 4000, n: 4 }))
-      expect(server.calls[0]!.body).toMatchObject({ n: 4, max_completion_tokens: Math.floor((1000 - 7) / 4) })
+      expect(server.calls[0]!.body).toMatchObject({ n: 4, max_completion_tokens: Math.floor((1000 - promptEstimate) / 4) })
     })
 
     it('keeps .withResponse() and .asResponse() working', async () => {
@@ -203,8 +209,7 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
       server.reply('/chat/completions', sse(chatChunks({ includeUsage: false, words: ['abcd', 'efgh', 'ijkl'] })))
       const chunks = await collect(await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages, stream: true, max_completion_tokens: 900 })))
       expect(chunks).toHaveLength(5)
-      // Prompt: 4 framing + 3; output: 12 characters ≈ 3 tokens.
-      expect(await used()).toMatchObject({ used: 10, reserved: 0 })
+      expect(await used()).toMatchObject({ used: promptEstimate + estimateTokens('abcdefghijkl'), reserved: 0 })
       expect(warnings.map((warning) => warning.code)).toEqual(['UsageMissing'])
     })
 
@@ -245,8 +250,7 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
         ).rejects.toThrow()
         expect(received.join('')).toBe('one two three four')
         await vi.waitFor(async () => expect((await used()).reserved).toBe(0))
-        // Prompt estimate 4 + 3, output "one two three four" ≈ 5.
-        expect((await used()).used).toBe(7 + 5)
+        expect((await used()).used).toBe(promptEstimate + estimateTokens('one two three four'))
       } finally {
         upstream.close()
       }

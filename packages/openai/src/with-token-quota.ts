@@ -1,5 +1,6 @@
 import { MeteredCall, reserveCall, type FallbackOption, type QuotaContext, type StreamAbortCharge, type TokenEstimator, type TokenQuota } from '@tokenquota/core'
-import { endpointOf, maxOutputField, maxOutputTokens, outputChoices, outputTextOf, promptParts, usageOf, type EndpointKind } from './endpoints.js'
+import { estimatePrompt } from '@tokenquota/core/adapter'
+import { endpointOf, maxOutputField, maxOutputTokens, outputChoices, outputTextOf, promptOf, framingOf, usageOf, type EndpointKind } from './endpoints.js'
 import { meterOnRead } from './meter-on-read.js'
 import { ServerContext } from './server-context.js'
 import { meterEventStream } from './stream-meter.js'
@@ -99,13 +100,10 @@ export function withTokenQuota<Client extends OpenAILike>(client: Client, option
   const serverContext = new ServerContext(options.serverContextTokens ?? 32_000)
 
   /** Synchronous unless the estimator is (an exact tokenizer still loading). */
-  function estimatePrompt(kind: EndpointKind, body: Json): number | Promise<number> {
-    const parts = promptParts(kind, body)
-    const texts = parts.texts
-    const fixed = kind === 'responses' ? parts.fixed + serverContext.tokensOf(body) : parts.fixed
-    const counts = texts.map((text) => estimator(text))
-    const sum = (values: readonly number[]) => values.reduce((total, count) => total + count, fixed)
-    return counts.some((count) => count instanceof Promise) ? Promise.all(counts).then(sum) : sum(counts as number[])
+  function estimatePromptOf(kind: EndpointKind, body: Json): number | Promise<number> {
+    const prompt = promptOf(kind, body)
+    const withContext = kind === 'responses' ? { ...prompt, fixedTokens: (prompt.fixedTokens ?? 0) + serverContext.tokensOf(body) } : prompt
+    return estimatePrompt(withContext, framingOf(kind), estimator)
   }
 
   /** Reserves for a call before its first attempt, applying fallbacks; decides what the transport does. */
@@ -114,7 +112,7 @@ export function withTokenQuota<Client extends OpenAILike>(client: Client, option
     if (!kind || typeof request.body !== 'object' || request.body === null) return request
     const body = request.body as Json
     const context = quota.currentContext() === undefined ? options.context?.(body, { path: request.path! }) : undefined
-    const estimating = estimatePrompt(kind, body)
+    const estimating = estimatePromptOf(kind, body)
     const promptTokens = typeof estimating === 'number' ? estimating : await estimating
     const estimate = { input: promptTokens, output: maxOutputTokens(kind, body, defaultMaxOutputTokens) }
 
