@@ -14,7 +14,7 @@ const local = process.env.OPENAI_API_KEY ? undefined : await startLocalOpenAI()
 const quota = createTokenQuota({
   // A small daily budget: each model call reserves its prompt plus maxTokens (300), so the
   // third question runs out of budget part-way (LangChain also logs the refusal on stderr).
-  policies: [{ name: 'user-daily', identifier: 'user', allow: 450, interval: 1, timeUnit: 'day' }],
+  policies: [{ name: 'user-daily', identifier: 'user', allow: 660, interval: 1, timeUnit: 'day' }],
 })
 const handler = new TokenQuotaCallbackHandler({ quota, context: (run) => ({ user: run.metadata.user_id }) })
 

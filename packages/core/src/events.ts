@@ -65,7 +65,19 @@ export interface WarningEvent {
   readonly message: string
 }
 
+/** A reservation whose lease expired before it was committed or released (a lost commit). */
+export interface LeaseExpiredEvent {
+  readonly leaseId: string
+  readonly context: QuotaContext
+  readonly model: string | undefined
+  /** What the store does with the held amounts (`onLeaseExpiry`). A commit after this still replaces the charge with the real usage, once. */
+  readonly outcome: 'charged' | 'released'
+  /** Per policy that held: its name, the identifier, and the tokens held. */
+  readonly holds: ReadonlyArray<{ readonly policy: string; readonly identifier: string | null; readonly amount: number }>
+}
+
 export interface QuotaEventMap {
+  leaseExpired: LeaseExpiredEvent
   threshold: ThresholdEvent
   exceeded: ExceededEvent
   usage: UsageEvent

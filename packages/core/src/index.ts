@@ -11,6 +11,7 @@ export type {
   CounterRefusal,
   CounterRequest,
   CounterSnapshot,
+  LeaseExpiry,
   QuotaStore,
   ReadRequest,
   ReserveRequest as StoreReserveRequest,
@@ -61,6 +62,7 @@ export type {
   StoreErrorEvent,
   ThrottleEvent,
   WarningEvent,
+  LeaseExpiredEvent,
 } from './events.js'
 export type {
   QuotaPolicy,

@@ -1,5 +1,8 @@
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { describe, expect, it, vi } from 'vitest'
 import { LeaseSettledError, QuotaInputError, TokenQuotaExceededError } from './errors.js'
+import type { LeaseExpiredEvent } from './events.js'
 import type { QuotaPolicy } from './policy-types.js'
 import { createFakeClock } from './testing/fake-clock.js'
 import { createTokenQuota, type TokenQuotaOptions } from './token-quota.js'
@@ -115,15 +118,50 @@ describe('reserve and commit', () => {
     expect(await quota.status({ user: 'alice' })).toMatchObject([{ used: 90, reserved: 0 }])
   })
 
-  it('expires an unsettled lease after leaseTtlMs, and a late commit is still charged once', async () => {
-    const { quota, clock } = setup([userDaily], { leaseTtlMs: 30_000 })
-    const lease = await quota.reserve({ user: 'alice' }, { estimate: 10_000 })
+  it('charges an unsettled lease its estimate when it expires, says so, and lets a late commit replace that charge once', async () => {
+    const expired: LeaseExpiredEvent[] = []
+    const { quota, clock } = setup([userDaily], { leaseTtlMs: 30_000, on: { leaseExpired: (event) => expired.push(event) } })
+    const lease = await quota.reserve({ user: 'alice' }, { estimate: 10_000, model: 'gpt-4o' })
     clock.advance(29_999)
     await refusalOf(quota.reserve({ user: 'alice' }, { estimate: 1 }))
+    expect(expired).toEqual([])
     clock.advance(1)
-    expect(await quota.status({ user: 'alice' })).toMatchObject([{ used: 0, reserved: 0 }])
+    expect(await quota.status({ user: 'alice' })).toMatchObject([{ used: 10_000, reserved: 0 }])
+    expect(expired).toEqual([{ leaseId: lease.id, context: { user: 'alice' }, model: 'gpt-4o', outcome: 'charged', holds: [{ policy: 'user-daily', identifier: 'alice', amount: 10_000 }] }])
     await lease.commit({ total: 4000 })
     expect(await quota.status({ user: 'alice' })).toMatchObject([{ used: 4000, reserved: 0 }])
+    expect(expired).toHaveLength(1)
+  })
+
+  it("returns an expired lease's hold instead with onLeaseExpiry: 'release', and still charges its late commit once", async () => {
+    const expired: LeaseExpiredEvent[] = []
+    const { quota, clock } = setup([userDaily], { leaseTtlMs: 30_000, onLeaseExpiry: 'release', on: { leaseExpired: (event) => expired.push(event) } })
+    const lease = await quota.reserve({ user: 'alice' }, { estimate: 10_000 })
+    clock.advance(30_000)
+    expect(await quota.status({ user: 'alice' })).toMatchObject([{ used: 0, reserved: 0 }])
+    expect(expired.map((event) => event.outcome)).toEqual(['released'])
+    await lease.commit({ total: 4000 })
+    expect(await quota.status({ user: 'alice' })).toMatchObject([{ used: 4000, reserved: 0 }])
+  })
+
+  it('refuses an unknown onLeaseExpiry with a typed error', () => {
+    expect(() => setup([userDaily], { onLeaseExpiry: 'forgive' as never })).toThrow(expect.objectContaining({ code: 'InvalidConfiguration', field: 'onLeaseExpiry' }))
+  })
+
+  it('says on stderr, when a process exits, how many calls it left unsettled, unless it closed the engine first', async () => {
+    // A real exit, on the built package (npm test builds before it tests).
+    const exitWith = async (closes: boolean) => {
+      const script = `
+        import { createTokenQuota } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)}
+        const quota = createTokenQuota({ policies: [{ name: 'd', identifier: 'user', allow: 1000, interval: 1, timeUnit: 'day' }] })
+        await quota.reserve({ user: 'alice' }, { estimate: 100 })
+        await quota.reserve({ user: 'bob' }, { estimate: 100 })
+        ${closes ? 'await quota.close()' : ''}`
+      const { stderr } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script])
+      return stderr
+    }
+    expect(await exitWith(false)).toMatch(/exits with 2 call\(s\) not settled in the store; their reservations will be charged when their leases expire/)
+    expect(await exitWith(true)).toBe('')
   })
 
   it('rejects malformed usage with a typed error and keeps the lease open', async () => {

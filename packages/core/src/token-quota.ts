@@ -10,12 +10,14 @@ import { normalizePolicies } from './policy-set.js'
 import type { QuotaPolicy, UnidentifiedPolicy } from './policy-types.js'
 import { estimateTokens, type TokenEstimator } from './estimate.js'
 import { MemoryStore, type LeaseHold } from './stores/memory-store.js'
-import type { Charge, ChargeOutcome, CounterSnapshot, QuotaStore, ReserveRequest as StoreReserveRequest, ReserveResult, SettleRequest } from './stores/quota-store.js'
+import type { Charge, ChargeOutcome, CounterSnapshot, LeaseExpiry, QuotaStore, ReserveRequest as StoreReserveRequest, ReserveResult, SettleRequest } from './stores/quota-store.js'
 import { allowedOf, chargeOf, chargesFor, decisionOf, reportingTarget, thresholdUntil, type CounterPlan, type RequestPlan } from './request-plan.js'
 import { Throttle } from './throttle.js'
 import type { EstimateBound, NormalizedUsage, QuotaContext, TokenEstimate, Usage } from './types.js'
 import { normalizeEstimate, normalizeUsage } from './usage.js'
 import { BackgroundWrites } from './background-writes.js'
+import { noticeUnsettledAtExit } from './exit-notice.js'
+import { OpenLeases } from './open-leases.js'
 
 export interface TokenQuotaOptions {
   readonly policies: readonly QuotaPolicy[]
@@ -29,6 +31,15 @@ export interface TokenQuotaOptions {
    * @default 600_000 (10 minutes)
    */
   readonly leaseTtlMs?: number
+  /**
+   * What becomes of a reservation whose lease expires before it is committed or released — a
+   * commit lost to a process exit, a crash, a serverless freeze or a store that stayed down:
+   * `'charge'` charges the estimate it held (errs toward the quota), `'release'` returns it.
+   * Either way a `leaseExpired` event says so (from this process, for its own leases), and a
+   * commit that arrives later replaces the expiry charge with the real usage, once.
+   * @default 'charge'
+   */
+  readonly onLeaseExpiry?: LeaseExpiry
   /** Default for policies whose identifier is missing from the context. @default 'refuse' */
   readonly unidentified?: UnidentifiedPolicy
   /**
@@ -41,7 +52,8 @@ export interface TokenQuotaOptions {
    * When `lease.commit()` and `lease.release()` resolve.
    * - `background`: at once, with what was charged; the store write goes out right away (batched
    *   with others by the Redis stores), is retried on failure (settles are idempotent) and, if the
-   *   store stays down, reported by `storeError` and a `ChargeLost` warning. The reservation keeps
+   *   store stays down, reported by `storeError` and a `ChargeLost` warning (the reservation is
+   *   then charged at expiry, see `onLeaseExpiry`). The reservation keeps
    *   holding its estimate until the write lands, so no limit is ever loosened. `threshold` events
    *   fire when the write lands. `quota.flush()` waits for every write (call it before exiting).
    * - `await`: once the store has recorded it; a store failure rejects the commit.
@@ -101,6 +113,8 @@ export interface TokenQuota {
    * @throws StoreUnavailableError when the store could not send its buffered charges (they stay buffered)
    */
   flush(): Promise<void>
+  /** Flushes (see `flush()`), then stops the engine's timers and the store's (SyncedStore). The engine is not used afterwards. */
+  close(): Promise<void>
 }
 
 /** A successful reservation, as the store placed it: what its lease settles. */
@@ -153,6 +167,10 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   if (typeof leaseTtlMs !== 'number' || !Number.isFinite(leaseTtlMs) || leaseTtlMs <= 0) {
     throw new QuotaConfigError({ code: 'InvalidConfiguration', field: 'leaseTtlMs', message: `Expected \`leaseTtlMs\` to be a positive number of ms, got \`${String(leaseTtlMs)}\`` })
   }
+  const onLeaseExpiry = options.onLeaseExpiry ?? 'charge'
+  if (onLeaseExpiry !== 'charge' && onLeaseExpiry !== 'release') {
+    throw new QuotaConfigError({ code: 'InvalidConfiguration', field: 'onLeaseExpiry', message: `Expected \`onLeaseExpiry\` to be 'charge' or 'release', got \`${String(onLeaseExpiry)}\`` })
+  }
   const failureMode = options.failureMode ?? 'closed'
   if (failureMode !== 'closed' && failureMode !== 'open') {
     throw new QuotaConfigError({ code: 'InvalidConfiguration', field: 'failureMode', message: `Expected \`failureMode\` to be 'closed' or 'open', got \`${String(failureMode)}\`` })
@@ -164,6 +182,9 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   const store: QuotaStore = options.store ?? new MemoryStore()
   const now = options.now ? wholeMilliseconds(options.now) : Date.now
   const events = new QuotaEvents(options.on)
+  const openLeases = new OpenLeases<Reservation>()
+  let expiryTimer: ReturnType<typeof setInterval> | undefined
+  let stopExitNotice: (() => void) | undefined
   const scope = new AsyncLocalStorage<QuotaContext>()
   const throttle = new Throttle()
   const hasModelFilters = policies.some((policy) => policy.hasModelFilter)
@@ -180,7 +201,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   const backgroundWrites = new BackgroundWrites({
     retryDelaysMs: commitRetryDelaysMs,
     onGiveUp: (error) =>
-      events.emit('warning', { code: 'ChargeLost', message: `A commit could not reach the quota store after ${commitRetryDelaysMs.length + 1} attempts; its usage was not charged, and its reservation returns when the lease expires: ${String(error)}` }),
+      events.emit('warning', { code: 'ChargeLost', message: `A commit could not reach the quota store after ${commitRetryDelaysMs.length + 1} attempts; its usage was not charged; its reservation is ${onLeaseExpiry === 'charge' ? 'charged' : 'returned'} when the lease expires: ${String(error)}` }),
   })
 
   function shardOf(context: QuotaContext): string | undefined {
@@ -328,6 +349,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
 
   /** Sends a settlement to the store that holds the reservation: synchronously on the memory store. */
   function settleIn(reservation: Reservation, settleRequest: SettleRequest): readonly ChargeOutcome[] | Promise<readonly ChargeOutcome[]> {
+    openLeases.delete(reservation.leaseId)
     if (reservation.local) return localStore!.settle(settleRequest)
     if (memory) return memory.settleHeld(settleRequest, reservation.hold)
     return storeCall('settle', (primary) => primary.settle(settleRequest)).then(({ value }) => value)
@@ -495,7 +517,8 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     }
     const leaseId = leasePrefix + ++leaseCount
     const expiresAt = at + leaseTtlMs
-    const reserveRequest = { leaseId, now: at, expiresAt, counters: requestPlan.counters, shard: requestPlan.shard }
+    const reserveRequest = { leaseId, now: at, expiresAt, counters: requestPlan.counters, shard: requestPlan.shard, onExpiry: onLeaseExpiry }
+    noticeExpiredLeases(at)
     const placing = place(reserveRequest)
     const { result, hold, local } = placing instanceof Promise ? await placing : placing
     if (!result.ok) {
@@ -505,7 +528,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     }
     if (thresholdsPace) noticeThrottles(requestPlan.counters, result.snapshots, requestPlan.context, at)
     const { maxOutputTokens } = requestPlan
-    return finish({
+    const reservation: Reservation = {
       leaseId,
       context: requestPlan.context,
       model: requestPlan.model,
@@ -517,7 +540,29 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       bound: maxOutputTokens === undefined ? estimate : { input: estimate.input, output: maxOutputTokens, total: Math.min(estimate.total, estimate.input + maxOutputTokens) },
       local,
       hold,
-    })
+    }
+    if (holds && requestPlan.counters.some((counter) => counter.amount > 0)) trackOpenLease(reservation)
+    return finish(reservation)
+  }
+
+  /** Watches a reservation until it is settled, to say so if its lease expires first. */
+  function trackOpenLease(reservation: Reservation): void {
+    openLeases.add(reservation)
+    if (expiryTimer !== undefined) return
+    expiryTimer = setInterval(() => noticeExpiredLeases(now()), Math.min(leaseTtlMs, 60_000))
+    expiryTimer.unref?.()
+    stopExitNotice ??= noticeUnsettledAtExit(() => openLeases.size + backgroundWrites.pending)
+  }
+
+  /** Emits `leaseExpired` for this engine's reservations that outlived their lease unsettled. */
+  function noticeExpiredLeases(at: number): void {
+    if (openLeases.size === 0) return
+    for (const reservation of openLeases.takeExpired(at)) {
+      const holds = reservation.requestPlan.counters.flatMap((counter) =>
+        counter.hold && counter.amount > 0 ? counter.targets.map((target) => ({ policy: target.policy.name, identifier: target.identifier, amount: counter.amount })) : [],
+      )
+      events.emit('leaseExpired', { leaseId: reservation.leaseId, context: reservation.context, model: reservation.model, outcome: onLeaseExpiry === 'charge' ? 'charged' : 'released', holds })
+    }
   }
 
   const settlement: LeaseSettlement<Reservation> = {
@@ -561,6 +606,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       return settle({ leaseId, context: counting.context, model: counting.model, expiresAt, maxOutputTokens: undefined, requestPlan: counting, placements: result.placements, snapshots: result.snapshots, bound, local, hold }, usage)
     },
     async status(context, statusOptions = {}) {
+      noticeExpiredLeases(now())
       // Read this engine's own commits: wait for the background writes on the wire.
       if (backgroundWrites.pending > 0) await backgroundWrites.landed()
       const at = now()
@@ -578,6 +624,13 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     async flush() {
       await backgroundWrites.flush()
       await store.flush?.()
+    },
+    async close() {
+      await quota.flush()
+      clearInterval(expiryTimer)
+      expiryTimer = undefined
+      stopExitNotice?.()
+      await store.close?.()
     },
   }
   return Object.freeze(quota)

@@ -52,15 +52,15 @@ describe('MemoryStore eviction', () => {
     }
   })
 
-  it('returns an expired lease hold even when no one settles it', async () => {
+  it("returns an expired lease hold even when no one settles it (onExpiry: 'release')", async () => {
     const store = new MemoryStore()
     const counter: CounterRequest = { counter: 'c', identifier: '=a', window: { kind: 'fixed', start: t0, end: t0 + day }, limit: 100, amount: 100, hold: true }
-    await store.reserve({ leaseId: 'x', now: t0, expiresAt: t0 + 10, counters: [counter] })
+    await store.reserve({ leaseId: 'x', now: t0, expiresAt: t0 + 10, counters: [counter], onExpiry: 'release' })
     expect((await store.reserve({ leaseId: 'y', now: t0 + 9, expiresAt: t0 + 100, counters: [counter] })).ok).toBe(false)
     expect((await store.reserve({ leaseId: 'z', now: t0 + 10, expiresAt: t0 + 100, counters: [counter] })).ok).toBe(true)
   })
 
-  it('keeps an unsettled hold through the compaction of thousands of settled ones, and returns it at expiry', async () => {
+  it('keeps an unsettled hold through the compaction of thousands of settled ones, and charges it at expiry', async () => {
     const store = new MemoryStore()
     const counter: CounterRequest = { counter: 'c', identifier: '=a', window: { kind: 'fixed', start: t0, end: t0 + day }, limit: 1e9, amount: 10, hold: true }
     const placements = new Map<string, number>()
@@ -77,7 +77,7 @@ describe('MemoryStore eviction', () => {
     const [before] = await store.read({ now: t0 + 5001, counters: [counter] })
     expect(before).toMatchObject({ used: 4999, reserved: 10 })
     const [after] = await store.read({ now: t0 + 1234 + 60_000, counters: [counter] })
-    expect(after).toMatchObject({ used: 4999, reserved: 0 })
+    expect(after).toMatchObject({ used: 4999 + 10, reserved: 0 })
   })
 
   it('keeps each fixed window apart when the clock steps back into an earlier one', async () => {

@@ -58,9 +58,26 @@ export interface LeaseHold {
   /** Per counter of the reservation: the slot holding its amount (`undefined`: nothing held there). */
   readonly slots: ReadonlyArray<Slot | undefined>
   readonly amounts: readonly number[]
+  /** The reservation's counters and where each was placed (for `onExpiryCharge`). */
+  readonly counters: readonly CounterRef[]
+  readonly placements: readonly number[]
   /** Indexed by `leaseId` for `settle()`; holds taken with `reserveHeld()` are settled by reference. */
   readonly indexed: boolean
+  readonly chargeOnExpiry: boolean
   returned: boolean
+  /** Expired unsettled: its amounts were charged, or returned. */
+  expired?: 'charged' | 'released'
+  /** Settled after it expired: a retry of that settle charges nothing again. */
+  settledLate?: boolean
+}
+
+/** A hold that expired and was charged, as told to `MemoryStoreOptions.onExpiryCharge`. */
+export interface ExpiryCharge {
+  readonly leaseId: string
+  /** The store's time when it charged (the operation that found the hold expired). */
+  readonly now: number
+  /** Per counter of the reservation: where it was placed and what was charged (0: nothing held there). */
+  readonly charges: ReadonlyArray<CounterRef & { readonly placement: number; readonly amount: number }>
 }
 
 /** `reserveSync`'s result plus the hold, for `settleHeld()`. */
@@ -79,7 +96,12 @@ export interface MemoryStoreOptions {
    * @default 60_000
    */
   readonly sweepIntervalMs?: number
+  /** Called when an expired hold is charged (SyncedStore forwards the charge to its shared store). */
+  readonly onExpiryCharge?: (charge: ExpiryCharge) => void
 }
+
+/** How long an expired, charged lease stays indexed for its late settle (as on Redis). */
+const expiredRetentionMs = 3_600_000
 
 const nothingCharged: ChargeOutcome = Object.freeze({ usedBefore: 0, usedAfter: 0 })
 
@@ -99,11 +121,17 @@ export class MemoryStore implements QuotaStore {
   #holdsHead = 0
   #returnedInQueue = 0
   readonly #holdsById = new Map<string, LeaseHold>()
+  /** Expiry charges not yet told to `onExpiryCharge` (told once the store is consistent again). */
+  #expiryChargesToTell: ExpiryCharge[] = []
+  /** Indexed holds that expired, oldest first, kept for a late settle. */
+  #expiredIndexed: Array<{ readonly hold: LeaseHold; readonly forgetAt: number }> = []
   readonly #sweepIntervalMs: number
+  readonly #onExpiryCharge: ((charge: ExpiryCharge) => void) | undefined
   #nextSweepAt = -Infinity
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 60_000
+    this.#onExpiryCharge = options.onExpiryCharge
   }
 
   /** Number of live slots: fixed and flexi windows plus rolling buckets (for tests and memory benchmarks). */
@@ -201,7 +229,7 @@ export class MemoryStore implements QuotaStore {
     }
     let hold: LeaseHold | undefined
     if (holding) {
-      hold = { leaseId: request.leaseId, expiresAt: request.expiresAt, slots, amounts, indexed, returned: false }
+      hold = { leaseId: request.leaseId, expiresAt: request.expiresAt, slots, amounts, counters, placements, indexed, chargeOnExpiry: request.onExpiry !== 'release', returned: false }
       this.#holds.push(hold)
       if (indexed) this.#holdsById.set(request.leaseId, hold)
     }
@@ -209,29 +237,56 @@ export class MemoryStore implements QuotaStore {
   }
 
   #settle(request: SettleRequest, hold: LeaseHold | undefined): readonly ChargeOutcome[] {
-    // An expired hold was already returned, and its slots may be gone: charge where the windows are now.
+    const { charges, now } = request
+    if (hold?.settledLate) return charges.map(() => nothingCharged) // a retried late settle
     const live = hold !== undefined && !hold.returned
     if (live) this.#return(hold)
-    const { charges, now } = request
+    // Expired and charged: the charge replaces what expiry charged, in the same slots. Expired and
+    // returned (or unknown): its slots may be gone, so it is charged where the windows are now.
+    const replacing = hold?.expired === 'charged'
+    if (hold?.expired !== undefined) hold.settledLate = true
     const outcomes = new Array<ChargeOutcome>(charges.length)
     for (let index = 0; index < charges.length; index += 1) {
       const charge = charges[index]!
-      const slot = (live ? hold.slots[index] : undefined) ?? this.#slotAt(charge, now)
+      const slot = (live || replacing ? hold.slots[index] : undefined) ?? this.#slotAt(charge, now)
       if (!slot) {
         outcomes[index] = nothingCharged
         continue
       }
+      const amount = replacing && hold.slots[index] ? charge.amount - hold.amounts[index]! : charge.amount
       if (charge.reportUsed === false) {
-        addUsed(slot, charge.amount)
+        addUsed(slot, amount)
         outcomes[index] = nothingCharged // nobody reads it
         continue
       }
       // The window's total, not the slot's: a rolling window sums many buckets.
       const usedBefore = charge.window.kind === 'rolling' ? this.#view(charge, now, false).used : slot.used
-      addUsed(slot, charge.amount)
-      outcomes[index] = { usedBefore, usedAfter: usedBefore + charge.amount }
+      addUsed(slot, amount)
+      outcomes[index] = { usedBefore, usedAfter: usedBefore + amount }
     }
     return outcomes
+  }
+
+  /** Ends a hold that outlived its lease: charged where it was held (or returned), and kept a while for a late settle. */
+  #expire(hold: LeaseHold, now: number): void {
+    this.#return(hold)
+    hold.expired = hold.chargeOnExpiry ? 'charged' : 'released'
+    if (hold.indexed) {
+      this.#holdsById.set(hold.leaseId, hold)
+      this.#expiredIndexed.push({ hold, forgetAt: now + expiredRetentionMs })
+    }
+    if (!hold.chargeOnExpiry) return
+    for (let index = 0; index < hold.slots.length; index += 1) {
+      const slot = hold.slots[index]
+      if (slot) addUsed(slot, hold.amounts[index]!)
+    }
+    if (this.#onExpiryCharge) {
+      this.#expiryChargesToTell.push({
+        leaseId: hold.leaseId,
+        now,
+        charges: hold.counters.map((counter, index) => ({ ...counter, placement: hold.placements[index]!, amount: hold.slots[index] ? hold.amounts[index]! : 0 })),
+      })
+    }
   }
 
   #return(hold: LeaseHold): void {
@@ -250,7 +305,7 @@ export class MemoryStore implements QuotaStore {
       const hold = holds[this.#holdsHead]!
       if (!hold.returned) {
         if (hold.expiresAt > now) break
-        this.#return(hold)
+        this.#expire(hold, now)
       }
       this.#returnedInQueue -= 1
       holds[this.#holdsHead] = undefined
@@ -267,6 +322,17 @@ export class MemoryStore implements QuotaStore {
     if (now >= this.#nextSweepAt) {
       this.#nextSweepAt = now + this.#sweepIntervalMs
       this.#evictExpired(now)
+      let forgotten = 0
+      for (; forgotten < this.#expiredIndexed.length && this.#expiredIndexed[forgotten]!.forgetAt <= now; forgotten += 1) {
+        const { hold } = this.#expiredIndexed[forgotten]!
+        if (this.#holdsById.get(hold.leaseId) === hold) this.#holdsById.delete(hold.leaseId)
+      }
+      if (forgotten > 0) this.#expiredIndexed = this.#expiredIndexed.slice(forgotten)
+    }
+    if (this.#expiryChargesToTell.length > 0) {
+      const told = this.#expiryChargesToTell
+      this.#expiryChargesToTell = []
+      for (const charge of told) this.#onExpiryCharge!(charge)
     }
   }
 

@@ -49,11 +49,20 @@ interface Sharded {
   readonly shard?: string
 }
 
+/**
+ * What becomes of a hold whose lease expires unsettled: `'charge'` turns it into usage (a lost
+ * commit errs toward the quota), `'release'` returns it. A commit after expiry replaces the
+ * expiry charge with its real amount, once.
+ */
+export type LeaseExpiry = 'charge' | 'release'
+
 export interface ReserveRequest extends Sharded {
   readonly leaseId: string
   readonly now: number
-  /** When held amounts return on their own if the lease is never settled. */
+  /** When held amounts are charged (or returned) on their own if the lease is never settled. */
   readonly expiresAt: number
+  /** @default 'charge' */
+  readonly onExpiry?: LeaseExpiry
   readonly counters: readonly CounterRequest[]
 }
 
@@ -79,7 +88,7 @@ export type ReserveResult =
 export interface Charge extends CounterRef {
   /** The placement returned by `reserve`. */
   readonly placement: number
-  /** What `reserve` held there (returned unless the lease has expired, whose hold is already gone). */
+  /** What `reserve` held there: returned, or, when the lease expired and was charged, deducted from the charge. */
   readonly held: number
   /** Tokens to add to `used`. */
   readonly amount: number
@@ -128,4 +137,6 @@ export interface QuotaStore {
    * charges). The engine's `quota.flush()` calls it; rejects when the writes could not be sent.
    */
   flush?(): Promise<void>
+  /** Stops the store's timers after a last flush (`quota.close()` calls it). */
+  close?(): Promise<void>
 }

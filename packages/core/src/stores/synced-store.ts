@@ -1,5 +1,5 @@
 import { StoreUnavailableError } from '../errors.js'
-import { MemoryStore } from './memory-store.js'
+import { MemoryStore, type ExpiryCharge } from './memory-store.js'
 import type {
   Charge,
   ChargeOutcome,
@@ -47,6 +47,9 @@ interface Parcel {
   placements?: readonly number[]
 }
 
+/** How long a late settle of an expired lease is told apart (as the memory and Redis stores do). */
+const expiredRetentionMs = 3_600_000
+
 /** How long a parcel's lease lives on the shared store (a settle within it returns the hold). */
 const parcelTtlMs = 60_000
 
@@ -71,7 +74,9 @@ function windowKeyOf(ref: CounterRef): string {
  */
 export class SyncedStore implements QuotaStore {
   readonly #remote: QuotaStore
-  readonly #local = new MemoryStore()
+  readonly #local: MemoryStore
+  /** Leases whose local hold expired and was charged (sent as pending): their late settle sends only the difference. */
+  readonly #expiryCharged = new Map<string, { readonly amounts: readonly number[]; readonly at: number }>()
   readonly #options: SyncedStoreOptions
   /** Per counter: the others' usage in a window, as of the last sync. */
   readonly #others = new Map<string, { readonly windowStart: number; readonly used: number }>()
@@ -88,6 +93,7 @@ export class SyncedStore implements QuotaStore {
   constructor(remote: QuotaStore, options: SyncedStoreOptions = {}) {
     this.#remote = remote
     this.#options = options
+    this.#local = new MemoryStore({ onExpiryCharge: (expired) => this.#chargeExpired(expired) })
     this.#timer = setInterval(() => this.sync().catch(() => undefined), options.syncIntervalMs ?? 10_000)
     this.#timer.unref()
   }
@@ -116,27 +122,37 @@ export class SyncedStore implements QuotaStore {
 
   async settle(request: SettleRequest): Promise<readonly ChargeOutcome[]> {
     const outcomes = this.#local.settleSync(request)
-    for (const charge of request.charges) {
-      if (charge.amount === 0) continue
-      const ref = charge.window.kind === 'flexi' ? this.#flexiWindowOf(charge, request.now) : charge
-      // A flexi window replaced since the reservation is over: the local store dropped its charge too.
-      if (ref === undefined) continue
-      const key = keyOf(charge, charge.placement)
-      const pending = this.#pending.get(key)
-      if (pending) pending.amount += charge.amount
-      else this.#pending.set(key, { ref, placement: charge.placement, amount: charge.amount })
-    }
+    const expired = this.#expiryCharged.get(request.leaseId)
+    this.#expiryCharged.delete(request.leaseId)
+    request.charges.forEach((charge, index) => this.#addPending(charge, charge.amount - (expired?.amounts[index] ?? 0), request.now))
     this.#settledSinceSync += 1
     const { syncMessageCount } = this.#options
     if (syncMessageCount !== undefined && this.#settledSinceSync >= syncMessageCount) this.sync().catch(() => undefined)
     return outcomes
   }
 
+  /** A local hold expired unsettled and was charged: the shared store gets the charge too. */
+  #chargeExpired(expired: ExpiryCharge): void {
+    this.#expiryCharged.set(expired.leaseId, { amounts: expired.charges.map((charge) => charge.amount), at: expired.now })
+    for (const charge of expired.charges) this.#addPending(charge, charge.amount, expired.now)
+  }
+
+  #addPending(charge: CounterRef & { readonly placement: number }, amount: number, now: number): void {
+    if (amount === 0) return
+    const ref = charge.window.kind === 'flexi' ? this.#flexiWindowOf(charge, now) : charge
+    // A flexi window replaced since the reservation is over: the local store dropped its charge too.
+    if (ref === undefined) return
+    const key = keyOf(charge, charge.placement)
+    const pending = this.#pending.get(key)
+    if (pending) pending.amount += amount
+    else this.#pending.set(key, { ref, placement: charge.placement, amount })
+  }
+
   /**
    * The local flexi window a charge landed in, as a window that the shared store opens at the same
    * instant and closes at the same end, so one process's flexi windows are the shared store's.
    */
-  #flexiWindowOf(charge: Charge, now: number): CounterRef | undefined {
+  #flexiWindowOf(charge: CounterRef & { readonly placement: number }, now: number): CounterRef | undefined {
     const [local] = this.#local.readSync({ now, counters: [charge] })
     if (local!.windowStart !== charge.placement) return undefined
     return { counter: charge.counter, identifier: charge.identifier, window: { kind: 'flexi', endIfStartedNow: local!.resetAt } }
@@ -172,6 +188,7 @@ export class SyncedStore implements QuotaStore {
     this.#unsent.push(...this.#parcelsOf(this.#pending, now))
     this.#pending = new Map()
     this.#settledSinceSync = 0
+    for (const [leaseId, expired] of this.#expiryCharged) if (expired.at + expiredRetentionMs <= now) this.#expiryCharged.delete(leaseId)
     try {
       while (this.#unsent.length > 0) {
         await this.#send(this.#unsent[0]!)
@@ -235,7 +252,7 @@ export class SyncedStore implements QuotaStore {
     return this.#known.size
   }
 
-  /** Stops the sync timer after a last sync. */
+  /** Stops the sync timer after a last sync (the engine's `quota.close()` calls it). */
   async close(): Promise<void> {
     clearInterval(this.#timer)
     await this.sync()

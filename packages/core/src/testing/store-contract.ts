@@ -93,12 +93,34 @@ export function describeQuotaStoreContract(name: string, options: StoreContractO
       expect(await read(t0 + 2, counter())).toMatchObject({ used: 35, reserved: 0 })
     })
 
-    it('returns the hold of an unsettled lease at its expiry, and still charges a late commit once', async () => {
+    it('charges the hold of an unsettled lease at its expiry; a late commit replaces that charge, once', async () => {
       const leaseId = nextLeaseId()
       const result = expectOk(await store.reserve({ leaseId, now: t0, expiresAt: t0 + 1000, counters: [counter({ amount: 80 })] }))
-      expect(await read(t0 + 999, counter())).toMatchObject({ reserved: 80 })
-      expect(await read(t0 + 1000, counter())).toMatchObject({ reserved: 0 })
-      await store.settle({ leaseId, now: t0 + 2000, expiresAt: t0 + 1000, charges: [{ ...counter(), placement: result.placements[0]!, held: 80, amount: 20 }] })
+      expect(await read(t0 + 999, counter())).toMatchObject({ used: 0, reserved: 80 })
+      expect(await read(t0 + 1000, counter())).toMatchObject({ used: 80, reserved: 0 })
+      const late = { leaseId, now: t0 + 2000, expiresAt: t0 + 1000, charges: [{ ...counter(), placement: result.placements[0]!, held: 80, amount: 20 }] }
+      await store.settle(late)
+      expect(await read(t0 + 2001, counter())).toMatchObject({ used: 20, reserved: 0 })
+      await store.settle(late) // a retry whose answer was lost
+      expect(await read(t0 + 2002, counter())).toMatchObject({ used: 20, reserved: 0 })
+    })
+
+    it('charges expired holds on rolling and flexi windows too', async () => {
+      const flexi: WindowSpec = { kind: 'flexi', endIfStartedNow: t0 + minute }
+      const counters = [counter({ window: rolling, amount: 30 }), counter({ counter: 'flexi', window: flexi, amount: 40 })]
+      expectOk(await store.reserve({ leaseId: nextLeaseId(), now: t0, expiresAt: t0 + 1000, counters }))
+      const [rollingView, flexiView] = await store.read({ now: t0 + 1000, counters })
+      expect(rollingView).toMatchObject({ used: 30, reserved: 0 })
+      expect(flexiView).toMatchObject({ used: 40, reserved: 0 })
+    })
+
+    it("returns the hold at expiry instead for a lease reserved with onExpiry: 'release', and charges its late commit once", async () => {
+      const leaseId = nextLeaseId()
+      const result = expectOk(await store.reserve({ leaseId, now: t0, expiresAt: t0 + 1000, counters: [counter({ amount: 80 })], onExpiry: 'release' }))
+      expect(await read(t0 + 1000, counter())).toMatchObject({ used: 0, reserved: 0 })
+      const late = { leaseId, now: t0 + 2000, expiresAt: t0 + 1000, charges: [{ ...counter(), placement: result.placements[0]!, held: 80, amount: 20 }] }
+      await store.settle(late)
+      await store.settle(late)
       expect(await read(t0 + 2001, counter())).toMatchObject({ used: 20, reserved: 0 })
     })
 

@@ -7,10 +7,11 @@ import { createHash } from 'node:crypto'
  *
  * Keys: a hash per counter; per shard, one sorted set of the holds of unsettled leases (member:
  * the lease id and, per counter it holds on, a line `kind placement amount key`; score: expiry).
- * Holds past their expiry are returned by the next reserve or read script, so a crashed process's
- * reservations come back on their own; the member then stays an hour, marked expired (a last
- * line `!`), so a late commit is still charged once. A settle removes its member: a retried
- * settle finds neither and charges nothing again.
+ * Holds past their expiry are charged by the next reserve or read script, so a crashed process's
+ * reservations count against the quota (or, for a lease reserved with a last line `=r`, are
+ * returned); the member then stays an hour, marked expired (a last line `!c` or `!`), so a late
+ * commit replaces the expiry charge, once. A settle removes its member: a retried settle finds
+ * none and charges nothing again.
  *
  * Counter hashes by window kind, each with `x`, the engine time until which the key is kept (so
  * most calls need no PEXPIRE):
@@ -122,29 +123,46 @@ local function save_rolling(hkey, st, p, until_)
   redis.call('HSET', hkey, unpack(fields))
 end
 
--- Returns up to 100 expired holds to their counters; forgets expired leases remembered long enough.
+-- Charges up to 100 expired holds to their counters (or returns them, for a lease reserved with a
+-- last line \`=r\`); forgets expired leases remembered long enough.
 local function expire_holds(holds, now)
   local expired = redis.call('ZRANGEBYSCORE', holds, '-inf', now, 'LIMIT', 0, 100)
   for _, member in ipairs(expired) do
-    if string.sub(member, -2) ~= '\\n!' then
+    if string.sub(member, -2) ~= '\\n!' and string.sub(member, -3) ~= '\\n!c' then
+      local charge = string.sub(member, -3) ~= '\\n=r'
       for kind, placement, amount, hkey in string.gmatch(member, '\\n(%a) (%d+) (%d+) ([^\\n]+)') do
         amount = tonumber(amount)
         if kind == 'f' then
-          if redis.call('EXISTS', hkey) == 1 then redis.call('HINCRBY', hkey, 'r', -amount) end
+          if redis.call('EXISTS', hkey) == 1 then
+            redis.call('HINCRBY', hkey, 'r', -amount)
+            if charge then redis.call('HINCRBY', hkey, 'u', amount) end
+          end
         elseif kind == 'x' then
-          if redis.call('HGET', hkey, 's') == placement then redis.call('HINCRBY', hkey, 'r', -amount) end
+          if redis.call('HGET', hkey, 's') == placement then
+            redis.call('HINCRBY', hkey, 'r', -amount)
+            if charge then redis.call('HINCRBY', hkey, 'u', amount) end
+          end
         elseif redis.call('EXISTS', hkey) == 1 then
           local lo = tonumber(redis.call('HGET', hkey, 'lo'))
           local left = redis.call('HINCRBY', hkey, 'r:' .. placement, -amount)
           if lo ~= nil and tonumber(placement) >= lo then
             redis.call('HINCRBY', hkey, 'R', -amount)
+            if charge then
+              redis.call('HINCRBY', hkey, 'u:' .. placement, amount)
+              redis.call('HINCRBY', hkey, 'U', amount)
+            end
           elseif left == 0 then
             redis.call('HDEL', hkey, 'r:' .. placement)
           end
         end
       end
-      -- Remembered, marked expired, so its late commit is still charged once.
-      redis.call('ZADD', holds, now + RETAIN, member .. '\\n!')
+      -- Remembered, marked expired (\`!c\` charged, \`!\` returned), so a late commit is charged once:
+      -- in full after a return, the difference to what expiry charged after a charge.
+      if charge then
+        redis.call('ZADD', holds, now + RETAIN, member .. '\\n!c')
+      else
+        redis.call('ZADD', holds, now + RETAIN, member .. '\\n!')
+      end
     end
     redis.call('ZREM', holds, member)
   end
@@ -216,6 +234,9 @@ expire_holds(holds, tonumber(ARGV[2]))
 local function reserve_one(kbase, abase, out)
   local nowText = ARGV[abase + 1]
   local now, expiresAt, leaseId, n = tonumber(nowText), tonumber(ARGV[abase + 2]), ARGV[abase + 3], tonumber(ARGV[abase + 4])
+  -- A lease whose holds are returned, not charged, at expiry: its member ends with \`=r\`.
+  local release = string.sub(leaseId, -3) == '\\n=r'
+  if release then leaseId = string.sub(leaseId, 1, -4) end
   local views, refusals = {}, {}
   for i = 1, n do
     local base = abase + 4 + (i - 1) * 6
@@ -299,6 +320,7 @@ local function reserve_one(kbase, abase, out)
     out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = tonumber(v.placement), v.used, v.reserved, v.start, v.reset
   end
   -- Every lease that holds has a member, even for zero tokens: its settle finds it exactly once.
+  if release then member = member .. '\\n=r' end
   if holding then redis.call('ZADD', holds, expiresAt, member) end
   return n
 end
@@ -331,10 +353,11 @@ local function settle_one(kbase, abase, out)
     local base = abase + 3 + (i - 1) * 6
     if tonumber(ARGV[base + 3]) > 0 then member = member .. '\\n' .. ARGV[base + 1] .. ' ' .. ARGV[base + 2] .. ' ' .. ARGV[base + 3] .. ' ' .. KEYS[kbase + i] end
   end
-  -- Holding: return the holds and charge. Expired (its holds already returned): charge only.
-  -- Neither: settled before (a retry whose answer was lost), so nothing is charged again.
-  local returned = redis.call('ZREM', holds, member) == 1
-  if not returned and redis.call('ZREM', holds, member .. '\\n!') == 0 then
+  -- Holding: return the holds and charge. Expired and charged: charge the difference. Expired and
+  -- returned: charge only. None: settled before (a retry whose answer was lost), nothing again.
+  local returned = redis.call('ZREM', holds, member) == 1 or redis.call('ZREM', holds, member .. '\\n=r') == 1
+  local replacing = not returned and redis.call('ZREM', holds, member .. '\\n!c') == 1
+  if not returned and not replacing and redis.call('ZREM', holds, member .. '\\n=r\\n!') == 0 and redis.call('ZREM', holds, member .. '\\n!') == 0 then
     table.insert(out, -1)
     return n
   end
@@ -344,6 +367,7 @@ local function settle_one(kbase, abase, out)
     local kind, placement, held, amount = ARGV[base + 1], ARGV[base + 2], tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4])
     local a, b = ARGV[base + 5], ARGV[base + 6]
     local hkey = KEYS[kbase + i]
+    if replacing then amount = amount - held end
     if not returned then held = 0 end
     local before, live = 0, true
     if kind == 'f' then

@@ -109,7 +109,8 @@ export class LuaStore implements QuotaStore {
     const args = [String(requests.length), String(Math.min(...requests.map((request) => request.now)))]
     for (const request of requests) {
       keys.push(...this.#counterKeys(request.counters, request.shard))
-      args.push(String(request.now), String(request.expiresAt), request.leaseId, String(request.counters.length))
+      // The script marks a lease whose holds are returned at expiry by this suffix.
+      args.push(String(request.now), String(request.expiresAt), request.onExpiry === 'release' ? `${request.leaseId}\n=r` : request.leaseId, String(request.counters.length))
       for (const counter of request.counters) {
         args.push(windowKind[counter.window.kind], counter.limit === undefined ? '' : String(counter.limit), String(counter.amount), counter.hold ? '1' : '0', ...windowArgs(counter.window))
       }
