@@ -29,3 +29,23 @@ it('4 processes × 40 concurrent callers for one user commit at most `allow` and
   expect(await quota.status({ user: 'alice' })).toMatchObject([{ used: committed, reserved: 0 }])
   client.disconnect()
 }, 30_000) // four Node processes start, then compete for about half a second
+
+it('processes that exit without flush() leave no call free: once their leases expire, the shared counter holds at least what the provider counted', async () => {
+  const leaseTtlMs = 60_000
+  const worker = fileURLToPath(new URL('./redis/test-support/exiting-worker.mjs', import.meta.url))
+  const env = { ...process.env, REDIS_URL: server.url, PREFIX: 'exiting', CONCURRENCY: '20', CALLS: '200', LEASE_TTL_MS: String(leaseTtlMs) }
+  const outputs = await Promise.all(Array.from({ length: 3 }, () => promisify(execFile)(process.execPath, [worker], { env })))
+  const providerCounted = outputs.reduce((sum, { stdout }) => sum + (JSON.parse(stdout) as { providerCounted: number }).providerCounted, 0)
+  expect(outputs.every(({ stderr }) => /not settled in the store/.test(stderr))).toBe(true)
+
+  const client = new Redis(server.url)
+  const policies = [{ name: 'user-daily', identifier: 'user', allow: 1_000_000, interval: 1, timeUnit: 'day' as const }]
+  // Read as of the moment the workers' leases have all expired (the store runs on the engine's clock).
+  const later = createTokenQuota({ policies, store: new RedisStore({ client, prefix: 'exiting' }), now: () => Date.now() + leaseTtlMs + 1000 })
+  // Each store operation charges up to 100 expired leases: a few reads charge them all.
+  let [status] = await later.status({ user: 'alice' })
+  for (let reads = 1; status!.reserved > 0 && reads < 20; reads += 1) [status] = await later.status({ user: 'alice' })
+  expect(status).toMatchObject({ reserved: 0 })
+  expect(status!.used).toBeGreaterThanOrEqual(providerCounted)
+  client.disconnect()
+}, 30_000)
