@@ -25,6 +25,11 @@ export type Reply =
       readonly failAfter?: number
     }
   | { readonly kind: 'hang' }
+  /** An answer made from the request's body (e.g. usage counted with a real tokenizer). */
+  | { readonly kind: 'computed'; readonly answer: (body: Record<string, unknown>) => Reply }
+
+/** Answers each request with what `answer` makes of its body. */
+export const computed = (answer: (body: Record<string, unknown>) => Reply): Reply => ({ kind: 'computed', answer })
 
 /** The request arrives and no answer comes until the client aborts it (a long call, e.g. reasoning). */
 export const hang = (): Reply => ({ kind: 'hang' })
@@ -76,7 +81,8 @@ export function createProviderServer(bases: readonly string[] = [baseURL, anthro
       const text = await request.text()
       calls.push({ method: request.method, path, headers: request.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined })
       const queue = replies.get(path)
-      const reply = queue && queue.length > 1 ? queue.shift()! : queue?.[0]
+      const queued = queue && queue.length > 1 ? queue.shift()! : queue?.[0]
+      const reply = queued?.kind === 'computed' ? queued.answer(calls.at(-1)!.body ?? {}) : queued
       for (const waiter of [...arrivals]) if (calls.length >= waiter.count) (arrivals.delete(waiter), waiter.resolve())
       if (!reply) return Response.json({ error: { message: `no reply set for ${path}` } }, { status: 501 })
       if (reply.kind === 'sse') return sseResponse(reply)
