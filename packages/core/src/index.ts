@@ -42,6 +42,7 @@ export type { UsageStore, UsageRecord, DayUsage, UsageDimension } from './report
 export type { QuotaConfig, QuotaAlert } from './config-file.js'
 export { estimateTokens } from './estimate.js'
 export type { TokenEstimator } from './estimate.js'
+export type { EstimateStats } from './estimate-learning.js'
 export { normalizeUsage } from './usage.js'
 export { MeteredCall } from './metered-call.js'
 export type { StreamAbortCharge } from './metered-call.js'

@@ -52,6 +52,7 @@ export class MeteredCall {
     if (usage !== undefined) {
       try {
         await this.lease.commit(usage)
+        if (typeof usage.input === 'number') this.#quota.noteEstimate(this.lease.model, this.promptTokens, usage.input)
         return
       } catch (error) {
         if (!QuotaInputError.isInstance(error)) return

@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { describe, expect, it, vi } from 'vitest'
 import { LeaseSettledError, QuotaInputError, TokenQuotaExceededError } from './errors.js'
-import type { LeaseExpiredEvent } from './events.js'
+import type { LeaseExpiredEvent, WarningEvent } from './events.js'
 import type { QuotaPolicy } from './policy-types.js'
 import { createFakeClock } from './testing/fake-clock.js'
 import { createTokenQuota, type TokenQuotaOptions } from './token-quota.js'
@@ -511,5 +511,29 @@ describe('events and store failures', () => {
     })
     await (await quota.reserve({ user: 'alice' }, { estimate: 1 })).commit()
     expect(warnings).toEqual(['ListenerFailed'])
+  })
+})
+
+describe('learning from what providers report', () => {
+  it('raises a model whose prompts run over their estimates, warns once with the ratio, and reports the figures', async () => {
+    const warnings: WarningEvent[] = []
+    const { quota } = setup([userDaily], { on: { warning: (event) => warnings.push(event) } })
+    quota.noteEstimate('gpt-4o', 100, 80)
+    expect(warnings).toEqual([])
+    quota.noteEstimate('gpt-4o', 100, 150)
+    quota.noteEstimate('gpt-4o', 100, 120)
+    expect(warnings.map((warning) => warning.code)).toEqual(['EstimateLow'])
+    expect(warnings[0]!.message).toContain('1.50×')
+    expect(quota.estimateStats()).toEqual([{ model: 'gpt-4o', calls: 3, estimatedTokens: 300, reportedTokens: 350, worstRatio: 1.5, correction: expect.closeTo(1.49, 2) }])
+    // The next gpt-4o reservation holds the raised estimate; another model's does not.
+    await quota.reserve({ user: 'alice' }, { estimate: { input: 1000, output: 0 }, model: 'gpt-4o' })
+    await quota.reserve({ user: 'alice' }, { estimate: { input: 1000, output: 0 }, model: 'gpt-4.1' })
+    expect(await quota.status({ user: 'alice' })).toMatchObject([{ reserved: 1490 + 1000 }])
+  })
+
+  it('never lowers an estimate: a model whose estimates hold keeps a correction of 1', () => {
+    const { quota } = setup()
+    for (let call = 0; call < 50; call += 1) quota.noteEstimate('gpt-4o', 100, 40)
+    expect(quota.estimateStats()[0]).toMatchObject({ correction: 1, worstRatio: 0.4 })
   })
 })

@@ -18,6 +18,7 @@ import { normalizeEstimate, normalizeUsage } from './usage.js'
 import { BackgroundWrites } from './background-writes.js'
 import { noticeUnsettledAtExit } from './exit-notice.js'
 import { OpenLeases } from './open-leases.js'
+import { EstimateLearning, type EstimateStats } from './estimate-learning.js'
 
 export interface TokenQuotaOptions {
   readonly policies: readonly QuotaPolicy[]
@@ -113,6 +114,14 @@ export interface TokenQuota {
    * @throws StoreUnavailableError when the store could not send its buffered charges (they stay buffered)
    */
   flush(): Promise<void>
+  /**
+   * Reports a call's prompt estimate against the provider's count (adapters do it through
+   * `MeteredCall`). A model whose prompts run over their estimates gets its later estimates raised,
+   * and the first time it happens an `EstimateLow` warning says by how much.
+   */
+  noteEstimate(model: string | undefined, estimated: number, reported: number): void
+  /** How prompt estimates compared with what providers reported, per model. */
+  estimateStats(): readonly EstimateStats[]
   /** Flushes (see `flush()`), then stops the engine's timers and the store's (SyncedStore). The engine is not used afterwards. */
   close(): Promise<void>
 }
@@ -183,6 +192,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   const now = options.now ? wholeMilliseconds(options.now) : Date.now
   const events = new QuotaEvents(options.on)
   const openLeases = new OpenLeases<Reservation>()
+  const learning = new EstimateLearning()
   let expiryTimer: ReturnType<typeof setInterval> | undefined
   let stopExitNotice: (() => void) | undefined
   const scope = new AsyncLocalStorage<QuotaContext>()
@@ -499,7 +509,8 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
    */
   async function reserveWith<T>(contextArg: QuotaContext | undefined, request: ReserveRequest, holds: boolean, defaultEstimate: number, finish: (reservation: Reservation) => T): Promise<T> {
     let at = now()
-    const estimate = normalizeEstimate(request.estimate ?? defaultEstimate)
+    const normalized = normalizeEstimate(request.estimate ?? defaultEstimate)
+    const estimate = typeof request.estimate === 'object' ? withInput(normalized, learning.correct(request.model, normalized.input)) : normalized
     const planning = plan(contextArg, request, at, estimate)
     let requestPlan = planning instanceof Promise ? await planning : planning
     if (throttle.active > 0) {
@@ -625,6 +636,13 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       await backgroundWrites.flush()
       await store.flush?.()
     },
+    noteEstimate(model, estimated, reported) {
+      const ratio = learning.note(model ?? '', estimated, reported)
+      if (ratio !== undefined) {
+        events.emit('warning', { code: 'EstimateLow', message: `The provider counted ${reported} prompt tokens for a ${model ?? 'model'} call estimated at ${estimated} (${ratio.toFixed(2)}×); later estimates for this model are raised to match` })
+      }
+    },
+    estimateStats: () => learning.stats(),
     async close() {
       await quota.flush()
       clearInterval(expiryTimer)
@@ -634,6 +652,11 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     },
   }
   return Object.freeze(quota)
+}
+
+/** An estimate with its input raised to `input`. */
+function withInput(estimate: EstimateBound, input: number): EstimateBound {
+  return input === estimate.input ? estimate : { input, output: estimate.output, total: input + estimate.output }
 }
 
 /** A status target: an unknown class reads as a zero limit instead of throwing. */

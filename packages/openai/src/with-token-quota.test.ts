@@ -117,6 +117,15 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
       expect(warnings.map((warning) => warning.code)).toEqual(['UsageMissing', 'UsageMissing'])
     })
 
+    it('learns from a provider that counts more prompt tokens than estimated: warns once, raises the next estimates', async () => {
+      const { client, asAlice, quota, warnings } = setup()
+      server.reply('/chat/completions', json(chatCompletion({ usage: { prompt: 3 * promptEstimate, completion: 10 } })))
+      await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages }))
+      await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages }))
+      expect(warnings.filter((warning) => warning.code === 'EstimateLow')).toHaveLength(1)
+      expect(quota.estimateStats()).toMatchObject([{ model: 'gpt-4o', calls: 2, estimatedTokens: 2 * promptEstimate, reportedTokens: 6 * promptEstimate, worstRatio: 3 }])
+    })
+
     it('releases the reservation when the provider answers with an error', async () => {
       const { client, asAlice, used } = setup()
       server.reply('/chat/completions', json(apiError("Invalid value for 'model'", 'invalid_request_error'), 400))
@@ -362,7 +371,8 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
 
     it('reserves for the server-side context a Responses continuation carries', async () => {
       const { client, asAlice, used } = setup({ wrap: { serverContextTokens: 5000 } })
-      server.reply('/responses', json({ ...responseObject({ usage: { prompt: 36, completion: 87 } }), id: 'resp_seen' }))
+      // Prompt usage within the estimate, so the estimate's learning does not raise what follows.
+      server.reply('/responses', json({ ...responseObject({ usage: { prompt: 8, completion: 87 } }), id: 'resp_seen' }))
       await asAlice(() => client.responses.create({ model: 'gpt-4.1', input: 'Tell me a story', max_output_tokens: 300 }))
       server.reply('/responses', hang())
       const reservedFor = async (params: Record<string, unknown>) => {
@@ -375,8 +385,8 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
         return reserved
       }
       const fresh = await reservedFor({})
-      // A continuation of the response this client charged: its 36 + 87 tokens come along.
-      expect(await reservedFor({ previous_response_id: 'resp_seen' })).toBe(fresh + 123)
+      // A continuation of the response this client charged: its 8 + 87 tokens come along.
+      expect(await reservedFor({ previous_response_id: 'resp_seen' })).toBe(fresh + 95)
       // One it has not seen, or a conversation: the configured assumption.
       expect(await reservedFor({ previous_response_id: 'resp_elsewhere' })).toBe(fresh + 5000)
       expect(await reservedFor({ conversation: 'conv_123' })).toBe(fresh + 5000)

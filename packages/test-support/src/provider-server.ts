@@ -84,7 +84,7 @@ export function createProviderServer(bases: readonly string[] = [baseURL, anthro
       const queued = queue && queue.length > 1 ? queue.shift()! : queue?.[0]
       const reply = queued?.kind === 'computed' ? queued.answer(calls.at(-1)!.body ?? {}) : queued
       for (const waiter of [...arrivals]) if (calls.length >= waiter.count) (arrivals.delete(waiter), waiter.resolve())
-      if (!reply) return Response.json({ error: { message: `no reply set for ${path}` } }, { status: 501 })
+      if (!reply || reply.kind === 'computed') return Response.json({ error: { message: `no reply set for ${path}` } }, { status: 501 })
       if (reply.kind === 'sse') return sseResponse(reply)
       if (reply.kind === 'hang') {
         await new Promise((resolve) => request.signal.addEventListener('abort', resolve, { once: true }))
