@@ -1,21 +1,37 @@
-// Prompt estimation: the default heuristic on a 100k-token chat prompt, and the exact count with
-// gpt-tokenizer, whose import is paid once, on first use.
+// Prompt estimation: the default estimate on prompts of 100k real (o200k_base) tokens — English
+// prose, and the whole estimation corpus (code, JSON, ids, base64, non-Latin scripts) — and the
+// exact count with gpt-tokenizer, whose import is paid once, on first use.
 //   npm run build && node bench/estimation.ts
+import { readdirSync, readFileSync } from 'node:fs'
 import { estimateTokens } from '@tokenquota/core'
 import { createExactEstimator } from '@tokenquota/openai'
+import { countTokens } from 'gpt-tokenizer/encoding/o200k_base'
 
-const paragraph = 'The quick brown fox jumps over the lazy dog while the model counts every token twice. '
-const prompt = paragraph.repeat(Math.ceil(400_000 / paragraph.length)).slice(0, 400_000) // ≈ 100k tokens
+const folder = new URL('../packages/test-support/corpus/', import.meta.url)
+const samples = readdirSync(folder).sort().map((name) => ({ name, text: readFileSync(new URL(name, folder), 'utf8') }))
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
-const heuristic: number[] = []
-for (let run = 0; run < 200; run += 1) {
-  const started = performance.now()
-  estimateTokens(prompt)
-  heuristic.push(performance.now() - started)
+/** The text repeated up to 100k real tokens, as one flat string (as a request body parses into). */
+function hundredThousandTokens(text: string): string {
+  const repeats = Math.ceil(100_000 / countTokens(text))
+  return Buffer.from(text.repeat(repeats)).toString()
 }
-console.log(`heuristic: ${estimateTokens(prompt)} tokens estimated, median ${median(heuristic.slice(20)).toFixed(3)} ms`)
 
+const prompts = {
+  'English prose': hundredThousandTokens(samples.filter((sample) => sample.name.startsWith('prose')).map((sample) => sample.text).join('\n\n')),
+  'the whole corpus': hundredThousandTokens(samples.map((sample) => sample.text).join('\n\n')),
+}
+for (const [name, prompt] of Object.entries(prompts)) {
+  const runs: number[] = []
+  for (let run = 0; run < 300; run += 1) {
+    const started = performance.now()
+    estimateTokens(prompt)
+    runs.push(performance.now() - started)
+  }
+  console.log(`heuristic, ${name}: ${countTokens(prompt)} real tokens, ${estimateTokens(prompt)} estimated, median ${median(runs.slice(50)).toFixed(3)} ms`)
+}
+
+const prompt = prompts['English prose']
 const estimator = createExactEstimator()
 let started = performance.now()
 const exact = await estimator('warm up')

@@ -95,19 +95,19 @@ function countTokens(bytes: Uint8Array, length: number): number {
       let previous = bytes[i]!
       let beforePrevious = 0
       let halves = 0
-      let nonHex = nonHexLetter[previous]!
       i += 1
       while (i < length) {
         const byte = bytes[i]!
-        if (byteClass[byte] !== LOWER) break
-        halves += byte === previous && byte === beforePrevious ? 2 : letterPairWeight[(previous << 7) | byte]!
-        nonHex |= nonHexLetter[byte]!
+        const weight = lowercasePairWeight[(previous << 8) | byte]!
+        if (weight === notLowercase) break
+        halves += byte === previous && byte === beforePrevious ? 2 : weight
         beforePrevious = previous
         previous = byte
         i += 1
       }
       const next = i < length ? byteClass[bytes[i]!]! : SPACE
-      if (next === UPPER || (nonHex === 0 && (next === DIGIT || (start > 0 && byteClass[bytes[start - 1]!] === DIGIT)))) {
+      const besideDigit = next === DIGIT || (start > 0 && byteClass[bytes[start - 1]!] === DIGIT)
+      if (next === UPPER || (besideDigit && isHex(bytes, start, i))) {
         i = scanWord(bytes, start, length)
         total += wordTokens
       } else {
@@ -159,6 +159,18 @@ function countTokens(bytes: Uint8Array, length: number): number {
     }
   }
   return total
+}
+
+/** A lowercase letter's pair weight after the previous byte, indexed by `previous << 8 | byte`; `notLowercase` when the byte is not one. */
+const notLowercase = 255
+const lowercasePairWeight = new Uint8Array(256 * 256).fill(notLowercase)
+for (let previous = 0; previous < 256; previous += 1) {
+  for (let byte = 0x61; byte <= 0x7a; byte += 1) lowercasePairWeight[(previous << 8) | byte] = previous < 128 ? letterPairWeight[(previous << 7) | byte]! : 0
+}
+
+function isHex(bytes: Uint8Array, start: number, end: number): boolean {
+  for (let i = start; i < end; i += 1) if (nonHexLetter[bytes[i]!] === 1) return false
+  return true
 }
 
 /** 1 for the letters G–Z and g–z: a piece with one of them is no hex digit string. */
