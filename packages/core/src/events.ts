@@ -61,7 +61,7 @@ export interface ThrottleEvent {
 
 /** Something is probably misconfigured, e.g. a model that no per-model policy matches. */
 export interface WarningEvent {
-  readonly code: 'UnmatchedModel' | 'ListenerFailed' | 'UsageMissing' | 'ChargeLost' | 'PolicyFunctionFailed' | 'UnplannedRequest' | 'EstimateLow'
+  readonly code: 'UnmatchedModel' | 'ListenerFailed' | 'UsageMissing' | 'ChargeLost' | 'PolicyFunctionFailed' | 'UnplannedRequest' | 'EstimateLow' | 'OverRequestCap'
   readonly message: string
 }
 

@@ -22,6 +22,8 @@ export interface RequestPlan {
   readonly targets: readonly PolicyTarget[]
   readonly counters: readonly CounterPlan[]
   readonly maxOutputTokens: number | undefined
+  /** The smallest `maxTokensPerRequest` in force, with its policy: a charge above it is worth a warning. */
+  readonly requestCap: { readonly policy: string; readonly limit: number } | undefined
 }
 
 /** What settling a lease sends to the store: each counter's held amount back, `amountOf` charged. */

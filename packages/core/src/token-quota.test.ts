@@ -537,3 +537,16 @@ describe('learning from what providers report', () => {
     expect(quota.estimateStats()[0]).toMatchObject({ correction: 1, worstRatio: 0.4 })
   })
 })
+
+describe('per-request caps against what the provider reports', () => {
+  it('warns when the provider reports more than the cap the reservation was checked against', async () => {
+    const warnings: WarningEvent[] = []
+    const { quota } = setup([{ ...userDaily, maxTokensPerRequest: 1000 }], { on: { warning: (event) => warnings.push(event) } })
+    const within = await quota.reserve({ user: 'alice' }, { estimate: { input: 400, output: 500 } })
+    await within.commit({ input: 450, output: 500 })
+    expect(warnings).toEqual([])
+    const over = await quota.reserve({ user: 'alice' }, { estimate: { input: 400, output: 500 } })
+    await over.commit({ input: 700, output: 500 })
+    expect(warnings).toMatchObject([{ code: 'OverRequestCap', message: expect.stringContaining('1200 tokens for a call capped at 1000 by "user-daily"') }])
+  })
+})

@@ -259,9 +259,9 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   }
 
   function buildPlan(context: QuotaContext, model: string | undefined, targets: readonly PolicyTarget[], at: number, estimate: EstimateBound): RequestPlan {
-    const { bound, maxOutputTokens } = hasRequestCaps ? applyRequestCaps(targets, context, estimate, at) : { bound: estimate, maxOutputTokens: undefined }
+    const { bound, maxOutputTokens, requestCap } = hasRequestCaps ? applyRequestCaps(targets, context, estimate, at) : { bound: estimate, maxOutputTokens: undefined, requestCap: undefined }
     const counters = sharesCounters ? mergedCounters(targets, bound, at) : targets.map((target) => counterOf([target], target.limit, target.policy.chargeBound(bound), target.policy.counts, at))
-    return { context, shard: shardOf(context), model, targets, counters, maxOutputTokens }
+    return { context, shard: shardOf(context), model, targets, counters, maxOutputTokens, requestCap }
   }
 
   /** Policies with the same `sharedName` (and identifier) are one counter: the lowest limit, the largest amount. */
@@ -306,12 +306,14 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   function applyRequestCaps(targets: readonly PolicyTarget[], context: QuotaContext, estimate: EstimateBound, at: number) {
     let bound = estimate
     let maxOutputTokens: number | undefined
+    let requestCap: { policy: string; limit: number } | undefined
     for (const target of targets) {
       const cap = target.policy.maxTokensPerRequest
       if (!cap) continue
       const capLimit = cap.limit
       const limit = typeof capLimit === 'number' ? capLimit : callPolicyFunction(target.policy, 'maxTokensPerRequest', () => capLimit(context))
       if (limit === undefined) continue
+      if (requestCap === undefined || limit < requestCap.limit) requestCap = { policy: target.policy.name, limit }
       const requested = target.policy.chargeBound(bound)
       if (requested <= limit) continue
       const outputRoom = limit - target.policy.chargeBound({ input: bound.input, output: 0, total: bound.input })
@@ -327,7 +329,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
         message: `Token quota "${target.policy.name}": the request needs up to ${requested} tokens, more than the per-request cap of ${limit}`,
       })
     }
-    return { bound, maxOutputTokens }
+    return { bound, maxOutputTokens, requestCap }
   }
 
   function throttleKeys(counters: readonly CounterPlan[]): string[] {
@@ -448,6 +450,13 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     const charges = chargesFor(requestPlan, reservation.placements, (counter) => (!counter.counting ? 0 : usage === undefined ? counter.amount : chargeOf(counter, normalized)))
     const settleRequest = { leaseId: reservation.leaseId, now: at, expiresAt: reservation.expiresAt, charges, shard: requestPlan.shard }
     const estimated = usage === undefined || markedEstimated
+    const { requestCap } = requestPlan
+    if (requestCap !== undefined && usage !== undefined && normalized.total > requestCap.limit) {
+      events.emit('warning', {
+        code: 'OverRequestCap',
+        message: `The provider reported ${normalized.total} tokens for a call capped at ${requestCap.limit} by "${requestCap.policy}": the prompt estimate fell short of the provider's count`,
+      })
+    }
     const settling = settleIn(reservation, settleRequest)
     if (!(settling instanceof Promise)) {
       noticeCrossings(reservation, settling, at)
