@@ -83,11 +83,11 @@ function countTokens(bytes: Uint8Array, length: number): number {
   let total = 0
   let i = 0
   while (i < length) {
-    const kind = byteClass[bytes[i]!]!
+    let kind = byteClass[bytes[i]!]!
     if (kind === SPACE && i + 1 < length && attachesSpace[bytes[i + 1]!] === 1) {
       // A lone space before a word or punctuation is part of that token.
       i += 1
-      continue
+      kind = byteClass[bytes[i]!]!
     }
     if (kind === LOWER) {
       // The common case, inlined: a lowercase word that a capital, digit or hex string does not follow.
