@@ -1,7 +1,6 @@
 import { StoreUnavailableError } from '../errors.js'
 import { MemoryStore, type ExpiryCharge } from './memory-store.js'
 import type {
-  Charge,
   ChargeOutcome,
   CounterRef,
   CounterSnapshot,
