@@ -79,6 +79,11 @@ export function estimateTokens(text: string): number {
   return Math.max(total, Math.min(length, 8))
 }
 
+/**
+ * Sums the tokens of the text's pieces. Each scanner reads one piece from `i`, returns where it
+ * ends and leaves its cost in `pieceTokens`; lowercase words, most of any text, are read inline
+ * (a call per word costs about a tenth of the whole).
+ */
 function countTokens(bytes: Uint8Array, length: number): number {
   let total = 0
   let i = 0
@@ -89,76 +94,97 @@ function countTokens(bytes: Uint8Array, length: number): number {
       i += 1
       kind = byteClass[bytes[i]!]!
     }
-    if (kind === LOWER) {
-      // The common case, inlined: a lowercase word that a capital, digit or hex string does not follow.
-      const start = i
-      let previous = bytes[i]!
-      let beforePrevious = 0
-      let halves = 0
-      i += 1
-      while (i < length) {
-        const byte = bytes[i]!
-        const weight = lowercasePairWeight[(previous << 8) | byte]!
-        if (weight === notLowercase) break
-        halves += byte === previous && byte === beforePrevious ? 2 : weight
-        beforePrevious = previous
-        previous = byte
+    if (kind !== LOWER) {
+      if (kind === UPPER) i = scanWord(bytes, i, length)
+      else if (kind === DIGIT) i = scanDigits(bytes, i, length)
+      else if (kind === PUNCT) i = scanPunctuation(bytes, i, length)
+      else if (kind >= LEAD2) i = scanNonAscii(bytes, i, length)
+      else if (kind === CONTROL) {
+        pieceTokens = 1
         i += 1
-      }
-      const next = i < length ? byteClass[bytes[i]!]! : SPACE
-      const besideDigit = next === DIGIT || (start > 0 && byteClass[bytes[start - 1]!] === DIGIT)
-      if (next === UPPER || (besideDigit && isHex(bytes, start, i))) {
-        i = scanWord(bytes, start, length)
-        total += wordTokens
-      } else {
-        const letters = i - start
-        const asWord = letters <= 7 ? 1 : letters <= 11 ? 2 : (letters + 3) >> 2
-        total += halves === 0 ? asWord : Math.max(asWord, Math.ceil((letters * 3 + halves * 5) / 10))
-      }
-    } else if (kind === UPPER) {
-      i = scanWord(bytes, i, length)
-      total += wordTokens
-    } else if (kind === DIGIT) {
-      const start = i
-      while (i < length && byteClass[bytes[i]!] === DIGIT) i += 1
-      total += Math.ceil((i - start) / 3)
-    } else if (kind === PUNCT) {
-      const start = i
-      let rare = 0
-      let previous = punctuationIndex[bytes[i]!]!
-      i += 1
-      while (i < length && byteClass[bytes[i]!] === PUNCT) {
-        const current = punctuationIndex[bytes[i]!]!
-        rare += punctuationRare[previous * 32 + current]!
-        previous = current
-        i += 1
-      }
-      total += 1 + rare + ((i - start) >> 2)
-    } else if (kind >= LEAD2) {
-      let halves = 0
-      while (i < length && bytes[i]! >= 0x80) {
-        halves += leadHalves[bytes[i]!]!
-        i += 1
-      }
-      total += Math.ceil(halves / 2) || 1
-    } else if (kind === CONTROL) {
-      total += 1
-      i += 1
-    } else {
-      // Whitespace.
-      const start = i
-      let tabs = 0
-      while (i < length) {
-        const next = byteClass[bytes[i]!]!
-        if (next < SPACE || next > BLANK) break
-        if (bytes[i] === 0x09) tabs += 1
-        i += 1
-      }
-      const run = i - start
-      total += tabs + 1 + ((run - 1 - tabs) >> 3)
+      } else i = scanWhitespace(bytes, i, length)
+      total += pieceTokens
+      continue
     }
+    const start = i
+    let previous = bytes[i]!
+    let beforePrevious = 0
+    let halves = 0
+    i += 1
+    while (i < length) {
+      const byte = bytes[i]!
+      const weight = lowercasePairWeight[(previous << 8) | byte]!
+      if (weight === notLowercase) break
+      halves += byte === previous && byte === beforePrevious ? 2 : weight
+      beforePrevious = previous
+      previous = byte
+      i += 1
+    }
+    const next = i < length ? byteClass[bytes[i]!]! : SPACE
+    const besideDigit = next === DIGIT || (start > 0 && byteClass[bytes[start - 1]!] === DIGIT)
+    if (next === UPPER || (besideDigit && isHex(bytes, start, i))) {
+      // camelCase, or hex digits of an id: read again piece by piece.
+      i = scanWord(bytes, start, length)
+      total += pieceTokens
+      continue
+    }
+    const letters = i - start
+    const asWord = letters <= 7 ? 1 : letters <= 11 ? 2 : (letters + 3) >> 2
+    total += halves === 0 ? asWord : Math.max(asWord, Math.ceil((letters * 3 + halves * 5) / 10))
   }
   return total
+}
+
+/** Tokens of the piece the last scanner read (a module variable: scanners return their end). */
+let pieceTokens = 0
+
+/** Digits, three to a token. */
+function scanDigits(bytes: Uint8Array, start: number, length: number): number {
+  let i = start + 1
+  while (i < length && byteClass[bytes[i]!] === DIGIT) i += 1
+  pieceTokens = Math.ceil((i - start) / 3)
+  return i
+}
+
+/** Punctuation: one token, one more per rare pair, and one per four characters. */
+function scanPunctuation(bytes: Uint8Array, start: number, length: number): number {
+  let rare = 0
+  let previous = punctuationIndex[bytes[start]!]!
+  let i = start + 1
+  while (i < length && byteClass[bytes[i]!] === PUNCT) {
+    const current = punctuationIndex[bytes[i]!]!
+    rare += punctuationRare[previous * 32 + current]!
+    previous = current
+    i += 1
+  }
+  pieceTokens = 1 + rare + ((i - start) >> 2)
+  return i
+}
+
+/** Non-ASCII characters, by their UTF-8 length. */
+function scanNonAscii(bytes: Uint8Array, start: number, length: number): number {
+  let halves = 0
+  let i = start
+  while (i < length && bytes[i]! >= 0x80) {
+    halves += leadHalves[bytes[i]!]!
+    i += 1
+  }
+  pieceTokens = Math.ceil(halves / 2) || 1
+  return i
+}
+
+/** Whitespace: a tab a token, other runs a token per eight. */
+function scanWhitespace(bytes: Uint8Array, start: number, length: number): number {
+  let tabs = 0
+  let i = start
+  while (i < length) {
+    const next = byteClass[bytes[i]!]!
+    if (next < SPACE || next > BLANK) break
+    if (bytes[i] === 0x09) tabs += 1
+    i += 1
+  }
+  pieceTokens = tabs + 1 + ((i - start - 1 - tabs) >> 3)
+  return i
 }
 
 /** A lowercase letter's pair weight after the previous byte, indexed by `previous << 8 | byte`; `notLowercase` when the byte is not one. */
@@ -177,12 +203,9 @@ function isHex(bytes: Uint8Array, start: number, end: number): boolean {
 const nonHexLetter = new Uint8Array(256)
 for (let byte = 0x47; byte <= 0x5a; byte += 1) nonHexLetter[byte] = nonHexLetter[byte + 32] = 1
 
-/** Tokens of the last word `scanWord` read (a module variable: it returns its end). */
-let wordTokens = 0
-
 /**
  * Reads a run of ASCII letters from `start`, piece by piece as o200k_base splits it (capitals,
- * then lowercase), and leaves its cost in `wordTokens`.
+ * then lowercase), and leaves its cost in `pieceTokens`.
  */
 function scanWord(bytes: Uint8Array, start: number, length: number): number {
   const afterDigit = start > 0 && byteClass[bytes[start - 1]!] === DIGIT
@@ -226,6 +249,6 @@ function scanWord(bytes: Uint8Array, start: number, length: number): number {
     if (halves === 0 && !inHex) tokens += asWord
     else tokens += Math.max(asWord, Math.ceil((letters * (inHex ? 5 : 3) + halves * 5) / 10))
   }
-  wordTokens = tokens
+  pieceTokens = tokens
   return i
 }
