@@ -16,8 +16,7 @@ import { Throttle } from './throttle.js'
 import type { EstimateBound, NormalizedUsage, QuotaContext, TokenEstimate, Usage } from './types.js'
 import { normalizeEstimate, normalizeUsage } from './usage.js'
 import { BackgroundWrites } from './background-writes.js'
-import { noticeUnsettledAtExit } from './exit-notice.js'
-import { OpenLeases } from './open-leases.js'
+import { LeaseExpiryWatch } from './lease-expiry-watch.js'
 import { EstimateLearning, type EstimateStats } from './estimate-learning.js'
 
 export interface TokenQuotaOptions {
@@ -191,10 +190,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   const store: QuotaStore = options.store ?? new MemoryStore()
   const now = options.now ? wholeMilliseconds(options.now) : Date.now
   const events = new QuotaEvents(options.on)
-  const openLeases = new OpenLeases<Reservation>()
   const learning = new EstimateLearning()
-  let expiryTimer: ReturnType<typeof setInterval> | undefined
-  let stopExitNotice: (() => void) | undefined
   const scope = new AsyncLocalStorage<QuotaContext>()
   const throttle = new Throttle()
   const hasModelFilters = policies.some((policy) => policy.hasModelFilter)
@@ -212,6 +208,18 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     retryDelaysMs: commitRetryDelaysMs,
     onGiveUp: (error) =>
       events.emit('warning', { code: 'ChargeLost', message: `A commit could not reach the quota store after ${commitRetryDelaysMs.length + 1} attempts; its usage was not charged; its reservation is ${onLeaseExpiry === 'charge' ? 'charged' : 'returned'} when the lease expires: ${String(error)}` }),
+  })
+  const expiryWatch = new LeaseExpiryWatch<Reservation>({
+    checkEveryMs: Math.min(leaseTtlMs, 60_000),
+    now,
+    pendingWrites: () => backgroundWrites.pending,
+    // A reservation that outlived its lease unsettled: the store charges (or returns) its holds.
+    onExpired: (reservation) => {
+      const holds = reservation.requestPlan.counters.flatMap((counter) =>
+        counter.hold && counter.amount > 0 ? counter.targets.map((target) => ({ policy: target.policy.name, identifier: target.identifier, amount: counter.amount })) : [],
+      )
+      events.emit('leaseExpired', { leaseId: reservation.leaseId, context: reservation.context, model: reservation.model, outcome: onLeaseExpiry === 'charge' ? 'charged' : 'released', holds })
+    },
   })
 
   function shardOf(context: QuotaContext): string | undefined {
@@ -361,7 +369,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
 
   /** Sends a settlement to the store that holds the reservation: synchronously on the memory store. */
   function settleIn(reservation: Reservation, settleRequest: SettleRequest): readonly ChargeOutcome[] | Promise<readonly ChargeOutcome[]> {
-    openLeases.delete(reservation.leaseId)
+    expiryWatch.settled(reservation.leaseId)
     if (reservation.local) return localStore!.settle(settleRequest)
     if (memory) return memory.settleHeld(settleRequest, reservation.hold)
     return storeCall('settle', (primary) => primary.settle(settleRequest)).then(({ value }) => value)
@@ -538,7 +546,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     const leaseId = leasePrefix + ++leaseCount
     const expiresAt = at + leaseTtlMs
     const reserveRequest = { leaseId, now: at, expiresAt, counters: requestPlan.counters, shard: requestPlan.shard, onExpiry: onLeaseExpiry }
-    noticeExpiredLeases(at)
+    expiryWatch.check(at)
     const placing = place(reserveRequest)
     const { result, hold, local } = placing instanceof Promise ? await placing : placing
     if (!result.ok) {
@@ -561,28 +569,8 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       local,
       hold,
     }
-    if (holds && requestPlan.counters.some((counter) => counter.amount > 0)) trackOpenLease(reservation)
+    if (holds && requestPlan.counters.some((counter) => counter.amount > 0)) expiryWatch.watch(reservation)
     return finish(reservation)
-  }
-
-  /** Watches a reservation until it is settled, to say so if its lease expires first. */
-  function trackOpenLease(reservation: Reservation): void {
-    openLeases.add(reservation)
-    if (expiryTimer !== undefined) return
-    expiryTimer = setInterval(() => noticeExpiredLeases(now()), Math.min(leaseTtlMs, 60_000))
-    expiryTimer.unref?.()
-    stopExitNotice ??= noticeUnsettledAtExit(() => openLeases.size + backgroundWrites.pending)
-  }
-
-  /** Emits `leaseExpired` for this engine's reservations that outlived their lease unsettled. */
-  function noticeExpiredLeases(at: number): void {
-    if (openLeases.size === 0) return
-    for (const reservation of openLeases.takeExpired(at)) {
-      const holds = reservation.requestPlan.counters.flatMap((counter) =>
-        counter.hold && counter.amount > 0 ? counter.targets.map((target) => ({ policy: target.policy.name, identifier: target.identifier, amount: counter.amount })) : [],
-      )
-      events.emit('leaseExpired', { leaseId: reservation.leaseId, context: reservation.context, model: reservation.model, outcome: onLeaseExpiry === 'charge' ? 'charged' : 'released', holds })
-    }
   }
 
   const settlement: LeaseSettlement<Reservation> = {
@@ -626,7 +614,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       return settle({ leaseId, context: counting.context, model: counting.model, expiresAt, maxOutputTokens: undefined, requestPlan: counting, placements: result.placements, snapshots: result.snapshots, bound, local, hold }, usage)
     },
     async status(context, statusOptions = {}) {
-      noticeExpiredLeases(now())
+      expiryWatch.check(now())
       // Read this engine's own commits: wait for the background writes on the wire.
       if (backgroundWrites.pending > 0) await backgroundWrites.landed()
       const at = now()
@@ -654,9 +642,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     estimateStats: () => learning.stats(),
     async close() {
       await quota.flush()
-      clearInterval(expiryTimer)
-      expiryTimer = undefined
-      stopExitNotice?.()
+      expiryWatch.stop()
       await store.close?.()
     },
   }
