@@ -1,4 +1,5 @@
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base'
+import { createTokenQuota, type TokenQuota } from '@tokenquota/core'
 import { estimateCorpus } from './estimate-corpus.js'
 import { geminiResponse } from './gemini-fixtures.js'
 import { chatCompletion, responseObject } from './openai-fixtures.js'
@@ -63,4 +64,17 @@ export function createTokenMeter(answerTokens = 12) {
       return json(geminiResponse({ text: 'ok', usage: { prompt, candidates: completion } }))
     },
   }
+}
+
+/**
+ * 40 calls race for one user on a daily budget of 10 calls' real cost (`realPerCall`).
+ * `sender` builds, on the engine it is given, one call; returns the budget and how it went.
+ */
+export async function raceNearLimit(realPerCall: number, sender: (quota: TokenQuota) => () => Promise<unknown>) {
+  const allow = 10 * realPerCall
+  const quota = createTokenQuota({ policies: [{ name: 'user-daily', identifier: 'user', allow, interval: 1, timeUnit: 'day' }] })
+  const send = sender(quota)
+  const results = await quota.withContext({ user: 'alice' }, () => Promise.allSettled(Array.from({ length: 40 }, send)))
+  const refusals = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []))
+  return { allow, admitted: results.length - refusals.length, refusals }
 }

@@ -53,9 +53,9 @@ export const noFraming: PromptFraming = { perMessage: 0, perName: 0, replyPrimin
 export const geminiFraming: PromptFraming = { perMessage: 4, perName: 0, replyPriming: 4, toolPreamble: 12, perTool: 4, countsRoles: true }
 
 /**
- * A prompt whose provider is not known (the AI SDK and LangChain wrap any model): the largest
- * framing of the providers measured, including Anthropic's tool-use system prompt (346 tokens
- * with `tool_choice` auto, its documented maximum).
+ * A prompt whose provider is not known (the AI SDK and LangChain wrap any model): a generous
+ * framing above OpenAI's and Gemini's (not measured against other providers), with Anthropic's
+ * documented tool-use system prompt (346 tokens with `tool_choice` auto, its largest).
  */
 export const anyProviderFraming: PromptFraming = { perMessage: 7, perName: 1, replyPriming: 3, toolPreamble: 346, perTool: 4, countsRoles: true }
 
