@@ -22,6 +22,8 @@ export interface LeaseExpiryWatchOptions<Reservation> {
 export class LeaseExpiryWatch<Reservation extends Watched> {
   readonly #open = new Map<string, Reservation>()
   readonly #options: LeaseExpiryWatchOptions<Reservation>
+  /** No open lease expires before this (a settled head may make it early, never late): checks before it cost nothing. */
+  #nextExpiry = Infinity
   #timer: ReturnType<typeof setInterval> | undefined
   #stopExitNotice: (() => void) | undefined
 
@@ -31,6 +33,7 @@ export class LeaseExpiryWatch<Reservation extends Watched> {
 
   watch(reservation: Reservation): void {
     this.#open.set(reservation.leaseId, reservation)
+    if (reservation.expiresAt < this.#nextExpiry) this.#nextExpiry = reservation.expiresAt
     if (this.#timer !== undefined) return
     this.#timer = setInterval(() => this.check(this.#options.now()), this.#options.checkEveryMs)
     this.#timer.unref?.()
@@ -43,10 +46,14 @@ export class LeaseExpiryWatch<Reservation extends Watched> {
 
   /** Reports (and forgets) the reservations whose lease has expired at `now`. */
   check(now: number): void {
-    if (this.#open.size === 0) return
+    if (now < this.#nextExpiry) return
     const expired: Reservation[] = []
+    this.#nextExpiry = Infinity
     for (const reservation of this.#open.values()) {
-      if (reservation.expiresAt > now) break
+      if (reservation.expiresAt > now) {
+        this.#nextExpiry = reservation.expiresAt
+        break
+      }
       expired.push(reservation)
     }
     for (const reservation of expired) {
