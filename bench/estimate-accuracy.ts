@@ -8,7 +8,10 @@ import { countTokens as countCl100k } from 'gpt-tokenizer/encoding/cl100k_base'
 
 // The corpus of the estimate's tests (packages/test-support/corpus).
 const folder = new URL('../packages/test-support/corpus/', import.meta.url)
-const estimateCorpus = () => readdirSync(folder).sort().map((name) => ({ name, kind: name.split(/[-.]/)[0]!, text: readFileSync(new URL(name, folder), 'utf8') }))
+const estimateCorpus = () =>
+  readdirSync(folder)
+    .sort()
+    .map((name) => ({ name, kind: name.split(/[-.]/)[0]!, text: readFileSync(new URL(name, folder), 'utf8') }))
 const realTokens = (text: string) => ({ o200k: countO200k(text), cl100k: countCl100k(text) })
 
 const median = (values: number[]) => {
@@ -28,5 +31,7 @@ for (const { name, kind, text } of estimateCorpus()) {
 }
 console.log('\n| kind | median estimate / real, o200k | cl100k | lowest of both |\n|---|---:|---:|---:|')
 for (const [kind, ratios] of byKind) {
-  console.log(`| ${kind} | ${median(ratios.o200k).toFixed(2)} | ${median(ratios.cl100k).toFixed(2)} | ${Math.min(...ratios.o200k, ...ratios.cl100k).toFixed(2)} |`)
+  console.log(
+    `| ${kind} | ${median(ratios.o200k).toFixed(2)} | ${median(ratios.cl100k).toFixed(2)} | ${Math.min(...ratios.o200k, ...ratios.cl100k).toFixed(2)} |`,
+  )
 }

@@ -8,7 +8,9 @@ import { createExactEstimator } from '@tokenquota/openai'
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base'
 
 const folder = new URL('../packages/test-support/corpus/', import.meta.url)
-const samples = readdirSync(folder).sort().map((name) => ({ name, text: readFileSync(new URL(name, folder), 'utf8') }))
+const samples = readdirSync(folder)
+  .sort()
+  .map((name) => ({ name, text: readFileSync(new URL(name, folder), 'utf8') }))
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
 
 /** The text repeated up to 100k real tokens, as one flat string (as a request body parses into). */
@@ -18,7 +20,12 @@ function hundredThousandTokens(text: string): string {
 }
 
 const prompts = {
-  'English prose': hundredThousandTokens(samples.filter((sample) => sample.name.startsWith('prose')).map((sample) => sample.text).join('\n\n')),
+  'English prose': hundredThousandTokens(
+    samples
+      .filter((sample) => sample.name.startsWith('prose'))
+      .map((sample) => sample.text)
+      .join('\n\n'),
+  ),
   'the whole corpus': hundredThousandTokens(samples.map((sample) => sample.text).join('\n\n')),
 }
 for (const [name, prompt] of Object.entries(prompts)) {
@@ -42,4 +49,6 @@ for (let run = 0; run < 20; run += 1) {
   await estimator(prompt)
   exactRuns.push(performance.now() - started)
 }
-console.log(`gpt-tokenizer: first call (import + load) ${firstCall.toFixed(1)} ms for ${exact} tokens; then ${await estimator(prompt)} tokens exactly, median ${median(exactRuns).toFixed(1)} ms`)
+console.log(
+  `gpt-tokenizer: first call (import + load) ${firstCall.toFixed(1)} ms for ${exact} tokens; then ${await estimator(prompt)} tokens exactly, median ${median(exactRuns).toFixed(1)} ms`,
+)

@@ -51,7 +51,10 @@ console.log(`MemoryStore, rolling hour (1 bucket used): ${(await memoryPerIdenti
 const server = await startRedisServer()
 const client = new Redis(server.url)
 try {
-  for (const [name, policies] of [['daily window', daily], ['rolling hour', rolling]] as const) {
+  for (const [name, policies] of [
+    ['daily window', daily],
+    ['rolling hour', rolling],
+  ] as const) {
     await client.flushall()
     const quota = createTokenQuota({ policies, store: new RedisStore({ client, prefix: 'mem' }) })
     const users = 10_000
@@ -60,7 +63,9 @@ try {
     const after = Number(/used_memory:(\d+)/.exec(await client.info('memory'))![1])
     const [key] = await client.keys('mem:c:*')
     const keyUsage = await client.memory('USAGE', key!)
-    console.log(`Redis, ${name}: ${((after - before) / users).toFixed(0)} bytes per identifier (used_memory delta over ${users}), MEMORY USAGE of one counter key ${keyUsage} bytes, keys per identifier ${(await client.dbsize()) / users}`)
+    console.log(
+      `Redis, ${name}: ${((after - before) / users).toFixed(0)} bytes per identifier (used_memory delta over ${users}), MEMORY USAGE of one counter key ${keyUsage} bytes, keys per identifier ${(await client.dbsize()) / users}`,
+    )
   }
 } finally {
   client.disconnect()

@@ -37,9 +37,13 @@ const results: Record<string, number[]> = {}
 for (let round = 0; round <= rounds; round += 1) {
   for (const [name, operation] of Object.entries(candidates)) {
     const opsPerSecond = await measure(operation)
-    if (round > 0) (results[name] ??= []).push(opsPerSecond)
+    if (round > 0) {
+      results[name] ??= []
+      results[name].push(opsPerSecond)
+    }
   }
 }
 const peer = median(results['rate-limiter-flexible']!)
 console.log(`node ${process.version}, ${operations} ops × ${rounds} rounds, ${keys} keys, medians`)
-for (const [name, values] of Object.entries(results)) console.log(`${name.padEnd(24)} ${median(values).toFixed(0).padStart(8)} ops/s  ${(median(values) / peer).toFixed(2)}×`)
+for (const [name, values] of Object.entries(results))
+  console.log(`${name.padEnd(24)} ${median(values).toFixed(0).padStart(8)} ops/s  ${(median(values) / peer).toFixed(2)}×`)

@@ -70,18 +70,29 @@ try {
     for (const concurrency of [1, 64]) {
       for (const [name, operation, drain] of candidates) {
         const opsPerSecond = await run(concurrency, operation, drain)
-        if (round > 0) (results[`${name} @${concurrency}`] ??= []).push(opsPerSecond) // round 0 warms up
+        // round 0 warms up
+        if (round > 0) {
+          const key = `${name} @${concurrency}`
+          results[key] ??= []
+          results[key].push(opsPerSecond)
+        }
       }
     }
   }
-  console.log(`node ${process.version}, redis ${(await client.info('server')).match(/redis_version:(\S+)/)?.[1]}, ${operationsPerRun} ops × ${rounds} rounds, medians`)
+  console.log(
+    `node ${process.version}, redis ${(await client.info('server')).match(/redis_version:(\S+)/)?.[1]}, ${operationsPerRun} ops × ${rounds} rounds, medians`,
+  )
   for (const concurrency of [1, 64]) {
     const ourMedian = median(results[`tokenquota reserve+commit (3 policies) @${concurrency}`]!)
     const theirMedian = median(results[`rate-limiter-flexible consume @${concurrency}`]!)
-    console.log(`concurrency ${String(concurrency).padStart(2)}: tokenquota ${ourMedian.toFixed(0)} ops/s, rate-limiter-flexible ${theirMedian.toFixed(0)} ops/s, ratio ${(ourMedian / theirMedian).toFixed(2)}×`)
+    console.log(
+      `concurrency ${String(concurrency).padStart(2)}: tokenquota ${ourMedian.toFixed(0)} ops/s, rate-limiter-flexible ${theirMedian.toFixed(0)} ops/s, ratio ${(ourMedian / theirMedian).toFixed(2)}×`,
+    )
     const restOurs = median(results[`tokenquota UpstashStore (REST bridge) @${concurrency}`]!)
     const restTheirs = median(results[`@upstash/ratelimit limit (REST bridge) @${concurrency}`]!)
-    console.log(`concurrency ${String(concurrency).padStart(2)}, REST: tokenquota UpstashStore ${restOurs.toFixed(0)} ops/s, @upstash/ratelimit ${restTheirs.toFixed(0)} ops/s, ratio ${(restOurs / restTheirs).toFixed(2)}×`)
+    console.log(
+      `concurrency ${String(concurrency).padStart(2)}, REST: tokenquota UpstashStore ${restOurs.toFixed(0)} ops/s, @upstash/ratelimit ${restTheirs.toFixed(0)} ops/s, ratio ${(restOurs / restTheirs).toFixed(2)}×`,
+    )
   }
   bridge.close()
 } finally {

@@ -41,7 +41,9 @@ function installWithApt(prefix) {
   }
   console.log('provision: redis-server is missing; installing it with apt-get (Debian package redis-server)…')
   // The package lists may be missing on a fresh machine; update them only if the install needs it.
-  return run(['apt-get', 'install', '-y', '-qq', 'redis-server']) || (run(['apt-get', 'update', '-qq']) && run(['apt-get', 'install', '-y', '-qq', 'redis-server']))
+  return (
+    run(['apt-get', 'install', '-y', '-qq', 'redis-server']) || (run(['apt-get', 'update', '-qq']) && run(['apt-get', 'install', '-y', '-qq', 'redis-server']))
+  )
 }
 
 function main() {

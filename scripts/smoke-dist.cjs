@@ -8,7 +8,9 @@ const { GoogleGenerativeAI } = require('@google/generative-ai')
 
 async function main() {
   const quota = createTokenQuota({
-    policies: [{ name: 'user-daily', identifier: 'user', allow: 1000, interval: 1, timeUnit: 'day', thresholds: [{ at: 0.5, action: 'throttle', minIntervalMs: 1 }] }],
+    policies: [
+      { name: 'user-daily', identifier: 'user', allow: 1000, interval: 1, timeUnit: 'day', thresholds: [{ at: 0.5, action: 'throttle', minIntervalMs: 1 }] },
+    ],
   })
   const lease = await quota.reserve({ user: 'alice' }, { estimate: 800 })
   await lease.commit({ input: 500, output: 100 })

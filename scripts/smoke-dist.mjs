@@ -7,7 +7,9 @@ import { withTokenQuota } from '@tokenquota/gemini'
 import { TokenQuotaCallbackHandler } from '@tokenquota/langchain'
 
 const quota = createTokenQuota({
-  policies: [{ name: 'user-daily', identifier: 'user', allow: 1000, interval: 1, timeUnit: 'day', thresholds: [{ at: 0.5, action: 'throttle', minIntervalMs: 1 }] }],
+  policies: [
+    { name: 'user-daily', identifier: 'user', allow: 1000, interval: 1, timeUnit: 'day', thresholds: [{ at: 0.5, action: 'throttle', minIntervalMs: 1 }] },
+  ],
 })
 const lease = await quota.withContext({ user: 'alice' }, () => quota.reserve(undefined, { estimate: 800 }))
 await lease.commit({ input: 500, output: 100 })

@@ -6,14 +6,16 @@ import { accessSync, constants, readFileSync } from 'node:fs'
 import { delimiter, join } from 'node:path'
 
 const candidates = (process.env.PATH ?? '').split(delimiter).filter((dir) => dir && !dir.includes('node_modules'))
-const systemNode = candidates.map((dir) => join(dir, 'node')).find((path) => {
-  try {
-    accessSync(path, constants.X_OK)
-    return true
-  } catch {
-    return false
-  }
-})
+const systemNode = candidates
+  .map((dir) => join(dir, 'node'))
+  .find((path) => {
+    try {
+      accessSync(path, constants.X_OK)
+      return true
+    } catch {
+      return false
+    }
+  })
 if (!systemNode) {
   console.error('No Node.js found on PATH outside node_modules')
   process.exit(1)

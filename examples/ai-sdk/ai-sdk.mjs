@@ -22,8 +22,18 @@ try {
     for await (const delta of streamText({ model, prompt: 'And why reserve before the call?', maxOutputTokens: 200 }).textStream) streamed += delta
     console.log(`streamText: ${streamed}  (alice has used ${await used()} tokens)`)
 
-    const weather = tool({ description: 'The current weather in a city', inputSchema: z.object({ city: z.string() }), execute: async ({ city }) => `18 °C and sunny in ${city}` })
-    const { text: answer, steps } = await generateText({ model, prompt: 'Weather in Paris?', tools: { weather }, stopWhen: stepCountIs(3), maxOutputTokens: 200 })
+    const weather = tool({
+      description: 'The current weather in a city',
+      inputSchema: z.object({ city: z.string() }),
+      execute: async ({ city }) => `18 °C and sunny in ${city}`,
+    })
+    const { text: answer, steps } = await generateText({
+      model,
+      prompt: 'Weather in Paris?',
+      tools: { weather },
+      stopWhen: stepCountIs(3),
+      maxOutputTokens: 200,
+    })
     console.log(`tool loop (${steps.length} steps): ${answer}  (alice has used ${await used()} tokens)`)
   })
 } finally {

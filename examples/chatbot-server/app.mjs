@@ -86,7 +86,11 @@ export function createApp({ quota, client, secret, model = 'gpt-4o-mini', maxOut
       return c.json({ error: { message: 'Expected { messages: [{ role, content }] }', type: 'invalid_request_error' } }, 400)
     }
     const caller = c.get('caller')
-    const params = { model, messages: messages.map(({ role, content }) => ({ role: role === 'assistant' ? 'assistant' : 'user', content })), max_completion_tokens: maxOutputTokens }
+    const params = {
+      model,
+      messages: messages.map(({ role, content }) => ({ role: role === 'assistant' ? 'assistant' : 'user', content })),
+      max_completion_tokens: maxOutputTokens,
+    }
     return quota.withContext(caller, async () => {
       if (!body.stream) {
         const completion = await client.chat.completions.create(params)

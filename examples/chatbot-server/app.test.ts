@@ -36,7 +36,11 @@ afterAll(async () => {
 })
 
 const chat = (token: string | undefined, body: object, headers: Record<string, string> = {}) =>
-  fetch(`${url}/chat`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }), ...headers }, body: JSON.stringify(body) })
+  fetch(`${url}/chat`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token && { authorization: `Bearer ${token}` }), ...headers },
+    body: JSON.stringify(body),
+  })
 const hello = { messages: [{ role: 'user', content: 'Hello!' }] }
 
 describe('chat API', () => {
@@ -46,7 +50,10 @@ describe('chat API', () => {
     expect((await chat(forged, hello)).status).toBe(401)
     const expired = issueToken(secret, { sub: 'alice', plan: 'pro' }, { ttlSeconds: -1 })
     expect((await chat(expired, hello)).status).toBe(401)
-    const tampered = issueToken(secret, { sub: 'alice', plan: 'free' }).replace(/^[^.]+/, Buffer.from(JSON.stringify({ sub: 'alice', plan: 'pro', exp: 9e9 })).toString('base64url'))
+    const tampered = issueToken(secret, { sub: 'alice', plan: 'free' }).replace(
+      /^[^.]+/,
+      Buffer.from(JSON.stringify({ sub: 'alice', plan: 'pro', exp: 9e9 })).toString('base64url'),
+    )
     expect((await chat(tampered, hello)).status).toBe(401)
   })
 
@@ -112,13 +119,19 @@ describe('errors and limits', () => {
   it('answers 503 when the quota store is down and 400 when a policy cannot read the request, never 500', async () => {
     const down = new StoreUnavailableError({ message: 'Redis did not answer within 1000 ms' })
     const store: QuotaStore = { reserve: () => Promise.reject(down), settle: () => Promise.reject(down), read: () => Promise.reject(down) }
-    const storeDown = await post(appWith({ store, policies: [{ name: 'user-daily', identifier: 'user', allow: 1000, interval: 1, timeUnit: 'day' }] }), JSON.stringify(hello))
+    const storeDown = await post(
+      appWith({ store, policies: [{ name: 'user-daily', identifier: 'user', allow: 1000, interval: 1, timeUnit: 'day' }] }),
+      JSON.stringify(hello),
+    )
     expect(storeDown.status).toBe(503)
     expect(storeDown.headers.get('retry-after')).toBe('1')
     const unreadable = () => {
       throw new Error('no plan table for this user')
     }
-    expect((await post(appWith({ policies: [{ name: 'user-daily', identifier: 'user', allow: unreadable, interval: 1, timeUnit: 'day' }] }), JSON.stringify(hello))).status).toBe(400)
+    expect(
+      (await post(appWith({ policies: [{ name: 'user-daily', identifier: 'user', allow: unreadable, interval: 1, timeUnit: 'day' }] }), JSON.stringify(hello)))
+        .status,
+    ).toBe(400)
   })
 
   it('refuses a request body over the limit before reading it', async () => {

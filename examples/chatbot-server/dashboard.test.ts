@@ -30,7 +30,9 @@ beforeAll(async () => {
   })
   const client = withTokenQuota(new OpenAI({ apiKey: 'local', baseURL: endpoint.baseURL, maxRetries: 0 }), { quota })
   await new Promise<void>((resolve) => {
-    server = serve({ fetch: createApp({ quota, client, secret, maxOutputTokens: 40, reports: trackUsage(quota) }).fetch, port: 0, hostname: '127.0.0.1' }, () => resolve())
+    server = serve({ fetch: createApp({ quota, client, secret, maxOutputTokens: 40, reports: trackUsage(quota) }).fetch, port: 0, hostname: '127.0.0.1' }, () =>
+      resolve(),
+    )
   })
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   browser = await launchBundledChromium()

@@ -26,13 +26,17 @@ const quota = createTokenQuota({
       allow: { class: 'plan', counts: { premium: 5_000, standard: 2_000, free: 700 } },
       interval: 1,
       timeUnit: 'day',
-      thresholds: [{ at: 0.5, action: 'warn' }, { at: 0.8, action: 'warn' }],
+      thresholds: [
+        { at: 0.5, action: 'warn' },
+        { at: 0.8, action: 'warn' },
+      ],
     },
     // The big model has its own, smaller budget per user: when it is spent, calls fall back.
     { name: 'gpt-4o-daily', identifier: 'user', allow: 1_200, interval: 1, timeUnit: 'day', models: ['gpt-4o'] },
   ],
   on: {
-    threshold: (event) => events.push(`⚠  ${event.identifier ?? 'org'} passed ${event.threshold.at * 100} % of ${event.policy} (${event.used}/${event.allowed})`),
+    threshold: (event) =>
+      events.push(`⚠  ${event.identifier ?? 'org'} passed ${event.threshold.at * 100} % of ${event.policy} (${event.used}/${event.allowed})`),
     fallback: (event) => events.push(`↘  ${event.context.user}: ${event.error.policy} spent, ${event.from} → ${event.to}`),
   },
 })
@@ -86,13 +90,18 @@ async function ask({ user, plan }, round) {
       if (!TokenQuotaExceededError.isInstance(error)) throw error
       totals[user].refused++
       const retry = error.retryAfterMs === null ? 'never (too large)' : `in ${Math.ceil(error.retryAfterMs / 3_600_000)} h`
-      events.push(`✗  ${user}: refused by ${error.policy} (${error.used}/${error.limit}), retry ${retry}; HTTP 429, Retry-After: ${error.toHeaders()['retry-after'] ?? '-'}`)
+      events.push(
+        `✗  ${user}: refused by ${error.policy} (${error.used}/${error.limit}), retry ${retry}; HTTP 429, Retry-After: ${error.toHeaders()['retry-after'] ?? '-'}`,
+      )
     }
   })
 }
 
 async function frame(round, rounds) {
-  const lines = [`tokenquota demo — round ${round}/${rounds} — ${local ? 'local OpenAI-compatible endpoint' : 'real endpoint'}, ${redis ? 'Redis' : 'in-memory'} counters`, '']
+  const lines = [
+    `tokenquota demo — round ${round}/${rounds} — ${local ? 'local OpenAI-compatible endpoint' : 'real endpoint'}, ${redis ? 'Redis' : 'in-memory'} counters`,
+    '',
+  ]
   for (const { user, plan } of users) {
     const [, daily, big] = await quota.status({ user, plan }, { model: 'gpt-4o' })
     lines.push(`${user.padEnd(4)} ${plan.padEnd(8)} day    ${bar(daily.used, daily.allowed)} ${String(daily.used).padStart(5)} / ${daily.allowed}`)

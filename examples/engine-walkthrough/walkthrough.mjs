@@ -20,7 +20,8 @@ const quota = createTokenQuota({
     { name: 'user-burst', type: 'rollingwindow', identifier: 'user', allow: 5_000, interval: 30, timeUnit: 'minute' },
   ],
   on: {
-    threshold: (event) => log.push(`  ⚠ ${event.policy} for ${event.identifier ?? 'everyone'} passed ${event.threshold.at * 100}% (${event.used}/${event.allowed})`),
+    threshold: (event) =>
+      log.push(`  ⚠ ${event.policy} for ${event.identifier ?? 'everyone'} passed ${event.threshold.at * 100}% (${event.used}/${event.allowed})`),
   },
 })
 

@@ -14,10 +14,10 @@ const quota = createTokenQuota({
   ],
   on: { fallback: (event) => console.log(`  ↘ ${event.error.policy} is spent: ${event.from} → ${event.to}`) },
 })
-const ai = withTokenQuota(
-  new GoogleGenAI({ apiKey: process.env.GEMINI_API_KEY || 'local', ...(local && { httpOptions: { baseUrl: local.baseUrl } }) }),
-  { quota, fallback: { 'gemini-2.5-pro': 'gemini-2.5-flash' } },
-)
+const ai = withTokenQuota(new GoogleGenAI({ apiKey: process.env.GEMINI_API_KEY || 'local', ...(local && { httpOptions: { baseUrl: local.baseUrl } }) }), {
+  quota,
+  fallback: { 'gemini-2.5-pro': 'gemini-2.5-flash' },
+})
 
 try {
   await quota.withContext({ user: 'alice' }, async () => {
@@ -25,7 +25,8 @@ try {
       const config = { maxOutputTokens: 1024 }
       if (turn === 2) {
         let text = ''
-        for await (const chunk of await ai.models.generateContentStream({ model: 'gemini-2.5-pro', contents: 'Why per-user quotas?', config })) text += chunk.text ?? ''
+        for await (const chunk of await ai.models.generateContentStream({ model: 'gemini-2.5-pro', contents: 'Why per-user quotas?', config }))
+          text += chunk.text ?? ''
         console.log(`turn ${turn} (streamed): ${text}`)
       } else {
         const response = await ai.models.generateContent({ model: 'gemini-2.5-pro', contents: 'Why per-user quotas?', config })

@@ -12,16 +12,27 @@ export async function startLocalGemini() {
     const body = JSON.parse(raw || '{}')
     const model = /models\/([^:]+):/.exec(request.url ?? '')?.[1] ?? 'gemini'
     const prompt = JSON.stringify(body.contents ?? '').length / 4
-    const usage = (candidates) => ({ promptTokenCount: Math.ceil(prompt), candidatesTokenCount: candidates, thoughtsTokenCount: 24, totalTokenCount: Math.ceil(prompt) + candidates + 24 })
-    const chunk = (words, final) => ({ candidates: [{ content: { role: 'model', parts: [{ text: words.join('') }] }, index: 0, ...(final && { finishReason: 'STOP' }) }], usageMetadata: usage(final ? answer.length : 0), modelVersion: model })
+    const usage = (candidates) => ({
+      promptTokenCount: Math.ceil(prompt),
+      candidatesTokenCount: candidates,
+      thoughtsTokenCount: 24,
+      totalTokenCount: Math.ceil(prompt) + candidates + 24,
+    })
+    const chunk = (words, final) => ({
+      candidates: [{ content: { role: 'model', parts: [{ text: words.join('') }] }, index: 0, ...(final && { finishReason: 'STOP' }) }],
+      usageMetadata: usage(final ? answer.length : 0),
+      modelVersion: model,
+    })
     if (request.url?.includes(':streamGenerateContent')) {
       response.writeHead(200, { 'content-type': 'text/event-stream' })
-      answer.forEach((word, index) => response.write(`data: ${JSON.stringify(chunk([word], index === answer.length - 1))}\r\n\r\n`))
+      for (const [index, word] of answer.entries()) response.write(`data: ${JSON.stringify(chunk([word], index === answer.length - 1))}\r\n\r\n`)
       response.end()
     } else if (request.url?.includes(':generateContent')) {
       response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(chunk(answer, true)))
     } else {
-      response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 404, message: `No route ${request.url}`, status: 'NOT_FOUND' } }))
+      response
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { code: 404, message: `No route ${request.url}`, status: 'NOT_FOUND' } }))
     }
   })
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve))

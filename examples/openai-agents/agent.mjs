@@ -19,11 +19,25 @@ if (local) {
   setTracingDisabled(true)
 }
 
-const weather = tool({ name: 'get_weather', description: 'The current weather in a city', parameters: z.object({ city: z.string() }), execute: async ({ city }) => `18 °C and sunny in ${city}` })
-const agent = new Agent({ name: 'Weather', instructions: 'Answer questions about the weather.', model: process.env.OPENAI_MODEL ?? 'gpt-4.1-mini', tools: [weather], modelSettings: { maxTokens: 300 } })
+const weather = tool({
+  name: 'get_weather',
+  description: 'The current weather in a city',
+  parameters: z.object({ city: z.string() }),
+  execute: async ({ city }) => `18 °C and sunny in ${city}`,
+})
+const agent = new Agent({
+  name: 'Weather',
+  instructions: 'Answer questions about the weather.',
+  model: process.env.OPENAI_MODEL ?? 'gpt-4.1-mini',
+  tools: [weather],
+  modelSettings: { maxTokens: 300 },
+})
 
 try {
-  for (const [user, plan] of [['alice', 'pro'], ['tim', 'trial']]) {
+  for (const [user, plan] of [
+    ['alice', 'pro'],
+    ['tim', 'trial'],
+  ]) {
     try {
       const result = await quota.withContext({ user, plan }, () => run(agent, 'What is the weather in Paris?'))
       console.log(`${user} (${plan}): ${result.finalOutput}`)

@@ -38,7 +38,7 @@ async function ask(user, question, { stream = false } = {}) {
   })
 }
 
-console.log(`Endpoint: ${local ? `${local.baseURL} (local)` : process.env.OPENAI_BASE_URL ?? 'api.openai.com'}`)
+console.log(`Endpoint: ${local ? `${local.baseURL} (local)` : (process.env.OPENAI_BASE_URL ?? 'api.openai.com')}`)
 try {
   for (let turn = 1; turn <= 4; turn += 1) {
     console.log(`alice, turn ${turn}`)

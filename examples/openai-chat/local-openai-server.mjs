@@ -16,24 +16,40 @@ function countTokens(text) {
 }
 
 function promptTokens(messages) {
-  return messages.reduce((sum, message) => sum + 4 + countTokens(typeof message.content === 'string' ? message.content : JSON.stringify(message.content ?? '')), 0)
+  return messages.reduce(
+    (sum, message) => sum + 4 + countTokens(typeof message.content === 'string' ? message.content : JSON.stringify(message.content ?? '')),
+    0,
+  )
 }
 
 function toolCallFor(body) {
   const last = body.messages?.at(-1)
   if (!body.tools?.length || last?.role !== 'user') return undefined
   const fn = body.tools[0].function
-  const args = Object.fromEntries(Object.entries(fn.parameters?.properties ?? {}).filter(([, schema]) => schema.type === 'string').map(([name]) => [name, 'Paris']))
+  const args = Object.fromEntries(
+    Object.entries(fn.parameters?.properties ?? {})
+      .filter(([, schema]) => schema.type === 'string')
+      .map(([name]) => [name, 'Paris']),
+  )
   return { id: `call_${Date.now().toString(36)}`, type: 'function', function: { name: fn.name, arguments: JSON.stringify(args) } }
 }
 
-function reply(request, body) {
+function reply(_request, body) {
   const last = body.messages?.at(-1)
-  const text = last?.role === 'tool' ? `According to the tool: ${typeof last.content === 'string' ? last.content : JSON.stringify(last.content)}.` : answers[Math.floor(Math.random() * answers.length)]
+  const text =
+    last?.role === 'tool'
+      ? `According to the tool: ${typeof last.content === 'string' ? last.content : JSON.stringify(last.content)}.`
+      : answers[Math.floor(Math.random() * answers.length)]
   const words = text.split(/(?= )/)
   const cap = body.max_completion_tokens ?? body.max_tokens ?? Infinity
   const kept = words.slice(0, Math.max(1, Math.min(words.length, cap)))
-  const usage = { prompt_tokens: promptTokens(body.messages ?? []), completion_tokens: kept.length, total_tokens: 0, prompt_tokens_details: { cached_tokens: 0 }, completion_tokens_details: { reasoning_tokens: 0 } }
+  const usage = {
+    prompt_tokens: promptTokens(body.messages ?? []),
+    completion_tokens: kept.length,
+    total_tokens: 0,
+    prompt_tokens_details: { cached_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: 0 },
+  }
   usage.total_tokens = usage.prompt_tokens + usage.completion_tokens
   return { words: kept, usage, model: body.model ?? 'gpt-4o-mini', id: `chatcmpl-local${Date.now().toString(36)}`, created: Math.floor(Date.now() / 1000) }
 }
@@ -44,7 +60,9 @@ export async function startLocalOpenAI() {
     let raw = ''
     for await (const chunk of request) raw += chunk
     if (request.method !== 'POST' || !request.url?.endsWith('/chat/completions')) {
-      response.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `No route ${request.method} ${request.url}`, type: 'invalid_request_error' } }))
+      response
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ error: { message: `No route ${request.method} ${request.url}`, type: 'invalid_request_error' } }))
       return
     }
     const body = JSON.parse(raw)
@@ -52,12 +70,32 @@ export async function startLocalOpenAI() {
     const toolCall = toolCallFor(body)
     if (toolCall && !body.stream) {
       response.writeHead(200, { 'content-type': 'application/json' })
-      response.end(JSON.stringify({ id, object: 'chat.completion', created, model, choices: [{ index: 0, message: { role: 'assistant', content: null, refusal: null, tool_calls: [toolCall] }, finish_reason: 'tool_calls', logprobs: null }], usage: { ...usage, completion_tokens: 12, total_tokens: usage.prompt_tokens + 12 } }))
+      response.end(
+        JSON.stringify({
+          id,
+          object: 'chat.completion',
+          created,
+          model,
+          choices: [
+            { index: 0, message: { role: 'assistant', content: null, refusal: null, tool_calls: [toolCall] }, finish_reason: 'tool_calls', logprobs: null },
+          ],
+          usage: { ...usage, completion_tokens: 12, total_tokens: usage.prompt_tokens + 12 },
+        }),
+      )
       return
     }
     if (!body.stream) {
       response.writeHead(200, { 'content-type': 'application/json' })
-      response.end(JSON.stringify({ id, object: 'chat.completion', created, model, choices: [{ index: 0, message: { role: 'assistant', content: words.join(''), refusal: null }, finish_reason: 'stop', logprobs: null }], usage }))
+      response.end(
+        JSON.stringify({
+          id,
+          object: 'chat.completion',
+          created,
+          model,
+          choices: [{ index: 0, message: { role: 'assistant', content: words.join(''), refusal: null }, finish_reason: 'stop', logprobs: null }],
+          usage,
+        }),
+      )
       return
     }
     response.writeHead(200, { 'content-type': 'text/event-stream' })

@@ -118,7 +118,9 @@ describe('tokenQuotaMiddleware', () => {
       generateText({
         model,
         prompt: 'Weather in Paris?',
-        tools: { getWeather: tool({ description: 'Current weather', inputSchema: z.object({ city: z.string() }), execute: async ({ city }) => `sunny in ${city}` }) },
+        tools: {
+          getWeather: tool({ description: 'Current weather', inputSchema: z.object({ city: z.string() }), execute: async ({ city }) => `sunny in ${city}` }),
+        },
         stopWhen: stepCountIs(3),
         maxRetries: 0,
       }),
@@ -153,10 +155,20 @@ describe('tokenQuotaMiddleware', () => {
 
 describe('usageOfResult', () => {
   it('reads both usage shapes the AI SDK has shipped', () => {
-    expect(usageOfResult({ inputTokens: 10, outputTokens: 5, totalTokens: 15, reasoningTokens: 2, cachedInputTokens: 4 })).toEqual({ input: 10, output: 5, total: 15, reasoning: 2, cachedInput: 4 })
-    expect(
-      usageOfResult({ inputTokens: { total: 10, noCache: 6, cacheRead: 4, cacheWrite: 0 }, outputTokens: { total: 5, text: 3, reasoning: 2 } }),
-    ).toEqual({ input: 10, output: 5, total: 15, reasoning: 2, cachedInput: 4 })
+    expect(usageOfResult({ inputTokens: 10, outputTokens: 5, totalTokens: 15, reasoningTokens: 2, cachedInputTokens: 4 })).toEqual({
+      input: 10,
+      output: 5,
+      total: 15,
+      reasoning: 2,
+      cachedInput: 4,
+    })
+    expect(usageOfResult({ inputTokens: { total: 10, noCache: 6, cacheRead: 4, cacheWrite: 0 }, outputTokens: { total: 5, text: 3, reasoning: 2 } })).toEqual({
+      input: 10,
+      output: 5,
+      total: 15,
+      reasoning: 2,
+      cachedInput: 4,
+    })
     expect(usageOfResult({ inputTokens: { total: undefined }, outputTokens: { total: undefined } })).toBeUndefined()
     expect(usageOfResult(undefined)).toBeUndefined()
   })

@@ -70,7 +70,7 @@ export function tokenQuotaMiddleware(options: TokenQuotaMiddlewareOptions) {
     const params = callParams as Json
     const context = quota.currentContext() === undefined ? options.context?.(params) : undefined
     const promptTokens = await estimatePrompt(aiSdkPrompt(params), framingOfProvider(model.provider), estimator)
-    const output = typeof params.maxOutputTokens === 'number' ? params.maxOutputTokens : options.defaultMaxOutputTokens ?? 4096
+    const output = typeof params.maxOutputTokens === 'number' ? params.maxOutputTokens : (options.defaultMaxOutputTokens ?? 4096)
     fallbackModels.set(model.modelId, model)
     const reservation = await reserveCall({
       quota,
@@ -88,7 +88,14 @@ export function tokenQuotaMiddleware(options: TokenQuotaMiddlewareOptions) {
     })
     if (reservation.kind !== 'lease') throw new TypeError('The AI SDK middleware falls back to models only')
     const runOn = reservation.model === model.modelId ? undefined : fallbackModels.get(reservation.model!)
-    const call = new MeteredCall({ label: `${model.provider ?? 'model'}:${reservation.model}`, lease: reservation.lease, promptTokens, quota, estimator, onStreamAbort: options.onStreamAbort })
+    const call = new MeteredCall({
+      label: `${model.provider ?? 'model'}:${reservation.model}`,
+      lease: reservation.lease,
+      promptTokens,
+      quota,
+      estimator,
+      onStreamAbort: options.onStreamAbort,
+    })
     const clamped = reservation.lease.maxOutputTokens === undefined ? params : { ...params, maxOutputTokens: reservation.lease.maxOutputTokens }
     return { call, runOn, params: clamped }
   }
@@ -105,13 +112,15 @@ export function tokenQuotaMiddleware(options: TokenQuotaMiddlewareOptions) {
         throw error
       }
       const content = (result as { content?: Json[]; text?: string }).content
-      const text = Array.isArray(content) ? content.map((part) => (typeof part.text === 'string' ? part.text : JSON.stringify(part.input ?? ''))).join('') : ((result as { text?: string }).text ?? '')
+      const text = Array.isArray(content)
+        ? content.map((part) => (typeof part.text === 'string' ? part.text : JSON.stringify(part.input ?? ''))).join('')
+        : ((result as { text?: string }).text ?? '')
       await call.commitUsage(usageOfResult((result as { usage?: unknown }).usage), text)
       return result
     },
 
     // `any`: each spec version has its own stream part type; the parts are read structurally.
-    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    // biome-ignore lint/suspicious/noExplicitAny: each spec version has its own stream part type
     async wrapStream<Generated, Streamed extends { stream: ReadableStream<any> }>(args: CallArguments<Generated, Streamed>): Promise<Streamed> {
       const { call, runOn, params } = await begin(args)
       let result: Streamed

@@ -15,9 +15,11 @@ export function usageOfResult(usage: unknown): Usage | undefined {
   const value = usage as Json
   const nested = typeof value.inputTokens === 'object' && value.inputTokens !== null
   const input = nested ? numberOr((value.inputTokens as Json).total) : numberOr(value.inputTokens)
-  const output = typeof value.outputTokens === 'object' && value.outputTokens !== null ? numberOr((value.outputTokens as Json).total) : numberOr(value.outputTokens)
+  const output =
+    typeof value.outputTokens === 'object' && value.outputTokens !== null ? numberOr((value.outputTokens as Json).total) : numberOr(value.outputTokens)
   const cachedInput = nested ? numberOr((value.inputTokens as Json).cacheRead) : numberOr(value.cachedInputTokens)
-  const reasoning = typeof value.outputTokens === 'object' && value.outputTokens !== null ? numberOr((value.outputTokens as Json).reasoning) : numberOr(value.reasoningTokens)
+  const reasoning =
+    typeof value.outputTokens === 'object' && value.outputTokens !== null ? numberOr((value.outputTokens as Json).reasoning) : numberOr(value.reasoningTokens)
   const total = numberOr(value.totalTokens)
   if (!input && !output && !total) return undefined
   return { input, output, total: total ?? (input ?? 0) + (output ?? 0), cachedInput, reasoning }

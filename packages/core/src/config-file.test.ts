@@ -43,7 +43,10 @@ describe('loadQuotaConfig', () => {
     await expect(quota.reserve(alice, { estimate: 4001 })).rejects.toMatchObject({ code: 'RequestTooLarge', policy: 'project-daily' })
     await expect(quota.reserve({ ...alice, project: 'development' }, { estimate: 2001 })).rejects.toMatchObject({ code: 'RequestTooLarge' })
     // An unknown project or plan is refused, never unlimited.
-    await expect(quota.reserve({ ...alice, project: 'skunkworks' }, { estimate: 1 })).rejects.toMatchObject({ code: 'UnknownQuotaClass', policy: 'project-daily' })
+    await expect(quota.reserve({ ...alice, project: 'skunkworks' }, { estimate: 1 })).rejects.toMatchObject({
+      code: 'UnknownQuotaClass',
+      policy: 'project-daily',
+    })
     await expect(quota.reserve({ ...alice, plan: 'free' }, { estimate: 1 })).rejects.toMatchObject({ code: 'UnknownQuotaClass', policy: 'user-daily' })
     // rate_limit counts requests in a rolling minute.
     for (let call = 0; call < 30; call += 1) await (await quota.reserve(alice, { estimate: 1 })).commit()
@@ -54,14 +57,20 @@ describe('loadQuotaConfig', () => {
   it('maps alerts to soft thresholds and a throttle paced from the plan rate', async () => {
     const config = await loadQuotaConfig(strategyNote)
     const userDaily = config.policies.find((policy) => policy.name === 'user-daily')!
-    expect(userDaily.thresholds).toMatchObject([{ at: 0.8, action: 'warn', channels: ['slack', 'email'] }, { at: 0.95, action: 'throttle' }])
+    expect(userDaily.thresholds).toMatchObject([
+      { at: 0.8, action: 'warn', channels: ['slack', 'email'] },
+      { at: 0.95, action: 'throttle' },
+    ])
     const pace = userDaily.thresholds![1]!.minIntervalMs as (context: object) => number
     expect(pace({ plan: 'premium' })).toBe(1200) // 100 rpm at half speed
     expect(pace({ plan: 'standard' })).toBe(4000)
   })
 
   it('reads JSON and code-shaped policies', async () => {
-    const path = await tempFile('limits.json', JSON.stringify({ policies: [{ name: 'user-hourly', identifier: 'user', allow: 5000, interval: 1, timeUnit: 'hour', type: 'rollingwindow' }] }))
+    const path = await tempFile(
+      'limits.json',
+      JSON.stringify({ policies: [{ name: 'user-hourly', identifier: 'user', allow: 5000, interval: 1, timeUnit: 'hour', type: 'rollingwindow' }] }),
+    )
     const config = await loadQuotaConfig(path)
     expect(config.policies).toEqual([{ name: 'user-hourly', identifier: 'user', allow: 5000, interval: 1, timeUnit: 'hour', type: 'rollingwindow' }])
   })
@@ -80,7 +89,11 @@ describe('loadQuotaConfig', () => {
 
   it('validates code-shaped policies like code', async () => {
     const yaml = 'policies:\n  - name: hourly\n    allow: 10\n    interval: 0.5\n    timeUnit: hour\n'
-    await expect(loadQuotaConfig(await tempFile('limits.yml', yaml))).rejects.toMatchObject({ code: 'InvalidQuotaInterval', policy: 'hourly', field: 'interval' })
+    await expect(loadQuotaConfig(await tempFile('limits.yml', yaml))).rejects.toMatchObject({
+      code: 'InvalidQuotaInterval',
+      policy: 'hourly',
+      field: 'interval',
+    })
   })
 
   it('types unreadable, unparsable and unsupported files', async () => {

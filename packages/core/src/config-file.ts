@@ -30,7 +30,11 @@ function isObject(value: unknown): value is Json {
 }
 
 function invalid(field: string, expected: string, value: unknown): never {
-  throw new QuotaConfigError({ code: 'InvalidConfiguration', field, message: `Expected \`${field}\` to be ${expected}, got \`${JSON.stringify(value) ?? String(value)}\`` })
+  throw new QuotaConfigError({
+    code: 'InvalidConfiguration',
+    field,
+    message: `Expected \`${field}\` to be ${expected}, got \`${JSON.stringify(value) ?? String(value)}\``,
+  })
 }
 
 function objectAt(value: unknown, field: string, known: readonly string[]): Json {
@@ -78,8 +82,10 @@ function parseAlerts(value: unknown): QuotaAlert[] {
     if (action !== 'warn' && action !== 'throttle' && action !== 'block') invalid(`${field}.action`, 'warn, throttle or block', action)
     if (action === 'block' && threshold !== 1) invalid(`${field}.threshold`, '1 for a `block` alert (the hard limit)', threshold)
     if (action !== 'block' && threshold === 1) invalid(`${field}.action`, '`block` at threshold 1 (the hard limit always blocks)', action)
-    if (channels !== undefined && (!Array.isArray(channels) || !channels.every((channel) => typeof channel === 'string'))) invalid(`${field}.channels`, 'a list of strings', channels)
-    if (reduction !== undefined && (typeof reduction !== 'number' || !(reduction > 0 && reduction < 1))) invalid(`${field}.reduction`, 'a fraction in (0, 1)', reduction)
+    if (channels !== undefined && (!Array.isArray(channels) || !channels.every((channel) => typeof channel === 'string')))
+      invalid(`${field}.channels`, 'a list of strings', channels)
+    if (reduction !== undefined && (typeof reduction !== 'number' || !(reduction > 0 && reduction < 1)))
+      invalid(`${field}.reduction`, 'a fraction in (0, 1)', reduction)
     if (reduction !== undefined && action !== 'throttle') invalid(`${field}.reduction`, 'absent unless the action is `throttle`', reduction)
     if (fallback !== undefined && typeof fallback !== 'string') invalid(`${field}.fallback`, 'a string', fallback)
     return alert as unknown as QuotaAlert
@@ -134,7 +140,9 @@ function tiersToPolicies(document: Json, alerts: readonly QuotaAlert[]): QuotaPo
       interval: 1,
       timeUnit: 'day',
       ...soft,
-      ...(requestCaps && { maxTokensPerRequest: { limit: (context: QuotaContext) => (typeof context.project === 'string' ? requestCaps[context.project] : undefined) } }),
+      ...(requestCaps && {
+        maxTokensPerRequest: { limit: (context: QuotaContext) => (typeof context.project === 'string' ? requestCaps[context.project] : undefined) },
+      }),
     })
   } else if (requestCaps) {
     invalid('projects', 'a `daily_limit` next to every `request_limit`', requestCaps)
@@ -143,9 +151,18 @@ function tiersToPolicies(document: Json, alerts: readonly QuotaAlert[]): QuotaPo
   const userDaily = classTable(users, 'daily_limit', planOf, 'users')
   const userMonthly = classTable(users, 'monthly_limit', planOf, 'users')
   if (userDaily) policies.push({ name: 'user-daily', identifier: 'user', allow: { class: 'plan', counts: userDaily }, interval: 1, timeUnit: 'day', ...soft })
-  if (userMonthly) policies.push({ name: 'user-monthly', identifier: 'user', allow: { class: 'plan', counts: userMonthly }, interval: 1, timeUnit: 'month', ...soft })
+  if (userMonthly)
+    policies.push({ name: 'user-monthly', identifier: 'user', allow: { class: 'plan', counts: userMonthly }, interval: 1, timeUnit: 'month', ...soft })
   if (rates) {
-    policies.push({ name: 'user-requests-per-minute', type: 'rollingwindow', identifier: 'user', count: 'requests', allow: { class: 'plan', counts: rates }, interval: 1, timeUnit: 'minute' })
+    policies.push({
+      name: 'user-requests-per-minute',
+      type: 'rollingwindow',
+      identifier: 'user',
+      count: 'requests',
+      allow: { class: 'plan', counts: rates },
+      interval: 1,
+      timeUnit: 'minute',
+    })
   }
   return policies
 }
@@ -160,7 +177,11 @@ export function parseQuotaConfig(text: string, format: 'yaml' | 'json'): QuotaCo
   try {
     document = format === 'json' ? JSON.parse(text) : parseYaml(text)
   } catch (error) {
-    throw new QuotaConfigError({ code: 'InvalidConfiguration', message: `The ${format.toUpperCase()} does not parse: ${(error as Error).message}`, cause: error })
+    throw new QuotaConfigError({
+      code: 'InvalidConfiguration',
+      message: `The ${format.toUpperCase()} does not parse: ${(error as Error).message}`,
+      cause: error,
+    })
   }
   const root = objectAt(document ?? {}, '(root)', ['organization', 'projects', 'users', 'alerts', 'policies'])
   const alerts = parseAlerts(root.alerts)

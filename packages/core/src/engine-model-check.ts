@@ -44,7 +44,11 @@ const operation: fc.Arbitrary<Operation> = fc.oneof(
     arbitrary: fc.record({
       kind: fc.constant('advance' as const),
       // Exact window, bucket and TTL lengths hit the boundaries, where off-by-one errors live.
-      ms: fc.oneof(fc.constantFrom(1, minute - 1, minute, leaseTtlMs - 1, leaseTtlMs, 30 * minute - 1, 30 * minute, hour, hour + minute - 1, hour + minute, day), fc.integer({ min: 0, max: 20 * minute }), fc.integer({ min: 0, max: 2 * day })),
+      ms: fc.oneof(
+        fc.constantFrom(1, minute - 1, minute, leaseTtlMs - 1, leaseTtlMs, 30 * minute - 1, 30 * minute, hour, hour + minute - 1, hour + minute, day),
+        fc.integer({ min: 0, max: 20 * minute }),
+        fc.integer({ min: 0, max: 2 * day }),
+      ),
     }),
   },
 )
@@ -70,7 +74,9 @@ class ReferenceModel {
   readonly flexiStart = new Map<string, number>()
 
   held(now: number, include: (lease: ModelLease) => boolean): number {
-    return this.leases.filter((lease) => lease.state === 'pending' && lease.at + leaseTtlMs > now && include(lease)).reduce((sum, lease) => sum + lease.amount, 0)
+    return this.leases
+      .filter((lease) => lease.state === 'pending' && lease.at + leaseTtlMs > now && include(lease))
+      .reduce((sum, lease) => sum + lease.amount, 0)
   }
 
   /** Charges, plus the holds of leases that expired unsettled (charged by default, `onLeaseExpiry: 'charge'`). */

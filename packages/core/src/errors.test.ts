@@ -36,7 +36,12 @@ describe('errors', () => {
     expect(error.message).toBe('Token quota "user-daily" exceeded for identifier "alice": 900 used and 50 reserved of 1000, 100 requested; retry in 61s')
     expect(error.status).toBe(429)
     expect(error.remaining).toBe(50)
-    expect(error.toHeaders(0)).toEqual({ 'retry-after': '61', 'x-ratelimit-limit-tokens': '1000', 'x-ratelimit-remaining-tokens': '50', 'x-ratelimit-reset-tokens': '61s' })
+    expect(error.toHeaders(0)).toEqual({
+      'retry-after': '61',
+      'x-ratelimit-limit-tokens': '1000',
+      'x-ratelimit-remaining-tokens': '50',
+      'x-ratelimit-reset-tokens': '61s',
+    })
   })
 
   it('keeps the cause', () => {

@@ -1,12 +1,7 @@
 const marker = Symbol.for('tokenquota.error')
 
 /** Every code a tokenquota error can carry, grouped by the class that throws it. */
-export type TokenQuotaErrorCode =
-  | TokenQuotaExceededCode
-  | QuotaConfigErrorCode
-  | QuotaInputErrorCode
-  | 'StoreUnavailable'
-  | 'LeaseAlreadySettled'
+export type TokenQuotaErrorCode = TokenQuotaExceededCode | QuotaConfigErrorCode | QuotaInputErrorCode | 'StoreUnavailable' | 'LeaseAlreadySettled'
 
 /**
  * Base class of every error this library throws. `isInstance` works across two installed copies
@@ -173,13 +168,7 @@ export class QuotaConfigError extends TokenQuotaError {
   }
 }
 
-export type QuotaInputErrorCode =
-  | 'UnresolvedIdentifier'
-  | 'InvalidIdentifier'
-  | 'InvalidContext'
-  | 'PolicyFunctionFailed'
-  | 'InvalidUsage'
-  | 'InvalidEstimate'
+export type QuotaInputErrorCode = 'UnresolvedIdentifier' | 'InvalidIdentifier' | 'InvalidContext' | 'PolicyFunctionFailed' | 'InvalidUsage' | 'InvalidEstimate'
 const inputCodes: readonly QuotaInputErrorCode[] = [
   'UnresolvedIdentifier',
   'InvalidIdentifier',

@@ -37,7 +37,10 @@ export class EstimateLearning {
   note(model: string, estimated: number, reported: number): number | undefined {
     if (!(estimated > 0) || !Number.isFinite(reported) || reported < 0) return undefined
     let figures = this.#models.get(model)
-    if (!figures) this.#models.set(model, (figures = { calls: 0, estimatedTokens: 0, reportedTokens: 0, worstRatio: 0, correction: 1 }))
+    if (!figures) {
+      figures = { calls: 0, estimatedTokens: 0, reportedTokens: 0, worstRatio: 0, correction: 1 }
+      this.#models.set(model, figures)
+    }
     const ratio = reported / estimated
     const firstLow = ratio > 1 && figures.worstRatio <= 1
     figures.calls += 1

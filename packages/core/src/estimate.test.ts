@@ -24,8 +24,11 @@ const stringOf = (alphabet: string, maxLength: number) => fc.string({ unit: fc.c
 describe('estimateTokens', () => {
   it('has a corpus with every kind of text it promises to bound', () => {
     const kinds = new Set(corpus.map((sample) => sample.kind))
-    for (const kind of ['prose', 'code', 'json', 'csv', 'numbers', 'ids', 'base64', 'urls', 'markdown', 'cjk', 'arabic', 'hindi', 'emoji', 'mixed']) expect(kinds).toContain(kind)
-    expect(corpus.filter((sample) => sample.kind === 'code').map((sample) => sample.name.split('.')[1])).toEqual(expect.arrayContaining(['go', 'py', 'rs', 'ts']))
+    for (const kind of ['prose', 'code', 'json', 'csv', 'numbers', 'ids', 'base64', 'urls', 'markdown', 'cjk', 'arabic', 'hindi', 'emoji', 'mixed'])
+      expect(kinds).toContain(kind)
+    expect(corpus.filter((sample) => sample.kind === 'code').map((sample) => sample.name.split('.')[1])).toEqual(
+      expect.arrayContaining(['go', 'py', 'rs', 'ts']),
+    )
   })
 
   it.each(corpus.map((sample) => [sample.name, sample.text] as const))('is at least the real o200k_base and cl100k_base count of %s', (_name, text) => {
@@ -52,7 +55,9 @@ describe('estimateTokens', () => {
       stringOf(nanoidAlphabet, 40),
       fc.array(fc.integer()).map((values) => values.join(',')),
       fc.array(fc.double({ noNaN: true })).map((values) => JSON.stringify(values)),
-      fc.array(fc.record({ id: fc.uuid(), count: fc.nat(), score: fc.float({ noNaN: true }), label: fc.string() })).map((rows) => JSON.stringify(rows, null, 2)),
+      fc
+        .array(fc.record({ id: fc.uuid(), count: fc.nat(), score: fc.float({ noNaN: true }), label: fc.string() }))
+        .map((rows) => JSON.stringify(rows, null, 2)),
     )
     fc.assert(fc.property(generated, boundsRealCount), { numRuns: 3000 })
   })

@@ -20,18 +20,29 @@ const CONTINUATION = 11
 const byteClass = new Uint8Array(256)
 for (let byte = 0; byte < 256; byte += 1) {
   byteClass[byte] =
-    byte >= 0x61 && byte <= 0x7a ? LOWER
-    : byte >= 0x41 && byte <= 0x5a ? UPPER
-    : byte >= 0x30 && byte <= 0x39 ? DIGIT
-    : byte === 0x20 ? SPACE
-    : byte === 0x0a || byte === 0x0d ? NEWLINE
-    : byte === 0x09 || byte === 0x0b || byte === 0x0c ? BLANK
-    : byte < 0x20 || byte === 0x7f ? CONTROL
-    : byte < 0x80 ? PUNCT
-    : byte < 0xc0 ? CONTINUATION
-    : byte < 0xe0 ? LEAD2
-    : byte < 0xf0 ? LEAD3
-    : LEAD4
+    byte >= 0x61 && byte <= 0x7a
+      ? LOWER
+      : byte >= 0x41 && byte <= 0x5a
+        ? UPPER
+        : byte >= 0x30 && byte <= 0x39
+          ? DIGIT
+          : byte === 0x20
+            ? SPACE
+            : byte === 0x0a || byte === 0x0d
+              ? NEWLINE
+              : byte === 0x09 || byte === 0x0b || byte === 0x0c
+                ? BLANK
+                : byte < 0x20 || byte === 0x7f
+                  ? CONTROL
+                  : byte < 0x80
+                    ? PUNCT
+                    : byte < 0xc0
+                      ? CONTINUATION
+                      : byte < 0xe0
+                        ? LEAD2
+                        : byte < 0xf0
+                          ? LEAD3
+                          : LEAD4
 }
 /** Half-tokens a non-ASCII character costs, by its lead byte: 2-byte 1, 3-byte 1.5, 4-byte (emoji) 3. */
 const leadHalves = new Uint8Array(256)
@@ -70,7 +81,8 @@ let scratch = new Uint8Array(64 * 1024)
  */
 export function estimateTokens(text: string): number {
   const needed = text.length * 3
-  const bytes = needed <= scratch.length ? scratch : needed <= 4 << 20 ? (scratch = new Uint8Array(needed)) : new Uint8Array(needed)
+  if (needed > scratch.length && needed <= 4 << 20) scratch = new Uint8Array(needed)
+  const bytes = needed <= scratch.length ? scratch : new Uint8Array(needed)
   const length = encoder.encodeInto(text, bytes).written
   const total = countTokens(bytes, length)
   // Short and dense, or very short: the per-piece averages do not hold for a handful of random

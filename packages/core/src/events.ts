@@ -61,7 +61,15 @@ export interface ThrottleEvent {
 
 /** Something is probably misconfigured, e.g. a model that no per-model policy matches. */
 export interface WarningEvent {
-  readonly code: 'UnmatchedModel' | 'ListenerFailed' | 'UsageMissing' | 'ChargeLost' | 'PolicyFunctionFailed' | 'UnplannedRequest' | 'EstimateLow' | 'OverRequestCap'
+  readonly code:
+    | 'UnmatchedModel'
+    | 'ListenerFailed'
+    | 'UsageMissing'
+    | 'ChargeLost'
+    | 'PolicyFunctionFailed'
+    | 'UnplannedRequest'
+    | 'EstimateLow'
+    | 'OverRequestCap'
   readonly message: string
 }
 
@@ -103,7 +111,10 @@ export class QuotaEvents {
   /** Subscribes; returns the function that unsubscribes. */
   on<Name extends QuotaEventName>(name: Name, listener: (event: QuotaEventMap[Name]) => void): () => void {
     let listeners = this.#listeners.get(name)
-    if (!listeners) this.#listeners.set(name, (listeners = new Set()))
+    if (!listeners) {
+      listeners = new Set()
+      this.#listeners.set(name, listeners)
+    }
     listeners.add(listener as (event: never) => void)
     return () => listeners.delete(listener as (event: never) => void)
   }

@@ -82,7 +82,13 @@ function classCounter(counterName: string, className: string): string {
   return safe ? `${counterName}#=${className}` : `${counterName}##${digest(className)}`
 }
 
-function targetOf(policy: NormalizedPolicy, identifierKey: string, identifier: string | null, limit: number | undefined, className: string | undefined): PolicyTarget {
+function targetOf(
+  policy: NormalizedPolicy,
+  identifierKey: string,
+  identifier: string | null,
+  limit: number | undefined,
+  className: string | undefined,
+): PolicyTarget {
   return {
     policy,
     counter: className === undefined ? policy.counterName : classCounter(policy.counterName, className),

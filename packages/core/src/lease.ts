@@ -95,7 +95,8 @@ export class Lease<Reservation extends LeaseFields> implements QuotaLease {
   }
 
   get decisions(): readonly PolicyDecision[] {
-    return (this.#decisions ??= this.#settlement.decisions(this.#reservation))
+    this.#decisions ??= this.#settlement.decisions(this.#reservation)
+    return this.#decisions
   }
 
   get state(): QuotaLease['state'] {

@@ -56,7 +56,10 @@ export class MeteredCall {
         return
       } catch (error) {
         if (!QuotaInputError.isInstance(error)) return
-        this.#quota.emit('warning', { code: 'UsageMissing', message: `The ${this.label} response had malformed usage (${error.message}); charging an estimate` })
+        this.#quota.emit('warning', {
+          code: 'UsageMissing',
+          message: `The ${this.label} response had malformed usage (${error.message}); charging an estimate`,
+        })
       }
     } else {
       this.#quota.emit('warning', { code: 'UsageMissing', message: `The ${this.label} response had no usage; charging an estimate` })

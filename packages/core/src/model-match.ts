@@ -4,7 +4,12 @@
  */
 export function compileModelGlobs(globs: readonly string[]): (model: string | undefined) => boolean {
   const source = globs
-    .map((glob) => glob.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.'))
+    .map((glob) =>
+      glob
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.'),
+    )
     .join('|')
   const pattern = new RegExp(`^(?:${source})$`, 'i')
   return (model) => model !== undefined && pattern.test(model)

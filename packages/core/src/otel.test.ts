@@ -1,4 +1,11 @@
-import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type DataPoint, type Histogram } from '@opentelemetry/sdk-metrics'
+import {
+  AggregationTemporality,
+  InMemoryMetricExporter,
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type DataPoint,
+  type Histogram,
+} from '@opentelemetry/sdk-metrics'
 import { describe, expect, it } from 'vitest'
 import { TokenQuotaExceededError } from './errors.js'
 import { recordQuotaMetrics } from './otel.js'
@@ -30,8 +37,12 @@ describe('recordQuotaMetrics', () => {
     expect(byType.input!.value).toMatchObject({ sum: 500, count: 2 })
     expect(byType.output!.value).toMatchObject({ sum: 200, count: 2 })
     expect(byType.input!.attributes).toMatchObject({ 'gen_ai.request.model': 'gpt-4o', 'tokenquota.user': 'alice', 'tokenquota.org': 'acme' })
-    expect(metrics['tokenquota.refusals']).toMatchObject([{ value: 1, attributes: { 'tokenquota.policy': 'user-daily', 'tokenquota.code': 'TokenQuotaExceeded' } }])
-    expect(metrics['tokenquota.fallbacks']).toMatchObject([{ value: 1, attributes: { 'tokenquota.fallback.kind': 'model', 'tokenquota.fallback.to': 'gpt-4o-mini' } }])
+    expect(metrics['tokenquota.refusals']).toMatchObject([
+      { value: 1, attributes: { 'tokenquota.policy': 'user-daily', 'tokenquota.code': 'TokenQuotaExceeded' } },
+    ])
+    expect(metrics['tokenquota.fallbacks']).toMatchObject([
+      { value: 1, attributes: { 'tokenquota.fallback.kind': 'model', 'tokenquota.fallback.to': 'gpt-4o-mini' } },
+    ])
 
     stop()
     await (await quota.reserve({ user: 'bob' }, { estimate: 10 })).commit({ input: 5, output: 5 })

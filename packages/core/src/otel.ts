@@ -55,5 +55,7 @@ export function recordQuotaMetrics(quota: TokenQuota, options: QuotaMetricsOptio
       })
     }),
   ]
-  return () => stops.forEach((stop) => stop())
+  return () => {
+    for (const stop of stops) stop()
+  }
 }

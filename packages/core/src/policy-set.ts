@@ -19,7 +19,13 @@ function checkPolicySet(policies: readonly NormalizedPolicy[]): void {
   const names = new Set<string>()
   const groups = new Map<string, NormalizedPolicy[]>()
   for (const policy of policies) {
-    if (names.has(policy.name)) throw new QuotaConfigError({ code: 'InvalidConfiguration', policy: policy.name, field: 'name', message: 'Two policies have this name; names must be unique' })
+    if (names.has(policy.name))
+      throw new QuotaConfigError({
+        code: 'InvalidConfiguration',
+        policy: policy.name,
+        field: 'name',
+        message: 'Two policies have this name; names must be unique',
+      })
     names.add(policy.name)
     const group = groups.get(policy.counterName) ?? []
     group.push(policy)
@@ -30,11 +36,21 @@ function checkPolicySet(policies: readonly NormalizedPolicy[]): void {
     for (const policy of group.slice(1)) {
       for (const field of ['type', 'interval', 'timeUnit', 'startTime'] as const) {
         if (policy[field] !== first[field]) {
-          throw new QuotaConfigError({ code: 'InvalidConfiguration', policy: policy.name, field, message: `Policies sharing the counter "${counterName}" must have the same \`${field}\` (${String(first[field])} in "${first.name}")` })
+          throw new QuotaConfigError({
+            code: 'InvalidConfiguration',
+            policy: policy.name,
+            field,
+            message: `Policies sharing the counter "${counterName}" must have the same \`${field}\` (${String(first[field])} in "${first.name}")`,
+          })
         }
       }
       if (JSON.stringify(policy.count) !== JSON.stringify(first.count)) {
-        throw new QuotaConfigError({ code: 'InvalidConfiguration', policy: policy.name, field: 'count', message: `Policies sharing the counter "${counterName}" must count the same way` })
+        throw new QuotaConfigError({
+          code: 'InvalidConfiguration',
+          policy: policy.name,
+          field: 'count',
+          message: `Policies sharing the counter "${counterName}" must count the same way`,
+        })
       }
     }
     for (const policy of group) {

@@ -47,15 +47,32 @@ describe('policy validation at construction', () => {
   })
 
   it('names what was expected and what came', () => {
-    expect(configError([{ ...base, interval: 0.5 }]).message).toBe('policy "p", field `interval`: Expected `interval` to be a positive integer up to 1000000, got `0.5` (number)')
+    expect(configError([{ ...base, interval: 0.5 }]).message).toBe(
+      'policy "p", field `interval`: Expected `interval` to be a positive integer up to 1000000, got `0.5` (number)',
+    )
   })
 
   it('rejects duplicate names, incoherent shared counters, and an enforce-only policy that nothing counts for', () => {
     expect(configError([base, base])).toMatchObject({ code: 'InvalidConfiguration', field: 'name' })
-    expect(configError([{ ...base, sharedName: 's' }, { ...base, name: 'q', sharedName: 's', timeUnit: 'hour' }])).toMatchObject({ field: 'timeUnit', policy: 'q' })
-    expect(configError([{ ...base, sharedName: 's' }, { ...base, name: 'q', sharedName: 's', count: 'output' }])).toMatchObject({ field: 'count' })
+    expect(
+      configError([
+        { ...base, sharedName: 's' },
+        { ...base, name: 'q', sharedName: 's', timeUnit: 'hour' },
+      ]),
+    ).toMatchObject({ field: 'timeUnit', policy: 'q' })
+    expect(
+      configError([
+        { ...base, sharedName: 's' },
+        { ...base, name: 'q', sharedName: 's', count: 'output' },
+      ]),
+    ).toMatchObject({ field: 'count' })
     expect(configError([{ ...base, mode: 'enforce-only' }])).toMatchObject({ code: 'InvalidConfiguration', field: 'mode' })
-    expect(configError([{ ...base, mode: 'enforce-only', sharedName: 's' }, { ...base, name: 'q', mode: 'enforce-only', sharedName: 's' }])).toMatchObject({ field: 'mode' })
+    expect(
+      configError([
+        { ...base, mode: 'enforce-only', sharedName: 's' },
+        { ...base, name: 'q', mode: 'enforce-only', sharedName: 's' },
+      ]),
+    ).toMatchObject({ field: 'mode' })
   })
 
   it('rejects bad engine options', () => {
@@ -68,7 +85,17 @@ describe('policy validation at construction', () => {
   it('accepts a full Apigee-style policy', () => {
     const quota = createTokenQuota({
       policies: [
-        { ...base, type: 'calendar', startTime: '2025-02-18 10:30:00', interval: 5, timeUnit: 'hour', thresholds: [{ at: 0.95, action: 'throttle' }, { at: 0.8, action: 'warn' }] },
+        {
+          ...base,
+          type: 'calendar',
+          startTime: '2025-02-18 10:30:00',
+          interval: 5,
+          timeUnit: 'hour',
+          thresholds: [
+            { at: 0.95, action: 'throttle' },
+            { at: 0.8, action: 'warn' },
+          ],
+        },
       ],
     })
     expect(quota.policies[0]!.thresholds.map((threshold) => threshold.at)).toEqual([0.8, 0.95])

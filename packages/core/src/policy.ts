@@ -1,14 +1,6 @@
 import { QuotaConfigError, type QuotaConfigErrorCode } from './errors.js'
 import { compileModelGlobs } from './model-match.js'
-import type {
-  CountMode,
-  MaxTokensPerRequest,
-  QuotaClassAllow,
-  QuotaPolicy,
-  QuotaThreshold,
-  TokenWeights,
-  UnidentifiedPolicy,
-} from './policy-types.js'
+import type { CountMode, MaxTokensPerRequest, QuotaClassAllow, QuotaPolicy, QuotaThreshold, TokenWeights, UnidentifiedPolicy } from './policy-types.js'
 import type { WindowSpec } from './stores/quota-store.js'
 import type { EstimateBound, MaybePromise, NormalizedUsage, QuotaContext, QuotaMode, QuotaType, TimeUnit } from './types.js'
 import { addUnits, alignedWindow, calendarWindow, parseStartTime, rollingBuckets, rollingLengthMs } from './windows.js'
@@ -17,8 +9,20 @@ const quotaTypes: readonly QuotaType[] = ['default', 'calendar', 'flexi', 'rolli
 const timeUnits: readonly TimeUnit[] = ['minute', 'hour', 'day', 'week', 'month', 'year']
 const modes: readonly QuotaMode[] = ['enforce', 'count-only', 'enforce-only']
 const policyFields = new Set([
-  'name', 'type', 'interval', 'timeUnit', 'startTime', 'allow', 'identifier', 'unidentified', 'count',
-  'models', 'mode', 'sharedName', 'thresholds', 'maxTokensPerRequest',
+  'name',
+  'type',
+  'interval',
+  'timeUnit',
+  'startTime',
+  'allow',
+  'identifier',
+  'unidentified',
+  'count',
+  'models',
+  'mode',
+  'sharedName',
+  'thresholds',
+  'maxTokensPerRequest',
 ])
 /** Generous, but keeps window arithmetic far from floating-point trouble. */
 const maxInterval = 1_000_000
@@ -67,7 +71,7 @@ function describe(value: unknown): string {
   if (typeof value === 'function') return '[function] (function)'
   let shown: string
   try {
-    shown = typeof value === 'string' ? value : JSON.stringify(value) ?? String(value)
+    shown = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value))
   } catch {
     shown = String(value)
   }
@@ -99,7 +103,12 @@ export function normalizePolicy(config: QuotaPolicy, defaults: { unidentified: U
   }
   for (const key of Object.keys(raw)) {
     if (!policyFields.has(key)) {
-      throw new QuotaConfigError({ code: 'InvalidConfiguration', policy: name, field: key, message: `Unknown field \`${key}\` (known: ${[...policyFields].join(', ')})` })
+      throw new QuotaConfigError({
+        code: 'InvalidConfiguration',
+        policy: name,
+        field: key,
+        message: `Unknown field \`${key}\` (known: ${[...policyFields].join(', ')})`,
+      })
     }
   }
 
@@ -117,12 +126,22 @@ export function normalizePolicy(config: QuotaPolicy, defaults: { unidentified: U
   let startTime: number | undefined
   if (raw.startTime !== undefined) {
     if (type !== 'calendar') {
-      throw new QuotaConfigError({ code: 'StartTimeNotSupported', policy: name, field: 'startTime', message: `\`startTime\` applies only to type \`calendar\`, not \`${String(type)}\`` })
+      throw new QuotaConfigError({
+        code: 'StartTimeNotSupported',
+        policy: name,
+        field: 'startTime',
+        message: `\`startTime\` applies only to type \`calendar\`, not \`${String(type)}\``,
+      })
     }
     startTime = typeof raw.startTime === 'string' ? parseStartTime(raw.startTime) : undefined
     if (startTime === undefined) fail('InvalidStartTime', name, 'startTime', 'a UTC date and time `YYYY-MM-DD HH:mm:ss` from 1970 on', raw.startTime)
   } else if (type === 'calendar') {
-    throw new QuotaConfigError({ code: 'InvalidStartTime', policy: name, field: 'startTime', message: 'A `calendar` policy needs a `startTime` (`YYYY-MM-DD HH:mm:ss`, UTC)' })
+    throw new QuotaConfigError({
+      code: 'InvalidStartTime',
+      policy: name,
+      field: 'startTime',
+      message: 'A `calendar` policy needs a `startTime` (`YYYY-MM-DD HH:mm:ss`, UTC)',
+    })
   }
 
   const mode = raw.mode ?? 'enforce'
@@ -192,7 +211,8 @@ function cachedFixedWindow(compute: (now: number) => { start: number; end: numbe
   let last: Extract<WindowSpec, { kind: 'fixed' }> | undefined
   return (now) => {
     if (last && now >= last.start && now < last.end) return last
-    return (last = { kind: 'fixed', ...compute(now) })
+    last = { kind: 'fixed', ...compute(now) }
+    return last
   }
 }
 

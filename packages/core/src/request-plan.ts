@@ -59,7 +59,7 @@ export function allowedOf(target: PolicyTarget): number {
   const { allow } = target.policy
   if (target.limit !== undefined) return target.limit
   if (typeof allow === 'number') return allow
-  if (typeof allow === 'object') return target.class === undefined ? 0 : allow.counts.get(target.class) ?? 0
+  if (typeof allow === 'object') return target.class === undefined ? 0 : (allow.counts.get(target.class) ?? 0)
   return 0
 }
 
@@ -85,4 +85,3 @@ export function decisionOf(target: PolicyTarget, snapshot: CounterSnapshot): Pol
     resetAt: snapshot.resetAt,
   }
 }
-

@@ -30,7 +30,7 @@ class SwitchableStore implements QuotaStore {
 const policies = [{ name: 'user-daily', identifier: 'user', allow: 100, interval: 1, timeUnit: 'day' as const }]
 
 describe('store failures', () => {
-  it("fails closed with StoreUnavailableError, never a quota refusal, and recovers when the store returns", async () => {
+  it('fails closed with StoreUnavailableError, never a quota refusal, and recovers when the store returns', async () => {
     const store = new SwitchableStore()
     const events: StoreErrorEvent[] = []
     const quota = createTokenQuota({ policies, store, now: createFakeClock().now, on: { storeError: (event) => events.push(event) } })
@@ -88,7 +88,14 @@ describe('store failures', () => {
       await vi.advanceTimersByTimeAsync(100) // the first retry fails too
       expect(events.map((event) => event.operation)).toEqual(['settle', 'settle'])
       // Until the write lands the estimate stays held: 50 of 100 are taken, not 40.
-      expect((await store.inner.read({ now: quota.now(), counters: [{ counter: 'user-daily', identifier: '=alice', window: quota.policies[0]!.window(quota.now()) }] }))[0]).toMatchObject({ used: 0, reserved: 50 })
+      expect(
+        (
+          await store.inner.read({
+            now: quota.now(),
+            counters: [{ counter: 'user-daily', identifier: '=alice', window: quota.policies[0]!.window(quota.now()) }],
+          })
+        )[0],
+      ).toMatchObject({ used: 0, reserved: 50 })
       store.down = false
       await vi.advanceTimersByTimeAsync(1000)
       await quota.flush()

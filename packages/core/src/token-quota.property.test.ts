@@ -7,7 +7,6 @@ import { SyncedStore } from './stores/synced-store.js'
 describe('engine on MemoryStore against a reference model', () => {
   it('admits, refuses and reports exactly like the model, and never commits more than allowed', async () => {
     await checkAgainstReferenceModel({ createStore: () => new MemoryStore(), numRuns: 300 })
- 
   }, 30_000) // random sequences: some runs are long, and CI shares two cores
 
   it('on SyncedStore, decides like the model and writes exactly the model’s charges through', async () => {

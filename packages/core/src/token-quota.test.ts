@@ -35,7 +35,16 @@ describe('reserve and commit', () => {
     const result = await lease.commit({ input: 900, output: 250, total: 1150 })
     expect(result).toEqual({ charges: [{ policy: 'user-daily', identifier: 'alice', amount: 1150 }], estimated: false })
     expect(await quota.status({ user: 'alice' })).toMatchObject([
-      { name: 'user-daily', policy: 'user-daily', identifier: 'alice', used: 1150, reserved: 0, available: 8850, allowed: 10_000, resetAt: Date.parse('2026-03-15T00:00:00Z') },
+      {
+        name: 'user-daily',
+        policy: 'user-daily',
+        identifier: 'alice',
+        used: 1150,
+        reserved: 0,
+        available: 8850,
+        allowed: 10_000,
+        resetAt: Date.parse('2026-03-15T00:00:00Z'),
+      },
     ])
   })
 
@@ -43,7 +52,15 @@ describe('reserve and commit', () => {
     const { quota, clock } = setup()
     await (await quota.reserve({ user: 'alice' }, { estimate: 9000 })).commit({ total: 9000 })
     const error = await refusalOf(quota.reserve({ user: 'alice' }, { estimate: 1001 }))
-    expect(error).toMatchObject({ status: 429, code: 'TokenQuotaExceeded', policy: 'user-daily', identifier: 'alice', limit: 10_000, used: 9000, requested: 1001 })
+    expect(error).toMatchObject({
+      status: 429,
+      code: 'TokenQuotaExceeded',
+      policy: 'user-daily',
+      identifier: 'alice',
+      limit: 10_000,
+      used: 9000,
+      requested: 1001,
+    })
     expect(error.retryAfterMs).toBe(14 * 3_600_000)
     expect(error.resetAt).toBe(Date.parse('2026-03-15T00:00:00Z'))
     expect(error.toHeaders(clock.now())).toEqual({
@@ -127,7 +144,15 @@ describe('reserve and commit', () => {
     expect(expired).toEqual([])
     clock.advance(1)
     expect(await quota.status({ user: 'alice' })).toMatchObject([{ used: 10_000, reserved: 0 }])
-    expect(expired).toEqual([{ leaseId: lease.id, context: { user: 'alice' }, model: 'gpt-4o', outcome: 'charged', holds: [{ policy: 'user-daily', identifier: 'alice', amount: 10_000 }] }])
+    expect(expired).toEqual([
+      {
+        leaseId: lease.id,
+        context: { user: 'alice' },
+        model: 'gpt-4o',
+        outcome: 'charged',
+        holds: [{ policy: 'user-daily', identifier: 'alice', amount: 10_000 }],
+      },
+    ])
     await lease.commit({ total: 4000 })
     expect(await quota.status({ user: 'alice' })).toMatchObject([{ used: 4000, reserved: 0 }])
     expect(expired).toHaveLength(1)
@@ -145,7 +170,9 @@ describe('reserve and commit', () => {
   })
 
   it('refuses an unknown onLeaseExpiry with a typed error', () => {
-    expect(() => setup([userDaily], { onLeaseExpiry: 'forgive' as never })).toThrow(expect.objectContaining({ code: 'InvalidConfiguration', field: 'onLeaseExpiry' }))
+    expect(() => setup([userDaily], { onLeaseExpiry: 'forgive' as never })).toThrow(
+      expect.objectContaining({ code: 'InvalidConfiguration', field: 'onLeaseExpiry' }),
+    )
   })
 
   it('says on stderr, when a process exits, how many calls it left unsettled, unless it closed the engine first', async () => {
@@ -224,13 +251,17 @@ describe('windows through the engine', () => {
   })
 
   it('follows a calendar policy from its startTime', async () => {
-    const { quota, clock } = setup([{ name: 'billing', type: 'calendar', startTime: '2026-01-15 00:00:00', identifier: 'user', allow: 100, interval: 1, timeUnit: 'month' }])
+    const { quota, clock } = setup([
+      { name: 'billing', type: 'calendar', startTime: '2026-01-15 00:00:00', identifier: 'user', allow: 100, interval: 1, timeUnit: 'month' },
+    ])
     clock.set('2026-03-14T10:00:00Z')
     await (await quota.reserve({ user: 'alice' }, { estimate: 100 })).commit()
     const error = await refusalOf(quota.reserve({ user: 'alice' }, { estimate: 1 }))
     expect(error.resetAt).toBe(Date.parse('2026-03-15T00:00:00Z'))
     clock.set('2026-03-15T00:00:00Z')
-    expect(await quota.status({ user: 'alice' })).toMatchObject([{ used: 0, windowStart: Date.parse('2026-03-15T00:00:00Z'), resetAt: Date.parse('2026-04-15T00:00:00Z') }])
+    expect(await quota.status({ user: 'alice' })).toMatchObject([
+      { used: 0, windowStart: Date.parse('2026-03-15T00:00:00Z'), resetAt: Date.parse('2026-04-15T00:00:00Z') },
+    ])
   })
 })
 
@@ -262,7 +293,13 @@ describe('identifiers and classes', () => {
   })
 
   it('takes the limit from a class table and refuses an unknown class', async () => {
-    const plans: QuotaPolicy = { name: 'plan-daily', identifier: 'user', allow: { class: 'plan', counts: { premium: 500, standard: 100 } }, interval: 1, timeUnit: 'day' }
+    const plans: QuotaPolicy = {
+      name: 'plan-daily',
+      identifier: 'user',
+      allow: { class: 'plan', counts: { premium: 500, standard: 100 } },
+      interval: 1,
+      timeUnit: 'day',
+    }
     const { quota } = setup([plans])
     await quota.reserve({ user: 'alice', plan: 'premium' }, { estimate: 500 })
     await refusalOf(quota.reserve({ user: 'bob', plan: 'standard' }, { estimate: 101 }))
@@ -273,7 +310,13 @@ describe('identifiers and classes', () => {
   })
 
   it('keeps one counter per class, as Apigee does', async () => {
-    const plans: QuotaPolicy = { name: 'plan-daily', identifier: 'user', allow: { class: 'plan', counts: { premium: 500, standard: 100 } }, interval: 1, timeUnit: 'day' }
+    const plans: QuotaPolicy = {
+      name: 'plan-daily',
+      identifier: 'user',
+      allow: { class: 'plan', counts: { premium: 500, standard: 100 } },
+      interval: 1,
+      timeUnit: 'day',
+    }
     const { quota } = setup([plans])
     await (await quota.reserve({ user: 'alice', plan: 'standard' }, { estimate: 100 })).commit()
     expect(await quota.status({ user: 'alice', plan: 'premium' })).toMatchObject([{ class: 'premium', used: 0, allowed: 500 }])
@@ -288,9 +331,21 @@ describe('identifiers and classes', () => {
     await quota.reserve({ user: 'alice' }, { estimate: 50 })
     await refusalOf(quota.reserve({ user: 'bob' }, { estimate: 11 }))
 
-    const failing = setup([{ name: 'broken', identifier: 'user', allow: () => { throw new Error('db down') }, interval: 1, timeUnit: 'day' }]).quota
+    const failing = setup([
+      {
+        name: 'broken',
+        identifier: 'user',
+        allow: () => {
+          throw new Error('db down')
+        },
+        interval: 1,
+        timeUnit: 'day',
+      },
+    ]).quota
     await expect(failing.reserve({ user: 'alice' }, { estimate: 1 })).rejects.toMatchObject({ code: 'PolicyFunctionFailed', policy: 'broken' })
-    const rejecting = setup([{ name: 'rejecting', identifier: 'user', allow: async () => Promise.reject(new Error('timeout')), interval: 1, timeUnit: 'day' }]).quota
+    const rejecting = setup([
+      { name: 'rejecting', identifier: 'user', allow: async () => Promise.reject(new Error('timeout')), interval: 1, timeUnit: 'day' },
+    ]).quota
     await expect(rejecting.reserve({ user: 'alice' }, { estimate: 1 })).rejects.toMatchObject({ code: 'PolicyFunctionFailed' })
     const nan = setup([{ name: 'nan', identifier: 'user', allow: () => Number.NaN, interval: 1, timeUnit: 'day' }]).quota
     await expect(nan.reserve({ user: 'alice' }, { estimate: 1 })).rejects.toMatchObject({ code: 'PolicyFunctionFailed' })
@@ -299,7 +354,10 @@ describe('identifiers and classes', () => {
 
 describe('context', () => {
   it('takes the caller from withContext, across awaits, merged with outer scopes and explicit values', async () => {
-    const { quota } = setup([{ ...userDaily, allow: 100 }, { name: 'org', identifier: 'org', allow: 1000, interval: 1, timeUnit: 'day' }])
+    const { quota } = setup([
+      { ...userDaily, allow: 100 },
+      { name: 'org', identifier: 'org', allow: 1000, interval: 1, timeUnit: 'day' },
+    ])
     await quota.withContext({ org: 'acme' }, async () => {
       await quota.withContext({ user: 'alice' }, async () => {
         await new Promise((resolve) => setImmediate(resolve))
@@ -374,7 +432,10 @@ describe('modes and shared counters', () => {
     const error = (results.find((result) => result.status === 'rejected') as PromiseRejectedResult).reason
     expect(error).toMatchObject({ policy: 'enforce', limit: 1000 })
     const status = await quota.status({ user: 'alice' })
-    expect(status).toMatchObject([{ name: 'enforce', reserved: 900 }, { name: 'count', reserved: 900 }])
+    expect(status).toMatchObject([
+      { name: 'enforce', reserved: 900 },
+      { name: 'count', reserved: 900 },
+    ])
   })
 
   it('lets an enforce-only policy check without counting when its partner does not apply', async () => {
@@ -432,9 +493,21 @@ describe('request-level caps', () => {
 describe('thresholds', () => {
   it('fires each soft level once per window and identifier', async () => {
     const events: string[] = []
-    const { quota, clock } = setup([{ ...userDaily, allow: 1000, thresholds: [{ at: 0.5, action: 'warn' }, { at: 0.8, action: 'warn', channels: ['slack'] }] }], {
-      on: { threshold: (event) => events.push(`${event.identifier}@${event.threshold.at}:${event.used}`) },
-    })
+    const { quota, clock } = setup(
+      [
+        {
+          ...userDaily,
+          allow: 1000,
+          thresholds: [
+            { at: 0.5, action: 'warn' },
+            { at: 0.8, action: 'warn', channels: ['slack'] },
+          ],
+        },
+      ],
+      {
+        on: { threshold: (event) => events.push(`${event.identifier}@${event.threshold.at}:${event.used}`) },
+      },
+    )
     const spend = async (user: string, total: number) => (await quota.reserve({ user }, { estimate: total })).commit({ total })
     await spend('alice', 400)
     await spend('alice', 100)
@@ -477,9 +550,26 @@ describe('thresholds', () => {
 describe('throttles', () => {
   it('never fails, double-charges or leaks a hold when a pacing function throws', async () => {
     const warnings: string[] = []
-    const { quota } = setup([{ ...userDaily, allow: 100, thresholds: [{ at: 0.5, action: 'throttle', minIntervalMs: () => { throw new Error('plan lookup failed') } }] }], {
-      on: { warning: (event) => warnings.push(event.code) },
-    })
+    const { quota } = setup(
+      [
+        {
+          ...userDaily,
+          allow: 100,
+          thresholds: [
+            {
+              at: 0.5,
+              action: 'throttle',
+              minIntervalMs: () => {
+                throw new Error('plan lookup failed')
+              },
+            },
+          ],
+        },
+      ],
+      {
+        on: { warning: (event) => warnings.push(event.code) },
+      },
+    )
     // The commit that crosses the threshold, then a reservation that notices it.
     expect(await (await quota.reserve({ user: 'alice' }, { estimate: 80 })).commit({ total: 60 })).toMatchObject({ charges: [{ amount: 60 }] })
     await (await quota.reserve({ user: 'alice' }, { estimate: 10 })).commit({ total: 10 })
@@ -524,7 +614,9 @@ describe('learning from what providers report', () => {
     quota.noteEstimate('gpt-4o', 100, 120)
     expect(warnings.map((warning) => warning.code)).toEqual(['EstimateLow'])
     expect(warnings[0]!.message).toContain('1.50×')
-    expect(quota.estimateStats()).toEqual([{ model: 'gpt-4o', calls: 3, estimatedTokens: 300, reportedTokens: 350, worstRatio: 1.5, correction: expect.closeTo(1.49, 2) }])
+    expect(quota.estimateStats()).toEqual([
+      { model: 'gpt-4o', calls: 3, estimatedTokens: 300, reportedTokens: 350, worstRatio: 1.5, correction: expect.closeTo(1.49, 2) },
+    ])
     // The next gpt-4o reservation holds the raised estimate; another model's does not.
     await quota.reserve({ user: 'alice' }, { estimate: { input: 1000, output: 0 }, model: 'gpt-4o' })
     await quota.reserve({ user: 'alice' }, { estimate: { input: 1000, output: 0 }, model: 'gpt-4.1' })

@@ -10,7 +10,16 @@ import { normalizePolicies } from './policy-set.js'
 import type { QuotaPolicy, UnidentifiedPolicy } from './policy-types.js'
 import { estimateTokens, type TokenEstimator } from './estimate.js'
 import { MemoryStore, type LeaseHold } from './stores/memory-store.js'
-import type { Charge, ChargeOutcome, CounterSnapshot, LeaseExpiry, QuotaStore, ReserveRequest as StoreReserveRequest, ReserveResult, SettleRequest } from './stores/quota-store.js'
+import type {
+  Charge,
+  ChargeOutcome,
+  CounterSnapshot,
+  LeaseExpiry,
+  QuotaStore,
+  ReserveRequest as StoreReserveRequest,
+  ReserveResult,
+  SettleRequest,
+} from './stores/quota-store.js'
 import { allowedOf, chargeOf, chargesFor, decisionOf, reportingTarget, thresholdUntil, type CounterPlan, type RequestPlan } from './request-plan.js'
 import { Throttle } from './throttle.js'
 import type { EstimateBound, NormalizedUsage, QuotaContext, TokenEstimate, Usage } from './types.js'
@@ -173,19 +182,35 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
 
   const leaseTtlMs = options.leaseTtlMs ?? defaultLeaseTtlMs
   if (typeof leaseTtlMs !== 'number' || !Number.isFinite(leaseTtlMs) || leaseTtlMs <= 0) {
-    throw new QuotaConfigError({ code: 'InvalidConfiguration', field: 'leaseTtlMs', message: `Expected \`leaseTtlMs\` to be a positive number of ms, got \`${String(leaseTtlMs)}\`` })
+    throw new QuotaConfigError({
+      code: 'InvalidConfiguration',
+      field: 'leaseTtlMs',
+      message: `Expected \`leaseTtlMs\` to be a positive number of ms, got \`${String(leaseTtlMs)}\``,
+    })
   }
   const onLeaseExpiry = options.onLeaseExpiry ?? 'charge'
   if (onLeaseExpiry !== 'charge' && onLeaseExpiry !== 'release') {
-    throw new QuotaConfigError({ code: 'InvalidConfiguration', field: 'onLeaseExpiry', message: `Expected \`onLeaseExpiry\` to be 'charge' or 'release', got \`${String(onLeaseExpiry)}\`` })
+    throw new QuotaConfigError({
+      code: 'InvalidConfiguration',
+      field: 'onLeaseExpiry',
+      message: `Expected \`onLeaseExpiry\` to be 'charge' or 'release', got \`${String(onLeaseExpiry)}\``,
+    })
   }
   const failureMode = options.failureMode ?? 'closed'
   if (failureMode !== 'closed' && failureMode !== 'open') {
-    throw new QuotaConfigError({ code: 'InvalidConfiguration', field: 'failureMode', message: `Expected \`failureMode\` to be 'closed' or 'open', got \`${String(failureMode)}\`` })
+    throw new QuotaConfigError({
+      code: 'InvalidConfiguration',
+      field: 'failureMode',
+      message: `Expected \`failureMode\` to be 'closed' or 'open', got \`${String(failureMode)}\``,
+    })
   }
   const commitMode = options.commitMode ?? 'background'
   if (commitMode !== 'background' && commitMode !== 'await') {
-    throw new QuotaConfigError({ code: 'InvalidConfiguration', field: 'commitMode', message: `Expected \`commitMode\` to be 'background' or 'await', got \`${String(commitMode)}\`` })
+    throw new QuotaConfigError({
+      code: 'InvalidConfiguration',
+      field: 'commitMode',
+      message: `Expected \`commitMode\` to be 'background' or 'await', got \`${String(commitMode)}\``,
+    })
   }
   const store: QuotaStore = options.store ?? new MemoryStore()
   const now = options.now ? wholeMilliseconds(options.now) : Date.now
@@ -207,7 +232,10 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   const backgroundWrites = new BackgroundWrites({
     retryDelaysMs: commitRetryDelaysMs,
     onGiveUp: (error) =>
-      events.emit('warning', { code: 'ChargeLost', message: `A commit could not reach the quota store after ${commitRetryDelaysMs.length + 1} attempts; its usage was not charged; its reservation is ${onLeaseExpiry === 'charge' ? 'charged' : 'returned'} when the lease expires: ${String(error)}` }),
+      events.emit('warning', {
+        code: 'ChargeLost',
+        message: `A commit could not reach the quota store after ${commitRetryDelaysMs.length + 1} attempts; its usage was not charged; its reservation is ${onLeaseExpiry === 'charge' ? 'charged' : 'returned'} when the lease expires: ${String(error)}`,
+      }),
   })
   const expiryWatch = new LeaseExpiryWatch<Reservation>({
     checkEveryMs: Math.min(leaseTtlMs, 60_000),
@@ -216,9 +244,17 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     // A reservation that outlived its lease unsettled: the store charges (or returns) its holds.
     onExpired: (reservation) => {
       const holds = reservation.requestPlan.counters.flatMap((counter) =>
-        counter.hold && counter.amount > 0 ? counter.targets.map((target) => ({ policy: target.policy.name, identifier: target.identifier, amount: counter.amount })) : [],
+        counter.hold && counter.amount > 0
+          ? counter.targets.map((target) => ({ policy: target.policy.name, identifier: target.identifier, amount: counter.amount }))
+          : [],
       )
-      events.emit('leaseExpired', { leaseId: reservation.leaseId, context: reservation.context, model: reservation.model, outcome: onLeaseExpiry === 'charge' ? 'charged' : 'released', holds })
+      events.emit('leaseExpired', {
+        leaseId: reservation.leaseId,
+        context: reservation.context,
+        model: reservation.model,
+        outcome: onLeaseExpiry === 'charge' ? 'charged' : 'released',
+        holds,
+      })
     },
   })
 
@@ -236,10 +272,19 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     if (applicable) return applicable
     applicable = policies.filter((policy) => policy.matchesModel(model))
     if (applicableByModel.size < maxRememberedModels) applicableByModel.set(model, applicable)
-    if (hasModelFilters && model !== undefined && !applicable.some((policy) => policy.hasModelFilter) && warnedModels.size < maxRememberedModels && !warnedModels.has(model)) {
+    if (
+      hasModelFilters &&
+      model !== undefined &&
+      !applicable.some((policy) => policy.hasModelFilter) &&
+      warnedModels.size < maxRememberedModels &&
+      !warnedModels.has(model)
+    ) {
       warnedModels.add(model)
       const unlimited = applicable.length === 0 ? '; it is not limited at all' : ''
-      events.emit('warning', { code: 'UnmatchedModel', message: `Model "${model}" matches no per-model policy${unlimited}. Check the policies' \`models\` globs.` })
+      events.emit('warning', {
+        code: 'UnmatchedModel',
+        message: `Model "${model}" matches no per-model policy${unlimited}. Check the policies' \`models\` globs.`,
+      })
     }
     return applicable
   }
@@ -267,8 +312,12 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   }
 
   function buildPlan(context: QuotaContext, model: string | undefined, targets: readonly PolicyTarget[], at: number, estimate: EstimateBound): RequestPlan {
-    const { bound, maxOutputTokens, requestCap } = hasRequestCaps ? applyRequestCaps(targets, context, estimate, at) : { bound: estimate, maxOutputTokens: undefined, requestCap: undefined }
-    const counters = sharesCounters ? mergedCounters(targets, bound, at) : targets.map((target) => counterOf([target], target.limit, target.policy.chargeBound(bound), target.policy.counts, at))
+    const { bound, maxOutputTokens, requestCap } = hasRequestCaps
+      ? applyRequestCaps(targets, context, estimate, at)
+      : { bound: estimate, maxOutputTokens: undefined, requestCap: undefined }
+    const counters = sharesCounters
+      ? mergedCounters(targets, bound, at)
+      : targets.map((target) => counterOf([target], target.limit, target.policy.chargeBound(bound), target.policy.counts, at))
     return { context, shard: shardOf(context), model, targets, counters, maxOutputTokens, requestCap }
   }
 
@@ -278,7 +327,10 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     for (const target of targets) {
       const key = `${target.counter}\u0000${target.identifierKey}`
       let entry = byCounter.get(key)
-      if (!entry) byCounter.set(key, (entry = { targets: [], limit: undefined, amount: 0, counting: false }))
+      if (!entry) {
+        entry = { targets: [], limit: undefined, amount: 0, counting: false }
+        byCounter.set(key, entry)
+      }
       entry.targets.push(target)
       if (target.limit !== undefined) entry.limit = Math.min(entry.limit ?? Infinity, target.limit)
       entry.amount = Math.max(entry.amount, target.policy.chargeBound(bound))
@@ -307,7 +359,9 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     const context = mergedContext(contextArg)
     const model = request.model ?? (typeof context.model === 'string' ? context.model : undefined)
     const targets = resolveTargets(context, model, at)
-    return targets instanceof Promise ? targets.then((resolved) => buildPlan(context, model, resolved, at, estimate)) : buildPlan(context, model, targets, at, estimate)
+    return targets instanceof Promise
+      ? targets.then((resolved) => buildPlan(context, model, resolved, at, estimate))
+      : buildPlan(context, model, targets, at, estimate)
   }
 
   /** `maxTokensPerRequest`: refuse, or clamp the output budget so the request fits every cap. */
@@ -333,7 +387,19 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       }
       throw new TokenQuotaExceededError({
         code: 'RequestTooLarge',
-        violations: [{ policy: target.policy.name, identifier: target.identifier, class: target.class, limit, used: 0, reserved: 0, requested, resetAt: at, retryAfterMs: null }],
+        violations: [
+          {
+            policy: target.policy.name,
+            identifier: target.identifier,
+            class: target.class,
+            limit,
+            used: 0,
+            reserved: 0,
+            requested,
+            resetAt: at,
+            retryAfterMs: null,
+          },
+        ],
         message: `Token quota "${target.policy.name}": the request needs up to ${requested} tokens, more than the per-request cap of ${limit}`,
       })
     }
@@ -351,7 +417,9 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       if (TokenQuotaError.isInstance(error) && !StoreUnavailableError.isInstance(error)) throw error
       events.emit('storeError', { error, operation, failureMode })
       if (failureMode === 'closed' || operation === 'settle') {
-        throw StoreUnavailableError.isInstance(error) ? error : new StoreUnavailableError({ message: `The quota store failed during ${operation}: ${String(error)}`, cause: error })
+        throw StoreUnavailableError.isInstance(error)
+          ? error
+          : new StoreUnavailableError({ message: `The quota store failed during ${operation}: ${String(error)}`, cause: error })
       }
       localStore ??= new MemoryStore()
       return { value: await run(localStore), local: true }
@@ -401,7 +469,18 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       const { limit, amount } = counter
       if (limit === undefined || amount <= limit) continue
       const reporter = reportingTarget(counter)
-      ;(violations ??= []).push({ policy: reporter.policy.name, identifier: reporter.identifier, class: reporter.class, limit, used: 0, reserved: 0, requested: amount, resetAt: at, retryAfterMs: null })
+      violations ??= []
+      violations.push({
+        policy: reporter.policy.name,
+        identifier: reporter.identifier,
+        class: reporter.class,
+        limit,
+        used: 0,
+        reserved: 0,
+        requested: amount,
+        resetAt: at,
+        retryAfterMs: null,
+      })
     }
     return violations && new TokenQuotaExceededError({ code: 'RequestTooLarge', violations })
   }
@@ -424,7 +503,10 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       value = error
     }
     if (typeof value === 'number' && Number.isFinite(value) && value > 0) return value
-    events.emit('warning', { code: 'PolicyFunctionFailed', message: `The minIntervalMs function of policy "${policy.name}" failed (${String(value)}); pacing at ${defaultPacingMs} ms` })
+    events.emit('warning', {
+      code: 'PolicyFunctionFailed',
+      message: `The minIntervalMs function of policy "${policy.name}" failed (${String(value)}); pacing at ${defaultPacingMs} ms`,
+    })
     return defaultPacingMs
   }
 
@@ -442,7 +524,14 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     })
   }
 
-  function startThrottle(counter: CounterPlan, target: PolicyTarget, threshold: NormalizedPolicy['thresholds'][number], until: number, context: QuotaContext, at: number): void {
+  function startThrottle(
+    counter: CounterPlan,
+    target: PolicyTarget,
+    threshold: NormalizedPolicy['thresholds'][number],
+    until: number,
+    context: QuotaContext,
+    at: number,
+  ): void {
     const minIntervalMs = pacingInterval(target.policy, threshold.minIntervalMs, context)
     const key = `${counter.counter}\u0000${counter.identifier}`
     if (throttle.activate(key, until, minIntervalMs, at)) {
@@ -453,9 +542,14 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   /** Settles a reservation: synchronously on the memory store, else once the store answers. */
   function settle(reservation: Reservation, usage: Usage | undefined, markedEstimated = false): CommitResult | Promise<CommitResult> {
     const { requestPlan, bound } = reservation
-    const normalized = usage === undefined ? { input: bound.input, output: Math.max(0, bound.total - bound.input), total: bound.total, cachedInput: 0, reasoning: 0 } : normalizeUsage(usage)
+    const normalized =
+      usage === undefined
+        ? { input: bound.input, output: Math.max(0, bound.total - bound.input), total: bound.total, cachedInput: 0, reasoning: 0 }
+        : normalizeUsage(usage)
     const at = now()
-    const charges = chargesFor(requestPlan, reservation.placements, (counter) => (!counter.counting ? 0 : usage === undefined ? counter.amount : chargeOf(counter, normalized)))
+    const charges = chargesFor(requestPlan, reservation.placements, (counter) =>
+      !counter.counting ? 0 : usage === undefined ? counter.amount : chargeOf(counter, normalized),
+    )
     const settleRequest = { leaseId: reservation.leaseId, now: at, expiresAt: reservation.expiresAt, charges, shard: requestPlan.shard }
     const estimated = usage === undefined || markedEstimated
     const { requestCap } = requestPlan
@@ -481,7 +575,12 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   }
 
   /** Tracks a settle already sent; retries it (with the same lease id, so never charged twice) if it fails. */
-  function writeInBackground(reservation: Reservation, settleRequest: SettleRequest, first: Promise<readonly ChargeOutcome[]>, landed: (outcomes: readonly ChargeOutcome[]) => void): void {
+  function writeInBackground(
+    reservation: Reservation,
+    settleRequest: SettleRequest,
+    first: Promise<readonly ChargeOutcome[]>,
+    landed: (outcomes: readonly ChargeOutcome[]) => void,
+  ): void {
     backgroundWrites.run(first, async () => settleIn(reservation, settleRequest), landed)
   }
 
@@ -492,7 +591,16 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       const level = threshold.at * allowed
       if (!(outcome.usedBefore < level && outcome.usedAfter >= level)) continue
       const resetAt = counter.window.kind === 'fixed' ? counter.window.end : at
-      events.emit('threshold', { policy: policyTarget.policy.name, identifier: policyTarget.identifier, class: policyTarget.class, threshold, used: outcome.usedAfter, allowed, resetAt, context })
+      events.emit('threshold', {
+        policy: policyTarget.policy.name,
+        identifier: policyTarget.identifier,
+        class: policyTarget.class,
+        threshold,
+        used: outcome.usedAfter,
+        allowed,
+        resetAt,
+        context,
+      })
       if (threshold.action === 'throttle') startThrottle(counter, policyTarget, threshold, thresholdUntil(counter, resetAt, at), context, at)
     }
   }
@@ -516,7 +624,8 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
         if (target.policy.counts) reported.push({ policy: target.policy.name, identifier: target.identifier, amount: charges[index]!.amount })
       }
     }
-    if (events.has('usage')) events.emit('usage', { leaseId: reservation.leaseId, context: requestPlan.context, model: requestPlan.model, usage, estimated, charges: reported })
+    if (events.has('usage'))
+      events.emit('usage', { leaseId: reservation.leaseId, context: requestPlan.context, model: requestPlan.model, usage, estimated, charges: reported })
     return { charges: reported, estimated }
   }
 
@@ -524,7 +633,13 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
    * Plans, paces and places a reservation, then hands it to `finish`. One async frame, with no
    * await on the memory store's path: a quota check costs next to nothing there.
    */
-  async function reserveWith<T>(contextArg: QuotaContext | undefined, request: ReserveRequest, holds: boolean, defaultEstimate: number, finish: (reservation: Reservation) => T): Promise<T> {
+  async function reserveWith<T>(
+    contextArg: QuotaContext | undefined,
+    request: ReserveRequest,
+    holds: boolean,
+    defaultEstimate: number,
+    finish: (reservation: Reservation) => T,
+  ): Promise<T> {
     let at = now()
     const normalized = normalizeEstimate(request.estimate ?? defaultEstimate)
     const estimate = typeof request.estimate === 'object' ? withInput(normalized, learning.correct(request.model, normalized.input)) : normalized
@@ -565,7 +680,10 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       requestPlan,
       placements: result.placements,
       snapshots: result.snapshots,
-      bound: maxOutputTokens === undefined ? estimate : { input: estimate.input, output: maxOutputTokens, total: Math.min(estimate.total, estimate.input + maxOutputTokens) },
+      bound:
+        maxOutputTokens === undefined
+          ? estimate
+          : { input: estimate.input, output: maxOutputTokens, total: Math.min(estimate.total, estimate.input + maxOutputTokens) },
       local,
       hold,
     }
@@ -611,7 +729,22 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       const { result, hold, local } = await place({ leaseId, now: at, expiresAt, counters: counting.counters, shard: counting.shard })
       if (!result.ok) throw new StoreUnavailableError({ message: 'The store refused a reservation that has no limit' })
       const bound = normalizeEstimate(0)
-      return settle({ leaseId, context: counting.context, model: counting.model, expiresAt, maxOutputTokens: undefined, requestPlan: counting, placements: result.placements, snapshots: result.snapshots, bound, local, hold }, usage)
+      return settle(
+        {
+          leaseId,
+          context: counting.context,
+          model: counting.model,
+          expiresAt,
+          maxOutputTokens: undefined,
+          requestPlan: counting,
+          placements: result.placements,
+          snapshots: result.snapshots,
+          bound,
+          local,
+          hold,
+        },
+        usage,
+      )
     },
     async status(context, statusOptions = {}) {
       expiryWatch.check(now())
@@ -623,7 +756,11 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
       const selected = model === undefined ? policies : applicablePolicies(model)
       const targets = await Promise.all(selected.map((policy) => statusTarget(policy, merged, at)))
       const { value: snapshots } = await storeCall('read', (target) =>
-        target.read({ now: at, counters: targets.map((target) => ({ counter: target.counter, identifier: target.identifierKey, window: target.policy.window(at) })), shard: shardOf(merged) }),
+        target.read({
+          now: at,
+          counters: targets.map((target) => ({ counter: target.counter, identifier: target.identifierKey, window: target.policy.window(at) })),
+          shard: shardOf(merged),
+        }),
       )
       return targets.map((target, index) => decisionOf(target, snapshots[index]!))
     },
@@ -636,7 +773,10 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     noteEstimate(model, estimated, reported) {
       const ratio = learning.note(model ?? '', estimated, reported)
       if (ratio !== undefined) {
-        events.emit('warning', { code: 'EstimateLow', message: `The provider counted ${reported} prompt tokens for a ${model ?? 'model'} call estimated at ${estimated} (${ratio.toFixed(2)}×); later estimates for this model are raised to match` })
+        events.emit('warning', {
+          code: 'EstimateLow',
+          message: `The provider counted ${reported} prompt tokens for a ${model ?? 'model'} call estimated at ${estimated} (${ratio.toFixed(2)}×); later estimates for this model are raised to match`,
+        })
       }
     },
     estimateStats: () => learning.stats(),
@@ -673,7 +813,11 @@ function wholeMilliseconds(clock: () => number): () => number {
   return () => {
     const time = clock()
     if (typeof time !== 'number' || !Number.isFinite(time)) {
-      throw new QuotaConfigError({ code: 'InvalidConfiguration', field: 'now', message: `Expected the \`now\` clock to return epoch milliseconds, got \`${String(time)}\`` })
+      throw new QuotaConfigError({
+        code: 'InvalidConfiguration',
+        field: 'now',
+        message: `Expected the \`now\` clock to return epoch milliseconds, got \`${String(time)}\``,
+      })
     }
     return Math.floor(time)
   }

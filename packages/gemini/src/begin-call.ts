@@ -31,7 +31,14 @@ export async function beginCall(
   const candidates = call.candidates ?? 1
   const output = (call.maxOutputTokens ?? options.defaultMaxOutputTokens ?? 8192) * candidates
   const requested = call.model === undefined ? undefined : modelName(call.model)
-  const reservation = await reserveCall({ quota, context, estimate: { input: call.promptTokens, output }, model: requested, fallback: options.fallback, params: call.params })
+  const reservation = await reserveCall({
+    quota,
+    context,
+    estimate: { input: call.promptTokens, output },
+    model: requested,
+    fallback: options.fallback,
+    params: call.params,
+  })
   if (reservation.kind === 'response') return { kind: 'response', response: reservation.response }
   const metered = new MeteredCall({
     label: call.label,

@@ -56,13 +56,24 @@ export function instrumentGenAI(ai: GoogleGenAILike, options: WithTokenQuotaOpti
       const counted = await original.countTokens({ model: params.model, contents: params.contents })
       if (typeof counted.totalTokens === 'number') return counted.totalTokens
     }
-    return estimateGeminiPrompt(estimator, { contents: [params.contents], systemInstruction: params.config?.systemInstruction, tools: params.config?.tools }, output ? 'generate' : 'embed')
+    return estimateGeminiPrompt(
+      estimator,
+      { contents: [params.contents], systemInstruction: params.config?.systemInstruction, tools: params.config?.tools },
+      output ? 'generate' : 'embed',
+    )
   }
 
   async function begin(label: string, params: Params, output: boolean) {
     const maxOutputTokens = output ? (params.config?.maxOutputTokens as number | undefined) : 0
     const candidates = output ? positiveInteger(params.config?.candidateCount) : undefined
-    const begun = await beginCall(options, { label, model: params.model, params, promptTokens: await promptTokens(params, output), maxOutputTokens, candidates })
+    const begun = await beginCall(options, {
+      label,
+      model: params.model,
+      params,
+      promptTokens: await promptTokens(params, output),
+      maxOutputTokens,
+      candidates,
+    })
     if (begun.kind === 'response') return begun
     const config = begun.maxOutputTokens === undefined ? params.config : { ...params.config, maxOutputTokens: begun.maxOutputTokens }
     return { ...begun, params: { ...params, model: begun.model ?? params.model, ...(config && { config }) } }
@@ -84,7 +95,12 @@ export function instrumentGenAI(ai: GoogleGenAILike, options: WithTokenQuotaOpti
   models.generateContent = async (params) => {
     const begun = await begin('generateContent', params, true)
     if (begun.kind === 'response') return fallbackResponse(begun.response, params.model)
-    return settle(begun.call, begun.params, () => original.generateContent(begun.params), (response) => begun.call.commitUsage(usageOfMetadata((response as Json).usageMetadata), textOfCandidates(response)))
+    return settle(
+      begun.call,
+      begun.params,
+      () => original.generateContent(begun.params),
+      (response) => begun.call.commitUsage(usageOfMetadata((response as Json).usageMetadata), textOfCandidates(response)),
+    )
   }
 
   models.generateContentStream = async (params) => {
@@ -95,7 +111,12 @@ export function instrumentGenAI(ai: GoogleGenAILike, options: WithTokenQuotaOpti
         yield response
       })()
     }
-    const stream = await settle(begun.call, begun.params, () => original.generateContentStream(begun.params), async () => undefined)
+    const stream = await settle(
+      begun.call,
+      begun.params,
+      () => original.generateContentStream(begun.params),
+      async () => undefined,
+    )
     return meterResponses(stream, begun.call)
   }
 
@@ -103,7 +124,12 @@ export function instrumentGenAI(ai: GoogleGenAILike, options: WithTokenQuotaOpti
   models.embedContent = async (params) => {
     const begun = await begin('embedContent', params, false)
     if (begun.kind === 'response') return begun.response
-    return settle(begun.call, begun.params, () => original.embedContent(begun.params), () => begun.call.commitEstimate(''))
+    return settle(
+      begun.call,
+      begun.params,
+      () => original.embedContent(begun.params),
+      () => begun.call.commitEstimate(''),
+    )
   }
 }
 

@@ -120,7 +120,14 @@ export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: W
     const prompt = { contents: [call.history, request], systemInstruction: model.systemInstruction, tools: model.tools }
     const promptTokens = await estimateGeminiPrompt(estimator, prompt, call.maxOutputTokens === 0 ? 'embed' : 'generate')
     const candidates = positiveInteger(configOf(model, request).candidateCount)
-    const begun = await beginCall(options, { label: call.label, model: modelName(model.model), params, promptTokens, maxOutputTokens: call.maxOutputTokens, candidates })
+    const begun = await beginCall(options, {
+      label: call.label,
+      model: modelName(model.model),
+      params,
+      promptTokens,
+      maxOutputTokens: call.maxOutputTokens,
+      candidates,
+    })
     if (begun.kind === 'response') return call.answer(begun.response)
     let result: R
     try {
@@ -147,13 +154,40 @@ export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: W
     const sendMessageStream = session.sendMessageStream.bind(session)
     // A chat keeps its model: a model fallback does not apply to it (a ready response does).
     const sameModel = (name: string) => {
-      if (name !== modelName(session.model)) throw new TypeError('A model fallback cannot switch the model of a @google/generative-ai chat; answer with a response instead')
+      if (name !== modelName(session.model))
+        throw new TypeError('A model fallback cannot switch the model of a @google/generative-ai chat; answer with a response instead')
     }
-    const chatCall = async (label: string, request: unknown) => ({ label, model, request, history: await session.getHistory(), maxOutputTokens: maxOutputOf(model, session.params) })
+    const chatCall = async (label: string, request: unknown) => ({
+      label,
+      model,
+      request,
+      history: await session.getHistory(),
+      maxOutputTokens: maxOutputOf(model, session.params),
+    })
     session.sendMessage = async (request, requestOptions) =>
-      metered({ ...(await chatCall('sendMessage', request)), signal: signalOf(requestOptions), send: async (name, cap) => (sameModel(name), fitsChat(session, cap), sendMessage(request, requestOptions)), answer: fallbackResult, charge: chargeResult })
+      metered({
+        ...(await chatCall('sendMessage', request)),
+        signal: signalOf(requestOptions),
+        send: async (name, cap) => {
+          sameModel(name)
+          fitsChat(cap)
+          return sendMessage(request, requestOptions)
+        },
+        answer: fallbackResult,
+        charge: chargeResult,
+      })
     session.sendMessageStream = async (request, requestOptions) =>
-      metered({ ...(await chatCall('sendMessageStream', request)), signal: signalOf(requestOptions), send: async (name, cap) => (sameModel(name), fitsChat(session, cap), sendMessageStream(request, requestOptions)), answer: fallbackStream, charge: meterStreamResult })
+      metered({
+        ...(await chatCall('sendMessageStream', request)),
+        signal: signalOf(requestOptions),
+        send: async (name, cap) => {
+          sameModel(name)
+          fitsChat(cap)
+          return sendMessageStream(request, requestOptions)
+        },
+        answer: fallbackStream,
+        charge: meterStreamResult,
+      })
     return session
   }
 
@@ -169,9 +203,27 @@ export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: W
     const reservedModel = (name: string) => (name === modelName(model.model) ? own : getGenerativeModel({ ...params, model: name }, requestOptions))
 
     model.generateContent = (request, options_) =>
-      metered({ label: 'generateContent', model, request, maxOutputTokens: maxOutputOf(model, request), signal: signalOf(options_), send: (name, cap) => reservedModel(name).generateContent(withOutputCap(model, request, cap), options_), answer: fallbackResult, charge: chargeResult })
+      metered({
+        label: 'generateContent',
+        model,
+        request,
+        maxOutputTokens: maxOutputOf(model, request),
+        signal: signalOf(options_),
+        send: (name, cap) => reservedModel(name).generateContent(withOutputCap(model, request, cap), options_),
+        answer: fallbackResult,
+        charge: chargeResult,
+      })
     model.generateContentStream = (request, options_) =>
-      metered({ label: 'generateContentStream', model, request, maxOutputTokens: maxOutputOf(model, request), signal: signalOf(options_), send: (name, cap) => reservedModel(name).generateContentStream(withOutputCap(model, request, cap), options_), answer: fallbackStream, charge: meterStreamResult })
+      metered({
+        label: 'generateContentStream',
+        model,
+        request,
+        maxOutputTokens: maxOutputOf(model, request),
+        signal: signalOf(options_),
+        send: (name, cap) => reservedModel(name).generateContentStream(withOutputCap(model, request, cap), options_),
+        answer: fallbackStream,
+        charge: meterStreamResult,
+      })
     // Embedding responses carry no usage: the prompt estimate is charged.
     const embed = (label: string, embedder: (request: unknown, options_?: unknown) => Promise<unknown>) => (request: unknown, options_?: unknown) =>
       metered({
@@ -216,9 +268,11 @@ function withOutputCap(model: GenerativeModel, request: unknown, maxOutputTokens
   if (maxOutputTokens === undefined) return request
   const asParts = (parts: unknown[]) => parts.map((part) => (typeof part === 'string' ? { text: part } : part))
   const full =
-    typeof request === 'string' ? { contents: [{ role: 'user', parts: [{ text: request }] }] }
-    : Array.isArray(request) ? { contents: [{ role: 'user', parts: asParts(request) }] }
-    : (request as Json)
+    typeof request === 'string'
+      ? { contents: [{ role: 'user', parts: [{ text: request }] }] }
+      : Array.isArray(request)
+        ? { contents: [{ role: 'user', parts: asParts(request) }] }
+        : (request as Json)
   return { ...full, generationConfig: { ...configOf(model, request), maxOutputTokens } }
 }
 
@@ -226,7 +280,7 @@ function withOutputCap(model: GenerativeModel, request: unknown, maxOutputTokens
  * A chat cannot lower its output cap per message (the SDK sends the session's generation config),
  * so a clamp that would need it refuses instead of sending more than the cap allows.
  */
-function fitsChat(session: ChatSession, maxOutputTokens: number | undefined): void {
+function fitsChat(maxOutputTokens: number | undefined): void {
   if (maxOutputTokens === undefined) return
   throw new QuotaConfigError({
     code: 'InvalidConfiguration',

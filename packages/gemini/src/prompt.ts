@@ -54,11 +54,19 @@ function turnsOf(contents: unknown, depth = 0): PromptMessage[] {
 export function geminiPrompt(request: { contents: unknown[]; systemInstruction?: unknown; tools?: unknown }): Prompt {
   const texts: string[] = []
   const fixedTokens = collect(request.systemInstruction, texts, 0)
-  const tools = Array.isArray(request.tools) ? request.tools.map((tool) => JSON.stringify(tool)) : request.tools === undefined ? undefined : [JSON.stringify(request.tools)]
+  const tools = Array.isArray(request.tools)
+    ? request.tools.map((tool) => JSON.stringify(tool))
+    : request.tools === undefined
+      ? undefined
+      : [JSON.stringify(request.tools)]
   return { messages: request.contents.flatMap((contents) => turnsOf(contents)), texts, tools, fixedTokens }
 }
 
 /** Estimates the prompt tokens of a Gemini request; embeddings have no turn framing. */
-export function estimateGeminiPrompt(estimator: TokenEstimator, request: { contents: unknown[]; systemInstruction?: unknown; tools?: unknown }, kind: 'generate' | 'embed' = 'generate'): number | Promise<number> {
+export function estimateGeminiPrompt(
+  estimator: TokenEstimator,
+  request: { contents: unknown[]; systemInstruction?: unknown; tools?: unknown },
+  kind: 'generate' | 'embed' = 'generate',
+): number | Promise<number> {
   return estimatePrompt(geminiPrompt(request), kind === 'embed' ? noFraming : geminiFraming, estimator)
 }

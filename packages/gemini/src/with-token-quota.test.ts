@@ -1,6 +1,14 @@
 import { GoogleGenAI } from '@google/genai'
 import { GoogleGenerativeAI } from '@google/generative-ai'
-import { createTokenQuota, estimateTokens, QuotaConfigError, TokenQuotaExceededError, type FallbackEvent, type QuotaPolicy, type WarningEvent } from '@tokenquota/core'
+import {
+  createTokenQuota,
+  estimateTokens,
+  QuotaConfigError,
+  TokenQuotaExceededError,
+  type FallbackEvent,
+  type QuotaPolicy,
+  type WarningEvent,
+} from '@tokenquota/core'
 import { abortOnceArrived, createProviderServer, geminiChunks, geminiEmbeddings, geminiResponse, hang, json, sse } from '@tokenquota/test-support'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import type { WithTokenQuotaOptions } from './options.js'
@@ -39,19 +47,24 @@ async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
 }
 
 describe('@google/genai', () => {
-  const genai = (quota: ReturnType<typeof setup>['quota'], options: Partial<WithTokenQuotaOptions> = {}) => withTokenQuota(new GoogleGenAI({ apiKey: 'test-key' }), { quota, ...options })
+  const genai = (quota: ReturnType<typeof setup>['quota'], options: Partial<WithTokenQuotaOptions> = {}) =>
+    withTokenQuota(new GoogleGenAI({ apiKey: 'test-key' }), { quota, ...options })
 
   it('charges generateContent its totalTokenCount, thinking included', async () => {
     const { quota, asAlice, used } = setup()
     server.reply(api('gemini-2.5-flash', 'generateContent', 'v1'), json(geminiResponse({ usage: { prompt: 5, candidates: 9, thoughts: 34 } })))
-    const response = await asAlice(() => genai(quota).models.generateContent({ model: 'gemini-2.5-flash', contents: 'Say hello', config: { maxOutputTokens: 500 } }))
+    const response = await asAlice(() =>
+      genai(quota).models.generateContent({ model: 'gemini-2.5-flash', contents: 'Say hello', config: { maxOutputTokens: 500 } }),
+    )
     expect(response.text).toBe('Hello! How can I help you today?')
     expect(await used()).toMatchObject({ used: 48, reserved: 0 })
   })
 
   it('refuses a call that does not fit without sending it', async () => {
     const { quota, asAlice, used } = setup([{ ...userDaily, allow: 400 }])
-    const error = await asAlice(() => genai(quota).models.generateContent({ model: 'gemini-2.5-flash', contents: 'Say hello', config: { maxOutputTokens: 500 } })).catch((caught: unknown) => caught)
+    const error = await asAlice(() =>
+      genai(quota).models.generateContent({ model: 'gemini-2.5-flash', contents: 'Say hello', config: { maxOutputTokens: 500 } }),
+    ).catch((caught: unknown) => caught)
     expect(TokenQuotaExceededError.isInstance(error)).toBe(true)
     expect(server.calls).toHaveLength(0)
     expect(await used()).toMatchObject({ used: 0, reserved: 0 })
@@ -60,7 +73,10 @@ describe('@google/genai', () => {
   it('charges generateContentStream from its final usage, and the same as a plain call', async () => {
     const { quota, asAlice, used } = setup()
     const ai = genai(quota)
-    server.reply(api('gemini-2.5-flash', 'streamGenerateContent', 'v1'), sse(geminiChunks({ usage: { prompt: 5, candidates: 6, thoughts: 20 } }), { done: false }))
+    server.reply(
+      api('gemini-2.5-flash', 'streamGenerateContent', 'v1'),
+      sse(geminiChunks({ usage: { prompt: 5, candidates: 6, thoughts: 20 } }), { done: false }),
+    )
     const chunks = await collect(await asAlice(() => ai.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'Say hello' })))
     expect(chunks.map((chunk) => chunk.text).join('')).toBe('Hello! How can I help?')
     expect(server.calls[0]!.path).toBe(api('gemini-2.5-flash', 'streamGenerateContent', 'v1'))
@@ -72,8 +88,13 @@ describe('@google/genai', () => {
 
   it('charges a stream the caller breaks off for what it produced', async () => {
     const { quota, asAlice, used } = setup()
-    server.reply(api('gemini-2.5-flash', 'streamGenerateContent', 'v1'), sse(geminiChunks({ words: Array.from({ length: 20 }, () => ' abcd') }), { done: false }))
-    const stream = await asAlice(() => genai(quota).models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'Say hello', config: { maxOutputTokens: 4000 } }))
+    server.reply(
+      api('gemini-2.5-flash', 'streamGenerateContent', 'v1'),
+      sse(geminiChunks({ words: Array.from({ length: 20 }, () => ' abcd') }), { done: false }),
+    )
+    const stream = await asAlice(() =>
+      genai(quota).models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'Say hello', config: { maxOutputTokens: 4000 } }),
+    )
     let seen = 0
     for await (const _ of stream) if (++seen === 3) break
     await vi.waitFor(async () => expect((await used()).reserved).toBe(0))
@@ -108,7 +129,9 @@ describe('@google/genai', () => {
     server.reply(api('gemini-2.5-flash', 'generateContent', 'v1'), json(geminiResponse()))
     const contents = 'short prompt'
     // The heuristic would count 3 tokens and admit 3 + 100; the exact count (100) + 100 is refused.
-    await expect(asAlice(() => genai(quota, { countTokens: true }).models.generateContent({ model: 'gemini-2.5-flash', contents, config: { maxOutputTokens: 100 } }))).rejects.toMatchObject({ code: 'RequestTooLarge' })
+    await expect(
+      asAlice(() => genai(quota, { countTokens: true }).models.generateContent({ model: 'gemini-2.5-flash', contents, config: { maxOutputTokens: 100 } })),
+    ).rejects.toMatchObject({ code: 'RequestTooLarge' })
     expect(server.calls.map((call) => call.path)).toEqual([api('gemini-2.5-flash', 'countTokens', 'v1')])
   })
 
@@ -156,7 +179,9 @@ describe('@google/genai', () => {
     })
     expect(held).toBeGreaterThanOrEqual(5 * 200)
     await vi.waitFor(async () => expect(await used()).toMatchObject({ used: held, reserved: 0 }))
-    await expect(asAlice(() => ai.models.generateContent({ model: 'gemini-2.5-pro', contents: 'Think hard', config: { abortSignal: AbortSignal.abort() } }))).rejects.toThrow()
+    await expect(
+      asAlice(() => ai.models.generateContent({ model: 'gemini-2.5-pro', contents: 'Think hard', config: { abortSignal: AbortSignal.abort() } })),
+    ).rejects.toThrow()
     expect(server.calls).toHaveLength(5)
     expect(await used()).toMatchObject({ used: held, reserved: 0 })
   })
@@ -169,7 +194,13 @@ describe('@google/genai', () => {
     expect(server.calls).toHaveLength(0)
     server.reply(api('gemini-2.5-flash', 'generateContent', 'v1'), hang())
     const controller = new AbortController()
-    const call = asAlice(() => ai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'Say hello', config: { maxOutputTokens: 100, candidateCount: 8, abortSignal: controller.signal } }))
+    const call = asAlice(() =>
+      ai.models.generateContent({
+        model: 'gemini-2.5-flash',
+        contents: 'Say hello',
+        config: { maxOutputTokens: 100, candidateCount: 8, abortSignal: controller.signal },
+      }),
+    )
     await server.arrived(1)
     expect((await used('gemini-2.5-flash')).reserved).toBeGreaterThanOrEqual(8 * 100)
     controller.abort()
@@ -179,7 +210,9 @@ describe('@google/genai', () => {
   it('clamps the output cap per candidate to a per-request cap', async () => {
     const { quota, asAlice } = setup([{ ...userDaily, maxTokensPerRequest: { limit: 1000, action: 'clamp' } }])
     server.reply(api('gemini-2.5-flash', 'generateContent', 'v1'), json(geminiResponse({ usage: { prompt: 5, candidates: 9 } })))
-    await asAlice(() => genai(quota).models.generateContent({ model: 'gemini-2.5-flash', contents: 'Say hello', config: { maxOutputTokens: 8000, candidateCount: 4 } }))
+    await asAlice(() =>
+      genai(quota).models.generateContent({ model: 'gemini-2.5-flash', contents: 'Say hello', config: { maxOutputTokens: 8000, candidateCount: 4 } }),
+    )
     const sent = (server.calls[0]!.body as { generationConfig: { maxOutputTokens: number; candidateCount: number } }).generationConfig
     expect(sent.candidateCount).toBe(4)
     expect(sent.maxOutputTokens * 4).toBeLessThanOrEqual(1000)
@@ -188,7 +221,10 @@ describe('@google/genai', () => {
 
   it('releases the reservation when the API answers with an error', async () => {
     const { quota, asAlice, used } = setup()
-    server.reply(api('gemini-2.5-flash', 'generateContent', 'v1'), json({ error: { code: 400, message: 'API key not valid.', status: 'INVALID_ARGUMENT' } }, 400))
+    server.reply(
+      api('gemini-2.5-flash', 'generateContent', 'v1'),
+      json({ error: { code: 400, message: 'API key not valid.', status: 'INVALID_ARGUMENT' } }, 400),
+    )
     await expect(asAlice(() => genai(quota).models.generateContent({ model: 'gemini-2.5-flash', contents: 'Hi' }))).rejects.toThrow()
     expect(await used()).toMatchObject({ used: 0, reserved: 0 })
   })
@@ -202,7 +238,8 @@ describe('@google/genai', () => {
 })
 
 describe('@google/generative-ai', () => {
-  const client = (quota: ReturnType<typeof setup>['quota'], options: Partial<WithTokenQuotaOptions> = {}) => withTokenQuota(new GoogleGenerativeAI('test-key'), { quota, ...options })
+  const client = (quota: ReturnType<typeof setup>['quota'], options: Partial<WithTokenQuotaOptions> = {}) =>
+    withTokenQuota(new GoogleGenerativeAI('test-key'), { quota, ...options })
 
   it('sends the clamped output cap of a per-request cap, and refuses a chat it cannot clamp', async () => {
     const { quota, asAlice, used } = setup([{ ...userDaily, maxTokensPerRequest: { limit: 500, action: 'clamp' } }])
@@ -227,7 +264,8 @@ describe('@google/generative-ai', () => {
     const held = await abortOnceArrived({
       server,
       held: async () => (await used()).reserved,
-      start: (signal, index) => asAlice<unknown>(() => (index % 2 === 0 ? model.generateContent('Think hard', { signal }) : model.generateContentStream('Think hard', { signal }))),
+      start: (signal, index) =>
+        asAlice<unknown>(() => (index % 2 === 0 ? model.generateContent('Think hard', { signal }) : model.generateContentStream('Think hard', { signal }))),
     })
     expect(held).toBeGreaterThanOrEqual(5 * 200)
     await vi.waitFor(async () => expect(await used()).toMatchObject({ used: held, reserved: 0 }))
@@ -260,7 +298,14 @@ describe('@google/generative-ai', () => {
     const { quota, asAlice, used } = setup()
     server.reply(api('gemini-1.5-flash', 'generateContent'), json(geminiResponse({ usage: { prompt: 5, candidates: 9 } })))
     server.reply(api('gemini-1.5-flash', 'streamGenerateContent'), sse(geminiChunks({ usage: { prompt: 20, candidates: 6 } }), { done: false }))
-    const chat = client(quota).getGenerativeModel({ model: 'gemini-1.5-flash' }).startChat({ history: [{ role: 'user', parts: [{ text: 'Hi' }] }, { role: 'model', parts: [{ text: 'Hello' }] }] })
+    const chat = client(quota)
+      .getGenerativeModel({ model: 'gemini-1.5-flash' })
+      .startChat({
+        history: [
+          { role: 'user', parts: [{ text: 'Hi' }] },
+          { role: 'model', parts: [{ text: 'Hello' }] },
+        ],
+      })
     const { response } = await asAlice(() => chat.sendMessage('How are you?'))
     expect(response.text()).toBe('Hello! How can I help you today?')
     const streamed = await asAlice(() => chat.sendMessageStream('Tell me more'))
@@ -289,7 +334,13 @@ describe('@google/generative-ai', () => {
     expect(await used('gemini-2.5-flash')).toMatchObject({ used: 14 })
 
     const strict = setup(perModel)
-    const refused = await strict.asAlice(() => client(strict.quota).getGenerativeModel({ model: 'gemini-2.5-pro', generationConfig: { maxOutputTokens: 2000 } }).generateContent('Hi')).catch((caught: unknown) => caught)
+    const refused = await strict
+      .asAlice(() =>
+        client(strict.quota)
+          .getGenerativeModel({ model: 'gemini-2.5-pro', generationConfig: { maxOutputTokens: 2000 } })
+          .generateContent('Hi'),
+      )
+      .catch((caught: unknown) => caught)
     expect(TokenQuotaExceededError.isInstance(refused)).toBe(true)
     expect(server.calls).toHaveLength(1)
   })

@@ -44,7 +44,8 @@ function setup(policies: QuotaPolicy[] = [userDaily], options: Partial<TokenQuot
   return { quota, handler, used, warnings }
 }
 
-const chatModel = (model = 'gpt-4o', extra: Record<string, unknown> = {}) => new ChatOpenAI({ model, apiKey: 'sk-test', configuration: { baseURL }, maxRetries: 0, ...extra })
+const chatModel = (model = 'gpt-4o', extra: Record<string, unknown> = {}) =>
+  new ChatOpenAI({ model, apiKey: 'sk-test', configuration: { baseURL }, maxRetries: 0, ...extra })
 
 describe('TokenQuotaCallbackHandler with ChatOpenAI', () => {
   it('charges an invoke with the usage the model reported', async () => {
@@ -82,7 +83,9 @@ describe('TokenQuotaCallbackHandler with ChatOpenAI', () => {
     server.reply('/chat/completions', json(chatCompletion()))
     await quota.withContext({ user: 'carol' }, () => chatModel().invoke(question, { callbacks: [handler] }))
     expect(await quota.status({ user: 'carol' })).toMatchObject([{ used: 29 }])
-    await expect(chatModel().invoke(question, { callbacks: [handler] })).rejects.toSatisfy((error: unknown) => QuotaInputError.isInstance(error) && error.code === 'UnresolvedIdentifier')
+    await expect(chatModel().invoke(question, { callbacks: [handler] })).rejects.toSatisfy(
+      (error: unknown) => QuotaInputError.isInstance(error) && error.code === 'UnresolvedIdentifier',
+    )
     expect(server.calls).toHaveLength(1)
   })
 
@@ -141,7 +144,11 @@ describe('TokenQuotaCallbackHandler with ChatOpenAI', () => {
     const { handler, used } = setup()
     server.reply('/chat/completions', hang())
     const model = chatModel('gpt-4o', { maxTokens: 200 })
-    const held = await abortOnceArrived({ server, held: async () => (await used()).reserved, start: (signal) => model.invoke(question, { callbacks: [handler], signal }) })
+    const held = await abortOnceArrived({
+      server,
+      held: async () => (await used()).reserved,
+      start: (signal) => model.invoke(question, { callbacks: [handler], signal }),
+    })
     expect(held).toBeGreaterThanOrEqual(5 * 200)
     await vi.waitFor(async () => expect(await used()).toMatchObject({ used: held, reserved: 0 }))
     expect(handler.openRuns).toBe(0)
@@ -222,7 +229,11 @@ describe('TokenQuotaCallbackHandler in an agent', () => {
       json(chatCompletion({ id: 'chatcmpl-tool', toolCall: { name: 'get_weather', arguments: '{"city":"Paris"}' }, usage: { prompt: 80, completion: 15 } })),
       json(chatCompletion({ id: 'chatcmpl-answer', content: 'It is sunny in Paris.', usage: { prompt: 120, completion: 8 } })),
     )
-    const getWeather = tool(({ city }) => `sunny in ${city}`, { name: 'get_weather', description: 'Current weather in a city', schema: z.object({ city: z.string() }) })
+    const getWeather = tool(({ city }) => `sunny in ${city}`, {
+      name: 'get_weather',
+      description: 'Current weather in a city',
+      schema: z.object({ city: z.string() }),
+    })
     return createAgent({ model: chatModel(), tools: [getWeather] })
   }
 

@@ -56,7 +56,9 @@ type Json = Record<string, unknown>
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content
   if (!Array.isArray(content)) return content === undefined || content === null ? '' : JSON.stringify(content)
-  return content.map((part) => (typeof part === 'string' ? part : typeof (part as Json)?.text === 'string' ? ((part as Json).text as string) : JSON.stringify(part))).join('')
+  return content
+    .map((part) => (typeof part === 'string' ? part : typeof (part as Json)?.text === 'string' ? ((part as Json).text as string) : JSON.stringify(part)))
+    .join('')
 }
 
 /** LangChain's message types under the role names providers use. */
@@ -94,7 +96,16 @@ export class TokenQuotaCallbackHandler extends BaseCallbackHandler {
     return this.#runs.size
   }
 
-  override async handleChatModelStart(llm: Serialized, messages: BaseMessage[][], runId: string, parentRunId?: string, extraParams?: Json, tags?: string[], metadata?: Json, runName?: string): Promise<void> {
+  override async handleChatModelStart(
+    llm: Serialized,
+    messages: BaseMessage[][],
+    runId: string,
+    parentRunId?: string,
+    extraParams?: Json,
+    tags?: string[],
+    metadata?: Json,
+    runName?: string,
+  ): Promise<void> {
     const promptMessages = messages.flat().map((message) => ({
       role: providerRoles[message.getType()] ?? message.getType(),
       name: message.name,
@@ -102,10 +113,29 @@ export class TokenQuotaCallbackHandler extends BaseCallbackHandler {
     }))
     const tools = ((extraParams?.invocation_params as Json | undefined)?.tools ?? undefined) as unknown[] | undefined
     const prompt = { messages: promptMessages, tools: Array.isArray(tools) ? tools.map((tool) => JSON.stringify(tool)) : undefined }
-    await this.#start({ llm, prompt, framing: framingOfProvider(metadata?.ls_provider as string | undefined), runId, parentRunId, extraParams, tags, metadata, runName })
+    await this.#start({
+      llm,
+      prompt,
+      framing: framingOfProvider(metadata?.ls_provider as string | undefined),
+      runId,
+      parentRunId,
+      extraParams,
+      tags,
+      metadata,
+      runName,
+    })
   }
 
-  override async handleLLMStart(llm: Serialized, prompts: string[], runId: string, parentRunId?: string, extraParams?: Json, tags?: string[], metadata?: Json, runName?: string): Promise<void> {
+  override async handleLLMStart(
+    llm: Serialized,
+    prompts: string[],
+    runId: string,
+    parentRunId?: string,
+    extraParams?: Json,
+    tags?: string[],
+    metadata?: Json,
+    runName?: string,
+  ): Promise<void> {
     await this.#start({ llm, prompt: { messages: [], texts: prompts }, framing: noFraming, runId, parentRunId, extraParams, tags, metadata, runName })
   }
 
@@ -123,7 +153,13 @@ export class TokenQuotaCallbackHandler extends BaseCallbackHandler {
   override async handleLLMEnd(output: LLMResult, runId: string): Promise<void> {
     const run = this.#take(runId)
     if (!run) return
-    await run.call.commitUsage(usageOfResult(output), output.generations.flat().map((generation) => generation.text).join(''))
+    await run.call.commitUsage(
+      usageOfResult(output),
+      output.generations
+        .flat()
+        .map((generation) => generation.text)
+        .join(''),
+    )
   }
 
   override async handleLLMError(error: Error, runId: string): Promise<void> {
@@ -158,7 +194,9 @@ export class TokenQuotaCallbackHandler extends BaseCallbackHandler {
     const invocation = (run.extraParams?.invocation_params ?? {}) as Json
     const metadata = run.metadata ?? {}
     const kwargs = ((run.llm as { kwargs?: Json }).kwargs ?? {}) as Json
-    const model = [metadata.ls_model_name, invocation.model, invocation.model_name, invocation.modelName, kwargs.model, kwargs.model_name].find((value): value is string => typeof value === 'string')
+    const model = [metadata.ls_model_name, invocation.model, invocation.model_name, invocation.modelName, kwargs.model, kwargs.model_name].find(
+      (value): value is string => typeof value === 'string',
+    )
     const info: RunInfo = { runId: run.runId, parentRunId: run.parentRunId, model, tags: run.tags ?? [], metadata, runName: run.runName }
     const option = this.#options.context
     // Merged over the ambient withContext() scope by the engine.
@@ -167,9 +205,18 @@ export class TokenQuotaCallbackHandler extends BaseCallbackHandler {
     const estimator = this.#options.estimator ?? quota.estimator
     const promptTokens = await estimatePrompt(run.prompt, run.framing, estimator)
     const maxOutput =
-      [metadata.ls_max_tokens, invocation.max_completion_tokens, invocation.max_tokens, invocation.maxTokens, invocation.max_output_tokens, invocation.maxOutputTokens]
+      [
+        metadata.ls_max_tokens,
+        invocation.max_completion_tokens,
+        invocation.max_tokens,
+        invocation.maxTokens,
+        invocation.max_output_tokens,
+        invocation.maxOutputTokens,
+      ]
         .map(positiveInteger)
-        .find((value) => value !== undefined) ?? this.#options.defaultMaxOutputTokens ?? 4096
+        .find((value) => value !== undefined) ??
+      this.#options.defaultMaxOutputTokens ??
+      4096
     const choices = positiveInteger(invocation.n) ?? 1
 
     const lease = await quota.reserve(context, { estimate: { input: promptTokens, output: maxOutput * choices }, model })

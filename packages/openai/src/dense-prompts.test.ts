@@ -19,7 +19,10 @@ describe.each(Object.entries(densePrompts()))('a dense prompt (%s) near the limi
   it('keeps what the provider counts for chat completions within allow', async () => {
     const meter = createTokenMeter(answerTokens)
     server.reply('/chat/completions', computed(meter.chat))
-    const race = await raceNearLimit(realPerCall, (quota) => () => clientOf(quota).chat.completions.create({ model: 'gpt-4o', messages, max_completion_tokens: answerTokens }))
+    const race = await raceNearLimit(
+      realPerCall,
+      (quota) => () => clientOf(quota).chat.completions.create({ model: 'gpt-4o', messages, max_completion_tokens: answerTokens }),
+    )
     expect(race.admitted).toBeGreaterThan(0)
     expect(race.refusals.every((error) => TokenQuotaExceededError.isInstance(error))).toBe(true)
     expect(meter.served).toBeLessThanOrEqual(race.allow)
@@ -28,14 +31,21 @@ describe.each(Object.entries(densePrompts()))('a dense prompt (%s) near the limi
   it('keeps what the provider counts for the Responses API within allow', async () => {
     const meter = createTokenMeter(answerTokens)
     server.reply('/responses', computed(meter.responses))
-    const race = await raceNearLimit(realPerCall, (quota) => () => clientOf(quota).responses.create({ model: 'gpt-4.1', input: prompt, max_output_tokens: answerTokens }))
+    const race = await raceNearLimit(
+      realPerCall,
+      (quota) => () => clientOf(quota).responses.create({ model: 'gpt-4.1', input: prompt, max_output_tokens: answerTokens }),
+    )
     expect(race.admitted).toBeGreaterThan(0)
     expect(meter.served).toBeLessThanOrEqual(race.allow)
   })
 
   it('refuses before sending a prompt whose real count is over the per-request cap', async () => {
-    const quota = createTokenQuota({ policies: [{ name: 'user-daily', identifier: 'user', allow: 1e6, interval: 1, timeUnit: 'day', maxTokensPerRequest: realPerCall - 1 }] })
-    const sending = quota.withContext({ user: 'alice' }, () => clientOf(quota).chat.completions.create({ model: 'gpt-4o', messages, max_completion_tokens: answerTokens }))
+    const quota = createTokenQuota({
+      policies: [{ name: 'user-daily', identifier: 'user', allow: 1e6, interval: 1, timeUnit: 'day', maxTokensPerRequest: realPerCall - 1 }],
+    })
+    const sending = quota.withContext({ user: 'alice' }, () =>
+      clientOf(quota).chat.completions.create({ model: 'gpt-4o', messages, max_completion_tokens: answerTokens }),
+    )
     await expect(sending).rejects.toMatchObject({ code: 'RequestTooLarge' })
     expect(server.calls).toHaveLength(0)
   })

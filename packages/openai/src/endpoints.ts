@@ -76,7 +76,9 @@ export function promptOf(kind: EndpointKind, body: Json): Prompt {
     case 'chat':
       for (const message of Array.isArray(body.messages) ? body.messages : []) {
         if (!isObject(message)) continue
-        const extra = [message.tool_calls, message.function_call, message.audio].filter((value) => value !== undefined && value !== null).map((value) => JSON.stringify(value))
+        const extra = [message.tool_calls, message.function_call, message.audio]
+          .filter((value) => value !== undefined && value !== null)
+          .map((value) => JSON.stringify(value))
         messages.push(messageOf(message.role, message.name, message.content, model, extra))
       }
       tools = toolsOf(body.tools ?? body.functions)
@@ -187,10 +189,16 @@ export function outputTextOf(kind: EndpointKind, body: unknown): string {
   switch (kind) {
     case 'chat':
       return (Array.isArray(body.choices) ? body.choices : [])
-        .map((choice) => (isObject(choice) && isObject(choice.message) ? `${choice.message.content ?? ''}${choice.message.tool_calls ? JSON.stringify(choice.message.tool_calls) : ''}` : ''))
+        .map((choice) =>
+          isObject(choice) && isObject(choice.message)
+            ? `${choice.message.content ?? ''}${choice.message.tool_calls ? JSON.stringify(choice.message.tool_calls) : ''}`
+            : '',
+        )
         .join('')
     case 'completions':
-      return (Array.isArray(body.choices) ? body.choices : []).map((choice) => (isObject(choice) && typeof choice.text === 'string' ? choice.text : '')).join('')
+      return (Array.isArray(body.choices) ? body.choices : [])
+        .map((choice) => (isObject(choice) && typeof choice.text === 'string' ? choice.text : ''))
+        .join('')
     case 'responses':
       return Array.isArray(body.output) ? JSON.stringify(body.output) : ''
     case 'embeddings':

@@ -39,7 +39,8 @@ export function meterOnRead(response: Response, charge: (parsed: unknown) => Pro
 
   let metered: ReadableStream<Uint8Array> | null | undefined
   Object.defineProperty(response, 'body', {
-    get: () => (metered ??= meterStream(bodyGetter.call(response) as ReadableStream<Uint8Array> | null, (bytes) => (bytes ? charge(decode(bytes)) : interrupted()))),
+    get: () =>
+      (metered ??= meterStream(bodyGetter.call(response) as ReadableStream<Uint8Array> | null, (bytes) => (bytes ? charge(decode(bytes)) : interrupted()))),
   })
   return response
 }

@@ -4,7 +4,13 @@ import type { EndpointKind } from './endpoints.js'
 type Json = Record<string, unknown>
 
 const zeroChatUsage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
-const zeroResponsesUsage = { input_tokens: 0, output_tokens: 0, total_tokens: 0, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } }
+const zeroResponsesUsage = {
+  input_tokens: 0,
+  output_tokens: 0,
+  total_tokens: 0,
+  input_tokens_details: { cached_tokens: 0 },
+  output_tokens_details: { reasoning_tokens: 0 },
+}
 
 function sse(events: ReadonlyArray<{ event?: string; data: unknown }>): string {
   return events.map(({ event, data }) => `${event ? `event: ${event}\n` : ''}data: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`).join('')
@@ -54,7 +60,15 @@ function responseObject(text: string, model: string, created: number, status: 'i
     status,
     model,
     output: done
-      ? [{ type: 'message', id: 'msg_tokenquota', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [], logprobs: [] }] }]
+      ? [
+          {
+            type: 'message',
+            id: 'msg_tokenquota',
+            status: 'completed',
+            role: 'assistant',
+            content: [{ type: 'output_text', text, annotations: [], logprobs: [] }],
+          },
+        ]
       : [],
     usage: done ? zeroResponsesUsage : null,
     error: null,

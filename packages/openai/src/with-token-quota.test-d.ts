@@ -10,7 +10,9 @@ const quota = createTokenQuota({ policies: [{ name: 'user-daily', identifier: 'u
 
 const client = withTokenQuota(new OpenAI({ apiKey: 'sk-test' }), { quota })
 expectTypeOf(client).toEqualTypeOf<OpenAI>()
-expectTypeOf(withTokenQuota(new AzureOpenAI({ apiKey: 'k', endpoint: 'https://example.openai.azure.com', apiVersion: '2025-04-01-preview' }), { quota })).toEqualTypeOf<AzureOpenAI>()
+expectTypeOf(
+  withTokenQuota(new AzureOpenAI({ apiKey: 'k', endpoint: 'https://example.openai.azure.com', apiVersion: '2025-04-01-preview' }), { quota }),
+).toEqualTypeOf<AzureOpenAI>()
 
 const plain = client.chat.completions.create({ model: 'gpt-4o', messages: [] })
 expectTypeOf(plain).toEqualTypeOf<APIPromise<OpenAI.Chat.Completions.ChatCompletion>>()

@@ -1,9 +1,33 @@
-import { createTokenQuota, estimateTokens, QuotaInputError, TokenQuotaExceededError, type QuotaPolicy, type TokenQuotaOptions, type WarningEvent, type FallbackEvent } from '@tokenquota/core'
+import {
+  createTokenQuota,
+  estimateTokens,
+  QuotaInputError,
+  TokenQuotaExceededError,
+  type QuotaPolicy,
+  type TokenQuotaOptions,
+  type WarningEvent,
+  type FallbackEvent,
+} from '@tokenquota/core'
 import OpenAI7 from 'openai'
 import OpenAI5 from 'openai-v5'
 import OpenAI6 from 'openai-v6'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { abortOnceArrived, apiError, baseURL, chatChunks, chatCompletion, createProviderServer, embeddingsResponse, hang, json, responseEvents, responseObject, sse, startResettingServer, textCompletion } from '@tokenquota/test-support'
+import {
+  abortOnceArrived,
+  apiError,
+  baseURL,
+  chatChunks,
+  chatCompletion,
+  createProviderServer,
+  embeddingsResponse,
+  hang,
+  json,
+  responseEvents,
+  responseObject,
+  sse,
+  startResettingServer,
+  textCompletion,
+} from '@tokenquota/test-support'
 import { withTokenQuota, type WithTokenQuotaOptions } from './with-token-quota.js'
 
 const server = createProviderServer()
@@ -43,7 +67,10 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
 
   /** The text of a Responses API result (openai v5's stream helper does not fill `output_text`). */
   function textOf(response: { output: ReadonlyArray<{ type: string; content?: ReadonlyArray<{ type: string; text?: string }> }> }): string {
-    return response.output.flatMap((item) => item.content ?? []).map((part) => part.text ?? '').join('')
+    return response.output
+      .flatMap((item) => item.content ?? [])
+      .map((part) => part.text ?? '')
+      .join('')
   }
 
   async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
@@ -67,7 +94,9 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
       const { client, asAlice, used } = setup({ policies: [{ ...userDaily, allow: 1000 }] })
       server.reply('/chat/completions', json(chatCompletion({ usage: { prompt: 19, completion: 10 } })))
       await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages, max_completion_tokens: 500 }))
-      const error = await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages, max_completion_tokens: 980 })).catch((caught: unknown) => caught)
+      const error = await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages, max_completion_tokens: 980 })).catch(
+        (caught: unknown) => caught,
+      )
       expect(TokenQuotaExceededError.isInstance(error)).toBe(true)
       expect(error).toMatchObject({ status: 429, policy: 'user-daily', identifier: 'alice', used: 29 })
       expect((error as TokenQuotaExceededError).retryAfterMs).toBeGreaterThan(0)
@@ -78,7 +107,9 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
     it('never charges more than allowed when 60 calls race for one user', async () => {
       const { client, asAlice, used } = setup({ policies: [{ ...userDaily, allow: 2000 }] })
       server.reply('/chat/completions', json(chatCompletion({ usage: { prompt: 40, completion: 60 } })))
-      const results = await Promise.allSettled(Array.from({ length: 60 }, () => asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages, max_completion_tokens: 100 }))))
+      const results = await Promise.allSettled(
+        Array.from({ length: 60 }, () => asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages, max_completion_tokens: 100 }))),
+      )
       const admitted = results.filter((result) => result.status === 'fulfilled').length
       expect(admitted).toBeGreaterThan(0)
       expect(admitted).toBe(server.calls.length)
@@ -108,7 +139,11 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
       const { client, asAlice, used, warnings } = setup()
       const answer = 'The quota engine charges what the provider reports, and estimates what it leaves out. '.repeat(5)
       const question = 'How does the engine charge a response that carries no usage at all?'
-      server.reply('/chat/completions', json(chatCompletion({ usage: null, content: answer })), json({ ...chatCompletion(), usage: { prompt_tokens: 'many', completion_tokens: -1 } }))
+      server.reply(
+        '/chat/completions',
+        json(chatCompletion({ usage: null, content: answer })),
+        json({ ...chatCompletion(), usage: { prompt_tokens: 'many', completion_tokens: -1 } }),
+      )
       await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: question }] }))
       const prompt = oneMessageFraming + estimateTokens(question)
       expect(await used()).toMatchObject({ used: prompt + estimateTokens(answer), reserved: 0 })
@@ -123,7 +158,9 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
       await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages }))
       await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages }))
       expect(warnings.filter((warning) => warning.code === 'EstimateLow')).toHaveLength(1)
-      expect(quota.estimateStats()).toMatchObject([{ model: 'gpt-4o', calls: 2, estimatedTokens: 2 * promptEstimate, reportedTokens: 6 * promptEstimate, worstRatio: 3 }])
+      expect(quota.estimateStats()).toMatchObject([
+        { model: 'gpt-4o', calls: 2, estimatedTokens: 2 * promptEstimate, reportedTokens: 6 * promptEstimate, worstRatio: 3 },
+      ])
     })
 
     it('releases the reservation when the provider answers with an error', async () => {
@@ -222,7 +259,7 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
       expect(warnings.map((warning) => warning.code)).toEqual(['UsageMissing'])
     })
 
-    it("delivers the usage chunk when the caller asked for it", async () => {
+    it('delivers the usage chunk when the caller asked for it', async () => {
       const { client, asAlice, used } = setup()
       server.reply('/chat/completions', sse(chatChunks({ includeUsage: true })))
       const stream = await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages, stream: true, stream_options: { include_usage: true } }))
@@ -269,7 +306,9 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
       const { client, asAlice, used } = setup()
       server.reply('/chat/completions', sse(chatChunks({ includeUsage: true, words: Array.from({ length: 30 }, () => ' abcd') })))
       const controller = new AbortController()
-      const stream = await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages, stream: true, max_completion_tokens: 3000 }, { signal: controller.signal }))
+      const stream = await asAlice(() =>
+        client.chat.completions.create({ model: 'gpt-4o', messages, stream: true, max_completion_tokens: 3000 }, { signal: controller.signal }),
+      )
       let seen = 0
       // The SDK ends an aborted stream quietly.
       for await (const _ of stream) if (++seen === 5) controller.abort()
@@ -286,7 +325,8 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
       const held = await abortOnceArrived({
         server,
         held: async () => (await used()).reserved,
-        start: (signal, index) => asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages, max_completion_tokens: 100, stream: index % 2 === 1 }, { signal })),
+        start: (signal, index) =>
+          asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages, max_completion_tokens: 100, stream: index % 2 === 1 }, { signal })),
       })
       expect(held).toBeGreaterThanOrEqual(5 * 100)
       await vi.waitFor(async () => expect(await used()).toMatchObject({ used: held, reserved: 0 }))
@@ -343,7 +383,14 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
         client.chat.completions.parse({
           model: 'gpt-4o',
           messages,
-          response_format: { type: 'json_schema', json_schema: { name: 'city', strict: true, schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false } } },
+          response_format: {
+            type: 'json_schema',
+            json_schema: {
+              name: 'city',
+              strict: true,
+              schema: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false },
+            },
+          },
         }),
       )
       expect(completion.choices[0]!.message.parsed).toEqual({ city: 'Paris' })
@@ -361,7 +408,18 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
         client.chat.completions.runTools({
           model: 'gpt-4o',
           messages,
-          tools: [{ type: 'function', function: { name: 'getWeather', description: 'Current weather in a city', function: (args: { city: string }) => `sunny in ${args.city}`, parse: JSON.parse, parameters: { type: 'object', properties: { city: { type: 'string' } } } } }],
+          tools: [
+            {
+              type: 'function',
+              function: {
+                name: 'getWeather',
+                description: 'Current weather in a city',
+                function: (args: { city: string }) => `sunny in ${args.city}`,
+                parse: JSON.parse,
+                parameters: { type: 'object', properties: { city: { type: 'string' } } },
+              },
+            },
+          ],
         }),
       )
       expect(await (await runner).finalContent()).toBe('It is sunny in Paris.')
@@ -377,7 +435,9 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
       server.reply('/responses', hang())
       const reservedFor = async (params: Record<string, unknown>) => {
         const controller = new AbortController()
-        const call = asAlice(() => client.responses.create({ model: 'gpt-4.1', input: 'Go on', max_output_tokens: 300, ...params } as never, { signal: controller.signal }))
+        const call = asAlice(() =>
+          client.responses.create({ model: 'gpt-4.1', input: 'Go on', max_output_tokens: 300, ...params } as never, { signal: controller.signal }),
+        )
         await server.arrived(server.calls.length + 1)
         const { reserved } = await used()
         controller.abort()
@@ -411,7 +471,18 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
 
       server.reply('/responses', json(responseObject({ text: '{"mood":"happy"}', usage: { prompt: 40, completion: 5 } })))
       const parsed = await asAlice(() =>
-        client.responses.parse({ model: 'gpt-4.1', input: 'Mood?', text: { format: { type: 'json_schema', name: 'mood', strict: true, schema: { type: 'object', properties: { mood: { type: 'string' } }, required: ['mood'], additionalProperties: false } } } }),
+        client.responses.parse({
+          model: 'gpt-4.1',
+          input: 'Mood?',
+          text: {
+            format: {
+              type: 'json_schema',
+              name: 'mood',
+              strict: true,
+              schema: { type: 'object', properties: { mood: { type: 'string' } }, required: ['mood'], additionalProperties: false },
+            },
+          },
+        }),
       )
       expect(parsed.output_parsed).toEqual({ mood: 'happy' })
       expect(await used()).toMatchObject({ used: 123 + 39 * 2 + 45, reserved: 0 })
@@ -447,24 +518,35 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
     ]
 
     it('follows a chain of cheaper models and charges the one that ran', async () => {
-      const { client, asAlice, quota, fallbacks } = setup({ policies: perModel, wrap: { fallback: { 'gpt-4o': 'gpt-4o-mini', 'gpt-4o-mini': 'gpt-4.1-nano' } } })
+      const { client, asAlice, quota, fallbacks } = setup({
+        policies: perModel,
+        wrap: { fallback: { 'gpt-4o': 'gpt-4o-mini', 'gpt-4o-mini': 'gpt-4.1-nano' } },
+      })
       server.reply('/chat/completions', json(chatCompletion({ usage: { prompt: 19, completion: 10 } })))
       await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages, max_completion_tokens: 1500 }))
       expect(server.calls[0]!.body).toMatchObject({ model: 'gpt-4.1-nano' })
-      expect(fallbacks.map((event) => `${event.kind}:${event.from}→${event.to}:${event.error.policy}`)).toEqual(['model:gpt-4o→gpt-4o-mini:gpt-4o-daily', 'model:gpt-4o-mini→gpt-4.1-nano:mini-daily'])
+      expect(fallbacks.map((event) => `${event.kind}:${event.from}→${event.to}:${event.error.policy}`)).toEqual([
+        'model:gpt-4o→gpt-4o-mini:gpt-4o-daily',
+        'model:gpt-4o-mini→gpt-4.1-nano:mini-daily',
+      ])
       expect(await quota.status({ user: 'alice' }, { model: 'gpt-4.1-nano' })).toMatchObject([{ name: 'nano-daily', used: 29 }])
     })
 
     it('throws when every fallback is refused', async () => {
       const { client, asAlice } = setup({ policies: perModel.slice(0, 2), wrap: { fallback: { 'gpt-4o': 'gpt-4o-mini', 'gpt-4o-mini': 'gpt-4o' } } })
-      const error = await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages, max_completion_tokens: 1500 })).catch((caught: unknown) => caught)
+      const error = await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages, max_completion_tokens: 1500 })).catch(
+        (caught: unknown) => caught,
+      )
       expect(error).toMatchObject({ code: 'RequestTooLarge', policy: 'mini-daily' })
       expect(server.calls).toHaveLength(0)
     })
 
     it('answers with a ready response in the SDK shape, plain or streamed, without calling or charging', async () => {
       const friendly = "You have used today's allowance. It resets at midnight UTC."
-      const { client, asAlice, quota, fallbacks } = setup({ policies: [{ ...userDaily, allow: 10 }], wrap: { fallback: ({ error }) => ({ response: `${friendly} (${error.policy})` }) } })
+      const { client, asAlice, quota, fallbacks } = setup({
+        policies: [{ ...userDaily, allow: 10 }],
+        wrap: { fallback: ({ error }) => ({ response: `${friendly} (${error.policy})` }) },
+      })
       const completion = await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages }))
       expect(completion.choices[0]!.message).toMatchObject({ role: 'assistant', content: `${friendly} (user-daily)` })
       const chunks = await collect(await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages, stream: true })))
@@ -505,7 +587,9 @@ describe.each(sdks)('openai v%s', (_, OpenAI) => {
       const capped = [{ ...userDaily, maxTokensPerRequest: 150 }]
       server.reply('/chat/completions', json(chatCompletion()))
       const heuristic = setup({ policies: capped })
-      await expect(heuristic.asAlice(() => heuristic.client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content }], max_completion_tokens: 1 }))).rejects.toMatchObject({ code: 'RequestTooLarge' })
+      await expect(
+        heuristic.asAlice(() => heuristic.client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content }], max_completion_tokens: 1 })),
+      ).rejects.toMatchObject({ code: 'RequestTooLarge' })
       const exact = setup({ policies: capped, wrap: { estimator: createExactEstimator() } })
       await exact.asAlice(() => exact.client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content }], max_completion_tokens: 1 }))
       expect(server.calls).toHaveLength(1)

@@ -1,4 +1,12 @@
-import { MeteredCall, reserveCall, type FallbackOption, type QuotaContext, type StreamAbortCharge, type TokenEstimator, type TokenQuota } from '@tokenquota/core'
+import {
+  MeteredCall,
+  reserveCall,
+  type FallbackOption,
+  type QuotaContext,
+  type StreamAbortCharge,
+  type TokenEstimator,
+  type TokenQuota,
+} from '@tokenquota/core'
 import { estimatePrompt } from '@tokenquota/core/adapter'
 import { endpointOf, maxOutputField, maxOutputTokens, outputChoices, outputTextOf, promptOf, framingOf, usageOf, type EndpointKind } from './endpoints.js'
 import { meterOnRead } from './meter-on-read.js'
@@ -140,11 +148,17 @@ export function withTokenQuota<Client extends OpenAILike>(client: Client, option
    * A metered endpoint's request that reached the transport without a plan (sent some way that
    * bypassed the gate): reserved here, from its body, so it is never free — and reported.
    */
-  async function planAtTransport(input: string | URL | Request, init: RequestInit | undefined): Promise<{ plan: CallPlan | undefined; init: RequestInit | undefined }> {
+  async function planAtTransport(
+    input: string | URL | Request,
+    init: RequestInit | undefined,
+  ): Promise<{ plan: CallPlan | undefined; init: RequestInit | undefined }> {
     const path = new URL(input instanceof Request ? input.url : String(input)).pathname
     const kind = endpointOf(init?.method ?? (input instanceof Request ? input.method : 'GET'), path)
     if (!kind) return { plan: undefined, init }
-    quota.emit('warning', { code: 'UnplannedRequest', message: `A ${kind} request (${path}) reached the transport without passing the quota gate; it is reserved and charged there` })
+    quota.emit('warning', {
+      code: 'UnplannedRequest',
+      message: `A ${kind} request (${path}) reached the transport without passing the quota gate; it is reserved and charged there`,
+    })
     const body = typeof init?.body === 'string' ? parseJsonObject(init.body) : undefined
     // A body we cannot read is estimated from its size: a JSON request of these endpoints is text.
     const text = typeof init?.body === 'string' ? init.body : ''

@@ -17,8 +17,16 @@ export function chatUsage({ prompt, completion, cached = 0, reasoning = 0 }: Tok
   }
 }
 
-export function chatCompletion(options: { id?: string; model?: string; content?: string; usage?: TokenCounts | null; toolCall?: { name: string; arguments: string } } = {}) {
-  const { id = 'chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT', model = 'gpt-4o-2024-08-06', content = 'Hello! How can I assist you today?', usage = { prompt: 19, completion: 10 }, toolCall } = options
+export function chatCompletion(
+  options: { id?: string; model?: string; content?: string; usage?: TokenCounts | null; toolCall?: { name: string; arguments: string } } = {},
+) {
+  const {
+    id = 'chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT',
+    model = 'gpt-4o-2024-08-06',
+    content = 'Hello! How can I assist you today?',
+    usage = { prompt: 19, completion: 10 },
+    toolCall,
+  } = options
   return {
     id,
     object: 'chat.completion',
@@ -28,7 +36,13 @@ export function chatCompletion(options: { id?: string; model?: string; content?:
       {
         index: 0,
         message: toolCall
-          ? { role: 'assistant', content: null, refusal: null, annotations: [], tool_calls: [{ id: 'call_d3RzZmxqa2Rm', type: 'function', function: toolCall }] }
+          ? {
+              role: 'assistant',
+              content: null,
+              refusal: null,
+              annotations: [],
+              tool_calls: [{ id: 'call_d3RzZmxqa2Rm', type: 'function', function: toolCall }],
+            }
           : { role: 'assistant', content, refusal: null, annotations: [] },
         logprobs: null,
         finish_reason: toolCall ? 'tool_calls' : 'stop',
@@ -42,8 +56,20 @@ export function chatCompletion(options: { id?: string; model?: string; content?:
 
 /** The chunks of a streamed chat completion: role, one chunk per word, finish, and the usage chunk when asked. */
 export function chatChunks(options: { model?: string; words?: readonly string[]; usage?: TokenCounts; includeUsage: boolean }) {
-  const { model = 'gpt-4o-2024-08-06', words = ['Hello', '!', ' How', ' can', ' I', ' help', '?'], usage = { prompt: 19, completion: 7 }, includeUsage } = options
-  const base = { id: 'chatcmpl-BWnh5mCHhREcoPc7ddlEfSkJNbCi9', object: 'chat.completion.chunk', created: 1747066595, model, service_tier: 'default', system_fingerprint: 'fp_f5bdcc3276' }
+  const {
+    model = 'gpt-4o-2024-08-06',
+    words = ['Hello', '!', ' How', ' can', ' I', ' help', '?'],
+    usage = { prompt: 19, completion: 7 },
+    includeUsage,
+  } = options
+  const base = {
+    id: 'chatcmpl-BWnh5mCHhREcoPc7ddlEfSkJNbCi9',
+    object: 'chat.completion.chunk',
+    created: 1747066595,
+    model,
+    service_tier: 'default',
+    system_fingerprint: 'fp_f5bdcc3276',
+  }
   const extra = includeUsage ? { usage: null } : {}
   return [
     { ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }], ...extra },
@@ -64,7 +90,12 @@ export function responsesUsage({ prompt, completion, cached = 0, reasoning = 0 }
 }
 
 export function responseObject(options: { model?: string; text?: string; usage?: TokenCounts; status?: 'completed' | 'in_progress' } = {}) {
-  const { model = 'gpt-4.1-2025-04-14', text = 'In a quiet forest, a unicorn slept under the stars.', usage = { prompt: 36, completion: 87 }, status = 'completed' } = options
+  const {
+    model = 'gpt-4.1-2025-04-14',
+    text = 'In a quiet forest, a unicorn slept under the stars.',
+    usage = { prompt: 36, completion: 87 },
+    status = 'completed',
+  } = options
   return {
     id: 'resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452d3795b',
     object: 'response',
@@ -78,7 +109,15 @@ export function responseObject(options: { model?: string; text?: string; usage?:
     model,
     output:
       status === 'completed'
-        ? [{ type: 'message', id: 'msg_67ccd2bf17f0819081ff3bb2cf6508e60bb6a6b452d3795b', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text, annotations: [], logprobs: [] }] }]
+        ? [
+            {
+              type: 'message',
+              id: 'msg_67ccd2bf17f0819081ff3bb2cf6508e60bb6a6b452d3795b',
+              status: 'completed',
+              role: 'assistant',
+              content: [{ type: 'output_text', text, annotations: [], logprobs: [] }],
+            },
+          ]
         : [],
     parallel_tool_calls: true,
     previous_response_id: null,

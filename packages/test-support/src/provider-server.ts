@@ -35,9 +35,14 @@ export const computed = (answer: (body: Record<string, unknown>) => Reply): Repl
 export const hang = (): Reply => ({ kind: 'hang' })
 
 export const json = (body: JsonBodyType, status = 200, headers: Record<string, string> = {}): Reply => ({ kind: 'json', body, status, headers })
-export const sse = (events: ReadonlyArray<{ event?: string; data: unknown } | Record<string, unknown>>, options: { done?: boolean; failAfter?: number } = {}): Reply => ({
+export const sse = (
+  events: ReadonlyArray<{ event?: string; data: unknown } | Record<string, unknown>>,
+  options: { done?: boolean; failAfter?: number } = {},
+): Reply => ({
   kind: 'sse',
-  events: events.map((event) => ('data' in event && Object.keys(event).every((key) => key === 'data' || key === 'event') ? (event as { event?: string; data: unknown }) : { data: event })),
+  events: events.map((event) =>
+    'data' in event && Object.keys(event).every((key) => key === 'data' || key === 'event') ? (event as { event?: string; data: unknown }) : { data: event },
+  ),
   ...options,
 })
 
@@ -75,23 +80,29 @@ export function createProviderServer(bases: readonly string[] = [baseURL, anthro
   const server = setupServer(
     // Real local servers (for failures msw cannot fake, like a connection reset mid-stream) pass through.
     http.all(/^http:\/\/127\.0\.0\.1:\d+\//, () => passthrough()),
-    ...bases.map((base) => http.all(`${base}/*`, async ({ request }) => {
-      const url = new URL(request.url)
-      const path = url.pathname.slice(new URL(base).pathname.replace(/\/$/, '').length)
-      const text = await request.text()
-      calls.push({ method: request.method, path, headers: request.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined })
-      const queue = replies.get(path)
-      const queued = queue && queue.length > 1 ? queue.shift()! : queue?.[0]
-      const reply = queued?.kind === 'computed' ? queued.answer(calls.at(-1)!.body ?? {}) : queued
-      for (const waiter of [...arrivals]) if (calls.length >= waiter.count) (arrivals.delete(waiter), waiter.resolve())
-      if (!reply || reply.kind === 'computed') return Response.json({ error: { message: `no reply set for ${path}` } }, { status: 501 })
-      if (reply.kind === 'sse') return sseResponse(reply)
-      if (reply.kind === 'hang') {
-        await new Promise((resolve) => request.signal.addEventListener('abort', resolve, { once: true }))
-        return Response.error()
-      }
-      return Response.json(reply.body, { status: reply.status ?? 200, headers: { 'x-request-id': 'req_json', ...reply.headers } })
-    })),
+    ...bases.map((base) =>
+      http.all(`${base}/*`, async ({ request }) => {
+        const url = new URL(request.url)
+        const path = url.pathname.slice(new URL(base).pathname.replace(/\/$/, '').length)
+        const text = await request.text()
+        calls.push({ method: request.method, path, headers: request.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : undefined })
+        const queue = replies.get(path)
+        const queued = queue && queue.length > 1 ? queue.shift()! : queue?.[0]
+        const reply = queued?.kind === 'computed' ? queued.answer(calls.at(-1)!.body ?? {}) : queued
+        for (const waiter of [...arrivals]) {
+          if (calls.length < waiter.count) continue
+          arrivals.delete(waiter)
+          waiter.resolve()
+        }
+        if (!reply || reply.kind === 'computed') return Response.json({ error: { message: `no reply set for ${path}` } }, { status: 501 })
+        if (reply.kind === 'sse') return sseResponse(reply)
+        if (reply.kind === 'hang') {
+          await new Promise((resolve) => request.signal.addEventListener('abort', resolve, { once: true }))
+          return Response.error()
+        }
+        return Response.json(reply.body, { status: reply.status ?? 200, headers: { 'x-request-id': 'req_json', ...reply.headers } })
+      }),
+    ),
   )
   return {
     calls,

@@ -15,7 +15,8 @@ export function densePrompts(): Record<'json' | 'ids' | 'base64', string> {
 
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content
-  if (Array.isArray(content)) return content.map((part) => (typeof part === 'string' ? part : typeof (part as Json)?.text === 'string' ? ((part as Json).text as string) : '')).join('')
+  if (Array.isArray(content))
+    return content.map((part) => (typeof part === 'string' ? part : typeof (part as Json)?.text === 'string' ? ((part as Json).text as string) : '')).join('')
   return ''
 }
 

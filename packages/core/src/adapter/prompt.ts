@@ -100,7 +100,10 @@ export function estimatePrompt(prompt: Prompt, framing: PromptFraming, estimator
     if (text === '') continue
     const count = estimator(text)
     if (typeof count === 'number') fixed += count
-    else (pending ??= []).push(count)
+    else {
+      pending ??= []
+      pending.push(count)
+    }
   }
   if (pending === undefined) return fixed
   return Promise.all(pending).then((counts) => counts.reduce((total, count) => total + count, fixed))

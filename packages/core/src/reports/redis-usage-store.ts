@@ -64,7 +64,13 @@ export class RedisUsageStore implements UsageStore {
   }
 
   async readDays(days: readonly string[]): Promise<readonly DayUsage[]> {
-    const reply = (await runScript(this.#transport, read, days.map((day) => this.#key(day)), [], this.#timeoutMs)) as string[][]
+    const reply = (await runScript(
+      this.#transport,
+      read,
+      days.map((day) => this.#key(day)),
+      [],
+      this.#timeoutMs,
+    )) as string[][]
     return reply.map((flat) => {
       const day = emptyDay()
       for (let index = 0; index < flat.length; index += 2) {

@@ -74,8 +74,14 @@ describe.each(stores)('usage reports on %s', (_, createStore) => {
       { name: 'ada', tokens: 7000, share: 7000 / 7800 },
       { name: 'bob', tokens: 800, share: 800 / 7800 },
     ])
-    expect(report.breakdown.project.map((entry) => [entry.name, entry.tokens])).toEqual([['search', 7000], ['support', 800]])
-    expect(report.breakdown.model.map((entry) => [entry.name, entry.tokens])).toEqual([['gpt-4o', 4800], ['gpt-4o-mini', 3000]])
+    expect(report.breakdown.project.map((entry) => [entry.name, entry.tokens])).toEqual([
+      ['search', 7000],
+      ['support', 800],
+    ])
+    expect(report.breakdown.model.map((entry) => [entry.name, entry.tokens])).toEqual([
+      ['gpt-4o', 4800],
+      ['gpt-4o-mini', 3000],
+    ])
     expect(report.breakdown.org).toEqual([{ name: 'acme', tokens: 7800, share: 1 }])
     expect(report.topConsumers[0]).toMatchObject({ name: 'ada' })
     tracking.stop()
@@ -93,7 +99,13 @@ describe.each(stores)('usage reports on %s', (_, createStore) => {
 describe('usage alerts', () => {
   it('flags a user burning far above their norm, and one spending many tokens per call, once a day', async () => {
     const alerts: UsageAlert[] = []
-    const { clock, spend } = setup(new MemoryUsageStore(), { anomalyFactor: 3, historyDays: 7, minNorm: 1000, maxTokensPerRequest: 5000, onAlert: (alert) => alerts.push(alert) })
+    const { clock, spend } = setup(new MemoryUsageStore(), {
+      anomalyFactor: 3,
+      historyDays: 7,
+      minNorm: 1000,
+      maxTokensPerRequest: 5000,
+      onAlert: (alert) => alerts.push(alert),
+    })
     for (let day = 1; day <= 7; day += 1) {
       clock.set(`2026-03-0${day}T10:00:00Z`)
       await spend({ user: 'ada', plan: 'pro' }, 1500, 500)

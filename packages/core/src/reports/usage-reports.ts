@@ -118,11 +118,15 @@ export function trackUsage(quota: TokenQuota, options: UsageTrackingOptions = {}
     if (!alerts.onAlert) return
     let users = recent.get(day)
     if (!users) {
-      recent.set(day, (users = new Map()))
+      users = new Map()
+      recent.set(day, users)
       while (recent.size > historyDays + 1) recent.delete(recent.keys().next().value!)
     }
     let entry = users.get(user)
-    if (!entry) users.set(user, (entry = { tokens: 0, requests: 0, alerted: new Set() }))
+    if (!entry) {
+      entry = { tokens: 0, requests: 0, alerted: new Set() }
+      users.set(user, entry)
+    }
     entry.tokens += tokens
     entry.requests += 1
     const today = Date.parse(`${day}T00:00:00Z`)
@@ -131,12 +135,27 @@ export function trackUsage(quota: TokenQuota, options: UsageTrackingOptions = {}
     const factor = alerts.anomalyFactor ?? 3
     if (!entry.alerted.has('anomaly') && norm >= (alerts.minNorm ?? 1000) && entry.tokens > factor * norm) {
       entry.alerted.add('anomaly')
-      alerts.onAlert({ kind: 'anomaly', user, day, tokens: entry.tokens, requests: entry.requests, norm, message: `${user} has used ${entry.tokens} tokens today, over ${factor}× their daily norm of ${Math.round(norm)}` })
+      alerts.onAlert({
+        kind: 'anomaly',
+        user,
+        day,
+        tokens: entry.tokens,
+        requests: entry.requests,
+        norm,
+        message: `${user} has used ${entry.tokens} tokens today, over ${factor}× their daily norm of ${Math.round(norm)}`,
+      })
     }
     const perRequest = entry.tokens / entry.requests
     if (alerts.maxTokensPerRequest !== undefined && !entry.alerted.has('efficiency') && entry.requests >= 3 && perRequest > alerts.maxTokensPerRequest) {
       entry.alerted.add('efficiency')
-      alerts.onAlert({ kind: 'efficiency', user, day, tokens: entry.tokens, requests: entry.requests, message: `${user} averages ${Math.round(perRequest)} tokens per call today, above ${alerts.maxTokensPerRequest}` })
+      alerts.onAlert({
+        kind: 'efficiency',
+        user,
+        day,
+        tokens: entry.tokens,
+        requests: entry.requests,
+        message: `${user} averages ${Math.round(perRequest)} tokens per call today, above ${alerts.maxTokensPerRequest}`,
+      })
     }
   }
 
@@ -193,6 +212,8 @@ export function trackUsage(quota: TokenQuota, options: UsageTrackingOptions = {}
   return {
     report,
     flush: () => pending,
-    stop: () => stops.forEach((stop) => stop()),
+    stop: () => {
+      for (const stop of stops) stop()
+    },
   }
 }

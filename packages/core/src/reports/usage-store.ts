@@ -32,8 +32,20 @@ export function countTable(): Record<string, number> {
 }
 
 /** A day with nothing counted yet. */
-export function emptyDay(): { tokens: number; requests: number; refusals: number; by: Record<UsageDimension, Record<string, number>>; requestsByUser: Record<string, number> } {
-  return { tokens: 0, requests: 0, refusals: 0, by: { user: countTable(), project: countTable(), org: countTable(), model: countTable(), tag: countTable() }, requestsByUser: countTable() }
+export function emptyDay(): {
+  tokens: number
+  requests: number
+  refusals: number
+  by: Record<UsageDimension, Record<string, number>>
+  requestsByUser: Record<string, number>
+} {
+  return {
+    tokens: 0,
+    requests: 0,
+    refusals: 0,
+    by: { user: countTable(), project: countTable(), org: countTable(), model: countTable(), tag: countTable() },
+    requestsByUser: countTable(),
+  }
 }
 
 /** Usage aggregates in this process's memory, one entry per day, older than `keepDays` dropped. */
@@ -48,7 +60,8 @@ export class MemoryUsageStore implements UsageStore {
   #day(day: string) {
     let entry = this.#days.get(day)
     if (!entry) {
-      this.#days.set(day, (entry = emptyDay()))
+      entry = emptyDay()
+      this.#days.set(day, entry)
       // Days are added in order: drop the oldest beyond the retention.
       while (this.#days.size > this.#keepDays) this.#days.delete(this.#days.keys().next().value!)
     }

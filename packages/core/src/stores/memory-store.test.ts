@@ -47,7 +47,12 @@ describe('MemoryStore eviction', () => {
       const counters: CounterRequest[] = [{ counter: 'rolling', identifier: '=alice', window, limit: 1e12, amount: 1, hold: true }]
       const result = await store.reserve({ leaseId: String(second), now, expiresAt: now + 1000, counters })
       if (!result.ok) throw new Error('unexpected refusal')
-      await store.settle({ leaseId: String(second), now, expiresAt: now + 1000, charges: [{ ...counters[0]!, placement: result.placements[0]!, held: 1, amount: 1 }] })
+      await store.settle({
+        leaseId: String(second),
+        now,
+        expiresAt: now + 1000,
+        charges: [{ ...counters[0]!, placement: result.placements[0]!, held: 1, amount: 1 }],
+      })
       expect(store.size).toBeLessThanOrEqual(61) // expired buckets are pruned whenever the counter is read
     }
   })
@@ -72,7 +77,12 @@ describe('MemoryStore eviction', () => {
     // Settle all but one, newest first, so the queue's head stays unsettled while the rest is compacted.
     for (let index = 4999; index >= 0; index -= 1) {
       if (index === 1234) continue
-      await store.settle({ leaseId: `l${index}`, now: t0 + 5000, expiresAt: t0 + index + 60_000, charges: [{ ...counter, placement: placements.get(`l${index}`)!, held: 10, amount: 1 }] })
+      await store.settle({
+        leaseId: `l${index}`,
+        now: t0 + 5000,
+        expiresAt: t0 + index + 60_000,
+        charges: [{ ...counter, placement: placements.get(`l${index}`)!, held: 10, amount: 1 }],
+      })
     }
     const [before] = await store.read({ now: t0 + 5001, counters: [counter] })
     expect(before).toMatchObject({ used: 4999, reserved: 10 })
@@ -82,7 +92,14 @@ describe('MemoryStore eviction', () => {
 
   it('keeps each fixed window apart when the clock steps back into an earlier one', async () => {
     const store = new MemoryStore()
-    const windowAt = (start: number): CounterRequest => ({ counter: 'c', identifier: '=a', window: { kind: 'fixed', start, end: start + day }, limit: 100, amount: 60, hold: true })
+    const windowAt = (start: number): CounterRequest => ({
+      counter: 'c',
+      identifier: '=a',
+      window: { kind: 'fixed', start, end: start + day },
+      limit: 100,
+      amount: 60,
+      hold: true,
+    })
     const place = async (leaseId: string, now: number, start: number) => {
       const result = await store.reserve({ leaseId, now, expiresAt: now + 60_000, counters: [windowAt(start)] })
       if (!result.ok) return false

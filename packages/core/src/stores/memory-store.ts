@@ -200,7 +200,9 @@ export class MemoryStore implements QuotaStore {
       const view = this.#view(counter, now, false)
       views[index] = view
       if (counter.limit === undefined) continue
-      if (view.used + view.reserved + counter.amount > counter.limit) (refusals ??= []).push({ index, snapshot: snapshotOf(this.#exact(counter, view, now)), retryAt: this.#retryAt(counter, view, now) })
+      if (view.used + view.reserved + counter.amount <= counter.limit) continue
+      refusals ??= []
+      refusals.push({ index, snapshot: snapshotOf(this.#exact(counter, view, now)), retryAt: this.#retryAt(counter, view, now) })
     }
     if (refusals) return { ok: false, refusals }
 
@@ -229,7 +231,17 @@ export class MemoryStore implements QuotaStore {
     }
     let hold: LeaseHold | undefined
     if (holding) {
-      hold = { leaseId: request.leaseId, expiresAt: request.expiresAt, slots, amounts, counters, placements, indexed, chargeOnExpiry: request.onExpiry !== 'release', returned: false }
+      hold = {
+        leaseId: request.leaseId,
+        expiresAt: request.expiresAt,
+        slots,
+        amounts,
+        counters,
+        placements,
+        indexed,
+        chargeOnExpiry: request.onExpiry !== 'release',
+        returned: false,
+      }
       this.#holds.push(hold)
       if (indexed) this.#holdsById.set(request.leaseId, hold)
     }
@@ -284,7 +296,11 @@ export class MemoryStore implements QuotaStore {
       this.#expiryChargesToTell.push({
         leaseId: hold.leaseId,
         now,
-        charges: hold.counters.map((counter, index) => ({ ...counter, placement: hold.placements[index]!, amount: hold.slots[index] ? hold.amounts[index]! : 0 })),
+        charges: hold.counters.map((counter, index) => ({
+          ...counter,
+          placement: hold.placements[index]!,
+          amount: hold.slots[index] ? hold.amounts[index]! : 0,
+        })),
       })
     }
   }
@@ -426,7 +442,14 @@ export class MemoryStore implements QuotaStore {
         const family = familyOf(this.#rolling, counter.counter)
         let state = family.get(counter.identifier)
         if (!state) {
-          state = { length: window.length, bucket: window.bucket, buckets: new Map(), counted: firstBucket(window.length, window.bucket, now), used: 0, reserved: 0 }
+          state = {
+            length: window.length,
+            bucket: window.bucket,
+            buckets: new Map(),
+            counted: firstBucket(window.length, window.bucket, now),
+            used: 0,
+            reserved: 0,
+          }
           family.set(counter.identifier, state)
         }
         const slot: Bucket = { used: 0, reserved: 0, start: placement, state }
@@ -478,7 +501,10 @@ function snapshotOf(view: View): CounterSnapshot {
 
 function familyOf<State>(counters: Counters<State>, name: string): Map<string, State> {
   let family = counters.get(name)
-  if (!family) counters.set(name, (family = new Map()))
+  if (!family) {
+    family = new Map()
+    counters.set(name, family)
+  }
   return family
 }
 

@@ -21,7 +21,8 @@ afterAll(async () => {
 })
 
 const policies: QuotaPolicy[] = [{ name: 'user-daily', identifier: 'user', allow: 1000, interval: 1, timeUnit: 'day' }]
-const call = (quota: ReturnType<typeof createTokenQuota>, user: string, estimate = 100) => quota.reserve({ user }, { estimate }).then((lease) => lease.commit({ total: estimate }))
+const call = (quota: ReturnType<typeof createTokenQuota>, user: string, estimate = 100) =>
+  quota.reserve({ user }, { estimate }).then((lease) => lease.commit({ total: estimate }))
 
 async function waitForRedis(): Promise<void> {
   await vi.waitFor(async () => expect(await client.ping()).toBe('PONG'), { timeout: 5000, interval: 50 })
@@ -30,7 +31,11 @@ async function waitForRedis(): Promise<void> {
 describe('Redis outage', () => {
   it('fails closed with StoreUnavailableError, then counts again once Redis is back', async () => {
     const errors: StoreErrorEvent[] = []
-    const quota = createTokenQuota({ policies, store: new RedisStore({ client, prefix: 'closed', timeoutMs: 300 }), on: { storeError: (event) => errors.push(event) } })
+    const quota = createTokenQuota({
+      policies,
+      store: new RedisStore({ client, prefix: 'closed', timeoutMs: 300 }),
+      on: { storeError: (event) => errors.push(event) },
+    })
     await call(quota, 'alice')
     await quota.flush() // the commit is written in the background: let it land before the outage
     await server.kill()
@@ -49,13 +54,20 @@ describe('Redis outage', () => {
 
   it('fails open onto a local limiter that still enforces, reports the outage, and returns to Redis', async () => {
     const errors: StoreErrorEvent[] = []
-    const quota = createTokenQuota({ policies, failureMode: 'open', store: new RedisStore({ client, prefix: 'open', timeoutMs: 300 }), on: { storeError: (event) => errors.push(event) } })
+    const quota = createTokenQuota({
+      policies,
+      failureMode: 'open',
+      store: new RedisStore({ client, prefix: 'open', timeoutMs: 300 }),
+      on: { storeError: (event) => errors.push(event) },
+    })
     await call(quota, 'bob')
     await quota.flush()
     await server.kill()
     const results = await Promise.allSettled(Array.from({ length: 12 }, () => call(quota, 'bob')))
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(10)
-    expect(results.filter((result) => result.status === 'rejected').every((result) => TokenQuotaExceededError.isInstance((result as PromiseRejectedResult).reason))).toBe(true)
+    expect(
+      results.filter((result) => result.status === 'rejected').every((result) => TokenQuotaExceededError.isInstance((result as PromiseRejectedResult).reason)),
+    ).toBe(true)
     expect(errors.length).toBeGreaterThan(0)
     expect(errors.every((event) => event.failureMode === 'open')).toBe(true)
 
@@ -67,7 +79,12 @@ describe('Redis outage', () => {
 
   it('fails open fast on a hung Redis: the operations queued behind a timed-out call fail with it', async () => {
     const errors: StoreErrorEvent[] = []
-    const quota = createTokenQuota({ policies, failureMode: 'open', store: new RedisStore({ client, prefix: 'hung', timeoutMs: 250 }), on: { storeError: (event) => errors.push(event) } })
+    const quota = createTokenQuota({
+      policies,
+      failureMode: 'open',
+      store: new RedisStore({ client, prefix: 'hung', timeoutMs: 250 }),
+      on: { storeError: (event) => errors.push(event) },
+    })
     await quota.status({ user: 'warm' }) // the script cache
     const sent = vi.spyOn(client, 'evalsha')
     server.pause()

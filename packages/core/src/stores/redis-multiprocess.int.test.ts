@@ -25,7 +25,10 @@ it('4 processes × 40 concurrent callers for one user commit at most `allow` and
   expect(committed).toBeGreaterThanOrEqual(0.8 * allow)
 
   const client = new Redis(server.url)
-  const quota = createTokenQuota({ policies: [{ name: 'user-daily', identifier: 'user', allow, interval: 1, timeUnit: 'day' }], store: new RedisStore({ client, prefix: 'multi' }) })
+  const quota = createTokenQuota({
+    policies: [{ name: 'user-daily', identifier: 'user', allow, interval: 1, timeUnit: 'day' }],
+    store: new RedisStore({ client, prefix: 'multi' }),
+  })
   expect(await quota.status({ user: 'alice' })).toMatchObject([{ used: committed, reserved: 0 }])
   client.disconnect()
 }, 30_000) // four Node processes start, then compete for about half a second

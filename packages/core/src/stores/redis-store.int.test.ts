@@ -72,7 +72,6 @@ async function scriptCalls(): Promise<number> {
 describe('RedisStore under the engine', () => {
   it('has the same window semantics as MemoryStore (the reference-model property, on Redis)', async () => {
     await checkAgainstReferenceModel({ createStore: () => new RedisStore({ client: ioredis, prefix: nextPrefix() }), numRuns: 60 })
- 
   }, 30_000) // random sequences: some runs are long, and CI shares two cores
 
   it('writes exactly the reference model’s charges through SyncedStore, on every window type', async () => {
@@ -112,7 +111,9 @@ describe('RedisStore under the engine', () => {
     expect(await scriptCalls()).toBeLessThan(before + 6)
     // 1000 / 60: 16 fit the org; a user fits once (a second 60 would pass 100).
     expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(16)
-    expect(results.filter((result) => result.status === 'rejected').every((result) => TokenQuotaExceededError.isInstance((result as PromiseRejectedResult).reason))).toBe(true)
+    expect(
+      results.filter((result) => result.status === 'rejected').every((result) => TokenQuotaExceededError.isInstance((result as PromiseRejectedResult).reason)),
+    ).toBe(true)
     const users = await Promise.all(Array.from({ length: 20 }, async (_, index) => (await quota.status({ org: 'acme', user: `u${index}` }))[1]!.reserved))
     expect(users.reduce((sum, reserved) => sum + reserved, 0)).toBe(960) // refused reservations held nothing
     expect(Math.max(...users)).toBe(60)
@@ -128,7 +129,8 @@ describe('RedisStore under the engine', () => {
     const quota = createTokenQuota({ policies: threePolicies, store: new RedisStore({ client: ioredis, prefix }) })
     const identifiers = ['x'.repeat(10_000), '{}', 'a:b', '*', 'line\nbreak', '{org}:user', 'ключ']
     for (const user of identifiers) await (await quota.reserve({ user, org: 'acme' }, { estimate: 10 })).commit({ total: 7 })
-    for (const user of identifiers) expect(await quota.status({ user, org: 'acme' })).toMatchObject([{ used: 7 }, { used: 7 * identifiers.length }, { used: 7 }])
+    for (const user of identifiers)
+      expect(await quota.status({ user, org: 'acme' })).toMatchObject([{ used: 7 }, { used: 7 * identifiers.length }, { used: 7 }])
     const keys = await ioredis.keys(`${prefix}:*`)
     expect(keys.length).toBeGreaterThan(identifiers.length)
     for (const key of keys) {
@@ -140,7 +142,11 @@ describe('RedisStore under the engine', () => {
 
   it('puts every key of a request in one Cluster slot with a hash tag', async () => {
     const prefix = nextPrefix()
-    const quota = createTokenQuota({ policies: threePolicies, shardKey: (context) => context.org as string, store: new RedisStore({ client: ioredis, prefix, hashTag: true }) })
+    const quota = createTokenQuota({
+      policies: threePolicies,
+      shardKey: (context) => context.org as string,
+      store: new RedisStore({ client: ioredis, prefix, hashTag: true }),
+    })
     const lease = await quota.reserve({ user: 'alice', org: 'acme{1}' }, { estimate: 10 })
     await lease.commit({ total: 4 })
     const keys = await ioredis.keys(`${prefix}:*`)
@@ -152,7 +158,11 @@ describe('RedisStore under the engine', () => {
     const prefix = nextPrefix()
     const run = async (store: QuotaStore) => {
       const clock = createFakeClock('2026-03-01T00:00:00Z')
-      const quota = createTokenQuota({ policies: [{ name: 'rolling', type: 'rollingwindow', identifier: 'user', allow: 1e9, interval: 1, timeUnit: 'hour' }], now: clock.now, store })
+      const quota = createTokenQuota({
+        policies: [{ name: 'rolling', type: 'rollingwindow', identifier: 'user', allow: 1e9, interval: 1, timeUnit: 'hour' }],
+        now: clock.now,
+        store,
+      })
       for (let call = 0; call < 600; call += 1) {
         await (await quota.reserve(alice, { estimate: 2 })).commit({ total: 1 })
         clock.advance(31_000)
@@ -174,7 +184,13 @@ describe('RedisStore under the engine', () => {
     async function leaseOf10(store: RedisStore, settleAt: number) {
       const reserved = await store.reserve({ leaseId: 'lease-1', now: t0, expiresAt: t0 + 1000, counters: [counter] })
       if (!reserved.ok) throw new Error('refused')
-      return () => store.settle({ leaseId: 'lease-1', now: settleAt, expiresAt: t0 + 1000, charges: [{ ...counter, placement: reserved.placements[0]!, held: 10, amount: 8 }] })
+      return () =>
+        store.settle({
+          leaseId: 'lease-1',
+          now: settleAt,
+          expiresAt: t0 + 1000,
+          charges: [{ ...counter, placement: reserved.placements[0]!, held: 10, amount: 8 }],
+        })
     }
 
     it('does not charge a retried settle twice', async () => {

@@ -82,7 +82,21 @@ describe('RedisStore commits in the background', () => {
   it('survives a pacing function that throws when a background commit crosses a throttle threshold', async () => {
     const warnings: string[] = []
     const quota = createTokenQuota({
-      policies: [{ ...rollingHour, allow: 100, thresholds: [{ at: 0.5, action: 'throttle', minIntervalMs: () => { throw new Error('plan lookup failed') } }] }],
+      policies: [
+        {
+          ...rollingHour,
+          allow: 100,
+          thresholds: [
+            {
+              at: 0.5,
+              action: 'throttle',
+              minIntervalMs: () => {
+                throw new Error('plan lookup failed')
+              },
+            },
+          ],
+        },
+      ],
       store: new RedisStore({ client: redis, prefix: `background${++prefixes}` }),
       on: { warning: (event) => warnings.push(event.code) },
     })

@@ -30,7 +30,8 @@ describeQuotaStoreContract('SyncedStore', {
 })
 
 const policies: QuotaPolicy[] = [{ name: 'user-daily', identifier: 'user', allow: 1000, interval: 1, timeUnit: 'day' }]
-const spend = async (quota: ReturnType<typeof createTokenQuota>, total: number) => (await quota.reserve({ user: 'alice' }, { estimate: total })).commit({ total })
+const spend = async (quota: ReturnType<typeof createTokenQuota>, total: number) =>
+  (await quota.reserve({ user: 'alice' }, { estimate: total })).commit({ total })
 const evalCalls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0)
 
 describe('SyncedStore on Redis (asynchronous counting)', () => {

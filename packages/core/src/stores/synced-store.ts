@@ -1,15 +1,6 @@
 import { StoreUnavailableError } from '../errors.js'
 import { MemoryStore, type ExpiryCharge } from './memory-store.js'
-import type {
-  ChargeOutcome,
-  CounterRef,
-  CounterSnapshot,
-  QuotaStore,
-  ReadRequest,
-  ReserveRequest,
-  ReserveResult,
-  SettleRequest,
-} from './quota-store.js'
+import type { ChargeOutcome, CounterRef, CounterSnapshot, QuotaStore, ReadRequest, ReserveRequest, ReserveResult, SettleRequest } from './quota-store.js'
 
 export interface SyncedStoreOptions {
   /**
@@ -123,7 +114,7 @@ export class SyncedStore implements QuotaStore {
     const outcomes = this.#local.settleSync(request)
     const expired = this.#expiryCharged.get(request.leaseId)
     this.#expiryCharged.delete(request.leaseId)
-    request.charges.forEach((charge, index) => this.#addPending(charge, charge.amount - (expired?.amounts[index] ?? 0), request.now))
+    for (const [index, charge] of request.charges.entries()) this.#addPending(charge, charge.amount - (expired?.amounts[index] ?? 0), request.now)
     this.#settledSinceSync += 1
     const { syncMessageCount } = this.#options
     if (syncMessageCount !== undefined && this.#settledSinceSync >= syncMessageCount) this.sync().catch(() => undefined)
@@ -210,16 +201,29 @@ export class SyncedStore implements QuotaStore {
     for (const entry of pending.values()) {
       const start = entry.ref.window.kind === 'fixed' ? now : entry.placement
       let entries = byStart.get(start)
-      if (!entries) byStart.set(start, (entries = []))
+      if (!entries) {
+        entries = []
+        byStart.set(start, entries)
+      }
       entries.push(entry)
     }
-    return [...byStart].map(([start, entries]) => ({ leaseId: `sync-${now}-${Math.random().toString(36).slice(2)}`, now: start, expiresAt: now + parcelTtlMs, entries }))
+    return [...byStart].map(([start, entries]) => ({
+      leaseId: `sync-${now}-${Math.random().toString(36).slice(2)}`,
+      now: start,
+      expiresAt: now + parcelTtlMs,
+      entries,
+    }))
   }
 
   async #send(parcel: Parcel): Promise<void> {
     const { leaseId, now, expiresAt, entries } = parcel
     if (parcel.placements === undefined) {
-      const reserved = await this.#remote.reserve({ leaseId, now, expiresAt, counters: entries.map(({ ref }) => ({ ...ref, limit: undefined, amount: 0, hold: true })) })
+      const reserved = await this.#remote.reserve({
+        leaseId,
+        now,
+        expiresAt,
+        counters: entries.map(({ ref }) => ({ ...ref, limit: undefined, amount: 0, hold: true })),
+      })
       if (!reserved.ok) throw new StoreUnavailableError({ message: 'The shared store refused a reservation that has no limit' })
       parcel.placements = reserved.placements
     }

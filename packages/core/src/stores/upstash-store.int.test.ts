@@ -32,7 +32,6 @@ describeQuotaStoreContract('UpstashStore over REST', { createStore: nextStore })
 describe('UpstashStore under the engine', () => {
   it('has the same window semantics as MemoryStore', async () => {
     await checkAgainstReferenceModel({ createStore: nextStore, numRuns: 15 })
- 
   }, 30_000) // random sequences: some runs are long, and CI shares two cores
 
   it('sends unknown scripts again after a script cache flush', async () => {

@@ -40,8 +40,7 @@ export function describeQuotaStoreContract(name: string, options: StoreContractO
       await options.disposeStore?.(store)
     })
 
-    const reserve = (now: number, counters: CounterRequest[], ttl = minute) =>
-      store.reserve({ leaseId: nextLeaseId(), now, expiresAt: now + ttl, counters })
+    const reserve = (now: number, counters: CounterRequest[], ttl = minute) => store.reserve({ leaseId: nextLeaseId(), now, expiresAt: now + ttl, counters })
     const read = async (now: number, request: CounterRequest) => (await store.read({ now, counters: [request] }))[0]!
 
     it('reads an unknown counter as empty', async () => {
@@ -59,15 +58,15 @@ export function describeQuotaStoreContract(name: string, options: StoreContractO
       expectOk(await reserve(t0, [counter({ amount: 60 })]))
       expectOk(await reserve(t0, [counter({ amount: 40 })]))
       const refused = await reserve(t0 + 10, [counter({ amount: 1 })])
-      expect(refused).toEqual({ ok: false, refusals: [{ index: 0, snapshot: { used: 0, reserved: 100, windowStart: t0, resetAt: t0 + minute }, retryAt: t0 + minute }] })
+      expect(refused).toEqual({
+        ok: false,
+        refusals: [{ index: 0, snapshot: { used: 0, reserved: 100, windowStart: t0, resetAt: t0 + minute }, retryAt: t0 + minute }],
+      })
     })
 
     it('is all or nothing across counters: a refusal writes nothing', async () => {
       expectOk(await reserve(t0, [counter({ identifier: '=org', counter: 'org', amount: 95 })]))
-      const refused = await reserve(t0, [
-        counter({ amount: 10 }),
-        counter({ identifier: '=org', counter: 'org', amount: 10 }),
-      ])
+      const refused = await reserve(t0, [counter({ amount: 10 }), counter({ identifier: '=org', counter: 'org', amount: 10 })])
       expect(refused.ok).toBe(false)
       expect(await read(t0, counter())).toMatchObject({ used: 0, reserved: 0 })
       expect(await read(t0, counter({ identifier: '=org', counter: 'org' }))).toMatchObject({ reserved: 95 })
@@ -88,7 +87,12 @@ export function describeQuotaStoreContract(name: string, options: StoreContractO
     it('settles: the hold is replaced by the real charge, with used before and after', async () => {
       const leaseId = nextLeaseId()
       const result = expectOk(await store.reserve({ leaseId, now: t0, expiresAt: t0 + minute, counters: [counter({ amount: 50 })] }))
-      const outcomes = await store.settle({ leaseId, now: t0 + 1, expiresAt: t0 + minute, charges: [{ ...counter(), placement: result.placements[0]!, held: 50, amount: 35 }] })
+      const outcomes = await store.settle({
+        leaseId,
+        now: t0 + 1,
+        expiresAt: t0 + minute,
+        charges: [{ ...counter(), placement: result.placements[0]!, held: 50, amount: 35 }],
+      })
       expect(outcomes).toEqual([{ usedBefore: 0, usedAfter: 35 }])
       expect(await read(t0 + 2, counter())).toMatchObject({ used: 35, reserved: 0 })
     })
@@ -143,10 +147,20 @@ export function describeQuotaStoreContract(name: string, options: StoreContractO
       const roll = (overrides: Partial<CounterRequest> = {}) => counter({ window: rolling, ...overrides })
       const first = nextLeaseId()
       const a = expectOk(await store.reserve({ leaseId: first, now: t0 + 500, expiresAt: t0 + 10 * minute, counters: [roll({ amount: 60 })] }))
-      await store.settle({ leaseId: first, now: t0 + 600, expiresAt: t0 + 10 * minute, charges: [{ ...roll(), placement: a.placements[0]!, held: 60, amount: 60 }] })
+      await store.settle({
+        leaseId: first,
+        now: t0 + 600,
+        expiresAt: t0 + 10 * minute,
+        charges: [{ ...roll(), placement: a.placements[0]!, held: 60, amount: 60 }],
+      })
       const second = nextLeaseId()
       const b = expectOk(await store.reserve({ leaseId: second, now: t0 + 20_000, expiresAt: t0 + 10 * minute, counters: [roll({ amount: 40 })] }))
-      await store.settle({ leaseId: second, now: t0 + 20_001, expiresAt: t0 + 10 * minute, charges: [{ ...roll(), placement: b.placements[0]!, held: 40, amount: 40 }] })
+      await store.settle({
+        leaseId: second,
+        now: t0 + 20_001,
+        expiresAt: t0 + 10 * minute,
+        charges: [{ ...roll(), placement: b.placements[0]!, held: 40, amount: 40 }],
+      })
 
       const refused = await reserve(t0 + 30_000, [roll({ amount: 50 })])
       expect(refused.ok).toBe(false)
@@ -158,18 +172,27 @@ export function describeQuotaStoreContract(name: string, options: StoreContractO
       expect(await read(t0 + 21_000 + minute, roll())).toMatchObject({ used: 0, reserved: 50 })
     })
 
-    it('reports a rolling window\'s total, not one bucket\'s, as used before and after a charge', async () => {
+    it("reports a rolling window's total, not one bucket's, as used before and after a charge", async () => {
       const roll = counter({ window: rolling })
-      for (const [offset, amount, before] of [[0, 30, 0], [5000, 20, 30]] as const) {
+      for (const [offset, amount, before] of [
+        [0, 30, 0],
+        [5000, 20, 30],
+      ] as const) {
         const leaseId = nextLeaseId()
         const result = expectOk(await store.reserve({ leaseId, now: t0 + offset, expiresAt: t0 + minute, counters: [roll] }))
-        const outcomes = await store.settle({ leaseId, now: t0 + offset, expiresAt: t0 + minute, charges: [{ ...roll, placement: result.placements[0]!, held: 10, amount }] })
+        const outcomes = await store.settle({
+          leaseId,
+          now: t0 + offset,
+          expiresAt: t0 + minute,
+          charges: [{ ...roll, placement: result.placements[0]!, held: 10, amount }],
+        })
         expect(outcomes).toEqual([{ usedBefore: before, usedAfter: before + amount }])
       }
     })
 
     it('opens a flexi window at the first admitted request, not at a refused one', async () => {
-      const flexi = (now: number, overrides: Partial<CounterRequest> = {}) => counter({ window: { kind: 'flexi', endIfStartedNow: now + minute }, ...overrides })
+      const flexi = (now: number, overrides: Partial<CounterRequest> = {}) =>
+        counter({ window: { kind: 'flexi', endIfStartedNow: now + minute }, ...overrides })
       const refused = await reserve(t0, [flexi(t0, { amount: 101 })])
       expect(refused.ok).toBe(false)
       const opened = expectOk(await reserve(t0 + 5000, [flexi(t0 + 5000, { amount: 100 })]))

@@ -36,7 +36,10 @@ export class Batcher<Item, Result> {
 
   add(laneKey: string, item: Item): Promise<Result> {
     let lane = this.#lanes.get(laneKey)
-    if (!lane) this.#lanes.set(laneKey, (lane = { busy: false, waiting: [] }))
+    if (!lane) {
+      lane = { busy: false, waiting: [] }
+      this.#lanes.set(laneKey, lane)
+    }
     if (lane.waiting.length >= this.#maxWaiting) {
       return Promise.reject(new StoreUnavailableError({ message: `More than ${this.#maxWaiting} operations are waiting for Redis: it is not keeping up` }))
     }
@@ -59,12 +62,16 @@ export class Batcher<Item, Result> {
     } catch (error) {
       sending = Promise.reject(error)
     }
-    sending.then(
-      (results) => batch.forEach((waiting, index) => waiting.resolve(results[index]!)),
-      (error: unknown) => {
-        for (const waiting of batch) waiting.reject(error)
-        for (const waiting of lane.waiting.splice(0)) waiting.reject(error)
-      },
-    ).finally(() => this.#drain(laneKey, lane))
+    sending
+      .then(
+        (results) => {
+          for (const [index, waiting] of batch.entries()) waiting.resolve(results[index]!)
+        },
+        (error: unknown) => {
+          for (const waiting of batch) waiting.reject(error)
+          for (const waiting of lane.waiting.splice(0)) waiting.reject(error)
+        },
+      )
+      .finally(() => this.#drain(laneKey, lane))
   }
 }

@@ -110,9 +110,20 @@ export class LuaStore implements QuotaStore {
     for (const request of requests) {
       keys.push(...this.#counterKeys(request.counters, request.shard))
       // The script marks a lease whose holds are returned at expiry by this suffix.
-      args.push(String(request.now), String(request.expiresAt), request.onExpiry === 'release' ? `${request.leaseId}\n=r` : request.leaseId, String(request.counters.length))
+      args.push(
+        String(request.now),
+        String(request.expiresAt),
+        request.onExpiry === 'release' ? `${request.leaseId}\n=r` : request.leaseId,
+        String(request.counters.length),
+      )
       for (const counter of request.counters) {
-        args.push(windowKind[counter.window.kind], counter.limit === undefined ? '' : String(counter.limit), String(counter.amount), counter.hold ? '1' : '0', ...windowArgs(counter.window))
+        args.push(
+          windowKind[counter.window.kind],
+          counter.limit === undefined ? '' : String(counter.limit),
+          String(counter.amount),
+          counter.hold ? '1' : '0',
+          ...windowArgs(counter.window),
+        )
       }
     }
     const reply = numbers(await runScript(this.#transport, scripts.reserve, keys, args, this.#timeoutMs), 'reserve')
@@ -157,7 +168,16 @@ export class LuaStore implements QuotaStore {
   async read(request: ReadRequest): Promise<readonly CounterSnapshot[]> {
     const args = [String(request.now), String(request.counters.length)]
     for (const counter of request.counters) args.push(windowKind[counter.window.kind], ...windowArgs(counter.window))
-    const reply = numbers(await runScript(this.#transport, scripts.read, [this.#keys.holds(request.shard), ...this.#counterKeys(request.counters, request.shard)], args, this.#timeoutMs), 'read')
+    const reply = numbers(
+      await runScript(
+        this.#transport,
+        scripts.read,
+        [this.#keys.holds(request.shard), ...this.#counterKeys(request.counters, request.shard)],
+        args,
+        this.#timeoutMs,
+      ),
+      'read',
+    )
     return request.counters.map((_, index) => {
       const [used, reserved, windowStart, resetAt] = reply.slice(4 * index, 4 * index + 4) as [number, number, number, number]
       return { used, reserved, windowStart, resetAt }

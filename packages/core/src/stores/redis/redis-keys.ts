@@ -38,7 +38,8 @@ export class RedisKeys {
   constructor(options: RedisKeyOptions = {}) {
     this.#prefix = options.prefix ?? 'tokenquota'
     // Hold records put keys on lines of their own: a line break in a key would split one.
-    if (/[\r\n]/.test(this.#prefix)) throw new QuotaConfigError({ code: 'InvalidConfiguration', field: 'prefix', message: 'Expected the Redis key `prefix` to have no line breaks' })
+    if (/[\r\n]/.test(this.#prefix))
+      throw new QuotaConfigError({ code: 'InvalidConfiguration', field: 'prefix', message: 'Expected the Redis key `prefix` to have no line breaks' })
     this.#hashTag = options.hashTag ?? false
   }
 

@@ -16,7 +16,13 @@ function isNoScript(error: unknown): boolean {
  * not know it yet (`NOSCRIPT`: a restart, `SCRIPT FLUSH`, a failover). Each call is bounded by
  * `timeoutMs`; any failure becomes `StoreUnavailableError`.
  */
-export async function runScript(transport: ScriptTransport, script: LuaScript, keys: readonly string[], args: readonly string[], timeoutMs: number): Promise<unknown> {
+export async function runScript(
+  transport: ScriptTransport,
+  script: LuaScript,
+  keys: readonly string[],
+  args: readonly string[],
+  timeoutMs: number,
+): Promise<unknown> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new StoreUnavailableError({ message: `Redis did not answer the ${script.name} script within ${timeoutMs} ms` })), timeoutMs)
@@ -36,7 +42,10 @@ export async function runScript(transport: ScriptTransport, script: LuaScript, k
       call.catch(() => undefined) // the late answer of a timed-out call has no one to go to
       throw error
     }
-    throw new StoreUnavailableError({ message: `Redis failed during the ${script.name} script: ${error instanceof Error ? error.message : String(error)}`, cause: error })
+    throw new StoreUnavailableError({
+      message: `Redis failed during the ${script.name} script: ${error instanceof Error ? error.message : String(error)}`,
+      cause: error,
+    })
   } finally {
     clearTimeout(timer)
   }

@@ -28,10 +28,14 @@ async function freePort(): Promise<number> {
 }
 
 async function launch(port: number): Promise<ChildProcess> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
   await new Promise<void>((resolve, reject) => {
     let output = ''
-    child.once('error', (error) => reject(new Error(`Cannot start redis-server (is it on the PATH? npm test installs it first: scripts/provision-test-deps.mjs): ${error.message}`)))
+    child.once('error', (error) =>
+      reject(new Error(`Cannot start redis-server (is it on the PATH? npm test installs it first: scripts/provision-test-deps.mjs): ${error.message}`)),
+    )
     child.once('exit', (code) => reject(new Error(`redis-server exited with code ${code}: ${output}`)))
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString()
