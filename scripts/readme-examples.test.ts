@@ -39,7 +39,7 @@ describe('README examples', () => {
     const file = `${scratch}example-${index}.mts`
     await writeFile(file, block)
     // Relative paths in the examples (token_limits.yaml) resolve against the fixtures folder.
-    const cwd = `${root}packages/core/src/__fixtures__`
+    const cwd = `${root}packages/core/src/config/__fixtures__`
     const env = { ...process.env, OPENAI_BASE_URL: endpoint.baseURL, OPENAI_API_KEY: 'sk-local', REDIS_URL: redis.url }
     const { stdout } = await promisify(execFile)(process.execPath, [file], { cwd, env })
     if (block.includes('console.log')) expect(stdout.length).toBeGreaterThan(0)

@@ -4,7 +4,8 @@
 //   curl -s localhost:8787/chat -H "authorization: Bearer $TOKEN" -d '{"messages":[{"role":"user","content":"Hi"}]}'
 // Set TOKEN_SECRET (required with NODE_ENV=production; a local run makes a random one).
 import { serve } from '@hono/node-server'
-import { createTokenQuota, trackUsage } from '@tokenquota/core'
+import { createTokenQuota } from '@tokenquota/core'
+import { trackUsage } from '@tokenquota/core/reports'
 import { withTokenQuota } from '@tokenquota/openai'
 import OpenAI from 'openai'
 import { startLocalOpenAI } from '../openai-chat/local-openai-server.mjs'

@@ -6,10 +6,12 @@ export default packageBuild({
     'adapter/index': 'src/adapter/index.ts',
     redis: 'src/redis.ts',
     upstash: 'src/upstash.ts',
-    otel: 'src/otel-entry.ts',
+    'config/index': 'src/config/index.ts',
+    'reports/index': 'src/reports/index.ts',
+    'otel/index': 'src/otel/index.ts',
     'testing/index': 'src/testing/index.ts',
   },
   target: 'node20',
-  // p-queue is ESM-only; bundling it keeps the CommonJS build free of ESM interop.
-  noExternal: ['p-queue'],
+  // p-queue and @noble/hashes are ESM-only; bundling them keeps the CommonJS build free of ESM interop.
+  noExternal: ['p-queue', '@noble/hashes'],
 })

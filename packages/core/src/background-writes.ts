@@ -31,7 +31,7 @@ export class BackgroundWrites {
       } catch (error) {
         const delayMs = this.#retryDelaysMs[retries]
         if (delayMs === undefined) return this.#onGiveUp(error)
-        await new Promise((resolve) => setTimeout(resolve, delayMs).unref())
+        await new Promise((resolve) => (setTimeout(resolve, delayMs) as { unref?: () => void }).unref?.())
         return attempt(retries + 1)
       } finally {
         this.#attempts.delete(sent)

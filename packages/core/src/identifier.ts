@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { sha256 } from '@noble/hashes/sha2.js'
 import { QuotaInputError, TokenQuotaExceededError } from './errors.js'
 import { isClassAllow, maxTokenCount, type NormalizedPolicy } from './policy.js'
 import type { QuotaContext } from './types.js'
@@ -31,7 +31,26 @@ export function callPolicyFunction<T>(policy: NormalizedPolicy, what: string, ru
 
 /** SHA-256 of a string's UTF-16 code units (not UTF-8: lone surrogates must not collapse into U+FFFD and collide). */
 function digest(value: string): string {
-  return createHash('sha256').update(Buffer.from(value, 'utf16le')).digest('base64url')
+  const units = new Uint8Array(value.length * 2)
+  for (let index = 0; index < value.length; index += 1) {
+    const unit = value.charCodeAt(index)
+    units[index * 2] = unit & 0xff
+    units[index * 2 + 1] = unit >> 8
+  }
+  return base64url(sha256(units))
+}
+
+const base64urlAlphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
+/** Base64url without padding (as Node's `digest('base64url')`); no `Buffer` on edge runtimes. */
+function base64url(bytes: Uint8Array): string {
+  let text = ''
+  for (let index = 0; index < bytes.length; index += 3) {
+    const chunk = (bytes[index]! << 16) | ((bytes[index + 1] ?? 0) << 8) | (bytes[index + 2] ?? 0)
+    const chars = Math.min(4, Math.ceil(((bytes.length - index) * 8) / 6))
+    for (let char = 0; char < chars; char += 1) text += base64urlAlphabet[(chunk >> (18 - char * 6)) & 63]
+  }
+  return text
 }
 
 function identifierKeyOf(value: string): string {

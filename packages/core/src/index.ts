@@ -34,12 +34,6 @@ export type {
   QuotaInputErrorCode,
   QuotaViolation,
 } from './errors.js'
-export { loadQuotaConfig, parseQuotaConfig } from './config-file.js'
-export { trackUsage } from './reports/usage-reports.js'
-export type { UsageReport, UsageTotals, Consumer, UsageAlert, UsageTracking, UsageTrackingOptions } from './reports/usage-reports.js'
-export { MemoryUsageStore } from './reports/usage-store.js'
-export type { UsageStore, UsageRecord, DayUsage, UsageDimension } from './reports/usage-store.js'
-export type { QuotaConfig, QuotaAlert } from './config-file.js'
 export { estimateTokens } from './estimate.js'
 export type { TokenEstimator } from './estimate.js'
 export type { EstimateStats } from './estimate-learning.js'

@@ -1,7 +1,7 @@
 export { RedisStore } from './stores/redis-store.js'
 export type { RedisStoreOptions, IORedisLike, NodeRedisLike } from './stores/redis-store.js'
 export { scripts } from './stores/redis/lua-scripts.js'
-export type { LuaScript } from './stores/redis/lua-scripts.js'
+export type { LuaScript } from './stores/redis/script-runner.js'
 export { LuaStore } from './stores/redis/lua-store.js'
 export type { LuaStoreOptions } from './stores/redis/lua-store.js'
 export { RedisUsageStore } from './reports/redis-usage-store.js'

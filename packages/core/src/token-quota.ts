@@ -1,5 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
-import { randomUUID } from 'node:crypto'
 import type { PolicyDecision } from './decision.js'
 import { QuotaConfigError, QuotaInputError, StoreUnavailableError, TokenQuotaError, TokenQuotaExceededError, type QuotaViolation } from './errors.js'
 import { QuotaEvents, type QuotaEventHandlers, type QuotaEventMap, type QuotaEventName } from './events.js'
@@ -224,7 +223,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   const sharesCounters = new Set(policies.map((policy) => policy.counterName)).size < policies.length
   // The embedded store answers synchronously: skip a promise per operation on the hot path.
   const memory = store instanceof MemoryStore ? store : undefined
-  const leasePrefix = `${randomUUID()}:`
+  const leasePrefix = `${globalThis.crypto.randomUUID()}:`
   let leaseCount = 0
   const applicableByModel = new Map<string | undefined, readonly NormalizedPolicy[]>()
   const warnedModels = new Set<string>()

@@ -1,26 +1,24 @@
-import { createHash } from 'node:crypto'
-import type { LuaScript } from '../stores/redis/lua-scripts.js'
-import { runScript, type ScriptTransport } from '../stores/redis/script-runner.js'
+import { luaScript, runScript, type ScriptTransport } from '../stores/redis/script-runner.js'
 import { transportFor, type IORedisLike, type NodeRedisLike } from '../stores/redis-store.js'
 import { emptyDay, usageDimensions, type DayUsage, type UsageDimension, type UsageRecord, type UsageStore } from './usage-store.js'
 
-function script(name: string, source: string): LuaScript {
-  return { name, source, sha: createHash('sha1').update(source).digest('hex') }
-}
-
 // One hash per day: `t` tokens, `n` requests, `x` refusals, `<dimension>:<value>` tokens, `rq:<user>` requests.
-const add = script(
-  'usage-add',
-  `for i = 2, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+export const usageScripts = {
+  add: luaScript(
+    'usage-add',
+    `for i = 2, #ARGV, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`,
-)
-const read = script(
-  'usage-read',
-  `local out = {}
+    'a542b60dc0f310a0ce05ded4144ad87fe35ca5a7',
+  ),
+  read: luaScript(
+    'usage-read',
+    `local out = {}
 for i = 1, #KEYS do out[i] = redis.call('HGETALL', KEYS[i]) end
 return out`,
-)
+    '7c769674f3c2543f4eaa8617dab49ff28e5bd4d0',
+  ),
+}
 
 export interface RedisUsageStoreOptions {
   readonly client: IORedisLike | NodeRedisLike
@@ -56,17 +54,17 @@ export class RedisUsageStore implements UsageStore {
       for (const value of values) fields.push(`${dimension}:${value}`, String(record.tokens))
     }
     for (const user of record.attribution.user ?? []) fields.push(`rq:${user}`, '1')
-    await runScript(this.#transport, add, [this.#key(record.day)], [this.#keepMs, ...fields], this.#timeoutMs)
+    await runScript(this.#transport, usageScripts.add, [this.#key(record.day)], [this.#keepMs, ...fields], this.#timeoutMs)
   }
 
   async addRefusal(day: string): Promise<void> {
-    await runScript(this.#transport, add, [this.#key(day)], [this.#keepMs, 'x', '1'], this.#timeoutMs)
+    await runScript(this.#transport, usageScripts.add, [this.#key(day)], [this.#keepMs, 'x', '1'], this.#timeoutMs)
   }
 
   async readDays(days: readonly string[]): Promise<readonly DayUsage[]> {
     const reply = (await runScript(
       this.#transport,
-      read,
+      usageScripts.read,
       days.map((day) => this.#key(day)),
       [],
       this.#timeoutMs,

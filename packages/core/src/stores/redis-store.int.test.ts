@@ -9,6 +9,7 @@ import type { QuotaPolicy } from '../policy-types.js'
 import { createFakeClock } from '../testing/fake-clock.js'
 import { describeQuotaStoreContract } from '../testing/store-contract.js'
 import { createTokenQuota } from '../token-quota.js'
+import { usageScripts } from '../reports/redis-usage-store.js'
 import { scripts } from './redis/lua-scripts.js'
 import { startRedisServer, type RedisServer } from './redis/test-support/redis-server.js'
 import { MemoryStore } from './memory-store.js'
@@ -49,13 +50,13 @@ describeQuotaStoreContract('RedisStore on ioredis 5', { createStore: () => new R
 describeQuotaStoreContract('RedisStore on node-redis', { createStore: () => new RedisStore({ client: nodeRedis, prefix: nextPrefix() }) })
 
 describe('RedisStore scripts', () => {
-  it('embeds the scripts whose hashes are pinned here (a changed script is a deliberate change)', async () => {
+  it('embeds the scripts whose hashes are pinned here (a changed script is a deliberate change), each with its own SHA-1', async () => {
     expect(Object.fromEntries(Object.entries(scripts).map(([name, script]) => [name, script.sha]))).toEqual({
       reserve: '96d45ceda371b09c2c7354059de20fbdf27a7dd8',
       settle: '8b7c6c427a287b92678371b13a830442fa4c11a4',
       read: '08869b526a07fdd6c4a719ff532ea1b6891fb9cb',
     })
-    for (const script of Object.values(scripts)) {
+    for (const script of [...Object.values(scripts), ...Object.values(usageScripts)]) {
       expect(script.sha).toBe(createHash('sha1').update(script.source).digest('hex'))
       expect(await ioredis.script('LOAD', script.source)).toBe(script.sha)
     }

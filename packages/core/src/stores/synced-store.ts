@@ -85,7 +85,7 @@ export class SyncedStore implements QuotaStore {
     this.#options = options
     this.#local = new MemoryStore({ onExpiryCharge: (expired) => this.#chargeExpired(expired) })
     this.#timer = setInterval(() => this.sync().catch(() => undefined), options.syncIntervalMs ?? 10_000)
-    this.#timer.unref()
+    this.#timer.unref?.()
   }
 
   /** Fixed windows match by start; rolling and flexi windows move, so the last sync's figure holds until the next. */

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { luaScript } from './script-runner.js'
 
 /**
  * The Lua scripts of the Redis stores. One script per operation, so each operation is one round
@@ -444,19 +444,8 @@ end
 return out
 `
 
-/** A script with its SHA-1, for `EVALSHA`. */
-export interface LuaScript {
-  readonly name: string
-  readonly source: string
-  readonly sha: string
-}
-
-function script(name: string, source: string): LuaScript {
-  return { name, source, sha: createHash('sha1').update(source).digest('hex') }
-}
-
 export const scripts = {
-  reserve: script('reserve', reserveScript),
-  settle: script('settle', settleScript),
-  read: script('read', readScript),
+  reserve: luaScript('reserve', reserveScript, '96d45ceda371b09c2c7354059de20fbdf27a7dd8'),
+  settle: luaScript('settle', settleScript, '8b7c6c427a287b92678371b13a830442fa4c11a4'),
+  read: luaScript('read', readScript, '08869b526a07fdd6c4a719ff532ea1b6891fb9cb'),
 } as const

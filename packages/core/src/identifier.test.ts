@@ -1,0 +1,35 @@
+import { createHash } from 'node:crypto'
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { resolveTarget } from './identifier.js'
+import { normalizePolicies } from './policy-set.js'
+
+const [policy] = normalizePolicies([{ name: 'user-daily', identifier: 'user', allow: 1000, interval: 1, timeUnit: 'day' }], { unidentified: 'refuse' })
+
+async function keyOf(user: string): Promise<string> {
+  return (await resolveTarget(policy!, { user }, 0)).identifierKey
+}
+
+/** The digest stored keys have used since 0.1 (Node's SHA-256 of the UTF-16LE code units): keys must not move between versions. */
+function nodeDigest(value: string): string {
+  return `#${createHash('sha256').update(Buffer.from(value, 'utf16le')).digest('base64url')}`
+}
+
+describe('identifier keys', () => {
+  it('keeps identifiers up to 200 characters literal', async () => {
+    expect(await keyOf('alice')).toBe('=alice')
+    expect(await keyOf('a'.repeat(200))).toBe(`=${'a'.repeat(200)}`)
+  })
+
+  it('stores a longer identifier as the same digest Node computes, lone surrogates included', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ unit: 'binary', minLength: 201, maxLength: 400 }), async (user) => {
+        expect(await keyOf(user)).toBe(nodeDigest(user))
+      }),
+      { numRuns: 200 },
+    )
+    const surrogates = `${'x'.repeat(300)}\uD800`
+    expect(await keyOf(surrogates)).toBe(nodeDigest(surrogates))
+    expect(await keyOf(surrogates)).not.toBe(await keyOf(`${'x'.repeat(300)}\uDC00`))
+  })
+})

@@ -1,0 +1,5 @@
+// @tokenquota/core/reports: usage attributed to users, projects, orgs and models.
+export { trackUsage } from './usage-reports.js'
+export type { UsageReport, UsageTotals, Consumer, UsageAlert, UsageTracking, UsageTrackingOptions } from './usage-reports.js'
+export { MemoryUsageStore } from './usage-store.js'
+export type { UsageStore, UsageRecord, DayUsage, UsageDimension } from './usage-store.js'
