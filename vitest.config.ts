@@ -10,6 +10,7 @@ const alias = {
   '@tokenquota/core/reports': source('./packages/core/src/reports/index.ts'),
   '@tokenquota/core': source('./packages/core/src/index.ts'),
   '@tokenquota/openai': source('./packages/openai/src/index.ts'),
+  '@tokenquota/test-support/redis': source('./packages/test-support/src/redis/index.ts'),
   '@tokenquota/test-support': source('./packages/test-support/src/index.ts'),
 }
 

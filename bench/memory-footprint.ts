@@ -4,7 +4,7 @@
 import { createTokenQuota, MemoryStore, type QuotaPolicy } from '@tokenquota/core'
 import { RedisStore } from '@tokenquota/core/redis'
 import { Redis } from 'ioredis'
-import { startRedisServer } from '../packages/core/src/stores/redis/test-support/redis-server.ts'
+import { startRedisServer } from '../packages/test-support/src/redis/redis-server.ts'
 
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined)
 const heap = () => {

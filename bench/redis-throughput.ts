@@ -9,8 +9,8 @@ import { Ratelimit } from '@upstash/ratelimit'
 import { Redis as UpstashRedis } from '@upstash/redis'
 import { Redis } from 'ioredis'
 import { RateLimiterRedis } from 'rate-limiter-flexible'
-import { startRedisServer } from '../packages/core/src/stores/redis/test-support/redis-server.ts'
-import { createUpstashRestBridge, upstashUrl } from '../packages/core/src/stores/redis/test-support/upstash-rest-bridge.ts'
+import { startRedisServer } from '../packages/test-support/src/redis/redis-server.ts'
+import { createUpstashRestBridge, upstashUrl } from '../packages/test-support/src/redis/upstash-rest-bridge.ts'
 
 const operationsPerRun = 2000
 const rounds = 5

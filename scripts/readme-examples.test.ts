@@ -5,7 +5,7 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 // @ts-expect-error: a plain ES module without types
 import { startLocalOpenAI } from '../examples/openai-chat/local-openai-server.mjs'
-import { startRedisServer, type RedisServer } from '../packages/core/src/stores/redis/test-support/redis-server.js'
+import { startRedisServer, type RedisServer } from '@tokenquota/test-support/redis'
 
 // Every TypeScript example in the README runs, as written, against the built packages.
 const root = fileURLToPath(new URL('..', import.meta.url))

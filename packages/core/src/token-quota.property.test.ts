@@ -1,5 +1,5 @@
 import { describe, it } from 'vitest'
-import { checkAgainstReferenceModel } from './engine-model-check.js'
+import { checkAgainstReferenceModel } from '@tokenquota/test-support'
 import { MemoryStore } from './stores/memory-store.js'
 import type { QuotaStore } from './stores/quota-store.js'
 import { SyncedStore } from './stores/synced-store.js'

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startRedisServer, type RedisServer } from '../stores/redis/test-support/redis-server.js'
+import { startRedisServer, type RedisServer } from '@tokenquota/test-support/redis'
 import { createFakeClock } from '../testing/fake-clock.js'
 import { createTokenQuota } from '../token-quota.js'
 import { RedisUsageStore } from './redis-usage-store.js'

@@ -4,7 +4,7 @@ import { StoreUnavailableError, TokenQuotaExceededError } from '../errors.js'
 import type { StoreErrorEvent } from '../events.js'
 import type { QuotaPolicy } from '../policy-types.js'
 import { createTokenQuota } from '../token-quota.js'
-import { connectFailFast, startRedisServer, type RedisServer } from './redis/test-support/redis-server.js'
+import { connectFailFast, startRedisServer, type RedisServer } from '@tokenquota/test-support/redis'
 import { RedisStore } from './redis-store.js'
 
 // The real redis-server is stopped mid-run: the app must neither crash nor mistake the outage

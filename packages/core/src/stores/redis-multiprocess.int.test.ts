@@ -4,7 +4,7 @@ import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createTokenQuota } from '../token-quota.js'
-import { startRedisServer, type RedisServer } from './redis/test-support/redis-server.js'
+import { startRedisServer, type RedisServer } from '@tokenquota/test-support/redis'
 import { RedisStore } from './redis-store.js'
 
 let server: RedisServer
@@ -15,7 +15,7 @@ afterAll(() => server.kill())
 
 it('4 processes × 40 concurrent callers for one user commit at most `allow` and use at least 80 % of it', async () => {
   const allow = 20_000
-  const worker = fileURLToPath(new URL('./redis/test-support/quota-worker.mjs', import.meta.url))
+  const worker = fileURLToPath(new URL('../../../test-support/src/redis/quota-worker.mjs', import.meta.url))
   const env = { ...process.env, REDIS_URL: server.url, PREFIX: 'multi', CONCURRENCY: '40', ALLOW: String(allow), START_AT: String(Date.now() + 3000) }
   const outputs = await Promise.all(Array.from({ length: 4 }, () => promisify(execFile)(process.execPath, [worker], { env })))
   const results = outputs.map(({ stdout }) => JSON.parse(stdout) as { committed: number; calls: number })
@@ -35,7 +35,7 @@ it('4 processes × 40 concurrent callers for one user commit at most `allow` and
 
 it('processes that exit without flush() leave no call free: once their leases expire, the shared counter holds at least what the provider counted', async () => {
   const leaseTtlMs = 60_000
-  const worker = fileURLToPath(new URL('./redis/test-support/exiting-worker.mjs', import.meta.url))
+  const worker = fileURLToPath(new URL('../../../test-support/src/redis/exiting-worker.mjs', import.meta.url))
   const env = { ...process.env, REDIS_URL: server.url, PREFIX: 'exiting', CONCURRENCY: '20', CALLS: '200', LEASE_TTL_MS: String(leaseTtlMs) }
   const outputs = await Promise.all(Array.from({ length: 3 }, () => promisify(execFile)(process.execPath, [worker], { env })))
   const providerCounted = outputs.reduce((sum, { stdout }) => sum + (JSON.parse(stdout) as { providerCounted: number }).providerCounted, 0)

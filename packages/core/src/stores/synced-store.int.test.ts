@@ -7,7 +7,7 @@ import { describeQuotaStoreContract } from '../testing/store-contract.js'
 import { createTokenQuota } from '../token-quota.js'
 import { MemoryStore } from './memory-store.js'
 import type { QuotaStore } from './quota-store.js'
-import { connectFailFast, startRedisServer, type RedisServer } from './redis/test-support/redis-server.js'
+import { connectFailFast, startRedisServer, type RedisServer } from '@tokenquota/test-support/redis'
 import { RedisStore } from './redis-store.js'
 import { SyncedStore } from './synced-store.js'
 

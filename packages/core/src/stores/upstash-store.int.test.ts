@@ -1,11 +1,10 @@
 import { Redis as UpstashRedis } from '@upstash/redis'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { checkAgainstReferenceModel } from '../engine-model-check.js'
+import { checkAgainstReferenceModel } from '@tokenquota/test-support'
 import { describeQuotaStoreContract } from '../testing/store-contract.js'
 import { createTokenQuota } from '../token-quota.js'
-import { startRedisServer, type RedisServer } from './redis/test-support/redis-server.js'
-import { createUpstashRestBridge, upstashUrl } from './redis/test-support/upstash-rest-bridge.js'
+import { createUpstashRestBridge, startRedisServer, upstashUrl, type RedisServer } from '@tokenquota/test-support/redis'
 import { UpstashStore } from './upstash-store.js'
 
 let server: RedisServer

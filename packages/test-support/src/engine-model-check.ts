@@ -1,11 +1,7 @@
 import fc from 'fast-check'
 import { expect } from 'vitest'
-import { TokenQuotaExceededError } from './errors.js'
-import type { QuotaLease } from './lease.js'
-import type { QuotaPolicy } from './policy-types.js'
-import { createFakeClock } from './testing/fake-clock.js'
-import type { QuotaStore } from './stores/quota-store.js'
-import { createTokenQuota, type TokenQuota } from './token-quota.js'
+import { createTokenQuota, TokenQuotaExceededError, type QuotaLease, type QuotaPolicy, type QuotaStore, type TokenQuota } from '@tokenquota/core'
+import { createFakeClock } from '@tokenquota/core/testing'
 
 /**
  * Random sequences of reserve / commit / release / clock moves, run against the engine (on a given
