@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { describeQuotaStoreContract } from '../testing/store-contract.js'
 import { MemoryStore } from './memory-store.js'
-import type { CounterRequest } from './quota-store.js'
+import type { CounterRequest, ReserveResult } from './quota-store.js'
 
 describeQuotaStoreContract('MemoryStore', { createStore: () => new MemoryStore() })
 
@@ -25,6 +25,7 @@ describe('MemoryStore eviction', () => {
         const result = await store.reserve({ leaseId, now, expiresAt: now + 60_000, counters })
         if (!result.ok) throw new Error('unexpected refusal')
         await store.settle({
+          hold: result.hold,
           leaseId,
           now,
           expiresAt: now + 60_000,
@@ -48,6 +49,7 @@ describe('MemoryStore eviction', () => {
       const result = await store.reserve({ leaseId: String(second), now, expiresAt: now + 1000, counters })
       if (!result.ok) throw new Error('unexpected refusal')
       await store.settle({
+        hold: result.hold,
         leaseId: String(second),
         now,
         expiresAt: now + 1000,
@@ -68,20 +70,21 @@ describe('MemoryStore eviction', () => {
   it('keeps an unsettled hold through the compaction of thousands of settled ones, and charges it at expiry', async () => {
     const store = new MemoryStore()
     const counter: CounterRequest = { counter: 'c', identifier: '=a', window: { kind: 'fixed', start: t0, end: t0 + day }, limit: 1e9, amount: 10, hold: true }
-    const placements = new Map<string, number>()
+    const reserved = new Map<string, Extract<ReserveResult, { ok: true }>>()
     for (let index = 0; index < 5000; index += 1) {
       const result = await store.reserve({ leaseId: `l${index}`, now: t0 + index, expiresAt: t0 + index + 60_000, counters: [counter] })
       if (!result.ok) throw new Error('unexpected refusal')
-      placements.set(`l${index}`, result.placements[0]!)
+      reserved.set(`l${index}`, result)
     }
     // Settle all but one, newest first, so the queue's head stays unsettled while the rest is compacted.
     for (let index = 4999; index >= 0; index -= 1) {
       if (index === 1234) continue
       await store.settle({
+        hold: reserved.get(`l${index}`)!.hold,
         leaseId: `l${index}`,
         now: t0 + 5000,
         expiresAt: t0 + index + 60_000,
-        charges: [{ ...counter, placement: placements.get(`l${index}`)!, held: 10, amount: 1 }],
+        charges: [{ ...counter, placement: reserved.get(`l${index}`)!.placements[0]!, held: 10, amount: 1 }],
       })
     }
     const [before] = await store.read({ now: t0 + 5001, counters: [counter] })
@@ -103,7 +106,13 @@ describe('MemoryStore eviction', () => {
     const place = async (leaseId: string, now: number, start: number) => {
       const result = await store.reserve({ leaseId, now, expiresAt: now + 60_000, counters: [windowAt(start)] })
       if (!result.ok) return false
-      await store.settle({ leaseId, now, expiresAt: now + 60_000, charges: [{ ...windowAt(start), placement: result.placements[0]!, held: 60, amount: 60 }] })
+      await store.settle({
+        leaseId,
+        hold: result.hold,
+        now,
+        expiresAt: now + 60_000,
+        charges: [{ ...windowAt(start), placement: result.placements[0]!, held: 60, amount: 60 }],
+      })
       return true
     }
     expect(await place('today', t0 + day, t0 + day)).toBe(true)

@@ -7,9 +7,10 @@ import type {
   CounterSnapshot,
   QuotaStore,
   ReadRequest,
-  ReserveRequest,
   ReserveResult,
   SettleRequest,
+  StoreHold,
+  StoreReserveRequest,
 } from './quota-store.js'
 
 /** Tokens in one window or rolling bucket. */
@@ -51,8 +52,9 @@ interface Bucket extends Slot {
 /** Counter family → identifier → state: two short lookups instead of one on a long composed key. */
 type Counters<State> = Map<string, Map<string, State>>
 
-/** The capacity a reservation holds until it is settled or expires. */
-export interface LeaseHold {
+/** The capacity a reservation holds until it is settled or expires: the `hold` MemoryStore's `reserve` returns. */
+interface LeaseHold {
+  readonly owner: MemoryStore
   readonly leaseId: string
   readonly expiresAt: number
   /** Per counter of the reservation: the slot holding its amount (`undefined`: nothing held there). */
@@ -61,8 +63,6 @@ export interface LeaseHold {
   /** The reservation's counters and where each was placed (for `onExpiryCharge`). */
   readonly counters: readonly CounterRef[]
   readonly placements: readonly number[]
-  /** Indexed by `leaseId` for `settle()`; holds taken with `reserveHeld()` are settled by reference. */
-  readonly indexed: boolean
   readonly chargeOnExpiry: boolean
   returned: boolean
   /** Expired unsettled: its amounts were charged, or returned. */
@@ -79,9 +79,6 @@ export interface ExpiryCharge {
   /** Per counter of the reservation: where it was placed and what was charged (0: nothing held there). */
   readonly charges: ReadonlyArray<CounterRef & { readonly placement: number; readonly amount: number }>
 }
-
-/** `reserveSync`'s result plus the hold, for `settleHeld()`. */
-export type HeldReserveResult = Extract<ReserveResult, { ok: false }> | (Extract<ReserveResult, { ok: true }> & { readonly hold: LeaseHold | undefined })
 
 /** A counter resolved to its live state for one operation: its snapshot, and where a hold goes. */
 interface View extends CounterSnapshot {
@@ -100,9 +97,6 @@ export interface MemoryStoreOptions {
   readonly onExpiryCharge?: (charge: ExpiryCharge) => void
 }
 
-/** How long an expired, charged lease stays indexed for its late settle (as on Redis). */
-const expiredRetentionMs = 3_600_000
-
 const nothingCharged: ChargeOutcome = Object.freeze({ usedBefore: 0, usedAfter: 0 })
 
 /**
@@ -120,11 +114,8 @@ export class MemoryStore implements QuotaStore {
   #holds: Array<LeaseHold | undefined> = []
   #holdsHead = 0
   #returnedInQueue = 0
-  readonly #holdsById = new Map<string, LeaseHold>()
   /** Expiry charges not yet told to `onExpiryCharge` (told once the store is consistent again). */
   #expiryChargesToTell: ExpiryCharge[] = []
-  /** Indexed holds that expired, oldest first, kept for a late settle. */
-  #expiredIndexed: Array<{ readonly hold: LeaseHold; readonly forgetAt: number }> = []
   readonly #sweepIntervalMs: number
   readonly #onExpiryCharge: ((charge: ExpiryCharge) => void) | undefined
   #nextSweepAt = -Infinity
@@ -145,51 +136,14 @@ export class MemoryStore implements QuotaStore {
     return size
   }
 
-  async reserve(request: ReserveRequest): Promise<ReserveResult> {
-    return this.reserveSync(request)
-  }
-
-  async settle(request: SettleRequest): Promise<readonly ChargeOutcome[]> {
-    return this.settleSync(request)
-  }
-
-  async read(request: ReadRequest): Promise<readonly CounterSnapshot[]> {
-    return this.readSync(request)
-  }
-
-  /** Synchronous `read`. */
-  readSync({ now, counters }: ReadRequest): readonly CounterSnapshot[] {
+  /** Answers at once. */
+  read({ now, counters }: ReadRequest): readonly CounterSnapshot[] {
     this.#maintain(now)
     return counters.map((counter) => snapshotOf(this.#view(counter, now)))
   }
 
-  /** Synchronous `reserve`. */
-  reserveSync(request: ReserveRequest): ReserveResult {
-    return this.#place(request, true)
-  }
-
-  /** Synchronous `settle`. */
-  settleSync(request: SettleRequest): readonly ChargeOutcome[] {
-    this.#maintain(request.now)
-    const hold = this.#holdsById.get(request.leaseId)
-    return this.#settle(request, hold)
-  }
-
-  /**
-   * `reserveSync` without indexing the lease by id: the caller keeps the hold and settles it with
-   * `settleHeld`. The engine's hot path.
-   */
-  reserveHeld(request: ReserveRequest): HeldReserveResult {
-    return this.#place(request, false)
-  }
-
-  /** Settles a hold from `reserveHeld` (expired or not). */
-  settleHeld(request: SettleRequest, hold: LeaseHold | undefined): readonly ChargeOutcome[] {
-    this.#maintain(request.now)
-    return this.#settle(request, hold)
-  }
-
-  #place(request: ReserveRequest, indexed: boolean): HeldReserveResult {
+  /** Answers at once; the result's `hold` is what `settle` takes back (no lookup by lease id). */
+  reserve(request: StoreReserveRequest): ReserveResult {
     const { now, counters } = request
     this.#maintain(now)
     const count = counters.length
@@ -232,24 +186,26 @@ export class MemoryStore implements QuotaStore {
     let hold: LeaseHold | undefined
     if (holding) {
       hold = {
+        owner: this,
         leaseId: request.leaseId,
         expiresAt: request.expiresAt,
         slots,
         amounts,
         counters,
         placements,
-        indexed,
         chargeOnExpiry: request.onExpiry !== 'release',
         returned: false,
       }
       this.#holds.push(hold)
-      if (indexed) this.#holdsById.set(request.leaseId, hold)
     }
     return { ok: true, placements, snapshots, hold }
   }
 
-  #settle(request: SettleRequest, hold: LeaseHold | undefined): readonly ChargeOutcome[] {
+  /** Answers at once. Settles the `hold` given back (expired or not); without one, charges where the windows are now. */
+  settle(request: SettleRequest): readonly ChargeOutcome[] {
     const { charges, now } = request
+    this.#maintain(now)
+    const hold = this.#holdOf(request.hold)
     if (hold?.settledLate) return charges.map(() => nothingCharged) // a retried late settle
     const live = hold !== undefined && !hold.returned
     if (live) this.#return(hold)
@@ -280,13 +236,14 @@ export class MemoryStore implements QuotaStore {
   }
 
   /** Ends a hold that outlived its lease: charged where it was held (or returned), and kept a while for a late settle. */
+  /** A hold this store made; anything else a careless caller passes (another store's hold) counts as none. */
+  #holdOf(hold: StoreHold | undefined): LeaseHold | undefined {
+    return (hold as LeaseHold | undefined)?.owner === this ? (hold as LeaseHold) : undefined
+  }
+
   #expire(hold: LeaseHold, now: number): void {
     this.#return(hold)
     hold.expired = hold.chargeOnExpiry ? 'charged' : 'released'
-    if (hold.indexed) {
-      this.#holdsById.set(hold.leaseId, hold)
-      this.#expiredIndexed.push({ hold, forgetAt: now + expiredRetentionMs })
-    }
     if (!hold.chargeOnExpiry) return
     for (let index = 0; index < hold.slots.length; index += 1) {
       const slot = hold.slots[index]
@@ -312,7 +269,6 @@ export class MemoryStore implements QuotaStore {
       const slot = hold.slots[index]
       if (slot) addReserved(slot, -hold.amounts[index]!)
     }
-    if (hold.indexed) this.#holdsById.delete(hold.leaseId)
   }
 
   #maintain(now: number): void {
@@ -338,12 +294,6 @@ export class MemoryStore implements QuotaStore {
     if (now >= this.#nextSweepAt) {
       this.#nextSweepAt = now + this.#sweepIntervalMs
       this.#evictExpired(now)
-      let forgotten = 0
-      for (; forgotten < this.#expiredIndexed.length && this.#expiredIndexed[forgotten]!.forgetAt <= now; forgotten += 1) {
-        const { hold } = this.#expiredIndexed[forgotten]!
-        if (this.#holdsById.get(hold.leaseId) === hold) this.#holdsById.delete(hold.leaseId)
-      }
-      if (forgotten > 0) this.#expiredIndexed = this.#expiredIndexed.slice(forgotten)
     }
     if (this.#expiryChargesToTell.length > 0) {
       const told = this.#expiryChargesToTell

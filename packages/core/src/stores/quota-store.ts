@@ -56,7 +56,7 @@ interface Sharded {
  */
 export type LeaseExpiry = 'charge' | 'release'
 
-export interface ReserveRequest extends Sharded {
+export interface StoreReserveRequest extends Sharded {
   readonly leaseId: string
   readonly now: number
   /** When held amounts are charged (or returned) on their own if the lease is never settled. */
@@ -67,7 +67,7 @@ export interface ReserveRequest extends Sharded {
 }
 
 export interface CounterRefusal {
-  /** Index in `ReserveRequest.counters`. */
+  /** Index in `StoreReserveRequest.counters`. */
   readonly index: number
   readonly snapshot: CounterSnapshot
   /** Earliest instant at which the same request would fit, assuming nothing else changes. */
@@ -81,6 +81,12 @@ export type ReserveResult =
       readonly placements: readonly number[]
       /** Per counter: state after the reservation. */
       readonly snapshots: readonly CounterSnapshot[]
+      /**
+       * The store's own handle on what it holds (MemoryStore: the hold itself, so settling needs no
+       * lookup by id). Opaque to callers: pass it back in `SettleRequest.hold`. Stores that find
+       * leases by id return none.
+       */
+      readonly hold?: StoreHold
     }
   | { readonly ok: false; readonly refusals: readonly CounterRefusal[] }
 
@@ -100,8 +106,13 @@ export interface Charge extends CounterRef {
   readonly reportUsed?: boolean
 }
 
+/** What `reserve` returned as `hold`: opaque, for the same store's `settle`. */
+export type StoreHold = object
+
 export interface SettleRequest extends Sharded {
   readonly leaseId: string
+  /** The `hold` the reservation returned, if any: a store that gave one settles by it (a settle without it charges where the windows are now and leaves the hold to expire). */
+  readonly hold?: StoreHold
   readonly now: number
   /** The lease's expiry, as given to `reserve`: how long a store must remember that it was settled. */
   readonly expiresAt: number
@@ -119,6 +130,9 @@ export interface ChargeOutcome {
   readonly usedAfter: number
 }
 
+/** A store's answer: a value when the store answers at once (in memory), else a promise. */
+export type MaybePromise<T> = T | Promise<T>
+
 /**
  * Counter storage. Every implementation passes `describeQuotaStoreContract` from
  * `@tokenquota/core/testing`.
@@ -127,11 +141,13 @@ export interface ChargeOutcome {
  *   or nothing is written.
  * - `settle` returns a lease's held amounts (unless it expired) and adds the real charges.
  * - Time comes from the request (`now`), never from the store's own clock.
+ * - Each method may answer synchronously (the engine then spends no promise on the call) or with a
+ *   promise; a synchronous failure is thrown, an asynchronous one rejects.
  */
 export interface QuotaStore {
-  reserve(request: ReserveRequest): Promise<ReserveResult>
-  settle(request: SettleRequest): Promise<readonly ChargeOutcome[]>
-  read(request: ReadRequest): Promise<readonly CounterSnapshot[]>
+  reserve(request: StoreReserveRequest): MaybePromise<ReserveResult>
+  settle(request: SettleRequest): MaybePromise<readonly ChargeOutcome[]>
+  read(request: ReadRequest): MaybePromise<readonly CounterSnapshot[]>
   /**
    * Sends what the store has accepted but not yet written through (SyncedStore's pending
    * charges). The engine's `quota.flush()` calls it; rejects when the writes could not be sent.

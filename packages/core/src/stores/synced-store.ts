@@ -1,6 +1,6 @@
 import { StoreUnavailableError } from '../errors.js'
 import { MemoryStore, type ExpiryCharge } from './memory-store.js'
-import type { ChargeOutcome, CounterRef, CounterSnapshot, QuotaStore, ReadRequest, ReserveRequest, ReserveResult, SettleRequest } from './quota-store.js'
+import type { ChargeOutcome, CounterRef, CounterSnapshot, QuotaStore, ReadRequest, StoreReserveRequest, ReserveResult, SettleRequest } from './quota-store.js'
 
 export interface SyncedStoreOptions {
   /**
@@ -95,14 +95,15 @@ export class SyncedStore implements QuotaStore {
     return others.used
   }
 
-  async reserve(request: ReserveRequest): Promise<ReserveResult> {
+  /** Answers at once, from the local counters and the others' usage as of the last sync. */
+  reserve(request: StoreReserveRequest): ReserveResult {
     for (const counter of request.counters) this.#known.set(windowKeyOf(counter), counter)
     // Read the local windows first: the others' usage lowers each limit for the window in force.
-    const views = this.#local.readSync({ now: request.now, counters: request.counters })
+    const views = this.#local.read({ now: request.now, counters: request.counters })
     const counters = request.counters.map((counter, index) =>
       counter.limit === undefined ? counter : { ...counter, limit: Math.max(0, counter.limit - this.#othersUsed(counter, views[index]!.windowStart)) },
     )
-    const result = this.#local.reserveSync({ ...request, counters })
+    const result = this.#local.reserve({ ...request, counters })
     if (result.ok) return { ...result, snapshots: result.snapshots.map((snapshot, index) => this.#withOthers(request.counters[index]!, snapshot)) }
     return {
       ok: false,
@@ -110,8 +111,9 @@ export class SyncedStore implements QuotaStore {
     }
   }
 
-  async settle(request: SettleRequest): Promise<readonly ChargeOutcome[]> {
-    const outcomes = this.#local.settleSync(request)
+  /** Answers at once; the charge reaches the shared store at the next sync. */
+  settle(request: SettleRequest): readonly ChargeOutcome[] {
+    const outcomes = this.#local.settle(request)
     const expired = this.#expiryCharged.get(request.leaseId)
     this.#expiryCharged.delete(request.leaseId)
     for (const [index, charge] of request.charges.entries()) this.#addPending(charge, charge.amount - (expired?.amounts[index] ?? 0), request.now)
@@ -143,14 +145,14 @@ export class SyncedStore implements QuotaStore {
    * instant and closes at the same end, so one process's flexi windows are the shared store's.
    */
   #flexiWindowOf(charge: CounterRef & { readonly placement: number }, now: number): CounterRef | undefined {
-    const [local] = this.#local.readSync({ now, counters: [charge] })
+    const [local] = this.#local.read({ now, counters: [charge] })
     if (local!.windowStart !== charge.placement) return undefined
     return { counter: charge.counter, identifier: charge.identifier, window: { kind: 'flexi', endIfStartedNow: local!.resetAt } }
   }
 
-  async read(request: ReadRequest): Promise<readonly CounterSnapshot[]> {
+  read(request: ReadRequest): readonly CounterSnapshot[] {
     for (const counter of request.counters) this.#known.set(windowKeyOf(counter), counter)
-    return this.#local.readSync(request).map((snapshot, index) => this.#withOthers(request.counters[index]!, snapshot))
+    return this.#local.read(request).map((snapshot, index) => this.#withOthers(request.counters[index]!, snapshot))
   }
 
   #withOthers(ref: CounterRef, snapshot: CounterSnapshot): CounterSnapshot {
@@ -236,7 +238,7 @@ export class SyncedStore implements QuotaStore {
   async #refresh(now: number): Promise<void> {
     const refs = [...this.#known.values()]
     if (refs.length === 0) return
-    const [remote, local] = [await this.#remote.read({ now, counters: refs }), this.#local.readSync({ now, counters: refs })]
+    const [remote, local] = [await this.#remote.read({ now, counters: refs }), this.#local.read({ now, counters: refs })]
     refs.forEach((ref, index) => {
       const key = windowKeyOf(ref)
       const [shared, own] = [remote[index]!, local[index]!]

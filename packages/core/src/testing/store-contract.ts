@@ -89,6 +89,7 @@ export function describeQuotaStoreContract(name: string, options: StoreContractO
       const result = expectOk(await store.reserve({ leaseId, now: t0, expiresAt: t0 + minute, counters: [counter({ amount: 50 })] }))
       const outcomes = await store.settle({
         leaseId,
+        hold: result.hold,
         now: t0 + 1,
         expiresAt: t0 + minute,
         charges: [{ ...counter(), placement: result.placements[0]!, held: 50, amount: 35 }],
@@ -102,7 +103,13 @@ export function describeQuotaStoreContract(name: string, options: StoreContractO
       const result = expectOk(await store.reserve({ leaseId, now: t0, expiresAt: t0 + 1000, counters: [counter({ amount: 80 })] }))
       expect(await read(t0 + 999, counter())).toMatchObject({ used: 0, reserved: 80 })
       expect(await read(t0 + 1000, counter())).toMatchObject({ used: 80, reserved: 0 })
-      const late = { leaseId, now: t0 + 2000, expiresAt: t0 + 1000, charges: [{ ...counter(), placement: result.placements[0]!, held: 80, amount: 20 }] }
+      const late = {
+        leaseId,
+        hold: result.hold,
+        now: t0 + 2000,
+        expiresAt: t0 + 1000,
+        charges: [{ ...counter(), placement: result.placements[0]!, held: 80, amount: 20 }],
+      }
       await store.settle(late)
       expect(await read(t0 + 2001, counter())).toMatchObject({ used: 20, reserved: 0 })
       await store.settle(late) // a retry whose answer was lost
@@ -122,7 +129,13 @@ export function describeQuotaStoreContract(name: string, options: StoreContractO
       const leaseId = nextLeaseId()
       const result = expectOk(await store.reserve({ leaseId, now: t0, expiresAt: t0 + 1000, counters: [counter({ amount: 80 })], onExpiry: 'release' }))
       expect(await read(t0 + 1000, counter())).toMatchObject({ used: 0, reserved: 0 })
-      const late = { leaseId, now: t0 + 2000, expiresAt: t0 + 1000, charges: [{ ...counter(), placement: result.placements[0]!, held: 80, amount: 20 }] }
+      const late = {
+        leaseId,
+        hold: result.hold,
+        now: t0 + 2000,
+        expiresAt: t0 + 1000,
+        charges: [{ ...counter(), placement: result.placements[0]!, held: 80, amount: 20 }],
+      }
       await store.settle(late)
       await store.settle(late)
       expect(await read(t0 + 2001, counter())).toMatchObject({ used: 20, reserved: 0 })
@@ -149,6 +162,7 @@ export function describeQuotaStoreContract(name: string, options: StoreContractO
       const a = expectOk(await store.reserve({ leaseId: first, now: t0 + 500, expiresAt: t0 + 10 * minute, counters: [roll({ amount: 60 })] }))
       await store.settle({
         leaseId: first,
+        hold: a.hold,
         now: t0 + 600,
         expiresAt: t0 + 10 * minute,
         charges: [{ ...roll(), placement: a.placements[0]!, held: 60, amount: 60 }],
@@ -157,6 +171,7 @@ export function describeQuotaStoreContract(name: string, options: StoreContractO
       const b = expectOk(await store.reserve({ leaseId: second, now: t0 + 20_000, expiresAt: t0 + 10 * minute, counters: [roll({ amount: 40 })] }))
       await store.settle({
         leaseId: second,
+        hold: b.hold,
         now: t0 + 20_001,
         expiresAt: t0 + 10 * minute,
         charges: [{ ...roll(), placement: b.placements[0]!, held: 40, amount: 40 }],
@@ -182,6 +197,7 @@ export function describeQuotaStoreContract(name: string, options: StoreContractO
         const result = expectOk(await store.reserve({ leaseId, now: t0 + offset, expiresAt: t0 + minute, counters: [roll] }))
         const outcomes = await store.settle({
           leaseId,
+          hold: result.hold,
           now: t0 + offset,
           expiresAt: t0 + minute,
           charges: [{ ...roll, placement: result.placements[0]!, held: 10, amount }],

@@ -5,7 +5,7 @@ import type {
   CounterSnapshot,
   QuotaStore,
   ReadRequest,
-  ReserveRequest,
+  StoreReserveRequest,
   ReserveResult,
   SettleRequest,
   WindowSpec,
@@ -77,7 +77,7 @@ export class LuaStore implements QuotaStore {
   readonly #transport: ScriptTransport
   readonly #keys: RedisKeys
   readonly #timeoutMs: number
-  readonly #reserves = new Batcher<ReserveRequest, ReserveResult>((requests) => this.#reserveBatch(requests), batching)
+  readonly #reserves = new Batcher<StoreReserveRequest, ReserveResult>((requests) => this.#reserveBatch(requests), batching)
   readonly #settles = new Batcher<SettleRequest, readonly ChargeOutcome[]>((requests) => this.#settleBatch(requests), batching)
 
   constructor(transport: ScriptTransport, options: LuaStoreOptions = {}) {
@@ -95,7 +95,7 @@ export class LuaStore implements QuotaStore {
     return counters.map((counter) => this.#keys.counter(counter, shard))
   }
 
-  reserve(request: ReserveRequest): Promise<ReserveResult> {
+  reserve(request: StoreReserveRequest): Promise<ReserveResult> {
     return this.#reserves.add(request.shard ?? '', request)
   }
 
@@ -103,7 +103,7 @@ export class LuaStore implements QuotaStore {
     return this.#settles.add(request.shard ?? '', request)
   }
 
-  async #reserveBatch(requests: readonly ReserveRequest[]): Promise<ReserveResult[]> {
+  async #reserveBatch(requests: readonly StoreReserveRequest[]): Promise<ReserveResult[]> {
     // A batch is one lane: one shard, so one holds set.
     const keys = [this.#keys.holds(requests[0]!.shard)]
     const args = [String(requests.length), String(Math.min(...requests.map((request) => request.now)))]

@@ -1,8 +1,8 @@
-import type { PolicyDecision } from './decision.js'
-import type { PolicyTarget } from './identifier.js'
-import type { NormalizedPolicy } from './policy.js'
-import type { Charge, CounterRequest, CounterSnapshot } from './stores/quota-store.js'
-import type { QuotaContext } from './types.js'
+import type { PolicyDecision } from '../decision.js'
+import type { PolicyTarget } from '../identifier.js'
+import type { NormalizedPolicy } from '../policy.js'
+import type { Charge, CounterRequest, CounterSnapshot } from '../stores/quota-store.js'
+import type { QuotaContext } from '../types.js'
 
 // A request as the engine plans it: the counters it touches, and what to report about them.
 
@@ -19,7 +19,6 @@ export interface RequestPlan {
   readonly context: QuotaContext
   readonly shard: string | undefined
   readonly model: string | undefined
-  readonly targets: readonly PolicyTarget[]
   readonly counters: readonly CounterPlan[]
   readonly maxOutputTokens: number | undefined
   /** The smallest `maxTokensPerRequest` in force, with its policy: a charge above it is worth a warning. */

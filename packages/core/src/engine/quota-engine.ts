@@ -1,0 +1,231 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { BackgroundWrites } from '../background-writes.js'
+import type { PolicyDecision } from '../decision.js'
+import { EstimateLearning } from '../estimate-learning.js'
+import { QuotaInputError, StoreUnavailableError, TokenQuotaExceededError } from '../errors.js'
+import type { QuotaEvents } from '../events.js'
+import { type PolicyTarget, resolveTarget } from '../identifier.js'
+import { type CommitResult, Lease, type QuotaLease } from '../lease.js'
+import { LeaseExpiryWatch } from '../lease-expiry-watch.js'
+import { Planner } from '../plan/planner.js'
+import { decisionOf, type RequestPlan } from '../plan/request-plan.js'
+import type { NormalizedPolicy } from '../policy.js'
+import type { QuotaStore } from '../stores/quota-store.js'
+import type { ReserveRequest } from '../token-quota.js'
+import type { EstimateBound, QuotaContext, Usage } from '../types.js'
+import { normalizeEstimate, normalizeUsage } from '../usage.js'
+import type { Reservation } from './reservation.js'
+import type { EngineSettings } from './settings.js'
+import { Settler } from './settler.js'
+import { StoreAccess } from './store-access.js'
+import { ThresholdWatch } from './threshold-watch.js'
+
+/** Waits before each retry of a background commit; then it is given up. */
+const commitRetryDelaysMs = [100, 1000, 5000]
+
+/**
+ * The engine behind `createTokenQuota()`: wires the planner, the store and the events. A
+ * reservation is one async frame with no await on a store that answers at once.
+ */
+export class QuotaEngine {
+  readonly settings: EngineSettings
+  readonly events: QuotaEvents
+  readonly learning = new EstimateLearning()
+  readonly access: StoreAccess
+  readonly planner: Planner
+  readonly backgroundWrites: BackgroundWrites
+  readonly expiryWatch: LeaseExpiryWatch<Reservation>
+  readonly #scope = new AsyncLocalStorage<QuotaContext>()
+  readonly #thresholds: ThresholdWatch
+  readonly #settler: Settler
+  readonly #leasePrefix = `${globalThis.crypto.randomUUID()}:`
+  /** Some policy has a `throttle` threshold: a reservation may start pacing its identifier. */
+  readonly #thresholdsPace: boolean
+  #leaseCount = 0
+
+  constructor(settings: EngineSettings, store: QuotaStore, events: QuotaEvents) {
+    this.settings = settings
+    this.events = events
+    const { now, onLeaseExpiry } = settings
+    this.access = new StoreAccess(store, settings.failureMode, events)
+    this.planner = new Planner({
+      policies: settings.policies,
+      shardOf: settings.shardOf,
+      onUnmatchedModel: (model, unlimited) =>
+        events.emit('warning', {
+          code: 'UnmatchedModel',
+          message: `Model "${model}" matches no per-model policy${unlimited ? '; it is not limited at all' : ''}. Check the policies' \`models\` globs.`,
+        }),
+    })
+    this.#thresholds = new ThresholdWatch(events)
+    this.#thresholdsPace = settings.policies.some((policy) => policy.thresholds.some((threshold) => threshold.action === 'throttle'))
+    this.backgroundWrites = new BackgroundWrites({
+      retryDelaysMs: commitRetryDelaysMs,
+      onGiveUp: (error) =>
+        events.emit('warning', {
+          code: 'ChargeLost',
+          message: `A commit could not reach the quota store after ${commitRetryDelaysMs.length + 1} attempts; its usage was not charged; its reservation is ${onLeaseExpiry === 'charge' ? 'charged' : 'returned'} when the lease expires: ${String(error)}`,
+        }),
+    })
+    this.expiryWatch = new LeaseExpiryWatch<Reservation>({
+      checkEveryMs: Math.min(settings.leaseTtlMs, 60_000),
+      now,
+      pendingWrites: () => this.backgroundWrites.pending,
+      onExpired: (reservation) => this.#emitExpired(reservation),
+    })
+    this.#settler = new Settler({
+      access: this.access,
+      planner: this.planner,
+      events,
+      thresholds: this.#thresholds,
+      backgroundWrites: this.backgroundWrites,
+      commitMode: settings.commitMode,
+      now,
+      settling: (leaseId) => this.expiryWatch.settled(leaseId),
+    })
+  }
+
+  withContext<T>(context: QuotaContext, fn: () => T): T {
+    return this.#scope.run(this.mergedContext(context), fn)
+  }
+
+  currentContext(): QuotaContext | undefined {
+    return this.#scope.getStore()
+  }
+
+  /** `context` merged over the ambient one. */
+  mergedContext(context: QuotaContext | undefined): QuotaContext {
+    if (context !== undefined && (typeof context !== 'object' || context === null || Array.isArray(context))) {
+      throw new QuotaInputError({ code: 'InvalidContext', message: `Expected the context to be an object like { user: 'alice' }, got ${String(context)}` })
+    }
+    const ambient = this.#scope.getStore()
+    if (!ambient) return context ?? {}
+    return context ? { ...ambient, ...context } : ambient
+  }
+
+  async reserve(context: QuotaContext | undefined, request: ReserveRequest): Promise<QuotaLease> {
+    return new Lease(await this.#reserve(context, request, true, 0), this.#settler)
+  }
+
+  async check(context: QuotaContext | undefined, request: ReserveRequest): Promise<readonly PolicyDecision[]> {
+    const reservation = await this.#reserve(context, request, false, 1)
+    return this.planner.decisions(reservation.requestPlan.counters, reservation.snapshots)
+  }
+
+  /** Count-only: a reservation that holds nothing and never refuses, committed with `usage`. */
+  async record(context: QuotaContext | undefined, usage: Usage, model: string | undefined): Promise<CommitResult> {
+    normalizeUsage(usage)
+    const at = this.settings.now()
+    const plan = Planner.countingOnly(await this.#plan(context, { model }, at, normalizeEstimate(0)))
+    const reservation = await this.#place(plan, at, normalizeEstimate(0))
+    if (reservation instanceof TokenQuotaExceededError) throw new StoreUnavailableError({ message: 'The store refused a reservation that has no limit' })
+    return this.#settler.commit(reservation, usage, undefined)
+  }
+
+  async status(context: QuotaContext | undefined, model: string | undefined): Promise<readonly PolicyDecision[]> {
+    this.expiryWatch.check(this.settings.now())
+    // Read this engine's own commits: wait for the background writes on the wire.
+    if (this.backgroundWrites.pending > 0) await this.backgroundWrites.landed()
+    const at = this.settings.now()
+    const merged = this.mergedContext(context)
+    const selected = model ?? (typeof merged.model === 'string' ? merged.model : undefined)
+    const policies = selected === undefined ? this.settings.policies : this.planner.applicable(selected)
+    const targets = await Promise.all(policies.map((policy) => statusTarget(policy, merged, at)))
+    const counters = targets.map((target) => ({ counter: target.counter, identifier: target.identifierKey, window: target.policy.window(at) }))
+    const snapshots = await this.access.read({ now: at, counters, shard: this.settings.shardOf(merged) })
+    return targets.map((target, index) => decisionOf(target, snapshots[index]!))
+  }
+
+  /** Plans, paces and places a reservation; throws the refusal. */
+  async #reserve(context: QuotaContext | undefined, request: ReserveRequest, holds: boolean, defaultEstimate: number): Promise<Reservation> {
+    const { now } = this.settings
+    let at = now()
+    const normalized = normalizeEstimate(request.estimate ?? defaultEstimate)
+    const estimate = typeof request.estimate === 'object' ? withInput(normalized, this.learning.correct(request.model, normalized.input)) : normalized
+    const planning = this.#plan(context, request, at, estimate)
+    let plan = planning instanceof Promise ? await planning : planning
+    if (this.#thresholds.pacing) {
+      await this.#thresholds.wait(plan.counters, at)
+      // Pacing may have taken long enough to cross into another window: plan again, at the new time.
+      at = now()
+      plan = await this.#plan(context, request, at, estimate)
+    }
+    if (!holds) plan = Planner.checkingOnly(plan)
+    const oversized = this.planner.tooLarge(plan.counters, at)
+    if (oversized) throw this.#exceeded(oversized, plan)
+    const placing = this.#place(plan, at, estimate)
+    const reservation = placing instanceof Promise ? await placing : placing
+    if (reservation instanceof TokenQuotaExceededError) throw this.#exceeded(reservation, plan)
+    if (holds && plan.counters.some((counter) => counter.amount > 0)) this.expiryWatch.watch(reservation)
+    return reservation
+  }
+
+  #plan(context: QuotaContext | undefined, request: ReserveRequest, at: number, estimate: EstimateBound): RequestPlan | Promise<RequestPlan> {
+    const merged = this.mergedContext(context)
+    const model = request.model ?? (typeof merged.model === 'string' ? merged.model : undefined)
+    return this.planner.plan(merged, model, at, estimate)
+  }
+
+  /** Sends the plan to the store: the reservation, or the refusal. */
+  #place(plan: RequestPlan, at: number, estimate: EstimateBound): Reservation | TokenQuotaExceededError | Promise<Reservation | TokenQuotaExceededError> {
+    const leaseId = this.#leasePrefix + ++this.#leaseCount
+    const expiresAt = at + this.settings.leaseTtlMs
+    this.expiryWatch.check(at)
+    const placing = this.access.reserve({ leaseId, now: at, expiresAt, counters: plan.counters, shard: plan.shard, onExpiry: this.settings.onLeaseExpiry })
+    const placed = ({ result, local }: Awaited<typeof placing>): Reservation | TokenQuotaExceededError => {
+      if (!result.ok) return this.planner.refusal(plan.counters, result, at)
+      if (this.#thresholdsPace) this.#thresholds.noticeThrottles(plan.counters, result.snapshots, plan.context, at)
+      const { maxOutputTokens } = plan
+      const bound =
+        maxOutputTokens === undefined
+          ? estimate
+          : { input: estimate.input, output: maxOutputTokens, total: Math.min(estimate.total, estimate.input + maxOutputTokens) }
+      return {
+        leaseId,
+        context: plan.context,
+        model: plan.model,
+        expiresAt,
+        maxOutputTokens,
+        requestPlan: plan,
+        placements: result.placements,
+        snapshots: result.snapshots,
+        bound,
+        local,
+        hold: result.hold,
+      }
+    }
+    return placing instanceof Promise ? placing.then(placed) : placed(placing)
+  }
+
+  #exceeded(error: TokenQuotaExceededError, plan: RequestPlan): TokenQuotaExceededError {
+    this.events.emit('exceeded', { error, context: plan.context, model: plan.model })
+    return error
+  }
+
+  /** A reservation that outlived its lease unsettled: the store charges (or returns) its holds. */
+  #emitExpired(reservation: Reservation): void {
+    const holds = reservation.requestPlan.counters.flatMap((counter) =>
+      counter.hold && counter.amount > 0
+        ? counter.targets.map((target) => ({ policy: target.policy.name, identifier: target.identifier, amount: counter.amount }))
+        : [],
+    )
+    const outcome = this.settings.onLeaseExpiry === 'charge' ? 'charged' : 'released'
+    this.events.emit('leaseExpired', { leaseId: reservation.leaseId, context: reservation.context, model: reservation.model, outcome, holds })
+  }
+}
+
+/** An estimate with its input raised to `input`. */
+function withInput(estimate: EstimateBound, input: number): EstimateBound {
+  return input === estimate.input ? estimate : { input, output: estimate.output, total: input + estimate.output }
+}
+
+/** A status target: an unknown class reads as a zero limit instead of throwing. */
+async function statusTarget(policy: NormalizedPolicy, context: QuotaContext, at: number): Promise<PolicyTarget> {
+  try {
+    return await resolveTarget(policy, context, at)
+  } catch (error) {
+    if (!(TokenQuotaExceededError.isInstance(error) && error.code === 'UnknownQuotaClass')) throw error
+    const target = await resolveTarget({ ...policy, mode: 'count-only', enforces: false, counts: true }, context, at)
+    return { ...target, policy, limit: 0 }
+  }
+}

@@ -1,0 +1,17 @@
+import type { LeaseFields } from '../lease.js'
+import type { RequestPlan } from '../plan/request-plan.js'
+import type { CounterSnapshot, StoreHold } from '../stores/quota-store.js'
+import type { EstimateBound } from '../types.js'
+
+/** A successful reservation, as the store placed it: what its lease settles. */
+export interface Reservation extends LeaseFields {
+  readonly requestPlan: RequestPlan
+  readonly placements: readonly number[]
+  readonly snapshots: readonly CounterSnapshot[]
+  /** The estimate, lowered by a `clamp` cap: what `commit()` without usage charges. */
+  readonly bound: EstimateBound
+  /** Held in the local fallback store because the primary one failed (`failureMode: 'open'`). */
+  readonly local: boolean
+  /** The store's handle on the hold, given back when settling. */
+  readonly hold: StoreHold | undefined
+}

@@ -1,0 +1,75 @@
+import { QuotaConfigError, QuotaInputError } from '../errors.js'
+import { type NormalizedPolicy, normalizeUnidentified } from '../policy.js'
+import { normalizePolicies } from '../policy-set.js'
+import type { LeaseExpiry } from '../stores/quota-store.js'
+import type { QuotaContext } from '../types.js'
+import type { TokenQuotaOptions } from '../token-quota.js'
+
+const defaultLeaseTtlMs = 600_000
+
+/** The engine's options, checked, with their defaults. */
+export interface EngineSettings {
+  readonly policies: readonly NormalizedPolicy[]
+  readonly leaseTtlMs: number
+  readonly onLeaseExpiry: LeaseExpiry
+  readonly failureMode: 'closed' | 'open'
+  readonly commitMode: 'background' | 'await'
+  readonly now: () => number
+  readonly shardOf: (context: QuotaContext) => string | undefined
+}
+
+/** Checks every option now: a misconfiguration throws `QuotaConfigError` here, never at request time. */
+export function engineSettings(options: TokenQuotaOptions): EngineSettings {
+  if (typeof options !== 'object' || options === null) {
+    throw new QuotaConfigError({ code: 'InvalidConfiguration', message: 'createTokenQuota() needs an options object with `policies`' })
+  }
+  const unidentified = normalizeUnidentified(undefined, options.unidentified ?? 'refuse', 'unidentified')
+  const leaseTtlMs = options.leaseTtlMs ?? defaultLeaseTtlMs
+  if (typeof leaseTtlMs !== 'number' || !Number.isFinite(leaseTtlMs) || leaseTtlMs <= 0) {
+    throw invalid('leaseTtlMs', `Expected \`leaseTtlMs\` to be a positive number of ms, got \`${String(leaseTtlMs)}\``)
+  }
+  return {
+    policies: normalizePolicies(options.policies, { unidentified }),
+    leaseTtlMs,
+    onLeaseExpiry: oneOf('onLeaseExpiry', options.onLeaseExpiry ?? 'charge', ['charge', 'release'] as const),
+    failureMode: oneOf('failureMode', options.failureMode ?? 'closed', ['closed', 'open'] as const),
+    commitMode: oneOf('commitMode', options.commitMode ?? 'background', ['background', 'await'] as const),
+    now: options.now ? wholeMilliseconds(options.now) : Date.now,
+    shardOf: shardFunction(options.shardKey),
+  }
+}
+
+function invalid(field: string, message: string): QuotaConfigError {
+  return new QuotaConfigError({ code: 'InvalidConfiguration', field, message })
+}
+
+function oneOf<T extends string>(field: string, value: unknown, allowed: readonly T[]): T {
+  if (allowed.includes(value as T)) return value as T
+  throw invalid(field, `Expected \`${field}\` to be ${allowed.map((option) => `'${option}'`).join(' or ')}, got \`${String(value)}\``)
+}
+
+/** A `shardKey` whose failure is the caller's input error, not a crash. */
+function shardFunction(shardKey: TokenQuotaOptions['shardKey']): (context: QuotaContext) => string | undefined {
+  if (!shardKey) return () => undefined
+  return (context) => {
+    try {
+      return shardKey(context)
+    } catch (error) {
+      throw new QuotaInputError({ code: 'PolicyFunctionFailed', message: `the shardKey function threw: ${String(error)}`, cause: error })
+    }
+  }
+}
+
+/**
+ * A custom clock, read in whole milliseconds: stores compare window starts exactly, so a fraction
+ * (e.g. `performance.timeOrigin + performance.now()`) would never match twice.
+ */
+function wholeMilliseconds(clock: () => number): () => number {
+  return () => {
+    const time = clock()
+    if (typeof time !== 'number' || !Number.isFinite(time)) {
+      throw invalid('now', `Expected the \`now\` clock to return epoch milliseconds, got \`${String(time)}\``)
+    }
+    return Math.floor(time)
+  }
+}

@@ -1,0 +1,130 @@
+import type { BackgroundWrites } from '../background-writes.js'
+import type { QuotaEvents } from '../events.js'
+import type { CommitResult, LeaseSettlement } from '../lease.js'
+import { type CounterPlan, chargeOf, chargesFor } from '../plan/request-plan.js'
+import type { Planner } from '../plan/planner.js'
+import type { Charge, ChargeOutcome, MaybePromise, SettleRequest } from '../stores/quota-store.js'
+import type { NormalizedUsage, Usage } from '../types.js'
+import { normalizeUsage } from '../usage.js'
+import type { Reservation } from './reservation.js'
+import type { StoreAccess } from './store-access.js'
+import type { ThresholdWatch } from './threshold-watch.js'
+
+export interface SettlerOptions {
+  readonly access: StoreAccess
+  readonly planner: Planner
+  readonly events: QuotaEvents
+  readonly thresholds: ThresholdWatch
+  readonly backgroundWrites: BackgroundWrites
+  readonly commitMode: 'background' | 'await'
+  readonly now: () => number
+  /** Told before each settle goes out: the lease no longer needs its expiry watched. */
+  readonly settling: (leaseId: string) => void
+}
+
+/**
+ * Commits and releases leases: the charges per counter, the store write (synchronous on a store
+ * that answers at once, else awaited or sent in the background), threshold crossings and the
+ * `usage` event. One object serves every lease of an engine.
+ */
+export class Settler implements LeaseSettlement<Reservation> {
+  readonly #options: SettlerOptions
+
+  constructor(options: SettlerOptions) {
+    this.#options = options
+  }
+
+  commit(reservation: Reservation, usage: Usage | undefined, options: { readonly estimated?: boolean } | undefined): MaybePromise<CommitResult> {
+    const { requestPlan, bound } = reservation
+    const normalized = usage === undefined ? usageOfBound(bound) : normalizeUsage(usage)
+    const at = this.#options.now()
+    const amountOf = (counter: CounterPlan) => (!counter.counting ? 0 : usage === undefined ? counter.amount : chargeOf(counter, normalized))
+    const charges = chargesFor(requestPlan, reservation.placements, amountOf)
+    const estimated = usage === undefined || options?.estimated === true
+    if (usage !== undefined) this.#checkRequestCap(reservation, normalized)
+    const result = () => this.#committed(reservation, charges, normalized, estimated)
+    return this.#write(reservation, charges, at, (outcomes) => this.#options.thresholds.noticeCrossings(requestPlan, outcomes, at), result)
+  }
+
+  release(reservation: Reservation): MaybePromise<void> {
+    const charges = chargesFor(reservation.requestPlan, reservation.placements, () => 0)
+    return this.#write(
+      reservation,
+      charges,
+      this.#options.now(),
+      () => undefined,
+      () => undefined,
+    )
+  }
+
+  decisions(reservation: Reservation) {
+    return this.#options.planner.decisions(reservation.requestPlan.counters, reservation.snapshots)
+  }
+
+  /**
+   * Sends a settlement and returns `result()`: at once when the store answered at once or the write
+   * goes in the background (retried with the same lease id, so never charged twice), else once the
+   * store has recorded it.
+   */
+  #write<T>(
+    reservation: Reservation,
+    charges: readonly Charge[],
+    at: number,
+    landed: (outcomes: readonly ChargeOutcome[]) => void,
+    result: () => T,
+  ): MaybePromise<T> {
+    const { access, backgroundWrites, commitMode, settling } = this.#options
+    const request: SettleRequest = {
+      leaseId: reservation.leaseId,
+      hold: reservation.hold,
+      now: at,
+      expiresAt: reservation.expiresAt,
+      charges,
+      shard: reservation.requestPlan.shard,
+    }
+    settling(reservation.leaseId)
+    const sent = access.settle(request, reservation.local)
+    if (!(sent instanceof Promise)) {
+      landed(sent)
+      return result()
+    }
+    if (commitMode === 'await') {
+      return sent.then((outcomes) => {
+        landed(outcomes)
+        return result()
+      })
+    }
+    backgroundWrites.run(sent, async () => access.settle(request, reservation.local), landed)
+    return result()
+  }
+
+  #checkRequestCap(reservation: Reservation, usage: NormalizedUsage): void {
+    const { requestCap } = reservation.requestPlan
+    if (requestCap === undefined || usage.total <= requestCap.limit) return
+    this.#options.events.emit('warning', {
+      code: 'OverRequestCap',
+      message: `The provider reported ${usage.total} tokens for a call capped at ${requestCap.limit} by "${requestCap.policy}": the prompt estimate fell short of the provider's count`,
+    })
+  }
+
+  /** What a settlement charged, per counting policy; emits the `usage` event. */
+  #committed(reservation: Reservation, charges: readonly Charge[], usage: NormalizedUsage, estimated: boolean): CommitResult {
+    const { requestPlan } = reservation
+    const reported: Array<CommitResult['charges'][number]> = []
+    for (let index = 0; index < requestPlan.counters.length; index += 1) {
+      for (const target of requestPlan.counters[index]!.targets) {
+        if (target.policy.counts) reported.push({ policy: target.policy.name, identifier: target.identifier, amount: charges[index]!.amount })
+      }
+    }
+    const { events } = this.#options
+    if (events.has('usage')) {
+      events.emit('usage', { leaseId: reservation.leaseId, context: requestPlan.context, model: requestPlan.model, usage, estimated, charges: reported })
+    }
+    return { charges: reported, estimated }
+  }
+}
+
+/** The usage a commit without usage charges: the reservation's bound. */
+function usageOfBound(bound: Reservation['bound']): NormalizedUsage {
+  return { input: bound.input, output: Math.max(0, bound.total - bound.input), total: bound.total, cachedInput: 0, reasoning: 0 }
+}

@@ -1,0 +1,213 @@
+import { type QuotaViolation, TokenQuotaExceededError } from '../errors.js'
+import { callPolicyFunction, type PolicyTarget, resolveTarget } from '../identifier.js'
+import type { NormalizedPolicy } from '../policy.js'
+import type { CounterSnapshot, ReserveResult } from '../stores/quota-store.js'
+import type { EstimateBound, QuotaContext } from '../types.js'
+import type { PolicyDecision } from '../decision.js'
+import { type CounterPlan, decisionOf, type RequestPlan, reportingTarget } from './request-plan.js'
+
+/** Models seen that no per-model policy matched, and cached applicable sets; bounded so hostile names cannot grow them. */
+const maxRememberedModels = 1000
+
+export interface PlannerOptions {
+  readonly policies: readonly NormalizedPolicy[]
+  /** The request's shard (`TokenQuotaOptions.shardKey`), already guarded. */
+  readonly shardOf: (context: QuotaContext) => string | undefined
+  /** A model that no per-model policy matches, once per model. */
+  readonly onUnmatchedModel: (model: string, unlimited: boolean) => void
+}
+
+/**
+ * The pure part of a reservation: context + policies + request → the counters to touch, the
+ * refusals and the decisions. No I/O and no clock of its own (the time is an argument); `allow`
+ * functions, which may be asynchronous, are the only code it does not own.
+ */
+export class Planner {
+  readonly #policies: readonly NormalizedPolicy[]
+  readonly #options: PlannerOptions
+  readonly #hasModelFilters: boolean
+  readonly #hasRequestCaps: boolean
+  readonly #sharesCounters: boolean
+  readonly #applicableByModel = new Map<string | undefined, readonly NormalizedPolicy[]>()
+  readonly #warnedModels = new Set<string>()
+
+  constructor(options: PlannerOptions) {
+    const { policies } = options
+    this.#policies = policies
+    this.#options = options
+    this.#hasModelFilters = policies.some((policy) => policy.hasModelFilter)
+    this.#hasRequestCaps = policies.some((policy) => policy.maxTokensPerRequest !== undefined)
+    this.#sharesCounters = new Set(policies.map((policy) => policy.counterName)).size < policies.length
+  }
+
+  /** The policies a model's requests answer to (all of them when no model is given). */
+  applicable(model: string | undefined): readonly NormalizedPolicy[] {
+    let applicable = this.#applicableByModel.get(model)
+    if (applicable) return applicable
+    applicable = this.#policies.filter((policy) => policy.matchesModel(model))
+    if (this.#applicableByModel.size < maxRememberedModels) this.#applicableByModel.set(model, applicable)
+    const unmatched = this.#hasModelFilters && model !== undefined && !applicable.some((policy) => policy.hasModelFilter)
+    if (unmatched && this.#warnedModels.size < maxRememberedModels && !this.#warnedModels.has(model)) {
+      this.#warnedModels.add(model)
+      this.#options.onUnmatchedModel(model, applicable.length === 0)
+    }
+    return applicable
+  }
+
+  /**
+   * The counters a request touches and what it holds on each. Synchronous unless an `allow`
+   * function is asynchronous.
+   * @throws TokenQuotaExceededError (`RequestTooLarge`) when a per-request cap refuses
+   */
+  plan(context: QuotaContext, model: string | undefined, at: number, estimate: EstimateBound): RequestPlan | Promise<RequestPlan> {
+    const targets = this.#resolveTargets(context, model, at)
+    return targets instanceof Promise
+      ? targets.then((resolved) => this.#build(context, model, resolved, at, estimate))
+      : this.#build(context, model, targets, at, estimate)
+  }
+
+  /** A plan whose counters never refuse and hold nothing: usage recorded after the fact. */
+  static countingOnly(plan: RequestPlan): RequestPlan {
+    return { ...plan, counters: plan.counters.map((counter) => ({ ...counter, limit: undefined, amount: 0 })) }
+  }
+
+  /** A plan that checks without holding (`quota.check()`). */
+  static checkingOnly(plan: RequestPlan): RequestPlan {
+    return { ...plan, counters: plan.counters.map((counter) => ({ ...counter, hold: false })) }
+  }
+
+  /** Counters whose amount alone is over their limit: no wait makes the request fit. */
+  tooLarge(counters: readonly CounterPlan[], at: number): TokenQuotaExceededError | undefined {
+    let violations: QuotaViolation[] | undefined
+    for (const counter of counters) {
+      const { limit, amount } = counter
+      if (limit === undefined || amount <= limit) continue
+      violations ??= []
+      violations.push(violationOf(counter, { limit, used: 0, reserved: 0, resetAt: at, retryAfterMs: null }))
+    }
+    return violations && new TokenQuotaExceededError({ code: 'RequestTooLarge', violations })
+  }
+
+  /** The error for a reservation the store refused, the longest wait first. */
+  refusal(counters: readonly CounterPlan[], result: Extract<ReserveResult, { ok: false }>, at: number): TokenQuotaExceededError {
+    const violations = result.refusals.map(({ index, snapshot, retryAt }) =>
+      violationOf(counters[index]!, {
+        limit: counters[index]!.limit ?? 0,
+        used: snapshot.used,
+        reserved: snapshot.reserved,
+        resetAt: snapshot.resetAt,
+        retryAfterMs: Math.max(0, retryAt - at),
+      }),
+    )
+    violations.sort((a, b) => (b.retryAfterMs ?? 0) - (a.retryAfterMs ?? 0))
+    return new TokenQuotaExceededError({ code: 'TokenQuotaExceeded', violations })
+  }
+
+  /** One decision per policy target of the plan's counters. */
+  decisions(counters: readonly CounterPlan[], snapshots: readonly CounterSnapshot[]): PolicyDecision[] {
+    return counters.flatMap((counter, index) => counter.targets.map((target) => decisionOf(target, snapshots[index]!)))
+  }
+
+  #resolveTargets(context: QuotaContext, model: string | undefined, at: number): PolicyTarget[] | Promise<PolicyTarget[]> {
+    const applicable = this.applicable(model)
+    const pending = new Array<PolicyTarget | Promise<PolicyTarget>>(applicable.length)
+    let asynchronous = false
+    for (let index = 0; index < applicable.length; index += 1) {
+      const target = resolveTarget(applicable[index]!, context, at)
+      asynchronous ||= target instanceof Promise
+      pending[index] = target
+    }
+    return asynchronous ? Promise.all(pending) : (pending as PolicyTarget[])
+  }
+
+  #build(context: QuotaContext, model: string | undefined, targets: readonly PolicyTarget[], at: number, estimate: EstimateBound): RequestPlan {
+    const { bound, maxOutputTokens, requestCap } = this.#hasRequestCaps
+      ? applyRequestCaps(targets, context, estimate, at)
+      : { bound: estimate, maxOutputTokens: undefined, requestCap: undefined }
+    const counters = this.#sharesCounters
+      ? mergedCounters(targets, bound, at)
+      : targets.map((target) => counterOf([target], target.limit, target.policy.chargeBound(bound), target.policy.counts, at))
+    return { context, shard: this.#options.shardOf(context), model, counters, maxOutputTokens, requestCap }
+  }
+}
+
+/** A violation of a counter, reported by its enforcing target with the lowest limit. */
+function violationOf(counter: CounterPlan, state: Pick<QuotaViolation, 'limit' | 'used' | 'reserved' | 'resetAt' | 'retryAfterMs'>): QuotaViolation {
+  const reporter = reportingTarget(counter)
+  return { policy: reporter.policy.name, identifier: reporter.identifier, class: reporter.class, requested: counter.amount, ...state }
+}
+
+/** Policies with the same `sharedName` (and identifier) are one counter: the lowest limit, the largest amount. */
+function mergedCounters(targets: readonly PolicyTarget[], bound: EstimateBound, at: number): CounterPlan[] {
+  const byCounter = new Map<string, { targets: PolicyTarget[]; limit: number | undefined; amount: number; counting: boolean }>()
+  for (const target of targets) {
+    const key = `${target.counter}\u0000${target.identifierKey}`
+    let entry = byCounter.get(key)
+    if (!entry) {
+      entry = { targets: [], limit: undefined, amount: 0, counting: false }
+      byCounter.set(key, entry)
+    }
+    entry.targets.push(target)
+    if (target.limit !== undefined) entry.limit = Math.min(entry.limit ?? Infinity, target.limit)
+    entry.amount = Math.max(entry.amount, target.policy.chargeBound(bound))
+    entry.counting ||= target.policy.counts
+  }
+  return [...byCounter.values()].map((entry) => counterOf(entry.targets, entry.limit, entry.amount, entry.counting, at))
+}
+
+function counterOf(targets: readonly PolicyTarget[], limit: number | undefined, amount: number, counting: boolean, at: number): CounterPlan {
+  const first = targets[0]!
+  return {
+    targets,
+    counting,
+    reportUsed: targets.length === 1 ? first.policy.thresholds.length > 0 : targets.some((target) => target.policy.thresholds.length > 0),
+    counter: first.counter,
+    identifier: first.identifierKey,
+    window: first.policy.window(at),
+    limit,
+    amount,
+    hold: counting,
+  }
+}
+
+/** `maxTokensPerRequest`: refuse, or clamp the output budget so the request fits every cap. */
+function applyRequestCaps(targets: readonly PolicyTarget[], context: QuotaContext, estimate: EstimateBound, at: number) {
+  let bound = estimate
+  let maxOutputTokens: number | undefined
+  let requestCap: { policy: string; limit: number } | undefined
+  for (const target of targets) {
+    const cap = target.policy.maxTokensPerRequest
+    if (!cap) continue
+    const capLimit = cap.limit
+    const limit = typeof capLimit === 'number' ? capLimit : callPolicyFunction(target.policy, 'maxTokensPerRequest', () => capLimit(context))
+    if (limit === undefined) continue
+    if (requestCap === undefined || limit < requestCap.limit) requestCap = { policy: target.policy.name, limit }
+    const requested = target.policy.chargeBound(bound)
+    if (requested <= limit) continue
+    const outputRoom = limit - target.policy.chargeBound({ input: bound.input, output: 0, total: bound.input })
+    if (cap.action === 'clamp' && outputRoom > 0 && (target.policy.count === 'total' || target.policy.count === 'output')) {
+      const output = Math.min(bound.output, outputRoom)
+      bound = { input: bound.input, output, total: Math.min(bound.total, bound.input + output) }
+      maxOutputTokens = output
+      continue
+    }
+    throw new TokenQuotaExceededError({
+      code: 'RequestTooLarge',
+      violations: [
+        {
+          policy: target.policy.name,
+          identifier: target.identifier,
+          class: target.class,
+          limit,
+          used: 0,
+          reserved: 0,
+          requested,
+          resetAt: at,
+          retryAfterMs: null,
+        },
+      ],
+      message: `Token quota "${target.policy.name}": the request needs up to ${requested} tokens, more than the per-request cap of ${limit}`,
+    })
+  }
+  return { bound, maxOutputTokens, requestCap }
+}
