@@ -97,6 +97,57 @@ const namePattern = /^[A-Za-z0-9._:-]{1,128}$/
 export function normalizePolicy(config: QuotaPolicy, defaults: { unidentified: UnidentifiedPolicy }): NormalizedPolicy {
   if (!isPlainObject(config)) fail('InvalidConfiguration', undefined, 'policies[]', 'a policy object', config)
   const raw = config as unknown as Record<string, unknown>
+  const name = policyName(raw)
+  const { type, interval, timeUnit, startTime } = normalizeWindow(name, raw)
+
+  const mode = raw.mode ?? 'enforce'
+  if (!modes.includes(mode as QuotaMode)) fail('InvalidConfiguration', name, 'mode', `one of ${modes.join(', ')}`, mode)
+
+  const sharedName = raw.sharedName
+  if (sharedName !== undefined && (typeof sharedName !== 'string' || !namePattern.test(sharedName))) {
+    fail('InvalidConfiguration', name, 'sharedName', '1 to 128 letters, digits, `.`, `_`, `:` or `-`', sharedName)
+  }
+
+  const allow = normalizeAllow(name, raw.allow)
+  const identifier = normalizeIdentifier(name, raw.identifier)
+  const unidentified = normalizeUnidentified(name, raw.unidentified ?? defaults.unidentified, 'unidentified')
+  const count = normalizeCount(name, raw.count ?? 'total')
+  const models = raw.models
+  if (models !== undefined && (!Array.isArray(models) || models.length === 0 || !models.every((glob) => typeof glob === 'string' && glob.length > 0))) {
+    fail('InvalidConfiguration', name, 'models', 'a non-empty array of model-name globs', models)
+  }
+  const thresholds = normalizeThresholds(name, raw.thresholds ?? [])
+  const maxTokensPerRequest = normalizeMaxTokens(name, raw.maxTokensPerRequest)
+
+  const window = windowFunction(type, interval, timeUnit, startTime)
+  const matchesModel = models === undefined ? () => true : compileModelGlobs(models as string[])
+
+  return Object.freeze({
+    name,
+    counterName: (sharedName as string | undefined) ?? name,
+    type,
+    interval,
+    timeUnit,
+    startTime,
+    mode: mode as QuotaMode,
+    enforces: mode !== 'count-only',
+    counts: mode !== 'enforce-only',
+    allow,
+    identifier,
+    unidentified,
+    count,
+    matchesModel,
+    hasModelFilter: models !== undefined,
+    thresholds,
+    maxTokensPerRequest,
+    window,
+    charge: (usage: NormalizedUsage) => chargeFor(count, usage),
+    chargeBound: (estimate: EstimateBound) => chargeBoundFor(count, estimate),
+  })
+}
+
+/** The policy's name, checked, and its fields known. */
+function policyName(raw: Record<string, unknown>): string {
   const name = raw.name
   if (typeof name !== 'string' || !namePattern.test(name)) {
     fail('InvalidConfiguration', typeof name === 'string' ? name : undefined, 'name', '1 to 128 letters, digits, `.`, `_`, `:` or `-`', name)
@@ -111,7 +162,11 @@ export function normalizePolicy(config: QuotaPolicy, defaults: { unidentified: U
       })
     }
   }
+  return name
+}
 
+/** `type`, `interval`, `timeUnit` and `startTime`, checked together. */
+function normalizeWindow(name: string, raw: Record<string, unknown>): { type: QuotaType; interval: number; timeUnit: TimeUnit; startTime: number | undefined } {
   const type = raw.type ?? 'default'
   if (!quotaTypes.includes(type as QuotaType)) fail('InvalidQuotaType', name, 'type', `one of ${quotaTypes.join(', ')}`, type)
 
@@ -144,50 +199,7 @@ export function normalizePolicy(config: QuotaPolicy, defaults: { unidentified: U
     })
   }
 
-  const mode = raw.mode ?? 'enforce'
-  if (!modes.includes(mode as QuotaMode)) fail('InvalidConfiguration', name, 'mode', `one of ${modes.join(', ')}`, mode)
-
-  const sharedName = raw.sharedName
-  if (sharedName !== undefined && (typeof sharedName !== 'string' || !namePattern.test(sharedName))) {
-    fail('InvalidConfiguration', name, 'sharedName', '1 to 128 letters, digits, `.`, `_`, `:` or `-`', sharedName)
-  }
-
-  const allow = normalizeAllow(name, raw.allow)
-  const identifier = normalizeIdentifier(name, raw.identifier)
-  const unidentified = normalizeUnidentified(name, raw.unidentified ?? defaults.unidentified, 'unidentified')
-  const count = normalizeCount(name, raw.count ?? 'total')
-  const models = raw.models
-  if (models !== undefined && (!Array.isArray(models) || models.length === 0 || !models.every((glob) => typeof glob === 'string' && glob.length > 0))) {
-    fail('InvalidConfiguration', name, 'models', 'a non-empty array of model-name globs', models)
-  }
-  const thresholds = normalizeThresholds(name, raw.thresholds ?? [])
-  const maxTokensPerRequest = normalizeMaxTokens(name, raw.maxTokensPerRequest)
-
-  const window = windowFunction(type as QuotaType, interval as number, timeUnit as TimeUnit, startTime)
-  const matchesModel = models === undefined ? () => true : compileModelGlobs(models as string[])
-
-  return Object.freeze({
-    name,
-    counterName: (sharedName as string | undefined) ?? name,
-    type: type as QuotaType,
-    interval: interval as number,
-    timeUnit: timeUnit as TimeUnit,
-    startTime,
-    mode: mode as QuotaMode,
-    enforces: mode !== 'count-only',
-    counts: mode !== 'enforce-only',
-    allow,
-    identifier,
-    unidentified,
-    count,
-    matchesModel,
-    hasModelFilter: models !== undefined,
-    thresholds,
-    maxTokensPerRequest,
-    window,
-    charge: (usage: NormalizedUsage) => chargeFor(count, usage),
-    chargeBound: (estimate: EstimateBound) => chargeBoundFor(count, estimate),
-  })
+  return { type: type as QuotaType, interval: interval as number, timeUnit: timeUnit as TimeUnit, startTime }
 }
 
 function windowFunction(type: QuotaType, interval: number, timeUnit: TimeUnit, startTime: number | undefined): (now: number) => WindowSpec {

@@ -95,26 +95,21 @@ function ranked(counts: Record<string, number>, total: number): Consumer[] {
     .sort((a, b) => b.tokens - a.tokens || a.name.localeCompare(b.name))
 }
 
-/**
- * Records every charged and refused call of a quota, attributed to its user, project, org, model
- * and tags, and builds usage reports from it: today, this month, the projected month, breakdowns,
- * limit-hit rate and top consumers. Daily aggregates go to a `MemoryUsageStore` or, shared by all
- * processes, a `RedisUsageStore`. Anomaly and efficiency alerts are computed in this process, from
- * the calls it sees.
- */
-export function trackUsage(quota: TokenQuota, options: UsageTrackingOptions = {}): UsageTracking {
-  const store = options.store ?? new MemoryUsageStore()
-  const now = options.now ?? quota.now
-  const alerts = options.alerts ?? {}
-  const historyDays = alerts.historyDays ?? 7
-  let pending: Promise<void> = Promise.resolve()
-  const write = (run: () => Promise<void>) => {
-    pending = pending.then(run).catch((error: unknown) => options.onError?.(error))
+/** Anomaly and efficiency alerts, from the calls this process sees: per day, per user, tokens and calls. */
+class UsageAlerts {
+  readonly #alerts: NonNullable<UsageTrackingOptions['alerts']>
+  readonly #historyDays: number
+  readonly #recent = new Map<string, Map<string, { tokens: number; requests: number; alerted: Set<UsageAlert['kind']> }>>()
+
+  constructor(alerts: NonNullable<UsageTrackingOptions['alerts']>) {
+    this.#alerts = alerts
+    this.#historyDays = alerts.historyDays ?? 7
   }
 
-  // Per day, per user: tokens and calls seen by this process, for alerts.
-  const recent = new Map<string, Map<string, { tokens: number; requests: number; alerted: Set<UsageAlert['kind']> }>>()
-  function checkAlerts(user: string, day: string, tokens: number): void {
+  note(user: string, day: string, tokens: number): void {
+    const alerts = this.#alerts
+    const historyDays = this.#historyDays
+    const recent = this.#recent
     if (!alerts.onAlert) return
     let users = recent.get(day)
     if (!users) {
@@ -158,6 +153,65 @@ export function trackUsage(quota: TokenQuota, options: UsageTrackingOptions = {}
       })
     }
   }
+}
+
+/** The days of `at`'s month up to `at`. */
+function monthDays(at: number): string[] {
+  const date = new Date(at)
+  const days: string[] = []
+  for (let time = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1); time <= at; time += dayMs) days.push(dayOf(time))
+  return days
+}
+
+/** A report from the month's daily aggregates so far. */
+function reportOf(month: readonly DayUsage[], at: number, top: number): UsageReport {
+  const date = new Date(at)
+  const monthStart = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1)
+  const monthEnd = Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1)
+  const sum = (entries: readonly DayUsage[]): UsageTotals => ({
+    tokens: entries.reduce((total, day) => total + day.tokens, 0),
+    requests: entries.reduce((total, day) => total + day.requests, 0),
+    refusals: entries.reduce((total, day) => total + day.refusals, 0),
+  })
+  const thisMonth = sum(month)
+  const merged = (dimension: UsageDimension) => {
+    const counts = countTable()
+    for (const day of month) for (const [name, tokens] of Object.entries(day.by[dimension])) counts[name] = (counts[name] ?? 0) + tokens
+    return ranked(counts, thisMonth.tokens)
+  }
+  const hours = Math.max(1 / 60, (at - monthStart) / 3_600_000)
+  const burnRatePerHour = thisMonth.tokens / hours
+  const byUser = merged('user')
+  return {
+    generatedAt: at,
+    today: sum(month.slice(-1)),
+    thisMonth,
+    burnRatePerHour,
+    projectedMonth: Math.round(thisMonth.tokens + burnRatePerHour * ((monthEnd - at) / 3_600_000)),
+    limitHitRate: thisMonth.requests + thisMonth.refusals > 0 ? thisMonth.refusals / (thisMonth.requests + thisMonth.refusals) : 0,
+    tokensPerRequest: thisMonth.requests > 0 ? thisMonth.tokens / thisMonth.requests : 0,
+    breakdown: { user: byUser, project: merged('project'), org: merged('org'), model: merged('model') },
+    topConsumers: byUser.slice(0, top),
+  }
+}
+
+/**
+ * Records every charged and refused call of a quota, attributed to its user, project, org, model
+ * and tags, and builds usage reports from it: today, this month, the projected month, breakdowns,
+ * limit-hit rate and top consumers. Daily aggregates go to a `MemoryUsageStore` or, shared by all
+ * processes, a `RedisUsageStore`. Anomaly and efficiency alerts are computed in this process, from
+ * the calls it sees.
+ */
+export function trackUsage(quota: TokenQuota, options: UsageTrackingOptions = {}): UsageTracking {
+  const store = options.store ?? new MemoryUsageStore()
+  const now = options.now ?? quota.now
+  const alerts = options.alerts ?? {}
+  let pending: Promise<void> = Promise.resolve()
+  const write = (run: () => Promise<void>) => {
+    pending = pending.then(run).catch((error: unknown) => options.onError?.(error))
+  }
+
+  const alerting = new UsageAlerts(alerts)
 
   const stops = [
     quota.on('usage', (event) => {
@@ -165,7 +219,7 @@ export function trackUsage(quota: TokenQuota, options: UsageTrackingOptions = {}
       const day = dayOf(now())
       const attribution = attributionOf(event.context, event.model)
       write(() => store.addUsage({ day, tokens, attribution }))
-      if (typeof event.context.user === 'string') checkAlerts(event.context.user, day, tokens)
+      if (typeof event.context.user === 'string') alerting.note(event.context.user, day, tokens)
     }),
     quota.on('exceeded', () => {
       const day = dayOf(now())
@@ -176,37 +230,7 @@ export function trackUsage(quota: TokenQuota, options: UsageTrackingOptions = {}
   async function report(): Promise<UsageReport> {
     await pending
     const at = now()
-    const date = new Date(at)
-    const monthStart = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1)
-    const monthEnd = Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1)
-    const days: string[] = []
-    for (let time = monthStart; time <= at; time += dayMs) days.push(dayOf(time))
-    const month = await store.readDays(days)
-    const sum = (entries: readonly DayUsage[]): UsageTotals => ({
-      tokens: entries.reduce((total, day) => total + day.tokens, 0),
-      requests: entries.reduce((total, day) => total + day.requests, 0),
-      refusals: entries.reduce((total, day) => total + day.refusals, 0),
-    })
-    const thisMonth = sum(month)
-    const merged = (dimension: UsageDimension) => {
-      const counts = countTable()
-      for (const day of month) for (const [name, tokens] of Object.entries(day.by[dimension])) counts[name] = (counts[name] ?? 0) + tokens
-      return ranked(counts, thisMonth.tokens)
-    }
-    const hours = Math.max(1 / 60, (at - monthStart) / 3_600_000)
-    const burnRatePerHour = thisMonth.tokens / hours
-    const byUser = merged('user')
-    return {
-      generatedAt: at,
-      today: sum(month.slice(-1)),
-      thisMonth,
-      burnRatePerHour,
-      projectedMonth: Math.round(thisMonth.tokens + burnRatePerHour * ((monthEnd - at) / 3_600_000)),
-      limitHitRate: thisMonth.requests + thisMonth.refusals > 0 ? thisMonth.refusals / (thisMonth.requests + thisMonth.refusals) : 0,
-      tokensPerRequest: thisMonth.requests > 0 ? thisMonth.tokens / thisMonth.requests : 0,
-      breakdown: { user: byUser, project: merged('project'), org: merged('org'), model: merged('model') },
-      topConsumers: byUser.slice(0, options.top ?? 5),
-    }
+    return reportOf(await store.readDays(monthDays(at)), at, options.top ?? 5)
   }
 
   return {
