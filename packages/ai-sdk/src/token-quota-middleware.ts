@@ -103,14 +103,9 @@ export function tokenQuotaMiddleware(options: TokenQuotaMiddlewareOptions) {
   return {
     async wrapGenerate<Generated, Streamed>(args: CallArguments<Generated, Streamed>): Promise<Generated> {
       const { call, runOn, params } = await begin(args)
-      let result: Generated
-      try {
-        call.sending((params as { abortSignal?: AbortSignal }).abortSignal)
-        result = runOn || params !== args.params ? ((await (runOn ?? args.model).doGenerate(params as never)) as Generated) : await args.doGenerate()
-      } catch (error) {
-        await call.fail(error)
-        throw error
-      }
+      const result = await call.send((params as { abortSignal?: AbortSignal }).abortSignal, async () =>
+        runOn || params !== args.params ? ((await (runOn ?? args.model).doGenerate(params as never)) as Generated) : args.doGenerate(),
+      )
       const content = (result as { content?: Json[]; text?: string }).content
       const text = Array.isArray(content)
         ? content.map((part) => (typeof part.text === 'string' ? part.text : JSON.stringify(part.input ?? ''))).join('')
@@ -123,14 +118,9 @@ export function tokenQuotaMiddleware(options: TokenQuotaMiddlewareOptions) {
     // biome-ignore lint/suspicious/noExplicitAny: each spec version has its own stream part type
     async wrapStream<Generated, Streamed extends { stream: ReadableStream<any> }>(args: CallArguments<Generated, Streamed>): Promise<Streamed> {
       const { call, runOn, params } = await begin(args)
-      let result: Streamed
-      try {
-        call.sending((params as { abortSignal?: AbortSignal }).abortSignal)
-        result = runOn || params !== args.params ? ((await (runOn ?? args.model).doStream(params as never)) as Streamed) : await args.doStream()
-      } catch (error) {
-        await call.fail(error)
-        throw error
-      }
+      const result = await call.send((params as { abortSignal?: AbortSignal }).abortSignal, async () =>
+        runOn || params !== args.params ? ((await (runOn ?? args.model).doStream(params as never)) as Streamed) : args.doStream(),
+      )
       return { ...result, stream: meterParts(result.stream as ReadableStream<Json>, call) }
     },
   }

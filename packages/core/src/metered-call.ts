@@ -96,6 +96,21 @@ export class MeteredCall {
   }
 
   /**
+   * Sends the call (`send`) with its abort signal, settling a failure: released, or charged when it
+   * was aborted after going out (see `fail`). The failure is rethrown. The adapters' one
+   * "reserve → send → charge or release" step, between `reserveCall` and a `commit*`.
+   */
+  async send<T>(signal: AbortSignal | null | undefined, send: () => PromiseLike<T>): Promise<T> {
+    this.sending(signal)
+    try {
+      return await send()
+    } catch (error) {
+      await this.fail(error)
+      throw error
+    }
+  }
+
+  /**
    * The call failed without an answer. Aborted after it was sent (the caller went away, a timeout),
    * the provider may have processed it all: the reservation is charged. Any other failure (an HTTP
    * error, a connection that never reached the provider, an abort before sending) releases it.

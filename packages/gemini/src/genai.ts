@@ -80,14 +80,7 @@ export function instrumentGenAI(ai: GoogleGenAILike, options: WithTokenQuotaOpti
   }
 
   async function settle<T>(call: MeteredCall, params: Params, run: () => Promise<T>, charge: (result: T) => Promise<void>): Promise<T> {
-    let result: T
-    try {
-      call.sending(params.config?.abortSignal as AbortSignal | undefined)
-      result = await run()
-    } catch (error) {
-      await call.fail(error)
-      throw error
-    }
+    const result = await call.send(params.config?.abortSignal as AbortSignal | undefined, run)
     await charge(result)
     return result
   }

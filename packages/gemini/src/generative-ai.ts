@@ -129,14 +129,7 @@ export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: W
       candidates,
     })
     if (begun.kind === 'response') return call.answer(begun.response)
-    let result: R
-    try {
-      begun.call.sending(call.signal)
-      result = await call.send(begun.model ?? modelName(model.model), begun.maxOutputTokens)
-    } catch (error) {
-      await begun.call.fail(error)
-      throw error
-    }
+    const result = await begun.call.send(call.signal, () => call.send(begun.model ?? modelName(model.model), begun.maxOutputTokens))
     return call.charge(result, begun.call)
   }
 
