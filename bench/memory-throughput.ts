@@ -29,7 +29,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 const one = createTokenQuota({ policies: onePolicy })
 const three = createTokenQuota({ policies: threePolicies })
 const limiter = new RateLimiterMemory({ points: 1e12, duration: 86_400 })
-const [orgs, projects, perUser] = [2_592_000, 86_400, 60].map((duration) => new RateLimiterMemory({ points: 1e12, duration }))
+const [orgs, projects, perUser] = [86_400, 86_400, 60].map((duration) => new RateLimiterMemory({ points: 1e12, duration }))
 /** What a 3-policy reserve + commit does, built from rate-limiter-flexible: hold the estimate everywhere, give back the rest. */
 async function sameJob(index: number): Promise<void> {
   const { user, project, org } = contexts[index % keys]!

@@ -1,8 +1,10 @@
 import { noticeUnsettledAtExit } from './exit-notice.js'
 
-interface Watched {
+/** A reservation as watched: `open` is set while it waits to be settled. */
+export interface Watched {
   readonly leaseId: string
   readonly expiresAt: number
+  open?: boolean
 }
 
 export interface LeaseExpiryWatchOptions<Reservation> {
@@ -16,14 +18,17 @@ export interface LeaseExpiryWatchOptions<Reservation> {
 /**
  * Watches the engine's reservations until they are settled, to report the ones whose lease
  * expires first. Every lease has the same TTL, so the order they were made in is expiry order:
- * the expired ones are at the head of one map, found without a timer each. A single unref'd
- * timer checks while any is open; the process's exit notice counts them.
+ * the expired ones are at the head of one queue, found without a timer each, and settling only
+ * clears a flag (no lookup by id on the hot path). A single unref'd timer checks while any is
+ * open; the process's exit notice counts them.
  */
 export class LeaseExpiryWatch<Reservation extends Watched> {
-  readonly #open = new Map<string, Reservation>()
+  #queue: Array<Reservation | undefined> = []
+  #head = 0
+  #open = 0
+  /** Settled reservations still in the queue (behind an open one): compacted away when they are most of it. */
+  #settledInQueue = 0
   readonly #options: LeaseExpiryWatchOptions<Reservation>
-  /** No open lease expires before this (a settled head may make it early, never late): checks before it cost nothing. */
-  #nextExpiry = Infinity
   #timer: ReturnType<typeof setInterval> | undefined
   #stopExitNotice: (() => void) | undefined
 
@@ -32,33 +37,49 @@ export class LeaseExpiryWatch<Reservation extends Watched> {
   }
 
   watch(reservation: Reservation): void {
-    this.#open.set(reservation.leaseId, reservation)
-    if (reservation.expiresAt < this.#nextExpiry) this.#nextExpiry = reservation.expiresAt
+    reservation.open = true
+    this.#queue.push(reservation)
+    this.#open += 1
     if (this.#timer !== undefined) return
     this.#timer = setInterval(() => this.check(this.#options.now()), this.#options.checkEveryMs)
     this.#timer.unref?.()
-    this.#stopExitNotice ??= noticeUnsettledAtExit(() => this.#open.size + this.#options.pendingWrites())
+    this.#stopExitNotice ??= noticeUnsettledAtExit(() => this.#open + this.#options.pendingWrites())
   }
 
-  settled(leaseId: string): void {
-    this.#open.delete(leaseId)
+  settled(reservation: Reservation): void {
+    if (!reservation.open) return
+    reservation.open = false
+    this.#open -= 1
+    this.#settledInQueue += 1
+    const queued = this.#queue.length - this.#head
+    if (this.#settledInQueue > 1024 && this.#settledInQueue * 2 > queued) {
+      this.#queue = this.#queue.filter((entry) => entry?.open === true)
+      this.#head = 0
+      this.#settledInQueue = 0
+    }
   }
 
   /** Reports (and forgets) the reservations whose lease has expired at `now`. */
   check(now: number): void {
-    if (now < this.#nextExpiry) return
-    const expired: Reservation[] = []
-    this.#nextExpiry = Infinity
-    for (const reservation of this.#open.values()) {
-      if (reservation.expiresAt > now) {
-        this.#nextExpiry = reservation.expiresAt
-        break
+    const queue = this.#queue
+    for (
+      let reservation = queue[this.#head];
+      reservation !== undefined && (!reservation.open || reservation.expiresAt <= now);
+      reservation = queue[this.#head]
+    ) {
+      queue[this.#head] = undefined
+      this.#head += 1
+      if (!reservation.open) {
+        this.#settledInQueue -= 1
+        continue
       }
-      expired.push(reservation)
-    }
-    for (const reservation of expired) {
-      this.#open.delete(reservation.leaseId)
+      reservation.open = false
+      this.#open -= 1
       this.#options.onExpired(reservation)
+    }
+    if (this.#head > 1024 && this.#head * 2 > queue.length) {
+      this.#queue = queue.slice(this.#head)
+      this.#head = 0
     }
   }
 

@@ -81,7 +81,7 @@ export class QuotaEngine {
       backgroundWrites: this.backgroundWrites,
       commitMode: settings.commitMode,
       now,
-      settling: (leaseId) => this.expiryWatch.settled(leaseId),
+      settling: (reservation) => this.expiryWatch.settled(reservation),
     })
   }
 

@@ -14,4 +14,6 @@ export interface Reservation extends LeaseFields {
   readonly local: boolean
   /** The store's handle on the hold, given back when settling. */
   readonly hold: StoreHold | undefined
+  /** Watched for expiry, not settled yet (`LeaseExpiryWatch`). */
+  open?: boolean
 }

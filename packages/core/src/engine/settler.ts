@@ -19,7 +19,7 @@ export interface SettlerOptions {
   readonly commitMode: 'background' | 'await'
   readonly now: () => number
   /** Told before each settle goes out: the lease no longer needs its expiry watched. */
-  readonly settling: (leaseId: string) => void
+  readonly settling: (reservation: Reservation) => void
 }
 
 /**
@@ -82,7 +82,7 @@ export class Settler implements LeaseSettlement<Reservation> {
       charges,
       shard: reservation.requestPlan.shard,
     }
-    settling(reservation.leaseId)
+    settling(reservation)
     const sent = access.settle(request, reservation.local)
     if (!(sent instanceof Promise)) {
       landed(sent)
