@@ -150,34 +150,29 @@ export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: W
       if (name !== modelName(session.model))
         throw new TypeError('A model fallback cannot switch the model of a @google/generative-ai chat; answer with a response instead')
     }
-    const chatCall = async (label: string, request: unknown) => ({
+    /** A chat message, sent on the session's own model and output cap. */
+    const chatCall = async <R>(label: string, request: unknown, requestOptions: unknown, send: () => Promise<R>) => ({
       label,
       model,
       request,
       history: await session.getHistory(),
       maxOutputTokens: maxOutputOf(model, session.params),
+      signal: signalOf(requestOptions),
+      send: async (name: string, cap: number | undefined) => {
+        sameModel(name)
+        fitsChat(cap)
+        return send()
+      },
     })
     session.sendMessage = async (request, requestOptions) =>
       metered({
-        ...(await chatCall('sendMessage', request)),
-        signal: signalOf(requestOptions),
-        send: async (name, cap) => {
-          sameModel(name)
-          fitsChat(cap)
-          return sendMessage(request, requestOptions)
-        },
+        ...(await chatCall('sendMessage', request, requestOptions, () => sendMessage(request, requestOptions))),
         answer: fallbackResult,
         charge: chargeResult,
       })
     session.sendMessageStream = async (request, requestOptions) =>
       metered({
-        ...(await chatCall('sendMessageStream', request)),
-        signal: signalOf(requestOptions),
-        send: async (name, cap) => {
-          sameModel(name)
-          fitsChat(cap)
-          return sendMessageStream(request, requestOptions)
-        },
+        ...(await chatCall('sendMessageStream', request, requestOptions, () => sendMessageStream(request, requestOptions))),
         answer: fallbackStream,
         charge: meterStreamResult,
       })
