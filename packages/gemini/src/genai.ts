@@ -1,4 +1,3 @@
-import type { MeteredCall } from '@tokenquota/core'
 import { beginCall } from './begin-call.js'
 import { meterResponses } from './metered-generator.js'
 import type { WithTokenQuotaOptions } from './options.js'
@@ -36,6 +35,34 @@ async function fallbackResponse(answer: string | Json, model: string | undefined
   })
 }
 
+/** The prompt's tokens: counted by the API when `countTokens` is on, else estimated. */
+async function promptTokens(options: WithTokenQuotaOptions, countTokens: Models['countTokens'], params: Params, output: boolean): Promise<number> {
+  if (options.countTokens) {
+    const counted = await countTokens({ model: params.model, contents: params.contents })
+    if (typeof counted.totalTokens === 'number') return counted.totalTokens
+  }
+  return estimateGeminiPrompt(
+    options.estimator ?? options.quota.estimator,
+    { contents: [params.contents], systemInstruction: params.config?.systemInstruction, tools: params.config?.tools },
+    output ? 'generate' : 'embed',
+  )
+}
+
+/** Estimates and reserves one call; the params to send carry the reserved model and any clamped output cap. */
+async function begin(options: WithTokenQuotaOptions, countTokens: Models['countTokens'], label: string, params: Params, output: boolean) {
+  const maxOutputTokens = output ? (params.config?.maxOutputTokens as number | undefined) : 0
+  const candidates = output ? positiveInteger(params.config?.candidateCount) : undefined
+  const tokens = await promptTokens(options, countTokens, params, output)
+  const begun = await beginCall(options, { label, model: params.model, params, promptTokens: tokens, maxOutputTokens, candidates })
+  if (begun.kind === 'response') return begun
+  const config = begun.maxOutputTokens === undefined ? params.config : { ...params.config, maxOutputTokens: begun.maxOutputTokens }
+  return { ...begun, params: { ...params, model: begun.model ?? params.model, ...(config && { config }) } }
+}
+
+function signalOf(params: Params): AbortSignal | undefined {
+  return params.config?.abortSignal as AbortSignal | undefined
+}
+
 /**
  * Meters `ai.models.generateContent`, `generateContentStream` and `embedContent` by replacing
  * them on the client's `models` instance (they are instance properties). Chats from
@@ -49,80 +76,35 @@ export function instrumentGenAI(ai: GoogleGenAILike, options: WithTokenQuotaOpti
     embedContent: models.embedContent.bind(models),
     countTokens: models.countTokens.bind(models),
   }
-  const estimator = options.estimator ?? options.quota.estimator
-
-  async function promptTokens(params: Params, output: boolean): Promise<number> {
-    if (options.countTokens) {
-      const counted = await original.countTokens({ model: params.model, contents: params.contents })
-      if (typeof counted.totalTokens === 'number') return counted.totalTokens
-    }
-    return estimateGeminiPrompt(
-      estimator,
-      { contents: [params.contents], systemInstruction: params.config?.systemInstruction, tools: params.config?.tools },
-      output ? 'generate' : 'embed',
-    )
-  }
-
-  async function begin(label: string, params: Params, output: boolean) {
-    const maxOutputTokens = output ? (params.config?.maxOutputTokens as number | undefined) : 0
-    const candidates = output ? positiveInteger(params.config?.candidateCount) : undefined
-    const begun = await beginCall(options, {
-      label,
-      model: params.model,
-      params,
-      promptTokens: await promptTokens(params, output),
-      maxOutputTokens,
-      candidates,
-    })
-    if (begun.kind === 'response') return begun
-    const config = begun.maxOutputTokens === undefined ? params.config : { ...params.config, maxOutputTokens: begun.maxOutputTokens }
-    return { ...begun, params: { ...params, model: begun.model ?? params.model, ...(config && { config }) } }
-  }
-
-  async function settle<T>(call: MeteredCall, params: Params, run: () => Promise<T>, charge: (result: T) => Promise<void>): Promise<T> {
-    const result = await call.send(params.config?.abortSignal as AbortSignal | undefined, run)
-    await charge(result)
-    return result
-  }
+  const start = (label: string, params: Params, output: boolean) => begin(options, original.countTokens, label, params, output)
 
   models.generateContent = async (params) => {
-    const begun = await begin('generateContent', params, true)
+    const begun = await start('generateContent', params, true)
     if (begun.kind === 'response') return fallbackResponse(begun.response, params.model)
-    return settle(
-      begun.call,
-      begun.params,
-      () => original.generateContent(begun.params),
-      (response) => begun.call.commitUsage(usageOfMetadata((response as Json).usageMetadata), textOfCandidates(response)),
-    )
+    const response = await begun.call.send(signalOf(begun.params), () => original.generateContent(begun.params))
+    await begun.call.commitUsage(usageOfMetadata((response as Json).usageMetadata), textOfCandidates(response))
+    return response
   }
 
   models.generateContentStream = async (params) => {
-    const begun = await begin('generateContentStream', params, true)
+    const begun = await start('generateContentStream', params, true)
     if (begun.kind === 'response') {
       const response = await fallbackResponse(begun.response, params.model)
       return (async function* () {
         yield response
       })()
     }
-    const stream = await settle(
-      begun.call,
-      begun.params,
-      () => original.generateContentStream(begun.params),
-      async () => undefined,
-    )
+    const stream = await begun.call.send(signalOf(begun.params), () => original.generateContentStream(begun.params))
     return meterResponses(stream, begun.call)
   }
 
   // Gemini's embedding responses carry no usage: the prompt estimate is charged.
   models.embedContent = async (params) => {
-    const begun = await begin('embedContent', params, false)
+    const begun = await start('embedContent', params, false)
     if (begun.kind === 'response') return begun.response
-    return settle(
-      begun.call,
-      begun.params,
-      () => original.embedContent(begun.params),
-      () => begun.call.commitEstimate(''),
-    )
+    const response = await begun.call.send(signalOf(begun.params), () => original.embedContent(begun.params))
+    await begun.call.commitEstimate('')
+    return response
   }
 }
 

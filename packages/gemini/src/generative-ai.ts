@@ -88,19 +88,10 @@ function meterStreamResult(result: StreamResult, call: MeteredCall): StreamResul
   return { stream, response: result.response }
 }
 
-/**
- * Meters `@google/generative-ai`: every model from `getGenerativeModel()` has its
- * `generateContent`, `generateContentStream`, `embedContent` and `batchEmbedContents` metered, and
- * its chats (`startChat()`) their `sendMessage` / `sendMessageStream` (which do not go through the
- * model's methods). A model fallback runs the request on a model made with the same parameters.
- */
-export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: WithTokenQuotaOptions): void {
-  const client = genAI as unknown as { getGenerativeModel(params: ModelParams, requestOptions?: unknown): GenerativeModel }
-  const getGenerativeModel = client.getGenerativeModel.bind(client)
-  const estimator = options.estimator ?? options.quota.estimator
-
-  /** One metered call: estimate, reserve (with fallbacks), send on the model that was reserved, charge. */
-  async function metered<R>(call: {
+/** One metered call: estimate, reserve (with fallbacks), send on the model that was reserved, charge. */
+async function metered<R>(
+  options: WithTokenQuotaOptions,
+  call: {
     label: string
     model: GenerativeModel
     request: unknown
@@ -114,127 +105,146 @@ export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: W
     /** Builds the result from a ready fallback response. */
     answer: (response: string | Json) => R
     charge: (result: R, metered: MeteredCall) => R | Promise<R>
-  }): Promise<R> {
-    const { model, request } = call
-    const params = (typeof request === 'object' && request !== null ? request : { contents: request }) as Json
-    const prompt = { contents: [call.history, request], systemInstruction: model.systemInstruction, tools: model.tools }
-    const promptTokens = await estimateGeminiPrompt(estimator, prompt, call.maxOutputTokens === 0 ? 'embed' : 'generate')
-    const candidates = positiveInteger(configOf(model, request).candidateCount)
-    const begun = await beginCall(options, {
-      label: call.label,
-      model: modelName(model.model),
-      params,
-      promptTokens,
-      maxOutputTokens: call.maxOutputTokens,
-      candidates,
+  },
+): Promise<R> {
+  const { model, request } = call
+  const params = (typeof request === 'object' && request !== null ? request : { contents: request }) as Json
+  const prompt = { contents: [call.history, request], systemInstruction: model.systemInstruction, tools: model.tools }
+  const promptTokens = await estimateGeminiPrompt(options.estimator ?? options.quota.estimator, prompt, call.maxOutputTokens === 0 ? 'embed' : 'generate')
+  const candidates = positiveInteger(configOf(model, request).candidateCount)
+  const begun = await beginCall(options, {
+    label: call.label,
+    model: modelName(model.model),
+    params,
+    promptTokens,
+    maxOutputTokens: call.maxOutputTokens,
+    candidates,
+  })
+  if (begun.kind === 'response') return call.answer(begun.response)
+  const result = await begun.call.send(call.signal, () => call.send(begun.model ?? modelName(model.model), begun.maxOutputTokens))
+  return call.charge(result, begun.call)
+}
+
+function maxOutputOf(model: GenerativeModel, request: unknown): number | undefined {
+  return configOf(model, request).maxOutputTokens as number | undefined
+}
+
+async function chargeResult(result: GenerateResult, call: MeteredCall): Promise<GenerateResult> {
+  await call.commitUsage(usageOfMetadata(result.response.usageMetadata), textOfCandidates(result.response))
+  return result
+}
+
+function instrumentChat(options: WithTokenQuotaOptions, model: GenerativeModel, session: ChatSession): ChatSession {
+  const sendMessage = session.sendMessage.bind(session)
+  const sendMessageStream = session.sendMessageStream.bind(session)
+  // A chat keeps its model: a model fallback does not apply to it (a ready response does).
+  const sameModel = (name: string) => {
+    if (name !== modelName(session.model))
+      throw new TypeError('A model fallback cannot switch the model of a @google/generative-ai chat; answer with a response instead')
+  }
+  /** A chat message, sent on the session's own model and output cap. */
+  const chatCall = async <R>(label: string, request: unknown, requestOptions: unknown, send: () => Promise<R>) => ({
+    label,
+    model,
+    request,
+    history: await session.getHistory(),
+    maxOutputTokens: maxOutputOf(model, session.params),
+    signal: signalOf(requestOptions),
+    send: async (name: string, cap: number | undefined) => {
+      sameModel(name)
+      fitsChat(cap)
+      return send()
+    },
+  })
+  session.sendMessage = async (request, requestOptions) =>
+    metered(options, {
+      ...(await chatCall('sendMessage', request, requestOptions, () => sendMessage(request, requestOptions))),
+      answer: fallbackResult,
+      charge: chargeResult,
     })
-    if (begun.kind === 'response') return call.answer(begun.response)
-    const result = await begun.call.send(call.signal, () => call.send(begun.model ?? modelName(model.model), begun.maxOutputTokens))
-    return call.charge(result, begun.call)
-  }
+  session.sendMessageStream = async (request, requestOptions) =>
+    metered(options, {
+      ...(await chatCall('sendMessageStream', request, requestOptions, () => sendMessageStream(request, requestOptions))),
+      answer: fallbackStream,
+      charge: meterStreamResult,
+    })
+  return session
+}
 
-  function maxOutputOf(model: GenerativeModel, request: unknown): number | undefined {
-    return configOf(model, request).maxOutputTokens as number | undefined
+function instrumentModel(
+  options: WithTokenQuotaOptions,
+  client: GenerativeAIClient,
+  model: GenerativeModel,
+  params: ModelParams,
+  requestOptions: unknown,
+): GenerativeModel {
+  const own = {
+    generateContent: model.generateContent.bind(model),
+    generateContentStream: model.generateContentStream.bind(model),
   }
+  const embedContent = model.embedContent.bind(model)
+  const batchEmbedContents = model.batchEmbedContents.bind(model)
+  const startChat = model.startChat.bind(model)
+  // The unmetered methods of the model a call was reserved for: this one, or a fallback made with the same parameters.
+  const reservedModel = (name: string) => (name === modelName(model.model) ? own : client.getGenerativeModel({ ...params, model: name }, requestOptions))
 
-  async function chargeResult(result: GenerateResult, call: MeteredCall): Promise<GenerateResult> {
-    await call.commitUsage(usageOfMetadata(result.response.usageMetadata), textOfCandidates(result.response))
-    return result
-  }
-
-  function instrumentChat(model: GenerativeModel, session: ChatSession): ChatSession {
-    const sendMessage = session.sendMessage.bind(session)
-    const sendMessageStream = session.sendMessageStream.bind(session)
-    // A chat keeps its model: a model fallback does not apply to it (a ready response does).
-    const sameModel = (name: string) => {
-      if (name !== modelName(session.model))
-        throw new TypeError('A model fallback cannot switch the model of a @google/generative-ai chat; answer with a response instead')
-    }
-    /** A chat message, sent on the session's own model and output cap. */
-    const chatCall = async <R>(label: string, request: unknown, requestOptions: unknown, send: () => Promise<R>) => ({
+  model.generateContent = (request, options_) =>
+    metered(options, {
+      label: 'generateContent',
+      model,
+      request,
+      maxOutputTokens: maxOutputOf(model, request),
+      signal: signalOf(options_),
+      send: (name, cap) => reservedModel(name).generateContent(withOutputCap(model, request, cap), options_),
+      answer: fallbackResult,
+      charge: chargeResult,
+    })
+  model.generateContentStream = (request, options_) =>
+    metered(options, {
+      label: 'generateContentStream',
+      model,
+      request,
+      maxOutputTokens: maxOutputOf(model, request),
+      signal: signalOf(options_),
+      send: (name, cap) => reservedModel(name).generateContentStream(withOutputCap(model, request, cap), options_),
+      answer: fallbackStream,
+      charge: meterStreamResult,
+    })
+  // Embedding responses carry no usage: the prompt estimate is charged.
+  const embed = (label: string, embedder: (request: unknown, options_?: unknown) => Promise<unknown>) => (request: unknown, options_?: unknown) =>
+    metered(options, {
       label,
       model,
       request,
-      history: await session.getHistory(),
-      maxOutputTokens: maxOutputOf(model, session.params),
-      signal: signalOf(requestOptions),
-      send: async (name: string, cap: number | undefined) => {
-        sameModel(name)
-        fitsChat(cap)
-        return send()
+      maxOutputTokens: 0,
+      signal: signalOf(options_),
+      send: () => embedder(request, options_),
+      answer: (response) => response,
+      charge: async (result, call) => {
+        await call.commitEstimate('')
+        return result
       },
     })
-    session.sendMessage = async (request, requestOptions) =>
-      metered({
-        ...(await chatCall('sendMessage', request, requestOptions, () => sendMessage(request, requestOptions))),
-        answer: fallbackResult,
-        charge: chargeResult,
-      })
-    session.sendMessageStream = async (request, requestOptions) =>
-      metered({
-        ...(await chatCall('sendMessageStream', request, requestOptions, () => sendMessageStream(request, requestOptions))),
-        answer: fallbackStream,
-        charge: meterStreamResult,
-      })
-    return session
-  }
-
-  function instrumentModel(model: GenerativeModel, params: ModelParams, requestOptions: unknown): GenerativeModel {
-    const own = {
-      generateContent: model.generateContent.bind(model),
-      generateContentStream: model.generateContentStream.bind(model),
-    }
-    const embedContent = model.embedContent.bind(model)
-    const batchEmbedContents = model.batchEmbedContents.bind(model)
-    const startChat = model.startChat.bind(model)
-    // The unmetered methods of the model a call was reserved for: this one, or a fallback made with the same parameters.
-    const reservedModel = (name: string) => (name === modelName(model.model) ? own : getGenerativeModel({ ...params, model: name }, requestOptions))
-
-    model.generateContent = (request, options_) =>
-      metered({
-        label: 'generateContent',
-        model,
-        request,
-        maxOutputTokens: maxOutputOf(model, request),
-        signal: signalOf(options_),
-        send: (name, cap) => reservedModel(name).generateContent(withOutputCap(model, request, cap), options_),
-        answer: fallbackResult,
-        charge: chargeResult,
-      })
-    model.generateContentStream = (request, options_) =>
-      metered({
-        label: 'generateContentStream',
-        model,
-        request,
-        maxOutputTokens: maxOutputOf(model, request),
-        signal: signalOf(options_),
-        send: (name, cap) => reservedModel(name).generateContentStream(withOutputCap(model, request, cap), options_),
-        answer: fallbackStream,
-        charge: meterStreamResult,
-      })
-    // Embedding responses carry no usage: the prompt estimate is charged.
-    const embed = (label: string, embedder: (request: unknown, options_?: unknown) => Promise<unknown>) => (request: unknown, options_?: unknown) =>
-      metered({
-        label,
-        model,
-        request,
-        maxOutputTokens: 0,
-        signal: signalOf(options_),
-        send: () => embedder(request, options_),
-        answer: (response) => response,
-        charge: async (result, call) => {
-          await call.commitEstimate('')
-          return result
-        },
-      })
-    model.embedContent = embed('embedContent', embedContent)
-    model.batchEmbedContents = embed('batchEmbedContents', batchEmbedContents)
-    model.startChat = (chatParams) => instrumentChat(model, startChat(chatParams))
-    return model
-  }
-
-  client.getGenerativeModel = (params, requestOptions) => instrumentModel(getGenerativeModel(params, requestOptions), params, requestOptions)
+  model.embedContent = embed('embedContent', embedContent)
+  model.batchEmbedContents = embed('batchEmbedContents', batchEmbedContents)
+  model.startChat = (chatParams) => instrumentChat(options, model, startChat(chatParams))
+  return model
 }
+
+/**
+ * Meters `@google/generative-ai`: every model from `getGenerativeModel()` has its
+ * `generateContent`, `generateContentStream`, `embedContent` and `batchEmbedContents` metered, and
+ * its chats (`startChat()`) their `sendMessage` / `sendMessageStream` (which do not go through the
+ * model's methods). A model fallback runs the request on a model made with the same parameters.
+ */
+export function instrumentGenerativeAI(genAI: GoogleGenerativeAILike, options: WithTokenQuotaOptions): void {
+  const client = genAI as unknown as GenerativeAIClient
+  const unmetered: GenerativeAIClient = { getGenerativeModel: client.getGenerativeModel.bind(client) }
+  client.getGenerativeModel = (params, requestOptions) =>
+    instrumentModel(options, unmetered, unmetered.getGenerativeModel(params, requestOptions), params, requestOptions)
+}
+
+type GenerativeAIClient = { getGenerativeModel(params: ModelParams, requestOptions?: unknown): GenerativeModel }
 
 /** The abort signal of a call's `SingleRequestOptions`, if any. */
 function signalOf(requestOptions: unknown): AbortSignal | undefined {

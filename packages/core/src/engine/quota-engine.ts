@@ -116,8 +116,9 @@ export class QuotaEngine {
   async record(context: QuotaContext | undefined, usage: Usage, model: string | undefined): Promise<CommitResult> {
     normalizeUsage(usage)
     const at = this.settings.now()
-    const plan = Planner.countingOnly(await this.#plan(context, { model }, at, normalizeEstimate(0)))
-    const reservation = await this.#place(plan, at, normalizeEstimate(0))
+    const nothing = normalizeEstimate(0)
+    const plan = Planner.countingOnly(await this.#plan(context, { model }, at, nothing))
+    const reservation = await this.#place(plan, at, nothing)
     if (reservation instanceof TokenQuotaExceededError) throw new StoreUnavailableError({ message: 'The store refused a reservation that has no limit' })
     return this.#settler.commit(reservation, usage, undefined)
   }
