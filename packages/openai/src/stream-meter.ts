@@ -43,6 +43,70 @@ function eventJson(data: string): Json | undefined {
 }
 
 /**
+ * What an event stream has shown so far, block by block: whether the usage event came (its charge
+ * is then under way), whether `[DONE]` came, and the text generated — parsed lazily, since it
+ * matters only if the usage never comes.
+ */
+class EventStreamTally {
+  readonly #handlers: StreamMeterHandlers
+  #pending = ''
+  usageSeen: Promise<void> | undefined
+  /** The `[DONE]` sentinel arrived: a cancel after it is the consumer closing a finished stream. */
+  sentinelSeen = false
+  #produced = ''
+  #unparsed: string[] = []
+  #unparsedLength = 0
+
+  constructor(handlers: StreamMeterHandlers) {
+    this.#handlers = handlers
+  }
+
+  producedText(): string {
+    for (const data of this.#unparsed) {
+      const event = eventJson(data)
+      if (event) this.#produced += streamedTextOf(this.#handlers.kind, event)
+    }
+    this.#unparsed = []
+    this.#unparsedLength = 0
+    return this.#produced
+  }
+
+  /** Splits complete events off the pending text; returns what to forward. */
+  forward(text: string, final: boolean): string {
+    this.#pending += text
+    let output = ''
+    for (let match = eventBoundary.exec(this.#pending); match; match = eventBoundary.exec(this.#pending)) {
+      const block = this.#pending.slice(0, match.index)
+      this.#pending = this.#pending.slice(match.index + match[0].length)
+      if (this.#inspect(block)) output += block + match[0]
+    }
+    if (final && this.#pending !== '') {
+      if (this.#inspect(this.#pending)) output += this.#pending
+      this.#pending = ''
+    }
+    return output
+  }
+
+  /** Notes one event; `false` drops it (the usage chunk we asked for). */
+  #inspect(block: string): boolean {
+    const data = eventData(block)
+    if (data === '[DONE]') this.sentinelSeen = true
+    if (this.usageSeen) return true
+    if (usageHint.test(data)) {
+      const event = eventJson(data)
+      if (event && isUsageEvent(this.#handlers.kind, event)) {
+        this.usageSeen = this.#handlers.onUsage(event)
+        return !(this.#handlers.hideUsageChunk && Array.isArray(event.choices) && event.choices.length === 0)
+      }
+    }
+    this.#unparsed.push(data)
+    this.#unparsedLength += data.length
+    if (this.#unparsedLength > maxUnparsedLength) this.producedText()
+    return true
+  }
+}
+
+/**
  * Passes a provider's event stream through, byte for byte except the hidden usage chunk, while
  * metering it: the text generated so far, and the usage event. Reading is pulled by the consumer,
  * so a consumer that stops reading (or cancels) stops the upstream read too.
@@ -51,58 +115,7 @@ export function meterEventStream(source: ReadableStream<Uint8Array>, handlers: S
   const reader = source.getReader()
   const decoder = new TextDecoder()
   const encoder = new TextEncoder()
-  let pending = ''
-  let usageSeen: Promise<void> | undefined
-  /** The `[DONE]` sentinel arrived: a cancel after it is the consumer closing a finished stream. */
-  let sentinelSeen = false
-  // The text generated so far matters only if the usage never comes: parse events for it lazily.
-  let produced = ''
-  let unparsed: string[] = []
-  let unparsedLength = 0
-
-  function producedText(): string {
-    for (const data of unparsed) {
-      const event = eventJson(data)
-      if (event) produced += streamedTextOf(handlers.kind, event)
-    }
-    unparsed = []
-    unparsedLength = 0
-    return produced
-  }
-
-  function inspect(block: string): boolean {
-    const data = eventData(block)
-    if (data === '[DONE]') sentinelSeen = true
-    if (usageSeen) return true
-    if (usageHint.test(data)) {
-      const event = eventJson(data)
-      if (event && isUsageEvent(handlers.kind, event)) {
-        usageSeen = handlers.onUsage(event)
-        return !(handlers.hideUsageChunk && Array.isArray(event.choices) && event.choices.length === 0)
-      }
-    }
-    unparsed.push(data)
-    unparsedLength += data.length
-    if (unparsedLength > maxUnparsedLength) producedText()
-    return true
-  }
-
-  /** Splits complete events off the pending text; returns what to forward. */
-  function forward(text: string, final: boolean): string {
-    pending += text
-    let output = ''
-    for (let match = eventBoundary.exec(pending); match; match = eventBoundary.exec(pending)) {
-      const block = pending.slice(0, match.index)
-      pending = pending.slice(match.index + match[0].length)
-      if (inspect(block)) output += block + match[0]
-    }
-    if (final && pending !== '') {
-      if (inspect(pending)) output += pending
-      pending = ''
-    }
-    return output
-  }
-
+  const tally = new EventStreamTally(handlers)
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
@@ -110,25 +123,25 @@ export function meterEventStream(source: ReadableStream<Uint8Array>, handlers: S
         for (;;) {
           const { done, value } = await reader.read()
           if (done) {
-            const rest = forward(decoder.decode(), true)
+            const rest = tally.forward(decoder.decode(), true)
             if (rest) controller.enqueue(encoder.encode(rest))
-            await (usageSeen ?? handlers.onEnd(producedText()))
+            await (tally.usageSeen ?? handlers.onEnd(tally.producedText()))
             controller.close()
             return
           }
-          const output = forward(decoder.decode(value, { stream: true }), false)
+          const output = tally.forward(decoder.decode(value, { stream: true }), false)
           if (output) {
             controller.enqueue(encoder.encode(output))
             return
           }
         }
       } catch (error) {
-        await (usageSeen ?? handlers.onInterrupted(producedText()))
+        await (tally.usageSeen ?? handlers.onInterrupted(tally.producedText()))
         controller.error(error)
       }
     },
     async cancel(reason) {
-      await (usageSeen ?? (sentinelSeen ? handlers.onEnd(producedText()) : handlers.onInterrupted(producedText())))
+      await (tally.usageSeen ?? (tally.sentinelSeen ? handlers.onEnd(tally.producedText()) : handlers.onInterrupted(tally.producedText())))
       await reader.cancel(reason).catch(() => undefined)
     },
   })
