@@ -1,0 +1,31 @@
+import { meterOnRead } from './meter-on-read.js'
+import { outputTextOf, usageOf } from './endpoints.js'
+import type { CallPlan } from './call-gate.js'
+import type { ServerContext } from './server-context.js'
+import { meterEventStream } from './stream-meter.js'
+
+/** A successful response of a metered call, charged as it is read: an event stream, or a JSON body. */
+export function meterResponse(plan: Extract<CallPlan, { metered: unknown }>, response: Response, serverContext: ServerContext): Response {
+  const { metered, kind, hideUsageChunk } = plan
+  if (response.headers.get('content-type')?.includes('text/event-stream') && response.body) {
+    const body = meterEventStream(response.body, {
+      kind,
+      hideUsageChunk,
+      onUsage: (event) => {
+        if (kind === 'responses') serverContext.remember(event)
+        return metered.commitUsage(usageOf(kind, event), '')
+      },
+      onEnd: (produced) => metered.commitUsage(undefined, produced),
+      onInterrupted: (produced) => metered.commitInterrupted(produced),
+    })
+    return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers })
+  }
+  return meterOnRead(
+    response,
+    (parsed) => {
+      if (kind === 'responses') serverContext.remember(parsed)
+      return metered.commitUsage(usageOf(kind, parsed), outputTextOf(kind, parsed))
+    },
+    () => metered.commitInterrupted(''),
+  )
+}
