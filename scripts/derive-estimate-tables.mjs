@@ -1,4 +1,4 @@
-// Regenerates packages/core/src/estimate-tables.ts from the vocabularies of o200k_base and
+// Regenerates packages/core/src/estimate/estimate-tables.ts from the vocabularies of o200k_base and
 // cl100k_base (gpt-tokenizer). The estimator treats a bigram as a likely token boundary when few
 // tokens that both encodings share contain it: random ids and keys are full of such bigrams,
 // words and code are not.
@@ -69,7 +69,7 @@ export const punctuationOrder = ${JSON.stringify(punctuation).replaceAll('\\"', 
 /** 1 where a punctuation bigram (row-major over \`punctuationOrder\`) rarely occurs inside a token. */
 export const punctuationBigramRare = '${punctuationRare}'
 `
-const target = fileURLToPath(new URL('../packages/core/src/estimate-tables.ts', import.meta.url))
+const target = fileURLToPath(new URL('../packages/core/src/estimate/estimate-tables.ts', import.meta.url))
 writeFileSync(target, source)
 // In the repository's format, so `npm run lint` passes on a regenerated table.
 execFileSync('npx', ['biome', 'format', '--write', target], { stdio: 'ignore' })

@@ -1,9 +1,9 @@
-export { createTokenQuota } from './token-quota.js'
-export type { TokenQuota, TokenQuotaOptions, ReserveRequest } from './token-quota.js'
-export { MemoryStore } from './stores/memory-store.js'
-export type { MemoryStoreOptions } from './stores/memory-store.js'
-export { SyncedStore } from './stores/synced-store.js'
-export type { SyncedStoreOptions } from './stores/synced-store.js'
+export { createTokenQuota } from './engine/token-quota.js'
+export type { TokenQuota, TokenQuotaOptions, ReserveRequest } from './engine/token-quota.js'
+export { MemoryStore } from './store/memory-store.js'
+export type { MemoryStoreOptions } from './store/memory-store.js'
+export { SyncedStore } from './store/synced-store.js'
+export type { SyncedStoreOptions } from './store/synced-store.js'
 export type {
   Charge,
   ChargeOutcome,
@@ -20,7 +20,7 @@ export type {
   ReserveResult,
   SettleRequest,
   WindowSpec,
-} from './stores/quota-store.js'
+} from './store/quota-store.js'
 export {
   TokenQuotaError,
   TokenQuotaExceededError,
@@ -28,26 +28,26 @@ export {
   QuotaInputError,
   StoreUnavailableError,
   LeaseSettledError,
-} from './errors.js'
+} from './shared/errors.js'
 export type {
   TokenQuotaErrorCode,
   TokenQuotaExceededCode,
   QuotaConfigErrorCode,
   QuotaInputErrorCode,
   QuotaViolation,
-} from './errors.js'
-export { estimateTokens } from './estimate.js'
-export type { TokenEstimator } from './estimate.js'
-export type { EstimateStats } from './estimate-learning.js'
-export { normalizeUsage } from './usage.js'
-export { MeteredCall } from './metered-call.js'
-export type { StreamAbortCharge } from './metered-call.js'
-export { reserveCall } from './reserve-call.js'
-export type { CallReservation } from './reserve-call.js'
-export { resolveFallback } from './fallback.js'
-export type { FallbackOption, FallbackInfo, FallbackAnswer, FallbackDecision } from './fallback.js'
-export type { QuotaLease, CommitResult, CommitOptions } from './lease.js'
-export type { PolicyDecision } from './decision.js'
+} from './shared/errors.js'
+export { estimateTokens } from './estimate/estimate.js'
+export type { TokenEstimator } from './estimate/estimate.js'
+export type { EstimateStats } from './estimate/estimate-learning.js'
+export { normalizeUsage } from './shared/usage.js'
+export { MeteredCall } from './adapter/metered-call.js'
+export type { StreamAbortCharge } from './adapter/metered-call.js'
+export { reserveCall } from './adapter/reserve-call.js'
+export type { CallReservation } from './adapter/reserve-call.js'
+export { resolveFallback } from './adapter/fallback.js'
+export type { FallbackOption, FallbackInfo, FallbackAnswer, FallbackDecision } from './adapter/fallback.js'
+export type { QuotaLease, CommitResult, CommitOptions } from './engine/lease.js'
+export type { PolicyDecision } from './plan/decision.js'
 export type {
   QuotaEventMap,
   QuotaEventName,
@@ -60,7 +60,7 @@ export type {
   ThrottleEvent,
   WarningEvent,
   LeaseExpiredEvent,
-} from './events.js'
+} from './shared/events.js'
 export type {
   QuotaPolicy,
   QuotaClassAllow,
@@ -69,5 +69,5 @@ export type {
   CountMode,
   MaxTokensPerRequest,
   UnidentifiedPolicy,
-} from './policy-types.js'
-export type { QuotaContext, Usage, NormalizedUsage, TokenEstimate, TimeUnit, QuotaType, QuotaMode } from './types.js'
+} from './policy/policy-types.js'
+export type { QuotaContext, Usage, NormalizedUsage, TokenEstimate, TimeUnit, QuotaType, QuotaMode } from './shared/types.js'

@@ -1,4 +1,4 @@
-export { UpstashStore } from './stores/upstash-store.js'
-export type { UpstashStoreOptions, UpstashRedisLike } from './stores/upstash-store.js'
-export { LuaStore } from './stores/redis/lua-store.js'
-export type { LuaStoreOptions } from './stores/redis/lua-store.js'
+export { UpstashStore } from './store/upstash-store.js'
+export type { UpstashStoreOptions, UpstashRedisLike } from './store/upstash-store.js'
+export { LuaStore } from './store/redis/lua-store.js'
+export type { LuaStoreOptions } from './store/redis/lua-store.js'

@@ -1,4 +1,4 @@
-import type { TokenEstimator } from '../estimate.js'
+import type { TokenEstimator } from '../estimate/estimate.js'
 
 /** One message of a prompt, as the provider receives it. */
 export interface PromptMessage {

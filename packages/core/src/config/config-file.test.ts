@@ -4,9 +4,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { loadQuotaConfig, parseQuotaConfig } from './config-file.js'
-import { QuotaConfigError, TokenQuotaExceededError } from '../errors.js'
+import { QuotaConfigError, TokenQuotaExceededError } from '../shared/errors.js'
 import { createFakeClock } from '../testing/fake-clock.js'
-import { createTokenQuota } from '../token-quota.js'
+import { createTokenQuota } from '../engine/token-quota.js'
 
 const strategyNote = fileURLToPath(new URL('./__fixtures__/token_limits.yaml', import.meta.url))
 

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises'
 import { extname } from 'node:path'
 import { parse as parseYaml } from 'yaml'
-import { QuotaConfigError } from '../errors.js'
-import { normalizePolicies } from '../policy-set.js'
-import type { QuotaPolicy, QuotaThreshold } from '../policy-types.js'
-import type { QuotaContext } from '../types.js'
+import { QuotaConfigError } from '../shared/errors.js'
+import { normalizePolicies } from '../policy/policy-set.js'
+import type { QuotaPolicy, QuotaThreshold } from '../policy/policy-types.js'
+import type { QuotaContext } from '../shared/types.js'
 
 /** An alert of the `alerts:` list, as written in the file. */
 export interface QuotaAlert {

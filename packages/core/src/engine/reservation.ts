@@ -1,7 +1,7 @@
-import type { LeaseFields } from '../lease.js'
+import type { LeaseFields } from './lease.js'
 import type { RequestPlan } from '../plan/request-plan.js'
-import type { CounterSnapshot, StoreHold } from '../stores/quota-store.js'
-import type { EstimateBound } from '../types.js'
+import type { CounterSnapshot, StoreHold } from '../store/quota-store.js'
+import type { EstimateBound } from '../shared/types.js'
 
 /** A successful reservation, as the store placed it: what its lease settles. */
 export interface Reservation extends LeaseFields {

@@ -1,9 +1,9 @@
-import { QuotaConfigError, QuotaInputError } from '../errors.js'
-import { type NormalizedPolicy, normalizeUnidentified } from '../policy.js'
-import { normalizePolicies } from '../policy-set.js'
-import type { LeaseExpiry } from '../stores/quota-store.js'
-import type { QuotaContext } from '../types.js'
-import type { TokenQuotaOptions } from '../token-quota.js'
+import { QuotaConfigError, QuotaInputError } from '../shared/errors.js'
+import { type NormalizedPolicy, normalizeUnidentified } from '../policy/policy.js'
+import { normalizePolicies } from '../policy/policy-set.js'
+import type { LeaseExpiry } from '../store/quota-store.js'
+import type { QuotaContext } from '../shared/types.js'
+import type { TokenQuotaOptions } from './token-quota.js'
 
 const defaultLeaseTtlMs = 600_000
 

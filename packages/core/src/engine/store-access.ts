@@ -1,6 +1,6 @@
-import { StoreUnavailableError, TokenQuotaError } from '../errors.js'
-import type { QuotaEvents } from '../events.js'
-import { MemoryStore } from '../stores/memory-store.js'
+import { StoreUnavailableError, TokenQuotaError } from '../shared/errors.js'
+import type { QuotaEvents } from '../shared/events.js'
+import { MemoryStore } from '../store/memory-store.js'
 import type {
   ChargeOutcome,
   CounterSnapshot,
@@ -10,7 +10,7 @@ import type {
   ReserveResult,
   SettleRequest,
   StoreReserveRequest,
-} from '../stores/quota-store.js'
+} from '../store/quota-store.js'
 
 type Operation = 'reserve' | 'settle' | 'read'
 

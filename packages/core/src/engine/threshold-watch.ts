@@ -1,10 +1,10 @@
-import type { QuotaEvents } from '../events.js'
-import type { PolicyTarget } from '../identifier.js'
+import type { QuotaEvents } from '../shared/events.js'
+import type { PolicyTarget } from '../policy/identifier.js'
 import { allowedOf, type CounterPlan, type RequestPlan, thresholdUntil } from '../plan/request-plan.js'
-import type { NormalizedPolicy } from '../policy.js'
-import type { ChargeOutcome, CounterSnapshot } from '../stores/quota-store.js'
-import { Throttle } from '../throttle.js'
-import type { QuotaContext } from '../types.js'
+import type { NormalizedPolicy } from '../policy/policy.js'
+import type { ChargeOutcome, CounterSnapshot } from '../store/quota-store.js'
+import { Throttle } from './throttle.js'
+import type { QuotaContext } from '../shared/types.js'
 
 /** A throttle's interval when its policy sets none. */
 const defaultPacingMs = 1000

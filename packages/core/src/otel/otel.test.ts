@@ -7,9 +7,9 @@ import {
   type Histogram,
 } from '@opentelemetry/sdk-metrics'
 import { describe, expect, it } from 'vitest'
-import { TokenQuotaExceededError } from '../errors.js'
+import { TokenQuotaExceededError } from '../shared/errors.js'
 import { recordQuotaMetrics } from './otel.js'
-import { createTokenQuota } from '../token-quota.js'
+import { createTokenQuota } from '../engine/token-quota.js'
 
 async function collect(reader: PeriodicExportingMetricReader, exporter: InMemoryMetricExporter) {
   await reader.forceFlush()

@@ -1,6 +1,6 @@
 import { metrics, type Attributes, type Meter } from '@opentelemetry/api'
-import type { TokenQuota } from '../token-quota.js'
-import type { QuotaContext } from '../types.js'
+import type { TokenQuota } from '../engine/token-quota.js'
+import type { QuotaContext } from '../shared/types.js'
 
 export interface QuotaMetricsOptions {
   /** @default the global meter provider's `tokenquota` meter */

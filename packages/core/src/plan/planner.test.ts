@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { TokenQuotaExceededError } from '../errors.js'
-import { normalizePolicies } from '../policy-set.js'
-import type { QuotaPolicy } from '../policy-types.js'
-import type { EstimateBound } from '../types.js'
+import { TokenQuotaExceededError } from '../shared/errors.js'
+import { normalizePolicies } from '../policy/policy-set.js'
+import type { QuotaPolicy } from '../policy/policy-types.js'
+import type { EstimateBound } from '../shared/types.js'
 import { Planner } from './planner.js'
 
 const t0 = Date.UTC(2026, 10, 30, 12)

@@ -1,9 +1,9 @@
-import { type QuotaViolation, TokenQuotaExceededError } from '../errors.js'
-import { callPolicyFunction, type PolicyTarget, resolveTarget } from '../identifier.js'
-import type { NormalizedPolicy } from '../policy.js'
-import type { CounterSnapshot, ReserveResult } from '../stores/quota-store.js'
-import type { EstimateBound, QuotaContext } from '../types.js'
-import type { PolicyDecision } from '../decision.js'
+import { type QuotaViolation, TokenQuotaExceededError } from '../shared/errors.js'
+import { callPolicyFunction, type PolicyTarget, resolveTarget } from '../policy/identifier.js'
+import type { NormalizedPolicy } from '../policy/policy.js'
+import type { CounterSnapshot, ReserveResult } from '../store/quota-store.js'
+import type { EstimateBound, QuotaContext } from '../shared/types.js'
+import type { PolicyDecision } from './decision.js'
 import { type CounterPlan, decisionOf, type RequestPlan, reportingTarget } from './request-plan.js'
 
 /** Models seen that no per-model policy matched, and cached applicable sets; bounded so hostile names cannot grow them. */

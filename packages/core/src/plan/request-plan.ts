@@ -1,8 +1,8 @@
-import type { PolicyDecision } from '../decision.js'
-import type { PolicyTarget } from '../identifier.js'
-import type { NormalizedPolicy } from '../policy.js'
-import type { Charge, CounterRequest, CounterSnapshot } from '../stores/quota-store.js'
-import type { QuotaContext } from '../types.js'
+import type { PolicyDecision } from './decision.js'
+import type { PolicyTarget } from '../policy/identifier.js'
+import type { NormalizedPolicy } from '../policy/policy.js'
+import type { Charge, CounterRequest, CounterSnapshot } from '../store/quota-store.js'
+import type { QuotaContext } from '../shared/types.js'
 
 // A request as the engine plans it: the counters it touches, and what to report about them.
 

@@ -1,5 +1,5 @@
-import { luaScript, runScript, type ScriptTransport } from '../stores/redis/script-runner.js'
-import { transportFor, type IORedisLike, type NodeRedisLike } from '../stores/redis-store.js'
+import { luaScript, runScript, type ScriptTransport } from '../store/redis/script-runner.js'
+import { transportFor, type IORedisLike, type NodeRedisLike } from '../store/redis-store.js'
 import { emptyDay, usageDimensions, type DayUsage, type UsageDimension, type UsageRecord, type UsageStore } from './usage-store.js'
 
 // One hash per day: `t` tokens, `n` requests, `x` refusals, `<dimension>:<value>` tokens, `rq:<user>` requests.

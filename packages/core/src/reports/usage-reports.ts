@@ -1,5 +1,5 @@
-import type { TokenQuota } from '../token-quota.js'
-import type { QuotaContext } from '../types.js'
+import type { TokenQuota } from '../engine/token-quota.js'
+import type { QuotaContext } from '../shared/types.js'
 import { countTable, MemoryUsageStore, type DayUsage, type UsageDimension, type UsageStore } from './usage-store.js'
 
 const dayMs = 86_400_000

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import type { CounterRequest, QuotaStore, ReserveResult, WindowSpec } from '../stores/quota-store.js'
+import type { CounterRequest, QuotaStore, ReserveResult, WindowSpec } from '../store/quota-store.js'
 
 export interface StoreContractOptions {
   /** A fresh, empty store for each test (a new key prefix is enough for shared servers). */

@@ -1,0 +1,155 @@
+import type { TokenEstimator } from '../estimate/estimate.js'
+import { QuotaInputError } from '../shared/errors.js'
+import type { QuotaLease } from '../engine/lease.js'
+import type { TokenQuota } from '../engine/token-quota.js'
+import type { Usage } from '../shared/types.js'
+
+/** What to charge for a stream that ended early (cancelled by the caller, or broken mid-way). */
+export type StreamAbortCharge = 'produced' | 'reservation'
+
+/**
+ * One metered model call, for adapters: its lease and what is known about its prompt. Settles
+ * exactly once, whichever of the response paths (usage, no usage, interruption, failure) gets
+ * there first. Settling never throws: store failures are reported by the engine's `storeError`
+ * event and the lease then expires on its own.
+ */
+export class MeteredCall {
+  /** What the call is, for messages (e.g. `chat`, `generateContent`). */
+  readonly label: string
+  readonly lease: QuotaLease
+  readonly promptTokens: number
+  readonly #quota: TokenQuota
+  readonly #estimator: TokenEstimator
+  readonly #onStreamAbort: StreamAbortCharge
+  #settled = false
+  #sent: { readonly signal: AbortSignal | undefined; readonly abortedBeforeSend: boolean } | undefined
+
+  constructor(options: {
+    label: string
+    lease: QuotaLease
+    promptTokens: number
+    quota: TokenQuota
+    estimator: TokenEstimator
+    onStreamAbort?: StreamAbortCharge
+  }) {
+    this.label = options.label
+    this.lease = options.lease
+    this.promptTokens = options.promptTokens
+    this.#quota = options.quota
+    this.#estimator = options.estimator
+    this.#onStreamAbort = options.onStreamAbort ?? 'produced'
+  }
+
+  get settled(): boolean {
+    return this.#settled
+  }
+
+  /** Charges the provider's usage; falls back to an estimate when it is missing or malformed. */
+  async commitUsage(usage: Usage | undefined, outputText: string): Promise<void> {
+    if (!this.#begin()) return
+    // All zeros is what some compatible servers send when they do not count: a call is never free.
+    if (usage !== undefined && !usage.total && !usage.input && !usage.output) usage = undefined
+    if (usage !== undefined) {
+      try {
+        await this.lease.commit(usage)
+        if (typeof usage.input === 'number') this.#quota.noteEstimate(this.lease.model, this.promptTokens, usage.input)
+        return
+      } catch (error) {
+        if (!QuotaInputError.isInstance(error)) return
+        this.#quota.emit('warning', {
+          code: 'UsageMissing',
+          message: `The ${this.label} response had malformed usage (${error.message}); charging an estimate`,
+        })
+      }
+    } else {
+      this.#quota.emit('warning', { code: 'UsageMissing', message: `The ${this.label} response had no usage; charging an estimate` })
+    }
+    await this.#commitEstimate(outputText)
+  }
+
+  /** For calls whose provider never reports usage (e.g. Gemini embeddings): charge the estimate, quietly. */
+  async commitEstimate(outputText: string): Promise<void> {
+    if (!this.#begin()) return
+    await this.#commitEstimate(outputText)
+  }
+
+  /**
+   * A stream stopped before its usage arrived: charge the prompt and what was generated — or,
+   * when nothing of the answer was seen, the reservation (the provider bills what it processed,
+   * a long reasoning phase included).
+   */
+  async commitInterrupted(producedText: string): Promise<void> {
+    if (!this.#begin()) return
+    if (this.#onStreamAbort === 'reservation' || producedText === '') {
+      await this.lease.commit().catch(() => undefined)
+      return
+    }
+    await this.#commitEstimate(producedText)
+  }
+
+  /**
+   * Call just before the request goes out, with the signal it goes with: a signal already aborted
+   * means nothing is sent.
+   */
+  sending(signal: AbortSignal | null | undefined): void {
+    this.#sent = { signal: signal ?? undefined, abortedBeforeSend: signal?.aborted === true }
+  }
+
+  /**
+   * Sends the call (`send`) with its abort signal, settling a failure: released, or charged when it
+   * was aborted after going out (see `fail`). The failure is rethrown. The adapters' one
+   * "reserve → send → charge or release" step, between `reserveCall` and a `commit*`.
+   */
+  async send<T>(signal: AbortSignal | null | undefined, send: () => PromiseLike<T>): Promise<T> {
+    this.sending(signal)
+    try {
+      return await send()
+    } catch (error) {
+      await this.fail(error)
+      throw error
+    }
+  }
+
+  /**
+   * The call failed without an answer. Aborted after it was sent (the caller went away, a timeout),
+   * the provider may have processed it all: the reservation is charged. Any other failure (an HTTP
+   * error, a connection that never reached the provider, an abort before sending) releases it.
+   */
+  async fail(error: unknown): Promise<void> {
+    const sent = this.#sent
+    if (sent !== undefined && !sent.abortedBeforeSend && isAbort(error, sent.signal)) {
+      if (!this.#begin()) return
+      await this.lease.commit().catch(() => undefined)
+      return
+    }
+    await this.release()
+  }
+
+  /** The call never reached the provider: return the reservation. */
+  async release(): Promise<void> {
+    if (!this.#begin()) return
+    await this.lease.release().catch(() => undefined)
+  }
+
+  #begin(): boolean {
+    if (this.#settled) return false
+    this.#settled = true
+    return true
+  }
+
+  async #commitEstimate(outputText: string): Promise<void> {
+    try {
+      const output = outputText === '' ? 0 : await this.#estimator(outputText)
+      await this.lease.commit({ input: this.promptTokens, output }, { estimated: true })
+    } catch {
+      // Reported through the engine's events; the lease expires on its own.
+    }
+  }
+}
+
+/** An abort error of fetch or of an SDK (OpenAI's `APIUserAbortError`), or any error once the call's signal is aborted. */
+function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
+  if (signal?.aborted) return true
+  const name = (error as { name?: unknown } | null)?.name
+  return name === 'AbortError' || name === 'APIUserAbortError' || name === 'TimeoutError'
+}

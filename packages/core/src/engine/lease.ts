@@ -1,0 +1,133 @@
+import { LeaseSettledError } from '../shared/errors.js'
+import type { PolicyDecision } from '../plan/decision.js'
+import type { QuotaContext, Usage } from '../shared/types.js'
+
+/** What a settled lease charged. */
+export interface CommitResult {
+  /** Per policy that counts: what was charged, in its unit. */
+  readonly charges: ReadonlyArray<{ readonly policy: string; readonly identifier: string | null; readonly amount: number }>
+  /** `true` when the charge is an estimate: no usage was given, or the caller marked it estimated. */
+  readonly estimated: boolean
+}
+
+export interface CommitOptions {
+  /** The usage is the caller's estimate, not the provider's report (it shows in the `usage` event). */
+  readonly estimated?: boolean
+}
+
+/**
+ * Capacity held for one model call. Settle it exactly once: `commit(usage)` with the provider's
+ * real usage, `commit()` to charge the reservation itself, or `release()` when the call failed
+ * before using tokens. An unsettled lease expires after the quota's `leaseTtlMs`.
+ */
+export interface QuotaLease {
+  readonly id: string
+  readonly context: QuotaContext
+  readonly model: string | undefined
+  /** Epoch ms after which the store returns the held capacity on its own. */
+  readonly expiresAt: number
+  /** Set when a `clamp` cap lowered the request's output budget: send at most this many output tokens. */
+  readonly maxOutputTokens: number | undefined
+  /** Per applicable policy: its state right after the reservation. */
+  readonly decisions: readonly PolicyDecision[]
+  /** `pending` until settled. */
+  readonly state: 'pending' | 'committed' | 'released'
+  /**
+   * Replaces the reservation by real usage. Without usage, charges the reservation (use it when
+   * the provider reported nothing: never charge zero for a call that ran).
+   * @throws LeaseSettledError when already settled; QuotaInputError for malformed usage (the lease stays pending).
+   */
+  commit(usage?: Usage, options?: CommitOptions): Promise<CommitResult>
+  /** Returns the reservation unused. @throws LeaseSettledError when already settled. */
+  release(): Promise<void>
+}
+
+/**
+ * How the engine settles its leases. One object serves every lease of an engine (no closures per
+ * lease); a memory store answers synchronously, so the results may be plain values.
+ */
+export interface LeaseSettlement<Reservation> {
+  commit(reservation: Reservation, usage: Usage | undefined, options: CommitOptions | undefined): CommitResult | Promise<CommitResult>
+  release(reservation: Reservation): void | Promise<void>
+  decisions(reservation: Reservation): readonly PolicyDecision[]
+}
+
+/** What a lease shows of the engine's reservation. */
+export interface LeaseFields {
+  readonly leaseId: string
+  readonly context: QuotaContext
+  readonly model: string | undefined
+  readonly expiresAt: number
+  readonly maxOutputTokens: number | undefined
+}
+
+/** The engine's lease: settles once through `settlement`; decisions are computed when first read. */
+export class Lease<Reservation extends LeaseFields> implements QuotaLease {
+  readonly #reservation: Reservation
+  readonly #settlement: LeaseSettlement<Reservation>
+  #decisions: readonly PolicyDecision[] | undefined
+  #state: QuotaLease['state'] = 'pending'
+  #inFlight: 'commit' | 'release' | undefined
+
+  constructor(reservation: Reservation, settlement: LeaseSettlement<Reservation>) {
+    this.#reservation = reservation
+    this.#settlement = settlement
+  }
+
+  get id(): string {
+    return this.#reservation.leaseId
+  }
+
+  get context(): QuotaContext {
+    return this.#reservation.context
+  }
+
+  get model(): string | undefined {
+    return this.#reservation.model
+  }
+
+  get expiresAt(): number {
+    return this.#reservation.expiresAt
+  }
+
+  get maxOutputTokens(): number | undefined {
+    return this.#reservation.maxOutputTokens
+  }
+
+  get decisions(): readonly PolicyDecision[] {
+    this.#decisions ??= this.#settlement.decisions(this.#reservation)
+    return this.#decisions
+  }
+
+  get state(): QuotaLease['state'] {
+    return this.#state
+  }
+
+  #begin(attempted: 'commit' | 'release'): void {
+    if (this.#state !== 'pending') throw new LeaseSettledError({ leaseId: this.id, settledAs: this.#state, attempted })
+    if (this.#inFlight) throw new LeaseSettledError({ leaseId: this.id, settledAs: this.#inFlight === 'commit' ? 'committed' : 'released', attempted })
+    this.#inFlight = attempted
+  }
+
+  async commit(usage?: Usage, options?: CommitOptions): Promise<CommitResult> {
+    this.#begin('commit')
+    try {
+      const settling = this.#settlement.commit(this.#reservation, usage, options)
+      const result = settling instanceof Promise ? await settling : settling
+      this.#state = 'committed'
+      return result
+    } finally {
+      this.#inFlight = undefined
+    }
+  }
+
+  async release(): Promise<void> {
+    this.#begin('release')
+    try {
+      await this.#settlement.release(this.#reservation)
+      this.#state = 'released'
+    } finally {
+      this.#inFlight = undefined
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import type { QuotaMode, QuotaType } from '../shared/types.js'
+
+/**
+ * One policy's counter for one request: the data Apigee exposes as `ratelimit.<policy>.*`.
+ * Returned by `quota.status()`, `quota.check()` and in `lease.decisions`.
+ */
+export interface PolicyDecision {
+  /** The policy's name. */
+  readonly name: string
+  /** Same as `name`. */
+  readonly policy: string
+  readonly type: QuotaType
+  readonly mode: QuotaMode
+  /** The identifier counted for (`null`: one counter shared by everyone). */
+  readonly identifier: string | null
+  /** The class the limit came from, for class-based `allow`. */
+  readonly class: string | undefined
+  /** Tokens allowed in the window. */
+  readonly allowed: number
+  /** Tokens committed in the window. */
+  readonly used: number
+  /** Tokens held by unsettled reservations. */
+  readonly reserved: number
+  /** `allowed - used - reserved`, never negative. */
+  readonly available: number
+  readonly windowStart: number
+  /** When the counter is back to zero (window end; for a rolling window, when its newest tokens leave it). */
+  readonly resetAt: number
+}

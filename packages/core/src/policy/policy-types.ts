@@ -1,0 +1,98 @@
+import type { MaybePromise, QuotaContext, QuotaMode, QuotaType, TimeUnit } from '../shared/types.js'
+
+/** A limit that depends on a class of caller, e.g. the user's plan (Apigee's `<Class>`). */
+export interface QuotaClassAllow {
+  /** The class of a request: a context key (`'plan'`) or a function of the context. */
+  readonly class: string | ((context: QuotaContext) => string | undefined)
+  /**
+   * Limit per class. A class not listed here is refused, never unlimited. As in Apigee, each class
+   * keeps its own counter.
+   */
+  readonly counts: Readonly<Record<string, number>>
+}
+
+/**
+ * Cost-style weights: what one token of each kind is charged. Cached input defaults to the input
+ * weight and reasoning to the output weight. Charges are rounded up to whole units.
+ */
+export interface TokenWeights {
+  readonly input?: number
+  readonly output?: number
+  readonly cachedInput?: number
+  readonly reasoning?: number
+}
+
+/** What a policy charges: provider tokens of one kind, weighted tokens, or one unit per request. */
+export type CountMode = 'total' | 'input' | 'output' | 'requests' | TokenWeights
+
+/** A soft level under the hard limit (which is always 100 %). Fires once per window and identifier. */
+export interface QuotaThreshold {
+  /** Fraction of the limit, strictly between 0 and 1, e.g. `0.8`. */
+  readonly at: number
+  /**
+   * `warn` emits a `threshold` event; `throttle` also paces this identifier's further calls in the
+   * window to one per `minIntervalMs` instead of refusing them.
+   */
+  readonly action: 'warn' | 'throttle'
+  /**
+   * Spacing between an identifier's calls once throttled (`throttle` only).
+   * @default 1000
+   */
+  readonly minIntervalMs?: number | ((context: QuotaContext) => number)
+  /** Free-form routing hints passed through to the event (e.g. `['slack', 'email']`). */
+  readonly channels?: readonly string[]
+}
+
+/** A request-level cap. */
+export interface MaxTokensPerRequest {
+  /** The cap, or a function of the context (undefined: no cap for this request). */
+  readonly limit: number | ((context: QuotaContext) => number | undefined)
+  /**
+   * `refuse` throws `TokenQuotaExceededError` (`RequestTooLarge`); `clamp` lowers the request's
+   * output budget to fit and tells the adapter through `lease.maxOutputTokens`.
+   * @default 'refuse'
+   */
+  readonly action?: 'refuse' | 'clamp'
+}
+
+/** What to do when a policy's identifier is missing from the context. */
+export type UnidentifiedPolicy = 'refuse' | { readonly bucket: string }
+
+/**
+ * One counter family. Field names follow Apigee's LLMTokenQuota elements.
+ *
+ * @example
+ * { name: 'user-daily', identifier: 'user', allow: 10_000, interval: 1, timeUnit: 'day' }
+ */
+export interface QuotaPolicy {
+  /** Unique name; also the counter's name unless `sharedName` is set. Letters, digits, `.`, `_`, `:`, `-`. */
+  readonly name: string
+  /** @default 'default' */
+  readonly type?: QuotaType
+  /** Number of `timeUnit`s in a window: a positive integer. */
+  readonly interval: number
+  readonly timeUnit: TimeUnit
+  /** `calendar` only: when the first window starts, `YYYY-MM-DD HH:mm:ss` in UTC. */
+  readonly startTime?: string
+  /** Tokens allowed per window: a number, a function of the context (Apigee `countRef`), or a class table. */
+  readonly allow: number | ((context: QuotaContext) => MaybePromise<number>) | QuotaClassAllow
+  /** Which counter a request charges: a context key or a function. Omitted: one counter shared by everyone. */
+  readonly identifier?: string | ((context: QuotaContext) => string | number | undefined)
+  /**
+   * When the identifier is missing: refuse (`QuotaInputError`, code `UnresolvedIdentifier`) or charge
+   * a named shared bucket. Never unlimited.
+   * @default the quota's `unidentified` option, itself `'refuse'`
+   */
+  readonly unidentified?: UnidentifiedPolicy
+  /** @default 'total' */
+  readonly count?: CountMode
+  /** Only requests for these models (globs: `*`, `?`; case-insensitive) are checked and charged. */
+  readonly models?: readonly string[]
+  /** @default 'enforce' */
+  readonly mode?: QuotaMode
+  /** Policies with the same `sharedName` share one counter (e.g. an `enforce-only` / `count-only` pair). */
+  readonly sharedName?: string
+  readonly thresholds?: readonly QuotaThreshold[]
+  /** A cap on a single request's tokens (prompt estimate + max output), in this policy's unit. */
+  readonly maxTokensPerRequest?: number | MaxTokensPerRequest
+}

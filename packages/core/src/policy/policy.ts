@@ -1,0 +1,366 @@
+import { QuotaConfigError, type QuotaConfigErrorCode } from '../shared/errors.js'
+import { compileModelGlobs } from './model-match.js'
+import type { CountMode, MaxTokensPerRequest, QuotaClassAllow, QuotaPolicy, QuotaThreshold, TokenWeights, UnidentifiedPolicy } from './policy-types.js'
+import type { WindowSpec } from '../store/quota-store.js'
+import type { EstimateBound, MaybePromise, NormalizedUsage, QuotaContext, QuotaMode, QuotaType, TimeUnit } from '../shared/types.js'
+import { addUnits, alignedWindow, calendarWindow, parseStartTime, rollingBuckets, rollingLengthMs } from './windows.js'
+
+const quotaTypes: readonly QuotaType[] = ['default', 'calendar', 'flexi', 'rollingwindow']
+const timeUnits: readonly TimeUnit[] = ['minute', 'hour', 'day', 'week', 'month', 'year']
+const modes: readonly QuotaMode[] = ['enforce', 'count-only', 'enforce-only']
+const policyFields = new Set([
+  'name',
+  'type',
+  'interval',
+  'timeUnit',
+  'startTime',
+  'allow',
+  'identifier',
+  'unidentified',
+  'count',
+  'models',
+  'mode',
+  'sharedName',
+  'thresholds',
+  'maxTokensPerRequest',
+])
+/** Generous, but keeps window arithmetic far from floating-point trouble. */
+const maxInterval = 1_000_000
+/** Largest limit or cap accepted: beyond this, integer token arithmetic loses precision. */
+export const maxTokenCount = Math.floor(Number.MAX_SAFE_INTEGER / 1024)
+
+/** A validated, frozen policy with its behaviour compiled. */
+export interface NormalizedPolicy {
+  readonly name: string
+  /** `sharedName` or `name`. */
+  readonly counterName: string
+  readonly type: QuotaType
+  readonly interval: number
+  readonly timeUnit: TimeUnit
+  readonly startTime: number | undefined
+  readonly mode: QuotaMode
+  readonly enforces: boolean
+  readonly counts: boolean
+  readonly allow: number | ((context: QuotaContext) => MaybePromise<number>) | NormalizedClassAllow
+  readonly identifier: string | ((context: QuotaContext) => unknown) | undefined
+  readonly unidentified: UnidentifiedPolicy
+  readonly count: CountMode
+  readonly matchesModel: (model: string | undefined) => boolean
+  readonly hasModelFilter: boolean
+  /** Sorted by `at`. */
+  readonly thresholds: readonly QuotaThreshold[]
+  readonly maxTokensPerRequest: Required<MaxTokensPerRequest> | undefined
+  /** Where the counter lives at `now`. */
+  window(now: number): WindowSpec
+  /** Charge for real usage, in this policy's unit. */
+  charge(usage: NormalizedUsage): number
+  /** Upper bound of the charge for a request with this estimate. */
+  chargeBound(estimate: EstimateBound): number
+}
+
+export interface NormalizedClassAllow {
+  readonly class: (context: QuotaContext) => unknown
+  readonly counts: ReadonlyMap<string, number>
+}
+
+export function isClassAllow(allow: NormalizedPolicy['allow']): allow is NormalizedClassAllow {
+  return typeof allow === 'object'
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'function') return '[function] (function)'
+  let shown: string
+  try {
+    shown = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value))
+  } catch {
+    shown = String(value)
+  }
+  if (shown.length > 80) shown = `${shown.slice(0, 77)}...`
+  return `\`${shown}\` (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`
+}
+
+function fail(code: QuotaConfigErrorCode, policy: string | undefined, field: string, expected: string, value: unknown): never {
+  throw new QuotaConfigError({ code, policy, field, message: `Expected \`${field}\` to be ${expected}, got ${describe(value)}` })
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+}
+
+function isTokenCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= maxTokenCount
+}
+
+const namePattern = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** Validates one policy and compiles it. Throws `QuotaConfigError` naming the policy and field. */
+export function normalizePolicy(config: QuotaPolicy, defaults: { unidentified: UnidentifiedPolicy }): NormalizedPolicy {
+  if (!isPlainObject(config)) fail('InvalidConfiguration', undefined, 'policies[]', 'a policy object', config)
+  const raw = config as unknown as Record<string, unknown>
+  const name = policyName(raw)
+  const { type, interval, timeUnit, startTime } = normalizeWindow(name, raw)
+
+  const mode = raw.mode ?? 'enforce'
+  if (!modes.includes(mode as QuotaMode)) fail('InvalidConfiguration', name, 'mode', `one of ${modes.join(', ')}`, mode)
+
+  const sharedName = raw.sharedName
+  if (sharedName !== undefined && (typeof sharedName !== 'string' || !namePattern.test(sharedName))) {
+    fail('InvalidConfiguration', name, 'sharedName', '1 to 128 letters, digits, `.`, `_`, `:` or `-`', sharedName)
+  }
+
+  const allow = normalizeAllow(name, raw.allow)
+  const identifier = normalizeIdentifier(name, raw.identifier)
+  const unidentified = normalizeUnidentified(name, raw.unidentified ?? defaults.unidentified, 'unidentified')
+  const count = normalizeCount(name, raw.count ?? 'total')
+  const models = raw.models
+  if (models !== undefined && (!Array.isArray(models) || models.length === 0 || !models.every((glob) => typeof glob === 'string' && glob.length > 0))) {
+    fail('InvalidConfiguration', name, 'models', 'a non-empty array of model-name globs', models)
+  }
+  const thresholds = normalizeThresholds(name, raw.thresholds ?? [])
+  const maxTokensPerRequest = normalizeMaxTokens(name, raw.maxTokensPerRequest)
+
+  const window = windowFunction(type, interval, timeUnit, startTime)
+  const matchesModel = models === undefined ? () => true : compileModelGlobs(models as string[])
+
+  return Object.freeze({
+    name,
+    counterName: (sharedName as string | undefined) ?? name,
+    type,
+    interval,
+    timeUnit,
+    startTime,
+    mode: mode as QuotaMode,
+    enforces: mode !== 'count-only',
+    counts: mode !== 'enforce-only',
+    allow,
+    identifier,
+    unidentified,
+    count,
+    matchesModel,
+    hasModelFilter: models !== undefined,
+    thresholds,
+    maxTokensPerRequest,
+    window,
+    charge: (usage: NormalizedUsage) => chargeFor(count, usage),
+    chargeBound: (estimate: EstimateBound) => chargeBoundFor(count, estimate),
+  })
+}
+
+/** The policy's name, checked, and its fields known. */
+function policyName(raw: Record<string, unknown>): string {
+  const name = raw.name
+  if (typeof name !== 'string' || !namePattern.test(name)) {
+    fail('InvalidConfiguration', typeof name === 'string' ? name : undefined, 'name', '1 to 128 letters, digits, `.`, `_`, `:` or `-`', name)
+  }
+  for (const key of Object.keys(raw)) {
+    if (!policyFields.has(key)) {
+      throw new QuotaConfigError({
+        code: 'InvalidConfiguration',
+        policy: name,
+        field: key,
+        message: `Unknown field \`${key}\` (known: ${[...policyFields].join(', ')})`,
+      })
+    }
+  }
+  return name
+}
+
+/** `type`, `interval`, `timeUnit` and `startTime`, checked together. */
+function normalizeWindow(name: string, raw: Record<string, unknown>): { type: QuotaType; interval: number; timeUnit: TimeUnit; startTime: number | undefined } {
+  const type = raw.type ?? 'default'
+  if (!quotaTypes.includes(type as QuotaType)) fail('InvalidQuotaType', name, 'type', `one of ${quotaTypes.join(', ')}`, type)
+
+  const interval = raw.interval
+  if (typeof interval !== 'number' || !Number.isInteger(interval) || interval < 1 || interval > maxInterval) {
+    fail('InvalidQuotaInterval', name, 'interval', `a positive integer up to ${maxInterval}`, interval)
+  }
+
+  const timeUnit = raw.timeUnit
+  if (!timeUnits.includes(timeUnit as TimeUnit)) fail('InvalidQuotaTimeUnit', name, 'timeUnit', `one of ${timeUnits.join(', ')}`, timeUnit)
+
+  let startTime: number | undefined
+  if (raw.startTime !== undefined) {
+    if (type !== 'calendar') {
+      throw new QuotaConfigError({
+        code: 'StartTimeNotSupported',
+        policy: name,
+        field: 'startTime',
+        message: `\`startTime\` applies only to type \`calendar\`, not \`${String(type)}\``,
+      })
+    }
+    startTime = typeof raw.startTime === 'string' ? parseStartTime(raw.startTime) : undefined
+    if (startTime === undefined) fail('InvalidStartTime', name, 'startTime', 'a UTC date and time `YYYY-MM-DD HH:mm:ss` from 1970 on', raw.startTime)
+  } else if (type === 'calendar') {
+    throw new QuotaConfigError({
+      code: 'InvalidStartTime',
+      policy: name,
+      field: 'startTime',
+      message: 'A `calendar` policy needs a `startTime` (`YYYY-MM-DD HH:mm:ss`, UTC)',
+    })
+  }
+
+  return { type: type as QuotaType, interval: interval as number, timeUnit: timeUnit as TimeUnit, startTime }
+}
+
+function windowFunction(type: QuotaType, interval: number, timeUnit: TimeUnit, startTime: number | undefined): (now: number) => WindowSpec {
+  switch (type) {
+    case 'default':
+      return cachedFixedWindow((now) => alignedWindow(now, interval, timeUnit))
+    case 'calendar':
+      return cachedFixedWindow((now) => calendarWindow(now, startTime!, interval, timeUnit))
+    case 'flexi':
+      return (now) => ({ kind: 'flexi', endIfStartedNow: addUnits(now, interval, timeUnit) })
+    case 'rollingwindow': {
+      const length = rollingLengthMs(interval, timeUnit)
+      const spec: WindowSpec = { kind: 'rolling', length, bucket: length / rollingBuckets }
+      return () => spec
+    }
+  }
+}
+
+/** Fixed windows change rarely: keep the last one while `now` is inside it (calendar math allocates). */
+function cachedFixedWindow(compute: (now: number) => { start: number; end: number }): (now: number) => WindowSpec {
+  let last: Extract<WindowSpec, { kind: 'fixed' }> | undefined
+  return (now) => {
+    if (last && now >= last.start && now < last.end) return last
+    last = { kind: 'fixed', ...compute(now) }
+    return last
+  }
+}
+
+function normalizeAllow(policy: string, allow: unknown): NormalizedPolicy['allow'] {
+  if (typeof allow === 'number') {
+    if (!isTokenCount(allow)) fail('InvalidConfiguration', policy, 'allow', `a non-negative integer up to ${maxTokenCount}`, allow)
+    return allow
+  }
+  if (typeof allow === 'function') return allow as (context: QuotaContext) => MaybePromise<number>
+  if (isPlainObject(allow) && 'class' in allow && 'counts' in allow) {
+    const { class: classOf, counts } = allow as unknown as QuotaClassAllow
+    if (typeof classOf !== 'function' && (typeof classOf !== 'string' || classOf.length === 0)) {
+      fail('InvalidConfiguration', policy, 'allow.class', 'a context key or a function of the context', classOf)
+    }
+    if (!isPlainObject(counts) || Object.keys(counts).length === 0) fail('InvalidConfiguration', policy, 'allow.counts', 'an object of class → limit', counts)
+    const table = new Map<string, number>()
+    for (const [className, limit] of Object.entries(counts)) {
+      if (!isTokenCount(limit)) fail('InvalidConfiguration', policy, `allow.counts.${className}`, `a non-negative integer up to ${maxTokenCount}`, limit)
+      table.set(className, limit)
+    }
+    return { class: typeof classOf === 'string' ? (context) => context[classOf] : classOf, counts: table }
+  }
+  return fail('InvalidConfiguration', policy, 'allow', 'a non-negative integer, a function of the context, or `{ class, counts }`', allow)
+}
+
+function normalizeIdentifier(policy: string, identifier: unknown): NormalizedPolicy['identifier'] {
+  if (identifier === undefined || typeof identifier === 'function') return identifier as NormalizedPolicy['identifier']
+  if (typeof identifier === 'string' && identifier.length > 0) return identifier
+  return fail('InvalidConfiguration', policy, 'identifier', 'a context key or a function of the context', identifier)
+}
+
+export function normalizeUnidentified(policy: string | undefined, value: unknown, field: string): UnidentifiedPolicy {
+  if (value === 'refuse') return value
+  if (isPlainObject(value) && typeof value.bucket === 'string' && value.bucket.length > 0 && value.bucket.length <= 256) {
+    return { bucket: value.bucket }
+  }
+  return fail('InvalidConfiguration', policy, field, "`'refuse'` or `{ bucket: string }`", value)
+}
+
+function normalizeCount(policy: string, count: unknown): CountMode {
+  if (count === 'total' || count === 'input' || count === 'output' || count === 'requests') return count
+  if (isPlainObject(count) && Object.keys(count).length > 0) {
+    for (const [kind, weight] of Object.entries(count)) {
+      if (!['input', 'output', 'cachedInput', 'reasoning'].includes(kind)) {
+        fail('InvalidConfiguration', policy, `count.${kind}`, 'one of input, output, cachedInput, reasoning', kind)
+      }
+      if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > 1_000_000) {
+        fail('InvalidConfiguration', policy, `count.${kind}`, 'a finite weight between 0 and 1,000,000', weight)
+      }
+    }
+    return { ...(count as TokenWeights) }
+  }
+  return fail('InvalidConfiguration', policy, 'count', "`'total'`, `'input'`, `'output'`, `'requests'` or weights like `{ input: 1, output: 4 }`", count)
+}
+
+function normalizeThresholds(policy: string, thresholds: unknown): readonly QuotaThreshold[] {
+  if (!Array.isArray(thresholds)) fail('InvalidConfiguration', policy, 'thresholds', 'an array', thresholds)
+  const seen = new Set<number>()
+  const result = (thresholds as unknown[]).map((threshold, index) => {
+    const field = `thresholds[${index}]`
+    if (!isPlainObject(threshold)) fail('InvalidConfiguration', policy, field, '`{ at, action }`', threshold)
+    const { at, action, minIntervalMs, channels } = threshold
+    if (typeof at !== 'number' || !(at > 0 && at < 1)) {
+      fail('InvalidConfiguration', policy, `${field}.at`, 'a fraction strictly between 0 and 1 (the hard limit is always 1)', at)
+    }
+    if (seen.has(at)) fail('InvalidConfiguration', policy, `${field}.at`, 'a level not already used by another threshold', at)
+    seen.add(at)
+    if (action !== 'warn' && action !== 'throttle') fail('InvalidConfiguration', policy, `${field}.action`, "`'warn'` or `'throttle'`", action)
+    if (minIntervalMs !== undefined) {
+      if (action !== 'throttle') fail('InvalidConfiguration', policy, `${field}.minIntervalMs`, 'absent on a `warn` threshold', minIntervalMs)
+      const valid = typeof minIntervalMs === 'function' || (typeof minIntervalMs === 'number' && Number.isFinite(minIntervalMs) && minIntervalMs > 0)
+      if (!valid) fail('InvalidConfiguration', policy, `${field}.minIntervalMs`, 'a positive number of ms or a function of the context', minIntervalMs)
+    }
+    if (channels !== undefined && (!Array.isArray(channels) || !channels.every((channel) => typeof channel === 'string'))) {
+      fail('InvalidConfiguration', policy, `${field}.channels`, 'an array of strings', channels)
+    }
+    return Object.freeze({ ...threshold }) as unknown as QuotaThreshold
+  })
+  return Object.freeze(result.sort((a, b) => a.at - b.at))
+}
+
+function normalizeMaxTokens(policy: string, value: unknown): Required<MaxTokensPerRequest> | undefined {
+  if (value === undefined) return undefined
+  const options = typeof value === 'number' ? { limit: value } : value
+  if (!isPlainObject(options)) fail('InvalidConfiguration', policy, 'maxTokensPerRequest', 'a positive integer or `{ limit, action }`', value)
+  const { limit, action = 'refuse' } = options
+  if (typeof limit !== 'function' && !(isTokenCount(limit) && limit > 0)) {
+    fail('InvalidConfiguration', policy, 'maxTokensPerRequest.limit', 'a positive integer or a function of the context', limit)
+  }
+  if (action !== 'refuse' && action !== 'clamp') fail('InvalidConfiguration', policy, 'maxTokensPerRequest.action', "`'refuse'` or `'clamp'`", action)
+  return { limit: limit as Required<MaxTokensPerRequest>['limit'], action }
+}
+
+function weightsOf(weights: TokenWeights) {
+  const input = weights.input ?? 0
+  const output = weights.output ?? 0
+  return { input, output, cachedInput: weights.cachedInput ?? input, reasoning: weights.reasoning ?? output }
+}
+
+function chargeFor(count: CountMode, usage: NormalizedUsage): number {
+  switch (count) {
+    case 'total':
+      return usage.total
+    case 'input':
+      return usage.input
+    case 'output':
+      return usage.output
+    case 'requests':
+      return 1
+    default: {
+      const weight = weightsOf(count)
+      const cached = Math.min(usage.cachedInput, usage.input)
+      const reasoning = Math.min(usage.reasoning, usage.output)
+      return Math.ceil(
+        (usage.input - cached) * weight.input + cached * weight.cachedInput + (usage.output - reasoning) * weight.output + reasoning * weight.reasoning,
+      )
+    }
+  }
+}
+
+function chargeBoundFor(count: CountMode, estimate: EstimateBound): number {
+  switch (count) {
+    case 'total':
+      return estimate.total
+    case 'input':
+      return estimate.input
+    case 'output':
+      return estimate.output
+    case 'requests':
+      return 1
+    default: {
+      const weight = weightsOf(count)
+      const inputWeight = Math.max(weight.input, weight.cachedInput)
+      const outputWeight = Math.max(weight.output, weight.reasoning)
+      const perSide = estimate.input * inputWeight + estimate.output * outputWeight
+      return Math.ceil(Math.min(perSide, estimate.total * Math.max(inputWeight, outputWeight)))
+    }
+  }
+}

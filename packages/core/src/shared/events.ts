@@ -1,0 +1,138 @@
+import type { TokenQuotaExceededError } from './errors.js'
+import type { QuotaThreshold } from '../policy/policy-types.js'
+import type { NormalizedUsage, QuotaContext } from './types.js'
+
+/** A committed usage crossed a soft threshold. Fires once per level, window and identifier. */
+export interface ThresholdEvent {
+  readonly policy: string
+  readonly identifier: string | null
+  readonly class: string | undefined
+  readonly threshold: QuotaThreshold
+  readonly used: number
+  readonly allowed: number
+  readonly resetAt: number
+  readonly context: QuotaContext
+}
+
+/** A request was refused. */
+export interface ExceededEvent {
+  readonly error: TokenQuotaExceededError
+  readonly context: QuotaContext
+  readonly model: string | undefined
+}
+
+/** Real usage was charged. */
+export interface UsageEvent {
+  readonly leaseId: string
+  readonly context: QuotaContext
+  readonly model: string | undefined
+  readonly usage: NormalizedUsage
+  /** `true` when the caller had no usage and the reservation was charged instead. */
+  readonly estimated: boolean
+  readonly charges: ReadonlyArray<{ readonly policy: string; readonly identifier: string | null; readonly amount: number }>
+}
+
+/** An adapter answered with a fallback instead of refusing: another model, or a ready response. */
+export interface FallbackEvent {
+  readonly kind: 'model' | 'response'
+  /** The model that was refused. */
+  readonly from: string | undefined
+  /** The model used instead (`undefined` for a ready response). */
+  readonly to: string | undefined
+  /** The refusal that triggered the fallback; `error.policy` names the refusing policy. */
+  readonly error: TokenQuotaExceededError
+  readonly context: QuotaContext
+}
+
+/** The store failed; `failureMode` says what the engine did about it. */
+export interface StoreErrorEvent {
+  readonly error: unknown
+  readonly operation: 'reserve' | 'settle' | 'read'
+  readonly failureMode: 'open' | 'closed'
+}
+
+/** An identifier crossed a `throttle` threshold: its calls are paced until `until`. */
+export interface ThrottleEvent {
+  readonly policy: string
+  readonly identifier: string | null
+  readonly until: number
+  readonly minIntervalMs: number
+}
+
+/** Something is probably misconfigured, e.g. a model that no per-model policy matches. */
+export interface WarningEvent {
+  readonly code:
+    | 'UnmatchedModel'
+    | 'ListenerFailed'
+    | 'UsageMissing'
+    | 'ChargeLost'
+    | 'PolicyFunctionFailed'
+    | 'UnplannedRequest'
+    | 'EstimateLow'
+    | 'OverRequestCap'
+  readonly message: string
+}
+
+/** A reservation whose lease expired before it was committed or released (a lost commit). */
+export interface LeaseExpiredEvent {
+  readonly leaseId: string
+  readonly context: QuotaContext
+  readonly model: string | undefined
+  /** What the store does with the held amounts (`onLeaseExpiry`). A commit after this still replaces the charge with the real usage, once. */
+  readonly outcome: 'charged' | 'released'
+  /** Per policy that held: its name, the identifier, and the tokens held. */
+  readonly holds: ReadonlyArray<{ readonly policy: string; readonly identifier: string | null; readonly amount: number }>
+}
+
+export interface QuotaEventMap {
+  leaseExpired: LeaseExpiredEvent
+  threshold: ThresholdEvent
+  exceeded: ExceededEvent
+  usage: UsageEvent
+  fallback: FallbackEvent
+  storeError: StoreErrorEvent
+  throttle: ThrottleEvent
+  warning: WarningEvent
+}
+
+export type QuotaEventName = keyof QuotaEventMap
+export type QuotaEventHandlers = { readonly [Name in QuotaEventName]?: (event: QuotaEventMap[Name]) => void }
+
+/** A tiny typed emitter. A listener that throws is reported as a `warning`, never to the caller. */
+export class QuotaEvents {
+  readonly #listeners = new Map<QuotaEventName, Set<(event: never) => void>>()
+
+  constructor(handlers: QuotaEventHandlers = {}) {
+    for (const [name, handler] of Object.entries(handlers)) {
+      if (handler) this.on(name as QuotaEventName, handler as (event: QuotaEventMap[QuotaEventName]) => void)
+    }
+  }
+
+  /** Subscribes; returns the function that unsubscribes. */
+  on<Name extends QuotaEventName>(name: Name, listener: (event: QuotaEventMap[Name]) => void): () => void {
+    let listeners = this.#listeners.get(name)
+    if (!listeners) {
+      listeners = new Set()
+      this.#listeners.set(name, listeners)
+    }
+    listeners.add(listener as (event: never) => void)
+    return () => listeners.delete(listener as (event: never) => void)
+  }
+
+  has(name: QuotaEventName): boolean {
+    return (this.#listeners.get(name)?.size ?? 0) > 0
+  }
+
+  emit<Name extends QuotaEventName>(name: Name, event: QuotaEventMap[Name]): void {
+    const listeners = this.#listeners.get(name)
+    if (!listeners) return
+    for (const listener of listeners) {
+      try {
+        ;(listener as (event: QuotaEventMap[Name]) => void)(event)
+      } catch (error) {
+        if (name === 'warning') continue
+        this.emit('warning', { code: 'ListenerFailed', message: `A "${name}" listener threw: ${String(error)}` })
+      }
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import type { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { StoreUnavailableError, TokenQuotaExceededError } from '../shared/errors.js'
+import type { StoreErrorEvent } from '../shared/events.js'
+import type { QuotaPolicy } from '../policy/policy-types.js'
+import { createTokenQuota } from '../engine/token-quota.js'
+import { connectFailFast, startRedisServer, type RedisServer } from '@tokenquota/test-support/redis'
+import { RedisStore } from './redis-store.js'
+
+// The real redis-server is stopped mid-run: the app must neither crash nor mistake the outage
+// for a quota refusal, and counting must resume when Redis is back.
+let server: RedisServer
+let client: Redis
+beforeAll(async () => {
+  server = await startRedisServer()
+  client = await connectFailFast(server.url)
+})
+afterAll(async () => {
+  client.disconnect()
+  await server.kill()
+})
+
+const policies: QuotaPolicy[] = [{ name: 'user-daily', identifier: 'user', allow: 1000, interval: 1, timeUnit: 'day' }]
+const call = (quota: ReturnType<typeof createTokenQuota>, user: string, estimate = 100) =>
+  quota.reserve({ user }, { estimate }).then((lease) => lease.commit({ total: estimate }))
+
+async function waitForRedis(): Promise<void> {
+  await vi.waitFor(async () => expect(await client.ping()).toBe('PONG'), { timeout: 5000, interval: 50 })
+}
+
+describe('Redis outage', () => {
+  it('fails closed with StoreUnavailableError, then counts again once Redis is back', async () => {
+    const errors: StoreErrorEvent[] = []
+    const quota = createTokenQuota({
+      policies,
+      store: new RedisStore({ client, prefix: 'closed', timeoutMs: 300 }),
+      on: { storeError: (event) => errors.push(event) },
+    })
+    await call(quota, 'alice')
+    await quota.flush() // the commit is written in the background: let it land before the outage
+    await server.kill()
+    const results = await Promise.allSettled(Array.from({ length: 20 }, () => call(quota, 'alice')))
+    expect(results.every((result) => result.status === 'rejected' && StoreUnavailableError.isInstance(result.reason))).toBe(true)
+    expect(results.some((result) => result.status === 'rejected' && TokenQuotaExceededError.isInstance(result.reason))).toBe(false)
+    expect(errors.length).toBe(20)
+    expect(errors.every((event) => event.failureMode === 'closed' && event.operation === 'reserve')).toBe(true)
+
+    await server.restart()
+    await waitForRedis()
+    for (let index = 0; index < 10; index += 1) await call(quota, 'alice')
+    await expect(call(quota, 'alice')).rejects.toSatisfy(TokenQuotaExceededError.isInstance)
+    expect(await quota.status({ user: 'alice' })).toMatchObject([{ used: 1000 }])
+  })
+
+  it('fails open onto a local limiter that still enforces, reports the outage, and returns to Redis', async () => {
+    const errors: StoreErrorEvent[] = []
+    const quota = createTokenQuota({
+      policies,
+      failureMode: 'open',
+      store: new RedisStore({ client, prefix: 'open', timeoutMs: 300 }),
+      on: { storeError: (event) => errors.push(event) },
+    })
+    await call(quota, 'bob')
+    await quota.flush()
+    await server.kill()
+    const results = await Promise.allSettled(Array.from({ length: 12 }, () => call(quota, 'bob')))
+    expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(10)
+    expect(
+      results.filter((result) => result.status === 'rejected').every((result) => TokenQuotaExceededError.isInstance((result as PromiseRejectedResult).reason)),
+    ).toBe(true)
+    expect(errors.length).toBeGreaterThan(0)
+    expect(errors.every((event) => event.failureMode === 'open')).toBe(true)
+
+    await server.restart()
+    await waitForRedis()
+    await call(quota, 'bob')
+    expect(await quota.status({ user: 'bob' })).toMatchObject([{ used: 100 }])
+  })
+
+  it('fails open fast on a hung Redis: the operations queued behind a timed-out call fail with it', async () => {
+    const errors: StoreErrorEvent[] = []
+    const quota = createTokenQuota({
+      policies,
+      failureMode: 'open',
+      store: new RedisStore({ client, prefix: 'hung', timeoutMs: 250 }),
+      on: { storeError: (event) => errors.push(event) },
+    })
+    await quota.status({ user: 'warm' }) // the script cache
+    const sent = vi.spyOn(client, 'evalsha')
+    server.pause()
+    try {
+      const results = await Promise.allSettled(Array.from({ length: 1024 }, (_, index) => quota.reserve({ user: `u${index}` }, { estimate: 10 })))
+      expect(results.every((result) => result.status === 'fulfilled')).toBe(true) // admitted by the local limiter
+      // One call timed out and took every queued reservation with it: not one timeout per batch of 128.
+      expect(sent.mock.calls.length).toBeLessThanOrEqual(2)
+      expect(errors.length).toBe(1024)
+    } finally {
+      sent.mockRestore()
+      server.resume()
+    }
+    await waitForRedis()
+  })
+})

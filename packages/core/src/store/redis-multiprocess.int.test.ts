@@ -1,0 +1,54 @@
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { createTokenQuota } from '../engine/token-quota.js'
+import { startRedisServer, type RedisServer } from '@tokenquota/test-support/redis'
+import { RedisStore } from './redis-store.js'
+
+let server: RedisServer
+beforeAll(async () => {
+  server = await startRedisServer()
+})
+afterAll(() => server.kill())
+
+it('4 processes × 40 concurrent callers for one user commit at most `allow` and use at least 80 % of it', async () => {
+  const allow = 20_000
+  const worker = fileURLToPath(new URL('../../../test-support/src/redis/quota-worker.mjs', import.meta.url))
+  const env = { ...process.env, REDIS_URL: server.url, PREFIX: 'multi', CONCURRENCY: '40', ALLOW: String(allow), START_AT: String(Date.now() + 3000) }
+  const outputs = await Promise.all(Array.from({ length: 4 }, () => promisify(execFile)(process.execPath, [worker], { env })))
+  const results = outputs.map(({ stdout }) => JSON.parse(stdout) as { committed: number; calls: number })
+  const committed = results.reduce((sum, result) => sum + result.committed, 0)
+  expect(results.every((result) => result.calls > 0)).toBe(true)
+  expect(committed).toBeLessThanOrEqual(allow)
+  expect(committed).toBeGreaterThanOrEqual(0.8 * allow)
+
+  const client = new Redis(server.url)
+  const quota = createTokenQuota({
+    policies: [{ name: 'user-daily', identifier: 'user', allow, interval: 1, timeUnit: 'day' }],
+    store: new RedisStore({ client, prefix: 'multi' }),
+  })
+  expect(await quota.status({ user: 'alice' })).toMatchObject([{ used: committed, reserved: 0 }])
+  client.disconnect()
+}, 30_000) // four Node processes start, then compete for about half a second
+
+it('processes that exit without flush() leave no call free: once their leases expire, the shared counter holds at least what the provider counted', async () => {
+  const leaseTtlMs = 60_000
+  const worker = fileURLToPath(new URL('../../../test-support/src/redis/exiting-worker.mjs', import.meta.url))
+  const env = { ...process.env, REDIS_URL: server.url, PREFIX: 'exiting', CONCURRENCY: '20', CALLS: '200', LEASE_TTL_MS: String(leaseTtlMs) }
+  const outputs = await Promise.all(Array.from({ length: 3 }, () => promisify(execFile)(process.execPath, [worker], { env })))
+  const providerCounted = outputs.reduce((sum, { stdout }) => sum + (JSON.parse(stdout) as { providerCounted: number }).providerCounted, 0)
+  expect(outputs.every(({ stderr }) => /not settled in the store/.test(stderr))).toBe(true)
+
+  const client = new Redis(server.url)
+  const policies = [{ name: 'user-daily', identifier: 'user', allow: 1_000_000, interval: 1, timeUnit: 'day' as const }]
+  // Read as of the moment the workers' leases have all expired (the store runs on the engine's clock).
+  const later = createTokenQuota({ policies, store: new RedisStore({ client, prefix: 'exiting' }), now: () => Date.now() + leaseTtlMs + 1000 })
+  // Each store operation charges up to 100 expired leases: a few reads charge them all.
+  let [status] = await later.status({ user: 'alice' })
+  for (let reads = 1; status!.reserved > 0 && reads < 20; reads += 1) [status] = await later.status({ user: 'alice' })
+  expect(status).toMatchObject({ reserved: 0 })
+  expect(status!.used).toBeGreaterThanOrEqual(providerCounted)
+  client.disconnect()
+}, 30_000)

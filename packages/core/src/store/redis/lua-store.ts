@@ -1,0 +1,186 @@
+import { StoreUnavailableError } from '../../shared/errors.js'
+import type {
+  ChargeOutcome,
+  CounterRef,
+  CounterSnapshot,
+  QuotaStore,
+  ReadRequest,
+  StoreReserveRequest,
+  ReserveResult,
+  SettleRequest,
+  WindowSpec,
+} from '../quota-store.js'
+import { scripts } from './lua/index.js'
+import { Batcher } from './batcher.js'
+import { RedisKeys, type RedisKeyOptions } from './redis-keys.js'
+import { runScript, type ScriptTransport } from './script-runner.js'
+
+export interface LuaStoreOptions extends RedisKeyOptions {
+  /**
+   * Longest wait for one Redis call. A call that takes longer fails with `StoreUnavailableError`
+   * (the engine's `failureMode` decides what happens next); if it still runs on the server, its
+   * reservation expires with its lease.
+   * @default 1000
+   */
+  readonly timeoutMs?: number
+}
+
+const windowKind = { fixed: 'f', flexi: 'x', rolling: 'r' } as const
+/** Most operations in one script call, and most waiting for one lane (beyond: refused at once). */
+const batching = { maxBatch: 128, maxWaiting: 8192 }
+
+/** The script arguments `a` and `b` that describe a window (see lua/common.ts). */
+function windowArgs(window: WindowSpec): [string, string] {
+  switch (window.kind) {
+    case 'fixed':
+      return [String(window.start), String(window.end)]
+    case 'flexi':
+      return [String(window.endIfStartedNow), '']
+    case 'rolling':
+      return [String(window.length), String(window.bucket)]
+  }
+}
+
+function numbers(reply: unknown, operation: string): number[] {
+  if (!Array.isArray(reply) || !reply.every((value) => typeof value === 'number' || (typeof value === 'string' && /^-?\d+$/.test(value)))) {
+    throw new StoreUnavailableError({ message: `Redis answered the ${operation} script with an unexpected reply: ${JSON.stringify(reply)?.slice(0, 200)}` })
+  }
+  return reply.map(Number)
+}
+
+function placed(values: readonly number[]): ReserveResult {
+  const placements: number[] = []
+  const snapshots: CounterSnapshot[] = []
+  for (let offset = 0; offset < values.length; offset += 5) {
+    const [placement, used, reserved, windowStart, resetAt] = values.slice(offset, offset + 5) as [number, number, number, number, number]
+    placements.push(placement)
+    snapshots.push({ used, reserved, windowStart, resetAt })
+  }
+  return { ok: true, placements, snapshots }
+}
+
+function refused(values: readonly number[]): ReserveResult {
+  const refusals = []
+  for (let offset = 0; offset < values.length; offset += 6) {
+    const [index, used, reserved, windowStart, resetAt, retryAt] = values.slice(offset, offset + 6) as [number, number, number, number, number, number]
+    refusals.push({ index, snapshot: { used, reserved, windowStart, resetAt }, retryAt })
+  }
+  return { ok: false, refusals }
+}
+
+/**
+ * A `QuotaStore` on any Redis that runs Lua: one script call per operation, and under load one
+ * call for many operations (concurrent reservations, and concurrent settlements, go together).
+ * `RedisStore` and `UpstashStore` differ only in how they send a script.
+ */
+export class LuaStore implements QuotaStore {
+  readonly #transport: ScriptTransport
+  readonly #keys: RedisKeys
+  readonly #timeoutMs: number
+  readonly #reserves = new Batcher<StoreReserveRequest, ReserveResult>((requests) => this.#reserveBatch(requests), batching)
+  readonly #settles = new Batcher<SettleRequest, readonly ChargeOutcome[]>((requests) => this.#settleBatch(requests), batching)
+
+  constructor(transport: ScriptTransport, options: LuaStoreOptions = {}) {
+    this.#transport = transport
+    this.#keys = new RedisKeys(options)
+    this.#timeoutMs = options.timeoutMs ?? 1000
+  }
+
+  /** Every key this store writes matches this pattern. */
+  get keyPattern(): string {
+    return this.#keys.pattern
+  }
+
+  #counterKeys(counters: readonly CounterRef[], shard: string | undefined): string[] {
+    return counters.map((counter) => this.#keys.counter(counter, shard))
+  }
+
+  reserve(request: StoreReserveRequest): Promise<ReserveResult> {
+    return this.#reserves.add(request.shard ?? '', request)
+  }
+
+  settle(request: SettleRequest): Promise<readonly ChargeOutcome[]> {
+    return this.#settles.add(request.shard ?? '', request)
+  }
+
+  async #reserveBatch(requests: readonly StoreReserveRequest[]): Promise<ReserveResult[]> {
+    // A batch is one lane: one shard, so one holds set.
+    const keys = [this.#keys.holds(requests[0]!.shard)]
+    const args = [String(requests.length), String(Math.min(...requests.map((request) => request.now)))]
+    for (const request of requests) {
+      keys.push(...this.#counterKeys(request.counters, request.shard))
+      // The script marks a lease whose holds are returned at expiry by this suffix.
+      args.push(
+        String(request.now),
+        String(request.expiresAt),
+        request.onExpiry === 'release' ? `${request.leaseId}\n=r` : request.leaseId,
+        String(request.counters.length),
+      )
+      for (const counter of request.counters) {
+        args.push(
+          windowKind[counter.window.kind],
+          counter.limit === undefined ? '' : String(counter.limit),
+          String(counter.amount),
+          counter.hold ? '1' : '0',
+          ...windowArgs(counter.window),
+        )
+      }
+    }
+    const reply = numbers(await runScript(this.#transport, scripts.reserve, keys, args, this.#timeoutMs), 'reserve')
+    const results: ReserveResult[] = []
+    let offset = 0
+    for (let request = 0; request < requests.length; request += 1) {
+      const [ok, length] = [reply[offset]!, reply[offset + 1]!]
+      const values = reply.slice(offset + 2, offset + 2 + length)
+      offset += 2 + length
+      results.push(ok === 1 ? placed(values) : refused(values))
+    }
+    return results
+  }
+
+  async #settleBatch(requests: readonly SettleRequest[]): Promise<Array<readonly ChargeOutcome[]>> {
+    const keys = [this.#keys.holds(requests[0]!.shard)]
+    const args = [String(requests.length)]
+    for (const request of requests) {
+      keys.push(...this.#counterKeys(request.charges, request.shard))
+      args.push(String(request.now), request.leaseId, String(request.charges.length))
+      for (const charge of request.charges) {
+        args.push(windowKind[charge.window.kind], String(charge.placement), String(charge.held), String(charge.amount), ...windowArgs(charge.window))
+      }
+    }
+    const reply = numbers(await runScript(this.#transport, scripts.settle, keys, args, this.#timeoutMs), 'settle')
+    const results: Array<readonly ChargeOutcome[]> = []
+    let offset = 0
+    for (const request of requests) {
+      const count = reply[offset]!
+      // Already settled (a retry of a settle whose answer was lost): nothing was charged again.
+      if (count === -1) {
+        results.push(request.charges.map(() => ({ usedBefore: 0, usedAfter: 0 })))
+        offset += 1
+        continue
+      }
+      results.push(request.charges.map((_, index) => ({ usedBefore: reply[offset + 1 + 2 * index]!, usedAfter: reply[offset + 2 + 2 * index]! })))
+      offset += 1 + 2 * count
+    }
+    return results
+  }
+
+  async read(request: ReadRequest): Promise<readonly CounterSnapshot[]> {
+    const args = [String(request.now), String(request.counters.length)]
+    for (const counter of request.counters) args.push(windowKind[counter.window.kind], ...windowArgs(counter.window))
+    const reply = numbers(
+      await runScript(
+        this.#transport,
+        scripts.read,
+        [this.#keys.holds(request.shard), ...this.#counterKeys(request.counters, request.shard)],
+        args,
+        this.#timeoutMs,
+      ),
+      'read',
+    )
+    return request.counters.map((_, index) => {
+      const [used, reserved, windowStart, resetAt] = reply.slice(4 * index, 4 * index + 4) as [number, number, number, number]
+      return { used, reserved, windowStart, resetAt }
+    })
+  }
+}

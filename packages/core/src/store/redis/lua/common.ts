@@ -1,0 +1,219 @@
+/**
+ * The Lua scripts of the Redis stores. One script per operation, so each operation is one round
+ * trip and atomic: `reserve` checks every counter and holds on all of them or none. A call carries
+ * a batch of operations (the stores coalesce concurrent ones), applied in order.
+ *
+ * Keys: a hash per counter; per shard, one sorted set of the holds of unsettled leases (member:
+ * the lease id and, per counter it holds on, a line `kind placement amount key`; score: expiry).
+ * Holds past their expiry are charged by the next reserve or read script, so a crashed process's
+ * reservations count against the quota (or, for a lease reserved with a last line `=r`, are
+ * returned); the member then stays an hour, marked expired (a last line `!c` or `!`), so a late
+ * commit replaces the expiry charge, once. A settle removes its member: a retried settle finds
+ * none and charges nothing again.
+ *
+ * Counter hashes by window kind, each with `x`, the engine time until which the key is kept (so
+ * most calls need no PEXPIRE):
+ * - `f` (fixed: default and calendar): one hash per window, fields `u` (used) and `r` (reserved).
+ * - `x` (flexi): one hash per identifier, fields `s` (window start), `e` (end), `u`, `r`.
+ * - `r` (rolling): one hash per identifier, fields `u:<bucket start>` and `r:<bucket start>`,
+ *   plus running totals `U` and `R` of the live buckets and `lo`, the oldest bucket they include.
+ *   As the window moves, the buckets that leave it are subtracted from the totals and deleted (a
+ *   bucket still holding a reservation keeps its `r:` field until the hold is returned), so a
+ *   reservation reads two totals instead of summing every bucket.
+ *
+ * Each counter costs one HMGET and one HSET per operation; a lease adds one ZADD, and one ZREM
+ * when settled. Time is the `now` argument (the engine's clock), never Redis `TIME`.
+ */
+
+/** Lua functions shared by the scripts: windows, holds, expiry. */
+export const common = `
+local GRACE = 60000
+-- How long an expired lease is remembered, for its late commit.
+local RETAIN = 3600000
+
+local function text(number)
+  return string.format('%.0f', number)
+end
+
+-- The new keep-until time of a key that must live until need (engine time), or nil when its
+-- current one (x) is enough. slack: how much longer to keep it, so active keys are rarely touched.
+local function extend(x, need, slack)
+  if x ~= nil and need <= x then return nil end
+  return need + slack
+end
+
+local function live_until(key, until_, now)
+  if until_ ~= nil then redis.call('PEXPIRE', key, math.max(1, math.floor(until_ - now + GRACE))) end
+end
+
+-- Moves a rolling window's state (U, R, lo) to now: the buckets that left it leave its totals and
+-- are deleted (a bucket's reserved field stays while it still holds).
+local function advance(hkey, st, now, length, bucket)
+  local first = math.floor((now - length) / bucket) * bucket -- the oldest live bucket
+  if st.lo == nil then
+    st.lo = first
+    return
+  end
+  if st.lo >= first then return end
+  if (first - st.lo) / bucket <= 8 then
+    for start = st.lo, first - bucket, bucket do
+      local counts = redis.call('HMGET', hkey, 'u:' .. text(start), 'r:' .. text(start))
+      st.U, st.R = st.U - (tonumber(counts[1]) or 0), st.R - (tonumber(counts[2]) or 0)
+      if counts[1] then redis.call('HDEL', hkey, 'u:' .. text(start)) end
+      if counts[2] and tonumber(counts[2]) == 0 then redis.call('HDEL', hkey, 'r:' .. text(start)) end
+    end
+  else
+    -- Idle for long: fewer calls to walk the fields than the buckets.
+    local flat = redis.call('HGETALL', hkey)
+    for i = 1, #flat, 2 do
+      local field, value = flat[i], tonumber(flat[i + 1])
+      local side, start = string.sub(field, 1, 2), tonumber(string.sub(field, 3))
+      if (side == 'u:' or side == 'r:') and start < first then
+        if start >= st.lo then
+          if side == 'u:' then st.U = st.U - value else st.R = st.R - value end
+        end
+        if side == 'u:' or value == 0 then redis.call('HDEL', hkey, field) end
+      end
+    end
+  end
+  st.lo = first
+end
+
+-- A rolling window's state: totals, the oldest counted bucket, keep-until (nil: no key), and
+-- bucket p's fields.
+local function rolling(hkey, now, length, bucket, p)
+  local f = redis.call('HMGET', hkey, 'U', 'R', 'lo', 'x', 'u:' .. p, 'r:' .. p)
+  local st = { U = tonumber(f[1]) or 0, R = tonumber(f[2]) or 0, lo = tonumber(f[3]), x = tonumber(f[4]), u = tonumber(f[5]) or 0, r = tonumber(f[6]) or 0 }
+  local lo = st.lo
+  advance(hkey, st, now, length, bucket)
+  st.moved = st.lo ~= lo
+  return st
+end
+
+-- Saves the totals of a rolling window that moved without any other write (a read, a refusal, a
+-- check): the buckets that left it are already deleted, so totals left unsaved would count them
+-- for good. A window with no key has nothing to save (and must not be created without a lifetime).
+local function save_moved(hkey, st)
+  if st.moved and st.x ~= nil then redis.call('HSET', hkey, 'U', st.U, 'R', st.R, 'lo', text(st.lo)) end
+end
+
+-- Writes a rolling window's state back: totals, bucket p (a bucket out of the window only keeps
+-- its reserved field, while it holds), and what moved.
+local function save_rolling(hkey, st, p, until_)
+  local fields = { 'U', st.U, 'R', st.R }
+  if tonumber(p) >= st.lo then
+    table.insert(fields, 'u:' .. p)
+    table.insert(fields, st.u)
+  end
+  if st.r ~= 0 or tonumber(p) >= st.lo then
+    table.insert(fields, 'r:' .. p)
+    table.insert(fields, st.r)
+  else
+    redis.call('HDEL', hkey, 'r:' .. p)
+  end
+  if st.moved then
+    table.insert(fields, 'lo')
+    table.insert(fields, text(st.lo))
+  end
+  if until_ ~= nil then
+    table.insert(fields, 'x')
+    table.insert(fields, text(until_))
+  end
+  redis.call('HSET', hkey, unpack(fields))
+end
+
+-- Charges up to 100 expired holds to their counters (or returns them, for a lease reserved with a
+-- last line \`=r\`); forgets expired leases remembered long enough.
+local function expire_holds(holds, now)
+  local expired = redis.call('ZRANGEBYSCORE', holds, '-inf', now, 'LIMIT', 0, 100)
+  for _, member in ipairs(expired) do
+    if string.sub(member, -2) ~= '\\n!' and string.sub(member, -3) ~= '\\n!c' then
+      local charge = string.sub(member, -3) ~= '\\n=r'
+      for kind, placement, amount, hkey in string.gmatch(member, '\\n(%a) (%d+) (%d+) ([^\\n]+)') do
+        amount = tonumber(amount)
+        if kind == 'f' then
+          if redis.call('EXISTS', hkey) == 1 then
+            redis.call('HINCRBY', hkey, 'r', -amount)
+            if charge then redis.call('HINCRBY', hkey, 'u', amount) end
+          end
+        elseif kind == 'x' then
+          if redis.call('HGET', hkey, 's') == placement then
+            redis.call('HINCRBY', hkey, 'r', -amount)
+            if charge then redis.call('HINCRBY', hkey, 'u', amount) end
+          end
+        elseif redis.call('EXISTS', hkey) == 1 then
+          local lo = tonumber(redis.call('HGET', hkey, 'lo'))
+          local left = redis.call('HINCRBY', hkey, 'r:' .. placement, -amount)
+          if lo ~= nil and tonumber(placement) >= lo then
+            redis.call('HINCRBY', hkey, 'R', -amount)
+            if charge then
+              redis.call('HINCRBY', hkey, 'u:' .. placement, amount)
+              redis.call('HINCRBY', hkey, 'U', amount)
+            end
+          elseif left == 0 then
+            redis.call('HDEL', hkey, 'r:' .. placement)
+          end
+        end
+      end
+      -- Remembered, marked expired (\`!c\` charged, \`!\` returned), so a late commit is charged once:
+      -- in full after a return, the difference to what expiry charged after a charge.
+      if charge then
+        redis.call('ZADD', holds, now + RETAIN, member .. '\\n!c')
+      else
+        redis.call('ZADD', holds, now + RETAIN, member .. '\\n!')
+      end
+    end
+    redis.call('ZREM', holds, member)
+  end
+end
+
+-- A rolling window's live buckets: per bucket start its tokens, and the newest bucket that holds
+-- any. Walks every field: only for refusals and reads, never to admit.
+local function rolling_buckets(hkey, now, length, bucket)
+  local flat = redis.call('HGETALL', hkey)
+  local horizon = now - length
+  local totals, newest = {}, nil
+  for i = 1, #flat, 2 do
+    local field, value = flat[i], tonumber(flat[i + 1])
+    local side, start = string.sub(field, 1, 2), tonumber(string.sub(field, 3))
+    if (side == 'u:' or side == 'r:') and start + bucket > horizon then
+      totals[start] = (totals[start] or 0) + value
+      if value > 0 and (newest == nil or start > newest) then newest = start end
+    end
+  end
+  return totals, newest
+end
+
+-- When a rolling window is back to zero: when its newest tokens leave it.
+local function rolling_reset(hkey, now, length, bucket)
+  local totals, newest = rolling_buckets(hkey, now, length, bucket)
+  if newest then return newest + bucket + length, totals end
+  return now, totals
+end
+
+-- The state of one counter: used, reserved, window start, reset time (nil for a rolling window:
+-- it needs every bucket, see rolling_reset), placement (as text), and what the write needs.
+local function view(kind, hkey, now, nowText, a, b)
+  if kind == 'f' then
+    local f = redis.call('HMGET', hkey, 'u', 'r', 'x')
+    return { used = tonumber(f[1]) or 0, reserved = tonumber(f[2]) or 0, start = tonumber(a), reset = tonumber(b), placement = a, x = tonumber(f[3]) }
+  elseif kind == 'x' then
+    local f = redis.call('HMGET', hkey, 's', 'e', 'u', 'r', 'x')
+    if f[1] and tonumber(f[2]) > now then
+      return { used = tonumber(f[3]) or 0, reserved = tonumber(f[4]) or 0, start = tonumber(f[1]), reset = tonumber(f[2]), placement = f[1], x = tonumber(f[5]) }
+    end
+    return { used = 0, reserved = 0, start = now, reset = tonumber(a), placement = nowText, fresh = f[1] ~= nil, x = tonumber(f[5]) }
+  end
+  local length, bucket = tonumber(a), tonumber(b)
+  local p = text(math.floor(now / bucket) * bucket)
+  local st = rolling(hkey, now, length, bucket, p)
+  if tonumber(p) < st.lo then
+    -- A clock behind the one that moved this window: hold in its oldest counted bucket, so the
+    -- hold is in the totals and leaves them when it is settled or expires.
+    p = text(st.lo)
+    local f = redis.call('HMGET', hkey, 'u:' .. p, 'r:' .. p)
+    st.u, st.r = tonumber(f[1]) or 0, tonumber(f[2]) or 0
+  end
+  return { used = st.U, reserved = st.R, start = now - length, placement = p, st = st }
+end
+`

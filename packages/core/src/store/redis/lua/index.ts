@@ -1,0 +1,6 @@
+import { readScript } from './read.js'
+import { reserveScript } from './reserve.js'
+import { settleScript } from './settle.js'
+
+/** The Redis stores' Lua scripts, one per operation; each SHA is written out and checked by a test. */
+export const scripts = { reserve: reserveScript, settle: settleScript, read: readScript } as const

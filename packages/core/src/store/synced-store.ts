@@ -1,0 +1,265 @@
+import { StoreUnavailableError } from '../shared/errors.js'
+import { MemoryStore, type ExpiryCharge } from './memory-store.js'
+import type { ChargeOutcome, CounterRef, CounterSnapshot, QuotaStore, ReadRequest, StoreReserveRequest, ReserveResult, SettleRequest } from './quota-store.js'
+
+export interface SyncedStoreOptions {
+  /**
+   * Flush local charges and refresh the others' usage this often (Apigee's `SyncIntervalInSeconds`).
+   * @default 10_000
+   */
+  readonly syncIntervalMs?: number
+  /** Also flush after this many settled calls (Apigee's `SyncMessageCount`). */
+  readonly syncMessageCount?: number
+  /** Called when a sync fails; the charges stay pending and go with the next sync. */
+  readonly onSyncError?: (error: unknown) => void
+  /** The clock for syncs (use the quota's). @default Date.now */
+  readonly now?: () => number
+}
+
+interface Pending {
+  readonly ref: CounterRef
+  readonly placement: number
+  amount: number
+}
+
+/**
+ * Charges sent to the shared store as one lease: reserved (a hold of nothing, so the settle finds
+ * its lease), then settled. Until its settle is answered it is sent again under the same lease id,
+ * so a settle that landed but answered late is not charged twice.
+ */
+interface Parcel {
+  readonly leaseId: string
+  /** When the lease is placed: the sync's time, or the instant the charges' flexi window or rolling bucket began. */
+  readonly now: number
+  readonly expiresAt: number
+  readonly entries: readonly Pending[]
+  /** The shared store's placements, once reserved. */
+  placements?: readonly number[]
+}
+
+/** How long a late settle of an expired lease is told apart (as the memory and Redis stores do). */
+const expiredRetentionMs = 3_600_000
+
+/** How long a parcel's lease lives on the shared store (a settle within it returns the hold). */
+const parcelTtlMs = 60_000
+
+function keyOf(ref: CounterRef, placement: number): string {
+  return `${ref.counter}\u0000${placement}\u0000${ref.identifier}`
+}
+
+function windowKeyOf(ref: CounterRef): string {
+  return `${ref.counter}\u0000${ref.identifier}`
+}
+
+/**
+ * Asynchronous counting (Apigee `Synchronous=false`): decisions are made locally, against this
+ * process's own usage plus the other processes' usage as of the last sync; local charges are sent
+ * to the shared store in batches. Calls never wait for the shared store.
+ *
+ * Overshoot bound: between two syncs, each process can admit up to the capacity it saw at the
+ * last sync, so with N processes a window can exceed `allow` by at most what the other N − 1
+ * admitted since their last sync — at most (N − 1) × `allow` in the worst case, and in practice
+ * about (N − 1) × (tokens one process admits per sync interval). Use it where latency matters more
+ * than exactness; use the store directly (synchronous) where the limit must hold.
+ */
+export class SyncedStore implements QuotaStore {
+  readonly #remote: QuotaStore
+  readonly #local: MemoryStore
+  /** Leases whose local hold expired and was charged (sent as pending): their late settle sends only the difference. */
+  readonly #expiryCharged = new Map<string, { readonly amounts: readonly number[]; readonly at: number }>()
+  readonly #options: SyncedStoreOptions
+  /** Per counter: the others' usage in a window, as of the last sync. */
+  readonly #others = new Map<string, { readonly windowStart: number; readonly used: number }>()
+  /** Per counter and window: charges not yet sent. */
+  #pending = new Map<string, Pending>()
+  /** Counters seen, to refresh at each sync. */
+  readonly #known = new Map<string, CounterRef>()
+  readonly #timer: NodeJS.Timeout
+  /** Parcels whose settle has not been answered yet, oldest first. */
+  readonly #unsent: Parcel[] = []
+  #settledSinceSync = 0
+  #syncing: Promise<void> | undefined
+
+  constructor(remote: QuotaStore, options: SyncedStoreOptions = {}) {
+    this.#remote = remote
+    this.#options = options
+    this.#local = new MemoryStore({ onExpiryCharge: (expired) => this.#chargeExpired(expired) })
+    this.#timer = setInterval(() => this.sync().catch(() => undefined), options.syncIntervalMs ?? 10_000)
+    this.#timer.unref?.()
+  }
+
+  /** Fixed windows match by start; rolling and flexi windows move, so the last sync's figure holds until the next. */
+  #othersUsed(ref: CounterRef, windowStart: number): number {
+    const others = this.#others.get(windowKeyOf(ref))
+    if (!others || (ref.window.kind === 'fixed' && others.windowStart !== windowStart)) return 0
+    return others.used
+  }
+
+  /** Answers at once, from the local counters and the others' usage as of the last sync. */
+  reserve(request: StoreReserveRequest): ReserveResult {
+    for (const counter of request.counters) this.#known.set(windowKeyOf(counter), counter)
+    // Read the local windows first: the others' usage lowers each limit for the window in force.
+    const views = this.#local.read({ now: request.now, counters: request.counters })
+    const counters = request.counters.map((counter, index) =>
+      counter.limit === undefined ? counter : { ...counter, limit: Math.max(0, counter.limit - this.#othersUsed(counter, views[index]!.windowStart)) },
+    )
+    const result = this.#local.reserve({ ...request, counters })
+    if (result.ok) return { ...result, snapshots: result.snapshots.map((snapshot, index) => this.#withOthers(request.counters[index]!, snapshot)) }
+    return {
+      ok: false,
+      refusals: result.refusals.map((refusal) => ({ ...refusal, snapshot: this.#withOthers(request.counters[refusal.index]!, refusal.snapshot) })),
+    }
+  }
+
+  /** Answers at once; the charge reaches the shared store at the next sync. */
+  settle(request: SettleRequest): readonly ChargeOutcome[] {
+    const outcomes = this.#local.settle(request)
+    const expired = this.#expiryCharged.get(request.leaseId)
+    this.#expiryCharged.delete(request.leaseId)
+    for (const [index, charge] of request.charges.entries()) this.#addPending(charge, charge.amount - (expired?.amounts[index] ?? 0), request.now)
+    this.#settledSinceSync += 1
+    const { syncMessageCount } = this.#options
+    if (syncMessageCount !== undefined && this.#settledSinceSync >= syncMessageCount) this.sync().catch(() => undefined)
+    return outcomes
+  }
+
+  /** A local hold expired unsettled and was charged: the shared store gets the charge too. */
+  #chargeExpired(expired: ExpiryCharge): void {
+    this.#expiryCharged.set(expired.leaseId, { amounts: expired.charges.map((charge) => charge.amount), at: expired.now })
+    for (const charge of expired.charges) this.#addPending(charge, charge.amount, expired.now)
+  }
+
+  #addPending(charge: CounterRef & { readonly placement: number }, amount: number, now: number): void {
+    if (amount === 0) return
+    const ref = charge.window.kind === 'flexi' ? this.#flexiWindowOf(charge, now) : charge
+    // A flexi window replaced since the reservation is over: the local store dropped its charge too.
+    if (ref === undefined) return
+    const key = keyOf(charge, charge.placement)
+    const pending = this.#pending.get(key)
+    if (pending) pending.amount += amount
+    else this.#pending.set(key, { ref, placement: charge.placement, amount })
+  }
+
+  /**
+   * The local flexi window a charge landed in, as a window that the shared store opens at the same
+   * instant and closes at the same end, so one process's flexi windows are the shared store's.
+   */
+  #flexiWindowOf(charge: CounterRef & { readonly placement: number }, now: number): CounterRef | undefined {
+    const [local] = this.#local.read({ now, counters: [charge] })
+    if (local!.windowStart !== charge.placement) return undefined
+    return { counter: charge.counter, identifier: charge.identifier, window: { kind: 'flexi', endIfStartedNow: local!.resetAt } }
+  }
+
+  read(request: ReadRequest): readonly CounterSnapshot[] {
+    for (const counter of request.counters) this.#known.set(windowKeyOf(counter), counter)
+    return this.#local.read(request).map((snapshot, index) => this.#withOthers(request.counters[index]!, snapshot))
+  }
+
+  #withOthers(ref: CounterRef, snapshot: CounterSnapshot): CounterSnapshot {
+    return { ...snapshot, used: snapshot.used + this.#othersUsed(ref, snapshot.windowStart) }
+  }
+
+  /**
+   * Sends pending charges and refreshes the others' usage. Concurrent calls share one sync.
+   * Rejects when the shared store failed; the charges then stay pending for the next sync.
+   */
+  sync(): Promise<void> {
+    this.#syncing ??= this.#sync().finally(() => {
+      this.#syncing = undefined
+    })
+    return this.#syncing
+  }
+
+  /** Sends every pending charge now (the engine's `quota.flush()` calls it). */
+  flush(): Promise<void> {
+    return this.sync()
+  }
+
+  async #sync(): Promise<void> {
+    const now = (this.#options.now ?? Date.now)()
+    this.#unsent.push(...this.#parcelsOf(this.#pending, now))
+    this.#pending = new Map()
+    this.#settledSinceSync = 0
+    for (const [leaseId, expired] of this.#expiryCharged) if (expired.at + expiredRetentionMs <= now) this.#expiryCharged.delete(leaseId)
+    try {
+      while (this.#unsent.length > 0) {
+        await this.#send(this.#unsent[0]!)
+        this.#unsent.shift()
+      }
+      await this.#refresh(now)
+    } catch (error) {
+      this.#options.onSyncError?.(error)
+      throw error
+    }
+  }
+
+  /**
+   * Parcels placed where their charges were made: one per flexi window start or rolling bucket
+   * (placed at that instant), one at the sync's time for the fixed windows (whose place is in
+   * their window already).
+   */
+  #parcelsOf(pending: ReadonlyMap<string, Pending>, now: number): Parcel[] {
+    const byStart = new Map<number, Pending[]>()
+    for (const entry of pending.values()) {
+      const start = entry.ref.window.kind === 'fixed' ? now : entry.placement
+      let entries = byStart.get(start)
+      if (!entries) {
+        entries = []
+        byStart.set(start, entries)
+      }
+      entries.push(entry)
+    }
+    return [...byStart].map(([start, entries]) => ({
+      leaseId: `sync-${now}-${Math.random().toString(36).slice(2)}`,
+      now: start,
+      expiresAt: now + parcelTtlMs,
+      entries,
+    }))
+  }
+
+  async #send(parcel: Parcel): Promise<void> {
+    const { leaseId, now, expiresAt, entries } = parcel
+    if (parcel.placements === undefined) {
+      const reserved = await this.#remote.reserve({
+        leaseId,
+        now,
+        expiresAt,
+        counters: entries.map(({ ref }) => ({ ...ref, limit: undefined, amount: 0, hold: true })),
+      })
+      if (!reserved.ok) throw new StoreUnavailableError({ message: 'The shared store refused a reservation that has no limit' })
+      parcel.placements = reserved.placements
+    }
+    const placements = parcel.placements
+    const charges = entries.map(({ ref, amount }, index) => ({ ...ref, placement: placements[index]!, held: 0, amount }))
+    await this.#remote.settle({ leaseId, now, expiresAt, charges })
+  }
+
+  /** Reads the shared counters of the windows in use; forgets the ones no process uses any more. */
+  async #refresh(now: number): Promise<void> {
+    const refs = [...this.#known.values()]
+    if (refs.length === 0) return
+    const [remote, local] = [await this.#remote.read({ now, counters: refs }), this.#local.read({ now, counters: refs })]
+    refs.forEach((ref, index) => {
+      const key = windowKeyOf(ref)
+      const [shared, own] = [remote[index]!, local[index]!]
+      const over = ref.window.kind === 'fixed' && ref.window.end <= now
+      if (over || (shared.used === 0 && shared.reserved === 0 && own.used === 0 && own.reserved === 0)) {
+        this.#known.delete(key)
+        this.#others.delete(key)
+        return
+      }
+      this.#others.set(key, { windowStart: shared.windowStart, used: Math.max(0, shared.used - own.used) })
+    })
+  }
+
+  /** Number of counters refreshed at each sync (the ones in use). */
+  get trackedCounters(): number {
+    return this.#known.size
+  }
+
+  /** Stops the sync timer after a last sync (the engine's `quota.close()` calls it). */
+  async close(): Promise<void> {
+    clearInterval(this.#timer)
+    await this.sync()
+  }
+}

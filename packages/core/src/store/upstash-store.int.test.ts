@@ -1,0 +1,43 @@
+import { Redis as UpstashRedis } from '@upstash/redis'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { checkAgainstReferenceModel } from '@tokenquota/test-support'
+import { describeQuotaStoreContract } from '../testing/store-contract.js'
+import { createTokenQuota } from '../engine/token-quota.js'
+import { createUpstashRestBridge, startRedisServer, upstashUrl, type RedisServer } from '@tokenquota/test-support/redis'
+import { UpstashStore } from './upstash-store.js'
+
+let server: RedisServer
+let redis: Redis
+let bridge: ReturnType<typeof createUpstashRestBridge>
+let prefixes = 0
+const upstash = () => new UpstashRedis({ url: upstashUrl, token: 'test-token' })
+const nextStore = () => new UpstashStore({ client: upstash(), prefix: `upstash${++prefixes}` })
+
+beforeAll(async () => {
+  server = await startRedisServer()
+  redis = new Redis(server.url)
+  bridge = createUpstashRestBridge(redis)
+  bridge.listen()
+})
+afterAll(async () => {
+  bridge.close()
+  redis.disconnect()
+  await server.kill()
+})
+
+describeQuotaStoreContract('UpstashStore over REST', { createStore: nextStore })
+
+describe('UpstashStore under the engine', () => {
+  it('has the same window semantics as MemoryStore', async () => {
+    await checkAgainstReferenceModel({ createStore: nextStore, numRuns: 15 })
+  }, 30_000) // random sequences: some runs are long, and CI shares two cores
+
+  it('sends unknown scripts again after a script cache flush', async () => {
+    const quota = createTokenQuota({ policies: [{ name: 'user-daily', identifier: 'user', allow: 100, interval: 1, timeUnit: 'day' }], store: nextStore() })
+    await (await quota.reserve({ user: 'alice' }, { estimate: 10 })).commit({ total: 10 })
+    await redis.script('FLUSH')
+    await (await quota.reserve({ user: 'alice' }, { estimate: 10 })).commit({ total: 10 })
+    expect(await quota.status({ user: 'alice' })).toMatchObject([{ used: 20 }])
+  })
+})
