@@ -6,6 +6,7 @@ const source = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 const alias = {
   '@tokenquota/core/testing': source('./packages/core/src/testing/index.ts'),
   '@tokenquota/core/adapter': source('./packages/core/src/adapter/index.ts'),
+  '@tokenquota/core/store': source('./packages/core/src/store/index.ts'),
   '@tokenquota/core/config': source('./packages/core/src/config/index.ts'),
   '@tokenquota/core/reports': source('./packages/core/src/reports/index.ts'),
   '@tokenquota/core': source('./packages/core/src/index.ts'),

@@ -4,6 +4,7 @@ export default packageBuild({
   entry: {
     index: 'src/index.ts',
     'adapter/index': 'src/adapter/index.ts',
+    'store/index': 'src/store/index.ts',
     redis: 'src/redis.ts',
     upstash: 'src/upstash.ts',
     'config/index': 'src/config/index.ts',

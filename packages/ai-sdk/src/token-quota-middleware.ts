@@ -1,5 +1,14 @@
-import { MeteredCall, reserveCall, type QuotaContext, type StreamAbortCharge, type TokenEstimator, type TokenQuota } from '@tokenquota/core'
-import { estimatePrompt, framingOfProvider } from '@tokenquota/core/adapter'
+import type { QuotaContext } from '@tokenquota/core'
+import {
+  type AdapterOptions,
+  callerContext,
+  estimatePrompt,
+  framingOfProvider,
+  type MeteredCall,
+  meterReadableStream,
+  reserveCall,
+  StreamMeter,
+} from '@tokenquota/core/adapter'
 import { aiSdkPrompt } from './prompt.js'
 import { usageOfResult } from './usage.js'
 
@@ -20,23 +29,16 @@ export interface ModelFallbackInfo {
   readonly context: QuotaContext
 }
 
-export interface TokenQuotaMiddlewareOptions {
-  /** The engine, from `createTokenQuota()`. */
-  readonly quota: TokenQuota
-  /** Who is calling, when no `quota.withContext()` scope is active. */
-  readonly context?: (params: Readonly<Json>) => QuotaContext | undefined
-  /**
-   * When the wrapped model's reservation is refused: a cheaper model to run the call on instead,
-   * as a map from model id (followed as a chain) or a function. The fallback model is reserved and
-   * charged under its own id.
-   */
-  readonly fallback?: Readonly<Record<string, LanguageModelLike>> | ((info: ModelFallbackInfo) => LanguageModelLike | undefined)
-  /** Prompt-token estimator. @default the quota's estimator */
-  readonly estimator?: TokenEstimator
+/**
+ * When the wrapped model's reservation is refused: a cheaper model to run the call on instead, as a
+ * map from model id (followed as a chain) or a function. The fallback model is reserved and charged
+ * under its own id.
+ */
+export type ModelFallback = Readonly<Record<string, LanguageModelLike>> | ((info: ModelFallbackInfo) => LanguageModelLike | undefined)
+
+export interface TokenQuotaMiddlewareOptions extends AdapterOptions<[params: Readonly<Json>], ModelFallback> {
   /** Output tokens reserved when the call sets no `maxOutputTokens`. @default 4096 */
   readonly defaultMaxOutputTokens?: number
-  /** What a stream that stops early is charged. @default 'produced' */
-  readonly onStreamAbort?: StreamAbortCharge
 }
 
 /** What the AI SDK passes to `wrapGenerate` / `wrapStream` (generic, so every spec version fits). */
@@ -68,36 +70,34 @@ export function tokenQuotaMiddleware(options: TokenQuotaMiddlewareOptions) {
 
   async function begin({ params: callParams, model }: CallArguments<unknown, unknown>) {
     const params = callParams as Json
-    const context = quota.currentContext() === undefined ? options.context?.(params) : undefined
     const promptTokens = await estimatePrompt(aiSdkPrompt(params), framingOfProvider(model.provider), estimator)
-    const output = typeof params.maxOutputTokens === 'number' ? params.maxOutputTokens : (options.defaultMaxOutputTokens ?? 4096)
+    const outputTokens = typeof params.maxOutputTokens === 'number' ? params.maxOutputTokens : (options.defaultMaxOutputTokens ?? 4096)
     fallbackModels.set(model.modelId, model)
-    const reservation = await reserveCall({
-      quota,
-      context,
-      estimate: { input: promptTokens, output },
-      model: model.modelId,
-      params,
-      fallback: ({ model: refused, error, context: eventContext }) => {
-        const current = refused === undefined ? undefined : fallbackModels.get(refused)
-        const next = current && fallbackFor(current, error, eventContext)
-        if (!next) return undefined
-        fallbackModels.set(next.modelId, next)
-        return next.modelId
+    const reservation = await reserveCall(
+      {
+        ...options,
+        fallback: ({ model: refused, error, context: eventContext }) => {
+          const current = refused === undefined ? undefined : fallbackModels.get(refused)
+          const next = current && fallbackFor(current, error, eventContext)
+          if (!next) return undefined
+          fallbackModels.set(next.modelId, next)
+          return next.modelId
+        },
       },
-    })
-    if (reservation.kind !== 'lease') throw new TypeError('The AI SDK middleware falls back to models only')
+      {
+        label: (reserved) => `${model.provider ?? 'model'}:${reserved}`,
+        context: callerContext(options, params),
+        promptTokens,
+        outputTokens,
+        model: model.modelId,
+        params,
+      },
+    )
+    if (reservation.kind !== 'metered') throw new TypeError('The AI SDK middleware falls back to models only')
+    const { call } = reservation
     const runOn = reservation.model === model.modelId ? undefined : fallbackModels.get(reservation.model!)
-    const call = new MeteredCall({
-      label: `${model.provider ?? 'model'}:${reservation.model}`,
-      lease: reservation.lease,
-      promptTokens,
-      quota,
-      estimator,
-      onStreamAbort: options.onStreamAbort,
-    })
-    const clamped = reservation.lease.maxOutputTokens === undefined ? params : { ...params, maxOutputTokens: reservation.lease.maxOutputTokens }
-    return { call, runOn, params: clamped }
+    const clamp = call.lease.maxOutputTokens
+    return { call, runOn, params: clamp === undefined ? params : { ...params, maxOutputTokens: clamp } }
   }
 
   return {
@@ -128,30 +128,11 @@ export function tokenQuotaMiddleware(options: TokenQuotaMiddlewareOptions) {
 
 /** Passes stream parts through; charges the `finish` part's usage, or what was produced when the stream stops early. */
 function meterParts(source: ReadableStream<Json>, call: MeteredCall): ReadableStream<Json> {
-  const reader = source.getReader()
-  let produced = ''
-  let finished: Promise<void> | undefined
-  return new ReadableStream<Json>({
-    async pull(controller) {
-      try {
-        const { done, value } = await reader.read()
-        if (done) {
-          await (finished ?? call.commitUsage(undefined, produced))
-          controller.close()
-          return
-        }
-        if (value.type === 'text-delta' || value.type === 'reasoning-delta') produced += String(value.delta ?? value.textDelta ?? '')
-        else if (value.type === 'tool-input-delta') produced += String(value.delta ?? '')
-        else if (value.type === 'finish') finished ??= call.commitUsage(usageOfResult(value.usage), produced)
-        controller.enqueue(value)
-      } catch (error) {
-        await (finished ?? call.commitInterrupted(produced))
-        controller.error(error)
-      }
-    },
-    async cancel(reason) {
-      await (finished ?? call.commitInterrupted(produced))
-      await reader.cancel(reason).catch(() => undefined)
-    },
+  const meter = new StreamMeter(call)
+  return meterReadableStream(source, meter, (part) => {
+    if (part.type === 'text-delta' || part.type === 'reasoning-delta') meter.text(String(part.delta ?? part.textDelta ?? ''))
+    else if (part.type === 'tool-input-delta') meter.text(String(part.delta ?? ''))
+    else if (part.type === 'finish') void meter.usage(usageOfResult(part.usage))
+    return part
   })
 }

@@ -4,23 +4,7 @@ export { MemoryStore } from './store/memory-store.js'
 export type { MemoryStoreOptions } from './store/memory-store.js'
 export { SyncedStore } from './store/synced-store.js'
 export type { SyncedStoreOptions } from './store/synced-store.js'
-export type {
-  Charge,
-  ChargeOutcome,
-  CounterRef,
-  CounterRefusal,
-  CounterRequest,
-  CounterSnapshot,
-  LeaseExpiry,
-  QuotaStore,
-  ReadRequest,
-  StoreReserveRequest,
-  StoreHold,
-  MaybePromise,
-  ReserveResult,
-  SettleRequest,
-  WindowSpec,
-} from './store/quota-store.js'
+export type { QuotaStore } from './store/quota-store.js'
 export {
   TokenQuotaError,
   TokenQuotaExceededError,
@@ -39,13 +23,8 @@ export type {
 export { estimateTokens } from './estimate/estimate.js'
 export type { TokenEstimator } from './estimate/estimate.js'
 export type { EstimateStats } from './estimate/estimate-learning.js'
-export { normalizeUsage } from './shared/usage.js'
-export { MeteredCall } from './adapter/metered-call.js'
 export type { StreamAbortCharge } from './adapter/metered-call.js'
-export { reserveCall } from './adapter/reserve-call.js'
-export type { CallReservation } from './adapter/reserve-call.js'
-export { resolveFallback } from './adapter/fallback.js'
-export type { FallbackOption, FallbackInfo, FallbackAnswer, FallbackDecision } from './adapter/fallback.js'
+export type { FallbackOption, FallbackInfo, FallbackAnswer } from './adapter/fallback.js'
 export type { QuotaLease, CommitResult, CommitOptions } from './engine/lease.js'
 export type { PolicyDecision } from './plan/decision.js'
 export type {

@@ -1,4 +1,4 @@
-import { MeteredCall, reserveCall, type QuotaContext } from '@tokenquota/core'
+import { callerContext, type MeteredCall, reserveCall } from '@tokenquota/core/adapter'
 import type { WithTokenQuotaOptions } from './options.js'
 
 export type BegunCall =
@@ -26,32 +26,21 @@ export async function beginCall(
     candidates?: number
   },
 ): Promise<BegunCall> {
-  const { quota } = options
-  const context: QuotaContext | undefined = quota.currentContext() === undefined ? options.context?.(call.params) : undefined
   const candidates = call.candidates ?? 1
-  const output = (call.maxOutputTokens ?? options.defaultMaxOutputTokens ?? 8192) * candidates
   const requested = call.model === undefined ? undefined : modelName(call.model)
-  const reservation = await reserveCall({
-    quota,
-    context,
-    estimate: { input: call.promptTokens, output },
+  const reservation = await reserveCall(options, {
+    label: call.label,
+    context: callerContext(options, call.params),
+    promptTokens: call.promptTokens,
+    outputTokens: (call.maxOutputTokens ?? options.defaultMaxOutputTokens ?? 8192) * candidates,
     model: requested,
-    fallback: options.fallback,
     params: call.params,
   })
   if (reservation.kind === 'response') return { kind: 'response', response: reservation.response }
-  const metered = new MeteredCall({
-    label: call.label,
-    lease: reservation.lease,
-    promptTokens: call.promptTokens,
-    quota,
-    estimator: options.estimator ?? quota.estimator,
-    onStreamAbort: options.onStreamAbort,
-  })
-  const clamped = reservation.lease.maxOutputTokens
+  const clamped = reservation.call.lease.maxOutputTokens
   return {
     kind: 'metered',
-    call: metered,
+    call: reservation.call,
     // The caller's own spelling when no fallback changed the model.
     model: reservation.model === requested ? call.model : reservation.model,
     maxOutputTokens: clamped === undefined ? undefined : Math.max(1, Math.floor(clamped / candidates)),

@@ -1,4 +1,5 @@
-import { QuotaConfigError, type MeteredCall } from '@tokenquota/core'
+import { QuotaConfigError } from '@tokenquota/core'
+import { type MeteredCall, StreamMeter } from '@tokenquota/core/adapter'
 import { beginCall, modelName } from './begin-call.js'
 import type { WithTokenQuotaOptions } from './options.js'
 import { estimateGeminiPrompt } from './prompt.js'
@@ -73,17 +74,17 @@ function fallbackStream(answer: string | Json): StreamResult {
 
 /** Charges a `{ stream, response }` result from its final response, which the SDK resolves even when only the stream is read. */
 function meterStreamResult(result: StreamResult, call: MeteredCall): StreamResult {
-  let produced = ''
+  const meter = new StreamMeter(call)
   const source = result.stream
   const stream = (async function* () {
     for await (const chunk of source) {
-      produced += textOfCandidates(chunk)
+      meter.text(textOfCandidates(chunk))
       yield chunk
     }
   })()
   result.response.then(
-    (response) => call.commitUsage(usageOfMetadata(response.usageMetadata), textOfCandidates(response)),
-    () => call.commitInterrupted(produced),
+    (response) => meter.usage(usageOfMetadata(response.usageMetadata), textOfCandidates(response)),
+    () => meter.stop(),
   )
   return { stream, response: result.response }
 }

@@ -1,23 +1,14 @@
-import type { MeteredCall } from '@tokenquota/core'
+import { type MeteredCall, meterAsyncIterable, StreamMeter } from '@tokenquota/core/adapter'
 import { textOfCandidates, usageOfMetadata } from './usage.js'
 
 /**
  * Passes a stream of Gemini responses through, charging the last `usageMetadata` when it ends, or
  * the prompt and the text received so far when the caller stops early or the stream fails.
  */
-export async function* meterResponses<Chunk>(source: AsyncIterable<Chunk>, call: MeteredCall): AsyncGenerator<Chunk> {
-  let produced = ''
-  let usage: unknown
-  let finished = false
-  try {
-    for await (const chunk of source) {
-      produced += textOfCandidates(chunk)
-      usage = (chunk as { usageMetadata?: unknown }).usageMetadata ?? usage
-      yield chunk
-    }
-    finished = true
-    await call.commitUsage(usageOfMetadata(usage), produced)
-  } finally {
-    if (!finished) await call.commitInterrupted(produced)
-  }
+export function meterResponses<Chunk>(source: AsyncIterable<Chunk>, call: MeteredCall): AsyncGenerator<Chunk> {
+  const meter = new StreamMeter(call)
+  return meterAsyncIterable(source, meter, (chunk) => {
+    meter.text(textOfCandidates(chunk))
+    meter.lastUsage(usageOfMetadata((chunk as { usageMetadata?: unknown }).usageMetadata))
+  })
 }

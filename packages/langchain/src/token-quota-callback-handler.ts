@@ -2,8 +2,17 @@ import { BaseCallbackHandler } from '@langchain/core/callbacks/base'
 import type { BaseMessage } from '@langchain/core/messages'
 import type { LLMResult } from '@langchain/core/outputs'
 import type { Serialized } from '@langchain/core/load/serializable'
-import { MeteredCall, type QuotaContext, type TokenEstimator, type TokenQuota } from '@tokenquota/core'
-import { estimatePrompt, framingOfProvider, noFraming, type Prompt, type PromptFraming } from '@tokenquota/core/adapter'
+import type { QuotaContext, TokenEstimator, TokenQuota } from '@tokenquota/core'
+import {
+  estimatePrompt,
+  framingOfProvider,
+  type MeteredCall,
+  noFraming,
+  type Prompt,
+  type PromptFraming,
+  reserveCall,
+  StreamMeter,
+} from '@tokenquota/core/adapter'
 import { usageOfResult } from './usage.js'
 
 /** What the handler knows about a run when it resolves the caller. */
@@ -45,8 +54,8 @@ export interface TokenQuotaCallbackHandlerOptions {
 
 interface OpenRun {
   readonly call: MeteredCall
-  /** Streamed tokens so far, to charge a run that fails or is abandoned mid-stream for what it produced. */
-  produced: string
+  /** Streamed tokens, to charge a run that fails or is abandoned mid-stream for what it produced. */
+  readonly meter: StreamMeter
   /** Fires when a streamed run has gone quiet for `abandonedRunMs`: its consumer stopped reading. */
   abandonment: ReturnType<typeof setTimeout> | undefined
 }
@@ -142,10 +151,10 @@ export class TokenQuotaCallbackHandler extends BaseCallbackHandler {
   override async handleLLMNewToken(token: string, _index: unknown, runId: string): Promise<void> {
     const run = this.#runs.get(runId)
     if (!run) return
-    run.produced += token
+    run.meter.text(token)
     if (run.abandonment) run.abandonment.refresh()
     else {
-      run.abandonment = setTimeout(() => void this.#take(runId)?.call.commitInterrupted(run.produced), this.#options.abandonedRunMs ?? 60_000)
+      run.abandonment = setTimeout(() => void this.#take(runId)?.meter.stop(), this.#options.abandonedRunMs ?? 60_000)
       run.abandonment.unref?.()
     }
   }
@@ -153,7 +162,7 @@ export class TokenQuotaCallbackHandler extends BaseCallbackHandler {
   override async handleLLMEnd(output: LLMResult, runId: string): Promise<void> {
     const run = this.#take(runId)
     if (!run) return
-    await run.call.commitUsage(
+    await run.meter.usage(
       usageOfResult(output),
       output.generations
         .flat()
@@ -167,7 +176,7 @@ export class TokenQuotaCallbackHandler extends BaseCallbackHandler {
     if (!run) return
     // Failed after streaming output: charged for it. Before any: released, unless it was aborted
     // after being sent (the provider bills what it processed).
-    if (run.produced !== '') await run.call.commitInterrupted(run.produced)
+    if (run.meter.producedText !== '') await run.meter.stop()
     else await run.call.fail(error)
   }
 
@@ -219,10 +228,12 @@ export class TokenQuotaCallbackHandler extends BaseCallbackHandler {
       4096
     const choices = positiveInteger(invocation.n) ?? 1
 
-    const lease = await quota.reserve(context, { estimate: { input: promptTokens, output: maxOutput * choices }, model })
-    const call = new MeteredCall({ label: `LangChain run of ${model ?? 'a model'}`, lease, promptTokens, quota, estimator })
+    const label = `LangChain run of ${model ?? 'a model'}`
+    const reservation = await reserveCall({ quota, estimator }, { label, context, promptTokens, outputTokens: maxOutput * choices, model, params: invocation })
+    if (reservation.kind !== 'metered') throw new TypeError('A LangChain run has no fallback response')
+    const { call } = reservation
     // The provider request follows this callback, with the run's signal.
     call.sending((run.extraParams?.options as { signal?: AbortSignal } | undefined)?.signal)
-    this.#runs.set(run.runId, { call, produced: '', abandonment: undefined })
+    this.#runs.set(run.runId, { call, meter: new StreamMeter(call), abandonment: undefined })
   }
 }

@@ -1,13 +1,5 @@
-import {
-  MeteredCall,
-  reserveCall,
-  type QuotaContext,
-  type StreamAbortCharge,
-  type TokenEstimator,
-  type TokenQuota,
-  type FallbackOption,
-} from '@tokenquota/core'
-import { estimatePrompt } from '@tokenquota/core/adapter'
+import type { TokenEstimator } from '@tokenquota/core'
+import { type AdapterOptions, callerContext, estimatePrompt, type MeteredCall, reserveCall } from '@tokenquota/core/adapter'
 import { endpointOf, framingOf, maxOutputField, maxOutputTokens, outputChoices, promptOf, type EndpointKind } from './endpoints.js'
 import { ServerContext } from './server-context.js'
 import { syntheticResponse } from './synthetic-response.js'
@@ -23,30 +15,13 @@ export interface RequestOptions {
   readonly [key: string]: unknown
 }
 
-export interface WithTokenQuotaOptions {
-  /** The engine, from `createTokenQuota()`. */
-  readonly quota: TokenQuota
-  /**
-   * Who is calling, when no `quota.withContext()` scope is active: e.g. from `params.user` or
-   * `params.safety_identifier`. Only use fields your server sets, not ones a client chose.
-   */
-  readonly context?: (params: Json, request: { readonly path: string }) => QuotaContext | undefined
-  /** What to do when the requested model's reservation is refused. See {@link FallbackOption}. */
-  readonly fallback?: FallbackOption
-  /** Prompt-token estimator. @default the quota's estimator (a fast heuristic) */
-  readonly estimator?: TokenEstimator
+export interface WithTokenQuotaOptions extends AdapterOptions<[params: Json, request: { readonly path: string }]> {
   /**
    * Output tokens reserved for a request that sets no cap (`max_completion_tokens`,
    * `max_tokens`, `max_output_tokens`). A response longer than this is still charged in full.
    * @default 4096
    */
   readonly defaultMaxOutputTokens?: number
-  /**
-   * What a stream that stops early (the caller breaks off or aborts, or the connection fails)
-   * is charged: `produced` = prompt estimate + the output received so far; `reservation` = all of it.
-   * @default 'produced'
-   */
-  readonly onStreamAbort?: StreamAbortCharge
   /**
    * Input tokens assumed for server-side context this client has not seen: a Responses call with
    * `previous_response_id` of a response made elsewhere, or with a `conversation`. (A continuation
@@ -93,15 +68,14 @@ export class CallGate {
     const kind = endpointOf(request.method, request.path)
     if (!kind || typeof request.body !== 'object' || request.body === null) return request
     const body = request.body as Json
-    const { quota } = this.#options
-    const context = quota.currentContext() === undefined ? this.#options.context?.(body, { path: request.path! }) : undefined
+    const context = callerContext(this.#options, body, { path: request.path! })
     const estimating = this.#estimatePrompt(kind, body)
     const promptTokens = typeof estimating === 'number' ? estimating : await estimating
-    const estimate = { input: promptTokens, output: maxOutputTokens(kind, body, this.#options.defaultMaxOutputTokens ?? 4096) }
+    const outputTokens = maxOutputTokens(kind, body, this.#options.defaultMaxOutputTokens ?? 4096)
     const model = typeof body.model === 'string' ? body.model : undefined
-    const reservation = await reserveCall({ quota, context, estimate, model, fallback: this.#options.fallback, params: body })
+    const reservation = await reserveCall(this.#options, { label: kind, context, promptTokens, outputTokens, model, params: body })
     if (reservation.kind === 'response') return withPlan(request, { synthetic: syntheticResponse(kind, body, reservation.response) })
-    const { lease } = reservation
+    const metered = reservation.call
     const sent: Json = { ...body, model: reservation.model }
     let hideUsageChunk = false
     if (body.stream === true && (kind === 'chat' || kind === 'completions') && (body.stream_options as Json | undefined)?.include_usage !== true) {
@@ -109,9 +83,8 @@ export class CallGate {
       hideUsageChunk = true
     }
     // A clamp bounds the call's whole output; the field caps each choice.
-    if (lease.maxOutputTokens !== undefined) sent[maxOutputField(kind, body)!] = Math.max(1, Math.floor(lease.maxOutputTokens / outputChoices(kind, body)))
-    const onStreamAbort = this.#options.onStreamAbort ?? 'produced'
-    const metered = new MeteredCall({ label: kind, lease, promptTokens, quota, estimator: this.#estimator, onStreamAbort })
+    const clamp = metered.lease.maxOutputTokens
+    if (clamp !== undefined) sent[maxOutputField(kind, body)!] = Math.max(1, Math.floor(clamp / outputChoices(kind, body)))
     return withPlan({ ...request, body: sent }, { metered, kind, hideUsageChunk })
   }
 

@@ -8,15 +8,13 @@ import { meterEventStream } from './stream-meter.js'
 export function meterResponse(plan: Extract<CallPlan, { metered: unknown }>, response: Response, serverContext: ServerContext): Response {
   const { metered, kind, hideUsageChunk } = plan
   if (response.headers.get('content-type')?.includes('text/event-stream') && response.body) {
-    const body = meterEventStream(response.body, {
+    const body = meterEventStream(response.body, metered, {
       kind,
       hideUsageChunk,
-      onUsage: (event) => {
+      usageOf: (event) => {
         if (kind === 'responses') serverContext.remember(event)
-        return metered.commitUsage(usageOf(kind, event), '')
+        return usageOf(kind, event)
       },
-      onEnd: (produced) => metered.commitUsage(undefined, produced),
-      onInterrupted: (produced) => metered.commitInterrupted(produced),
     })
     return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers })
   }

@@ -1,17 +1,15 @@
+import type { Usage } from '@tokenquota/core'
+import { meterReadableStream, StreamMeter, type MeteredCall } from '@tokenquota/core/adapter'
 import { isUsageEvent, streamedTextOf, type EndpointKind } from './endpoints.js'
 
 type Json = Record<string, unknown>
 
-export interface StreamMeterHandlers {
+export interface EventStreamOptions {
   readonly kind: EndpointKind
   /** Drop the usage-only chunk (`choices: []`): we asked for it, the caller did not. */
   readonly hideUsageChunk: boolean
-  /** The event carrying the final usage arrived. */
-  onUsage(event: Json): Promise<void>
-  /** The stream ended without a usage event. */
-  onEnd(producedText: string): Promise<void>
-  /** The caller cancelled, or the connection failed, before the end. */
-  onInterrupted(producedText: string): Promise<void>
+  /** The usage an event carries (the event that has it: the last chunk, `response.completed`). */
+  usageOf(event: Json): Usage | undefined
 }
 
 const eventBoundary = /\r\n\r\n|\n\n|\r\r/
@@ -43,32 +41,31 @@ function eventJson(data: string): Json | undefined {
 }
 
 /**
- * What an event stream has shown so far, block by block: whether the usage event came (its charge
- * is then under way), whether `[DONE]` came, and the text generated — parsed lazily, since it
- * matters only if the usage never comes.
+ * Reads an event stream block by block for its meter: the usage event (charged at once), `[DONE]`,
+ * and the text generated — kept unparsed until the meter asks, since it matters only if the usage
+ * never comes.
  */
 class EventStreamTally {
-  readonly #handlers: StreamMeterHandlers
+  readonly #options: EventStreamOptions
+  readonly meter: StreamMeter
   #pending = ''
-  usageSeen: Promise<void> | undefined
-  /** The `[DONE]` sentinel arrived: a cancel after it is the consumer closing a finished stream. */
-  sentinelSeen = false
-  #produced = ''
   #unparsed: string[] = []
   #unparsedLength = 0
 
-  constructor(handlers: StreamMeterHandlers) {
-    this.#handlers = handlers
+  constructor(call: MeteredCall, options: EventStreamOptions) {
+    this.#options = options
+    this.meter = new StreamMeter(call, { unreadText: () => this.#parseUnread() })
   }
 
-  producedText(): string {
+  #parseUnread(): string {
+    let text = ''
     for (const data of this.#unparsed) {
       const event = eventJson(data)
-      if (event) this.#produced += streamedTextOf(this.#handlers.kind, event)
+      if (event) text += streamedTextOf(this.#options.kind, event)
     }
     this.#unparsed = []
     this.#unparsedLength = 0
-    return this.#produced
+    return text
   }
 
   /** Splits complete events off the pending text; returns what to forward. */
@@ -90,59 +87,35 @@ class EventStreamTally {
   /** Notes one event; `false` drops it (the usage chunk we asked for). */
   #inspect(block: string): boolean {
     const data = eventData(block)
-    if (data === '[DONE]') this.sentinelSeen = true
-    if (this.usageSeen) return true
+    if (data === '[DONE]') this.meter.endMarker()
+    if (this.meter.settled) return true
     if (usageHint.test(data)) {
       const event = eventJson(data)
-      if (event && isUsageEvent(this.#handlers.kind, event)) {
-        this.usageSeen = this.#handlers.onUsage(event)
-        return !(this.#handlers.hideUsageChunk && Array.isArray(event.choices) && event.choices.length === 0)
+      if (event && isUsageEvent(this.#options.kind, event)) {
+        void this.meter.usage(this.#options.usageOf(event))
+        return !(this.#options.hideUsageChunk && Array.isArray(event.choices) && event.choices.length === 0)
       }
     }
     this.#unparsed.push(data)
     this.#unparsedLength += data.length
-    if (this.#unparsedLength > maxUnparsedLength) this.producedText()
+    if (this.#unparsedLength > maxUnparsedLength) this.meter.text(this.#parseUnread())
     return true
   }
 }
 
 /**
- * Passes a provider's event stream through, byte for byte except the hidden usage chunk, while
- * metering it: the text generated so far, and the usage event. Reading is pulled by the consumer,
- * so a consumer that stops reading (or cancels) stops the upstream read too.
+ * Passes a provider's event stream through, byte for byte except the hidden usage chunk, charging
+ * its call: the usage event, or what was generated when it never came or the stream stopped early.
  */
-export function meterEventStream(source: ReadableStream<Uint8Array>, handlers: StreamMeterHandlers): ReadableStream<Uint8Array> {
-  const reader = source.getReader()
+export function meterEventStream(source: ReadableStream<Uint8Array>, call: MeteredCall, options: EventStreamOptions): ReadableStream<Uint8Array> {
   const decoder = new TextDecoder()
   const encoder = new TextEncoder()
-  const tally = new EventStreamTally(handlers)
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        // Loop until something is forwarded: a pull that enqueues nothing is not called again.
-        for (;;) {
-          const { done, value } = await reader.read()
-          if (done) {
-            const rest = tally.forward(decoder.decode(), true)
-            if (rest) controller.enqueue(encoder.encode(rest))
-            await (tally.usageSeen ?? handlers.onEnd(tally.producedText()))
-            controller.close()
-            return
-          }
-          const output = tally.forward(decoder.decode(value, { stream: true }), false)
-          if (output) {
-            controller.enqueue(encoder.encode(output))
-            return
-          }
-        }
-      } catch (error) {
-        await (tally.usageSeen ?? handlers.onInterrupted(tally.producedText()))
-        controller.error(error)
-      }
-    },
-    async cancel(reason) {
-      await (tally.usageSeen ?? (tally.sentinelSeen ? handlers.onEnd(tally.producedText()) : handlers.onInterrupted(tally.producedText())))
-      await reader.cancel(reason).catch(() => undefined)
-    },
-  })
+  const tally = new EventStreamTally(call, options)
+  const encoded = (text: string) => (text === '' ? undefined : encoder.encode(text))
+  return meterReadableStream(
+    source,
+    tally.meter,
+    (bytes) => encoded(tally.forward(decoder.decode(bytes, { stream: true }), false)),
+    () => encoded(tally.forward(decoder.decode(), true)),
+  )
 }

@@ -44,8 +44,11 @@ export class MeteredCall {
     return this.#settled
   }
 
-  /** Charges the provider's usage; falls back to an estimate when it is missing or malformed. */
-  async commitUsage(usage: Usage | undefined, outputText: string): Promise<void> {
+  /**
+   * Charges the provider's usage; falls back to an estimate when it is missing or malformed, of the
+   * prompt and `outputText` (a function when the text is costly to build and rarely needed).
+   */
+  async commitUsage(usage: Usage | undefined, outputText: string | (() => string)): Promise<void> {
     if (!this.#begin()) return
     // All zeros is what some compatible servers send when they do not count: a call is never free.
     if (usage !== undefined && !usage.total && !usage.input && !usage.output) usage = undefined
@@ -64,7 +67,7 @@ export class MeteredCall {
     } else {
       this.#quota.emit('warning', { code: 'UsageMissing', message: `The ${this.label} response had no usage; charging an estimate` })
     }
-    await this.#commitEstimate(outputText)
+    await this.#commitEstimate(typeof outputText === 'function' ? outputText() : outputText)
   }
 
   /** For calls whose provider never reports usage (e.g. Gemini embeddings): charge the estimate, quietly. */

@@ -1,36 +1,58 @@
-import { TokenQuotaExceededError } from '../shared/errors.js'
-import { resolveFallback, type FallbackOption } from './fallback.js'
-import type { QuotaLease } from '../engine/lease.js'
 import type { TokenQuota } from '../engine/token-quota.js'
-import type { QuotaContext, TokenEstimate } from '../shared/types.js'
+import { TokenQuotaExceededError } from '../shared/errors.js'
+import type { QuotaContext } from '../shared/types.js'
+import { type FallbackOption, resolveFallback } from './fallback.js'
+import { MeteredCall } from './metered-call.js'
+import type { AdapterOptions } from './options.js'
 
-/** The outcome of reserving for one model call: a lease for a model, or a ready fallback response. */
+/** The outcome of reserving for one model call: a metered call on a model, or a ready fallback response. */
 export type CallReservation =
-  | { readonly kind: 'lease'; readonly lease: QuotaLease; readonly model: string | undefined }
+  | { readonly kind: 'metered'; readonly call: MeteredCall; readonly model: string | undefined }
   | { readonly kind: 'response'; readonly response: string | Record<string, unknown>; readonly model: string | undefined }
 
-/**
- * Reserves for one model call on behalf of an adapter, applying its `fallback` when the requested
- * model is refused: cheaper models in turn (never one twice), or a ready response. Each fallback
- * emits a `fallback` event. Throws the last refusal when no fallback is left.
- */
-export async function reserveCall(options: {
-  readonly quota: TokenQuota
-  /** Explicit context, merged over the ambient one. */
+/** One model call to reserve for. */
+export interface CallToReserve {
+  /** What the call is, for messages (`chat`, `generateContent`, …); a function of the model reserved. */
+  readonly label: string | ((model: string | undefined) => string)
+  /** Explicit context (see `callerContext`), merged over the ambient one. */
   readonly context: QuotaContext | undefined
-  readonly estimate: TokenEstimate
+  readonly promptTokens: number
+  /** The most output tokens the call may produce. */
+  readonly outputTokens: number
   readonly model: string | undefined
-  readonly fallback: FallbackOption | undefined
   /** The request as the caller sent it, for fallback functions. */
   readonly params: Readonly<Record<string, unknown>>
-}): Promise<CallReservation> {
-  const { quota, context, estimate, fallback, params } = options
+}
+
+/**
+ * The adapters' one "reserve" step: reserves for a call and returns its {@link MeteredCall}, applying
+ * the `fallback` when the requested model is refused: cheaper models in turn (never one twice), or
+ * a ready response. Each fallback emits a `fallback` event. Throws the last refusal when no fallback
+ * is left. The call is then sent with `MeteredCall.send` and charged with `commitUsage` or a `StreamMeter`.
+ */
+export async function reserveCall(
+  options: Pick<AdapterOptions<never[], FallbackOption>, 'quota' | 'fallback' | 'estimator' | 'onStreamAbort'>,
+  call: CallToReserve,
+): Promise<CallReservation> {
+  const { quota } = options
+  const reserved = await reserveWithFallbacks(quota, options.fallback, call)
+  if (reserved.kind === 'response') return reserved
+  const { lease, model } = reserved
+  const label = typeof call.label === 'function' ? call.label(model) : call.label
+  const estimator = options.estimator ?? quota.estimator
+  const metered = new MeteredCall({ label, lease, promptTokens: call.promptTokens, quota, estimator, onStreamAbort: options.onStreamAbort })
+  return { kind: 'metered', call: metered, model }
+}
+
+async function reserveWithFallbacks(quota: TokenQuota, fallback: FallbackOption | undefined, call: CallToReserve) {
+  const { context, params } = call
+  const estimate = { input: call.promptTokens, output: call.outputTokens }
   const eventContext = { ...quota.currentContext(), ...context }
   const tried = new Set<string | undefined>()
-  let model = options.model
+  let model = call.model
   for (;;) {
     try {
-      return { kind: 'lease', lease: await quota.reserve(context, { estimate, model }), model }
+      return { kind: 'lease', lease: await quota.reserve(context, { estimate, model }), model } as const
     } catch (error) {
       if (!TokenQuotaExceededError.isInstance(error)) throw error
       tried.add(model)
@@ -38,7 +60,7 @@ export async function reserveCall(options: {
       if (decision === undefined) throw error
       if ('response' in decision) {
         quota.emit('fallback', { kind: 'response', from: model, to: undefined, error, context: eventContext })
-        return { kind: 'response', response: decision.response, model }
+        return { kind: 'response', response: decision.response, model } as const
       }
       quota.emit('fallback', { kind: 'model', from: model, to: decision.model, error, context: eventContext })
       model = decision.model

@@ -1,0 +1,23 @@
+// @tokenquota/core/store: the protocol a quota store implements (memory, Redis, Upstash, your own).
+// `@tokenquota/core/testing` has the contract suite that checks an implementation.
+export type {
+  Charge,
+  ChargeOutcome,
+  CounterRef,
+  CounterRefusal,
+  CounterRequest,
+  CounterSnapshot,
+  LeaseExpiry,
+  QuotaStore,
+  ReadRequest,
+  StoreReserveRequest,
+  StoreHold,
+  MaybePromise,
+  ReserveResult,
+  SettleRequest,
+  WindowSpec,
+} from './quota-store.js'
+export { MemoryStore } from './memory-store.js'
+export type { MemoryStoreOptions } from './memory-store.js'
+export { SyncedStore } from './synced-store.js'
+export type { SyncedStoreOptions } from './synced-store.js'
