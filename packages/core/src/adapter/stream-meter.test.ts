@@ -90,7 +90,10 @@ describe('the stream pumps', () => {
   it('a readable stream cancelled by its consumer: charged for what it produced', async () => {
     const { call, used } = await meteredCall()
     const meter = new StreamMeter(call)
-    const stream = meterReadableStream(ReadableStream.from(['abc', 'def', 'ghi']), meter, (item) => (meter.text(item), item))
+    const stream = meterReadableStream(ReadableStream.from(['abc', 'def', 'ghi']), meter, (item) => {
+      meter.text(item)
+      return item
+    })
     const reader = stream.getReader()
     await reader.read()
     await reader.cancel()
