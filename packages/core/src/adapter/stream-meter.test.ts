@@ -67,6 +67,10 @@ describe('StreamMeter settles its call once, by what the stream showed', () => {
   })
 })
 
+async function* texts(...items: string[]): AsyncGenerator<string> {
+  yield* items
+}
+
 describe('the stream pumps', () => {
   it('a readable stream: forwards what `pass` returns, flushes, and ends the meter before the consumer sees the end', async () => {
     const { call, used } = await meteredCall()
@@ -103,7 +107,7 @@ describe('the stream pumps', () => {
   it('an async iterable the consumer breaks off: charged for what it produced', async () => {
     const { call, used } = await meteredCall()
     const meter = new StreamMeter(call)
-    for await (const item of meterAsyncIterable(['abcd', 'efgh'], meter, (text) => meter.text(text))) if (item === 'abcd') break
+    for await (const item of meterAsyncIterable(texts('abcd', 'efgh'), meter, (text) => meter.text(text))) if (item === 'abcd') break
     expect(await used()).toMatchObject({ used: 104, reserved: 0 })
   })
 })
