@@ -12,6 +12,7 @@ export {
   QuotaInputError,
   StoreUnavailableError,
   LeaseSettledError,
+  UnpricedModelError,
 } from './shared/errors.js'
 export type {
   TokenQuotaErrorCode,
@@ -25,7 +26,12 @@ export type { TokenEstimator } from './estimate/estimate.js'
 export type { EstimateStats } from './estimate/estimate-learning.js'
 export type { StreamAbortCharge } from './adapter/metered-call.js'
 export type { FallbackOption, FallbackInfo, FallbackAnswer } from './adapter/fallback.js'
-export type { QuotaLease, CommitResult, CommitOptions } from './engine/lease.js'
+export type { QuotaLease, CommitResult, CommitOptions, PolicyCharge, CallCost } from './engine/lease.js'
+export { genaiPrices } from './price/genai-prices.js'
+export { priceTable } from './price/rates-table.js'
+export { litellmPrices } from './price/litellm-prices.js'
+export type { LiteLLMPriceEntry } from './price/litellm-prices.js'
+export type { PriceTable, ModelPricing, ModelRates, PriceSource } from './price/price-table.js'
 export type { PolicyDecision } from './plan/decision.js'
 export type {
   QuotaEventMap,
@@ -48,5 +54,6 @@ export type {
   CountMode,
   MaxTokensPerRequest,
   UnidentifiedPolicy,
+  UnpricedRate,
 } from './policy/policy-types.js'
 export type { QuotaContext, Usage, NormalizedUsage, TokenEstimate, TimeUnit, QuotaType, QuotaMode } from './shared/types.js'

@@ -1,13 +1,30 @@
+import type { PriceSource } from '../price/price-table.js'
 import { LeaseSettledError } from '../shared/errors.js'
 import type { PolicyDecision } from '../plan/decision.js'
 import type { QuotaContext, Usage } from '../shared/types.js'
 
 /** What a settled lease charged. */
+/** One policy's charge for a call, in its unit (tokens, requests, or US dollars). */
+export interface PolicyCharge {
+  readonly policy: string
+  readonly identifier: string | null
+  readonly amount: number
+  readonly unit: 'tokens' | 'requests' | 'usd'
+}
+
+/** What a call cost in US dollars, and which price said so (present when a money policy applied). */
+export interface CallCost {
+  readonly usd: number
+  readonly price: PriceSource
+}
+
 export interface CommitResult {
   /** Per policy that counts: what was charged, in its unit. */
-  readonly charges: ReadonlyArray<{ readonly policy: string; readonly identifier: string | null; readonly amount: number }>
+  readonly charges: readonly PolicyCharge[]
   /** `true` when the charge is an estimate: no usage was given, or the caller marked it estimated. */
   readonly estimated: boolean
+  /** The call's price, when a money policy applied (a table's price, or the policy's `unpriced` rate). */
+  readonly cost?: CallCost
 }
 
 export interface CommitOptions {

@@ -51,6 +51,8 @@ export class QuotaEngine {
     this.planner = new Planner({
       policies: settings.policies,
       shardOf: settings.shardOf,
+      pricingOf: settings.prices && ((model, at) => settings.prices!.pricing(model, at)),
+      priceTables: settings.prices?.tables.map((table) => table.name),
       onUnmatchedModel: (model, unlimited) =>
         events.emit('warning', {
           code: 'UnmatchedModel',
@@ -162,6 +164,9 @@ export class QuotaEngine {
   }
 
   #plan(context: QuotaContext | undefined, request: ReserveRequest, at: number, estimate: EstimateBound): RequestPlan | Promise<RequestPlan> {
+    const { prices } = this.settings
+    // Money policies price every plan: the tables load once, before the first.
+    if (prices && !prices.loaded) return prices.ready().then(() => this.#plan(context, request, at, estimate))
     const merged = this.mergedContext(context)
     const model = request.model ?? (typeof merged.model === 'string' ? merged.model : undefined)
     return this.planner.plan(merged, model, at, estimate)

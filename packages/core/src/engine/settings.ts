@@ -4,6 +4,8 @@ import { normalizePolicies } from '../policy/policy-set.js'
 import type { LeaseExpiry } from '../store/quota-store.js'
 import type { QuotaContext } from '../shared/types.js'
 import type { TokenQuotaOptions } from './token-quota.js'
+import { genaiPrices } from '../price/genai-prices.js'
+import { PriceBook, priceTablesOf } from '../price/price-book.js'
 
 const defaultLeaseTtlMs = 600_000
 
@@ -16,6 +18,8 @@ export interface EngineSettings {
   readonly commitMode: 'background' | 'await'
   readonly now: () => number
   readonly shardOf: (context: QuotaContext) => string | undefined
+  /** The price tables, when a policy counts US dollars. */
+  readonly prices: PriceBook | undefined
 }
 
 /** Checks every option now: a misconfiguration throws `QuotaConfigError` here, never at request time. */
@@ -28,8 +32,11 @@ export function engineSettings(options: TokenQuotaOptions): EngineSettings {
   if (typeof leaseTtlMs !== 'number' || !Number.isFinite(leaseTtlMs) || leaseTtlMs <= 0) {
     throw invalid('leaseTtlMs', `Expected \`leaseTtlMs\` to be a positive number of ms, got \`${String(leaseTtlMs)}\``)
   }
+  const policies = normalizePolicies(options.policies, { unidentified })
+  const countsMoney = policies.some((policy) => policy.unit === 'usd')
   return {
-    policies: normalizePolicies(options.policies, { unidentified }),
+    policies,
+    prices: countsMoney ? new PriceBook(options.prices === undefined ? [genaiPrices()] : priceTablesOf(options.prices)) : undefined,
     leaseTtlMs,
     onLeaseExpiry: oneOf('onLeaseExpiry', options.onLeaseExpiry ?? 'charge', ['charge', 'release'] as const),
     failureMode: oneOf('failureMode', options.failureMode ?? 'closed', ['closed', 'open'] as const),

@@ -1,6 +1,6 @@
 import type { BackgroundWrites } from './background-writes.js'
 import type { QuotaEvents } from '../shared/events.js'
-import type { CommitResult, LeaseSettlement } from './lease.js'
+import type { CallCost, CommitResult, LeaseSettlement } from './lease.js'
 import { type CounterPlan, chargeOf, chargesFor } from '../plan/request-plan.js'
 import type { Planner } from '../plan/planner.js'
 import type { Charge, ChargeOutcome, MaybePromise, SettleRequest } from '../store/quota-store.js'
@@ -38,11 +38,14 @@ export class Settler implements LeaseSettlement<Reservation> {
     const { requestPlan, bound } = reservation
     const normalized = usage === undefined ? usageOfBound(bound) : normalizeUsage(usage)
     const at = this.#options.now()
-    const amountOf = (counter: CounterPlan) => (!counter.counting ? 0 : usage === undefined ? counter.amount : chargeOf(counter, normalized))
+    const { pricing } = requestPlan
+    const amountOf = (counter: CounterPlan) => (!counter.counting ? 0 : usage === undefined ? counter.amount : chargeOf(counter, normalized, pricing))
     const charges = chargesFor(requestPlan, reservation.placements, amountOf)
     const estimated = usage === undefined || options?.estimated === true
     if (usage !== undefined) this.#checkRequestCap(reservation, normalized)
-    const result = () => this.#committed(reservation, charges, normalized, estimated)
+    const priced = pricing ?? unpricedRateOf(requestPlan)
+    const cost = priced && { usd: usage === undefined ? priced.costBound(bound) : priced.cost(normalized), price: priced.source }
+    const result = () => this.#committed(reservation, charges, normalized, estimated, cost)
     return this.#write(reservation, charges, at, (outcomes) => this.#options.thresholds.noticeCrossings(requestPlan, outcomes, at), result)
   }
 
@@ -108,20 +111,30 @@ export class Settler implements LeaseSettlement<Reservation> {
   }
 
   /** What a settlement charged, per counting policy; emits the `usage` event. */
-  #committed(reservation: Reservation, charges: readonly Charge[], usage: NormalizedUsage, estimated: boolean): CommitResult {
+  #committed(reservation: Reservation, charges: readonly Charge[], usage: NormalizedUsage, estimated: boolean, cost: CallCost | undefined): CommitResult {
     const { requestPlan } = reservation
     const reported: Array<CommitResult['charges'][number]> = []
     for (let index = 0; index < requestPlan.counters.length; index += 1) {
       for (const target of requestPlan.counters[index]!.targets) {
-        if (target.policy.counts) reported.push({ policy: target.policy.name, identifier: target.identifier, amount: charges[index]!.amount })
+        const { policy } = target
+        if (!policy.counts) continue
+        const amount = charges[index]!.amount
+        reported.push({ policy: policy.name, identifier: target.identifier, amount: policy.scale === 1 ? amount : amount / policy.scale, unit: policy.unit })
       }
     }
     const { events } = this.#options
     if (events.has('usage')) {
-      events.emit('usage', { leaseId: reservation.leaseId, context: requestPlan.context, model: requestPlan.model, usage, estimated, charges: reported })
+      const event = { leaseId: reservation.leaseId, context: requestPlan.context, model: requestPlan.model, usage, estimated, charges: reported }
+      events.emit('usage', cost ? { ...event, cost } : event)
     }
-    return { charges: reported, estimated }
+    return cost ? { charges: reported, estimated, cost } : { charges: reported, estimated }
   }
+}
+
+/** A money policy's `unpriced` rate, when no table priced the call. */
+function unpricedRateOf(requestPlan: Reservation['requestPlan']) {
+  for (const counter of requestPlan.counters) for (const target of counter.targets) if (target.policy.unpriced) return target.policy.unpriced
+  return undefined
 }
 
 /** The usage a commit without usage charges: the reservation's bound. */

@@ -72,8 +72,9 @@ export class ThresholdWatch {
         identifier: target.identifier,
         class: target.class,
         threshold,
-        used: outcome.usedAfter,
-        allowed,
+        used: outcome.usedAfter / target.policy.scale,
+        allowed: allowed / target.policy.scale,
+        unit: target.policy.unit,
         resetAt,
         context,
       })

@@ -33,7 +33,7 @@ describe('reserve and commit', () => {
     expect(await quota.status({ user: 'alice' })).toMatchObject([{ name: 'user-daily', used: 0, reserved: 1200 }])
 
     const result = await lease.commit({ input: 900, output: 250, total: 1150 })
-    expect(result).toEqual({ charges: [{ policy: 'user-daily', identifier: 'alice', amount: 1150 }], estimated: false })
+    expect(result).toEqual({ charges: [{ policy: 'user-daily', identifier: 'alice', amount: 1150, unit: 'tokens' }], estimated: false })
     expect(await quota.status({ user: 'alice' })).toMatchObject([
       {
         name: 'user-daily',

@@ -1,3 +1,4 @@
+import type { PriceTable } from '../price/price-table.js'
 import type { PolicyDecision } from '../plan/decision.js'
 import { QuotaEngine } from './quota-engine.js'
 import { engineSettings } from './settings.js'
@@ -56,6 +57,12 @@ export interface TokenQuotaOptions {
   readonly commitMode?: 'background' | 'await'
   /** Prompt-token estimator used by adapters. @default a fast heuristic (`estimateTokens`) */
   readonly estimator?: TokenEstimator
+  /**
+   * Where money policies (`count: 'usd'`) get their prices: a table or a list (the first that
+   * prices a model wins). @default `genaiPrices()` — `@pydantic/genai-prices`, an optional peer
+   * dependency, imported the first time a money policy is used
+   */
+  readonly prices?: PriceTable | readonly PriceTable[]
   /** Event handlers; more can be added with `quota.on()`. */
   readonly on?: QuotaEventHandlers
   /**

@@ -15,11 +15,13 @@ export interface PolicyDecision {
   readonly identifier: string | null
   /** The class the limit came from, for class-based `allow`. */
   readonly class: string | undefined
-  /** Tokens allowed in the window. */
+  /** What `allowed`, `used`, `reserved` and `available` count: tokens, requests, or US dollars (`count: 'usd'`). */
+  readonly unit: 'tokens' | 'requests' | 'usd'
+  /** Allowed in the window (tokens, or dollars for a money policy). */
   readonly allowed: number
-  /** Tokens committed in the window. */
+  /** Committed in the window. */
   readonly used: number
-  /** Tokens held by unsettled reservations. */
+  /** Held by unsettled reservations. */
   readonly reserved: number
   /** `allowed - used - reserved`, never negative. */
   readonly available: number

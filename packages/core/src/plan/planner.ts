@@ -1,4 +1,5 @@
-import { type QuotaViolation, TokenQuotaExceededError } from '../shared/errors.js'
+import { type QuotaViolation, TokenQuotaExceededError, UnpricedModelError } from '../shared/errors.js'
+import type { ModelPricing } from '../price/price-table.js'
 import { callPolicyFunction, type PolicyTarget, resolveTarget } from '../policy/identifier.js'
 import type { NormalizedPolicy } from '../policy/policy.js'
 import type { CounterSnapshot, ReserveResult } from '../store/quota-store.js'
@@ -15,6 +16,10 @@ export interface PlannerOptions {
   readonly shardOf: (context: QuotaContext) => string | undefined
   /** A model that no per-model policy matches, once per model. */
   readonly onUnmatchedModel: (model: string, unlimited: boolean) => void
+  /** The model's price, for money policies (`count: 'usd'`); the tables are loaded before planning. */
+  readonly pricingOf?: (model: string, at: number) => ModelPricing | undefined
+  /** The price tables' names, for messages. */
+  readonly priceTables?: readonly string[]
 }
 
 /**
@@ -28,6 +33,7 @@ export class Planner {
   readonly #hasModelFilters: boolean
   readonly #hasRequestCaps: boolean
   readonly #sharesCounters: boolean
+  readonly #countsMoney: boolean
   readonly #applicableByModel = new Map<string | undefined, readonly NormalizedPolicy[]>()
   readonly #warnedModels = new Set<string>()
 
@@ -38,6 +44,7 @@ export class Planner {
     this.#hasModelFilters = policies.some((policy) => policy.hasModelFilter)
     this.#hasRequestCaps = policies.some((policy) => policy.maxTokensPerRequest !== undefined)
     this.#sharesCounters = new Set(policies.map((policy) => policy.counterName)).size < policies.length
+    this.#countsMoney = policies.some((policy) => policy.unit === 'usd')
   }
 
   /** The policies a model's requests answer to (all of them when no model is given). */
@@ -121,24 +128,53 @@ export class Planner {
   }
 
   #build(context: QuotaContext, model: string | undefined, targets: readonly PolicyTarget[], at: number, estimate: EstimateBound): RequestPlan {
+    const pricing = this.#countsMoney ? this.#pricing(model, targets, at) : undefined
     const { bound, maxOutputTokens, requestCap } = this.#hasRequestCaps
       ? applyRequestCaps(targets, context, estimate, at)
       : { bound: estimate, maxOutputTokens: undefined, requestCap: undefined }
     const counters = this.#sharesCounters
-      ? mergedCounters(targets, bound, at)
-      : targets.map((target) => counterOf([target], target.limit, target.policy.chargeBound(bound), target.policy.counts, at))
-    return { context, shard: this.#options.shardOf(context), model, counters, maxOutputTokens, requestCap }
+      ? mergedCounters(targets, bound, at, pricing)
+      : targets.map((target) => counterOf([target], target.limit, target.policy.chargeBound(bound, pricing), target.policy.counts, at))
+    return { context, shard: this.#options.shardOf(context), model, counters, maxOutputTokens, requestCap, pricing }
+  }
+
+  /**
+   * The model's price for the money policies among `targets`.
+   * @throws UnpricedModelError when one of them has neither a table price nor an `unpriced` rate
+   */
+  #pricing(model: string | undefined, targets: readonly PolicyTarget[], at: number): ModelPricing | undefined {
+    if (!targets.some((target) => target.policy.unit === 'usd')) return undefined
+    const pricing = model === undefined ? undefined : this.#options.pricingOf?.(model, at)
+    if (pricing) return pricing
+    const unpriced = targets.filter((target) => target.policy.unit === 'usd' && target.policy.unpriced === undefined)
+    if (unpriced.length > 0) {
+      const policies = [...new Set(unpriced.map((target) => target.policy.name))]
+      throw new UnpricedModelError({ model, policies, tables: this.#options.priceTables ?? [] })
+    }
+    return undefined
   }
 }
 
-/** A violation of a counter, reported by its enforcing target with the lowest limit. */
+/** A violation of a counter, reported by its enforcing target with the lowest limit, in the policy's unit (dollars, not micro-dollars). */
 function violationOf(counter: CounterPlan, state: Pick<QuotaViolation, 'limit' | 'used' | 'reserved' | 'resetAt' | 'retryAfterMs'>): QuotaViolation {
   const reporter = reportingTarget(counter)
-  return { policy: reporter.policy.name, identifier: reporter.identifier, class: reporter.class, requested: counter.amount, ...state }
+  const { unit, scale } = reporter.policy
+  const inUnit = (amount: number) => (scale === 1 ? amount : amount / scale)
+  return {
+    policy: reporter.policy.name,
+    identifier: reporter.identifier,
+    class: reporter.class,
+    ...state,
+    limit: inUnit(state.limit),
+    used: inUnit(state.used),
+    reserved: inUnit(state.reserved),
+    requested: inUnit(counter.amount),
+    unit,
+  }
 }
 
 /** Policies with the same `sharedName` (and identifier) are one counter: the lowest limit, the largest amount. */
-function mergedCounters(targets: readonly PolicyTarget[], bound: EstimateBound, at: number): CounterPlan[] {
+function mergedCounters(targets: readonly PolicyTarget[], bound: EstimateBound, at: number, pricing: ModelPricing | undefined): CounterPlan[] {
   const byCounter = new Map<string, { targets: PolicyTarget[]; limit: number | undefined; amount: number; counting: boolean }>()
   for (const target of targets) {
     const key = `${target.counter}\u0000${target.identifierKey}`
@@ -149,7 +185,7 @@ function mergedCounters(targets: readonly PolicyTarget[], bound: EstimateBound, 
     }
     entry.targets.push(target)
     if (target.limit !== undefined) entry.limit = Math.min(entry.limit ?? Infinity, target.limit)
-    entry.amount = Math.max(entry.amount, target.policy.chargeBound(bound))
+    entry.amount = Math.max(entry.amount, target.policy.chargeBound(bound, pricing))
     entry.counting ||= target.policy.counts
   }
   return [...byCounter.values()].map((entry) => counterOf(entry.targets, entry.limit, entry.amount, entry.counting, at))

@@ -2,7 +2,8 @@ import type { PolicyDecision } from './decision.js'
 import type { PolicyTarget } from '../policy/identifier.js'
 import type { NormalizedPolicy } from '../policy/policy.js'
 import type { Charge, CounterRequest, CounterSnapshot } from '../store/quota-store.js'
-import type { QuotaContext } from '../shared/types.js'
+import type { NormalizedUsage, QuotaContext } from '../shared/types.js'
+import type { ModelPricing } from '../price/price-table.js'
 
 // A request as the engine plans it: the counters it touches, and what to report about them.
 
@@ -23,6 +24,8 @@ export interface RequestPlan {
   readonly maxOutputTokens: number | undefined
   /** The smallest `maxTokensPerRequest` in force, with its policy: a charge above it is worth a warning. */
   readonly requestCap: { readonly policy: string; readonly limit: number } | undefined
+  /** The model's price, when a money policy applies (absent: those policies' `unpriced` rates). */
+  readonly pricing?: ModelPricing | undefined
 }
 
 /** What settling a lease sends to the store: each counter's held amount back, `amountOf` charged. */
@@ -49,9 +52,9 @@ export function reportingTarget(counter: CounterPlan): PolicyTarget {
   return enforcing.reduce((lowest, target) => (target.limit! < lowest.limit! ? target : lowest), enforcing[0] ?? counter.targets[0]!)
 }
 
-export function chargeOf(counter: CounterPlan, usage: Parameters<NormalizedPolicy['charge']>[0]): number {
+export function chargeOf(counter: CounterPlan, usage: NormalizedUsage, pricing: ModelPricing | undefined): number {
   const counting = counter.targets.find((target) => target.policy.counts) ?? counter.targets[0]!
-  return counting.policy.charge(usage)
+  return counting.policy.charge(usage, pricing)
 }
 
 export function allowedOf(target: PolicyTarget): number {
@@ -67,7 +70,24 @@ export function thresholdUntil(counter: CounterPlan, resetAt: number, at: number
   return window.kind === 'rolling' ? at + window.length : resetAt
 }
 
+/** What a policy reports, in its unit: dollars for a money policy (its counters hold micro-dollars). */
 export function decisionOf(target: PolicyTarget, snapshot: CounterSnapshot): PolicyDecision {
+  const { scale } = target.policy
+  return scale === 1 ? counterDecisionOf(target, snapshot) : inDollars(counterDecisionOf(target, snapshot), scale)
+}
+
+function inDollars(decision: PolicyDecision, scale: number): PolicyDecision {
+  const dollars = (amount: number) => Math.round(amount) / scale
+  return {
+    ...decision,
+    allowed: dollars(decision.allowed),
+    used: dollars(decision.used),
+    reserved: dollars(decision.reserved),
+    available: dollars(decision.available),
+  }
+}
+
+function counterDecisionOf(target: PolicyTarget, snapshot: CounterSnapshot): PolicyDecision {
   const allowed = target.limit ?? allowedOf(target)
   return {
     name: target.policy.name,
@@ -76,6 +96,7 @@ export function decisionOf(target: PolicyTarget, snapshot: CounterSnapshot): Pol
     mode: target.policy.mode,
     identifier: target.identifier,
     class: target.class,
+    unit: target.policy.unit,
     allowed,
     used: snapshot.used,
     reserved: snapshot.reserved,

@@ -1,6 +1,6 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { QuotaInputError, TokenQuotaExceededError } from '../shared/errors.js'
-import { isClassAllow, maxTokenCount, type NormalizedPolicy } from './policy.js'
+import { isClassAllow, type NormalizedPolicy, scaledLimit } from './policy.js'
 import type { QuotaContext } from '../shared/types.js'
 
 /** Identifiers longer than this are stored as a SHA-256 digest, so a hostile value cannot bloat keys. */
@@ -86,12 +86,14 @@ function resolveIdentifier(policy: NormalizedPolicy, context: QuotaContext): { k
   })
 }
 
-function checkLimit(policy: NormalizedPolicy, limit: unknown): number {
-  if (typeof limit === 'number' && Number.isInteger(limit) && limit >= 0 && limit <= maxTokenCount) return limit
+function checkLimit(policy: NormalizedPolicy, value: unknown): number {
+  const limit = scaledLimit(value, policy.scale)
+  if (limit !== undefined) return limit
+  const expected = policy.unit === 'usd' ? 'a non-negative number of US dollars' : 'a non-negative integer'
   throw new QuotaInputError({
     code: 'PolicyFunctionFailed',
     policy: policy.name,
-    message: `expected the allow function to return a non-negative integer, got ${String(limit)} (${typeof limit})`,
+    message: `expected the allow function to return ${expected}, got ${String(value)} (${typeof value})`,
   })
 }
 
@@ -137,7 +139,20 @@ export function resolveTarget(policy: NormalizedPolicy, context: QuotaContext, n
     if (!policy.enforces) return target(undefined, className)
     throw new TokenQuotaExceededError({
       code: 'UnknownQuotaClass',
-      violations: [{ policy: policy.name, identifier, class: className, limit: 0, used: 0, reserved: 0, requested: 0, resetAt: now, retryAfterMs: null }],
+      violations: [
+        {
+          policy: policy.name,
+          identifier,
+          class: className,
+          limit: 0,
+          used: 0,
+          reserved: 0,
+          requested: 0,
+          resetAt: now,
+          retryAfterMs: null,
+          unit: policy.unit,
+        },
+      ],
     })
   }
   const result = callPolicyFunction(policy, 'allow', () => allow(context))

@@ -22,8 +22,15 @@ export interface TokenWeights {
   readonly reasoning?: number
 }
 
-/** What a policy charges: provider tokens of one kind, weighted tokens, or one unit per request. */
-export type CountMode = 'total' | 'input' | 'output' | 'requests' | TokenWeights
+/**
+ * What a policy charges: provider tokens of one kind, weighted tokens, one unit per request, or
+ * money — `'usd'`: the call's price in US dollars from the engine's price table (`allow` is then in
+ * dollars; counters hold micro-dollars, so every store stays exact).
+ */
+export type CountMode = 'total' | 'input' | 'output' | 'requests' | 'usd' | TokenWeights
+
+/** What a money policy charges for a model no price table knows, instead of refusing it (US dollars per million tokens). */
+export type UnpricedRate = { readonly usdPerMillion: number } | { readonly input: number; readonly output: number }
 
 /** A soft level under the hard limit (which is always 100 %). Fires once per window and identifier. */
 export interface QuotaThreshold {
@@ -93,6 +100,11 @@ export interface QuotaPolicy {
   /** Policies with the same `sharedName` share one counter (e.g. an `enforce-only` / `count-only` pair). */
   readonly sharedName?: string
   readonly thresholds?: readonly QuotaThreshold[]
-  /** A cap on a single request's tokens (prompt estimate + max output), in this policy's unit. */
+  /** A cap on a single request's tokens (prompt estimate + max output), in this policy's unit. Not for `count: 'usd'`. */
   readonly maxTokensPerRequest?: number | MaxTokensPerRequest
+  /**
+   * `count: 'usd'` only: the rate for a model that has no price. Without it such a call is refused
+   * with `UnpricedModelError` before it is sent — never let through for free.
+   */
+  readonly unpriced?: UnpricedRate
 }

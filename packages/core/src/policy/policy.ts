@@ -1,5 +1,6 @@
 import { QuotaConfigError, type QuotaConfigErrorCode } from '../shared/errors.js'
 import { compileModelGlobs } from './model-match.js'
+import { type ModelPricing, ratePricing } from '../price/price-table.js'
 import type { CountMode, MaxTokensPerRequest, QuotaClassAllow, QuotaPolicy, QuotaThreshold, TokenWeights, UnidentifiedPolicy } from './policy-types.js'
 import type { WindowSpec } from '../store/quota-store.js'
 import type { EstimateBound, MaybePromise, NormalizedUsage, QuotaContext, QuotaMode, QuotaType, TimeUnit } from '../shared/types.js'
@@ -23,6 +24,7 @@ const policyFields = new Set([
   'sharedName',
   'thresholds',
   'maxTokensPerRequest',
+  'unpriced',
 ])
 /** Generous, but keeps window arithmetic far from floating-point trouble. */
 const maxInterval = 1_000_000
@@ -52,10 +54,27 @@ export interface NormalizedPolicy {
   readonly maxTokensPerRequest: Required<MaxTokensPerRequest> | undefined
   /** Where the counter lives at `now`. */
   window(now: number): WindowSpec
-  /** Charge for real usage, in this policy's unit. */
-  charge(usage: NormalizedUsage): number
-  /** Upper bound of the charge for a request with this estimate. */
-  chargeBound(estimate: EstimateBound): number
+  /** What its counters hold: tokens (or weighted tokens), requests, or micro-dollars. */
+  readonly unit: PolicyUnit
+  /** Counter units per reported unit: 1,000,000 for dollars (micro-dollars), else 1. */
+  readonly scale: number
+  /** `count: 'usd'`: the price of a model no table knows, if the policy names one. */
+  readonly unpriced: ModelPricing | undefined
+  /** Charge for real usage, in counter units. `pricing`: the model's, for a money policy (else its `unpriced` rate). */
+  charge(usage: NormalizedUsage, pricing?: ModelPricing): number
+  /** Upper bound of the charge for a request with this estimate, in counter units. */
+  chargeBound(estimate: EstimateBound, pricing?: ModelPricing): number
+}
+
+/** What a policy's counters count. */
+export type PolicyUnit = 'tokens' | 'requests' | 'usd'
+
+/** Micro-dollars in a dollar: money counters hold integers. */
+export const microsPerDollar = 1_000_000
+
+/** Dollars to micro-dollars, rounded up (a charge never rounds to free), ignoring floating-point dust. */
+function microDollars(usd: number): number {
+  return Math.max(0, Math.ceil(usd * microsPerDollar - 1e-6))
 }
 
 export interface NormalizedClassAllow {
@@ -108,10 +127,22 @@ export function normalizePolicy(config: QuotaPolicy, defaults: { unidentified: U
     fail('InvalidConfiguration', name, 'sharedName', '1 to 128 letters, digits, `.`, `_`, `:` or `-`', sharedName)
   }
 
-  const allow = normalizeAllow(name, raw.allow)
+  const count = normalizeCount(name, raw.count ?? 'total')
+  const unit: PolicyUnit = count === 'usd' ? 'usd' : count === 'requests' ? 'requests' : 'tokens'
+  const scale = unit === 'usd' ? microsPerDollar : 1
+  const allow = normalizeAllow(name, raw.allow, scale)
   const identifier = normalizeIdentifier(name, raw.identifier)
   const unidentified = normalizeUnidentified(name, raw.unidentified ?? defaults.unidentified, 'unidentified')
-  const count = normalizeCount(name, raw.count ?? 'total')
+  const unpriced = normalizeUnpriced(name, raw.unpriced, unit)
+  if (unit === 'usd' && raw.maxTokensPerRequest !== undefined) {
+    fail(
+      'InvalidConfiguration',
+      name,
+      'maxTokensPerRequest',
+      "absent on a `count: 'usd'` policy (cap tokens with a token policy beside it)",
+      raw.maxTokensPerRequest,
+    )
+  }
   const models = raw.models
   if (models !== undefined && (!Array.isArray(models) || models.length === 0 || !models.every((glob) => typeof glob === 'string' && glob.length > 0))) {
     fail('InvalidConfiguration', name, 'models', 'a non-empty array of model-name globs', models)
@@ -141,8 +172,17 @@ export function normalizePolicy(config: QuotaPolicy, defaults: { unidentified: U
     thresholds,
     maxTokensPerRequest,
     window,
-    charge: (usage: NormalizedUsage) => chargeFor(count, usage),
-    chargeBound: (estimate: EstimateBound) => chargeBoundFor(count, estimate),
+    unit,
+    scale,
+    unpriced,
+    charge:
+      count === 'usd'
+        ? (usage: NormalizedUsage, pricing?: ModelPricing) => microDollars((pricing ?? unpriced)!.cost(usage))
+        : (usage: NormalizedUsage) => chargeFor(count as TokenCountMode, usage),
+    chargeBound:
+      count === 'usd'
+        ? (estimate: EstimateBound, pricing?: ModelPricing) => microDollars((pricing ?? unpriced)!.costBound(estimate))
+        : (estimate: EstimateBound) => chargeBoundFor(count as TokenCountMode, estimate),
   })
 }
 
@@ -228,10 +268,22 @@ function cachedFixedWindow(compute: (now: number) => { start: number; end: numbe
   }
 }
 
-function normalizeAllow(policy: string, allow: unknown): NormalizedPolicy['allow'] {
+/** A limit in the policy's reported unit, in counter units; `undefined` when it is not one. */
+export function scaledLimit(value: unknown, scale: number): number | undefined {
+  if (scale === 1) return isTokenCount(value) ? value : undefined
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value * scale > maxTokenCount) return undefined
+  return Math.round(value * scale)
+}
+
+function limitExpected(scale: number): string {
+  return scale === 1 ? `a non-negative integer up to ${maxTokenCount}` : `a non-negative number of US dollars up to ${Math.floor(maxTokenCount / scale)}`
+}
+
+function normalizeAllow(policy: string, allow: unknown, scale: number): NormalizedPolicy['allow'] {
   if (typeof allow === 'number') {
-    if (!isTokenCount(allow)) fail('InvalidConfiguration', policy, 'allow', `a non-negative integer up to ${maxTokenCount}`, allow)
-    return allow
+    const limit = scaledLimit(allow, scale)
+    if (limit === undefined) fail('InvalidConfiguration', policy, 'allow', limitExpected(scale), allow)
+    return limit
   }
   if (typeof allow === 'function') return allow as (context: QuotaContext) => MaybePromise<number>
   if (isPlainObject(allow) && 'class' in allow && 'counts' in allow) {
@@ -241,8 +293,9 @@ function normalizeAllow(policy: string, allow: unknown): NormalizedPolicy['allow
     }
     if (!isPlainObject(counts) || Object.keys(counts).length === 0) fail('InvalidConfiguration', policy, 'allow.counts', 'an object of class → limit', counts)
     const table = new Map<string, number>()
-    for (const [className, limit] of Object.entries(counts)) {
-      if (!isTokenCount(limit)) fail('InvalidConfiguration', policy, `allow.counts.${className}`, `a non-negative integer up to ${maxTokenCount}`, limit)
+    for (const [className, value] of Object.entries(counts)) {
+      const limit = scaledLimit(value, scale)
+      if (limit === undefined) fail('InvalidConfiguration', policy, `allow.counts.${className}`, limitExpected(scale), value)
       table.set(className, limit)
     }
     return { class: typeof classOf === 'string' ? (context) => context[classOf] : classOf, counts: table }
@@ -264,8 +317,24 @@ export function normalizeUnidentified(policy: string | undefined, value: unknown
   return fail('InvalidConfiguration', policy, field, "`'refuse'` or `{ bucket: string }`", value)
 }
 
+function normalizeUnpriced(policy: string, value: unknown, unit: PolicyUnit): ModelPricing | undefined {
+  if (value === undefined) return undefined
+  if (unit !== 'usd') fail('InvalidConfiguration', policy, 'unpriced', "absent: only a `count: 'usd'` policy prices calls", value)
+  const rate = value as Partial<Record<'usdPerMillion' | 'input' | 'output', unknown>>
+  const isRate = (number: unknown): number is number => typeof number === 'number' && Number.isFinite(number) && number >= 0
+  const rates = !isPlainObject(value)
+    ? undefined
+    : isRate(rate.usdPerMillion) && Object.keys(value).length === 1
+      ? { input: rate.usdPerMillion, output: rate.usdPerMillion }
+      : isRate(rate.input) && isRate(rate.output) && Object.keys(value).length === 2
+        ? { input: rate.input, output: rate.output }
+        : undefined
+  if (!rates) fail('InvalidConfiguration', policy, 'unpriced', '`{ usdPerMillion }` or `{ input, output }` (US dollars per million tokens)', value)
+  return ratePricing(rates, { table: `unpriced rate of ${policy}`, model: '*', pricedAt: '' })
+}
+
 function normalizeCount(policy: string, count: unknown): CountMode {
-  if (count === 'total' || count === 'input' || count === 'output' || count === 'requests') return count
+  if (count === 'total' || count === 'input' || count === 'output' || count === 'requests' || count === 'usd') return count
   if (isPlainObject(count) && Object.keys(count).length > 0) {
     for (const [kind, weight] of Object.entries(count)) {
       if (!['input', 'output', 'cachedInput', 'reasoning'].includes(kind)) {
@@ -277,7 +346,13 @@ function normalizeCount(policy: string, count: unknown): CountMode {
     }
     return { ...(count as TokenWeights) }
   }
-  return fail('InvalidConfiguration', policy, 'count', "`'total'`, `'input'`, `'output'`, `'requests'` or weights like `{ input: 1, output: 4 }`", count)
+  return fail(
+    'InvalidConfiguration',
+    policy,
+    'count',
+    "`'total'`, `'input'`, `'output'`, `'requests'`, `'usd'` or weights like `{ input: 1, output: 4 }`",
+    count,
+  )
 }
 
 function normalizeThresholds(policy: string, thresholds: unknown): readonly QuotaThreshold[] {
@@ -324,7 +399,9 @@ function weightsOf(weights: TokenWeights) {
   return { input, output, cachedInput: weights.cachedInput ?? input, reasoning: weights.reasoning ?? output }
 }
 
-function chargeFor(count: CountMode, usage: NormalizedUsage): number {
+type TokenCountMode = Exclude<CountMode, 'usd'>
+
+function chargeFor(count: TokenCountMode, usage: NormalizedUsage): number {
   switch (count) {
     case 'total':
       return usage.total
@@ -345,7 +422,7 @@ function chargeFor(count: CountMode, usage: NormalizedUsage): number {
   }
 }
 
-function chargeBoundFor(count: CountMode, estimate: EstimateBound): number {
+function chargeBoundFor(count: TokenCountMode, estimate: EstimateBound): number {
   switch (count) {
     case 'total':
       return estimate.total

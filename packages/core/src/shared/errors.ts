@@ -1,7 +1,13 @@
 const marker = Symbol.for('tokenquota.error')
 
 /** Every code a tokenquota error can carry, grouped by the class that throws it. */
-export type TokenQuotaErrorCode = TokenQuotaExceededCode | QuotaConfigErrorCode | QuotaInputErrorCode | 'StoreUnavailable' | 'LeaseAlreadySettled'
+export type TokenQuotaErrorCode =
+  | TokenQuotaExceededCode
+  | QuotaConfigErrorCode
+  | QuotaInputErrorCode
+  | 'StoreUnavailable'
+  | 'LeaseAlreadySettled'
+  | 'UnpricedModel'
 
 /**
  * Base class of every error this library throws. `isInstance` works across two installed copies
@@ -49,6 +55,8 @@ export interface QuotaViolation {
   readonly resetAt: number
   /** How long until this request could fit; `null` when it never can (it is larger than the limit). */
   readonly retryAfterMs: number | null
+  /** What `limit`, `used`, `reserved` and `requested` count: tokens (the default), requests, or US dollars. */
+  readonly unit?: 'tokens' | 'requests' | 'usd'
 }
 
 /**
@@ -67,6 +75,7 @@ export class TokenQuotaExceededError extends TokenQuotaError implements QuotaVio
   readonly requested: number
   readonly resetAt: number
   readonly retryAfterMs: number | null
+  readonly unit: 'tokens' | 'requests' | 'usd'
   /** Every policy that refused, the reported one (the one that frees up last) first. */
   readonly violations: readonly QuotaViolation[]
 
@@ -85,25 +94,28 @@ export class TokenQuotaExceededError extends TokenQuotaError implements QuotaVio
     this.requested = first.requested
     this.resetAt = first.resetAt
     this.retryAfterMs = first.retryAfterMs
+    this.unit = first.unit ?? 'tokens'
     this.violations = options.violations
   }
 
-  /** Tokens still available in the refusing policy's window (never negative). */
+  /** Still available in the refusing policy's window, in its unit (never negative). */
   get remaining(): number {
-    return Math.max(0, this.limit - this.used - this.reserved)
+    return Math.max(0, roundedAmount(this.limit - this.used - this.reserved))
   }
 
   /**
    * HTTP headers that describe the refusal, in the names OpenAI and Azure use:
    * `Retry-After` (whole seconds, rounded up; absent when waiting cannot help),
    * `x-ratelimit-limit-tokens`, `x-ratelimit-remaining-tokens`, `x-ratelimit-reset-tokens`
+   * (`-requests` or `-usd` instead of `-tokens` for a policy that counts requests or dollars)
    * (seconds until the window resets, e.g. `"42s"`).
    */
   toHeaders(now: number = Date.now()): Record<string, string> {
+    const unit = this.unit
     const headers: Record<string, string> = {
-      'x-ratelimit-limit-tokens': String(this.limit),
-      'x-ratelimit-remaining-tokens': String(this.remaining),
-      'x-ratelimit-reset-tokens': `${Math.max(0, Math.ceil((this.resetAt - now) / 1000))}s`,
+      [`x-ratelimit-limit-${unit}`]: String(this.limit),
+      [`x-ratelimit-remaining-${unit}`]: String(this.remaining),
+      [`x-ratelimit-reset-${unit}`]: `${Math.max(0, Math.ceil((this.resetAt - now) / 1000))}s`,
     }
     if (this.retryAfterMs !== null) headers['retry-after'] = String(Math.max(1, Math.ceil(this.retryAfterMs / 1000)))
     return headers
@@ -119,11 +131,18 @@ function describeViolation(code: TokenQuotaExceededCode, violation: QuotaViolati
   if (code === 'UnknownQuotaClass') {
     return `Token quota "${violation.policy}" has no limit for class "${truncate(violation.class ?? '')}"${who}; the request is refused`
   }
+  const amount = (value: number) => (violation.unit === 'usd' ? `$${value}` : String(value))
+  const unit = violation.unit === 'usd' ? '' : ` ${violation.unit ?? 'tokens'}`
   if (code === 'RequestTooLarge') {
-    return `Token quota "${violation.policy}"${who}: the request needs ${violation.requested} tokens, more than the limit of ${violation.limit}`
+    return `Token quota "${violation.policy}"${who}: the request needs ${amount(violation.requested)}${unit}, more than the limit of ${amount(violation.limit)}`
   }
   const retry = violation.retryAfterMs === null ? '' : `; retry in ${Math.ceil(violation.retryAfterMs / 1000)}s`
-  return `Token quota "${violation.policy}" exceeded${who}: ${violation.used} used and ${violation.reserved} reserved of ${violation.limit}, ${violation.requested} requested${retry}`
+  return `Token quota "${violation.policy}" exceeded${who}: ${amount(violation.used)} used and ${amount(violation.reserved)} reserved of ${amount(violation.limit)}, ${amount(violation.requested)} requested${retry}`
+}
+
+/** Dollar amounts are micro-dollars divided out: keep them free of floating-point dust. */
+function roundedAmount(value: number): number {
+  return Math.round(value * 1e6) / 1e6
 }
 
 function truncate(text: string): string {
@@ -196,6 +215,34 @@ export class QuotaInputError extends TokenQuotaError {
 
   static override isInstance(error: unknown): error is QuotaInputError {
     return hasCode(error, inputCodes)
+  }
+}
+
+/**
+ * A policy counts US dollars and the call's model has no price in the engine's price tables (and the
+ * policy names no `unpriced` rate). Thrown before the provider is called: an unpriced call is never
+ * let through for free. HTTP status 400 — the request names a model this service cannot bill.
+ */
+export class UnpricedModelError extends TokenQuotaError {
+  override readonly code = 'UnpricedModel' as const
+  readonly status = 400
+  readonly model: string | undefined
+  /** The money policies that could not price it. */
+  readonly policies: readonly string[]
+
+  constructor(options: { model: string | undefined; policies: readonly string[]; tables: readonly string[] }) {
+    const model = options.model === undefined ? 'a call that names no model' : `model "${truncate(options.model)}"`
+    super({
+      code: 'UnpricedModel',
+      message: `${model[0]!.toUpperCase()}${model.slice(1)} has no price in ${options.tables.join(', ') || 'any price table'}, and ${options.policies.map((name) => `"${name}"`).join(', ')} count${options.policies.length === 1 ? 's' : ''} US dollars; price it with \`prices\` or the policy's \`unpriced\` rate`,
+    })
+    this.name = 'UnpricedModelError'
+    this.model = options.model
+    this.policies = options.policies
+  }
+
+  static override isInstance(error: unknown): error is UnpricedModelError {
+    return hasCode(error, ['UnpricedModel'])
   }
 }
 

@@ -1,5 +1,6 @@
 import type { TokenQuotaExceededError } from './errors.js'
 import type { QuotaThreshold } from '../policy/policy-types.js'
+import type { CallCost, PolicyCharge } from '../engine/lease.js'
 import type { NormalizedUsage, QuotaContext } from './types.js'
 
 /** A committed usage crossed a soft threshold. Fires once per level, window and identifier. */
@@ -8,8 +9,12 @@ export interface ThresholdEvent {
   readonly identifier: string | null
   readonly class: string | undefined
   readonly threshold: QuotaThreshold
+  /** Committed after the charge that crossed, in the policy's unit. */
   readonly used: number
   readonly allowed: number
+  /** What `used` and `allowed` count: tokens, requests, or US dollars. */
+  readonly unit: 'tokens' | 'requests' | 'usd'
+
   readonly resetAt: number
   readonly context: QuotaContext
 }
@@ -29,7 +34,9 @@ export interface UsageEvent {
   readonly usage: NormalizedUsage
   /** `true` when the caller had no usage and the reservation was charged instead. */
   readonly estimated: boolean
-  readonly charges: ReadonlyArray<{ readonly policy: string; readonly identifier: string | null; readonly amount: number }>
+  readonly charges: readonly PolicyCharge[]
+  /** The call's price in US dollars and its source, when a money policy applied: a report can re-price it. */
+  readonly cost?: CallCost
 }
 
 /** An adapter answered with a fallback instead of refusing: another model, or a ready response. */

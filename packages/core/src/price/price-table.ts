@@ -1,0 +1,80 @@
+import type { EstimateBound, NormalizedUsage } from '../shared/types.js'
+
+/** Which price a charge used, so a report can be re-priced later. */
+export interface PriceSource {
+  /** The table: `@pydantic/genai-prices`, `litellm`, `overrides`, or a policy's `unpriced` rate. */
+  readonly table: string
+  /** The provider the table priced the model under, when it says. */
+  readonly provider?: string
+  /** The model as the table knows it (a dated snapshot resolves to its family, e.g. `gpt-4o`). */
+  readonly model: string
+  /** The moment priced (tables keep dated price history), ISO 8601. */
+  readonly pricedAt: string
+}
+
+/** What one model costs, in US dollars, by one table's rates. */
+export interface ModelPricing {
+  /** The price of real usage: cached input at its cached rate, reasoning at its own rate or the output rate. */
+  cost(usage: NormalizedUsage): number
+  /** The most a request within `bound` can cost: each input token at the dearest input rate, each output token at the dearest output rate. */
+  costBound(bound: EstimateBound): number
+  readonly source: PriceSource
+}
+
+/** A source of model prices: the default table, an override table, LiteLLM's file, your own. */
+export interface PriceTable {
+  /** For messages. */
+  readonly name: string
+  /** Makes the table ready (e.g. imports the package that holds it); awaited before the first money charge. */
+  load?(): Promise<void>
+  /** The model's pricing at `at` (epoch ms), or `undefined` when the table has no price for it. */
+  pricing(model: string, at: number): ModelPricing | undefined
+}
+
+/** Per-million-token rates in US dollars, as price lists write them. */
+export interface ModelRates {
+  readonly input: number
+  readonly output: number
+  /** Cached prompt tokens. @default input */
+  readonly cachedInput?: number
+  /** Reasoning / thinking tokens. @default output */
+  readonly reasoning?: number
+}
+
+/** A pricing from flat per-million rates. */
+export function ratePricing(rates: ModelRates, source: PriceSource): ModelPricing {
+  const perToken = {
+    input: rates.input / 1e6,
+    output: rates.output / 1e6,
+    cachedInput: (rates.cachedInput ?? rates.input) / 1e6,
+    reasoning: (rates.reasoning ?? rates.output) / 1e6,
+  }
+  return {
+    source,
+    cost(usage) {
+      const cached = Math.min(usage.cachedInput, usage.input)
+      const reasoning = Math.min(usage.reasoning, usage.output)
+      return (
+        (usage.input - cached) * perToken.input + cached * perToken.cachedInput + (usage.output - reasoning) * perToken.output + reasoning * perToken.reasoning
+      )
+    },
+    costBound(bound) {
+      const input = Math.max(perToken.input, perToken.cachedInput)
+      const output = Math.max(perToken.output, perToken.reasoning)
+      return Math.min(bound.input * input + bound.output * output, bound.total * Math.max(input, output))
+    },
+  }
+}
+
+/** Checks a rates object; the message names what is wrong. */
+export function ratesProblem(rates: unknown): string | undefined {
+  if (typeof rates !== 'object' || rates === null || Array.isArray(rates)) return 'an object like { input: 2.5, output: 10 } (US dollars per million tokens)'
+  for (const key of Object.keys(rates))
+    if (!['input', 'output', 'cachedInput', 'reasoning'].includes(key)) return `only input, output, cachedInput and reasoning (found ${key})`
+  for (const key of ['input', 'output', 'cachedInput', 'reasoning'] as const) {
+    const value = (rates as Record<string, unknown>)[key]
+    if (value === undefined && (key === 'cachedInput' || key === 'reasoning')) continue
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return `\`${key}\` a non-negative number of US dollars per million tokens`
+  }
+  return undefined
+}
