@@ -1,6 +1,5 @@
 import type { PolicyDecision } from './decision.js'
 import type { PolicyTarget } from '../policy/identifier.js'
-import type { NormalizedPolicy } from '../policy/policy.js'
 import type { Charge, CounterRequest, CounterSnapshot } from '../store/quota-store.js'
 import type { NormalizedUsage, QuotaContext } from '../shared/types.js'
 import type { ModelPricing } from '../price/price-table.js'
