@@ -1,0 +1,55 @@
+import { createOpenAI } from '@ai-sdk/openai'
+import { calcPrice } from '@pydantic/genai-prices'
+import { createTokenQuota, priceTable, type QuotaPolicy, UnpricedModelError } from '@tokenquota/core'
+import { baseURL, chatChunks, chatCompletion, createProviderServer, json, sse } from '@tokenquota/test-support'
+import { generateText, streamText, wrapLanguageModel } from 'ai'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { tokenQuotaMiddleware } from './token-quota-middleware.js'
+
+const server = createProviderServer()
+beforeAll(() => server.listen())
+afterEach(() => server.reset())
+afterAll(() => server.close())
+
+const provider = createOpenAI({ apiKey: 'sk-test', baseURL })
+const orgMonthly: QuotaPolicy = { name: 'org-monthly-usd', identifier: 'org', count: 'usd', allow: 20, interval: 1, timeUnit: 'month' }
+const userDaily: QuotaPolicy = { name: 'user-daily', identifier: 'user', allow: 100_000, interval: 1, timeUnit: 'day' }
+
+function setup(modelId: string, prices?: Parameters<typeof createTokenQuota>[0]['prices']) {
+  const quota = createTokenQuota({ policies: [orgMonthly, userDaily], prices })
+  const model = wrapLanguageModel({ model: provider.chat(modelId), middleware: tokenQuotaMiddleware({ quota }) })
+  const asAlice = <T>(fn: () => Promise<T>) => quota.withContext({ org: 'acme', user: 'alice' }, fn)
+  const status = async () => quota.status({ org: 'acme', user: 'alice' })
+  return { model, asAlice, status }
+}
+
+const priced = (model: string, counts: { prompt: number; completion: number; cached?: number }) =>
+  Math.ceil(calcPrice({ input_tokens: counts.prompt, output_tokens: counts.completion, cache_read_tokens: counts.cached ?? 0 }, model)!.total_price * 1e6 - 1e-6) / 1e6
+
+describe('AI SDK calls on a dollar budget beside a token budget', () => {
+  it('generateText: dollars from the table and tokens from the usage, both charged', async () => {
+    const { model, asAlice, status } = setup('gpt-4o-mini')
+    const counts = { prompt: 9000, completion: 700, cached: 8192 }
+    server.reply('/chat/completions', json(chatCompletion({ model: 'gpt-4o-mini', usage: counts })))
+    await asAlice(() => generateText({ model, prompt: 'Summarise', maxOutputTokens: 1000, maxRetries: 0 }))
+    expect(await status()).toMatchObject([
+      { name: 'org-monthly-usd', unit: 'usd', used: priced('gpt-4o-mini', counts), reserved: 0 },
+      { name: 'user-daily', unit: 'tokens', used: 9700, reserved: 0 },
+    ])
+  })
+
+  it('streamText: charged from the finish part, at an override price', async () => {
+    const { model, asAlice, status } = setup('gpt-4o', [priceTable({ 'gpt-4o': { input: 2, output: 8 } })])
+    server.reply('/chat/completions', sse(chatChunks({ includeUsage: true, usage: { prompt: 50_000, completion: 5000 } })))
+    const result = await asAlice(async () => streamText({ model, prompt: 'Summarise', maxOutputTokens: 6000, maxRetries: 0 }))
+    await result.consumeStream()
+    expect((await status())[0]).toMatchObject({ used: 0.14, reserved: 0 })
+  })
+
+  it('an unpriced model is refused before any HTTP request, and holds no tokens', async () => {
+    const { model, asAlice, status } = setup('acme-finetune-7b')
+    await expect(asAlice(() => generateText({ model, prompt: 'Hi', maxRetries: 0 }))).rejects.toThrow(UnpricedModelError)
+    expect(server.calls).toHaveLength(0)
+    expect(await status()).toMatchObject([{ reserved: 0 }, { reserved: 0, used: 0 }])
+  })
+})
