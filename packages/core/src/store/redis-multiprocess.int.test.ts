@@ -33,6 +33,30 @@ it('4 processes × 40 concurrent callers for one user commit at most `allow` and
   client.disconnect()
 }, 30_000) // four Node processes start, then compete for about half a second
 
+it('on a dollar budget, 4 processes × 40 callers: the provider usage, priced, never exceeds `allow`', async () => {
+  const allow = 0.5
+  const worker = fileURLToPath(new URL('../../../test-support/src/redis/quota-worker.mjs', import.meta.url))
+  const env = { ...process.env, REDIS_URL: server.url, PREFIX: 'multi-usd', CONCURRENCY: '40', ALLOW: String(allow), COUNT: 'usd', START_AT: String(Date.now() + 3000) }
+  const outputs = await Promise.all(Array.from({ length: 4 }, () => promisify(execFile)(process.execPath, [worker], { env })))
+  const results = outputs.map(({ stdout }) => JSON.parse(stdout) as { committed: number; calls: number })
+  const priced = results.reduce((sum, result) => sum + result.committed, 0)
+  expect(results.every((result) => result.calls > 0)).toBe(true)
+  expect(priced).toBeLessThanOrEqual(allow)
+  expect(priced).toBeGreaterThanOrEqual(0.8 * allow)
+
+  const client = new Redis(server.url)
+  const quota = createTokenQuota({
+    policies: [{ name: 'user-daily', identifier: 'user', count: 'usd', allow, interval: 1, timeUnit: 'day' }],
+    store: new RedisStore({ client, prefix: 'multi-usd' }),
+  })
+  const [status] = await quota.status({ user: 'alice' })
+  // Each charge is rounded up to a micro-dollar: the counter holds at least the priced usage, never more than allow.
+  expect(status).toMatchObject({ unit: 'usd', reserved: 0 })
+  expect(status!.used).toBeGreaterThanOrEqual(priced - 1e-9)
+  expect(status!.used).toBeLessThanOrEqual(allow)
+  client.disconnect()
+}, 30_000)
+
 it('processes that exit without flush() leave no call free: once their leases expire, the shared counter holds at least what the provider counted', async () => {
   const leaseTtlMs = 60_000
   const worker = fileURLToPath(new URL('../../../test-support/src/redis/exiting-worker.mjs', import.meta.url))

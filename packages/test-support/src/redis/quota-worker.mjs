@@ -1,29 +1,42 @@
 // One app process for the multi-process test: CONCURRENCY parallel callers for one user, each
 // reserving, "calling the model", committing a real usage below the reservation, and retrying
 // after a refusal until refusals keep coming. Uses the built package, as an app would.
+// COUNT=usd: the policy counts US dollars (ALLOW in dollars) on gpt-4o calls, and `committed` is
+// the provider usage priced by the table itself.
+import { calcPrice } from '@pydantic/genai-prices'
 import { createTokenQuota, TokenQuotaExceededError } from '@tokenquota/core'
 import { RedisStore } from '@tokenquota/core/redis'
 import { Redis } from 'ioredis'
 
-const { REDIS_URL, PREFIX, CONCURRENCY, ALLOW, START_AT } = process.env
+const { REDIS_URL, PREFIX, CONCURRENCY, ALLOW, START_AT, COUNT } = process.env
+const money = COUNT === 'usd'
 const client = new Redis(REDIS_URL)
 const quota = createTokenQuota({
-  policies: [{ name: 'user-daily', identifier: 'user', allow: Number(ALLOW), interval: 1, timeUnit: 'day' }],
+  policies: [{ name: 'user-daily', identifier: 'user', allow: Number(ALLOW), interval: 1, timeUnit: 'day', ...(money && { count: 'usd' }) }],
   store: new RedisStore({ client, prefix: PREFIX }),
 })
+/** One call: its reservation and the usage the provider reports (below it), and what that usage is worth in the policy's unit. */
+function nextCall() {
+  if (!money) {
+    const total = 60 + Math.floor(Math.random() * 41)
+    return { estimate: 100, usage: { total }, worth: total }
+  }
+  const usage = { input: 60 + Math.floor(Math.random() * 41), output: 20 + Math.floor(Math.random() * 31) }
+  const worth = calcPrice({ input_tokens: usage.input, output_tokens: usage.output }, 'gpt-4o').total_price
+  return { estimate: { input: 100, output: 50 }, model: 'gpt-4o', usage, worth }
+}
 let committed = 0
 let calls = 0
 
 async function caller() {
   let refusals = 0
   while (refusals < 20) {
-    const estimate = 100
+    const { estimate, model, usage, worth } = nextCall()
     try {
-      const lease = await quota.reserve({ user: 'alice' }, { estimate })
+      const lease = await quota.reserve({ user: 'alice' }, { estimate, model })
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 5))
-      const total = 60 + Math.floor(Math.random() * 41)
-      await lease.commit({ total })
-      committed += total
+      await lease.commit(usage)
+      committed += worth
       calls += 1
       refusals = 0
     } catch (error) {
