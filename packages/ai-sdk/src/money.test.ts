@@ -24,7 +24,9 @@ function setup(modelId: string, prices?: Parameters<typeof createTokenQuota>[0][
 }
 
 const priced = (model: string, counts: { prompt: number; completion: number; cached?: number }) =>
-  Math.ceil(calcPrice({ input_tokens: counts.prompt, output_tokens: counts.completion, cache_read_tokens: counts.cached ?? 0 }, model)!.total_price * 1e6 - 1e-6) / 1e6
+  Math.ceil(
+    calcPrice({ input_tokens: counts.prompt, output_tokens: counts.completion, cache_read_tokens: counts.cached ?? 0 }, model)!.total_price * 1e6 - 1e-6,
+  ) / 1e6
 
 describe('AI SDK calls on a dollar budget beside a token budget', () => {
   it('generateText: dollars from the table and tokens from the usage, both charged', async () => {

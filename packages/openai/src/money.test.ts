@@ -1,5 +1,13 @@
 import { calcPrice } from '@pydantic/genai-prices'
-import { createTokenQuota, type FallbackEvent, priceTable, type QuotaPolicy, type TokenQuotaOptions, UnpricedModelError, type UsageEvent } from '@tokenquota/core'
+import {
+  createTokenQuota,
+  type FallbackEvent,
+  priceTable,
+  type QuotaPolicy,
+  type TokenQuotaOptions,
+  UnpricedModelError,
+  type UsageEvent,
+} from '@tokenquota/core'
 import { baseURL, chatChunks, chatCompletion, createProviderServer, json, responseEvents, responseObject, sse } from '@tokenquota/test-support'
 import OpenAI from 'openai'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -94,7 +102,9 @@ describe('OpenAI calls on a dollar budget', () => {
     const counts = { prompt: 2000, completion: 800 }
     server.reply('/chat/completions', json(chatCompletion({ model: 'gpt-4.1-nano', usage: counts })))
     // gpt-4o's bound (≈ 2,000 prompt + 1,000 output tokens) is over $0.01; gpt-4.1-nano's is not.
-    await asAcme(() => client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x '.repeat(1990) }], max_completion_tokens: 1000 }))
+    await asAcme(() =>
+      client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'x '.repeat(1990) }], max_completion_tokens: 1000 }),
+    )
     expect(fallbacks).toMatchObject([{ kind: 'model', from: 'gpt-4o', to: 'gpt-4.1-nano', error: { unit: 'usd', policy: 'org-monthly-usd' } }])
     expect(server.calls[0]!.body).toMatchObject({ model: 'gpt-4.1-nano' })
     expect(await spent()).toBe(priced('gpt-4.1-nano', counts))

@@ -66,6 +66,39 @@ describe('loadQuotaConfig', () => {
     expect(pace({ plan: 'standard' })).toBe(4000)
   })
 
+  it('reads money budgets: an organization in dollars per month, users per plan per day', async () => {
+    const yaml = [
+      'organization:',
+      '  monthly_budget_usd: 5000',
+      'users:',
+      '  tier_free:',
+      '    daily_budget_usd: 0.5',
+      '    daily_limit: 20000',
+      '  tier_pro:',
+      '    daily_budget_usd: 20',
+      '    daily_limit: 200000',
+      'alerts:',
+      '  - threshold: 0.8',
+      '    action: warn',
+    ].join('\n')
+    const { policies } = parseQuotaConfig(yaml, 'yaml')
+    expect(policies).toMatchObject([
+      { name: 'organization-monthly-usd', count: 'usd', allow: 5000, timeUnit: 'month', thresholds: [{ at: 0.8 }] },
+      { name: 'user-daily', allow: { class: 'plan', counts: { free: 20000, pro: 200000 } } },
+      { name: 'user-daily-usd', count: 'usd', identifier: 'user', allow: { class: 'plan', counts: { free: 0.5, pro: 20 } }, timeUnit: 'day' },
+    ])
+    const quota = createTokenQuota({ policies })
+    const lease = await quota.reserve({ user: 'ann', plan: 'free' }, { estimate: { input: 1000, output: 1000 }, model: 'gpt-4o-mini' })
+    const result = await lease.commit({ input: 1000, output: 1000 })
+    expect(result.charges.map((charge) => charge.unit)).toEqual(['usd', 'tokens', 'usd'])
+    await expect(quota.reserve({ user: 'ann', plan: 'free' }, { estimate: { input: 1000, output: 18_000 }, model: 'o1' })).rejects.toMatchObject({
+      code: 'RequestTooLarge',
+      policy: 'user-daily-usd',
+      limit: 0.5,
+    })
+    expect(() => parseQuotaConfig('organization:\n  monthly_budget_usd: -1\n', 'yaml')).toThrow(/organization.monthly_budget_usd/)
+  })
+
   it('reads JSON and code-shaped policies', async () => {
     const path = await tempFile(
       'limits.json',

@@ -53,19 +53,26 @@ function countAt(value: unknown, field: string): number | undefined {
   return value
 }
 
+function dollarsAt(value: unknown, field: string): number | undefined {
+  if (value === undefined) return undefined
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) invalid(field, 'a non-negative number of US dollars', value)
+  return value
+}
+
 function entriesAt(value: unknown, field: string): Array<[string, Json]> {
   if (value === undefined) return []
   if (!isObject(value)) invalid(field, 'a mapping of name → limits', value)
   return Object.entries(value).map(([name, entry]) => [name, objectAt(entry, `${field}.${name}`, tierFields)])
 }
 
-const tierFields = ['daily_limit', 'monthly_limit', 'request_limit', 'rate_limit', 'priority'] as const
+const tierFields = ['daily_limit', 'monthly_limit', 'request_limit', 'rate_limit', 'priority', 'daily_budget_usd', 'monthly_budget_usd'] as const
 
 /** Builds `{ class, counts }` from one numeric field of every tier, or nothing when no tier sets it. */
 function classTable(tiers: Array<[string, Json]>, field: string, classOf: (name: string) => string, path: string) {
   const counts: Record<string, number> = {}
+  const read = field.endsWith('_usd') ? dollarsAt : countAt
   for (const [name, tier] of tiers) {
-    const value = countAt(tier[field], `${path}.${name}.${field}`)
+    const value = read(tier[field], `${path}.${name}.${field}`)
     if (value !== undefined) counts[classOf(name)] = value
   }
   return Object.keys(counts).length > 0 ? counts : undefined
@@ -95,10 +102,12 @@ function parseAlerts(value: unknown): QuotaAlert[] {
 /**
  * Turns the strategy note's `token_limits.yaml` tiers into policies:
  * - `organization.monthly_budget` / `daily_cap` → `organization-monthly` / `organization-daily` (one shared counter);
+ *   `monthly_budget_usd` / `daily_cap_usd` → `organization-monthly-usd` / `organization-daily-usd` (US dollars, `count: 'usd'`);
  * - `projects.<name>.daily_limit` → `project-daily` (identifier and class: `project`; unknown projects are refused),
  *   `request_limit` → that policy's `maxTokensPerRequest`;
  * - `users.tier_<plan>.daily_limit` → `user-daily` (identifier `user`, class `plan`), `monthly_limit` → `user-monthly`,
- *   `rate_limit` (requests per minute) → `user-requests-per-minute` (a rolling minute counting requests);
+ *   `rate_limit` (requests per minute) → `user-requests-per-minute` (a rolling minute counting requests),
+ *   `daily_budget_usd` / `monthly_budget_usd` → `user-daily-usd` / `user-monthly-usd` (US dollars);
  * - `alerts` below 1 become soft thresholds on every token policy; a `throttle` alert paces a user's
  *   calls to `rate_limit × (1 − reduction)` per minute (one call per second without a rate).
  */
@@ -122,11 +131,16 @@ function tiersToPolicies(document: Json, alerts: readonly QuotaAlert[]): QuotaPo
   const soft = thresholds.length > 0 ? { thresholds } : {}
 
   if (document.organization !== undefined) {
-    const organization = objectAt(document.organization, 'organization', ['monthly_budget', 'daily_cap'])
+    const organization = objectAt(document.organization, 'organization', ['monthly_budget', 'daily_cap', 'monthly_budget_usd', 'daily_cap_usd'])
     const monthly = countAt(organization.monthly_budget, 'organization.monthly_budget')
     const daily = countAt(organization.daily_cap, 'organization.daily_cap')
+    const monthlyUsd = dollarsAt(organization.monthly_budget_usd, 'organization.monthly_budget_usd')
+    const dailyUsd = dollarsAt(organization.daily_cap_usd, 'organization.daily_cap_usd')
     if (monthly !== undefined) policies.push({ name: 'organization-monthly', allow: monthly, interval: 1, timeUnit: 'month', ...soft })
     if (daily !== undefined) policies.push({ name: 'organization-daily', allow: daily, interval: 1, timeUnit: 'day', ...soft })
+    const usd = { count: 'usd', ...soft } as const
+    if (monthlyUsd !== undefined) policies.push({ name: 'organization-monthly-usd', allow: monthlyUsd, interval: 1, timeUnit: 'month', ...usd })
+    if (dailyUsd !== undefined) policies.push({ name: 'organization-daily-usd', allow: dailyUsd, interval: 1, timeUnit: 'day', ...usd })
   }
 
   const projects = entriesAt(document.projects, 'projects')
@@ -153,6 +167,13 @@ function tiersToPolicies(document: Json, alerts: readonly QuotaAlert[]): QuotaPo
   if (userDaily) policies.push({ name: 'user-daily', identifier: 'user', allow: { class: 'plan', counts: userDaily }, interval: 1, timeUnit: 'day', ...soft })
   if (userMonthly)
     policies.push({ name: 'user-monthly', identifier: 'user', allow: { class: 'plan', counts: userMonthly }, interval: 1, timeUnit: 'month', ...soft })
+  for (const [field, name, timeUnit] of [
+    ['daily_budget_usd', 'user-daily-usd', 'day'],
+    ['monthly_budget_usd', 'user-monthly-usd', 'month'],
+  ] as const) {
+    const budgets = classTable(users, field, planOf, 'users')
+    if (budgets) policies.push({ name, identifier: 'user', count: 'usd', allow: { class: 'plan', counts: budgets }, interval: 1, timeUnit, ...soft })
+  }
   if (rates) {
     policies.push({
       name: 'user-requests-per-minute',

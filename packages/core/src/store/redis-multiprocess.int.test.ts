@@ -36,7 +36,15 @@ it('4 processes × 40 concurrent callers for one user commit at most `allow` and
 it('on a dollar budget, 4 processes × 40 callers: the provider usage, priced, never exceeds `allow`', async () => {
   const allow = 0.5
   const worker = fileURLToPath(new URL('../../../test-support/src/redis/quota-worker.mjs', import.meta.url))
-  const env = { ...process.env, REDIS_URL: server.url, PREFIX: 'multi-usd', CONCURRENCY: '40', ALLOW: String(allow), COUNT: 'usd', START_AT: String(Date.now() + 3000) }
+  const env = {
+    ...process.env,
+    REDIS_URL: server.url,
+    PREFIX: 'multi-usd',
+    CONCURRENCY: '40',
+    ALLOW: String(allow),
+    COUNT: 'usd',
+    START_AT: String(Date.now() + 3000),
+  }
   const outputs = await Promise.all(Array.from({ length: 4 }, () => promisify(execFile)(process.execPath, [worker], { env })))
   const results = outputs.map(({ stdout }) => JSON.parse(stdout) as { committed: number; calls: number })
   const priced = results.reduce((sum, result) => sum + result.committed, 0)
