@@ -8,6 +8,7 @@ import {
 } from '@opentelemetry/sdk-metrics'
 import { describe, expect, it } from 'vitest'
 import { TokenQuotaExceededError } from '../shared/errors.js'
+import { priceTable } from '../price/rates-table.js'
 import { recordQuotaMetrics } from './otel.js'
 import { createTokenQuota } from '../engine/token-quota.js'
 
@@ -48,5 +49,21 @@ describe('recordQuotaMetrics', () => {
     await (await quota.reserve({ user: 'bob' }, { estimate: 10 })).commit({ input: 5, output: 5 })
     const after = await collect(reader, exporter)
     expect((after['gen_ai.client.token.usage'] as Array<DataPoint<Histogram>>).every((point) => point.attributes['tokenquota.user'] !== 'bob')).toBe(true)
+  })
+
+  it('adds up what priced calls cost, in dollars, per model', async () => {
+    const exporter = new InMemoryMetricExporter(AggregationTemporality.CUMULATIVE)
+    const reader = new PeriodicExportingMetricReader({ exporter, exportIntervalMillis: 3_600_000 })
+    const meter = new MeterProvider({ readers: [reader] }).getMeter('test')
+    const quota = createTokenQuota({
+      policies: [{ name: 'org-usd', identifier: 'org', count: 'usd', allow: 10, interval: 1, timeUnit: 'month' }],
+      prices: priceTable({ 'gpt-4o': { input: 2, output: 8 } }),
+    })
+    recordQuotaMetrics(quota, { meter })
+    await (await quota.reserve({ org: 'acme' }, { estimate: 10, model: 'gpt-4o' })).commit({ input: 100_000, output: 10_000 })
+    await (await quota.reserve({ org: 'acme' }, { estimate: 10, model: 'gpt-4o' })).commit({ input: 50_000, output: 0 })
+    const metrics = await collect(reader, exporter)
+    expect(metrics['tokenquota.cost']).toMatchObject([{ attributes: { 'gen_ai.request.model': 'gpt-4o', 'tokenquota.price.table': 'overrides' } }])
+    expect((metrics['tokenquota.cost'] as Array<DataPoint<number>>)[0]!.value).toBeCloseTo(0.38, 9)
   })
 })

@@ -2,7 +2,8 @@ import { luaScript, runScript, type ScriptTransport } from '../store/redis/scrip
 import { transportFor, type IORedisLike, type NodeRedisLike } from '../store/redis-store.js'
 import { emptyDay, usageDimensions, type DayUsage, type UsageDimension, type UsageRecord, type UsageStore } from './usage-store.js'
 
-// One hash per day: `t` tokens, `n` requests, `x` refusals, `<dimension>:<value>` tokens, `rq:<user>` requests.
+// One hash per day: `t` tokens, `n` requests, `x` refusals, `<dimension>:<value>` tokens, `rq:<user>` requests,
+// `c` micro-dollars, `c<dimension>:<value>` micro-dollars.
 export const usageScripts = {
   add: luaScript(
     'usage-add',
@@ -50,8 +51,13 @@ export class RedisUsageStore implements UsageStore {
 
   async addUsage(record: UsageRecord): Promise<void> {
     const fields = ['t', String(record.tokens), 'n', '1']
+    const cost = record.costMicros ?? 0
+    if (cost > 0) fields.push('c', String(cost))
     for (const [dimension, values] of Object.entries(record.attribution) as Array<[UsageDimension, readonly string[]]>) {
-      for (const value of values) fields.push(`${dimension}:${value}`, String(record.tokens))
+      for (const value of values) {
+        fields.push(`${dimension}:${value}`, String(record.tokens))
+        if (cost > 0) fields.push(`c${dimension}:${value}`, String(cost))
+      }
     }
     for (const user of record.attribution.user ?? []) fields.push(`rq:${user}`, '1')
     await runScript(this.#transport, usageScripts.add, [this.#key(record.day)], [this.#keepMs, ...fields], this.#timeoutMs)
@@ -77,12 +83,15 @@ export class RedisUsageStore implements UsageStore {
         if (field === 't') day.tokens = value
         else if (field === 'n') day.requests = value
         else if (field === 'x') day.refusals = value
+        else if (field === 'c') day.costMicros = value
         else {
           const separator = field.indexOf(':')
           const kind = field.slice(0, separator)
           const name = field.slice(separator + 1)
           if (kind === 'rq') day.requestsByUser[name] = value
           else if ((usageDimensions as readonly string[]).includes(kind)) day.by[kind as UsageDimension][name] = value
+          else if (kind.startsWith('c') && (usageDimensions as readonly string[]).includes(kind.slice(1)))
+            day.costBy[kind.slice(1) as UsageDimension][name] = value
         }
       }
       return day

@@ -1,3 +1,4 @@
+import { calcPrice } from '@pydantic/genai-prices'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRedisServer, type RedisServer } from '@tokenquota/test-support/redis'
@@ -43,13 +44,13 @@ describe.each(stores)('usage reports on %s', (_, createStore) => {
     await spend({ user: 'toString', plan: 'pro', project: 'valueOf' }, 70, 30)
     const report = await tracking.report()
     expect(report.breakdown.user).toEqual([
-      { name: 'toString', tokens: 200, share: 0.4 },
-      { name: '__proto__', tokens: 100, share: 0.2 },
-      { name: 'constructor', tokens: 100, share: 0.2 },
-      { name: 'hasOwnProperty', tokens: 100, share: 0.2 },
+      { name: 'toString', tokens: 200, costUsd: 0, share: 0.4 },
+      { name: '__proto__', tokens: 100, costUsd: 0, share: 0.2 },
+      { name: 'constructor', tokens: 100, costUsd: 0, share: 0.2 },
+      { name: 'hasOwnProperty', tokens: 100, costUsd: 0, share: 0.2 },
     ])
-    expect(report.breakdown.project).toEqual([{ name: 'valueOf', tokens: 500, share: 1 }])
-    expect(report.today).toEqual({ tokens: 500, requests: 5, refusals: 0 })
+    expect(report.breakdown.project).toEqual([{ name: 'valueOf', tokens: 500, costUsd: 0, share: 1 }])
+    expect(report.today).toEqual({ tokens: 500, costUsd: 0, requests: 5, refusals: 0 })
   })
 
   it('gives today, this month, the projected month, breakdowns, limit-hit rate and top consumers', async () => {
@@ -63,16 +64,16 @@ describe.each(stores)('usage reports on %s', (_, createStore) => {
     clock.set('2026-03-10T12:00:00Z')
 
     const report = await tracking.report()
-    expect(report.today).toEqual({ tokens: 3800, requests: 2, refusals: 1 })
-    expect(report.thisMonth).toEqual({ tokens: 7800, requests: 3, refusals: 1 })
+    expect(report.today).toEqual({ tokens: 3800, costUsd: 0, requests: 2, refusals: 1 })
+    expect(report.thisMonth).toEqual({ tokens: 7800, costUsd: 0, requests: 3, refusals: 1 })
     // 7,800 tokens in 9.5 days of March → 31 days.
     expect(report.burnRatePerHour).toBeCloseTo(7800 / (9.5 * 24), 6)
     expect(report.projectedMonth).toBe(Math.round(7800 + (7800 / (9.5 * 24)) * 21.5 * 24))
     expect(report.limitHitRate).toBe(0.25)
     expect(report.tokensPerRequest).toBe(2600)
     expect(report.breakdown.user).toEqual([
-      { name: 'ada', tokens: 7000, share: 7000 / 7800 },
-      { name: 'bob', tokens: 800, share: 800 / 7800 },
+      { name: 'ada', tokens: 7000, costUsd: 0, share: 7000 / 7800 },
+      { name: 'bob', tokens: 800, costUsd: 0, share: 800 / 7800 },
     ])
     expect(report.breakdown.project.map((entry) => [entry.name, entry.tokens])).toEqual([
       ['search', 7000],
@@ -82,8 +83,30 @@ describe.each(stores)('usage reports on %s', (_, createStore) => {
       ['gpt-4o', 4800],
       ['gpt-4o-mini', 3000],
     ])
-    expect(report.breakdown.org).toEqual([{ name: 'acme', tokens: 7800, share: 1 }])
+    expect(report.breakdown.org).toEqual([{ name: 'acme', tokens: 7800, costUsd: 0, share: 1 }])
     expect(report.topConsumers[0]).toMatchObject({ name: 'ada' })
+    tracking.stop()
+  })
+
+  it('carries what priced calls cost, per user and per model, next to their tokens', async () => {
+    const clock = createFakeClock('2026-03-10T12:00:00Z')
+    const quota = createTokenQuota({
+      policies: [{ name: 'org-usd', identifier: 'org', count: 'usd', allow: 100, interval: 1, timeUnit: 'month' }],
+      now: clock.now,
+    })
+    const tracking = trackUsage(quota, { store: createStore() })
+    const spend = async (user: string, model: string, input: number, output: number) =>
+      (await quota.reserve({ org: 'acme', user }, { estimate: { input, output }, model })).commit({ input, output })
+    await spend('ada', 'gpt-4o', 20_000, 2000)
+    await spend('bob', 'gpt-4.1-nano', 20_000, 2000)
+    const micros = (model: string) => Math.ceil(calcPrice({ input_tokens: 20_000, output_tokens: 2000 }, model)!.total_price * 1e6 - 1e-6)
+    const report = await tracking.report()
+    expect(report.today.costUsd).toBeCloseTo((micros('gpt-4o') + micros('gpt-4.1-nano')) / 1e6, 9)
+    expect(report.breakdown.user.map((user) => [user.name, user.costUsd])).toEqual([
+      ['ada', micros('gpt-4o') / 1e6],
+      ['bob', micros('gpt-4.1-nano') / 1e6],
+    ])
+    expect(report.breakdown.model.find((model) => model.name === 'gpt-4o')?.costUsd).toBe(micros('gpt-4o') / 1e6)
     tracking.stop()
   })
 
@@ -92,7 +115,7 @@ describe.each(stores)('usage reports on %s', (_, createStore) => {
     clock.set('2026-03-31T23:00:00Z')
     await spend({ user: 'ada', plan: 'pro' }, 100, 100)
     clock.set('2026-04-01T01:00:00Z')
-    expect((await tracking.report()).thisMonth).toEqual({ tokens: 0, requests: 0, refusals: 0 })
+    expect((await tracking.report()).thisMonth).toEqual({ tokens: 0, costUsd: 0, requests: 0, refusals: 0 })
   })
 })
 

@@ -6,6 +6,8 @@ const dayMs = 86_400_000
 
 export interface UsageTotals {
   readonly tokens: number
+  /** What the priced calls cost (calls under a money policy), in US dollars. */
+  readonly costUsd: number
   readonly requests: number
   readonly refusals: number
 }
@@ -13,6 +15,8 @@ export interface UsageTotals {
 export interface Consumer {
   readonly name: string
   readonly tokens: number
+  /** What its priced calls cost, in US dollars. */
+  readonly costUsd: number
   /** Fraction of the month's tokens. */
   readonly share: number
 }
@@ -89,9 +93,9 @@ function attributionOf(context: QuotaContext, model: string | undefined): Partia
   return attribution
 }
 
-function ranked(counts: Record<string, number>, total: number): Consumer[] {
+function ranked(counts: Record<string, number>, costs: Record<string, number>, total: number): Consumer[] {
   return Object.entries(counts)
-    .map(([name, tokens]) => ({ name, tokens, share: total > 0 ? tokens / total : 0 }))
+    .map(([name, tokens]) => ({ name, tokens, costUsd: (costs[name] ?? 0) / 1e6, share: total > 0 ? tokens / total : 0 }))
     .sort((a, b) => b.tokens - a.tokens || a.name.localeCompare(b.name))
 }
 
@@ -170,14 +174,19 @@ function reportOf(month: readonly DayUsage[], at: number, top: number): UsageRep
   const monthEnd = Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1)
   const sum = (entries: readonly DayUsage[]): UsageTotals => ({
     tokens: entries.reduce((total, day) => total + day.tokens, 0),
+    costUsd: entries.reduce((total, day) => total + day.costMicros, 0) / 1e6,
     requests: entries.reduce((total, day) => total + day.requests, 0),
     refusals: entries.reduce((total, day) => total + day.refusals, 0),
   })
   const thisMonth = sum(month)
   const merged = (dimension: UsageDimension) => {
     const counts = countTable()
-    for (const day of month) for (const [name, tokens] of Object.entries(day.by[dimension])) counts[name] = (counts[name] ?? 0) + tokens
-    return ranked(counts, thisMonth.tokens)
+    const costs = countTable()
+    for (const day of month) {
+      for (const [name, tokens] of Object.entries(day.by[dimension])) counts[name] = (counts[name] ?? 0) + tokens
+      for (const [name, micros] of Object.entries(day.costBy[dimension])) costs[name] = (costs[name] ?? 0) + micros
+    }
+    return ranked(counts, costs, thisMonth.tokens)
   }
   const hours = Math.max(1 / 60, (at - monthStart) / 3_600_000)
   const burnRatePerHour = thisMonth.tokens / hours
@@ -218,7 +227,8 @@ export function trackUsage(quota: TokenQuota, options: UsageTrackingOptions = {}
       const tokens = event.usage.total
       const day = dayOf(now())
       const attribution = attributionOf(event.context, event.model)
-      write(() => store.addUsage({ day, tokens, attribution }))
+      const costMicros = event.cost && Math.ceil(event.cost.usd * 1e6 - 1e-6)
+      write(() => store.addUsage({ day, tokens, attribution, ...(costMicros && { costMicros }) }))
       if (typeof event.context.user === 'string') alerting.note(event.context.user, day, tokens)
     }),
     quota.on('exceeded', () => {

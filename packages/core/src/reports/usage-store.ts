@@ -7,6 +7,10 @@ export interface DayUsage {
   readonly by: Readonly<Record<UsageDimension, Readonly<Record<string, number>>>>
   /** Per user: requests (for tokens per request). */
   readonly requestsByUser: Readonly<Record<string, number>>
+  /** What the priced calls cost, in micro-dollars (calls under a money policy carry a price). */
+  readonly costMicros: number
+  /** Per dimension, value → micro-dollars. */
+  readonly costBy: Readonly<Record<UsageDimension, Readonly<Record<string, number>>>>
 }
 
 export const usageDimensions = ['user', 'project', 'org', 'model', 'tag'] as const
@@ -16,6 +20,8 @@ export type UsageDimension = (typeof usageDimensions)[number]
 export interface UsageRecord {
   readonly day: string
   readonly tokens: number
+  /** The call's price in micro-dollars, when it had one. */
+  readonly costMicros?: number
   readonly attribution: Partial<Record<UsageDimension, readonly string[]>>
 }
 
@@ -38,14 +44,11 @@ export function emptyDay(): {
   refusals: number
   by: Record<UsageDimension, Record<string, number>>
   requestsByUser: Record<string, number>
+  costMicros: number
+  costBy: Record<UsageDimension, Record<string, number>>
 } {
-  return {
-    tokens: 0,
-    requests: 0,
-    refusals: 0,
-    by: { user: countTable(), project: countTable(), org: countTable(), model: countTable(), tag: countTable() },
-    requestsByUser: countTable(),
-  }
+  const perDimension = () => ({ user: countTable(), project: countTable(), org: countTable(), model: countTable(), tag: countTable() })
+  return { tokens: 0, requests: 0, refusals: 0, by: perDimension(), requestsByUser: countTable(), costMicros: 0, costBy: perDimension() }
 }
 
 /** Usage aggregates in this process's memory, one entry per day, older than `keepDays` dropped. */
@@ -72,8 +75,13 @@ export class MemoryUsageStore implements UsageStore {
     const day = this.#day(record.day)
     day.tokens += record.tokens
     day.requests += 1
+    const cost = record.costMicros ?? 0
+    day.costMicros += cost
     for (const [dimension, values] of Object.entries(record.attribution) as Array<[UsageDimension, readonly string[]]>) {
-      for (const value of values) day.by[dimension][value] = (day.by[dimension][value] ?? 0) + record.tokens
+      for (const value of values) {
+        day.by[dimension][value] = (day.by[dimension][value] ?? 0) + record.tokens
+        if (cost > 0) day.costBy[dimension][value] = (day.costBy[dimension][value] ?? 0) + cost
+      }
     }
     for (const user of record.attribution.user ?? []) day.requestsByUser[user] = (day.requestsByUser[user] ?? 0) + 1
   }
