@@ -1,6 +1,7 @@
 // The tokenquota demo. A chatbot serves three users on different plans under one org budget,
 // through withTokenQuota() on the real `openai` client. It shows each user's usage against their
-// limits, soft-threshold warnings, refusals with their retry time, and fallbacks from gpt-4o to
+// limits, the org's money budget being spent (each call priced from @pydantic/genai-prices),
+// soft-threshold warnings, refusals with their retry time, and fallbacks from gpt-4o to
 // gpt-4o-mini; then a summary. Embedded defaults: a local OpenAI-compatible endpoint and in-memory
 // counters. With OPENAI_API_KEY (and OPENAI_BASE_URL) it calls a real endpoint; with REDIS_URL it
 // counts on Redis.
@@ -33,10 +34,12 @@ const quota = createTokenQuota({
     },
     // The big model has its own, smaller budget per user: when it is spent, calls fall back.
     { name: 'gpt-4o-daily', identifier: 'user', allow: 1_200, interval: 1, timeUnit: 'day', models: ['gpt-4o'] },
+    // The org's money budget: every call priced at its model's rates, in US dollars.
+    { name: 'org-monthly-usd', count: 'usd', allow: 0.01, interval: 1, timeUnit: 'month', thresholds: [{ at: 0.5, action: 'warn' }] },
   ],
   on: {
     threshold: (event) =>
-      events.push(`⚠  ${event.identifier ?? 'org'} passed ${event.threshold.at * 100} % of ${event.policy} (${event.used}/${event.allowed})`),
+      events.push(`⚠  ${event.identifier ?? 'org'} passed ${event.threshold.at * 100} % of ${event.policy} (${amount(event.used, event.unit)}/${amount(event.allowed, event.unit)})`),
     fallback: (event) => events.push(`↘  ${event.context.user}: ${event.error.policy} spent, ${event.from} → ${event.to}`),
   },
 })
@@ -61,8 +64,13 @@ const system = {
 const history = Object.fromEntries(users.map(({ user }) => [user, []]))
 const totals = Object.fromEntries(users.map(({ user }) => [user, { answered: 0, refused: 0, onMini: 0 }]))
 
+/** Tokens as a count, dollars with a sign. */
+function amount(value, unit) {
+  return unit === 'usd' ? `$${value.toFixed(4)}` : String(value)
+}
+
 function bar(used, allowed, width = 28) {
-  const filled = Math.min(width, Math.round((used / Math.max(1, allowed)) * width))
+  const filled = allowed > 0 ? Math.min(width, Math.round((used / allowed) * width)) : width
   return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`
 }
 
@@ -91,7 +99,7 @@ async function ask({ user, plan }, round) {
       totals[user].refused++
       const retry = error.retryAfterMs === null ? 'never (too large)' : `in ${Math.ceil(error.retryAfterMs / 3_600_000)} h`
       events.push(
-        `✗  ${user}: refused by ${error.policy} (${error.used}/${error.limit}), retry ${retry}; HTTP 429, Retry-After: ${error.toHeaders()['retry-after'] ?? '-'}`,
+        `✗  ${user}: refused by ${error.policy} (${amount(error.used, error.unit)}/${amount(error.limit, error.unit)}), retry ${retry}; HTTP 429, Retry-After: ${error.toHeaders()['retry-after'] ?? '-'}`,
       )
     }
   })
@@ -107,8 +115,9 @@ async function frame(round, rounds) {
     lines.push(`${user.padEnd(4)} ${plan.padEnd(8)} day    ${bar(daily.used, daily.allowed)} ${String(daily.used).padStart(5)} / ${daily.allowed}`)
     lines.push(`${''.padEnd(13)} gpt-4o ${bar(big.used, big.allowed)} ${String(big.used).padStart(5)} / ${big.allowed}`)
   }
-  const [org] = await quota.status({ user: 'ada', plan: 'premium' })
-  lines.push(`org           day    ${bar(org.used, org.allowed)} ${String(org.used).padStart(5)} / ${org.allowed}`, '')
+  const [org, , , money] = await quota.status({ user: 'ada', plan: 'premium' })
+  lines.push(`org           day    ${bar(org.used, org.allowed)} ${String(org.used).padStart(5)} / ${org.allowed}`)
+  lines.push(`org           month  ${bar(money.used, money.allowed)} ${amount(money.used, 'usd')} / ${amount(money.allowed, 'usd')}`, '')
   // Live, the last few events stay on screen; in a log, each event is printed once.
   lines.push(...(live ? events.slice(-8) : events.slice(printed)))
   printed = events.length
@@ -131,6 +140,8 @@ try {
     const [, daily] = await quota.status({ user, plan })
     console.log(`  ${user} (${plan}): ${answered} answered (${onMini} by gpt-4o-mini), ${refused} refused, ${daily.used} tokens used of ${daily.allowed}`)
   }
+  const [, , , money] = await quota.status({ user: 'ada', plan: 'premium' })
+  console.log(`  org: ${amount(money.used, 'usd')} spent of its ${amount(money.allowed, 'usd')} monthly budget`)
 } finally {
   await quota.flush() // commits are written in the background: let them land before disconnecting
   await local?.close()

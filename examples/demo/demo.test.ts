@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { expect, it } from 'vitest'
 
-it('runs the demo on embedded defaults to a clean exit, with warnings, fallbacks, refusals and a summary', async () => {
+it('runs the demo on embedded defaults to a clean exit, with warnings, fallbacks, refusals, a money budget and a summary', async () => {
   const script = fileURLToPath(new URL('./demo.mjs', import.meta.url))
   const { stdout } = await promisify(execFile)(process.execPath, [script], { env: { ...process.env, OPENAI_API_KEY: '', REDIS_URL: '' } })
   expect(stdout).toContain('local OpenAI-compatible endpoint, in-memory counters')
@@ -12,4 +12,9 @@ it('runs the demo on embedded defaults to a clean exit, with warnings, fallbacks
   expect(stdout).toMatch(/✗ {2}cyd: refused by user-daily \(\d+\/700\), retry in \d+ h; HTTP 429, Retry-After: \d+/)
   expect(stdout).toMatch(/ada \(premium\): 12 answered \([1-9]\d* by gpt-4o-mini\), 0 refused/)
   expect(stdout).toMatch(/cyd \(free\): \d+ answered \(\d+ by gpt-4o-mini\), [1-9]\d* refused/)
+  // The org's money budget: priced calls fill it, its 50 % warning fires in dollars.
+  expect(stdout).toMatch(/⚠ {2}org passed 50 % of org-monthly-usd \(\$0\.00[5-9]\d\/\$0\.0100\)/)
+  const spent = Number(stdout.match(/org: \$(\d\.\d{4}) spent of its \$0\.0100 monthly budget/)?.[1])
+  expect(spent).toBeGreaterThan(0.005)
+  expect(spent).toBeLessThanOrEqual(0.01)
 })
