@@ -1,7 +1,7 @@
 // The chat API: POST /chat (JSON or streamed as server-sent events) and GET /usage, for the user of
 // a verified token. Refusals answer 429 with Retry-After and x-ratelimit-*-tokens headers — before
 // any byte of a stream, since the reservation comes first.
-import { QuotaInputError, StoreUnavailableError, TokenQuotaExceededError } from '@tokenquota/core'
+import { QuotaInputError, StoreUnavailableError, TokenQuotaExceededError, UnpricedModelError } from '@tokenquota/core'
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { streamSSE } from 'hono/streaming'
@@ -61,9 +61,11 @@ export function createApp({ quota, client, secret, model = 'gpt-4o-mini', maxOut
   app.onError((error, c) => {
     if (TokenQuotaExceededError.isInstance(error)) {
       for (const [name, value] of Object.entries(error.toHeaders(quota.now()))) c.header(name, value)
-      return c.json({ error: { message: error.message, type: 'tokens', code: error.code, policy: error.policy } }, 429)
+      return c.json({ error: { message: error.message, type: error.unit === 'usd' ? 'budget' : 'tokens', code: error.code, policy: error.policy } }, 429)
     }
-    if (QuotaInputError.isInstance(error)) return c.json({ error: { message: error.message, type: 'invalid_request_error', code: error.code } }, 400)
+    if (QuotaInputError.isInstance(error) || UnpricedModelError.isInstance(error)) {
+      return c.json({ error: { message: error.message, type: 'invalid_request_error', code: error.code } }, 400)
+    }
     if (StoreUnavailableError.isInstance(error)) {
       c.header('retry-after', '1')
       return c.json({ error: { message: 'The quota store is unavailable; try again shortly', type: 'unavailable' } }, 503)

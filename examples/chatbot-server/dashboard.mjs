@@ -43,16 +43,19 @@ export function dashboardPage() {
 </div>
 <script>
 const format = (n) => Math.round(n).toLocaleString('en-US')
+const dollars = (n) => '$' + n.toFixed(n < 1 ? 4 : 2)
 /** An element with text children (strings become text nodes, never HTML). */
 function element(tag, attributes, ...children) {
   const node = Object.assign(document.createElement(tag), attributes)
   node.append(...children)
   return node
 }
-function rows(table, entries) {
+/** A breakdown: tokens, and dollars next to them once some call was priced (a money policy). */
+function rows(table, entries, priced) {
+  const cost = (entry) => (priced ? [element('td', {}, dollars(entry.costUsd))] : [])
   table.replaceChildren(
-    element('tr', {}, element('th', {}, 'name'), element('th', {}, 'tokens'), element('th', {}, 'share')),
-    ...entries.map((entry) => element('tr', {}, element('td', {}, entry.name), element('td', {}, format(entry.tokens)), element('td', {}, (entry.share * 100).toFixed(1) + ' %'))),
+    element('tr', {}, element('th', {}, 'name'), element('th', {}, 'tokens'), ...(priced ? [element('th', {}, 'cost')] : []), element('th', {}, 'share')),
+    ...entries.map((entry) => element('tr', {}, element('td', {}, entry.name), element('td', {}, format(entry.tokens)), ...cost(entry), element('td', {}, (entry.share * 100).toFixed(1) + ' %'))),
   )
 }
 function userRow(user) {
@@ -64,10 +67,12 @@ function userRow(user) {
 }
 function show({ report, users }) {
   if (report) {
-    const cards = [['today', report.today.tokens], ['this month', report.thisMonth.tokens], ['projected month', report.projectedMonth], ['refused calls', report.limitHitRate * 100]]
-    document.getElementById('cards').replaceChildren(...cards.map(([label, value], index) => element('div', { className: 'card' }, label, element('b', {}, format(value) + (index === 3 ? ' %' : '')))))
-    rows(document.getElementById('projects'), report.breakdown.project)
-    rows(document.getElementById('models'), report.breakdown.model)
+    const priced = report.thisMonth.costUsd > 0
+    const cards = [['today', format(report.today.tokens)], ['this month', format(report.thisMonth.tokens)], ['projected month', format(report.projectedMonth)], ['refused calls', format(report.limitHitRate * 100) + ' %']]
+    if (priced) cards.splice(2, 0, ['spent this month', dollars(report.thisMonth.costUsd)])
+    document.getElementById('cards').replaceChildren(...cards.map(([label, value]) => element('div', { className: 'card' }, label, element('b', {}, value))))
+    rows(document.getElementById('projects'), report.breakdown.project, priced)
+    rows(document.getElementById('models'), report.breakdown.model, priced)
   }
   document.getElementById('users').replaceChildren(...users.map(userRow))
   document.getElementById('report').hidden = false

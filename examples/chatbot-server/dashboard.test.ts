@@ -27,7 +27,10 @@ let browser: Browser
 beforeAll(async () => {
   endpoint = await startLocalOpenAI()
   const quota = createTokenQuota({
-    policies: [{ name: 'user-daily', identifier: 'user', allow: { class: 'plan', counts: { pro: 2000, free: 400 } }, interval: 1, timeUnit: 'day' }],
+    policies: [
+      { name: 'user-daily', identifier: 'user', allow: { class: 'plan', counts: { pro: 2000, free: 400 } }, interval: 1, timeUnit: 'day' },
+      { name: 'service-monthly-usd', count: 'usd', allow: 50, interval: 1, timeUnit: 'month' },
+    ],
   })
   const client = withTokenQuota(new OpenAI({ apiKey: 'local', baseURL: endpoint.baseURL, maxRetries: 0 }), { quota })
   await new Promise<void>((resolve) => {
@@ -99,6 +102,10 @@ it('shows per-user usage bars and the month’s breakdowns, and only to admins',
   expect(await page.locator('.bar-fill.high, .bar-fill.full').count()).toBeGreaterThanOrEqual(1) // cyd, near or at the limit
   expect(await page.locator('#cards').textContent()).toContain('this month')
   expect(await page.locator('#models').textContent()).toContain('gpt-4o-mini')
+  // A money policy prices every call: dollars show next to tokens.
+  expect(await page.locator('#cards').textContent()).toMatch(/spent this month\$0\.0\d{3}/)
+  expect(await page.locator('#models th').allTextContents()).toEqual(['name', 'tokens', 'cost', 'share'])
+  expect(await page.locator('#models td:nth-child(3)').first().textContent()).toMatch(/^\$0\.\d{4}$/)
 
   const screenshot = await page.screenshot({ fullPage: true })
   expect(screenshot.subarray(1, 4).toString()).toBe('PNG')

@@ -15,7 +15,11 @@ import { issueToken, tokenSecret } from './tokens.mjs'
 const secret = tokenSecret()
 const local = process.env.OPENAI_API_KEY ? undefined : await startLocalOpenAI()
 const quota = createTokenQuota({
-  policies: [{ name: 'user-daily', identifier: 'user', allow: { class: 'plan', counts: { pro: 50_000, free: 2_000 } }, interval: 1, timeUnit: 'day' }],
+  policies: [
+    { name: 'user-daily', identifier: 'user', allow: { class: 'plan', counts: { pro: 50_000, free: 2_000 } }, interval: 1, timeUnit: 'day' },
+    // The whole service's money budget, each call priced at its model's rates (@pydantic/genai-prices).
+    { name: 'service-monthly-usd', count: 'usd', allow: 50, interval: 1, timeUnit: 'month' },
+  ],
 })
 const client = withTokenQuota(local ? new OpenAI({ apiKey: 'local', baseURL: local.baseURL }) : new OpenAI(), { quota })
 const port = Number(process.env.PORT ?? 8787)

@@ -39,7 +39,9 @@ const quota = createTokenQuota({
   ],
   on: {
     threshold: (event) =>
-      events.push(`⚠  ${event.identifier ?? 'org'} passed ${event.threshold.at * 100} % of ${event.policy} (${amount(event.used, event.unit)}/${amount(event.allowed, event.unit)})`),
+      events.push(
+        `⚠  ${event.identifier ?? 'org'} passed ${event.threshold.at * 100} % of ${event.policy} (${amount(event.used, event.unit)}/${amount(event.allowed, event.unit)})`,
+      ),
     fallback: (event) => events.push(`↘  ${event.context.user}: ${event.error.policy} spent, ${event.from} → ${event.to}`),
   },
 })
