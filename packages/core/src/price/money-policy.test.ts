@@ -136,6 +136,35 @@ describe('price tables', () => {
     expect(table.pricing('dall-e-3', at)).toBeUndefined()
   })
 
+  it('a table that cannot load fails money reservations with its error, holds nothing, and is tried again on the next call', async () => {
+    let loads = 0
+    const flaky = {
+      name: 'flaky',
+      load: async () => {
+        loads += 1
+        if (loads === 1) throw new QuotaConfigError({ code: 'InvalidConfiguration', field: 'prices', message: 'not installed' })
+      },
+      pricing: priceTable({ 'gpt-4o': { input: 1, output: 1 } }).pricing,
+    }
+    const { quota } = setup([orgMonthly], { prices: flaky })
+    await expect(quota.reserve({ org: 'acme' }, { estimate: 10, model: 'gpt-4o' })).rejects.toThrow(/not installed/)
+    expect(await quota.status({ org: 'acme' })).toMatchObject([{ used: 0, reserved: 0 }])
+    await expect(quota.reserve({ org: 'acme' }, { estimate: 10, model: 'gpt-4o' })).resolves.toBeDefined()
+    expect(loads).toBe(2)
+  })
+
+  it('per-model money policies: only their models are priced and charged', async () => {
+    const { quota } = setup([
+      { ...orgMonthly, name: 'gpt-4o-usd', models: ['gpt-4o*'] },
+      { name: 'org-tokens', identifier: 'org', allow: 1e6, interval: 1, timeUnit: 'day' },
+    ])
+    const other = await (await quota.reserve({ org: 'acme' }, { estimate: 10, model: 'acme-finetune' })).commit({ input: 100, output: 10 })
+    expect(other.charges).toEqual([{ policy: 'org-tokens', identifier: 'acme', amount: 110, unit: 'tokens' }])
+    expect(other.cost).toBeUndefined()
+    const priced = await (await quota.reserve({ org: 'acme' }, { estimate: 10, model: 'gpt-4o-mini' })).commit({ input: 100, output: 10 })
+    expect(priced.charges[0]).toMatchObject({ policy: 'gpt-4o-usd', unit: 'usd', amount: micro(tablePrice('gpt-4o-mini', { input: 100, output: 10 })) })
+  })
+
   it('rejects a malformed table or rate at construction', () => {
     expect(() => priceTable({ 'gpt-4o': { input: -1, output: 2 } })).toThrow(QuotaConfigError)
     expect(() => createTokenQuota({ policies: [orgMonthly], prices: [{} as never] })).toThrow(/price table/)
