@@ -43,7 +43,7 @@ export class Settler implements LeaseSettlement<Reservation> {
     const charges = chargesFor(requestPlan, reservation.placements, amountOf)
     const estimated = usage === undefined || options?.estimated === true
     if (usage !== undefined) this.#checkRequestCap(reservation, normalized)
-    const priced = pricing ?? unpricedRateOf(requestPlan)
+    const priced = requestPlan.costPricing
     const cost = priced && { usd: usage === undefined ? priced.costBound(bound) : priced.cost(normalized), price: priced.source }
     const result = () => this.#committed(reservation, charges, normalized, estimated, cost)
     return this.#write(reservation, charges, at, (outcomes) => this.#options.thresholds.noticeCrossings(requestPlan, outcomes, at), result)
@@ -129,12 +129,6 @@ export class Settler implements LeaseSettlement<Reservation> {
     }
     return cost ? { charges: reported, estimated, cost } : { charges: reported, estimated }
   }
-}
-
-/** A money policy's `unpriced` rate, when no table priced the call. */
-function unpricedRateOf(requestPlan: Reservation['requestPlan']) {
-  for (const counter of requestPlan.counters) for (const target of counter.targets) if (target.policy.unpriced) return target.policy.unpriced
-  return undefined
 }
 
 /** The usage a commit without usage charges: the reservation's bound. */

@@ -129,13 +129,14 @@ export class Planner {
 
   #build(context: QuotaContext, model: string | undefined, targets: readonly PolicyTarget[], at: number, estimate: EstimateBound): RequestPlan {
     const pricing = this.#countsMoney ? this.#pricing(model, targets, at) : undefined
+    const costPricing = pricing ?? (this.#countsMoney ? targets.find((target) => target.policy.unpriced)?.policy.unpriced : undefined)
     const { bound, maxOutputTokens, requestCap } = this.#hasRequestCaps
       ? applyRequestCaps(targets, context, estimate, at)
       : { bound: estimate, maxOutputTokens: undefined, requestCap: undefined }
     const counters = this.#sharesCounters
       ? mergedCounters(targets, bound, at, pricing)
       : targets.map((target) => counterOf([target], target.limit, target.policy.chargeBound(bound, pricing), target.policy.counts, at))
-    return { context, shard: this.#options.shardOf(context), model, counters, maxOutputTokens, requestCap, pricing }
+    return { context, shard: this.#options.shardOf(context), model, counters, maxOutputTokens, requestCap, pricing, costPricing }
   }
 
   /**

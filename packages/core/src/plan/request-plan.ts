@@ -25,6 +25,8 @@ export interface RequestPlan {
   readonly requestCap: { readonly policy: string; readonly limit: number } | undefined
   /** The model's price, when a money policy applies (absent: those policies' `unpriced` rates). */
   readonly pricing?: ModelPricing | undefined
+  /** What the call's cost is reported at: the model's price, or a money policy's `unpriced` rate. */
+  readonly costPricing?: ModelPricing | undefined
 }
 
 /** What settling a lease sends to the store: each counter's held amount back, `amountOf` charged. */
