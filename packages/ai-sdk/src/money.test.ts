@@ -1,7 +1,6 @@
 import { createOpenAI } from '@ai-sdk/openai'
-import { calcPrice } from '@pydantic/genai-prices'
 import { createTokenQuota, priceTable, type QuotaPolicy, UnpricedModelError } from '@tokenquota/core'
-import { baseURL, chatChunks, chatCompletion, createProviderServer, json, sse } from '@tokenquota/test-support'
+import { baseURL, chatChunks, chatCompletion, countedPrice, createProviderServer, json, sse, type TokenCounts } from '@tokenquota/test-support'
 import { generateText, streamText, wrapLanguageModel } from 'ai'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { tokenQuotaMiddleware } from './token-quota-middleware.js'
@@ -23,10 +22,8 @@ function setup(modelId: string, prices?: Parameters<typeof createTokenQuota>[0][
   return { model, asAlice, status }
 }
 
-const priced = (model: string, counts: { prompt: number; completion: number; cached?: number }) =>
-  Math.ceil(
-    calcPrice({ input_tokens: counts.prompt, output_tokens: counts.completion, cache_read_tokens: counts.cached ?? 0 }, model)!.total_price * 1e6 - 1e-6,
-  ) / 1e6
+/** The table's price of a call with these fixture counts, as the counter holds it. */
+const priced = (model: string, counts: TokenCounts) => countedPrice(model, { input: counts.prompt, output: counts.completion, cachedInput: counts.cached })
 
 describe('AI SDK calls on a dollar budget beside a token budget', () => {
   it('generateText: dollars from the table and tokens from the usage, both charged', async () => {

@@ -1,8 +1,7 @@
 import { GoogleGenAI } from '@google/genai'
 import { GoogleGenerativeAI } from '@google/generative-ai'
-import { calcPrice } from '@pydantic/genai-prices'
 import { createTokenQuota, type QuotaPolicy, UnpricedModelError } from '@tokenquota/core'
-import { createProviderServer, geminiChunks, geminiResponse, json, sse } from '@tokenquota/test-support'
+import { countedPrice, createProviderServer, type GeminiCounts, geminiChunks, geminiResponse, json, sse } from '@tokenquota/test-support'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { withTokenQuota } from './with-token-quota.js'
 
@@ -22,10 +21,8 @@ function setup() {
 }
 
 /** The table's price: thoughts are output tokens, cached prompt tokens a part of the prompt. */
-function priced(model: string, counts: { prompt: number; candidates: number; thoughts?: number; cached?: number }): number {
-  const usage = { input_tokens: counts.prompt, output_tokens: counts.candidates + (counts.thoughts ?? 0), cache_read_tokens: counts.cached ?? 0 }
-  return Math.ceil(calcPrice(usage, model)!.total_price * 1e6 - 1e-6) / 1e6
-}
+const priced = (model: string, counts: GeminiCounts) =>
+  countedPrice(model, { input: counts.prompt, output: counts.candidates + (counts.thoughts ?? 0), cachedInput: counts.cached })
 
 describe('Gemini calls on a dollar budget', () => {
   it('@google/genai generateContent: thinking at the output rate, cached content at its rate', async () => {

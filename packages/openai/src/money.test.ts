@@ -1,4 +1,3 @@
-import { calcPrice } from '@pydantic/genai-prices'
 import {
   createTokenQuota,
   type FallbackEvent,
@@ -8,7 +7,18 @@ import {
   UnpricedModelError,
   type UsageEvent,
 } from '@tokenquota/core'
-import { baseURL, chatChunks, chatCompletion, createProviderServer, json, responseEvents, responseObject, sse } from '@tokenquota/test-support'
+import {
+  baseURL,
+  chatChunks,
+  chatCompletion,
+  countedPrice,
+  createProviderServer,
+  json,
+  responseEvents,
+  responseObject,
+  sse,
+  type TokenCounts,
+} from '@tokenquota/test-support'
 import OpenAI from 'openai'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { withTokenQuota, type WithTokenQuotaOptions } from './with-token-quota.js'
@@ -35,11 +45,8 @@ function setup(options: { quota?: Partial<TokenQuotaOptions>; wrap?: Partial<Wit
   return { quota, client, asAcme, spent, usage, fallbacks }
 }
 
-/** The table's price of a call, as the counters hold it (micro-dollars, rounded up). */
-function priced(model: string, counts: { prompt: number; completion: number; cached?: number }): number {
-  const price = calcPrice({ input_tokens: counts.prompt, output_tokens: counts.completion, cache_read_tokens: counts.cached ?? 0 }, model)!.total_price
-  return Math.ceil(price * 1e6 - 1e-6) / 1e6
-}
+/** The table's price of a call with these fixture counts, as the counter holds it. */
+const priced = (model: string, counts: TokenCounts) => countedPrice(model, { input: counts.prompt, output: counts.completion, cachedInput: counts.cached })
 
 describe('OpenAI calls on a dollar budget', () => {
   it('chat: charges the table price, cached prompt tokens at the cached rate', async () => {

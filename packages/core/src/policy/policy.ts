@@ -1,6 +1,6 @@
 import { QuotaConfigError, type QuotaConfigErrorCode } from '../shared/errors.js'
 import { compileModelGlobs } from './model-match.js'
-import { type ModelPricing, ratePricing } from '../price/price-table.js'
+import { type ModelPricing, microDollars, microsPerDollar, ratePricing } from '../price/price-table.js'
 import type { CountMode, MaxTokensPerRequest, QuotaClassAllow, QuotaPolicy, QuotaThreshold, TokenWeights, UnidentifiedPolicy } from './policy-types.js'
 import type { WindowSpec } from '../store/quota-store.js'
 import type { EstimateBound, MaybePromise, NormalizedUsage, QuotaContext, QuotaMode, QuotaType, TimeUnit } from '../shared/types.js'
@@ -68,14 +68,6 @@ export interface NormalizedPolicy {
 
 /** What a policy's counters count. */
 export type PolicyUnit = 'tokens' | 'requests' | 'usd'
-
-/** Micro-dollars in a dollar: money counters hold integers. */
-export const microsPerDollar = 1_000_000
-
-/** Dollars to micro-dollars, rounded up (a charge never rounds to free), ignoring floating-point dust. */
-function microDollars(usd: number): number {
-  return Math.max(0, Math.ceil(usd * microsPerDollar - 1e-6))
-}
 
 export interface NormalizedClassAllow {
   readonly class: (context: QuotaContext) => unknown

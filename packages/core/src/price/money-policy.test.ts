@@ -1,4 +1,4 @@
-import { calcPrice } from '@pydantic/genai-prices'
+import { countedPrice, tablePrice } from '@tokenquota/test-support'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createTokenQuota, type TokenQuotaOptions } from '../engine/token-quota.js'
@@ -18,25 +18,15 @@ function setup(policies: readonly QuotaPolicy[] = [orgMonthly], options: Partial
   return { clock, quota, usage }
 }
 
-/** What the table says a call costs, in dollars: the reference the charges are checked against. */
-function tablePrice(model: string, usage: { input: number; output: number; cachedInput?: number }): number {
-  const price = calcPrice({ input_tokens: usage.input, output_tokens: usage.output, cache_read_tokens: usage.cachedInput ?? 0 }, model)
-  if (!price) throw new Error(`no price for ${model}`)
-  return price.total_price
-}
-
-/** Dollars as the counters hold them: micro-dollars, rounded up. */
-const micro = (usd: number) => Math.ceil(usd * 1e6 - 1e-6) / 1e6
-
 describe("count: 'usd' — priced from @pydantic/genai-prices", () => {
   it('reserves the estimate at the dearest rates and charges the usage at the table price, cached input at its rate', async () => {
     const { quota, usage } = setup()
     const lease = await quota.reserve({ org: 'acme' }, { estimate: { input: 1000, output: 500 }, model: 'gpt-4o' })
-    expect(lease.decisions[0]).toMatchObject({ unit: 'usd', allowed: 20, reserved: micro(tablePrice('gpt-4o', { input: 1000, output: 500 })) })
+    expect(lease.decisions[0]).toMatchObject({ unit: 'usd', allowed: 20, reserved: countedPrice('gpt-4o', { input: 1000, output: 500 }) })
 
     const real = { input: 1000, cachedInput: 800, output: 200, reasoning: 50 }
     const result = await lease.commit(real)
-    const expected = micro(tablePrice('gpt-4o', real))
+    const expected = countedPrice('gpt-4o', real)
     expect(expected).toBeLessThan(tablePrice('gpt-4o', { input: 1000, output: 200 })) // the cached rate is cheaper
     expect(result.charges).toEqual([{ policy: 'org-monthly-usd', identifier: 'acme', amount: expected, unit: 'usd' }])
     expect(result.cost).toMatchObject({ usd: tablePrice('gpt-4o', real), price: { table: '@pydantic/genai-prices', provider: 'openai', model: 'gpt-4o' } })
@@ -50,12 +40,12 @@ describe("count: 'usd' — priced from @pydantic/genai-prices", () => {
       input: 5000,
       output: 100,
     })
-    expect(snapshot.charges[0]!.amount).toBe(micro(tablePrice('gpt-4o', { input: 5000, output: 100 })))
+    expect(snapshot.charges[0]!.amount).toBe(countedPrice('gpt-4o', { input: 5000, output: 100 }))
     const gemini = await (await quota.reserve({ org: 'a' }, { estimate: { input: 10, output: 10 }, model: 'gemini-2.5-flash' })).commit({
       input: 5000,
       output: 100,
     })
-    expect(gemini.charges[0]!.amount).toBe(micro(tablePrice('gemini-2.5-flash', { input: 5000, output: 100 })))
+    expect(gemini.charges[0]!.amount).toBe(countedPrice('gemini-2.5-flash', { input: 5000, output: 100 }))
     expect(gemini.cost?.price.provider).toBe('google')
   })
 
@@ -65,8 +55,8 @@ describe("count: 'usd' — priced from @pydantic/genai-prices", () => {
     await (await quota.reserve({ org: 'acme' }, { estimate: { input: 10, output: 10 }, model: 'gpt-4o' })).commit({ input: 2000, output: 100 })
     const error = await quota.reserve({ org: 'acme' }, { estimate: { input: 500, output: 300 }, model: 'gpt-4o' }).catch((caught: unknown) => caught)
     if (!TokenQuotaExceededError.isInstance(error)) throw new Error(`expected a refusal, got ${String(error)}`)
-    const used = micro(tablePrice('gpt-4o', { input: 2000, output: 100 }))
-    expect(error).toMatchObject({ unit: 'usd', limit: 0.01, used, requested: micro(tablePrice('gpt-4o', { input: 500, output: 300 })) })
+    const used = countedPrice('gpt-4o', { input: 2000, output: 100 })
+    expect(error).toMatchObject({ unit: 'usd', limit: 0.01, used, requested: countedPrice('gpt-4o', { input: 500, output: 300 }) })
     expect(error.message).toContain(`$${used} used`)
     const headers = error.toHeaders(Date.parse('2026-03-14T10:00:00Z'))
     expect(headers['x-ratelimit-limit-usd']).toBe('0.01')
@@ -162,7 +152,7 @@ describe('price tables', () => {
     expect(other.charges).toEqual([{ policy: 'org-tokens', identifier: 'acme', amount: 110, unit: 'tokens' }])
     expect(other.cost).toBeUndefined()
     const priced = await (await quota.reserve({ org: 'acme' }, { estimate: 10, model: 'gpt-4o-mini' })).commit({ input: 100, output: 10 })
-    expect(priced.charges[0]).toMatchObject({ policy: 'gpt-4o-usd', unit: 'usd', amount: micro(tablePrice('gpt-4o-mini', { input: 100, output: 10 })) })
+    expect(priced.charges[0]).toMatchObject({ policy: 'gpt-4o-usd', unit: 'usd', amount: countedPrice('gpt-4o-mini', { input: 100, output: 10 }) })
   })
 
   it('rejects a malformed table or rate at construction', () => {
@@ -204,7 +194,7 @@ describe('money and token policies together', () => {
     const { quota } = setup(policies, { on: { threshold: (event) => thresholds.push(event) } })
     const lease = await quota.reserve({ org: 'acme' }, { estimate: { input: 10, output: 10 }, model: 'gpt-4o' })
     const result = await lease.commit({ input: 100_000, output: 30_000 })
-    const cost = micro(tablePrice('gpt-4o', { input: 100_000, output: 30_000 }))
+    const cost = countedPrice('gpt-4o', { input: 100_000, output: 30_000 })
     expect(cost).toBeGreaterThan(0.5)
     expect(result.charges).toEqual([
       { policy: 'org-monthly-usd', identifier: 'acme', amount: cost, unit: 'usd' },

@@ -1,5 +1,13 @@
 import type { EstimateBound, NormalizedUsage } from '../shared/types.js'
 
+/** Micro-dollars in a dollar: money counters hold integers. */
+export const microsPerDollar = 1_000_000
+
+/** Dollars to micro-dollars, rounded up (a charge never rounds to free), ignoring floating-point dust. */
+export function microDollars(usd: number): number {
+  return Math.max(0, Math.ceil(usd * microsPerDollar - 1e-6))
+}
+
 /** Which price a charge used, so a report can be re-priced later. */
 export interface PriceSource {
   /** The table: `@pydantic/genai-prices`, `litellm`, `overrides`, or a policy's `unpriced` rate. */

@@ -1,6 +1,6 @@
-import { calcPrice } from '@pydantic/genai-prices'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { countedPrice } from '@tokenquota/test-support'
 import { startRedisServer, type RedisServer } from '@tokenquota/test-support/redis'
 import { createFakeClock } from '../testing/fake-clock.js'
 import { createTokenQuota } from '../engine/token-quota.js'
@@ -99,7 +99,7 @@ describe.each(stores)('usage reports on %s', (_, createStore) => {
       (await quota.reserve({ org: 'acme', user }, { estimate: { input, output }, model })).commit({ input, output })
     await spend('ada', 'gpt-4o', 20_000, 2000)
     await spend('bob', 'gpt-4.1-nano', 20_000, 2000)
-    const micros = (model: string) => Math.ceil(calcPrice({ input_tokens: 20_000, output_tokens: 2000 }, model)!.total_price * 1e6 - 1e-6)
+    const micros = (model: string) => Math.round(countedPrice(model, { input: 20_000, output: 2000 }) * 1e6)
     const report = await tracking.report()
     expect(report.today.costUsd).toBeCloseTo((micros('gpt-4o') + micros('gpt-4.1-nano')) / 1e6, 9)
     expect(report.breakdown.user.map((user) => [user.name, user.costUsd])).toEqual([

@@ -1,3 +1,4 @@
+import { microDollars } from '../price/price-table.js'
 import type { TokenQuota } from '../engine/token-quota.js'
 import type { QuotaContext } from '../shared/types.js'
 import { countTable, MemoryUsageStore, type DayUsage, type UsageDimension, type UsageStore } from './usage-store.js'
@@ -227,7 +228,7 @@ export function trackUsage(quota: TokenQuota, options: UsageTrackingOptions = {}
       const tokens = event.usage.total
       const day = dayOf(now())
       const attribution = attributionOf(event.context, event.model)
-      const costMicros = event.cost && Math.ceil(event.cost.usd * 1e6 - 1e-6)
+      const costMicros = event.cost && microDollars(event.cost.usd)
       write(() => store.addUsage({ day, tokens, attribution, ...(costMicros && { costMicros }) }))
       if (typeof event.context.user === 'string') alerting.note(event.context.user, day, tokens)
     }),
