@@ -5,11 +5,19 @@ export interface PricedTokens {
   readonly input: number
   readonly output: number
   readonly cachedInput?: number
+  /** A part of `input` written to the provider's cache (Anthropic). */
+  readonly cacheWrite?: number
 }
 
 /** What `@pydantic/genai-prices` itself says a call costs, in US dollars: the reference money charges are checked against. */
 export function tablePrice(model: string, tokens: PricedTokens): number {
-  const price = calcPrice({ input_tokens: tokens.input, output_tokens: tokens.output, cache_read_tokens: tokens.cachedInput ?? 0 }, model)
+  const counts = {
+    input_tokens: tokens.input,
+    output_tokens: tokens.output,
+    cache_read_tokens: tokens.cachedInput ?? 0,
+    cache_write_tokens: tokens.cacheWrite ?? 0,
+  }
+  const price = calcPrice(counts, model)
   if (!price) throw new Error(`@pydantic/genai-prices has no price for ${model}`)
   return price.total_price
 }

@@ -372,7 +372,7 @@ describe('context', () => {
 })
 
 describe('what is counted', () => {
-  const usage = { input: 1000, output: 200, total: 1200, cachedInput: 400, reasoning: 50 }
+  const usage = { input: 1000, output: 200, total: 1200, cachedInput: 400, cacheWrite: 300, reasoning: 50 }
 
   it.each([
     ['total', 1200],
@@ -381,6 +381,7 @@ describe('what is counted', () => {
     ['requests', 1],
     [{ input: 1, output: 4 }, 1800],
     [{ input: 1, cachedInput: 0.25, output: 4, reasoning: 8 }, 600 + 100 + 600 + 400],
+    [{ input: 1, cachedInput: 0.1, cacheWrite: 1.25, output: 5 }, 300 + 40 + 375 + 1000],
   ] as const)('count %j charges %i', async (count, expected) => {
     const { quota } = setup([{ ...userDaily, allow: 1_000_000, count }])
     const result = await (await quota.reserve({ user: 'alice' }, { estimate: { input: 1000, output: 300 } })).commit(usage)
@@ -393,6 +394,13 @@ describe('what is counted', () => {
     expect(split.decisions[0]!.reserved).toBe(2200)
     const total = await quota.reserve({ user: 'bob' }, { estimate: 1000 })
     expect(total.decisions[0]!.reserved).toBe(4000)
+  })
+
+  it('reserves every input token at the dearest input weight: a cache write may cost more than a plain token', async () => {
+    const { quota } = setup([{ ...userDaily, allow: 1_000_000, count: { input: 1, cacheWrite: 1.25, output: 5 } }])
+    const lease = await quota.reserve({ user: 'alice' }, { estimate: { input: 1000, output: 300 } })
+    expect(lease.decisions[0]!.reserved).toBe(1250 + 1500)
+    expect((await lease.commit({ input: 1000, cacheWrite: 1000, output: 300 })).charges[0]!.amount).toBe(1250 + 1500)
   })
 
   it('applies per-model policies only to matching models, and warns about models nothing matches', async () => {

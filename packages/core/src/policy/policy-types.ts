@@ -19,6 +19,8 @@ export interface TokenWeights {
   readonly input?: number
   readonly output?: number
   readonly cachedInput?: number
+  /** Prompt tokens written to the provider's cache. @default input */
+  readonly cacheWrite?: number
   readonly reasoning?: number
 }
 

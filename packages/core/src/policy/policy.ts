@@ -1,5 +1,6 @@
 import { QuotaConfigError, type QuotaConfigErrorCode } from '../shared/errors.js'
 import { compileModelGlobs } from './model-match.js'
+import { weightedUsage } from '../shared/usage.js'
 import { type ModelPricing, microDollars, microsPerDollar, ratePricing } from '../price/price-table.js'
 import type { CountMode, MaxTokensPerRequest, QuotaClassAllow, QuotaPolicy, QuotaThreshold, TokenWeights, UnidentifiedPolicy } from './policy-types.js'
 import type { WindowSpec } from '../store/quota-store.js'
@@ -329,8 +330,8 @@ function normalizeCount(policy: string, count: unknown): CountMode {
   if (count === 'total' || count === 'input' || count === 'output' || count === 'requests' || count === 'usd') return count
   if (isPlainObject(count) && Object.keys(count).length > 0) {
     for (const [kind, weight] of Object.entries(count)) {
-      if (!['input', 'output', 'cachedInput', 'reasoning'].includes(kind)) {
-        fail('InvalidConfiguration', policy, `count.${kind}`, 'one of input, output, cachedInput, reasoning', kind)
+      if (!['input', 'output', 'cachedInput', 'cacheWrite', 'reasoning'].includes(kind)) {
+        fail('InvalidConfiguration', policy, `count.${kind}`, 'one of input, output, cachedInput, cacheWrite, reasoning', kind)
       }
       if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0 || weight > 1_000_000) {
         fail('InvalidConfiguration', policy, `count.${kind}`, 'a finite weight between 0 and 1,000,000', weight)
@@ -388,7 +389,7 @@ function normalizeMaxTokens(policy: string, value: unknown): Required<MaxTokensP
 function weightsOf(weights: TokenWeights) {
   const input = weights.input ?? 0
   const output = weights.output ?? 0
-  return { input, output, cachedInput: weights.cachedInput ?? input, reasoning: weights.reasoning ?? output }
+  return { input, output, cachedInput: weights.cachedInput ?? input, cacheWrite: weights.cacheWrite ?? input, reasoning: weights.reasoning ?? output }
 }
 
 type TokenCountMode = Exclude<CountMode, 'usd'>
@@ -405,11 +406,7 @@ function chargeFor(count: TokenCountMode, usage: NormalizedUsage): number {
       return 1
     default: {
       const weight = weightsOf(count)
-      const cached = Math.min(usage.cachedInput, usage.input)
-      const reasoning = Math.min(usage.reasoning, usage.output)
-      return Math.ceil(
-        (usage.input - cached) * weight.input + cached * weight.cachedInput + (usage.output - reasoning) * weight.output + reasoning * weight.reasoning,
-      )
+      return Math.ceil(weightedUsage(usage, weight))
     }
   }
 }
@@ -426,7 +423,7 @@ function chargeBoundFor(count: TokenCountMode, estimate: EstimateBound): number 
       return 1
     default: {
       const weight = weightsOf(count)
-      const inputWeight = Math.max(weight.input, weight.cachedInput)
+      const inputWeight = Math.max(weight.input, weight.cachedInput, weight.cacheWrite)
       const outputWeight = Math.max(weight.output, weight.reasoning)
       const perSide = estimate.input * inputWeight + estimate.output * outputWeight
       return Math.ceil(Math.min(perSide, estimate.total * Math.max(inputWeight, outputWeight)))

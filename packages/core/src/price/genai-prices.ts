@@ -66,7 +66,12 @@ function pricingOf(prices: GenaiPricesModule, model: string, at: Date, providerI
   return {
     source: { table: '@pydantic/genai-prices', provider: probe.provider.id, model: probe.model.id, pricedAt: at.toISOString() },
     cost: (usage: NormalizedUsage) =>
-      price({ input_tokens: usage.input, cache_read_tokens: Math.min(usage.cachedInput, usage.input), output_tokens: usage.output })!.total_price,
+      price({
+        input_tokens: usage.input,
+        cache_read_tokens: Math.min(usage.cachedInput, usage.input),
+        cache_write_tokens: Math.min(usage.cacheWrite, usage.input - Math.min(usage.cachedInput, usage.input)),
+        output_tokens: usage.output,
+      })!.total_price,
     // Every input token at the dearer of the plain and the cache-write rate; tiers rise with the prompt, so the bound's prompt prices highest.
     costBound: (bound: EstimateBound) =>
       Math.max(

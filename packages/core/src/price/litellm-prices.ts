@@ -6,6 +6,7 @@ export interface LiteLLMPriceEntry {
   readonly input_cost_per_token?: number
   readonly output_cost_per_token?: number
   readonly cache_read_input_token_cost?: number
+  readonly cache_creation_input_token_cost?: number
   readonly output_cost_per_reasoning_token?: number
   readonly litellm_provider?: string
   readonly mode?: string
@@ -27,6 +28,7 @@ export function litellmPrices(json: Readonly<Record<string, LiteLLMPriceEntry>>)
       input: input * 1e6,
       output: output * 1e6,
       ...(isCost(entry.cache_read_input_token_cost) && { cachedInput: perMillion(entry.cache_read_input_token_cost) }),
+      ...(isCost(entry.cache_creation_input_token_cost) && { cacheWrite: perMillion(entry.cache_creation_input_token_cost) }),
       ...(isCost(entry.output_cost_per_reasoning_token) && { reasoning: perMillion(entry.output_cost_per_reasoning_token) }),
     }
     const bare = key.includes('/') ? key.slice(key.lastIndexOf('/') + 1) : key

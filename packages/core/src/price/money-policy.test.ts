@@ -34,6 +34,18 @@ describe("count: 'usd' — priced from @pydantic/genai-prices", () => {
     expect(await quota.status({ org: 'acme' })).toMatchObject([{ unit: 'usd', allowed: 20, used: expected, reserved: 0, available: 20 - expected }])
   })
 
+  it('charges Anthropic cache writes at their own (dearer) rate, and reserves every prompt token at it', async () => {
+    const { quota } = setup()
+    const lease = await quota.reserve({ org: 'acme' }, { estimate: { input: 1000, output: 500 }, model: 'claude-sonnet-4-5' })
+    const bound = countedPrice('claude-sonnet-4-5', { input: 1000, cacheWrite: 1000, output: 500 })
+    expect(bound).toBeGreaterThan(countedPrice('claude-sonnet-4-5', { input: 1000, output: 500 }))
+    expect(lease.decisions[0]!.reserved).toBe(bound)
+    const real = { input: 1000, cacheWrite: 600, cachedInput: 300, output: 200 }
+    const result = await lease.commit(real)
+    expect(result.charges[0]!.amount).toBe(countedPrice('claude-sonnet-4-5', real))
+    expect(result.cost?.price.provider).toBe('anthropic')
+  })
+
   it('prices a dated snapshot under its family, and Gemini by its own table', async () => {
     const { quota } = setup()
     const snapshot = await (await quota.reserve({ org: 'a' }, { estimate: { input: 10, output: 10 }, model: 'gpt-4o-2024-08-06' })).commit({
@@ -118,12 +130,24 @@ describe('price tables', () => {
       'gpt-4o': { input_cost_per_token: 2.5e-6, output_cost_per_token: 1e-5, cache_read_input_token_cost: 1.25e-6, litellm_provider: 'openai' },
       'openrouter/meta-llama/llama-3-70b': { input_cost_per_token: 5.9e-7, output_cost_per_token: 7.9e-7, litellm_provider: 'openrouter' },
       'dall-e-3': { output_cost_per_image: 0.04, litellm_provider: 'openai' },
+      'claude-sonnet-4-5': {
+        input_cost_per_token: 3e-6,
+        output_cost_per_token: 1.5e-5,
+        cache_read_input_token_cost: 3e-7,
+        cache_creation_input_token_cost: 3.75e-6,
+      },
     }
     const table = litellmPrices(json)
     const at = Date.parse('2026-03-14T00:00:00Z')
-    expect(table.pricing('llama-3-70b', at)?.cost({ input: 1_000_000, output: 1_000_000, total: 2_000_000, cachedInput: 0, reasoning: 0 })).toBeCloseTo(1.38, 9)
-    expect(table.pricing('gpt-4o', at)?.cost({ input: 1_000_000, output: 0, total: 1_000_000, cachedInput: 1_000_000, reasoning: 0 })).toBeCloseTo(1.25, 9)
+    expect(
+      table.pricing('llama-3-70b', at)?.cost({ input: 1_000_000, output: 1_000_000, total: 2_000_000, cachedInput: 0, cacheWrite: 0, reasoning: 0 }),
+    ).toBeCloseTo(1.38, 9)
+    expect(
+      table.pricing('gpt-4o', at)?.cost({ input: 1_000_000, output: 0, total: 1_000_000, cachedInput: 1_000_000, cacheWrite: 0, reasoning: 0 }),
+    ).toBeCloseTo(1.25, 9)
     expect(table.pricing('dall-e-3', at)).toBeUndefined()
+    const claude = { input: 1_000_000, output: 0, total: 1_000_000, cachedInput: 200_000, cacheWrite: 400_000, reasoning: 0 }
+    expect(table.pricing('claude-sonnet-4-5', at)?.cost(claude)).toBeCloseTo(0.4 * 3 + 0.2 * 0.3 + 0.4 * 3.75, 9)
   })
 
   it('a table that cannot load fails money reservations with its error, holds nothing, and is tried again on the next call', async () => {

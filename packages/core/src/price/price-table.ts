@@ -1,4 +1,5 @@
 import type { EstimateBound, NormalizedUsage } from '../shared/types.js'
+import { weightedUsage } from '../shared/usage.js'
 
 /** Micro-dollars in a dollar: money counters hold integers. */
 export const microsPerDollar = 1_000_000
@@ -45,6 +46,8 @@ export interface ModelRates {
   readonly output: number
   /** Cached prompt tokens. @default input */
   readonly cachedInput?: number
+  /** Prompt tokens written to the provider's cache. @default input */
+  readonly cacheWrite?: number
   /** Reasoning / thinking tokens. @default output */
   readonly reasoning?: number
 }
@@ -55,33 +58,29 @@ export function ratePricing(rates: ModelRates, source: PriceSource): ModelPricin
     input: rates.input / 1e6,
     output: rates.output / 1e6,
     cachedInput: (rates.cachedInput ?? rates.input) / 1e6,
+    cacheWrite: (rates.cacheWrite ?? rates.input) / 1e6,
     reasoning: (rates.reasoning ?? rates.output) / 1e6,
   }
   return {
     source,
-    cost(usage) {
-      const cached = Math.min(usage.cachedInput, usage.input)
-      const reasoning = Math.min(usage.reasoning, usage.output)
-      return (
-        (usage.input - cached) * perToken.input + cached * perToken.cachedInput + (usage.output - reasoning) * perToken.output + reasoning * perToken.reasoning
-      )
-    },
+    cost: (usage) => weightedUsage(usage, perToken),
     costBound(bound) {
-      const input = Math.max(perToken.input, perToken.cachedInput)
+      const input = Math.max(perToken.input, perToken.cachedInput, perToken.cacheWrite)
       const output = Math.max(perToken.output, perToken.reasoning)
       return Math.min(bound.input * input + bound.output * output, bound.total * Math.max(input, output))
     },
   }
 }
 
+const rateKinds: readonly string[] = ['input', 'output', 'cachedInput', 'cacheWrite', 'reasoning']
+
 /** Checks a rates object; the message names what is wrong. */
 export function ratesProblem(rates: unknown): string | undefined {
   if (typeof rates !== 'object' || rates === null || Array.isArray(rates)) return 'an object like { input: 2.5, output: 10 } (US dollars per million tokens)'
-  for (const key of Object.keys(rates))
-    if (!['input', 'output', 'cachedInput', 'reasoning'].includes(key)) return `only input, output, cachedInput and reasoning (found ${key})`
-  for (const key of ['input', 'output', 'cachedInput', 'reasoning'] as const) {
+  for (const key of Object.keys(rates)) if (!rateKinds.includes(key)) return `only ${rateKinds.join(', ')} (found ${key})`
+  for (const key of rateKinds) {
     const value = (rates as Record<string, unknown>)[key]
-    if (value === undefined && (key === 'cachedInput' || key === 'reasoning')) continue
+    if (value === undefined && key !== 'input' && key !== 'output') continue
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return `\`${key}\` a non-negative number of US dollars per million tokens`
   }
   return undefined

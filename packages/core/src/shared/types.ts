@@ -43,6 +43,8 @@ export interface Usage {
   readonly total?: number
   /** Prompt tokens served from the provider's cache (a part of `input`). */
   readonly cachedInput?: number
+  /** Prompt tokens written to the provider's cache (a part of `input`; Anthropic bills them above the plain rate). */
+  readonly cacheWrite?: number
   /** Reasoning / thinking tokens (a part of `output`). */
   readonly reasoning?: number
 }
@@ -53,6 +55,7 @@ export interface NormalizedUsage {
   readonly output: number
   readonly total: number
   readonly cachedInput: number
+  readonly cacheWrite: number
   readonly reasoning: number
 }
 

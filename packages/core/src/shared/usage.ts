@@ -36,10 +36,11 @@ export function normalizeUsage(usage: Usage): NormalizedUsage {
     throw new QuotaInputError({ code: 'InvalidUsage', message: `usage.total (${total}) is less than input + output (${sum})` })
   }
   const cachedInput = optionalCount(usage.cachedInput, 'usage.cachedInput') ?? 0
+  const cacheWrite = optionalCount(usage.cacheWrite, 'usage.cacheWrite') ?? 0
   const reasoning = optionalCount(usage.reasoning, 'usage.reasoning') ?? 0
   // A total without a split: charge it all as output, the side that costs more.
   const resolvedOutput = output ?? (input === undefined ? total! : Math.max(0, (total ?? sum) - input))
-  return { input: input ?? 0, output: resolvedOutput, total: total ?? sum, cachedInput, reasoning }
+  return { input: input ?? 0, output: resolvedOutput, total: total ?? sum, cachedInput, cacheWrite, reasoning }
 }
 
 /**
@@ -56,4 +57,22 @@ export function normalizeEstimate(estimate: number | TokenEstimate | undefined):
   const input = tokenCount(estimate.input, 'estimate.input', 'InvalidEstimate')
   const output = tokenCount(estimate.output, 'estimate.output', 'InvalidEstimate')
   return { input, output, total: input + output }
+}
+
+/** What each kind of token weighs (a policy's weights, or a price per token). */
+export interface UsageWeights {
+  readonly input: number
+  readonly output: number
+  readonly cachedInput: number
+  readonly cacheWrite: number
+  readonly reasoning: number
+}
+
+/** Usage weighted by kind: cache reads and writes are parts of `input`, reasoning a part of `output`. */
+export function weightedUsage(usage: NormalizedUsage, weight: UsageWeights): number {
+  const cached = Math.min(usage.cachedInput, usage.input)
+  const written = Math.min(usage.cacheWrite, usage.input - cached)
+  const reasoning = Math.min(usage.reasoning, usage.output)
+  const input = (usage.input - cached - written) * weight.input + cached * weight.cachedInput + written * weight.cacheWrite
+  return input + (usage.output - reasoning) * weight.output + reasoning * weight.reasoning
 }
