@@ -1,14 +1,14 @@
-import { meterOnRead } from './meter-on-read.js'
+import { meterOnRead } from '@tokenquota/core/adapter'
 import { outputTextOf, usageOf } from './endpoints.js'
 import type { CallPlan } from './call-gate.js'
 import type { ServerContext } from './server-context.js'
-import { meterEventStream } from './stream-meter.js'
+import { meterChatEventStream } from './stream-meter.js'
 
 /** A successful response of a metered call, charged as it is read: an event stream, or a JSON body. */
 export function meterResponse(plan: Extract<CallPlan, { metered: unknown }>, response: Response, serverContext: ServerContext): Response {
   const { metered, kind, hideUsageChunk } = plan
   if (response.headers.get('content-type')?.includes('text/event-stream') && response.body) {
-    const body = meterEventStream(response.body, metered, {
+    const body = meterChatEventStream(response.body, metered, {
       kind,
       hideUsageChunk,
       usageOf: (event) => {

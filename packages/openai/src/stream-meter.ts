@@ -1,5 +1,5 @@
 import type { Usage } from '@tokenquota/core'
-import { meterReadableStream, StreamMeter, type MeteredCall } from '@tokenquota/core/adapter'
+import { eventData, eventJson, meterEventStream, StreamMeter, type MeteredCall } from '@tokenquota/core/adapter'
 import { isUsageEvent, streamedTextOf, type EndpointKind } from './endpoints.js'
 
 type Json = Record<string, unknown>
@@ -12,33 +12,10 @@ export interface EventStreamOptions {
   usageOf(event: Json): Usage | undefined
 }
 
-const eventBoundary = /\r\n\r\n|\n\n|\r\r/
-
 /** Events that may carry the usage: only these are parsed while the stream flows. */
 const usageHint = /"usage"\s*:\s*\{|"type"\s*:\s*"response\.(?:completed|incomplete|failed)"/
 /** Unparsed event data kept for the produced text, before it is parsed down to text. */
 const maxUnparsedLength = 65_536
-
-/** The data of one server-sent event block. */
-function eventData(block: string): string {
-  if (block.startsWith('data: ') && !block.includes('\n') && !block.includes('\r')) return block.slice(6)
-  return block
-    .split(/\r\n|\n|\r/)
-    .filter((line) => line.startsWith('data:'))
-    .map((line) => line.slice(line.startsWith('data: ') ? 6 : 5))
-    .join('\n')
-}
-
-/** The JSON object an event carries, if any. */
-function eventJson(data: string): Json | undefined {
-  if (data === '' || data === '[DONE]') return undefined
-  try {
-    const parsed: unknown = JSON.parse(data)
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Json) : undefined
-  } catch {
-    return undefined
-  }
-}
 
 /**
  * Reads an event stream block by block for its meter: the usage event (charged at once), `[DONE]`,
@@ -48,7 +25,6 @@ function eventJson(data: string): Json | undefined {
 class EventStreamTally {
   readonly #options: EventStreamOptions
   readonly meter: StreamMeter
-  #pending = ''
   #unparsed: string[] = []
   #unparsedLength = 0
 
@@ -68,24 +44,8 @@ class EventStreamTally {
     return text
   }
 
-  /** Splits complete events off the pending text; returns what to forward. */
-  forward(text: string, final: boolean): string {
-    this.#pending += text
-    let output = ''
-    for (let match = eventBoundary.exec(this.#pending); match; match = eventBoundary.exec(this.#pending)) {
-      const block = this.#pending.slice(0, match.index)
-      this.#pending = this.#pending.slice(match.index + match[0].length)
-      if (this.#inspect(block)) output += block + match[0]
-    }
-    if (final && this.#pending !== '') {
-      if (this.#inspect(this.#pending)) output += this.#pending
-      this.#pending = ''
-    }
-    return output
-  }
-
   /** Notes one event; `false` drops it (the usage chunk we asked for). */
-  #inspect(block: string): boolean {
+  inspect(block: string): boolean {
     const data = eventData(block)
     if (data === '[DONE]') this.meter.endMarker()
     if (this.meter.settled) return true
@@ -107,15 +67,7 @@ class EventStreamTally {
  * Passes a provider's event stream through, byte for byte except the hidden usage chunk, charging
  * its call: the usage event, or what was generated when it never came or the stream stopped early.
  */
-export function meterEventStream(source: ReadableStream<Uint8Array>, call: MeteredCall, options: EventStreamOptions): ReadableStream<Uint8Array> {
-  const decoder = new TextDecoder()
-  const encoder = new TextEncoder()
+export function meterChatEventStream(source: ReadableStream<Uint8Array>, call: MeteredCall, options: EventStreamOptions): ReadableStream<Uint8Array> {
   const tally = new EventStreamTally(call, options)
-  const encoded = (text: string) => (text === '' ? undefined : encoder.encode(text))
-  return meterReadableStream(
-    source,
-    tally.meter,
-    (bytes) => encoded(tally.forward(decoder.decode(bytes, { stream: true }), false)),
-    () => encoded(tally.forward(decoder.decode(), true)),
-  )
+  return meterEventStream(source, tally.meter, (block) => tally.inspect(block))
 }

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto'
 import type { EndpointKind } from './endpoints.js'
 
 type Json = Record<string, unknown>
@@ -18,7 +17,7 @@ function sse(events: ReadonlyArray<{ event?: string; data: unknown }>): string {
 
 function chatCompletion(text: string, model: string, created: number): Json {
   return {
-    id: `chatcmpl-tokenquota-${randomUUID()}`,
+    id: `chatcmpl-tokenquota-${crypto.randomUUID()}`,
     object: 'chat.completion',
     created,
     model,
@@ -42,7 +41,7 @@ function chatStream(completion: Json, includeUsage: boolean): string {
 
 function textCompletion(text: string, model: string, created: number): Json {
   return {
-    id: `cmpl-tokenquota-${randomUUID()}`,
+    id: `cmpl-tokenquota-${crypto.randomUUID()}`,
     object: 'text_completion',
     created,
     model,
@@ -54,7 +53,7 @@ function textCompletion(text: string, model: string, created: number): Json {
 function responseObject(text: string, model: string, created: number, status: 'in_progress' | 'completed'): Json {
   const done = status === 'completed'
   return {
-    id: `resp_tokenquota_${randomUUID().replaceAll('-', '')}`,
+    id: `resp_tokenquota_${crypto.randomUUID().replaceAll('-', '')}`,
     object: 'response',
     created_at: created,
     status,

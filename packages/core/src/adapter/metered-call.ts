@@ -46,9 +46,10 @@ export class MeteredCall {
 
   /**
    * Charges the provider's usage; falls back to an estimate when it is missing or malformed, of the
-   * prompt and `outputText` (a function when the text is costly to build and rarely needed).
+   * prompt and `outputText` (a function when the text is costly to build and rarely needed); of
+   * `promptTokens` instead of the prompt's estimate when the provider counted it apart.
    */
-  async commitUsage(usage: Usage | undefined, outputText: string | (() => string)): Promise<void> {
+  async commitUsage(usage: Usage | undefined, outputText: string | (() => string), promptTokens?: number): Promise<void> {
     if (!this.#begin()) return
     // All zeros is what some compatible servers send when they do not count: a call is never free.
     if (usage !== undefined && !usage.total && !usage.input && !usage.output) usage = undefined
@@ -67,7 +68,7 @@ export class MeteredCall {
     } else {
       this.#quota.emit('warning', { code: 'UsageMissing', message: `The ${this.label} response had no usage; charging an estimate` })
     }
-    await this.#commitEstimate(typeof outputText === 'function' ? outputText() : outputText)
+    await this.#commitEstimate(typeof outputText === 'function' ? outputText() : outputText, promptTokens)
   }
 
   /** For calls whose provider never reports usage (e.g. Gemini embeddings): charge the estimate, quietly. */
@@ -79,15 +80,16 @@ export class MeteredCall {
   /**
    * A stream stopped before its usage arrived: charge the prompt and what was generated — or,
    * when nothing of the answer was seen, the reservation (the provider bills what it processed,
-   * a long reasoning phase included).
+   * a long reasoning phase included). `promptTokens`: the provider's own count of the prompt, when
+   * the stream told it before stopping (it replaces the estimate).
    */
-  async commitInterrupted(producedText: string): Promise<void> {
+  async commitInterrupted(producedText: string, promptTokens?: number): Promise<void> {
     if (!this.#begin()) return
     if (this.#onStreamAbort === 'reservation' || producedText === '') {
       await this.lease.commit().catch(() => undefined)
       return
     }
-    await this.#commitEstimate(producedText)
+    await this.#commitEstimate(producedText, promptTokens)
   }
 
   /**
@@ -140,10 +142,10 @@ export class MeteredCall {
     return true
   }
 
-  async #commitEstimate(outputText: string): Promise<void> {
+  async #commitEstimate(outputText: string, promptTokens = this.promptTokens): Promise<void> {
     try {
       const output = outputText === '' ? 0 : await this.#estimator(outputText)
-      await this.lease.commit({ input: this.promptTokens, output }, { estimated: true })
+      await this.lease.commit({ input: promptTokens, output }, { estimated: true })
     } catch {
       // Reported through the engine's events; the lease expires on its own.
     }

@@ -29,6 +29,9 @@ describe('StreamMeter settles its call once, by what the stream showed', () => {
     { name: 'an end without usage: an estimate, reported', steps: ['text', 'end'], used: 105, warned: true },
     { name: 'usage repeated on every chunk: the last one at the end', steps: ['last:10', 'text', 'last:42', 'end'], used: 42, warned: false },
     { name: 'repeated usage, then a stop: what was produced', steps: ['last:42', 'text', 'stop'], used: 105, warned: false },
+    { name: 'the prompt counted by the provider, then a stop: its count and what was produced', steps: ['prompt:80', 'text', 'stop'], used: 85, warned: false },
+    { name: 'the prompt counted, then the usage: the usage', steps: ['prompt:80', 'text', 'usage', 'stop'], used: 57, warned: false },
+    { name: 'the prompt counted, then an end without usage: its count and what was produced', steps: ['prompt:80', 'text', 'end'], used: 85, warned: true },
   ])('$name', async ({ steps, used, warned }) => {
     const { call, used: status, warnings } = await meteredCall()
     const meter = new StreamMeter(call)
@@ -38,6 +41,7 @@ describe('StreamMeter settles its call once, by what the stream showed', () => {
       else if (step === 'marker') meter.endMarker()
       else if (step === 'end') await meter.end()
       else if (step === 'stop') await meter.stop()
+      else if (step.startsWith('prompt:')) meter.promptCounted(Number(step.slice(7)))
       else meter.lastUsage({ total: Number(step.slice(5)) })
     }
     expect(await status()).toMatchObject({ used, reserved: 0 })

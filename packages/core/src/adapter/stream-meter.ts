@@ -12,6 +12,7 @@ export class StreamMeter {
   readonly #unreadText: (() => string) | undefined
   #produced = ''
   #lastUsage: Usage | undefined
+  #promptTokens: number | undefined
   #endMarkerSeen = false
   #settling: Promise<void> | undefined
 
@@ -38,13 +39,18 @@ export class StreamMeter {
 
   /** The final usage arrived: charged now. `outputText` replaces the produced text for the estimate a malformed usage falls back to. */
   usage(usage: Usage | undefined, outputText?: string): Promise<void> {
-    this.#settling ??= this.#call.commitUsage(usage, outputText ?? (() => this.producedText))
+    this.#settling ??= this.#call.commitUsage(usage, outputText ?? (() => this.producedText), this.#promptTokens)
     return this.#settling
   }
 
   /** Usage that a later part may replace (Gemini repeats it on every chunk): charged at the end. */
   lastUsage(usage: Usage | undefined): void {
     if (usage !== undefined) this.#lastUsage = usage
+  }
+
+  /** The provider counted the prompt before the answer (Anthropic's `message_start`): an end without usage, or a stop, charges this count, not the estimate. */
+  promptCounted(tokens: number): void {
+    if (Number.isInteger(tokens) && tokens >= 0) this.#promptTokens = tokens
   }
 
   /** The provider's end marker arrived (`[DONE]`): a stop after it is a consumer closing a finished stream. */
@@ -60,7 +66,7 @@ export class StreamMeter {
   /** The stream stopped early (cancelled, broken): charged by the `onStreamAbort` rule, unless its usage already came. */
   stop(): Promise<void> {
     if (this.#endMarkerSeen) return this.end()
-    this.#settling ??= this.#call.commitInterrupted(this.producedText)
+    this.#settling ??= this.#call.commitInterrupted(this.producedText, this.#promptTokens)
     return this.#settling
   }
 }

@@ -28,7 +28,7 @@ export function meterOnRead(response: Response, charge: (parsed: unknown) => Pro
       await charge(await parse(value))
       return value
     }
-  const decode = (bytes: ArrayBuffer | Uint8Array) => parseJson(Buffer.from(bytes instanceof Uint8Array ? bytes : new Uint8Array(bytes)).toString('utf8'))
+  const decode = (bytes: ArrayBuffer | Uint8Array) => parseJson(new TextDecoder().decode(bytes))
   const own = response as unknown as Record<string, unknown>
   own.json = read(response.json, (parsed) => parsed)
   own.text = read(response.text, parseJson)
@@ -60,7 +60,7 @@ function meterStream(body: ReadableStream<Uint8Array> | null, charge: (bytes: Ui
         throw error
       }
       if (next.done) {
-        await charge(Buffer.concat(chunks))
+        await charge(concat(chunks))
         controller.close()
         return
       }
@@ -72,4 +72,14 @@ function meterStream(body: ReadableStream<Uint8Array> | null, charge: (bytes: Ui
       await reader.cancel(reason)
     },
   })
+}
+
+function concat(chunks: readonly Uint8Array[]): Uint8Array {
+  const whole = new Uint8Array(chunks.reduce((length, chunk) => length + chunk.length, 0))
+  let offset = 0
+  for (const chunk of chunks) {
+    whole.set(chunk, offset)
+    offset += chunk.length
+  }
+  return whole
 }

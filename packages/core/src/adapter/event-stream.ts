@@ -1,0 +1,57 @@
+import { meterReadableStream, type StreamMeter } from './stream-meter.js'
+
+type Json = Record<string, unknown>
+
+const eventBoundary = /\r\n\r\n|\n\n|\r\r/
+
+/** The data of one server-sent event block (its `data:` lines joined). */
+export function eventData(block: string): string {
+  if (block.startsWith('data: ') && !block.includes('\n') && !block.includes('\r')) return block.slice(6)
+  return block
+    .split(/\r\n|\n|\r/)
+    .filter((line) => line.startsWith('data:'))
+    .map((line) => line.slice(line.startsWith('data: ') ? 6 : 5))
+    .join('\n')
+}
+
+/** The JSON object an event's data carries, if any (not `[DONE]`, not malformed). */
+export function eventJson(data: string): Json | undefined {
+  if (data === '' || data === '[DONE]') return undefined
+  try {
+    const parsed: unknown = JSON.parse(data)
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Json) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Passes a provider's server-sent event stream through byte for byte, showing each event block to
+ * `inspect` (which meters it; `false` drops the block), pulled by its consumer; the meter ends with
+ * the stream, or stops when it is cancelled or breaks.
+ */
+export function meterEventStream(source: ReadableStream<Uint8Array>, meter: StreamMeter, inspect: (block: string) => boolean): ReadableStream<Uint8Array> {
+  const decoder = new TextDecoder()
+  const encoder = new TextEncoder()
+  let pending = ''
+  const forward = (text: string, final: boolean): Uint8Array | undefined => {
+    pending += text
+    let output = ''
+    for (let match = eventBoundary.exec(pending); match; match = eventBoundary.exec(pending)) {
+      const block = pending.slice(0, match.index)
+      pending = pending.slice(match.index + match[0].length)
+      if (inspect(block)) output += block + match[0]
+    }
+    if (final && pending !== '') {
+      if (inspect(pending)) output += pending
+      pending = ''
+    }
+    return output === '' ? undefined : encoder.encode(output)
+  }
+  return meterReadableStream(
+    source,
+    meter,
+    (bytes) => forward(decoder.decode(bytes, { stream: true }), false),
+    () => forward(decoder.decode(), true),
+  )
+}
