@@ -46,6 +46,14 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: 'anthropic',
+          root: './packages/anthropic',
+          include: ['src/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'gemini',
           root: './packages/gemini',
           include: ['src/**/*.test.ts'],

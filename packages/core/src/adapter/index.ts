@@ -2,7 +2,7 @@
 // provider's request into a `Prompt` and its responses into usage; the rest is here.
 export type { AdapterOptions } from './options.js'
 export { callerContext } from './options.js'
-export { estimatePrompt, openAIFraming, geminiFraming, anyProviderFraming, noFraming, framingOfProvider } from './prompt.js'
+export { estimatePrompt, openAIFraming, geminiFraming, anthropicFraming, anyProviderFraming, noFraming, framingOfProvider } from './prompt.js'
 export type { Prompt, PromptMessage, PromptFraming } from './prompt.js'
 export { reserveCall } from './reserve-call.js'
 export type { CallReservation, CallToReserve } from './reserve-call.js'

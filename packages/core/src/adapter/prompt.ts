@@ -53,6 +53,13 @@ export const noFraming: PromptFraming = { perMessage: 0, perName: 0, replyPrimin
 export const geminiFraming: PromptFraming = { perMessage: 4, perName: 0, replyPriming: 4, toolPreamble: 12, perTool: 4, countsRoles: true }
 
 /**
+ * Anthropic Messages: its per-turn markup is not published, so a generous 7 tokens a turn (above
+ * OpenAI's and Gemini's), and its documented tool-use system prompt (346 tokens with `tool_choice`
+ * auto or none, its largest).
+ */
+export const anthropicFraming: PromptFraming = { perMessage: 7, perName: 0, replyPriming: 3, toolPreamble: 346, perTool: 4, countsRoles: true }
+
+/**
  * A prompt whose provider is not known (the AI SDK and LangChain wrap any model): a generous
  * framing above OpenAI's and Gemini's (not measured against other providers), with Anthropic's
  * documented tool-use system prompt (346 tokens with `tool_choice` auto, its largest).
@@ -67,6 +74,7 @@ export function framingOfProvider(provider: string | undefined): PromptFraming {
   if (provider === undefined) return anyProviderFraming
   if (/openai|azure/i.test(provider)) return openAIFraming
   if (/google|gemini|vertex/i.test(provider)) return geminiFraming
+  if (/anthropic|claude/i.test(provider)) return anthropicFraming
   return anyProviderFraming
 }
 

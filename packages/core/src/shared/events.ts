@@ -77,6 +77,7 @@ export interface WarningEvent {
     | 'UnplannedRequest'
     | 'EstimateLow'
     | 'OverRequestCap'
+    | 'CountTokensFailed'
   readonly message: string
 }
 

@@ -1,0 +1,6 @@
+export { withTokenQuota } from './with-token-quota.js'
+export type { AnthropicLike } from './with-token-quota.js'
+export type { WithTokenQuotaOptions } from './options.js'
+export { anthropicEstimator, anthropicPrompt, estimateAnthropicPrompt } from './prompt.js'
+export type { PromptAllowances } from './prompt.js'
+export { usageOf as anthropicUsage } from './usage.js'

@@ -1,0 +1,54 @@
+import type { Usage } from '@tokenquota/core'
+
+type Json = Record<string, unknown>
+
+function count(value: unknown): number {
+  return typeof value === 'number' ? value : 0
+}
+
+/**
+ * Usage from Anthropic's `usage`. Its `input_tokens` leave out the prompt tokens read from or written
+ * to the prompt cache (`cache_read_input_tokens`, `cache_creation_input_tokens`): all three are the
+ * prompt, and the cache's shares are passed on to be weighted and priced at their own rates.
+ * Thinking tokens are a part of `output_tokens`.
+ */
+export function usageOf(usage: unknown): Usage | undefined {
+  if (typeof usage !== 'object' || usage === null) return undefined
+  const value = usage as Json
+  if (value.input_tokens === undefined && value.output_tokens === undefined) return undefined
+  // A non-number passes through, for the engine to refuse as malformed (then an estimate is charged).
+  const field = (key: string) => (value[key] === undefined || value[key] === null ? 0 : (value[key] as number))
+  const cachedInput = field('cache_read_input_tokens')
+  const cacheWrite = field('cache_creation_input_tokens')
+  const input = typeof value.input_tokens === 'number' ? value.input_tokens + count(cachedInput) + count(cacheWrite) : (value.input_tokens as number)
+  return { input, output: field('output_tokens'), cachedInput, cacheWrite }
+}
+
+/** The stream's usage so far: `message_start`'s, with the fields a later `message_delta` repeats replaced (its counts are cumulative). */
+export function mergeUsage(start: Json | undefined, delta: unknown): Json | undefined {
+  if (typeof delta !== 'object' || delta === null) return start
+  const fields = Object.fromEntries(Object.entries(delta).filter(([, value]) => value !== null && value !== undefined))
+  return { ...start, ...fields }
+}
+
+/** The text of a message's content blocks (for estimating output when usage is missing). */
+export function textOfContent(content: unknown): string {
+  if (!Array.isArray(content)) return ''
+  let text = ''
+  for (const block of content as Json[]) {
+    if (typeof block?.text === 'string') text += block.text
+    else if (typeof block?.thinking === 'string') text += block.thinking
+    else if (block?.type === 'tool_use' || block?.type === 'server_tool_use') text += JSON.stringify(block.input ?? {})
+  }
+  return text
+}
+
+/** The text a streamed `content_block_delta` adds: text, thinking, or tool input JSON. */
+export function textOfDelta(event: Json): string {
+  const delta = event.delta as Json | undefined
+  if (delta === undefined) return ''
+  if (typeof delta.text === 'string') return delta.text
+  if (typeof delta.thinking === 'string') return delta.thinking
+  if (typeof delta.partial_json === 'string') return delta.partial_json
+  return ''
+}

@@ -1,0 +1,88 @@
+import { CallGate, type RequestOptions } from './call-gate.js'
+import { meterResponse } from './meter-response.js'
+import type { WithTokenQuotaOptions } from './options.js'
+
+type Json = Record<string, unknown>
+
+/** The parts of an `Anthropic` client we use: public `withOptions`, and the request hook. */
+export interface AnthropicLike {
+  withOptions(options: never): unknown
+}
+
+/** What the SDK's `makeRequest` resolves to: the response, with what its parser needs. */
+interface RequestResult {
+  response: Response
+  options: RequestOptions
+  controller: AbortController
+  requestLogID: string
+  retryOfRequestLogID: string | undefined
+  startTime: number
+}
+
+interface ClientInternals {
+  withOptions(options: Json): ClientInternals
+  makeRequest(
+    options: RequestOptions | Promise<RequestOptions>,
+    retriesRemaining: number | null,
+    retryOfRequestLogID: string | undefined,
+    ...rest: unknown[]
+  ): Promise<RequestResult>
+  messages: { countTokens(params: Json, options?: Json): PromiseLike<{ input_tokens: number }> }
+}
+
+const wrapped = Symbol.for('tokenquota.anthropic.wrapped')
+
+/** Fields of a Messages request that `countTokens` takes. */
+const countedFields = ['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking', 'output_config', 'mcp_servers']
+
+/**
+ * Returns a client of exactly the type given (a new instance made with `withOptions`; the original
+ * is untouched) on which every Messages call — `messages.create` (plain and streamed),
+ * `messages.stream()`, `messages.parse()`, `beta.messages.*`, the tool runner — is reserved against
+ * the caller's quota before it is sent (prompt + `max_tokens`) and charged with the usage Anthropic
+ * returns: input, output (thinking included), and cache reads and writes.
+ *
+ * @example
+ * const client = withTokenQuota(new Anthropic(), { quota, fallback: { 'claude-opus-4-8': 'claude-haiku-4-5' } })
+ * await quota.withContext({ user: 'alice' }, () => client.messages.create({ model: 'claude-opus-4-8', max_tokens: 1024, messages }))
+ */
+export function withTokenQuota<Client extends AnthropicLike>(client: Client, options: WithTokenQuotaOptions): Client {
+  const raw = client as unknown as ClientInternals & Record<symbol, unknown>
+  if (raw[wrapped]) throw new TypeError('This Anthropic client is already wrapped by withTokenQuota(); wrap the original client once')
+  if (typeof raw.withOptions !== 'function' || typeof (raw as { makeRequest?: unknown }).makeRequest !== 'function') {
+    throw new TypeError('withTokenQuota() expects an Anthropic client from the `@anthropic-ai/sdk` package')
+  }
+  const derived = raw.withOptions({}) as ClientInternals & Record<symbol, unknown>
+  const gate = new CallGate(options, async (params, request) => {
+    // Beta features' headers are not passed on: a count the API refuses falls back to the estimate.
+    const body = Object.fromEntries(countedFields.filter((field) => params[field] !== undefined).map((field) => [field, params[field]]))
+    const counted = await derived.messages.countTokens(body, { signal: request.signal })
+    return counted.input_tokens
+  })
+  const makeRequest = derived.makeRequest
+
+  // Retries re-enter makeRequest with a retry id: only the first attempt reserves, and only the call
+  // as a whole (all retries exhausted) settles a failure: released, or charged when it was aborted
+  // after being sent.
+  derived.makeRequest = async function (this: ClientInternals, optionsInput, retriesRemaining, retryOfRequestLogID, ...rest) {
+    if (retryOfRequestLogID !== undefined) return makeRequest.call(this, optionsInput, retriesRemaining, retryOfRequestLogID, ...rest)
+    const request = await optionsInput
+    const plan = await gate.plan(request)
+    if (plan.kind === 'unmetered') return makeRequest.call(this, request, retriesRemaining, retryOfRequestLogID, ...rest)
+    if (plan.kind === 'synthetic') {
+      return {
+        response: plan.response,
+        options: request,
+        controller: new AbortController(),
+        requestLogID: 'log_tokenquota',
+        retryOfRequestLogID,
+        startTime: Date.now(),
+      }
+    }
+    const result = await plan.metered.send(request.signal, () => makeRequest.call(this, plan.request, retriesRemaining, retryOfRequestLogID, ...rest))
+    return { ...result, response: meterResponse(plan.metered, result.response) }
+  }
+  derived.withOptions = (overrides: Json) => withTokenQuota(raw.withOptions(overrides) as unknown as Client, options) as unknown as ClientInternals
+  Object.defineProperty(derived, wrapped, { value: true })
+  return derived as unknown as Client
+}
