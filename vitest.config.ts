@@ -9,6 +9,8 @@ const alias = {
   '@tokenquota/core/store': source('./packages/core/src/store/index.ts'),
   '@tokenquota/core/config': source('./packages/core/src/config/index.ts'),
   '@tokenquota/core/reports': source('./packages/core/src/reports/index.ts'),
+  '@tokenquota/core/upstash': source('./packages/core/src/upstash.ts'),
+  '@tokenquota/core/redis': source('./packages/core/src/redis.ts'),
   '@tokenquota/core': source('./packages/core/src/index.ts'),
   '@tokenquota/openai': source('./packages/openai/src/index.ts'),
   '@tokenquota/test-support/redis': source('./packages/test-support/src/redis/index.ts'),

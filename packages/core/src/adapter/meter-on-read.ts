@@ -1,5 +1,3 @@
-const bodyGetter = Object.getOwnPropertyDescriptor(Response.prototype, 'body')!.get!
-
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text)
@@ -37,10 +35,13 @@ export function meterOnRead(response: Response, charge: (parsed: unknown) => Pro
   if (typeof (response as { bytes?: unknown }).bytes === 'function') own.bytes = read((response as unknown as { bytes(): Promise<Uint8Array> }).bytes, decode)
   own.formData = read(response.formData, () => undefined)
 
+  // Reading `body` does not consume it; where the runtime defines it (a prototype getter in Node,
+  // elsewhere in workerd), the instance's own property shadows it.
+  const body = response.body
   let metered: ReadableStream<Uint8Array> | null | undefined
   Object.defineProperty(response, 'body', {
-    get: () =>
-      (metered ??= meterStream(bodyGetter.call(response) as ReadableStream<Uint8Array> | null, (bytes) => (bytes ? charge(decode(bytes)) : interrupted()))),
+    configurable: true,
+    get: () => (metered ??= meterStream(body, (bytes) => (bytes ? charge(decode(bytes)) : interrupted()))),
   })
   return response
 }

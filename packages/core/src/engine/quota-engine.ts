@@ -1,5 +1,5 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import { BackgroundWrites } from './background-writes.js'
+import { ContextScope } from './context-scope.js'
 import type { PolicyDecision } from '../plan/decision.js'
 import { EstimateLearning } from '../estimate/estimate-learning.js'
 import { QuotaInputError, StoreUnavailableError, TokenQuotaExceededError } from '../shared/errors.js'
@@ -35,7 +35,7 @@ export class QuotaEngine {
   readonly planner: Planner
   readonly backgroundWrites: BackgroundWrites
   readonly expiryWatch: LeaseExpiryWatch<Reservation>
-  readonly #scope = new AsyncLocalStorage<QuotaContext>()
+  readonly #scope = new ContextScope()
   readonly #thresholds: ThresholdWatch
   readonly #settler: Settler
   readonly #leasePrefix = `${globalThis.crypto.randomUUID()}:`
@@ -92,7 +92,7 @@ export class QuotaEngine {
   }
 
   currentContext(): QuotaContext | undefined {
-    return this.#scope.getStore()
+    return this.#scope.current()
   }
 
   /** `context` merged over the ambient one. */
@@ -100,7 +100,7 @@ export class QuotaEngine {
     if (context !== undefined && (typeof context !== 'object' || context === null || Array.isArray(context))) {
       throw new QuotaInputError({ code: 'InvalidContext', message: `Expected the context to be an object like { user: 'alice' }, got ${String(context)}` })
     }
-    const ambient = this.#scope.getStore()
+    const ambient = this.#scope.current()
     if (!ambient) return context ?? {}
     return context ? { ...ambient, ...context } : ambient
   }

@@ -1,4 +1,4 @@
 // @tokenquota/test-support/redis: real redis-servers for the Redis stores' tests (Node only).
 export { connectFailFast, startRedisServer } from './redis-server.js'
 export type { RedisServer } from './redis-server.js'
-export { createUpstashRestBridge, upstashUrl } from './upstash-rest-bridge.js'
+export { createUpstashRestBridge, startUpstashRestServer, upstashRestHandler, upstashUrl } from './upstash-rest-bridge.js'

@@ -1,0 +1,133 @@
+import { readFile } from 'node:fs/promises'
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { createTokenQuota } from '@tokenquota/core'
+import { UpstashStore } from '@tokenquota/core/upstash'
+import { type RedisServer, startRedisServer, startUpstashRestServer } from '@tokenquota/test-support/redis'
+import { Redis as UpstashRedis } from '@upstash/redis'
+import { EdgeRuntime } from 'edge-runtime'
+import { Redis } from 'ioredis'
+import { Miniflare } from 'miniflare'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+// @ts-expect-error: plain ES modules without types
+import { startLocalOpenAI } from '../openai-chat/local-openai-server.mjs'
+// @ts-expect-error: plain ES modules without types
+import { bundleEdgeChat } from './build.mjs'
+
+/** One runtime running the bundled app: a request in, a response out. */
+interface Runtime {
+  fetch(path: string, init?: { method?: string; user?: string; body?: unknown }): Promise<Response>
+  dispose(): Promise<void>
+}
+
+let redisServer: RedisServer
+let redis: Redis
+let upstash: Awaited<ReturnType<typeof startUpstashRestServer>>
+let openai: { baseURL: string; close(): Promise<void> }
+let bundles: { worker: string; edgeFunction: string }
+
+beforeAll(async () => {
+  ;[redisServer, openai, bundles] = await Promise.all([startRedisServer(), startLocalOpenAI(), bundleEdgeChat()])
+  redis = new Redis(redisServer.url)
+  upstash = await startUpstashRestServer(redis)
+}, 60_000)
+
+afterAll(async () => {
+  await upstash?.close()
+  redis?.disconnect()
+  await redisServer?.kill()
+  await openai?.close()
+})
+
+const dailyTokens = 300
+
+function envFor(store: 'memory' | 'upstash'): Record<string, string> {
+  return {
+    OPENAI_API_KEY: 'sk-test',
+    OPENAI_BASE_URL: openai.baseURL,
+    DAILY_TOKENS: String(dailyTokens),
+    ...(store === 'upstash' && { UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: 'test-token' }),
+  }
+}
+
+function requestFor(path: string, init: { method?: string; user?: string; body?: unknown } = {}): [string, RequestInit] {
+  const headers: Record<string, string> = { 'content-type': 'application/json', ...(init.user && { 'x-user': init.user }) }
+  return [`http://edge-chat.test${path}`, { method: init.method ?? 'POST', headers, ...(init.body !== undefined && { body: JSON.stringify(init.body) }) }]
+}
+
+/** workerd, through miniflare: the Worker module with `nodejs_compat`, as Cloudflare runs it. */
+async function inWorkerd(env: Record<string, string>): Promise<Runtime> {
+  // The module listed, not walked: the bundle keeps core's lazy `import(name)` of the optional price table.
+  const modules = [{ type: 'ESModule' as const, path: bundles.worker }]
+  const miniflare = new Miniflare({ modules, compatibilityDate: '2026-07-01', compatibilityFlags: ['nodejs_compat'], bindings: env })
+  await miniflare.ready
+  return {
+    fetch: async (path, init) => (await miniflare.dispatchFetch(...(requestFor(path, init) as [string, never]))) as unknown as Response,
+    dispose: () => miniflare.dispose(),
+  }
+}
+
+/**
+ * Vercel's edge-runtime sandbox: Web APIs only, no `Buffer`, no Node modules; `process.env` and
+ * (on Vercel) a global AsyncLocalStorage, which `withALS: false` leaves out.
+ */
+async function inEdgeRuntime(env: Record<string, string>, withALS = true): Promise<Runtime> {
+  const runtime = new EdgeRuntime({
+    initialCode: await readFile(bundles.edgeFunction, 'utf8'),
+    extend: (context) => Object.assign(context, { process: { env }, ...(withALS && { AsyncLocalStorage }) }),
+  })
+  return {
+    fetch: (path, init) => runtime.dispatchFetch(...requestFor(path, init)) as Promise<Response>,
+    dispose: async () => undefined,
+  }
+}
+
+const runtimes = [
+  ['workerd (miniflare)', (env: Record<string, string>) => inWorkerd(env)],
+  ["Vercel's edge-runtime", (env: Record<string, string>) => inEdgeRuntime(env)],
+  ["Vercel's edge-runtime without AsyncLocalStorage", (env: Record<string, string>) => inEdgeRuntime(env, false)],
+] as const
+
+describe.each(runtimes)('the bundled edge app on %s', (_name, start) => {
+  it.each(['memory', 'upstash'] as const)(
+    'reserves and charges the OpenAI SDK and an AI SDK model, then answers 429 with headers (%s store)',
+    async (store) => {
+      const user = `user-${Math.random().toString(36).slice(2)}`
+      const runtime = await start(envFor(store))
+      try {
+        const chat = await runtime.fetch('/chat', { user, body: { message: 'Say hello' } })
+        expect(chat.status).toBe(200)
+        const chatUsage = ((await chat.json()) as { usage: number }).usage
+        const ai = await runtime.fetch('/ai', { user, body: { message: 'Say hello again' } })
+        expect(ai.status).toBe(200)
+        const aiUsage = ((await ai.json()) as { usage: number }).usage
+        expect(chatUsage).toBeGreaterThan(0)
+        const status = (await (await runtime.fetch('/usage', { method: 'GET', user })).json()) as Array<{ used: number; reserved: number }>
+        expect(status[0]).toMatchObject({ used: chatUsage + aiUsage, reserved: 0 })
+
+        if (store === 'upstash') {
+          // The counters are in Redis, behind the REST API: a Node process on the same store sees them.
+          const node = createTokenQuota({
+            policies: [{ name: 'user-daily', identifier: 'user', allow: dailyTokens, interval: 1, timeUnit: 'day' }],
+            store: new UpstashStore({ client: new UpstashRedis({ url: upstash.url, token: 'test-token' }) }),
+          })
+          expect((await node.status({ user }))[0]).toMatchObject({ used: chatUsage + aiUsage })
+        }
+
+        let refused: Response | undefined
+        for (let call = 0; call < 20 && !refused; call += 1) {
+          const response = await runtime.fetch(call % 2 ? '/ai' : '/chat', { user, body: { message: 'More, please' } })
+          if (response.status === 429) refused = response
+          else expect(response.status).toBe(200)
+        }
+        expect(refused?.headers.get('x-ratelimit-limit-tokens')).toBe(String(dailyTokens))
+        expect(Number(refused?.headers.get('x-ratelimit-remaining-tokens'))).toBeLessThan(dailyTokens)
+        expect(refused?.headers.get('retry-after')).toMatch(/^\d+$/)
+        expect(await refused?.json()).toMatchObject({ code: 'TokenQuotaExceeded' })
+        expect(((await (await runtime.fetch('/usage', { method: 'GET', user })).json()) as Array<{ used: number }>)[0]!.used).toBeLessThanOrEqual(dailyTokens)
+      } finally {
+        await runtime.dispose()
+      }
+    },
+    60_000,
+  )
+})
