@@ -4,6 +4,8 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 // @ts-expect-error: a plain ES module without types
+import { startLocalAnthropic } from '../examples/anthropic-chat/local-anthropic-server.mjs'
+// @ts-expect-error: a plain ES module without types
 import { startLocalOpenAI } from '../examples/openai-chat/local-openai-server.mjs'
 import { startRedisServer, type RedisServer } from '@tokenquota/test-support/redis'
 
@@ -16,16 +18,19 @@ const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => matc
 const runnable = blocks.filter((block) => !block.includes('MyStore'))
 
 describe('README examples', () => {
-  // Examples that call OpenAI talk to a local OpenAI-compatible endpoint instead; examples that
+  // Examples that call OpenAI or Anthropic talk to local compatible endpoints instead; examples that
   // use Redis, to a redis-server of their own.
   let endpoint: { baseURL: string; close(): Promise<void> }
+  let anthropic: { baseURL: string; close(): Promise<void> }
   let redis: RedisServer
   beforeAll(async () => {
     endpoint = await startLocalOpenAI()
+    anthropic = await startLocalAnthropic()
     redis = await startRedisServer()
   })
   afterAll(async () => {
     await endpoint.close()
+    await anthropic.close()
     await redis.kill()
     await rm(scratch, { recursive: true, force: true })
   })
@@ -40,7 +45,14 @@ describe('README examples', () => {
     await writeFile(file, block)
     // Relative paths in the examples (token_limits.yaml) resolve against the fixtures folder.
     const cwd = `${root}packages/core/src/config/__fixtures__`
-    const env = { ...process.env, OPENAI_BASE_URL: endpoint.baseURL, OPENAI_API_KEY: 'sk-local', REDIS_URL: redis.url }
+    const env = {
+      ...process.env,
+      OPENAI_BASE_URL: endpoint.baseURL,
+      OPENAI_API_KEY: 'sk-local',
+      ANTHROPIC_BASE_URL: anthropic.baseURL,
+      ANTHROPIC_API_KEY: 'sk-ant-local',
+      REDIS_URL: redis.url,
+    }
     const { stdout } = await promisify(execFile)(process.execPath, [file], { cwd, env })
     if (block.includes('console.log')) expect(stdout.length).toBeGreaterThan(0)
   })
