@@ -83,6 +83,12 @@ export interface QuotaPolicy {
   readonly timeUnit: TimeUnit
   /** `calendar` only: when the first window starts, `YYYY-MM-DD HH:mm:ss` in UTC. */
   readonly startTime?: string
+  /**
+   * `default` only: the IANA time zone whose local midnight (hour, Sunday, 1st of the month…)
+   * starts the windows, e.g. `America/New_York`; across a daylight-saving change a local day
+   * lasts 23 or 25 hours. @default 'UTC'
+   */
+  readonly timeZone?: string
   /** Tokens allowed per window: a number, a function of the context (Apigee `countRef`), or a class table. */
   readonly allow: number | ((context: QuotaContext) => MaybePromise<number>) | QuotaClassAllow
   /** Which counter a request charges: a context key or a function. Omitted: one counter shared by everyone. */

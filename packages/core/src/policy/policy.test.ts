@@ -24,6 +24,8 @@ describe('policy validation at construction', () => {
     ['a calendar without startTime', { type: 'calendar' }, 'InvalidStartTime', 'startTime'],
     ['a malformed startTime', { type: 'calendar', startTime: '7-16-2017 12:00:00' }, 'InvalidStartTime', 'startTime'],
     ['a startTime on a non-calendar policy', { type: 'flexi', startTime: '2025-07-16 12:00:00' }, 'StartTimeNotSupported', 'startTime'],
+    ['an unknown time zone', { timeZone: 'Mars/Olympus_Mons' }, 'InvalidConfiguration', 'timeZone'],
+    ['a time zone on a rolling window', { type: 'rollingwindow', timeZone: 'Europe/Paris' }, 'InvalidConfiguration', 'timeZone'],
     ['a negative allow', { allow: -1 }, 'InvalidConfiguration', 'allow'],
     ['a NaN allow', { allow: Number.NaN }, 'InvalidConfiguration', 'allow'],
     ['a class table with a bad count', { allow: { class: 'plan', counts: { free: 1.5 } } }, 'InvalidConfiguration', 'allow.counts.free'],

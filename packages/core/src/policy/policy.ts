@@ -5,6 +5,7 @@ import { type ModelPricing, microDollars, microsPerDollar, ratePricing } from '.
 import type { CountMode, MaxTokensPerRequest, QuotaClassAllow, QuotaPolicy, QuotaThreshold, TokenWeights, UnidentifiedPolicy } from './policy-types.js'
 import type { WindowSpec } from '../store/quota-store.js'
 import type { EstimateBound, MaybePromise, NormalizedUsage, QuotaContext, QuotaMode, QuotaType, TimeUnit } from '../shared/types.js'
+import { isTimeZone } from './time-zone.js'
 import { addUnits, alignedWindow, calendarWindow, parseStartTime, rollingBuckets, rollingLengthMs } from './windows.js'
 
 const quotaTypes: readonly QuotaType[] = ['default', 'calendar', 'flexi', 'rollingwindow']
@@ -16,6 +17,7 @@ const policyFields = new Set([
   'interval',
   'timeUnit',
   'startTime',
+  'timeZone',
   'allow',
   'identifier',
   'unidentified',
@@ -110,7 +112,7 @@ export function normalizePolicy(config: QuotaPolicy, defaults: { unidentified: U
   if (!isPlainObject(config)) fail('InvalidConfiguration', undefined, 'policies[]', 'a policy object', config)
   const raw = config as unknown as Record<string, unknown>
   const name = policyName(raw)
-  const { type, interval, timeUnit, startTime } = normalizeWindow(name, raw)
+  const { type, interval, timeUnit, startTime, timeZone } = normalizeWindow(name, raw)
 
   const mode = raw.mode ?? 'enforce'
   if (!modes.includes(mode as QuotaMode)) fail('InvalidConfiguration', name, 'mode', `one of ${modes.join(', ')}`, mode)
@@ -143,7 +145,7 @@ export function normalizePolicy(config: QuotaPolicy, defaults: { unidentified: U
   const thresholds = normalizeThresholds(name, raw.thresholds ?? [])
   const maxTokensPerRequest = normalizeMaxTokens(name, raw.maxTokensPerRequest)
 
-  const window = windowFunction(type, interval, timeUnit, startTime)
+  const window = windowFunction(type, interval, timeUnit, startTime, timeZone)
   const matchesModel = models === undefined ? () => true : compileModelGlobs(models as string[])
 
   return Object.freeze({
@@ -199,7 +201,10 @@ function policyName(raw: Record<string, unknown>): string {
 }
 
 /** `type`, `interval`, `timeUnit` and `startTime`, checked together. */
-function normalizeWindow(name: string, raw: Record<string, unknown>): { type: QuotaType; interval: number; timeUnit: TimeUnit; startTime: number | undefined } {
+function normalizeWindow(
+  name: string,
+  raw: Record<string, unknown>,
+): { type: QuotaType; interval: number; timeUnit: TimeUnit; startTime: number | undefined; timeZone: string | undefined } {
   const type = raw.type ?? 'default'
   if (!quotaTypes.includes(type as QuotaType)) fail('InvalidQuotaType', name, 'type', `one of ${quotaTypes.join(', ')}`, type)
 
@@ -232,13 +237,33 @@ function normalizeWindow(name: string, raw: Record<string, unknown>): { type: Qu
     })
   }
 
-  return { type: type as QuotaType, interval: interval as number, timeUnit: timeUnit as TimeUnit, startTime }
+  return {
+    type: type as QuotaType,
+    interval: interval as number,
+    timeUnit: timeUnit as TimeUnit,
+    startTime,
+    timeZone: normalizeTimeZone(name, type, raw.timeZone),
+  }
 }
 
-function windowFunction(type: QuotaType, interval: number, timeUnit: TimeUnit, startTime: number | undefined): (now: number) => WindowSpec {
+function normalizeTimeZone(name: string, type: unknown, timeZone: unknown): string | undefined {
+  if (timeZone === undefined) return undefined
+  if (type !== 'default')
+    fail('InvalidConfiguration', name, 'timeZone', `absent on a \`${String(type)}\` policy (it sets where \`default\` windows roll over)`, timeZone)
+  if (!isTimeZone(timeZone)) fail('InvalidConfiguration', name, 'timeZone', 'an IANA time zone like `America/New_York`, or `UTC`', timeZone)
+  return timeZone
+}
+
+function windowFunction(
+  type: QuotaType,
+  interval: number,
+  timeUnit: TimeUnit,
+  startTime: number | undefined,
+  timeZone: string | undefined,
+): (now: number) => WindowSpec {
   switch (type) {
     case 'default':
-      return cachedFixedWindow((now) => alignedWindow(now, interval, timeUnit))
+      return cachedFixedWindow((now) => alignedWindow(now, interval, timeUnit, timeZone))
     case 'calendar':
       return cachedFixedWindow((now) => calendarWindow(now, startTime!, interval, timeUnit))
     case 'flexi':

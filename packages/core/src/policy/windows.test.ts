@@ -34,6 +34,46 @@ describe('alignedWindow (type default)', () => {
   })
 })
 
+describe('alignedWindow in a time zone', () => {
+  const hours = (window: { start: number; end: number }) => (window.end - window.start) / 3_600_000
+
+  it.each([
+    // New York: 2026-03-08 02:00 EST → 03:00 EDT; 2026-11-01 02:00 EDT → 01:00 EST.
+    ['America/New_York', 'day', '2026-03-08T12:00:00', '2026-03-08T05:00:00.000Z', '2026-03-09T04:00:00.000Z', 23],
+    ['America/New_York', 'day', '2026-11-01T12:00:00', '2026-11-01T04:00:00.000Z', '2026-11-02T05:00:00.000Z', 25],
+    ['America/New_York', 'day', '2026-11-02T04:59:59', '2026-11-01T04:00:00.000Z', '2026-11-02T05:00:00.000Z', 25],
+    ['America/New_York', 'month', '2026-11-15T00:00:00', '2026-11-01T04:00:00.000Z', '2026-12-01T05:00:00.000Z', 30 * 24 + 1],
+    ['America/New_York', 'week', '2026-03-10T00:00:00', '2026-03-08T05:00:00.000Z', '2026-03-15T04:00:00.000Z', 7 * 24 - 1],
+    // London: 2026-03-29 01:00 GMT → 02:00 BST; 2026-10-25 02:00 BST → 01:00 GMT.
+    ['Europe/London', 'day', '2026-03-29T10:00:00', '2026-03-29T00:00:00.000Z', '2026-03-29T23:00:00.000Z', 23],
+    ['Europe/London', 'day', '2026-10-25T10:00:00', '2026-10-24T23:00:00.000Z', '2026-10-26T00:00:00.000Z', 25],
+    // Half-hour zones move hour windows too; UTC is the default's own grid.
+    ['Asia/Kolkata', 'hour', '2026-06-01T10:40:00', '2026-06-01T10:30:00.000Z', '2026-06-01T11:30:00.000Z', 1],
+    ['UTC', 'day', '2026-03-08T12:00:00', '2026-03-08T00:00:00.000Z', '2026-03-09T00:00:00.000Z', 24],
+  ] as const)('%s: the %s around %s is [%s, %s), %i hours', (timeZone, unit, now, start, end, length) => {
+    const window = alignedWindow(utc(now), 1, unit, timeZone)
+    expect([iso(window.start), iso(window.end)]).toEqual([start, end])
+    expect(hours(window)).toBe(length)
+  })
+
+  it('tiles time: every instant is in exactly one window, each ending where the next starts', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('America/New_York', 'Europe/London', 'Australia/Lord_Howe', 'America/Santiago', 'Asia/Kolkata'),
+        fc.constantFrom<TimeUnit>('hour', 'day', 'week', 'month'),
+        fc.integer({ min: Date.UTC(2020, 0, 1), max: Date.UTC(2030, 0, 1) }),
+        (timeZone, unit, now) => {
+          const window = alignedWindow(now, 1, unit, timeZone)
+          expect(window.start).toBeLessThanOrEqual(now)
+          expect(window.end).toBeGreaterThan(now)
+          expect(alignedWindow(window.end, 1, unit, timeZone).start).toBe(window.end)
+          expect(alignedWindow(window.start - 1, 1, unit, timeZone).end).toBe(window.start)
+        },
+      ),
+    )
+  })
+})
+
 describe('calendarWindow', () => {
   it('repeats every interval from startTime (Apigee: 10:30 every 5 hours → next reset 15:30)', () => {
     const start = parseStartTime('2025-02-18 10:30:00')!

@@ -1,4 +1,5 @@
 import type { TimeUnit } from '../shared/types.js'
+import { instantOfWallClock, wallClockOf } from './time-zone.js'
 
 /** Length of the units that have one. Months and years are calendar arithmetic instead. */
 export const unitMs = {
@@ -47,10 +48,17 @@ export function addUnits(time: number, amount: number, unit: TimeUnit): number {
 }
 
 /**
- * The `default` window containing `now`: aligned to UTC unit boundaries, counted from the epoch
- * in multiples of `interval` (days start at midnight, weeks on Sunday, months on the 1st).
+ * The `default` window containing `now`: aligned to unit boundaries in UTC or in `timeZone`'s
+ * local time, counted from the epoch in multiples of `interval` (days start at midnight, weeks on
+ * Sunday, months on the 1st). A local day across a daylight-saving change lasts 23 or 25 hours.
  */
-export function alignedWindow(now: number, interval: number, unit: TimeUnit): FixedWindow {
+export function alignedWindow(now: number, interval: number, unit: TimeUnit, timeZone?: string): FixedWindow {
+  if (timeZone === undefined || timeZone === 'UTC') return alignedUtcWindow(now, interval, unit)
+  const local = alignedUtcWindow(wallClockOf(now, timeZone), interval, unit)
+  return { start: instantOfWallClock(local.start, timeZone), end: instantOfWallClock(local.end, timeZone) }
+}
+
+function alignedUtcWindow(now: number, interval: number, unit: TimeUnit): FixedWindow {
   if (isCalendarUnit(unit)) {
     const date = new Date(now)
     const span = interval * monthsPerUnit(unit)
