@@ -7,6 +7,7 @@ import { loadQuotaConfig, parseQuotaConfig } from './config-file.js'
 import { QuotaConfigError, TokenQuotaExceededError } from '../shared/errors.js'
 import { createFakeClock } from '../testing/fake-clock.js'
 import { createTokenQuota } from '../engine/token-quota.js'
+import { priceTable } from '../price/rates-table.js'
 
 const strategyNote = fileURLToPath(new URL('./__fixtures__/token_limits.yaml', import.meta.url))
 
@@ -52,6 +53,36 @@ describe('loadQuotaConfig', () => {
     for (let call = 0; call < 30; call += 1) await (await quota.reserve(alice, { estimate: 1 })).commit()
     const rate = await quota.reserve(alice, { estimate: 1 }).catch((error: unknown) => error)
     expect(TokenQuotaExceededError.isInstance(rate) && rate.policy).toBe('user-requests-per-minute')
+  })
+
+  it("gives projects' priority a share of the organization's budget: low stops at 80 %, high may use it all", async () => {
+    const yaml = (shares = '') => `
+organization:
+  daily_cap: 1000
+  daily_cap_usd: 10${shares}
+projects:
+  production: { daily_limit: 100000, priority: high }
+  development: { daily_limit: 100000, priority: low }
+  internal: { daily_limit: 100000 }
+`
+    const free = priceTable({ x: { input: 0, output: 0 } })
+    const quota = createTokenQuota({ policies: parseQuotaConfig(yaml(), 'yaml').policies, now: createFakeClock().now, prices: [free] })
+    const production = { project: 'production', model: 'x' }
+    const development = { project: 'development', model: 'x' }
+    expect((await quota.status(development)).map((entry) => entry.allowed)).toEqual([800, 8, 100_000])
+    expect((await quota.status({ project: 'internal', model: 'x' })).map((entry) => entry.allowed)).toEqual([1000, 10, 100_000])
+    await (await quota.reserve(development, { estimate: 700 })).commit({ total: 700 })
+    // 700 of the 800 low priority may use: 101 more does not fit; high priority still has 300.
+    await expect(quota.reserve(development, { estimate: 101 })).rejects.toMatchObject({ policy: 'organization-daily', limit: 800 })
+    await (await quota.reserve(production, { estimate: 300 })).commit({ total: 300 })
+    await expect(quota.reserve(production, { estimate: 1 })).rejects.toMatchObject({ policy: 'organization-daily', limit: 1000 })
+
+    const custom = parseQuotaConfig(yaml('\n  priority_shares: { high: 1, low: 0.5 }'), 'yaml')
+    const halved = createTokenQuota({ policies: custom.policies, prices: [free] })
+    expect((await halved.status(development))[0]!.allowed).toBe(500)
+    expect(() => parseQuotaConfig(yaml().replace('priority: low', 'priority: urgent'), 'yaml')).toThrow(/projects.development.priority.*one of high, low/)
+    expect(() => parseQuotaConfig(yaml('\n  priority_shares: { low: 1.5 }'), 'yaml')).toThrow(/priority_shares.low/)
+    expect(() => parseQuotaConfig('projects:\n  a: { daily_limit: 1, priority: low }\n', 'yaml')).toThrow(/organization/)
   })
 
   it('maps alerts to soft thresholds and a throttle paced from the plan rate', async () => {

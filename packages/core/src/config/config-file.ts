@@ -65,6 +65,30 @@ function entriesAt(value: unknown, field: string): Array<[string, Json]> {
   return Object.entries(value).map(([name, entry]) => [name, objectAt(entry, `${field}.${name}`, tierFields)])
 }
 
+/** What share of the organization's budget each priority may use, unless `organization.priority_shares` says otherwise. */
+export const defaultPriorityShares: Readonly<Record<string, number>> = { high: 1, low: 0.8 }
+
+/**
+ * The share of the organization's budgets a request may use, by its project's `priority`: low
+ * priority is refused at 80 % (by default) so that high priority keeps the rest. A request without
+ * a project, or whose project sets no priority, may use it all. `undefined` when no project has one.
+ */
+function priorityShare(projects: Array<[string, Json]>, sharesValue: unknown): ((context: QuotaContext) => number) | undefined {
+  const shares = sharesValue === undefined ? defaultPriorityShares : objectAt(sharesValue, 'organization.priority_shares', Object.keys(sharesValue as Json))
+  for (const [priority, share] of Object.entries(shares)) {
+    if (typeof share !== 'number' || !(share > 0 && share <= 1)) invalid(`organization.priority_shares.${priority}`, 'a fraction in (0, 1]', share)
+  }
+  const byProject = new Map<string, number>()
+  for (const [name, project] of projects) {
+    if (project.priority === undefined) continue
+    const share = typeof project.priority === 'string' ? (shares as Record<string, number>)[project.priority] : undefined
+    if (share === undefined) invalid(`projects.${name}.priority`, `one of ${Object.keys(shares).join(', ')}`, project.priority)
+    byProject.set(name, share)
+  }
+  if (byProject.size === 0) return undefined
+  return (context) => (typeof context.project === 'string' ? byProject.get(context.project) : undefined) ?? 1
+}
+
 const tierFields = ['daily_limit', 'monthly_limit', 'request_limit', 'rate_limit', 'priority', 'daily_budget_usd', 'monthly_budget_usd'] as const
 
 /** Builds `{ class, counts }` from one numeric field of every tier, or nothing when no tier sets it. */
@@ -130,20 +154,31 @@ function tiersToPolicies(document: Json, alerts: readonly QuotaAlert[]): QuotaPo
     })
   const soft = thresholds.length > 0 ? { thresholds } : {}
 
+  const projects = entriesAt(document.projects, 'projects')
   if (document.organization !== undefined) {
-    const organization = objectAt(document.organization, 'organization', ['monthly_budget', 'daily_cap', 'monthly_budget_usd', 'daily_cap_usd'])
+    const organization = objectAt(document.organization, 'organization', [
+      'monthly_budget',
+      'daily_cap',
+      'monthly_budget_usd',
+      'daily_cap_usd',
+      'priority_shares',
+    ])
+    const share = priorityShare(projects, organization.priority_shares)
     const monthly = countAt(organization.monthly_budget, 'organization.monthly_budget')
     const daily = countAt(organization.daily_cap, 'organization.daily_cap')
     const monthlyUsd = dollarsAt(organization.monthly_budget_usd, 'organization.monthly_budget_usd')
     const dailyUsd = dollarsAt(organization.daily_cap_usd, 'organization.daily_cap_usd')
-    if (monthly !== undefined) policies.push({ name: 'organization-monthly', allow: monthly, interval: 1, timeUnit: 'month', ...soft })
-    if (daily !== undefined) policies.push({ name: 'organization-daily', allow: daily, interval: 1, timeUnit: 'day', ...soft })
+    const tokens = (budget: number) => (share ? (context: QuotaContext) => Math.floor(budget * share(context)) : budget)
+    const dollars = (budget: number) => (share ? (context: QuotaContext) => Math.floor(budget * share(context) * 1e6) / 1e6 : budget)
+    if (monthly !== undefined) policies.push({ name: 'organization-monthly', allow: tokens(monthly), interval: 1, timeUnit: 'month', ...soft })
+    if (daily !== undefined) policies.push({ name: 'organization-daily', allow: tokens(daily), interval: 1, timeUnit: 'day', ...soft })
     const usd = { count: 'usd', ...soft } as const
-    if (monthlyUsd !== undefined) policies.push({ name: 'organization-monthly-usd', allow: monthlyUsd, interval: 1, timeUnit: 'month', ...usd })
-    if (dailyUsd !== undefined) policies.push({ name: 'organization-daily-usd', allow: dailyUsd, interval: 1, timeUnit: 'day', ...usd })
+    if (monthlyUsd !== undefined) policies.push({ name: 'organization-monthly-usd', allow: dollars(monthlyUsd), interval: 1, timeUnit: 'month', ...usd })
+    if (dailyUsd !== undefined) policies.push({ name: 'organization-daily-usd', allow: dollars(dailyUsd), interval: 1, timeUnit: 'day', ...usd })
+  } else if (projects.some(([, project]) => project.priority !== undefined)) {
+    invalid('projects', 'an `organization` budget for the projects’ `priority` to share', document.projects)
   }
 
-  const projects = entriesAt(document.projects, 'projects')
   const projectDaily = classTable(projects, 'daily_limit', (name) => name, 'projects')
   const requestCaps = classTable(projects, 'request_limit', (name) => name, 'projects')
   if (projectDaily) {
