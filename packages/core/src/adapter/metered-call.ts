@@ -21,6 +21,7 @@ export class MeteredCall {
   readonly #quota: TokenQuota
   readonly #estimator: TokenEstimator
   readonly #onStreamAbort: StreamAbortCharge
+  readonly #onAnswer: ((text: string) => void) | undefined
   #settled = false
   #sent: { readonly signal: AbortSignal | undefined; readonly abortedBeforeSend: boolean } | undefined
 
@@ -31,6 +32,8 @@ export class MeteredCall {
     quota: TokenQuota
     estimator: TokenEstimator
     onStreamAbort?: StreamAbortCharge
+    /** The whole answer's text, when the call completed with its usage (for a response cache). */
+    onAnswer?: (text: string) => void
   }) {
     this.label = options.label
     this.lease = options.lease
@@ -38,6 +41,7 @@ export class MeteredCall {
     this.#quota = options.quota
     this.#estimator = options.estimator
     this.#onStreamAbort = options.onStreamAbort ?? 'produced'
+    this.#onAnswer = options.onAnswer
   }
 
   get settled(): boolean {
@@ -57,6 +61,7 @@ export class MeteredCall {
       try {
         await this.lease.commit(usage)
         if (typeof usage.input === 'number') this.#quota.noteEstimate(this.lease.model, this.promptTokens, usage.input)
+        this.#onAnswer?.(typeof outputText === 'function' ? outputText() : outputText)
         return
       } catch (error) {
         if (!QuotaInputError.isInstance(error)) return

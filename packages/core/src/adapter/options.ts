@@ -3,6 +3,7 @@ import type { TokenQuota } from '../engine/token-quota.js'
 import type { QuotaContext } from '../shared/types.js'
 import type { FallbackOption } from './fallback.js'
 import type { StreamAbortCharge } from './metered-call.js'
+import type { ResponseCache } from './response-cache.js'
 
 /**
  * The options every adapter takes, each adapter adding its own. `ContextArgs` is what the adapter
@@ -31,6 +32,12 @@ export interface AdapterOptions<ContextArgs extends unknown[] = [params: Readonl
    * @default 'produced'
    */
   readonly onStreamAbort?: StreamAbortCharge
+  /**
+   * `fallback: cache`: answers to keep, and to serve again — free, with a `fallback` event of kind
+   * `cache` — when the same caller sends the same request over budget. Tried before `fallback`.
+   * @default none (nothing is cached)
+   */
+  readonly cache?: ResponseCache
 }
 
 /** The caller's context from the adapter's `context` option, unless a `quota.withContext()` scope is active (it wins). */

@@ -3,6 +3,7 @@ import { TokenQuotaExceededError } from '../shared/errors.js'
 import type { QuotaContext } from '../shared/types.js'
 import { type FallbackOption, resolveFallback } from './fallback.js'
 import { MeteredCall } from './metered-call.js'
+import type { ResponseCache } from './response-cache.js'
 import type { AdapterOptions } from './options.js'
 
 /** The outcome of reserving for one model call: a metered call on a model, or a ready fallback response. */
@@ -31,20 +32,29 @@ export interface CallToReserve {
  * is left. The call is then sent with `MeteredCall.send` and charged with `commitUsage` or a `StreamMeter`.
  */
 export async function reserveCall(
-  options: Pick<AdapterOptions<never[], FallbackOption>, 'quota' | 'fallback' | 'estimator' | 'onStreamAbort'>,
+  options: Pick<AdapterOptions<never[], FallbackOption>, 'quota' | 'fallback' | 'estimator' | 'onStreamAbort' | 'cache'>,
   call: CallToReserve,
 ): Promise<CallReservation> {
-  const { quota } = options
-  const reserved = await reserveWithFallbacks(quota, options.fallback, call)
+  const { quota, cache } = options
+  const cacheKey = cache?.keyOf({ ...quota.currentContext(), ...call.context }, call.model, call.params)
+  const cached = cacheKey === undefined ? undefined : { cache: cache!, key: cacheKey }
+  const reserved = await reserveWithFallbacks(quota, options.fallback, call, cached)
   if (reserved.kind === 'response') return reserved
   const { lease, model } = reserved
   const label = typeof call.label === 'function' ? call.label(model) : call.label
   const estimator = options.estimator ?? quota.estimator
-  const metered = new MeteredCall({ label, lease, promptTokens: call.promptTokens, quota, estimator, onStreamAbort: options.onStreamAbort })
+  // The answer of the model asked for is kept for the same request; a fallback model's is not.
+  const onAnswer = cached && model === call.model ? (text: string) => cached.cache.set(cached.key, text) : undefined
+  const metered = new MeteredCall({ label, lease, promptTokens: call.promptTokens, quota, estimator, onStreamAbort: options.onStreamAbort, onAnswer })
   return { kind: 'metered', call: metered, model }
 }
 
-async function reserveWithFallbacks(quota: TokenQuota, fallback: FallbackOption | undefined, call: CallToReserve) {
+async function reserveWithFallbacks(
+  quota: TokenQuota,
+  fallback: FallbackOption | undefined,
+  call: CallToReserve,
+  cached: { readonly cache: ResponseCache; readonly key: string } | undefined,
+) {
   const { context, params } = call
   const estimate = { input: call.promptTokens, output: call.outputTokens }
   const eventContext = { ...quota.currentContext(), ...context }
@@ -55,6 +65,11 @@ async function reserveWithFallbacks(quota: TokenQuota, fallback: FallbackOption 
       return { kind: 'lease', lease: await quota.reserve(context, { estimate, model }), model } as const
     } catch (error) {
       if (!TokenQuotaExceededError.isInstance(error)) throw error
+      const answer = tried.size === 0 ? cached?.cache.get(cached.key) : undefined
+      if (answer !== undefined) {
+        quota.emit('fallback', { kind: 'cache', from: model, to: undefined, error, context: eventContext })
+        return { kind: 'response', response: answer, model } as const
+      }
       tried.add(model)
       const decision = await resolveFallback(fallback, { model, error, params, context: eventContext, tried })
       if (decision === undefined) throw error

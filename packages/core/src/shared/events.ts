@@ -39,9 +39,9 @@ export interface UsageEvent {
   readonly cost?: CallCost
 }
 
-/** An adapter answered with a fallback instead of refusing: another model, or a ready response. */
+/** An adapter answered with a fallback instead of refusing: another model, a ready response, or a cached answer to the same request. */
 export interface FallbackEvent {
-  readonly kind: 'model' | 'response'
+  readonly kind: 'model' | 'response' | 'cache'
   /** The model that was refused. */
   readonly from: string | undefined
   /** The model used instead (`undefined` for a ready response). */
