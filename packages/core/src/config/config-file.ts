@@ -123,6 +123,37 @@ function parseAlerts(value: unknown): QuotaAlert[] {
   })
 }
 
+/** `organization` budgets (tokens and dollars): one shared counter each, shared by priority when projects have one. */
+function organizationPolicies(document: Json, projects: Array<[string, Json]>, soft: { thresholds?: QuotaThreshold[] }): QuotaPolicy[] {
+  if (document.organization === undefined) {
+    if (projects.some(([, project]) => project.priority !== undefined)) {
+      invalid('projects', 'an `organization` budget for the projects’ `priority` to share', document.projects)
+    }
+    return []
+  }
+  const policies: QuotaPolicy[] = []
+  const organization = objectAt(document.organization, 'organization', [
+    'monthly_budget',
+    'daily_cap',
+    'monthly_budget_usd',
+    'daily_cap_usd',
+    'priority_shares',
+  ])
+  const share = priorityShare(projects, organization.priority_shares)
+  const monthly = countAt(organization.monthly_budget, 'organization.monthly_budget')
+  const daily = countAt(organization.daily_cap, 'organization.daily_cap')
+  const monthlyUsd = dollarsAt(organization.monthly_budget_usd, 'organization.monthly_budget_usd')
+  const dailyUsd = dollarsAt(organization.daily_cap_usd, 'organization.daily_cap_usd')
+  const tokens = (budget: number) => (share ? (context: QuotaContext) => Math.floor(budget * share(context)) : budget)
+  const dollars = (budget: number) => (share ? (context: QuotaContext) => Math.floor(budget * share(context) * 1e6) / 1e6 : budget)
+  if (monthly !== undefined) policies.push({ name: 'organization-monthly', allow: tokens(monthly), interval: 1, timeUnit: 'month', ...soft })
+  if (daily !== undefined) policies.push({ name: 'organization-daily', allow: tokens(daily), interval: 1, timeUnit: 'day', ...soft })
+  const usd = { count: 'usd', ...soft } as const
+  if (monthlyUsd !== undefined) policies.push({ name: 'organization-monthly-usd', allow: dollars(monthlyUsd), interval: 1, timeUnit: 'month', ...usd })
+  if (dailyUsd !== undefined) policies.push({ name: 'organization-daily-usd', allow: dollars(dailyUsd), interval: 1, timeUnit: 'day', ...usd })
+  return policies
+}
+
 /**
  * Turns the strategy note's `token_limits.yaml` tiers into policies:
  * - `organization.monthly_budget` / `daily_cap` → `organization-monthly` / `organization-daily` (one shared counter);
@@ -155,29 +186,7 @@ function tiersToPolicies(document: Json, alerts: readonly QuotaAlert[]): QuotaPo
   const soft = thresholds.length > 0 ? { thresholds } : {}
 
   const projects = entriesAt(document.projects, 'projects')
-  if (document.organization !== undefined) {
-    const organization = objectAt(document.organization, 'organization', [
-      'monthly_budget',
-      'daily_cap',
-      'monthly_budget_usd',
-      'daily_cap_usd',
-      'priority_shares',
-    ])
-    const share = priorityShare(projects, organization.priority_shares)
-    const monthly = countAt(organization.monthly_budget, 'organization.monthly_budget')
-    const daily = countAt(organization.daily_cap, 'organization.daily_cap')
-    const monthlyUsd = dollarsAt(organization.monthly_budget_usd, 'organization.monthly_budget_usd')
-    const dailyUsd = dollarsAt(organization.daily_cap_usd, 'organization.daily_cap_usd')
-    const tokens = (budget: number) => (share ? (context: QuotaContext) => Math.floor(budget * share(context)) : budget)
-    const dollars = (budget: number) => (share ? (context: QuotaContext) => Math.floor(budget * share(context) * 1e6) / 1e6 : budget)
-    if (monthly !== undefined) policies.push({ name: 'organization-monthly', allow: tokens(monthly), interval: 1, timeUnit: 'month', ...soft })
-    if (daily !== undefined) policies.push({ name: 'organization-daily', allow: tokens(daily), interval: 1, timeUnit: 'day', ...soft })
-    const usd = { count: 'usd', ...soft } as const
-    if (monthlyUsd !== undefined) policies.push({ name: 'organization-monthly-usd', allow: dollars(monthlyUsd), interval: 1, timeUnit: 'month', ...usd })
-    if (dailyUsd !== undefined) policies.push({ name: 'organization-daily-usd', allow: dollars(dailyUsd), interval: 1, timeUnit: 'day', ...usd })
-  } else if (projects.some(([, project]) => project.priority !== undefined)) {
-    invalid('projects', 'an `organization` budget for the projects’ `priority` to share', document.projects)
-  }
+  policies.push(...organizationPolicies(document, projects, soft))
 
   const projectDaily = classTable(projects, 'daily_limit', (name) => name, 'projects')
   const requestCaps = classTable(projects, 'request_limit', (name) => name, 'projects')
