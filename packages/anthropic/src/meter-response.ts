@@ -1,18 +1,23 @@
-import { eventData, eventJson, type MeteredCall, meterEventStream, meterOnRead, StreamMeter } from '@tokenquota/core/adapter'
+import { eventData, eventJson, type MeteredCall, meterEventStream, meterOnRead, StreamMeter, UnparsedText } from '@tokenquota/core/adapter'
 import { mergeUsage, textOfContent, textOfDelta, usageOf } from './usage.js'
 
 type Json = Record<string, unknown>
 
 /**
  * Meters a Messages event stream: the prompt as `message_start` counts it, the text, thinking and
- * tool input of the deltas, and the usage of the final `message_delta` (charged at once, its
- * counts cumulative over `message_start`'s).
+ * tool input of the deltas (kept unparsed: needed only if the usage never comes), and the usage of
+ * the final `message_delta` (charged at once, its counts cumulative over `message_start`'s).
  */
 function meterMessageStream(source: ReadableStream<Uint8Array>, call: MeteredCall): ReadableStream<Uint8Array> {
-  const meter = new StreamMeter(call)
+  const unread = new UnparsedText(textOfDelta)
+  const meter = new StreamMeter(call, { unreadText: () => unread.take() })
   let usage: Json | undefined
   return meterEventStream(source, meter, (block) => {
     if (meter.settled) return true
+    if (block.startsWith('event: content_block_delta')) {
+      meter.text(unread.add(eventData(block)))
+      return true
+    }
     const event = eventJson(eventData(block))
     switch (event?.type) {
       case 'message_start': {

@@ -1,5 +1,5 @@
 import type { Usage } from '@tokenquota/core'
-import { eventData, eventJson, meterEventStream, StreamMeter, type MeteredCall } from '@tokenquota/core/adapter'
+import { eventData, eventJson, meterEventStream, StreamMeter, type MeteredCall, UnparsedText } from '@tokenquota/core/adapter'
 import { isUsageEvent, streamedTextOf, type EndpointKind } from './endpoints.js'
 
 type Json = Record<string, unknown>
@@ -14,8 +14,6 @@ export interface EventStreamOptions {
 
 /** Events that may carry the usage: only these are parsed while the stream flows. */
 const usageHint = /"usage"\s*:\s*\{|"type"\s*:\s*"response\.(?:completed|incomplete|failed)"/
-/** Unparsed event data kept for the produced text, before it is parsed down to text. */
-const maxUnparsedLength = 65_536
 
 /**
  * Reads an event stream block by block for its meter: the usage event (charged at once), `[DONE]`,
@@ -25,23 +23,12 @@ const maxUnparsedLength = 65_536
 class EventStreamTally {
   readonly #options: EventStreamOptions
   readonly meter: StreamMeter
-  #unparsed: string[] = []
-  #unparsedLength = 0
+  readonly #unread: UnparsedText
 
   constructor(call: MeteredCall, options: EventStreamOptions) {
     this.#options = options
-    this.meter = new StreamMeter(call, { unreadText: () => this.#parseUnread() })
-  }
-
-  #parseUnread(): string {
-    let text = ''
-    for (const data of this.#unparsed) {
-      const event = eventJson(data)
-      if (event) text += streamedTextOf(this.#options.kind, event)
-    }
-    this.#unparsed = []
-    this.#unparsedLength = 0
-    return text
+    this.#unread = new UnparsedText((event) => streamedTextOf(options.kind, event))
+    this.meter = new StreamMeter(call, { unreadText: () => this.#unread.take() })
   }
 
   /** Notes one event; `false` drops it (the usage chunk we asked for). */
@@ -56,9 +43,7 @@ class EventStreamTally {
         return !(this.#options.hideUsageChunk && Array.isArray(event.choices) && event.choices.length === 0)
       }
     }
-    this.#unparsed.push(data)
-    this.#unparsedLength += data.length
-    if (this.#unparsedLength > maxUnparsedLength) this.meter.text(this.#parseUnread())
+    this.meter.text(this.#unread.add(data))
     return true
   }
 }

@@ -25,6 +25,42 @@ export function eventJson(data: string): Json | undefined {
   }
 }
 
+/** Unparsed event data kept for the produced text, before it is parsed down to text. */
+const maxUnparsedLength = 65_536
+
+/**
+ * The data of text-carrying events, kept as it arrived: the text matters only if the usage never
+ * comes, so it is parsed when a meter asks (`take`), or when what is kept grows past 64 KB.
+ */
+export class UnparsedText {
+  readonly #textOf: (event: Json) => string
+  #data: string[] = []
+  #length = 0
+
+  constructor(textOf: (event: Json) => string) {
+    this.#textOf = textOf
+  }
+
+  /** Keeps one event's data; returns the text of what was kept when it grew too long, else `''`. */
+  add(data: string): string {
+    this.#data.push(data)
+    this.#length += data.length
+    return this.#length > maxUnparsedLength ? this.take() : ''
+  }
+
+  /** The text of everything kept, which is then let go. */
+  take(): string {
+    let text = ''
+    for (const data of this.#data) {
+      const event = eventJson(data)
+      if (event) text += this.#textOf(event)
+    }
+    this.#data = []
+    this.#length = 0
+    return text
+  }
+}
+
 /**
  * Passes a provider's server-sent event stream through byte for byte, showing each event block to
  * `inspect` (which meters it; `false` drops the block), pulled by its consumer; the meter ends with

@@ -12,7 +12,7 @@ export { StreamMeter, meterReadableStream, meterAsyncIterable } from './stream-m
 export { ResponseCache } from './response-cache.js'
 export type { ResponseCacheOptions } from './response-cache.js'
 export { meterOnRead } from './meter-on-read.js'
-export { meterEventStream, eventData, eventJson } from './event-stream.js'
+export { meterEventStream, eventData, eventJson, UnparsedText } from './event-stream.js'
 export { resolveFallback } from './fallback.js'
 export type { FallbackOption, FallbackInfo, FallbackAnswer, FallbackDecision } from './fallback.js'
 export { normalizeUsage } from '../shared/usage.js'
