@@ -1,5 +1,16 @@
 export { createTokenQuota } from './engine/token-quota.js'
 export type { TokenQuota, TokenQuotaOptions, ReserveRequest } from './engine/token-quota.js'
+export type {
+  QuotaAdmin,
+  AdminTarget,
+  AdminActor,
+  AllowOverride,
+  Grant,
+  OverrideInForce,
+  RefusalRecord,
+  PolicyInspection,
+} from './engine/quota-admin.js'
+export type { AuditEntry } from './store/store-admin.js'
 export { MemoryStore } from './store/memory-store.js'
 export type { MemoryStoreOptions } from './store/memory-store.js'
 export { SyncedStore } from './store/synced-store.js'

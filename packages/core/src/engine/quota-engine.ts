@@ -41,6 +41,8 @@ export class QuotaEngine {
   readonly #leasePrefix = `${globalThis.crypto.randomUUID()}:`
   /** Some policy has a `throttle` threshold: a reservation may start pacing its identifier. */
   readonly #thresholdsPace: boolean
+  /** The store applies operators' overrides (`StoreAdmin`), so only it knows a counter's limit. */
+  readonly #overridable: boolean
   #leaseCount = 0
 
   constructor(settings: EngineSettings, store: QuotaStore, events: QuotaEvents) {
@@ -48,6 +50,7 @@ export class QuotaEngine {
     this.events = events
     const { now, onLeaseExpiry } = settings
     this.access = new StoreAccess(store, settings.failureMode, events)
+    this.#overridable = store.admin !== undefined
     this.planner = new Planner({
       policies: settings.policies,
       shardOf: settings.shardOf,
@@ -154,7 +157,8 @@ export class QuotaEngine {
       plan = await this.#plan(context, request, at, estimate)
     }
     if (!holds) plan = Planner.checkingOnly(plan)
-    const oversized = this.planner.tooLarge(plan.counters, at)
+    // A store with overrides may raise a limit: it decides, and the refusal tells a request too large.
+    const oversized = this.#overridable ? undefined : this.planner.tooLarge(plan.counters, at)
     if (oversized) throw this.#exceeded(oversized, plan)
     const placing = this.#place(plan, at, estimate)
     const reservation = placing instanceof Promise ? await placing : placing

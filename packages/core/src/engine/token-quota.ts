@@ -1,6 +1,7 @@
 import type { PriceTable } from '../price/price-table.js'
 import type { PolicyDecision } from '../plan/decision.js'
 import { QuotaEngine } from './quota-engine.js'
+import { createQuotaAdmin, type QuotaAdmin } from './quota-admin.js'
 import { engineSettings } from './settings.js'
 import { estimateTokens, type TokenEstimator } from '../estimate/estimate.js'
 import type { EstimateStats } from '../estimate/estimate-learning.js'
@@ -83,6 +84,8 @@ export interface ReserveRequest {
 export interface TokenQuota {
   readonly policies: readonly NormalizedPolicy[]
   readonly store: QuotaStore
+  /** The operator's side: inspect a caller, reset a window, overrides and grants, the audit log. */
+  readonly admin: QuotaAdmin
   readonly estimator: TokenEstimator
   /** The engine's clock. */
   now(): number
@@ -143,6 +146,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   const quota: TokenQuota = {
     policies: settings.policies,
     store,
+    admin: createQuotaAdmin(settings, store, events),
     estimator: options.estimator ?? estimateTokens,
     now: settings.now,
     withContext: (context, fn) => engine.withContext(context, fn),

@@ -83,7 +83,7 @@ export class Planner {
     return { ...plan, counters: plan.counters.map((counter) => ({ ...counter, hold: false })) }
   }
 
-  /** Counters whose amount alone is over their limit: no wait makes the request fit. */
+  /** Counters whose amount alone is over their limit: no wait makes the request fit (for stores without overrides, checked before the store). */
   tooLarge(counters: readonly CounterPlan[], at: number): TokenQuotaExceededError | undefined {
     let violations: QuotaViolation[] | undefined
     for (const counter of counters) {
@@ -95,11 +95,23 @@ export class Planner {
     return violations && new TokenQuotaExceededError({ code: 'RequestTooLarge', violations })
   }
 
-  /** The error for a reservation the store refused, the longest wait first. */
+  /**
+   * The error for a reservation the store refused, the longest wait first, against the limit in
+   * force (an operator's override may change the policy's): `RequestTooLarge` when the request
+   * alone is over it, as no wait would help.
+   */
   refusal(counters: readonly CounterPlan[], result: Extract<ReserveResult, { ok: false }>, at: number): TokenQuotaExceededError {
+    const oversized = result.refusals.filter(({ index, snapshot }) => counters[index]!.amount > (snapshot.limit ?? counters[index]!.limit ?? Infinity))
+    if (oversized.length > 0) {
+      const violations = oversized.map(({ index, snapshot }) => {
+        const limit = snapshot.limit ?? counters[index]!.limit!
+        return violationOf(counters[index]!, { limit, used: 0, reserved: 0, resetAt: at, retryAfterMs: null })
+      })
+      return new TokenQuotaExceededError({ code: 'RequestTooLarge', violations })
+    }
     const violations = result.refusals.map(({ index, snapshot, retryAt }) =>
       violationOf(counters[index]!, {
-        limit: counters[index]!.limit ?? 0,
+        limit: snapshot.limit ?? counters[index]!.limit ?? 0,
         used: snapshot.used,
         reserved: snapshot.reserved,
         resetAt: snapshot.resetAt,

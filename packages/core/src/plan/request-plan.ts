@@ -89,7 +89,7 @@ function inDollars(decision: PolicyDecision, scale: number): PolicyDecision {
 }
 
 function counterDecisionOf(target: PolicyTarget, snapshot: CounterSnapshot): PolicyDecision {
-  const allowed = target.limit ?? allowedOf(target)
+  const allowed = (target.limit === undefined ? undefined : snapshot.limit) ?? target.limit ?? allowedOf(target)
   return {
     name: target.policy.name,
     policy: target.policy.name,

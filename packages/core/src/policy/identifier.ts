@@ -98,7 +98,7 @@ function checkLimit(policy: NormalizedPolicy, value: unknown): number {
 }
 
 /** Counter family of one class: class names from a context may be hostile, so long or odd ones are digested. */
-function classCounter(counterName: string, className: string): string {
+export function classCounter(counterName: string, className: string): string {
   const safe = className.length <= maxLiteralIdentifierLength && !className.includes('\u0000')
   return safe ? `${counterName}#=${className}` : `${counterName}##${digest(className)}`
 }

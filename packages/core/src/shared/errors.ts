@@ -187,8 +187,16 @@ export class QuotaConfigError extends TokenQuotaError {
   }
 }
 
-export type QuotaInputErrorCode = 'UnresolvedIdentifier' | 'InvalidIdentifier' | 'InvalidContext' | 'PolicyFunctionFailed' | 'InvalidUsage' | 'InvalidEstimate'
+export type QuotaInputErrorCode =
+  | 'UnresolvedIdentifier'
+  | 'InvalidIdentifier'
+  | 'InvalidContext'
+  | 'PolicyFunctionFailed'
+  | 'InvalidUsage'
+  | 'InvalidEstimate'
+  | 'InvalidAdminRequest'
 const inputCodes: readonly QuotaInputErrorCode[] = [
+  'InvalidAdminRequest',
   'UnresolvedIdentifier',
   'InvalidIdentifier',
   'InvalidContext',

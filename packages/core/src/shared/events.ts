@@ -2,6 +2,7 @@ import type { TokenQuotaExceededError } from './errors.js'
 import type { QuotaThreshold } from '../policy/policy-types.js'
 import type { CallCost, PolicyCharge } from '../engine/lease.js'
 import type { NormalizedUsage, QuotaContext } from './types.js'
+import type { AuditEntry } from '../store/store-admin.js'
 
 /** A committed usage crossed a soft threshold. Fires once per level, window and identifier. */
 export interface ThresholdEvent {
@@ -93,6 +94,7 @@ export interface LeaseExpiredEvent {
 }
 
 export interface QuotaEventMap {
+  admin: AuditEntry
   leaseExpired: LeaseExpiredEvent
   threshold: ThresholdEvent
   exceeded: ExceededEvent

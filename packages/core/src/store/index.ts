@@ -17,6 +17,19 @@ export type {
   SettleRequest,
   WindowSpec,
 } from './quota-store.js'
+export type {
+  StoreAdmin,
+  OverrideTarget,
+  OverrideKind,
+  OverrideValue,
+  OverrideWrite,
+  CounterOverrides,
+  LastRefusal,
+  CounterAdminState,
+  AuditEntry,
+  AdminRead,
+} from './store-admin.js'
+export { effectiveLimit } from './store-admin.js'
 export { MemoryStore } from './memory-store.js'
 export type { MemoryStoreOptions } from './memory-store.js'
 export { SyncedStore } from './synced-store.js'

@@ -12,6 +12,8 @@ import type {
   StoreHold,
   StoreReserveRequest,
 } from './quota-store.js'
+import { MemoryAdminBook } from './memory-admin.js'
+import type { AdminRead, StoreAdmin } from './store-admin.js'
 
 /** Tokens in one window or rolling bucket. */
 interface Slot {
@@ -119,10 +121,24 @@ export class MemoryStore implements QuotaStore {
   readonly #sweepIntervalMs: number
   readonly #onExpiryCharge: ((charge: ExpiryCharge) => void) | undefined
   #nextSweepAt = -Infinity
+  readonly #book = new MemoryAdminBook()
+  /** Overrides, resets, last refusals and audit, in this process's memory. */
+  readonly admin: StoreAdmin
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 60_000
     this.#onExpiryCharge = options.onExpiryCharge
+    const book = this.#book
+    this.admin = {
+      writeOverride: (request) => book.write(request),
+      readAdmin: (request) => {
+        this.#maintain(request.now)
+        return book.read(request)
+      },
+      resetUsage: (request) => this.#resetUsage(request),
+      appendAudit: (entry) => book.appendAudit(entry),
+      readAudit: (limit) => book.readAudit(limit),
+    }
   }
 
   /** Number of live slots: fixed and flexi windows plus rolling buckets (for tests and memory benchmarks). */
@@ -142,6 +158,12 @@ export class MemoryStore implements QuotaStore {
     return counters.map((counter) => snapshotOf(this.#view(counter, now)))
   }
 
+  /** The snapshot with the limit in force, when an override changes the request's. */
+  #withLimit(counter: CounterRequest, snapshot: CounterSnapshot, now: number): CounterSnapshot {
+    const limit = this.#book.limitOf(counter, counter.limit, now)
+    return limit === counter.limit ? snapshot : { ...snapshot, limit }
+  }
+
   /** Answers at once; the result's `hold` is what `settle` takes back (no lookup by lease id). */
   reserve(request: StoreReserveRequest): ReserveResult {
     const { now, counters } = request
@@ -153,10 +175,13 @@ export class MemoryStore implements QuotaStore {
       const counter = counters[index]!
       const view = this.#view(counter, now, false)
       views[index] = view
-      if (counter.limit === undefined) continue
-      if (view.used + view.reserved + counter.amount <= counter.limit) continue
+      const limit = this.#book.limitOf(counter, counter.limit, now)
+      if (limit === undefined) continue
+      if (view.used + view.reserved + counter.amount <= limit) continue
+      const snapshot = snapshotOf(this.#exact(counter, view, now))
+      this.#book.noteRefusal(counter, snapshot, counter.amount, limit, now)
       refusals ??= []
-      refusals.push({ index, snapshot: snapshotOf(this.#exact(counter, view, now)), retryAt: this.#retryAt(counter, view, now) })
+      refusals.push({ index, snapshot: limit === counter.limit ? snapshot : { ...snapshot, limit }, retryAt: this.#retryAt(counter, view, now, limit) })
     }
     if (refusals) return { ok: false, refusals }
 
@@ -171,7 +196,7 @@ export class MemoryStore implements QuotaStore {
       placements[index] = view.placement
       amounts[index] = counter.amount
       if (!counter.hold || counter.amount === 0) {
-        snapshots[index] = snapshotOf(this.#exact(counter, view, now))
+        snapshots[index] = this.#withLimit(counter, snapshotOf(this.#exact(counter, view, now)), now)
         if (!counter.hold) continue
       }
       const slot = view.slot ?? this.#create(counter, now, view.placement)
@@ -181,7 +206,7 @@ export class MemoryStore implements QuotaStore {
       if (counter.amount === 0) continue
       // A rolling window's newest tokens are now this bucket's.
       const resetAt = counter.window.kind === 'rolling' ? view.placement + counter.window.bucket + counter.window.length : view.resetAt
-      snapshots[index] = { used: view.used, reserved: view.reserved + counter.amount, windowStart: view.windowStart, resetAt }
+      snapshots[index] = this.#withLimit(counter, { used: view.used, reserved: view.reserved + counter.amount, windowStart: view.windowStart, resetAt }, now)
     }
     let hold: LeaseHold | undefined
     if (holding) {
@@ -294,6 +319,7 @@ export class MemoryStore implements QuotaStore {
     if (now >= this.#nextSweepAt) {
       this.#nextSweepAt = now + this.#sweepIntervalMs
       this.#evictExpired(now)
+      this.#book.sweep(now)
     }
     if (this.#expiryChargesToTell.length > 0) {
       const told = this.#expiryChargesToTell
@@ -427,12 +453,27 @@ export class MemoryStore implements QuotaStore {
     }
   }
 
-  #retryAt(counter: CounterRequest, view: View, now: number): number {
+  /** Zero usage in each counter's current window; holds stay. */
+  #resetUsage({ now, counters }: AdminRead): void {
+    this.#maintain(now)
+    for (const counter of counters) {
+      if (counter.window.kind === 'rolling') {
+        const state = this.#rolling.get(counter.counter)?.get(counter.identifier)
+        if (!state) continue
+        for (const bucket of state.buckets.values()) bucket.used = 0
+        state.used = 0
+        continue
+      }
+      const slot = this.#view(counter, now).slot
+      if (slot) slot.used = 0
+    }
+  }
+
+  #retryAt(counter: CounterRequest, view: View, now: number, limit: number): number {
     const { window } = counter
     if (window.kind !== 'rolling') return view.resetAt
     const state = this.#rolling.get(counter.counter)?.get(counter.identifier)
     if (!state) return now
-    const limit = counter.limit ?? Infinity
     let remaining = view.used + view.reserved
     const horizon = now - window.length
     const starts = [...state.buckets.keys()].filter((start) => start + window.bucket > horizon).sort((a, b) => a - b)

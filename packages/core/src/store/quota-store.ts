@@ -1,3 +1,5 @@
+import type { StoreAdmin } from './store-admin.js'
+
 /**
  * Where a counter's window lives. The engine computes calendar arithmetic; the store only compares
  * and adds numbers, so the same protocol fits an in-memory map and a Lua script.
@@ -39,6 +41,8 @@ export interface CounterSnapshot {
   readonly windowStart: number
   /** When the counter is back to zero if nothing else is charged: the window's end, or for a rolling window the moment its newest tokens leave it. */
   readonly resetAt: number
+  /** The limit in force, when an operator's override (`StoreAdmin`) made it differ from the request's. */
+  readonly limit?: number
 }
 
 /**
@@ -155,4 +159,6 @@ export interface QuotaStore {
   flush?(): Promise<void>
   /** Stops the store's timers after a last flush (`quota.close()` calls it). */
   close?(): Promise<void>
+  /** Overrides, resets, last refusals and the audit log (`quota.admin`). Every store of this package has one. */
+  readonly admin?: StoreAdmin
 }

@@ -8,6 +8,7 @@ import { TokenQuotaExceededError } from '../shared/errors.js'
 import type { QuotaPolicy } from '../policy/policy-types.js'
 import { createFakeClock } from '../testing/fake-clock.js'
 import { describeQuotaStoreContract } from '../testing/store-contract.js'
+import { describeStoreAdminContract } from '../testing/store-admin-contract.js'
 import { createTokenQuota } from '../engine/token-quota.js'
 import { usageScripts } from '../reports/redis-usage-store.js'
 import { scripts } from './redis/lua/index.js'
@@ -48,13 +49,19 @@ afterAll(async () => {
 describeQuotaStoreContract('RedisStore on ioredis 6', { createStore: () => new RedisStore({ client: ioredis, prefix: nextPrefix() }) })
 describeQuotaStoreContract('RedisStore on ioredis 5', { createStore: () => new RedisStore({ client: ioredis5, prefix: nextPrefix() }) })
 describeQuotaStoreContract('RedisStore on node-redis', { createStore: () => new RedisStore({ client: nodeRedis, prefix: nextPrefix() }) })
+describeStoreAdminContract('RedisStore on ioredis 6', { createStore: () => new RedisStore({ client: ioredis, prefix: nextPrefix() }) })
+describeStoreAdminContract('RedisStore on node-redis', { createStore: () => new RedisStore({ client: nodeRedis, prefix: nextPrefix() }) })
 
 describe('RedisStore scripts', () => {
   it('embeds the scripts whose hashes are pinned here (a changed script is a deliberate change), each with its own SHA-1', async () => {
     expect(Object.fromEntries(Object.entries(scripts).map(([name, script]) => [name, script.sha]))).toEqual({
-      reserve: '96d45ceda371b09c2c7354059de20fbdf27a7dd8',
-      settle: '8b7c6c427a287b92678371b13a830442fa4c11a4',
-      read: '08869b526a07fdd6c4a719ff532ea1b6891fb9cb',
+      reserve: '6b0b7fff97e23236bc60421eaa945753e773aaec',
+      settle: 'fcb0ca46cd6d8a7234f221f7a128ac841a81b6b9',
+      read: '634a96eba01fd41f59db9fb4cd42a58a42caac11',
+      override: '9c2858446678400e61a3abc23f13791c7d7bb610',
+      inspect: '6a2b30ea76ac0888cfce752c7c3a2b28d1488d4b',
+      reset: '8617f28ba3a9c674471239ae4d96930d6730bc4c',
+      audit: '151b623054ece45c3e17c1987e9ff335bf9683fd',
     })
     for (const script of [...Object.values(scripts), ...Object.values(usageScripts)]) {
       expect(script.sha).toBe(createHash('sha1').update(script.source).digest('hex'))

@@ -4,6 +4,7 @@ import { StoreUnavailableError, TokenQuotaExceededError } from '../shared/errors
 import type { QuotaPolicy } from '../policy/policy-types.js'
 import { createFakeClock } from '../testing/fake-clock.js'
 import { describeQuotaStoreContract } from '../testing/store-contract.js'
+import { describeStoreAdminContract } from '../testing/store-admin-contract.js'
 import { createTokenQuota } from '../engine/token-quota.js'
 import { MemoryStore } from './memory-store.js'
 import type { QuotaStore } from './quota-store.js'
@@ -26,6 +27,10 @@ afterAll(async () => {
 // On its own, a synced store behaves like any store.
 describeQuotaStoreContract('SyncedStore', {
   createStore: () => new SyncedStore(new MemoryStore(), { syncIntervalMs: 3_600_000 }),
+  disposeStore: (store) => (store as SyncedStore).close(),
+})
+describeStoreAdminContract('SyncedStore on Redis', {
+  createStore: () => new SyncedStore(new RedisStore({ client, prefix: `synced-admin${++prefixes}` }), { syncIntervalMs: 3_600_000 }),
   disposeStore: (store) => (store as SyncedStore).close(),
 })
 

@@ -1,6 +1,7 @@
 import { StoreUnavailableError } from '../shared/errors.js'
 import { MemoryStore, type ExpiryCharge } from './memory-store.js'
 import type { ChargeOutcome, CounterRef, CounterSnapshot, QuotaStore, ReadRequest, StoreReserveRequest, ReserveResult, SettleRequest } from './quota-store.js'
+import { type AdminRead, type CounterOverrides, effectiveLimit, type OverrideValue, type StoreAdmin } from './store-admin.js'
 
 export interface SyncedStoreOptions {
   /**
@@ -47,7 +48,7 @@ function keyOf(ref: CounterRef, placement: number): string {
   return `${ref.counter}\u0000${placement}\u0000${ref.identifier}`
 }
 
-function windowKeyOf(ref: CounterRef): string {
+function windowKeyOf(ref: Pick<CounterRef, 'counter' | 'identifier'>): string {
   return `${ref.counter}\u0000${ref.identifier}`
 }
 
@@ -79,6 +80,13 @@ export class SyncedStore implements QuotaStore {
   readonly #unsent: Parcel[] = []
   #settledSinceSync = 0
   #syncing: Promise<void> | undefined
+  /** `counter \0 identifier` (identifier `''`: the family) → the operators' overrides on the shared store, as of the last sync or this process's own change. */
+  #overrides = new Map<string, { allow?: OverrideValue; grant?: OverrideValue }>()
+  /**
+   * The shared store's admin: overrides are written there and reach this process's decisions at
+   * once, other processes' at their next sync; last refusals are this process's own.
+   */
+  readonly admin: StoreAdmin | undefined
 
   constructor(remote: QuotaStore, options: SyncedStoreOptions = {}) {
     this.#remote = remote
@@ -86,6 +94,56 @@ export class SyncedStore implements QuotaStore {
     this.#local = new MemoryStore({ onExpiryCharge: (expired) => this.#chargeExpired(expired) })
     this.#timer = setInterval(() => this.sync().catch(() => undefined), options.syncIntervalMs ?? 10_000)
     this.#timer.unref?.()
+    this.admin = remote.admin && this.#adminOn(remote.admin)
+  }
+
+  #adminOn(shared: StoreAdmin): StoreAdmin {
+    return {
+      writeOverride: async (request) => {
+        const value = await shared.writeOverride(request)
+        const key = windowKeyOf(request)
+        this.#overrides.set(key, { ...this.#overrides.get(key), [request.kind]: value })
+        return value
+      },
+      readAdmin: async (request) => {
+        const [states, own] = [await shared.readAdmin(request), await this.#local.admin.readAdmin(request)]
+        return states.map((state, index) => ({ ...state, lastRefusal: own[index]?.lastRefusal ?? state.lastRefusal }))
+      },
+      resetUsage: async (request) => {
+        await shared.resetUsage(request)
+        this.#resetLocal(request)
+      },
+      appendAudit: (entry) => shared.appendAudit(entry),
+      readAudit: (limit) => shared.readAudit(limit),
+    }
+  }
+
+  /** After a reset on the shared store: this process's usage and pending charges of those counters go too. */
+  #resetLocal(request: AdminRead): void {
+    this.#local.admin.resetUsage(request)
+    for (const ref of request.counters) this.#others.delete(windowKeyOf(ref))
+    const reset = new Set(request.counters.map(windowKeyOf))
+    for (const [key, pending] of this.#pending) if (reset.has(windowKeyOf(pending.ref))) this.#pending.delete(key)
+  }
+
+  async #refreshOverrides(now: number): Promise<void> {
+    const refs = [...this.#known.values()]
+    if (!this.#remote.admin || refs.length === 0) return
+    const states = await this.#remote.admin.readAdmin({ now, counters: refs })
+    const overrides = new Map<string, { allow?: OverrideValue; grant?: OverrideValue }>()
+    refs.forEach((ref, index) => {
+      const { allow, grant, familyAllow, familyGrant } = states[index]!.overrides
+      if (allow || grant) overrides.set(windowKeyOf(ref), { allow, grant })
+      if (familyAllow || familyGrant) overrides.set(windowKeyOf({ counter: ref.counter, identifier: '' }), { allow: familyAllow, grant: familyGrant })
+    })
+    this.#overrides = overrides
+  }
+
+  #overridesOf(ref: CounterRef): CounterOverrides | undefined {
+    if (this.#overrides.size === 0) return undefined
+    const own = this.#overrides.get(windowKeyOf(ref))
+    const family = this.#overrides.get(windowKeyOf({ counter: ref.counter, identifier: '' }))
+    return own || family ? { allow: own?.allow, grant: own?.grant, familyAllow: family?.allow, familyGrant: family?.grant } : undefined
   }
 
   /** Fixed windows match by start; rolling and flexi windows move, so the last sync's figure holds until the next. */
@@ -100,15 +158,21 @@ export class SyncedStore implements QuotaStore {
     for (const counter of request.counters) this.#known.set(windowKeyOf(counter), counter)
     // Read the local windows first: the others' usage lowers each limit for the window in force.
     const views = this.#local.read({ now: request.now, counters: request.counters })
-    const counters = request.counters.map((counter, index) =>
-      counter.limit === undefined ? counter : { ...counter, limit: Math.max(0, counter.limit - this.#othersUsed(counter, views[index]!.windowStart)) },
-    )
+    const limits = request.counters.map((counter) => {
+      const overrides = this.#overridesOf(counter)
+      return overrides ? effectiveLimit(counter.limit, overrides, request.now) : counter.limit
+    })
+    const counters = request.counters.map((counter, index) => {
+      const limit = limits[index]
+      return limit === undefined ? counter : { ...counter, limit: Math.max(0, limit - this.#othersUsed(counter, views[index]!.windowStart)) }
+    })
     const result = this.#local.reserve({ ...request, counters })
-    if (result.ok) return { ...result, snapshots: result.snapshots.map((snapshot, index) => this.#withOthers(request.counters[index]!, snapshot)) }
-    return {
-      ok: false,
-      refusals: result.refusals.map((refusal) => ({ ...refusal, snapshot: this.#withOthers(request.counters[refusal.index]!, refusal.snapshot) })),
+    const shared = (index: number, snapshot: CounterSnapshot) => {
+      const withOthers = this.#withOthers(request.counters[index]!, snapshot)
+      return limits[index] === request.counters[index]!.limit ? withOthers : { ...withOthers, limit: limits[index] }
     }
+    if (result.ok) return { ...result, snapshots: result.snapshots.map((snapshot, index) => shared(index, snapshot)) }
+    return { ok: false, refusals: result.refusals.map((refusal) => ({ ...refusal, snapshot: shared(refusal.index, refusal.snapshot) })) }
   }
 
   /** Answers at once; the charge reaches the shared store at the next sync. */
@@ -156,7 +220,8 @@ export class SyncedStore implements QuotaStore {
   }
 
   #withOthers(ref: CounterRef, snapshot: CounterSnapshot): CounterSnapshot {
-    return { ...snapshot, used: snapshot.used + this.#othersUsed(ref, snapshot.windowStart) }
+    const { limit: _local, ...own } = snapshot
+    return { ...own, used: snapshot.used + this.#othersUsed(ref, snapshot.windowStart) }
   }
 
   /**
@@ -187,6 +252,7 @@ export class SyncedStore implements QuotaStore {
         this.#unsent.shift()
       }
       await this.#refresh(now)
+      await this.#refreshOverrides(now)
     } catch (error) {
       this.#options.onSyncError?.(error)
       throw error

@@ -1,19 +1,11 @@
-import { StoreUnavailableError } from '../../shared/errors.js'
-import type {
-  ChargeOutcome,
-  CounterRef,
-  CounterSnapshot,
-  QuotaStore,
-  ReadRequest,
-  StoreReserveRequest,
-  ReserveResult,
-  SettleRequest,
-  WindowSpec,
-} from '../quota-store.js'
+import type { ChargeOutcome, CounterRef, CounterSnapshot, QuotaStore, ReadRequest, StoreReserveRequest, ReserveResult, SettleRequest } from '../quota-store.js'
 import { scripts } from './lua/index.js'
 import { Batcher } from './batcher.js'
 import { RedisKeys, type RedisKeyOptions } from './redis-keys.js'
 import { runScript, type ScriptTransport } from './script-runner.js'
+import { LuaAdmin } from './lua-admin.js'
+import { numbers, windowArgs, windowKind } from './script-values.js'
+import type { StoreAdmin } from '../store-admin.js'
 
 export interface LuaStoreOptions extends RedisKeyOptions {
   /**
@@ -25,45 +17,38 @@ export interface LuaStoreOptions extends RedisKeyOptions {
   readonly timeoutMs?: number
 }
 
-const windowKind = { fixed: 'f', flexi: 'x', rolling: 'r' } as const
 /** Most operations in one script call, and most waiting for one lane (beyond: refused at once). */
 const batching = { maxBatch: 128, maxWaiting: 8192 }
 
-/** The script arguments `a` and `b` that describe a window (see lua/common.ts). */
-function windowArgs(window: WindowSpec): [string, string] {
-  switch (window.kind) {
-    case 'fixed':
-      return [String(window.start), String(window.end)]
-    case 'flexi':
-      return [String(window.endIfStartedNow), '']
-    case 'rolling':
-      return [String(window.length), String(window.bucket)]
-  }
-}
-
-function numbers(reply: unknown, operation: string): number[] {
-  if (!Array.isArray(reply) || !reply.every((value) => typeof value === 'number' || (typeof value === 'string' && /^-?\d+$/.test(value)))) {
-    throw new StoreUnavailableError({ message: `Redis answered the ${operation} script with an unexpected reply: ${JSON.stringify(reply)?.slice(0, 200)}` })
-  }
-  return reply.map(Number)
+/** A snapshot from the reserve script, whose limit is -1 unless an override changed it. */
+function snapshotOf(used: number, reserved: number, windowStart: number, resetAt: number, limit: number): CounterSnapshot {
+  return limit === -1 ? { used, reserved, windowStart, resetAt } : { used, reserved, windowStart, resetAt, limit }
 }
 
 function placed(values: readonly number[]): ReserveResult {
   const placements: number[] = []
   const snapshots: CounterSnapshot[] = []
-  for (let offset = 0; offset < values.length; offset += 5) {
-    const [placement, used, reserved, windowStart, resetAt] = values.slice(offset, offset + 5) as [number, number, number, number, number]
+  for (let offset = 0; offset < values.length; offset += 6) {
+    const [placement, used, reserved, windowStart, resetAt, limit] = values.slice(offset, offset + 6) as [number, number, number, number, number, number]
     placements.push(placement)
-    snapshots.push({ used, reserved, windowStart, resetAt })
+    snapshots.push(snapshotOf(used, reserved, windowStart, resetAt, limit))
   }
   return { ok: true, placements, snapshots }
 }
 
 function refused(values: readonly number[]): ReserveResult {
   const refusals = []
-  for (let offset = 0; offset < values.length; offset += 6) {
-    const [index, used, reserved, windowStart, resetAt, retryAt] = values.slice(offset, offset + 6) as [number, number, number, number, number, number]
-    refusals.push({ index, snapshot: { used, reserved, windowStart, resetAt }, retryAt })
+  for (let offset = 0; offset < values.length; offset += 7) {
+    const [index, used, reserved, windowStart, resetAt, retryAt, limit] = values.slice(offset, offset + 7) as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ]
+    refusals.push({ index, snapshot: snapshotOf(used, reserved, windowStart, resetAt, limit), retryAt })
   }
   return { ok: false, refusals }
 }
@@ -80,10 +65,14 @@ export class LuaStore implements QuotaStore {
   readonly #reserves = new Batcher<StoreReserveRequest, ReserveResult>((requests) => this.#reserveBatch(requests), batching)
   readonly #settles = new Batcher<SettleRequest, readonly ChargeOutcome[]>((requests) => this.#settleBatch(requests), batching)
 
+  /** Overrides, resets, last refusals and audit, on the same server. */
+  readonly admin: StoreAdmin
+
   constructor(transport: ScriptTransport, options: LuaStoreOptions = {}) {
     this.#transport = transport
     this.#keys = new RedisKeys(options)
     this.#timeoutMs = options.timeoutMs ?? 1000
+    this.admin = new LuaAdmin(transport, this.#keys, this.#timeoutMs)
   }
 
   /** Every key this store writes matches this pattern. */
@@ -105,10 +94,11 @@ export class LuaStore implements QuotaStore {
 
   async #reserveBatch(requests: readonly StoreReserveRequest[]): Promise<ReserveResult[]> {
     // A batch is one lane: one shard, so one holds set.
-    const keys = [this.#keys.holds(requests[0]!.shard)]
+    const { shard } = requests[0]!
+    const keys = [this.#keys.holds(shard), this.#keys.overrides(shard)]
     const args = [String(requests.length), String(Math.min(...requests.map((request) => request.now)))]
     for (const request of requests) {
-      keys.push(...this.#counterKeys(request.counters, request.shard))
+      for (const counter of request.counters) keys.push(this.#keys.counter(counter, shard), this.#keys.refusal(counter, shard))
       // The script marks a lease whose holds are returned at expiry by this suffix.
       args.push(
         String(request.now),
@@ -123,6 +113,8 @@ export class LuaStore implements QuotaStore {
           String(counter.amount),
           counter.hold ? '1' : '0',
           ...windowArgs(counter.window),
+          counter.counter,
+          counter.identifier,
         )
       }
     }

@@ -53,6 +53,21 @@ export class RedisKeys {
     return `${this.#base(shard)}c:${escapeKeyPart(ref.counter)}:${escapeKeyPart(ref.identifier)}:${windowSuffix(ref.window)}`
   }
 
+  /** The last refusal of a counter (any window). */
+  refusal(ref: Pick<CounterRef, 'counter' | 'identifier'>, shard: string | undefined): string {
+    return `${this.#base(shard)}l:${escapeKeyPart(ref.counter)}:${escapeKeyPart(ref.identifier)}`
+  }
+
+  /** The hash of a shard's overrides (few: operators set them by hand). */
+  overrides(shard: string | undefined): string {
+    return `${this.#base(shard)}overrides`
+  }
+
+  /** The audit log of operator actions. */
+  get audit(): string {
+    return `${this.#prefix}:audit`
+  }
+
   /** The sorted set of a shard's unsettled holds. */
   holds(shard: string | undefined): string {
     return `${this.#base(shard)}holds`

@@ -35,6 +35,21 @@ local function text(number)
   return string.format('%.0f', number)
 end
 
+-- An override's amount ("amount until", until '-' for none), or nil when absent or over.
+local function override_amount(entry, now)
+  if not entry then return nil end
+  local amount, until_ = string.match(entry, '^(%S+) (%S+)$')
+  if until_ ~= '-' and tonumber(until_) <= now then return nil end
+  return tonumber(amount)
+end
+
+-- The limit under overrides f = { own allow, family allow, own grant, family grant }: an allow
+-- replaces the limit (the identifier's first), grants add to it.
+local function effective_limit(limit, f, now)
+  local base = override_amount(f[1], now) or override_amount(f[2], now) or limit
+  return base + (override_amount(f[3], now) or 0) + (override_amount(f[4], now) or 0)
+end
+
 -- The new keep-until time of a key that must live until need (engine time), or nil when its
 -- current one (x) is enough. slack: how much longer to keep it, so active keys are rarely touched.
 local function extend(x, need, slack)

@@ -1,6 +1,15 @@
+import { auditScript, inspectScript, overrideScript, resetScript } from './admin.js'
 import { readScript } from './read.js'
 import { reserveScript } from './reserve.js'
 import { settleScript } from './settle.js'
 
 /** The Redis stores' Lua scripts, one per operation; each SHA is written out and checked by a test. */
-export const scripts = { reserve: reserveScript, settle: settleScript, read: readScript } as const
+export const scripts = {
+  reserve: reserveScript,
+  settle: settleScript,
+  read: readScript,
+  override: overrideScript,
+  inspect: inspectScript,
+  reset: resetScript,
+  audit: auditScript,
+} as const

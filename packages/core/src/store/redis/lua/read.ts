@@ -23,4 +23,4 @@ end
 return out
 `
 
-export const readScript = luaScript('read', source, '08869b526a07fdd6c4a719ff532ea1b6891fb9cb')
+export const readScript = luaScript('read', source, '634a96eba01fd41f59db9fb4cd42a58a42caac11')

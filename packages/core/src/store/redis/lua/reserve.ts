@@ -3,16 +3,27 @@ import { common } from './common.js'
 
 /** Reserves on every counter of a call, or on none (all or nothing). */
 const source = `${common}
--- KEYS: the shard's holds; then per reservation, per counter, its hash.
+-- KEYS: the shard's holds, the shard's overrides; then per reservation, per counter, its hash and
+--   its last-refusal key.
 -- ARGV: reservation count, the earliest now (for expiring holds); then per reservation: now,
---   expiresAt, leaseId, counter count, and per counter six values: kind, limit ('' = none),
---   amount, hold ('1' or '0'), a, b
+--   expiresAt, leaseId, counter count, and per counter eight values: kind, limit ('' = none),
+--   amount, hold ('1' or '0'), a, b, family, identifier
 --   (f: a = window start, b = window end; x: a = end of a window opened now; r: a = length, b = bucket)
 -- Returns per reservation: 1, a length, and per counter placement, used, reserved, window start,
---   reset; or 0, a length, and per refused counter index, used, reserved, window start, reset,
---   retry time.
+--   reset, limit in force (-1: the one given); or 0, a length, and per refused counter index, used,
+--   reserved, window start, reset, retry time, limit in force (-1: the one given).
 local holds = KEYS[1]
 expire_holds(holds, tonumber(ARGV[2]))
+local overridden = redis.call('EXISTS', KEYS[2]) == 1
+local REFUSAL_RETAIN = 604800000
+
+-- The limit a counter meets: the one given, unless an operator's override is in force.
+local function limit_of(limit, family, identifier, now)
+  if limit == '' or not overridden then return limit end
+  local own, all = family .. '\\n' .. identifier .. '\\n', family .. '\\n\\n'
+  local f = redis.call('HMGET', KEYS[2], own .. 'a', all .. 'a', own .. 'g', all .. 'g')
+  return text(effective_limit(tonumber(limit), f, now))
+end
 
 local function reserve_one(kbase, abase, out)
   local nowText = ARGV[abase + 1]
@@ -21,13 +32,16 @@ local function reserve_one(kbase, abase, out)
   local release = string.sub(leaseId, -3) == '\\n=r'
   if release then leaseId = string.sub(leaseId, 1, -4) end
   local views, refusals = {}, {}
+  local limits = {}
   for i = 1, n do
-    local base = abase + 4 + (i - 1) * 6
-    local kind, limit, amount = ARGV[base + 1], ARGV[base + 2], tonumber(ARGV[base + 3])
+    local base = abase + 4 + (i - 1) * 8
+    local kind, given, amount = ARGV[base + 1], ARGV[base + 2], tonumber(ARGV[base + 3])
     local a, b = ARGV[base + 5], ARGV[base + 6]
-    local hkey = KEYS[kbase + i]
+    local hkey = KEYS[kbase + 2 * i - 1]
     local v = view(kind, hkey, now, nowText, a, b)
     views[i] = v
+    local limit = limit_of(given, ARGV[base + 7], ARGV[base + 8], now)
+    limits[i] = limit == given and -1 or tonumber(limit)
     if limit ~= '' and v.used + v.reserved + amount > tonumber(limit) then
       local retry, totals = v.reset, nil
       if kind == 'r' then
@@ -46,12 +60,13 @@ local function reserve_one(kbase, abase, out)
           end
         end
       end
-      for _, value in ipairs({ i - 1, v.used, v.reserved, v.start, v.reset, retry }) do table.insert(refusals, value) end
+      for _, value in ipairs({ i - 1, v.used, v.reserved, v.start, v.reset, retry, limits[i] }) do table.insert(refusals, value) end
+      redis.call('SET', KEYS[kbase + 2 * i], nowText .. ' ' .. ARGV[base + 3] .. ' ' .. limit .. ' ' .. text(v.used) .. ' ' .. text(v.reserved), 'PX', REFUSAL_RETAIN)
     end
   end
   if #refusals > 0 then
     for i = 1, n do
-      if views[i].st then save_moved(KEYS[kbase + i], views[i].st) end
+      if views[i].st then save_moved(KEYS[kbase + 2 * i - 1], views[i].st) end
     end
     table.insert(out, 0)
     table.insert(out, #refusals)
@@ -60,14 +75,14 @@ local function reserve_one(kbase, abase, out)
   end
 
   table.insert(out, 1)
-  table.insert(out, 5 * n)
+  table.insert(out, 6 * n)
   local member, holding = leaseId, false
   for i = 1, n do
-    local base = abase + 4 + (i - 1) * 6
+    local base = abase + 4 + (i - 1) * 8
     local kind, amountText, hold = ARGV[base + 1], ARGV[base + 3], ARGV[base + 4] == '1'
     local amount = tonumber(amountText)
     local a, b = ARGV[base + 5], ARGV[base + 6]
-    local hkey = KEYS[kbase + i]
+    local hkey = KEYS[kbase + 2 * i - 1]
     local v = views[i]
     if hold then
       holding = true
@@ -100,7 +115,7 @@ local function reserve_one(kbase, abase, out)
     end
     if v.reset == nil then v.reset = rolling_reset(hkey, now, tonumber(a), tonumber(b)) end
     local o = #out
-    out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = tonumber(v.placement), v.used, v.reserved, v.start, v.reset
+    out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6] = tonumber(v.placement), v.used, v.reserved, v.start, v.reset, limits[i]
   end
   -- Every lease that holds has a member, even for zero tokens: its settle finds it exactly once.
   if release then member = member .. '\\n=r' end
@@ -108,11 +123,11 @@ local function reserve_one(kbase, abase, out)
   return n
 end
 
-local out, kbase, abase, latest = {}, 1, 2, 0
+local out, kbase, abase, latest = {}, 2, 2, 0
 for _ = 1, tonumber(ARGV[1]) do
   latest = math.max(latest, tonumber(ARGV[abase + 2]))
   local n = reserve_one(kbase, abase, out)
-  kbase, abase = kbase + n, abase + 4 + 6 * n
+  kbase, abase = kbase + 2 * n, abase + 4 + 8 * n
 end
 -- The holds set lives as long as its latest hold, on Redis's clock (durations, not instants).
 local ttl, needed = redis.call('PTTL', holds), latest - tonumber(ARGV[2]) + RETAIN + GRACE
@@ -121,4 +136,4 @@ if ttl == -1 then redis.call('PEXPIRE', holds, math.floor(needed)) end
 return out
 `
 
-export const reserveScript = luaScript('reserve', source, '96d45ceda371b09c2c7354059de20fbdf27a7dd8')
+export const reserveScript = luaScript('reserve', source, '6b0b7fff97e23236bc60421eaa945753e773aaec')

@@ -87,4 +87,4 @@ end
 return out
 `
 
-export const settleScript = luaScript('settle', source, '8b7c6c427a287b92678371b13a830442fa4c11a4')
+export const settleScript = luaScript('settle', source, 'fcb0ca46cd6d8a7234f221f7a128ac841a81b6b9')

@@ -1,0 +1,274 @@
+import type { PolicyDecision } from '../plan/decision.js'
+import { decisionOf } from '../plan/request-plan.js'
+import { classCounter, type PolicyTarget, resolveTarget } from '../policy/identifier.js'
+import { isClassAllow, type NormalizedPolicy } from '../policy/policy.js'
+import { QuotaInputError } from '../shared/errors.js'
+import type { QuotaEvents } from '../shared/events.js'
+import type { QuotaContext } from '../shared/types.js'
+import type { CounterRef, QuotaStore } from '../store/quota-store.js'
+import { type AuditEntry, type CounterAdminState, effectiveLimit, type OverrideKind, type OverrideValue, type StoreAdmin } from '../store/store-admin.js'
+import type { EngineSettings } from './settings.js'
+
+/** Whose counter an operator changes. */
+export interface AdminTarget {
+  /** The policy (by `name`). */
+  readonly policy: string
+  /**
+   * One caller, as for `reserve` (e.g. `{ user: 'alice' }`; a class-based policy also reads its
+   * class from it). Omit it, with `class`, to change every identifier of a class; omit both for a
+   * policy without identifier (one counter for everyone).
+   */
+  readonly context?: QuotaContext
+  /** Every identifier of this class (a policy with a class-based `allow`). */
+  readonly class?: string
+}
+
+/** Who acts and why: recorded in the audit log and the `admin` event. */
+export interface AdminActor {
+  /** @default 'unknown' */
+  readonly by?: string
+  readonly reason?: string
+}
+
+export interface AllowOverride extends AdminTarget, AdminActor {
+  /** The limit in force instead of the policy's, in the policy's unit (tokens, or dollars). */
+  readonly allow: number
+  /** When the override ends by itself. @default never (until `clear`) */
+  readonly until?: Date | number
+}
+
+export interface Grant extends AdminTarget, AdminActor {
+  /** Added to the limit, in the policy's unit; adds to a grant in force (which then lasts until the later end). */
+  readonly add: number
+  /** When the grant ends by itself. @default never (until `clear`) */
+  readonly until?: Date | number
+}
+
+/** An override in force on a counter, in the policy's unit. */
+export interface OverrideInForce {
+  readonly kind: OverrideKind
+  /** `identifier`: this caller's own; `class`: every identifier of its class (or the whole policy). */
+  readonly scope: 'identifier' | 'class'
+  readonly amount: number
+  readonly until?: number
+}
+
+/** A counter's last refusal, in the policy's unit, with a sentence that explains it. */
+export interface RefusalRecord {
+  readonly at: number
+  readonly requested: number
+  readonly limit: number
+  readonly used: number
+  readonly reserved: number
+  readonly reason: string
+}
+
+/** One policy's counter for a caller, as an operator sees it. `allowed` is the limit in force. */
+export interface PolicyInspection extends PolicyDecision {
+  /** The policy's own limit, before overrides. */
+  readonly policyAllowed: number
+  readonly overrides: readonly OverrideInForce[]
+  readonly lastRefusal?: RefusalRecord
+}
+
+/**
+ * The operator's side of a quota (`quota.admin`): look at a caller's counters, reset a window,
+ * raise or replace a limit for a while. Overrides live in the store, so every process applies
+ * them from its next reservation on (SyncedStore: from its next sync); each action emits an
+ * `admin` event and is appended to the store's audit log.
+ */
+export interface QuotaAdmin {
+  /** Every policy that counts this caller (policies whose identifier the context lacks are left out). */
+  inspect(context?: QuotaContext): Promise<readonly PolicyInspection[]>
+  /** Replaces the policy's `allow` for one identifier or class, optionally until a time. */
+  set(request: AllowOverride): Promise<void>
+  /** Adds to the limit for one identifier or class, optionally until a time. */
+  grant(request: Grant): Promise<void>
+  /** Removes the `allow` override and the grant of one identifier or class. */
+  clear(request: AdminTarget & AdminActor): Promise<void>
+  /** Zeroes the committed usage of the current window (reservations in flight keep holding). */
+  reset(request: AdminTarget & AdminActor): Promise<void>
+  /** The latest operator actions, newest first. @default limit 100 */
+  audit(limit?: number): Promise<readonly AuditEntry[]>
+}
+
+interface Resolved {
+  readonly policy: NormalizedPolicy
+  readonly ref: CounterRef
+  readonly shard: string | undefined
+  /** How the audit names the target. */
+  readonly identifier: string | null
+  readonly class: string | undefined
+}
+
+function invalid(message: string, policy?: string): QuotaInputError {
+  return new QuotaInputError({ code: 'InvalidAdminRequest', message, policy })
+}
+
+/** The admin of a quota on `store`; the store must have a `StoreAdmin` (every store of this package has). */
+export function createQuotaAdmin(settings: EngineSettings, store: QuotaStore, events: QuotaEvents): QuotaAdmin {
+  const storeAdmin = (): StoreAdmin => {
+    if (!store.admin) throw invalid('this store has no admin side (overrides, resets, audit); use MemoryStore, RedisStore, UpstashStore or SyncedStore')
+    return store.admin
+  }
+
+  const policyNamed = (name: string): NormalizedPolicy => {
+    const policy = settings.policies.find((candidate) => candidate.name === name)
+    if (!policy) throw invalid(`no policy is named "${name}" (policies: ${settings.policies.map((candidate) => candidate.name).join(', ')})`)
+    return policy
+  }
+
+  const resolve = async (target: AdminTarget, at: number): Promise<Resolved> => {
+    const policy = policyNamed(target.policy)
+    const shard = settings.shardOf(target.context ?? {})
+    if (target.class !== undefined) {
+      if (!isClassAllow(policy.allow) || !policy.allow.counts.has(target.class)) {
+        throw invalid(`has no class "${target.class}"`, policy.name)
+      }
+      const counter = classCounter(policy.counterName, target.class)
+      return { policy, ref: { counter, identifier: '', window: policy.window(at) }, shard, identifier: null, class: target.class }
+    }
+    const resolved = await resolveTarget(policy, target.context ?? {}, at)
+    return {
+      policy,
+      ref: { counter: resolved.counter, identifier: resolved.identifierKey, window: policy.window(at) },
+      shard,
+      identifier: resolved.identifier,
+      class: resolved.class,
+    }
+  }
+
+  const record = async (resolved: Resolved, actor: AdminActor, action: AuditEntry['action'], details: Pick<AuditEntry, 'amount' | 'until'>, at: number) => {
+    const entry: AuditEntry = {
+      at,
+      by: actor.by ?? 'unknown',
+      action,
+      policy: resolved.policy.name,
+      identifier: resolved.identifier,
+      ...(resolved.class === undefined ? {} : { class: resolved.class }),
+      ...details,
+      ...(actor.reason === undefined ? {} : { reason: actor.reason }),
+    }
+    await storeAdmin().appendAudit(entry)
+    events.emit('admin', entry)
+  }
+
+  const write = async (request: AdminTarget & AdminActor, kind: OverrideKind, amount: number | null, until: Date | number | undefined) => {
+    const at = settings.now()
+    const resolved = await resolve(request, at)
+    const end = untilOf(until, at, resolved.policy.name)
+    const scaled = amount === null ? null : inCounterUnits(amount, resolved.policy, kind)
+    const targetRef = { counter: resolved.ref.counter, identifier: resolved.ref.identifier, shard: resolved.shard }
+    await storeAdmin().writeOverride({ ...targetRef, now: at, kind, amount: scaled, until: end })
+    return { resolved, at, end }
+  }
+
+  return {
+    async inspect(context = {}) {
+      const at = settings.now()
+      const targets = await inspectable(settings.policies, context, at)
+      const shard = settings.shardOf(context)
+      const refs = targets.map((target) => ({ counter: target.counter, identifier: target.identifierKey, window: target.policy.window(at) }))
+      const [snapshots, states] = await Promise.all([
+        store.read({ now: at, counters: refs, shard }),
+        storeAdmin().readAdmin({ now: at, counters: refs, shard }),
+      ])
+      return targets.map((target, index) => inspectionOf(target, snapshots[index]!, states[index]!, at))
+    },
+    async set(request) {
+      checkAmount(request.allow, 'allow', request.policy)
+      const { resolved, at, end } = await write(request, 'allow', request.allow, request.until)
+      await record(resolved, request, 'allow', { amount: request.allow, ...(end === undefined ? {} : { until: end }) }, at)
+    },
+    async grant(request) {
+      checkAmount(request.add, 'add', request.policy)
+      const { resolved, at, end } = await write(request, 'grant', request.add, request.until)
+      await record(resolved, request, 'grant', { amount: request.add, ...(end === undefined ? {} : { until: end }) }, at)
+    },
+    async clear(request) {
+      const { resolved, at } = await write(request, 'allow', null, undefined)
+      await storeAdmin().writeOverride({
+        counter: resolved.ref.counter,
+        identifier: resolved.ref.identifier,
+        shard: resolved.shard,
+        now: at,
+        kind: 'grant',
+        amount: null,
+      })
+      await record(resolved, request, 'clear', {}, at)
+    },
+    async reset(request) {
+      const at = settings.now()
+      const resolved = await resolve(request, at)
+      if (resolved.ref.identifier === '' && resolved.policy.identifier !== undefined)
+        throw invalid('reset takes one identifier (a context), not a class', resolved.policy.name)
+      await storeAdmin().resetUsage({ now: at, counters: [resolved.ref], shard: resolved.shard })
+      await record(resolved, request, 'reset', {}, at)
+    },
+    async audit(limit = 100) {
+      return storeAdmin().readAudit(limit)
+    },
+  }
+}
+
+function checkAmount(amount: unknown, field: string, policy: string): void {
+  if (typeof amount !== 'number' || !Number.isFinite(amount) || amount < 0) {
+    throw invalid(`expected \`${field}\` to be a non-negative number, got ${String(amount)}`, policy)
+  }
+}
+
+function inCounterUnits(amount: number, policy: NormalizedPolicy, kind: OverrideKind): number {
+  const scaled = Math.round(amount * policy.scale)
+  if (!Number.isSafeInteger(scaled)) throw invalid(`the ${kind} of ${amount} is too large`, policy.name)
+  return scaled
+}
+
+function untilOf(until: Date | number | undefined, at: number, policy: string): number | undefined {
+  if (until === undefined) return undefined
+  const end = until instanceof Date ? until.getTime() : until
+  if (!Number.isFinite(end)) throw invalid(`expected \`until\` to be a date, got ${String(until)}`, policy)
+  if (end <= at) throw invalid(`\`until\` (${new Date(end).toISOString()}) is already past`, policy)
+  return end
+}
+
+/** The targets of every policy that counts this caller; the ones whose identifier it lacks are left out. */
+async function inspectable(policies: readonly NormalizedPolicy[], context: QuotaContext, at: number): Promise<PolicyTarget[]> {
+  const targets: PolicyTarget[] = []
+  for (const policy of policies) {
+    try {
+      targets.push(await resolveTarget(policy, context, at))
+    } catch (error) {
+      if (QuotaInputError.isInstance(error) && error.code === 'UnresolvedIdentifier') continue
+      // A class the policy does not know: still shown, with no limit.
+      const target = await Promise.resolve()
+        .then(() => resolveTarget({ ...policy, mode: 'count-only', enforces: false, counts: true }, context, at))
+        .catch(() => undefined)
+      if (!target) throw error
+      targets.push({ ...target, policy, limit: 0 })
+    }
+  }
+  return targets
+}
+
+function inspectionOf(target: PolicyTarget, snapshot: Parameters<typeof decisionOf>[1], state: CounterAdminState, at: number): PolicyInspection {
+  const limit = effectiveLimit(target.limit, state.overrides, at)
+  const decision = decisionOf(target, limit === target.limit ? snapshot : { ...snapshot, limit })
+  const unit = (amount: number) => (target.policy.scale === 1 ? amount : amount / target.policy.scale)
+  const overrides: OverrideInForce[] = []
+  const add = (kind: OverrideKind, scope: OverrideInForce['scope'], value: OverrideValue | undefined) => {
+    if (value) overrides.push({ kind, scope, amount: unit(value.amount), ...(value.until === undefined ? {} : { until: value.until }) })
+  }
+  add('allow', 'identifier', state.overrides.allow)
+  add('allow', 'class', state.overrides.familyAllow)
+  add('grant', 'identifier', state.overrides.grant)
+  add('grant', 'class', state.overrides.familyGrant)
+  const policyAllowed = target.limit === undefined ? decision.allowed : unit(target.limit)
+  const refusal = state.lastRefusal
+  if (!refusal) return { ...decision, policyAllowed, overrides }
+  const [requested, limitThen, used, reserved] = [unit(refusal.requested), unit(refusal.limit), unit(refusal.used), unit(refusal.reserved)]
+  const reason =
+    requested > limitThen
+      ? `the request needed ${requested} ${decision.unit}, more than the whole limit of ${limitThen}`
+      : `the request needed ${requested} ${decision.unit} with ${used} used and ${reserved} reserved of ${limitThen}`
+  return { ...decision, policyAllowed, overrides, lastRefusal: { at: refusal.at, requested, limit: limitThen, used, reserved, reason } }
+}
