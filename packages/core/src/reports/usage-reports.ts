@@ -81,7 +81,7 @@ export interface UsageTracking {
   stop(): void
 }
 
-const dayOf = (time: number) => new Date(time).toISOString().slice(0, 10)
+export const dayOf = (time: number) => new Date(time).toISOString().slice(0, 10)
 
 function attributionOf(context: QuotaContext, model: string | undefined): Partial<Record<UsageDimension, readonly string[]>> {
   const attribution: Partial<Record<UsageDimension, string[]>> = {}
@@ -160,8 +160,29 @@ class UsageAlerts {
   }
 }
 
+/** Tokens and cost per name of one dimension over some days, largest first. */
+export function consumersOf(days: readonly DayUsage[], dimension: UsageDimension, total: number): Consumer[] {
+  const counts = countTable()
+  const costs = countTable()
+  for (const day of days) {
+    for (const [name, tokens] of Object.entries(day.by[dimension])) counts[name] = (counts[name] ?? 0) + tokens
+    for (const [name, micros] of Object.entries(day.costBy[dimension])) costs[name] = (costs[name] ?? 0) + micros
+  }
+  return ranked(counts, costs, total)
+}
+
+/** Totals of some days. */
+export function totalsOf(entries: readonly DayUsage[]): UsageTotals {
+  return {
+    tokens: entries.reduce((total, day) => total + day.tokens, 0),
+    costUsd: entries.reduce((total, day) => total + day.costMicros, 0) / 1e6,
+    requests: entries.reduce((total, day) => total + day.requests, 0),
+    refusals: entries.reduce((total, day) => total + day.refusals, 0),
+  }
+}
+
 /** The days of `at`'s month up to `at`. */
-function monthDays(at: number): string[] {
+export function monthDays(at: number): string[] {
   const date = new Date(at)
   const days: string[] = []
   for (let time = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1); time <= at; time += dayMs) days.push(dayOf(time))
@@ -173,22 +194,9 @@ function reportOf(month: readonly DayUsage[], at: number, top: number): UsageRep
   const date = new Date(at)
   const monthStart = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1)
   const monthEnd = Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1)
-  const sum = (entries: readonly DayUsage[]): UsageTotals => ({
-    tokens: entries.reduce((total, day) => total + day.tokens, 0),
-    costUsd: entries.reduce((total, day) => total + day.costMicros, 0) / 1e6,
-    requests: entries.reduce((total, day) => total + day.requests, 0),
-    refusals: entries.reduce((total, day) => total + day.refusals, 0),
-  })
+  const sum = totalsOf
   const thisMonth = sum(month)
-  const merged = (dimension: UsageDimension) => {
-    const counts = countTable()
-    const costs = countTable()
-    for (const day of month) {
-      for (const [name, tokens] of Object.entries(day.by[dimension])) counts[name] = (counts[name] ?? 0) + tokens
-      for (const [name, micros] of Object.entries(day.costBy[dimension])) costs[name] = (costs[name] ?? 0) + micros
-    }
-    return ranked(counts, costs, thisMonth.tokens)
-  }
+  const merged = (dimension: UsageDimension) => consumersOf(month, dimension, thisMonth.tokens)
   const hours = Math.max(1 / 60, (at - monthStart) / 3_600_000)
   const burnRatePerHour = thisMonth.tokens / hours
   const byUser = merged('user')
