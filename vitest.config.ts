@@ -72,6 +72,14 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          name: 'cli',
+          root: './packages/cli',
+          include: ['src/**/*.test.ts'],
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'examples',
           root: './examples',
           include: ['*/**/*.test.ts'],

@@ -131,6 +131,21 @@ describe('quota.admin', () => {
     expect(events.at(-1)).toMatchObject({ action: 'reset', policy: 'user-daily', identifier: 'alice', by: 'ops' })
   })
 
+  it('thresholds are shares of the limit in force: a grant moves them', async () => {
+    const clock = createFakeClock('2026-03-14T10:00:00Z')
+    const crossed: number[] = []
+    const quota = createTokenQuota({
+      policies: [{ name: 'user-daily', identifier: 'user', allow: 1000, interval: 1, timeUnit: 'day', thresholds: [{ at: 0.8, action: 'warn' }] }],
+      now: clock.now,
+      on: { threshold: (event) => crossed.push(event.allowed) },
+    })
+    await quota.admin.grant({ policy: 'user-daily', context: { user: 'alice' }, add: 1000 })
+    await (await quota.reserve({ user: 'alice' }, { estimate: 900 })).commit({ total: 900 }) // 90 % of the policy, 45 % in force
+    expect(crossed).toEqual([])
+    await (await quota.reserve({ user: 'alice' }, { estimate: 800 })).commit({ total: 800 })
+    expect(crossed).toEqual([2000])
+  })
+
   it('refuses a bad admin request with a typed error and changes nothing', async () => {
     const { clock, quota } = setup()
     const cases = [

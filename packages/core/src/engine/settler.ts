@@ -46,7 +46,13 @@ export class Settler implements LeaseSettlement<Reservation> {
     const priced = requestPlan.costPricing
     const cost = priced && { usd: usage === undefined ? priced.costBound(bound) : priced.cost(normalized), price: priced.source }
     const result = () => this.#committed(reservation, charges, normalized, estimated, cost)
-    return this.#write(reservation, charges, at, (outcomes) => this.#options.thresholds.noticeCrossings(requestPlan, outcomes, at), result)
+    return this.#write(
+      reservation,
+      charges,
+      at,
+      (outcomes) => this.#options.thresholds.noticeCrossings(requestPlan, outcomes, at, reservation.snapshots),
+      result,
+    )
   }
 
   release(reservation: Reservation): MaybePromise<void> {

@@ -42,7 +42,7 @@ export class ThresholdWatch {
       const counter = counters[index]!
       const snapshot = snapshots[index]!
       for (const target of counter.targets) {
-        const allowed = allowedOf(target)
+        const allowed = allowedInForce(target, snapshot)
         for (const threshold of target.policy.thresholds) {
           if (threshold.action !== 'throttle' || snapshot.used < threshold.at * allowed) continue
           this.#startThrottle(counter, target, threshold, snapshot.resetAt, context, at)
@@ -51,18 +51,17 @@ export class ThresholdWatch {
     }
   }
 
-  /** Emits the `threshold` events of a settlement's crossings, once the store has answered. */
-  noticeCrossings(plan: RequestPlan, outcomes: readonly ChargeOutcome[], at: number): void {
+  /** Emits the `threshold` events of a settlement's crossings, once the store has answered; `snapshots` are the reservation's (their limit in force). */
+  noticeCrossings(plan: RequestPlan, outcomes: readonly ChargeOutcome[], at: number, snapshots: readonly CounterSnapshot[]): void {
     const { counters, context } = plan
     for (let index = 0; index < counters.length; index += 1) {
       const counter = counters[index]!
       if (!counter.reportUsed) continue
-      for (const target of counter.targets) this.#emitCrossed(counter, target, outcomes[index]!, context, at)
+      for (const target of counter.targets) this.#emitCrossed(counter, target, outcomes[index]!, context, at, allowedInForce(target, snapshots[index]))
     }
   }
 
-  #emitCrossed(counter: CounterPlan, target: PolicyTarget, outcome: ChargeOutcome, context: QuotaContext, at: number): void {
-    const allowed = allowedOf(target)
+  #emitCrossed(counter: CounterPlan, target: PolicyTarget, outcome: ChargeOutcome, context: QuotaContext, at: number, allowed: number): void {
     for (const threshold of target.policy.thresholds) {
       const level = threshold.at * allowed
       if (!(outcome.usedBefore < level && outcome.usedAfter >= level)) continue
@@ -109,6 +108,11 @@ export class ThresholdWatch {
     })
     return defaultPacingMs
   }
+}
+
+/** Thresholds are shares of the limit in force: an operator's override (in the snapshot) moves them too. */
+function allowedInForce(target: PolicyTarget, snapshot: CounterSnapshot | undefined): number {
+  return (target.limit === undefined ? undefined : snapshot?.limit) ?? allowedOf(target)
 }
 
 function keyOf(counter: CounterPlan): string {

@@ -1,0 +1,21 @@
+import { QuotaConfigError, QuotaInputError, StoreUnavailableError } from '@tokenquota/core'
+
+/** A failure the operator can fix (a bad flag, URL, config or identifier): exit code 2. */
+export class CliError extends Error {
+  readonly exitCode: number
+
+  constructor(message: string, exitCode = 2) {
+    super(message)
+    this.name = 'CliError'
+    this.exitCode = exitCode
+  }
+}
+
+/** The message and exit code for what a command threw: 2 for the operator's input, 1 for the rest. */
+export function failureOf(error: unknown): { message: string; exitCode: number } {
+  if (error instanceof CliError) return { message: error.message, exitCode: error.exitCode }
+  if (QuotaConfigError.isInstance(error)) return { message: `invalid config: ${error.message}`, exitCode: 2 }
+  if (QuotaInputError.isInstance(error)) return { message: error.message, exitCode: 2 }
+  if (StoreUnavailableError.isInstance(error)) return { message: `the store did not answer: ${error.message}`, exitCode: 1 }
+  return { message: error instanceof Error ? error.message : String(error), exitCode: 1 }
+}

@@ -1,0 +1,225 @@
+import { execFile } from 'node:child_process'
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import type { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTokenQuota, type PolicyInspection, type TokenQuota, TokenQuotaExceededError } from '@tokenquota/core'
+import { loadQuotaConfig } from '@tokenquota/core/config'
+import { RedisStore, RedisUsageStore } from '@tokenquota/core/redis'
+import { trackUsage, type UsageTracking } from '@tokenquota/core/reports'
+import { connectFailFast, type RedisServer, startRedisServer, startUpstashRestServer } from '@tokenquota/test-support/redis'
+
+// The built CLI, run as operators run it: a separate process (`npm test` builds before testing).
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
+const config = fileURLToPath(new URL('../../core/src/config/__fixtures__/token_limits.yaml', import.meta.url))
+const run = promisify(execFile)
+
+interface Outcome {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
+
+/** Runs `tokenquota …` with only the environment given (no REDIS_URL of the machine's). */
+async function tokenquota(args: readonly string[], env: Record<string, string> = {}): Promise<Outcome> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH ?? '', USER: 'ops-test', ...env } })
+    return { code: 0, stdout, stderr }
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string }
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr }
+  }
+}
+
+let server: RedisServer
+let client: Redis
+let prefixes = 0
+
+beforeAll(async () => {
+  server = await startRedisServer()
+  client = await connectFailFast(server.url)
+})
+afterAll(async () => {
+  client.disconnect()
+  await server.kill()
+})
+
+/** An app on the fixture's policies, counting in Redis under its own prefix, with usage tracked there too. */
+async function app(): Promise<{ quota: TokenQuota; tracking: UsageTracking; store: string[]; flags: string[] }> {
+  const prefix = `cli${++prefixes}`
+  const { policies } = await loadQuotaConfig(config)
+  const quota = createTokenQuota({ policies, store: new RedisStore({ client, prefix }), commitMode: 'await' })
+  const tracking = trackUsage(quota, { store: new RedisUsageStore({ client, prefix }) })
+  const store = ['--redis-url', server.url, '--prefix', prefix]
+  return { quota, tracking, store, flags: ['--config', config, ...store] }
+}
+
+const alice = { user: 'alice', plan: 'premium', project: 'production' }
+
+async function spend(quota: TokenQuota, context: Record<string, string>, input: number, output: number, model = 'gpt-4o-mini') {
+  const lease = await quota.reserve(context, { estimate: { input, output }, model })
+  await lease.commit({ input, output })
+}
+
+/** `total` tokens in calls under the production project's per-request cap of 4000. */
+async function spendMany(quota: TokenQuota, context: Record<string, string>, total: number) {
+  for (let left = total; left > 0; left -= 4000) {
+    const call = Math.min(4000, left)
+    await spend(quota, context, call - Math.floor(call / 4), Math.floor(call / 4))
+  }
+}
+
+describe('tokenquota CLI against a real redis-server', () => {
+  it('status shows a caller after traffic, as a table and as JSON; reset zeroes the window the app then sees', async () => {
+    const { quota, flags } = await app()
+    await spendMany(quota, alice, 10_000)
+    await spend(quota, { ...alice, user: 'bob' }, 100, 50)
+
+    const json = await tokenquota(['status', '--user', 'alice', '--plan', 'premium', '--project', 'production', '--json', ...flags])
+    expect(json.code, json.stderr).toBe(0)
+    const rows = JSON.parse(json.stdout) as PolicyInspection[]
+    expect(rows.find((row) => row.policy === 'user-daily')).toMatchObject({
+      identifier: 'alice',
+      class: 'premium',
+      used: 10_000,
+      allowed: 50_000,
+      available: 40_000,
+    })
+    expect(rows.find((row) => row.policy === 'organization-daily')).toMatchObject({ identifier: null, used: 10_150 })
+
+    const text = await tokenquota(['status', '--user', 'alice', '--plan', 'premium', ...flags])
+    expect(text.stdout).toMatch(/user-daily\s+alice\s+premium\s+10,000\s+0\s+50,000\s+40,000/)
+
+    const reset = await tokenquota(['reset', '--user', 'alice', '--plan', 'premium', '--policy', 'user-daily', ...flags])
+    expect(reset.code, reset.stderr).toBe(0)
+    expect(reset.stdout).toBe('reset user-daily for user alice, plan premium: 10,000 used → 0\n')
+    const after = await quota.status(alice)
+    expect(after.find((row) => row.policy === 'user-daily')!.used).toBe(0)
+    expect(after.find((row) => row.policy === 'organization-daily')!.used).toBe(10_150) // only alice's window
+    expect((await quota.admin.audit()).map(({ by, action, policy, identifier }) => ({ by, action, policy, identifier }))).toEqual([
+      { by: 'ops-test', action: 'reset', policy: 'user-daily', identifier: 'alice' },
+    ])
+  })
+
+  it('a grant from the CLI is in force in the app at once: refused before, admitted right after', async () => {
+    const { quota, flags } = await app()
+    const carol = { user: 'carol', plan: 'standard', project: 'production' }
+    await spendMany(quota, carol, 9000) // 90 %: under the fixture's 95 % throttle
+    await expect(quota.reserve(carol, { estimate: { input: 2000, output: 500 }, model: 'gpt-4o-mini' })).rejects.toBeInstanceOf(TokenQuotaExceededError)
+
+    const granted = await tokenquota([
+      'grant',
+      '--user',
+      'carol',
+      '--plan',
+      'standard',
+      '--policy',
+      'user-daily',
+      '--add',
+      '50000',
+      '--until',
+      '1d',
+      '--reason',
+      'demo day',
+      ...flags,
+    ])
+    expect(granted.code, granted.stderr).toBe(0)
+    expect(granted.stdout).toMatch(/^granted \+50000 until .* on user-daily for user carol, plan standard; allowed now 60,000 tokens, 51,000 available\n$/)
+    await spend(quota, carol, 2000, 500)
+
+    const status = JSON.parse((await tokenquota(['status', '--user', 'carol', '--plan', 'standard', '--json', ...flags])).stdout) as PolicyInspection[]
+    const daily = status.find((row) => row.policy === 'user-daily')!
+    expect(daily).toMatchObject({ used: 11_500, allowed: 60_000, policyAllowed: 10_000, overrides: [{ kind: 'grant', scope: 'identifier', amount: 50_000 }] })
+    expect(daily.lastRefusal).toMatchObject({ requested: 2500, limit: 10_000, used: 9000 })
+  })
+
+  it('report lists top consumers with burn rate and projection', async () => {
+    const { quota, tracking, store } = await app()
+    await spend(quota, alice, 3000, 1000, 'gpt-4o')
+    await spend(quota, { ...alice, user: 'dave' }, 500, 500)
+    await tracking.flush()
+    const json = await tokenquota(['report', '--since', '7d', '--by', 'user', '--json', ...store])
+    expect(json.code, json.stderr).toBe(0)
+    const report = JSON.parse(json.stdout) as {
+      totals: { tokens: number; requests: number }
+      consumers: Array<{ name: string; tokens: number }>
+      projectedMonth: number
+    }
+    expect(report.totals).toMatchObject({ tokens: 5000, requests: 2 })
+    expect(report.consumers.map(({ name, tokens }) => [name, tokens])).toEqual([
+      ['alice', 4000],
+      ['dave', 1000],
+    ])
+    expect(report.projectedMonth).toBeGreaterThanOrEqual(5000)
+    const byModel = await tokenquota(['report', '--by', 'model', ...store])
+    expect(byModel.stdout).toMatch(/gpt-4o\s+4,000\s+80\.0%/)
+    expect(byModel.stdout).toContain('burn rate')
+  })
+
+  it('watch prints a per-user table and stops after --count refreshes', async () => {
+    const { quota, tracking, flags } = await app()
+    await spend(quota, alice, 700, 300)
+    await tracking.flush()
+    const watched = await tokenquota(['watch', '--count', '1', '--plan', 'premium', ...flags])
+    expect(watched.code, watched.stderr).toBe(0)
+    expect(watched.stdout).toMatch(/USER\s+TODAY\s+USER-DAILY/)
+    expect(watched.stdout).toMatch(/alice\s+1,000\s+1,000\/50,000 2%/)
+  })
+
+  it('check validates a config and prints its policies; a broken one exits 2 naming the field', async () => {
+    const valid = await tokenquota(['check', config])
+    expect(valid.code).toBe(0)
+    expect(valid.stdout).toMatch(/user-daily\s+user\s+premium: 50,000, standard: 10,000\s+1 day/)
+
+    const folder = await mkdtemp(join(tmpdir(), 'tokenquota-cli-'))
+    const broken = join(folder, 'token_limits.yaml')
+    await writeFile(broken, 'users:\n  tier_premium:\n    daily_limit: -5\n')
+    const failed = await tokenquota(['check', broken])
+    expect(failed.code).toBe(2)
+    expect(failed.stderr).toBe(
+      'tokenquota: invalid config: field `users.tier_premium.daily_limit`: Expected `users.tier_premium.daily_limit` to be a non-negative integer, got `-5`\n',
+    )
+  })
+
+  it('exits 2 with a clear message, and no credentials, on a bad URL, an unreachable server, no store, or an unknown identifier', async () => {
+    const { flags } = await app()
+    const badScheme = await tokenquota(['status', '--user', 'alice', '--config', config, '--redis-url', 'http://admin:hunter2@example.com'])
+    expect([badScheme.code, badScheme.stderr]).toEqual([2, 'tokenquota: expected a redis:// or rediss:// URL, got http://***@example.com/\n'])
+    const unreachable = await tokenquota(['status', '--user', 'alice', '--config', config], { REDIS_URL: 'redis://admin:hunter2@127.0.0.1:1' })
+    expect(unreachable.code).toBe(2)
+    expect(unreachable.stderr).toMatch(/^tokenquota: cannot connect to Redis at redis:\/\/\*\*\*@127\.0\.0\.1:1: .*ECONNREFUSED/)
+    expect(unreachable.stderr).not.toContain('hunter2')
+    const none = await tokenquota(['status', '--user', 'alice', '--config', config])
+    expect([none.code, none.stderr]).toEqual([
+      2,
+      'tokenquota: no store to read: pass --redis-url, or set REDIS_URL, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN\n',
+    ])
+    const unknown = await tokenquota(['status', '--user', 'nobody', '--plan', 'premium', ...flags])
+    expect([unknown.code, unknown.stderr]).toEqual([
+      2,
+      'tokenquota: unknown identifier: user nobody, plan premium has no usage, reservation, override or refusal in the current windows\n',
+    ])
+    const noPolicy = await tokenquota(['grant', '--context', 'team=red', '--add', '5', ...flags])
+    expect([noPolicy.code, noPolicy.stderr]).toEqual([2, 'tokenquota: no enforcing policy counts team red\n'])
+  })
+
+  it('reaches Upstash over REST from its environment variables, without printing the token', async () => {
+    const { quota, flags } = await app()
+    await spend(quota, alice, 100, 20)
+    const rest = await startUpstashRestServer(client)
+    try {
+      const prefix = flags[flags.indexOf('--prefix') + 1]!
+      const status = await tokenquota(['status', '--user', 'alice', '--plan', 'premium', '--config', config, '--prefix', prefix, '--json'], {
+        UPSTASH_REDIS_REST_URL: rest.url,
+        UPSTASH_REDIS_REST_TOKEN: 'secret-token',
+      })
+      expect(status.code, status.stderr).toBe(0)
+      expect((JSON.parse(status.stdout) as PolicyInspection[]).find((row) => row.policy === 'user-daily')!.used).toBe(120)
+    } finally {
+      await rest.close()
+    }
+  })
+})

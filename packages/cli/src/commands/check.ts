@@ -1,0 +1,47 @@
+import type { TokenQuota } from '@tokenquota/core'
+import { loadConfig } from '../policies.js'
+import { printJson } from '../session.js'
+import { amount, table } from '../table.js'
+import { createTokenQuota } from '@tokenquota/core'
+
+type Policy = TokenQuota['policies'][number]
+
+/** `tokenquota check token_limits.yaml`: validates a config and prints the policies it makes. */
+export async function check(path: string, flags: { readonly json?: boolean }): Promise<void> {
+  const config = await loadConfig(path)
+  const { policies } = createTokenQuota({ policies: config.policies, prices: [] })
+  const rows = policies.map((policy) => ({
+    name: policy.name,
+    identifier: identifierOf(policy),
+    allow: allowOf(policy),
+    window: `${policy.interval} ${policy.timeUnit}${policy.interval === 1 ? '' : 's'} (${policy.type})`,
+    mode: policy.mode,
+    unit: policy.unit,
+  }))
+  if (flags.json) return printJson({ file: path, policies: rows, alerts: config.alerts })
+  process.stdout.write(`${path}: valid, ${rows.length} ${rows.length === 1 ? 'policy' : 'policies'}\n\n`)
+  process.stdout.write(
+    `${table(
+      ['POLICY', 'IDENTIFIER', 'ALLOW', 'WINDOW', 'MODE', 'UNIT'],
+      rows.map((row) => [row.name, row.identifier, row.allow, row.window, row.mode, row.unit]),
+    )}\n`,
+  )
+  if (config.alerts.length > 0) {
+    process.stdout.write(
+      `\nalerts: ${config.alerts.map((alert) => `${alert.threshold * 100}% ${alert.action}${alert.fallback ? ` (fallback ${alert.fallback})` : ''}`).join(', ')}\n`,
+    )
+  }
+}
+
+function identifierOf(policy: Policy): string {
+  if (policy.identifier === undefined) return '(shared)'
+  return typeof policy.identifier === 'string' ? policy.identifier : '(function)'
+}
+
+function allowOf(policy: Policy): string {
+  const { allow, scale, unit } = policy
+  const shown = (value: number) => amount(value / scale, unit)
+  if (typeof allow === 'number') return shown(allow)
+  if (typeof allow === 'function') return '(function of the context)'
+  return [...allow.counts].map(([name, value]) => `${name || '(none)'}: ${shown(value)}`).join(', ')
+}

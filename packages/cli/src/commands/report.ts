@@ -1,0 +1,46 @@
+import { periodReport, type UsageDimension } from '@tokenquota/core/reports'
+import { CliError } from '../cli-error.js'
+import { connect, type StoreFlags } from '../connect.js'
+import { printJson } from '../session.js'
+import { amount, table } from '../table.js'
+
+export interface ReportFlags extends StoreFlags {
+  readonly since: string
+  readonly by: string
+  readonly top: string
+  readonly json?: boolean
+}
+
+const dimensions: readonly UsageDimension[] = ['user', 'model', 'project', 'org', 'tag']
+
+/** `tokenquota report --since 7d --by user`: top consumers, burn rate and the month's projection (needs `trackUsage` on a RedisUsageStore in the app). */
+export async function report(flags: ReportFlags): Promise<void> {
+  const days = /^(\d+)d$/.exec(flags.since)
+  if (!days || Number(days[1]) < 1 || Number(days[1]) > 62) throw new CliError(`expected --since to be a number of days from 1d to 62d, got "${flags.since}"`)
+  if (!dimensions.includes(flags.by as UsageDimension)) throw new CliError(`expected --by to be one of ${dimensions.join(', ')}, got "${flags.by}"`)
+  const top = Number(flags.top)
+  if (!Number.isInteger(top) || top < 1) throw new CliError(`expected --top to be a positive integer, got "${flags.top}"`)
+  const connection = await connect(flags)
+  try {
+    const result = await periodReport(connection.usage, { now: Date.now(), days: Number(days[1]), by: flags.by as UsageDimension })
+    if (flags.json) return printJson({ ...result, consumers: result.consumers.slice(0, top) })
+    const { totals } = result
+    process.stdout.write(
+      [
+        `usage ${result.from} → ${result.to} (UTC days), by ${result.by}`,
+        `tokens ${amount(totals.tokens, 'tokens')} in ${amount(totals.requests, 'tokens')} calls (${amount(result.tokensPerRequest, 'tokens')} per call), ${totals.refusals} refused, $${totals.costUsd.toFixed(2)} priced`,
+        `burn rate ${amount(result.burnRatePerHour, 'tokens')} tokens/hour; this month projected at ${amount(result.projectedMonth, 'tokens')} tokens`,
+        '',
+        table(
+          [result.by.toUpperCase(), 'TOKENS', 'SHARE', 'COST'],
+          result.consumers
+            .slice(0, top)
+            .map((consumer) => [consumer.name, amount(consumer.tokens, 'tokens'), `${(consumer.share * 100).toFixed(1)}%`, `$${consumer.costUsd.toFixed(2)}`]),
+        ),
+        '',
+      ].join('\n'),
+    )
+  } finally {
+    await connection.close()
+  }
+}

@@ -1,0 +1,106 @@
+import { Command, Option } from 'commander'
+import { check } from './commands/check.js'
+import { clear, grant, setAllow } from './commands/overrides.js'
+import { report } from './commands/report.js'
+import { reset } from './commands/reset.js'
+import { status } from './commands/status.js'
+import { watch } from './commands/watch.js'
+import { collect } from './context.js'
+import { failureOf } from './cli-error.js'
+
+/** Store and config options every command that reads the app's counters takes. */
+function withStore(command: Command): Command {
+  return command
+    .addOption(
+      new Option(
+        '--redis-url <url>',
+        'the Redis the app counts in (default: $REDIS_URL, else Upstash from $UPSTASH_REDIS_REST_URL and $UPSTASH_REDIS_REST_TOKEN)',
+      ),
+    )
+    .option('--prefix <prefix>', "the stores' key prefix", 'tokenquota')
+}
+
+function withPolicies(command: Command): Command {
+  return withStore(command).option(
+    '--config <file>',
+    'the policies: the token_limits.yaml (or .json) the app loads (default: $TOKENQUOTA_CONFIG, else ./token_limits.yaml)',
+  )
+}
+
+function withCaller(command: Command): Command {
+  return command
+    .option('--user <id>', 'the user')
+    .option('--org <id>', 'the organization')
+    .option('--project <id>', 'the project')
+    .option('--plan <name>', 'the plan (for class-based limits)')
+    .option('--context <key=value>', 'another context key (repeatable)', collect)
+}
+
+function withOverride(command: Command): Command {
+  return withCaller(withPolicies(command))
+    .option('--policy <name>', 'one policy (default: every enforcing policy that counts the caller)')
+    .option('--class <name>', 'every identifier of this class (with --policy), instead of one caller')
+    .option('--until <when>', 'when it ends: a date (2026-12-01), a date-time, or a duration (2h, 7d)')
+    .option('--reason <text>', 'why, for the audit log')
+    .option('--operator <name>', 'who, for the audit log (default: $USER)')
+}
+
+/** Runs a command's action; a failure prints one line to stderr and sets the exit code. */
+function run<Args extends unknown[]>(action: (...args: Args) => Promise<void>): (...args: Args) => Promise<void> {
+  return async (...args) => {
+    try {
+      await action(...args)
+    } catch (error) {
+      const { message, exitCode } = failureOf(error)
+      process.stderr.write(`tokenquota: ${message}\n`)
+      process.exitCode = exitCode
+    }
+  }
+}
+
+/** The `tokenquota` command line. */
+export function program(): Command {
+  const cli = new Command('tokenquota').description('Per-user LLM token quotas, from a terminal next to production.').showHelpAfterError()
+
+  withCaller(withPolicies(cli.command('status').description("a caller's windows: used, reserved, limit in force, reset, overrides, last refusal")))
+    .option('--json', 'JSON for scripts')
+    .action(run((flags) => status(flags)))
+
+  withCaller(withPolicies(cli.command('reset').description("zero a caller's usage in the current window (reservations in flight keep holding)")))
+    .option('--policy <name>', 'one policy (default: every policy the caller used)')
+    .option('--reason <text>', 'why, for the audit log')
+    .option('--operator <name>', 'who, for the audit log (default: $USER)')
+    .action(run((flags) => reset(flags)))
+
+  withOverride(cli.command('grant').description('add tokens (or dollars) to a limit, for a while'))
+    .requiredOption('--add <amount>', 'how much to add, in the policy unit')
+    .action(run((flags) => grant(flags)))
+
+  withOverride(cli.command('set').description("replace a policy's limit for a caller or a class"))
+    .requiredOption('--allow <amount>', 'the limit in force, in the policy unit')
+    .action(run((flags) => setAllow(flags)))
+
+  withOverride(cli.command('clear').description('remove the overrides and grants of a caller or a class')).action(run((flags) => clear(flags)))
+
+  withStore(cli.command('report').description('top consumers, burn rate and projection (from the usage the app tracks with trackUsage on Redis)'))
+    .option('--since <days>', 'how far back, in days (e.g. 7d)', '7d')
+    .option('--by <dimension>', 'user, model, project, org or tag', 'user')
+    .option('--top <n>', 'how many consumers', '10')
+    .option('--json', 'JSON for scripts')
+    .action(run((flags) => report(flags)))
+
+  cli
+    .command('check')
+    .description('validate a config file and print the policies it makes')
+    .argument('<file>', 'token_limits.yaml or a .json config')
+    .option('--json', 'JSON for scripts')
+    .action(run((file: string, flags: { json?: boolean }) => check(file, flags)))
+
+  withCaller(withPolicies(cli.command('watch').description("a live table of today's heaviest users")))
+    .option('--interval <seconds>', 'refresh every this many seconds', '2')
+    .option('--top <n>', 'how many users', '20')
+    .option('--count <n>', 'stop after this many refreshes')
+    .action(run((flags) => watch(flags)))
+
+  return cli
+}
