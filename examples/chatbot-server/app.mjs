@@ -20,10 +20,18 @@ async function quotaHeaders(quota, context) {
   }
 }
 
+/** Bodies over `maxSize` bytes answer 413 before they are read. */
+function bodyLimitOf(maxSize) {
+  return bodyLimit({
+    maxSize,
+    onError: (c) => c.json({ error: { message: `The request body is over ${maxSize} bytes`, type: 'invalid_request_error' } }, 413),
+  })
+}
+
 /**
- * @param {{ quota: import('@tokenquota/core').TokenQuota, client: import('openai').OpenAI, secret: string, model?: string, maxOutputTokens?: number, maxBodyBytes?: number, reports?: import('@tokenquota/core').UsageTracking }} options
+ * @param {{ quota: import('@tokenquota/core').TokenQuota, client: import('openai').OpenAI, secret: string, model?: string, maxOutputTokens?: number, maxBodyBytes?: number, reports?: import('@tokenquota/core/reports').UsageTracking, insights?: ReturnType<typeof import('./insights.mjs').trackInsights> }} options
  */
-export function createApp({ quota, client, secret, model = 'gpt-4o-mini', maxOutputTokens = 256, maxBodyBytes = 64 * 1024, reports }) {
+export function createApp({ quota, client, secret, model = 'gpt-4o-mini', maxOutputTokens = 256, maxBodyBytes = 64 * 1024, reports, insights }) {
   const app = new Hono()
   // The plan of every user seen, to show their limits on the dashboard.
   const plans = new Map()
@@ -47,16 +55,65 @@ export function createApp({ quota, client, secret, model = 'gpt-4o-mini', maxOut
     await next()
   }
 
-  app.get('/api/dashboard', adminOnly, async (c) => {
-    const report = reports ? await reports.report() : undefined
-    const users = await Promise.all(
+  /** Each user's own daily window (the first policy counting them by identifier), with plan, reset time and overrides. */
+  const userRows = () =>
+    Promise.all(
       [...plans].map(async ([user, plan]) => {
-        const [daily] = await quota.status({ user, plan })
-        return { user, plan, used: daily.used, allowed: daily.allowed, available: daily.available }
+        const rows = await quota.admin.inspect({ user, plan })
+        const own = rows.find((row) => row.identifier === user)
+        return { user, plan, used: own.used, allowed: own.allowed, available: own.available, resetAt: own.resetAt, overrides: own.overrides }
       }),
     )
-    return c.json({ report, users: users.sort((a, b) => b.used - a.used) })
+
+  app.get('/api/dashboard', adminOnly, async (c) => {
+    const report = reports ? await reports.report() : undefined
+    const users = (await userRows()).sort((a, b) => b.used - a.used)
+    // The limit line of the month chart: the tightest shared monthly token policy, if any.
+    const monthlyPolicies = new Set(
+      quota.policies
+        .filter((policy) => policy.timeUnit === 'month' && policy.identifier === undefined && policy.unit === 'tokens')
+        .map((policy) => policy.name),
+    )
+    const monthly = (await quota.admin.inspect({})).filter((entry) => monthlyPolicies.has(entry.policy))
+    const monthLimit = monthly.length > 0 ? Math.min(...monthly.map((entry) => entry.allowed)) : undefined
+    return c.json({
+      report,
+      users,
+      usage: insights ? { ...insights.history(), monthLimit, projectedMonth: report?.projectedMonth } : undefined,
+      alerts: insights?.alerts() ?? [],
+      recommendations: insights?.recommendations(users) ?? [],
+    })
   })
+
+  // The dashboard's admin form: grant tokens for some hours, or reset today's window, of a known user.
+  const adminAction = (act) => async (c) => {
+    const body = await c.req.json().catch(() => ({}))
+    const plan = plans.get(body.user)
+    if (typeof body.user !== 'string' || plan === undefined) return c.json({ error: { message: 'No such user', type: 'not_found' } }, 404)
+    await act({ user: body.user, plan }, body, c.get('caller').user)
+    return c.json({ ok: true })
+  }
+  app.post(
+    '/api/admin/grant',
+    adminOnly,
+    bodyLimitOf(4096),
+    adminAction((context, body, by) =>
+      quota.admin.grant({
+        policy: 'user-daily',
+        context,
+        add: Number(body.add),
+        until: Date.now() + Number(body.hours ?? 24) * 3_600_000,
+        by,
+        reason: 'dashboard',
+      }),
+    ),
+  )
+  app.post(
+    '/api/admin/reset',
+    adminOnly,
+    bodyLimitOf(4096),
+    adminAction((context, _body, by) => quota.admin.reset({ policy: 'user-daily', context, by, reason: 'dashboard' })),
+  )
 
   app.onError((error, c) => {
     if (TokenQuotaExceededError.isInstance(error)) {
@@ -76,10 +133,7 @@ export function createApp({ quota, client, secret, model = 'gpt-4o-mini', maxOut
 
   app.get('/usage', async (c) => c.json({ usage: await quota.status(c.get('caller')) }))
 
-  const chatBodyLimit = bodyLimit({
-    maxSize: maxBodyBytes,
-    onError: (c) => c.json({ error: { message: `The request body is over ${maxBodyBytes} bytes`, type: 'invalid_request_error' } }, 413),
-  })
+  const chatBodyLimit = bodyLimitOf(maxBodyBytes)
 
   app.post('/chat', chatBodyLimit, async (c) => {
     const body = await c.req.json().catch(() => undefined)

@@ -14,6 +14,8 @@ import { startLocalOpenAI } from '../openai-chat/local-openai-server.mjs'
 // @ts-expect-error: plain ES modules without types
 import { createApp } from './app.mjs'
 // @ts-expect-error: plain ES modules without types
+import { trackInsights } from './insights.mjs'
+// @ts-expect-error: plain ES modules without types
 import { issueToken } from './tokens.mjs'
 
 // The dashboard in a real headless Chromium, driven by playwright-core. The browser comes from npm
@@ -28,14 +30,29 @@ beforeAll(async () => {
   endpoint = await startLocalOpenAI()
   const quota = createTokenQuota({
     policies: [
-      { name: 'user-daily', identifier: 'user', allow: { class: 'plan', counts: { pro: 2000, free: 400 } }, interval: 1, timeUnit: 'day' },
+      {
+        name: 'user-daily',
+        identifier: 'user',
+        allow: { class: 'plan', counts: { pro: 2000, free: 400 } },
+        interval: 1,
+        timeUnit: 'day',
+        thresholds: [{ at: 0.8, action: 'warn' }],
+      },
+      { name: 'service-monthly', allow: 20_000, interval: 1, timeUnit: 'month' },
       { name: 'service-monthly-usd', count: 'usd', allow: 50, interval: 1, timeUnit: 'month' },
     ],
   })
+  const insights = trackInsights(quota, { heavyCallTokens: 120 })
   const client = withTokenQuota(new OpenAI({ apiKey: 'local', baseURL: endpoint.baseURL, maxRetries: 0 }), { quota })
   await new Promise<void>((resolve) => {
-    server = serve({ fetch: createApp({ quota, client, secret, maxOutputTokens: 40, reports: trackUsage(quota) }).fetch, port: 0, hostname: '127.0.0.1' }, () =>
-      resolve(),
+    server = serve(
+      {
+        fetch: createApp({ quota, client, secret, maxOutputTokens: 40, reports: trackUsage(quota, { alerts: { onAlert: insights.noteAlert } }), insights })
+          .fetch,
+        port: 0,
+        hostname: '127.0.0.1',
+      },
+      () => resolve(),
     )
   })
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -69,8 +86,17 @@ const chat = (user: string, plan: string) =>
 
 const hostile = '<img src=x onerror="window.pwned=1">'
 
-it('shows per-user usage bars and the month’s breakdowns, and only to admins', async () => {
+const long = 'Tell me everything about token quotas, windows, leases, reservations and refunds. '.repeat(8)
+const chatWith = (user: string, plan: string, content: string) =>
+  fetch(`${url}/chat`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${issueToken(secret, { sub: user, plan })}` },
+    body: JSON.stringify({ messages: [{ role: 'user', content }] }),
+  })
+
+it('shows usage over time, per-user bars, alerts and recommendations, and grants or resets from its form, only for admins', async () => {
   for (let call = 0; call < 6; call += 1) await chat('ada', 'pro')
+  for (let call = 0; call < 3; call += 1) await chatWith('eve', 'pro', long) // heavy calls
   await chat('bob', 'pro')
   for (let call = 0; call < 20; call += 1) await chat('cyd', 'free') // runs into its limit
   await chat(hostile, 'pro')
@@ -80,9 +106,10 @@ it('shows per-user usage bars and the month’s breakdowns, and only to admins',
   // Tokens only travel in the Authorization header, never in a URL.
   expect((await fetch(`${url}/api/dashboard?token=${issueToken(secret, { sub: 'ops', plan: 'admin' })}`)).status).toBe(401)
 
-  const page = await browser.newPage({ viewport: { width: 900, height: 700 } })
+  const page = await browser.newPage({ viewport: { width: 1280, height: 800 } })
   const requested: string[] = []
   page.on('request', (request) => requested.push(request.url()))
+  page.on('pageerror', (error) => console.log('PAGEERROR', error.message))
   await page.goto(`${url}/dashboard`)
   const adminToken = issueToken(secret, { sub: 'ops', plan: 'admin' })
   await page.fill('#token', adminToken)
@@ -93,11 +120,12 @@ it('shows per-user usage bars and the month’s breakdowns, and only to admins',
   expect(await page.evaluate(() => (globalThis as { pwned?: number }).pwned)).toBeUndefined()
   expect(await page.locator('#users img').count()).toBe(0)
   const users = await page.locator('.user').allTextContents()
-  expect(users.map((text) => text.split(/pro|free/)[0]).sort()).toEqual([hostile, 'ada', 'bob', 'cyd'].sort())
+  expect(users.map((text) => text.split(/pro|free/)[0]).sort()).toEqual([hostile, 'ada', 'bob', 'cyd', 'eve'].sort())
   const used = users.map((text) => Number(/([\d,]+) \//.exec(text)![1]!.replace(',', '')))
   expect(used).toEqual([...used].sort((a, b) => b - a)) // heaviest first
   const widths = await page.locator('.bar-fill').evaluateAll((bars) => bars.map((bar) => bar.getBoundingClientRect().width))
-  expect(widths).toHaveLength(4)
+  expect(widths).toHaveLength(5)
+  expect(users.every((text) => /resets 00:00/.test(text))).toBe(true)
   expect(widths.every((width) => width > 0)).toBe(true)
   expect(await page.locator('.bar-fill.high, .bar-fill.full').count()).toBeGreaterThanOrEqual(1) // cyd, near or at the limit
   expect(await page.locator('#cards').textContent()).toContain('this month')
@@ -107,10 +135,47 @@ it('shows per-user usage bars and the month’s breakdowns, and only to admins',
   expect(await page.locator('#models th').allTextContents()).toEqual(['name', 'tokens', 'cost', 'share'])
   expect(await page.locator('#models td:nth-child(3)').first().textContent()).toMatch(/^\$0\.\d{4}$/)
 
-  const screenshot = await page.screenshot({ fullPage: true })
+  // Usage over time: this hour's bar holds every token so far; the month line ends at the same
+  // total, the projection goes on to the month's end, and the limit line is the monthly policy's.
+  const hours = await page.locator('#hourly rect.hour').evaluateAll((bars) => bars.map((bar) => Number(bar.getAttribute('height'))))
+  expect(hours).toHaveLength(24)
+  expect(hours.filter((height) => height > 0)).toHaveLength(1)
+  expect(await page.locator('#monthly polyline.used').count()).toBe(1)
+  expect(await page.locator('#monthly line.projection').count()).toBe(1)
+  expect(await page.locator('#monthly').textContent()).toContain('limit 20,000')
+
+  // Alerts: cyd crossed 80 % of the daily limit; eve's calls are heavy. Recommendations follow.
+  const alerts = await page.locator('#alerts li').allTextContents()
+  expect(alerts.some((text) => /^cyd crossed 80 % of user-daily/.test(text))).toBe(true)
+  expect(alerts.some((text) => /^eve: one call of \d+ tokens/.test(text))).toBe(true)
+  const advice = await page.locator('#recommendations li').allTextContents()
+  expect(advice.some((text) => /^eve averages \d+ tokens per call/.test(text))).toBe(true)
+  expect(advice.some((text) => /^cyd was refused \d+ times today/.test(text))).toBe(true)
+
+  const screenshot = await page.screenshot()
   expect(screenshot.subarray(1, 4).toString()).toBe('PNG')
   expect(screenshot.length).toBeGreaterThan(10_000)
-  const file = join(await mkdtemp(join(tmpdir(), 'tokenquota-dashboard-')), 'dashboard.png')
+  // DASHBOARD_SCREENSHOT=docs/dashboard.png renews the README's picture.
+  const file = process.env.DASHBOARD_SCREENSHOT ?? join(await mkdtemp(join(tmpdir(), 'tokenquota-dashboard-')), 'dashboard.png')
   await writeFile(file, screenshot)
-  console.log(`dashboard screenshot: ${file}`)
+
+  // The admin form: a grant raises cyd's limit at once; a reset empties the window.
+  const cydLine = () => page.locator('.user', { hasText: /^cyd/ }).textContent()
+  expect(await cydLine()).toMatch(/\/ 400resets/)
+  await page.selectOption('#admin-user', 'cyd')
+  await page.fill('#admin-add', '5000')
+  await page.click('#grant')
+  await page.waitForSelector('body[data-ready="true"]')
+  expect(await page.locator('#admin-result').textContent()).toBe('Granted 5,000 to cyd')
+  expect(await cydLine()).toMatch(/\/ 5,400resets 00:00 granted/)
+  expect((await chat('cyd', 'free')).status).toBe(200)
+  await page.selectOption('#admin-user', 'cyd')
+  await page.click('#reset')
+  await page.waitForSelector('body[data-ready="true"]')
+  expect(await cydLine()).toMatch(/^cydfree0 \/ 5,400/)
+  const asAdmin = { authorization: `Bearer ${issueToken(secret, { sub: 'ops', plan: 'admin' })}`, 'content-type': 'application/json' }
+  const missing = await fetch(`${url}/api/admin/grant`, { method: 'POST', headers: asAdmin, body: JSON.stringify({ user: 'nobody', add: 5 }) })
+  expect(missing.status).toBe(404)
+  const forbidden = await fetch(`${url}/api/admin/reset`, { method: 'POST', headers: { ...asAdmin, ...asBob.headers }, body: JSON.stringify({ user: 'cyd' }) })
+  expect(forbidden.status).toBe(403)
 }, 60_000)

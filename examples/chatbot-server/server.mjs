@@ -10,21 +10,31 @@ import { withTokenQuota } from '@tokenquota/openai'
 import OpenAI from 'openai'
 import { startLocalOpenAI } from '../openai-chat/local-openai-server.mjs'
 import { createApp } from './app.mjs'
+import { trackInsights } from './insights.mjs'
 import { issueToken, tokenSecret } from './tokens.mjs'
 
 const secret = tokenSecret()
 const local = process.env.OPENAI_API_KEY ? undefined : await startLocalOpenAI()
 const quota = createTokenQuota({
   policies: [
-    { name: 'user-daily', identifier: 'user', allow: { class: 'plan', counts: { pro: 50_000, free: 2_000 } }, interval: 1, timeUnit: 'day' },
+    {
+      name: 'user-daily',
+      identifier: 'user',
+      allow: { class: 'plan', counts: { pro: 50_000, free: 2_000 } },
+      interval: 1,
+      timeUnit: 'day',
+      thresholds: [{ at: 0.8, action: 'warn' }],
+    },
+    { name: 'service-monthly', allow: 5_000_000, interval: 1, timeUnit: 'month' },
     // The whole service's money budget, each call priced at its model's rates (@pydantic/genai-prices).
     { name: 'service-monthly-usd', count: 'usd', allow: 50, interval: 1, timeUnit: 'month' },
   ],
 })
 const client = withTokenQuota(local ? new OpenAI({ apiKey: 'local', baseURL: local.baseURL }) : new OpenAI(), { quota })
 const port = Number(process.env.PORT ?? 8787)
-const reports = trackUsage(quota)
-serve({ fetch: createApp({ quota, client, secret, reports }).fetch, port }, () => {
+const insights = trackInsights(quota)
+const reports = trackUsage(quota, { alerts: { onAlert: insights.noteAlert } })
+serve({ fetch: createApp({ quota, client, secret, reports, insights }).fetch, port }, () => {
   console.log(`chat API on http://localhost:${port}`)
   console.log(`TOKEN=${issueToken(secret, { sub: 'alice', plan: 'free' })}`)
   console.log(`dashboard: http://localhost:${port}/dashboard (admin token: ${issueToken(secret, { sub: 'ops', plan: 'admin' })})`)
