@@ -20,7 +20,10 @@ export function trackInsights(quota, { now = quota.now, heavyCallTokens = 1000 }
   const userToday = (user) => {
     rollover()
     let entry = today.users.get(user)
-    if (!entry) today.users.set(user, (entry = { tokens: 0, calls: 0, refusals: 0 }))
+    if (!entry) {
+      entry = { tokens: 0, calls: 0, refusals: 0 }
+      today.users.set(user, entry)
+    }
     return entry
   }
   const alert = (entry) => {
