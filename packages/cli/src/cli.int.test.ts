@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process'
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { Redis } from 'ioredis'
@@ -24,9 +24,9 @@ interface Outcome {
 }
 
 /** Runs `tokenquota …` with only the environment given (no REDIS_URL of the machine's). */
-async function tokenquota(args: readonly string[], env: Record<string, string> = {}): Promise<Outcome> {
+async function tokenquota(args: readonly string[], env: Record<string, string> = {}, cwd?: string): Promise<Outcome> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH ?? '', USER: 'ops-test', ...env } })
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH ?? '', USER: 'ops-test', ...env }, cwd })
     return { code: 0, stdout, stderr }
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string }
@@ -48,8 +48,7 @@ afterAll(async () => {
 })
 
 /** An app on the fixture's policies, counting in Redis under its own prefix, with usage tracked there too. */
-async function app(): Promise<{ quota: TokenQuota; tracking: UsageTracking; store: string[]; flags: string[] }> {
-  const prefix = `cli${++prefixes}`
+async function app(prefix = `cli${++prefixes}`): Promise<{ quota: TokenQuota; tracking: UsageTracking; store: string[]; flags: string[] }> {
   const { policies } = await loadQuotaConfig(config)
   const quota = createTokenQuota({ policies, store: new RedisStore({ client, prefix }), commitMode: 'await' })
   const tracking = trackUsage(quota, { store: new RedisUsageStore({ client, prefix }) })
@@ -204,6 +203,24 @@ describe('tokenquota CLI against a real redis-server', () => {
     ])
     const noPolicy = await tokenquota(['grant', '--context', 'team=red', '--add', '5', ...flags])
     expect([noPolicy.code, noPolicy.stderr]).toEqual([2, 'tokenquota: no enforcing policy counts team red\n'])
+  })
+
+  it("runs every command of the README's CLI section as written", async () => {
+    const { quota, tracking } = await app('tokenquota') // the README's commands use the default prefix
+    await spend(quota, alice, 1000, 200)
+    await tracking.flush()
+    const readme = await readFile(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8')
+    const section = readme.slice(readme.indexOf('### The `tokenquota` CLI'))
+    const lines = /```sh\n([\s\S]*?)```/.exec(section)![1]!.trim().split('\n')
+    expect(lines.length).toBeGreaterThanOrEqual(8)
+    for (const line of lines) {
+      const command = line.replace(/\s+#.*$/, '')
+      const args = [...command.matchAll(/"([^"]*)"|(\S+)/g)].map((match) => match[1] ?? match[2]!).slice(1)
+      // The app's store and policies come from the environment, as an operator would set them; watch stops after one frame.
+      const extra = args[0] === 'watch' ? ['--count', '1'] : []
+      const outcome = await tokenquota([...args, ...extra], { REDIS_URL: server.url, TOKENQUOTA_CONFIG: config }, dirname(config))
+      expect(outcome.code, `${line}\n${outcome.stderr}`).toBe(0)
+    }
   })
 
   it('reaches Upstash over REST from its environment variables, without printing the token', async () => {
