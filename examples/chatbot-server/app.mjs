@@ -6,6 +6,7 @@ import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { streamSSE } from 'hono/streaming'
 import { dashboardPage } from './dashboard.mjs'
+import { dashboardRoutes } from './dashboard-routes.mjs'
 import { verifyToken } from './tokens.mjs'
 
 /** Rate-limit headers for a successful answer, from the caller's tightest policy. */
@@ -55,65 +56,7 @@ export function createApp({ quota, client, secret, model = 'gpt-4o-mini', maxOut
     await next()
   }
 
-  /** Each user's own daily window (the first policy counting them by identifier), with plan, reset time and overrides. */
-  const userRows = () =>
-    Promise.all(
-      [...plans].map(async ([user, plan]) => {
-        const rows = await quota.admin.inspect({ user, plan })
-        const own = rows.find((row) => row.identifier === user)
-        return { user, plan, used: own.used, allowed: own.allowed, available: own.available, resetAt: own.resetAt, overrides: own.overrides }
-      }),
-    )
-
-  app.get('/api/dashboard', adminOnly, async (c) => {
-    const report = reports ? await reports.report() : undefined
-    const users = (await userRows()).sort((a, b) => b.used - a.used)
-    // The limit line of the month chart: the tightest shared monthly token policy, if any.
-    const monthlyPolicies = new Set(
-      quota.policies
-        .filter((policy) => policy.timeUnit === 'month' && policy.identifier === undefined && policy.unit === 'tokens')
-        .map((policy) => policy.name),
-    )
-    const monthly = (await quota.admin.inspect({})).filter((entry) => monthlyPolicies.has(entry.policy))
-    const monthLimit = monthly.length > 0 ? Math.min(...monthly.map((entry) => entry.allowed)) : undefined
-    return c.json({
-      report,
-      users,
-      usage: insights ? { ...insights.history(), monthLimit, projectedMonth: report?.projectedMonth } : undefined,
-      alerts: insights?.alerts() ?? [],
-      recommendations: insights?.recommendations(users) ?? [],
-    })
-  })
-
-  // The dashboard's admin form: grant tokens for some hours, or reset today's window, of a known user.
-  const adminAction = (act) => async (c) => {
-    const body = await c.req.json().catch(() => ({}))
-    const plan = plans.get(body.user)
-    if (typeof body.user !== 'string' || plan === undefined) return c.json({ error: { message: 'No such user', type: 'not_found' } }, 404)
-    await act({ user: body.user, plan }, body, c.get('caller').user)
-    return c.json({ ok: true })
-  }
-  app.post(
-    '/api/admin/grant',
-    adminOnly,
-    bodyLimitOf(4096),
-    adminAction((context, body, by) =>
-      quota.admin.grant({
-        policy: 'user-daily',
-        context,
-        add: Number(body.add),
-        until: Date.now() + Number(body.hours ?? 24) * 3_600_000,
-        by,
-        reason: 'dashboard',
-      }),
-    ),
-  )
-  app.post(
-    '/api/admin/reset',
-    adminOnly,
-    bodyLimitOf(4096),
-    adminAction((context, _body, by) => quota.admin.reset({ policy: 'user-daily', context, by, reason: 'dashboard' })),
-  )
+  dashboardRoutes(app, { quota, reports, insights, plans, adminOnly, bodyLimit: bodyLimitOf(4096) })
 
   app.onError((error, c) => {
     if (TokenQuotaExceededError.isInstance(error)) {

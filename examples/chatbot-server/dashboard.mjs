@@ -3,13 +3,7 @@
 // grant or reset, this month's breakdowns. The page holds no data: it asks for an admin token, keeps it in sessionStorage (never
 // in the URL) and reads /api/dashboard with it in the Authorization header. Every value goes in as
 // text (textContent), never as HTML: user ids, plans, projects and models come from callers.
-export function dashboardPage() {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>tokenquota dashboard</title>
-<style>
+const styles = `
   body { font: 14px/1.4 system-ui, sans-serif; margin: 24px; color: #1f2328; background: #f6f8fa; }
   h1 { font-size: 20px; margin: 0 0 16px; }
   h2 { font-size: 15px; margin: 24px 0 8px; }
@@ -40,37 +34,10 @@ export function dashboardPage() {
   #admin input { width: 80px; }
   #admin select { width: 130px; }
   .user > span:first-child { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-</style>
-</head>
-<body>
-<h1>tokenquota — usage</h1>
-<form id="login" hidden>
-  <label>Admin token <input id="token" type="password" autocomplete="off" required></label>
-  <button>Open</button>
-  <p id="login-error"></p>
-</form>
-<div id="report" hidden>
-<div class="cards" id="cards"></div>
-<div class="grid">
-  <div class="panel"><h2>Tokens per hour today (UTC)</h2><div id="hourly"></div></div>
-  <div class="panel"><h2>This month: tokens so far, projection and limit</h2><div id="monthly"></div></div>
-  <div class="panel"><h2>Users today</h2><div id="users"></div>
-    <h2>Grant or reset</h2>
-    <form id="admin">
-      <select id="admin-user" aria-label="user"></select>
-      <label>+ <input id="admin-add" type="number" min="1" value="10000" aria-label="tokens to add"> tokens</label>
-      <label>for <input id="admin-hours" type="number" min="1" value="24" aria-label="hours"> h</label>
-      <button id="grant" value="grant">Grant</button>
-      <button id="reset" value="reset">Reset today</button>
-      <span id="admin-result"></span>
-    </form>
-  </div>
-  <div class="panel"><h2>Alerts</h2><ul id="alerts"></ul><h2>Recommendations</h2><ul id="recommendations"></ul></div>
-  <div class="panel"><h2>This month by project</h2><table id="projects"></table></div>
-  <div class="panel"><h2>This month by model</h2><table id="models"></table></div>
-</div>
-</div>
-<script>
+`
+
+// Runs in the browser: every value goes in as text (textContent, text nodes), never as HTML.
+const script = `
 const format = (n) => Math.round(n).toLocaleString('en-US')
 const dollars = (n) => '$' + n.toFixed(n < 1 ? 4 : 2)
 /** An element with text children (strings become text nodes, never HTML). */
@@ -193,7 +160,45 @@ document.getElementById('login').addEventListener('submit', (event) => {
 const saved = sessionStorage.getItem('tokenquota-admin')
 if (saved) open(saved)
 else document.getElementById('login').hidden = false
-</script>
+`
+
+export function dashboardPage() {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>tokenquota dashboard</title>
+<style>${styles}</style>
+</head>
+<body>
+<h1>tokenquota — usage</h1>
+<form id="login" hidden>
+  <label>Admin token <input id="token" type="password" autocomplete="off" required></label>
+  <button>Open</button>
+  <p id="login-error"></p>
+</form>
+<div id="report" hidden>
+<div class="cards" id="cards"></div>
+<div class="grid">
+  <div class="panel"><h2>Tokens per hour today (UTC)</h2><div id="hourly"></div></div>
+  <div class="panel"><h2>This month: tokens so far, projection and limit</h2><div id="monthly"></div></div>
+  <div class="panel"><h2>Users today</h2><div id="users"></div>
+    <h2>Grant or reset</h2>
+    <form id="admin">
+      <select id="admin-user" aria-label="user"></select>
+      <label>+ <input id="admin-add" type="number" min="1" value="10000" aria-label="tokens to add"> tokens</label>
+      <label>for <input id="admin-hours" type="number" min="1" value="24" aria-label="hours"> h</label>
+      <button id="grant" value="grant">Grant</button>
+      <button id="reset" value="reset">Reset today</button>
+      <span id="admin-result"></span>
+    </form>
+  </div>
+  <div class="panel"><h2>Alerts</h2><ul id="alerts"></ul><h2>Recommendations</h2><ul id="recommendations"></ul></div>
+  <div class="panel"><h2>This month by project</h2><table id="projects"></table></div>
+  <div class="panel"><h2>This month by model</h2><table id="models"></table></div>
+</div>
+</div>
+<script>${script}</script>
 </body>
 </html>`
 }

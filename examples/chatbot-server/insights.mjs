@@ -75,38 +75,46 @@ export function trackInsights(quota, { now = quota.now, heavyCallTokens = 1000 }
     alerts: () => [...alerts],
     /** Advice from today's users: heavy calls, callers at their limit, refusals. */
     recommendations(users) {
-      const advice = []
       rollover()
-      const all = [...today.users]
-      const calls = all.reduce((sum, [, entry]) => sum + entry.calls, 0)
-      const average = calls > 0 ? all.reduce((sum, [, entry]) => sum + entry.tokens, 0) / calls : 0
-      for (const [user, entry] of all) {
-        if (entry.calls < 2) continue
-        const perCall = entry.tokens / entry.calls
-        if (perCall >= heavyCallTokens && perCall > 2 * average) {
-          advice.push({
-            user,
-            kind: 'tokens-per-call',
-            message: `${user} averages ${Math.round(perCall)} tokens per call, ${(perCall / average).toFixed(1)}× the average: trim the history sent or lower max_tokens`,
-          })
-        }
-        if (entry.refusals > 0)
-          advice.push({
-            user,
-            kind: 'refused',
-            message: `${user} was refused ${entry.refusals} time${entry.refusals === 1 ? '' : 's'} today: grant a temporary increase or move them to a larger plan`,
-          })
-      }
-      for (const user of users) {
-        if (user.allowed > 0 && user.used / user.allowed >= 0.8 && !advice.some((entry) => entry.user === user.user && entry.kind === 'refused')) {
-          advice.push({
-            user: user.user,
-            kind: 'near-limit',
-            message: `${user.user} has used ${Math.round((user.used / user.allowed) * 100)} % of today's ${user.plan} limit`,
-          })
-        }
-      }
-      return advice
+      return recommendationsOf(today.users, users, heavyCallTokens)
     },
   }
+}
+
+/**
+ * @param {Map<string, { tokens: number, calls: number, refusals: number }>} todayByUser
+ * @param {Array<{ user: string, plan: string, used: number, allowed: number }>} users
+ */
+function recommendationsOf(todayByUser, users, heavyCallTokens) {
+  const advice = []
+  const all = [...todayByUser]
+  const calls = all.reduce((sum, [, entry]) => sum + entry.calls, 0)
+  const average = calls > 0 ? all.reduce((sum, [, entry]) => sum + entry.tokens, 0) / calls : 0
+  for (const [user, entry] of all) {
+    if (entry.calls < 2) continue
+    const perCall = entry.tokens / entry.calls
+    if (perCall >= heavyCallTokens && perCall > 2 * average) {
+      advice.push({
+        user,
+        kind: 'tokens-per-call',
+        message: `${user} averages ${Math.round(perCall)} tokens per call, ${(perCall / average).toFixed(1)}× the average: trim the history sent or lower max_tokens`,
+      })
+    }
+    if (entry.refusals > 0)
+      advice.push({
+        user,
+        kind: 'refused',
+        message: `${user} was refused ${entry.refusals} time${entry.refusals === 1 ? '' : 's'} today: grant a temporary increase or move them to a larger plan`,
+      })
+  }
+  for (const user of users) {
+    if (user.allowed > 0 && user.used / user.allowed >= 0.8 && !advice.some((entry) => entry.user === user.user && entry.kind === 'refused')) {
+      advice.push({
+        user: user.user,
+        kind: 'near-limit',
+        message: `${user.user} has used ${Math.round((user.used / user.allowed) * 100)} % of today's ${user.plan} limit`,
+      })
+    }
+  }
+  return advice
 }

@@ -105,89 +105,115 @@ function invalid(message: string, policy?: string): QuotaInputError {
   return new QuotaInputError({ code: 'InvalidAdminRequest', message, policy })
 }
 
+/** What `quota.admin` works with: the engine's settings, its store and its events. */
+interface AdminDeps {
+  readonly settings: EngineSettings
+  readonly store: QuotaStore
+  readonly events: QuotaEvents
+}
+
+function storeAdminOf(store: QuotaStore): StoreAdmin {
+  if (!store.admin) throw invalid('this store has no admin side (overrides, resets, audit); use MemoryStore, RedisStore, UpstashStore or SyncedStore')
+  return store.admin
+}
+
+function policyNamed(settings: EngineSettings, name: string): NormalizedPolicy {
+  const policy = settings.policies.find((candidate) => candidate.name === name)
+  if (!policy) throw invalid(`no policy is named "${name}" (policies: ${settings.policies.map((candidate) => candidate.name).join(', ')})`)
+  return policy
+}
+
+/** The counter an admin action changes: one identifier's, or a class's (identifier `''`). */
+async function resolve(settings: EngineSettings, target: AdminTarget, at: number): Promise<Resolved> {
+  const policy = policyNamed(settings, target.policy)
+  const shard = settings.shardOf(target.context ?? {})
+  if (target.class !== undefined) {
+    if (!isClassAllow(policy.allow) || !policy.allow.counts.has(target.class)) throw invalid(`has no class "${target.class}"`, policy.name)
+    const counter = classCounter(policy.counterName, target.class)
+    return { policy, ref: { counter, identifier: '', window: policy.window(at) }, shard, identifier: null, class: target.class }
+  }
+  const resolved = await resolveTarget(policy, target.context ?? {}, at)
+  return {
+    policy,
+    ref: { counter: resolved.counter, identifier: resolved.identifierKey, window: policy.window(at) },
+    shard,
+    identifier: resolved.identifier,
+    class: resolved.class,
+  }
+}
+
+/** Appends the action to the audit log, then emits it. */
+async function record(
+  deps: AdminDeps,
+  resolved: Resolved,
+  actor: AdminActor,
+  action: AuditEntry['action'],
+  details: Pick<AuditEntry, 'amount' | 'until'>,
+  at: number,
+) {
+  const entry: AuditEntry = {
+    at,
+    by: actor.by ?? 'unknown',
+    action,
+    policy: resolved.policy.name,
+    identifier: resolved.identifier,
+    ...(resolved.class === undefined ? {} : { class: resolved.class }),
+    ...(details.amount === undefined ? {} : { amount: details.amount }),
+    ...(details.until === undefined ? {} : { until: details.until }),
+    ...(actor.reason === undefined ? {} : { reason: actor.reason }),
+  }
+  await storeAdminOf(deps.store).appendAudit(entry)
+  deps.events.emit('admin', entry)
+}
+
+/** Writes (or with `amount: null` removes) one override of the target's counter. */
+async function writeOverride(deps: AdminDeps, request: AdminTarget, kind: OverrideKind, amount: number | null, until: Date | number | undefined) {
+  const at = deps.settings.now()
+  const resolved = await resolve(deps.settings, request, at)
+  const end = untilOf(until, at, resolved.policy.name)
+  const scaled = amount === null ? null : inCounterUnits(amount, resolved.policy, kind)
+  await storeAdminOf(deps.store).writeOverride({
+    counter: resolved.ref.counter,
+    identifier: resolved.ref.identifier,
+    shard: resolved.shard,
+    now: at,
+    kind,
+    amount: scaled,
+    until: end,
+  })
+  return { resolved, at, until: end }
+}
+
+async function inspect(deps: AdminDeps, context: QuotaContext): Promise<PolicyInspection[]> {
+  const at = deps.settings.now()
+  const targets = await inspectable(deps.settings.policies, context, at)
+  const shard = deps.settings.shardOf(context)
+  const refs = targets.map((target) => ({ counter: target.counter, identifier: target.identifierKey, window: target.policy.window(at) }))
+  const [snapshots, states] = await Promise.all([
+    deps.store.read({ now: at, counters: refs, shard }),
+    storeAdminOf(deps.store).readAdmin({ now: at, counters: refs, shard }),
+  ])
+  return targets.map((target, index) => inspectionOf(target, snapshots[index]!, states[index]!, at))
+}
+
 /** The admin of a quota on `store`; the store must have a `StoreAdmin` (every store of this package has). */
 export function createQuotaAdmin(settings: EngineSettings, store: QuotaStore, events: QuotaEvents): QuotaAdmin {
-  const storeAdmin = (): StoreAdmin => {
-    if (!store.admin) throw invalid('this store has no admin side (overrides, resets, audit); use MemoryStore, RedisStore, UpstashStore or SyncedStore')
-    return store.admin
-  }
-
-  const policyNamed = (name: string): NormalizedPolicy => {
-    const policy = settings.policies.find((candidate) => candidate.name === name)
-    if (!policy) throw invalid(`no policy is named "${name}" (policies: ${settings.policies.map((candidate) => candidate.name).join(', ')})`)
-    return policy
-  }
-
-  const resolve = async (target: AdminTarget, at: number): Promise<Resolved> => {
-    const policy = policyNamed(target.policy)
-    const shard = settings.shardOf(target.context ?? {})
-    if (target.class !== undefined) {
-      if (!isClassAllow(policy.allow) || !policy.allow.counts.has(target.class)) {
-        throw invalid(`has no class "${target.class}"`, policy.name)
-      }
-      const counter = classCounter(policy.counterName, target.class)
-      return { policy, ref: { counter, identifier: '', window: policy.window(at) }, shard, identifier: null, class: target.class }
-    }
-    const resolved = await resolveTarget(policy, target.context ?? {}, at)
-    return {
-      policy,
-      ref: { counter: resolved.counter, identifier: resolved.identifierKey, window: policy.window(at) },
-      shard,
-      identifier: resolved.identifier,
-      class: resolved.class,
-    }
-  }
-
-  const record = async (resolved: Resolved, actor: AdminActor, action: AuditEntry['action'], details: Pick<AuditEntry, 'amount' | 'until'>, at: number) => {
-    const entry: AuditEntry = {
-      at,
-      by: actor.by ?? 'unknown',
-      action,
-      policy: resolved.policy.name,
-      identifier: resolved.identifier,
-      ...(resolved.class === undefined ? {} : { class: resolved.class }),
-      ...details,
-      ...(actor.reason === undefined ? {} : { reason: actor.reason }),
-    }
-    await storeAdmin().appendAudit(entry)
-    events.emit('admin', entry)
-  }
-
-  const write = async (request: AdminTarget & AdminActor, kind: OverrideKind, amount: number | null, until: Date | number | undefined) => {
-    const at = settings.now()
-    const resolved = await resolve(request, at)
-    const end = untilOf(until, at, resolved.policy.name)
-    const scaled = amount === null ? null : inCounterUnits(amount, resolved.policy, kind)
-    const targetRef = { counter: resolved.ref.counter, identifier: resolved.ref.identifier, shard: resolved.shard }
-    await storeAdmin().writeOverride({ ...targetRef, now: at, kind, amount: scaled, until: end })
-    return { resolved, at, end }
-  }
-
+  const deps: AdminDeps = { settings, store, events }
   return {
-    async inspect(context = {}) {
-      const at = settings.now()
-      const targets = await inspectable(settings.policies, context, at)
-      const shard = settings.shardOf(context)
-      const refs = targets.map((target) => ({ counter: target.counter, identifier: target.identifierKey, window: target.policy.window(at) }))
-      const [snapshots, states] = await Promise.all([
-        store.read({ now: at, counters: refs, shard }),
-        storeAdmin().readAdmin({ now: at, counters: refs, shard }),
-      ])
-      return targets.map((target, index) => inspectionOf(target, snapshots[index]!, states[index]!, at))
-    },
+    inspect: (context = {}) => inspect(deps, context),
     async set(request) {
       checkAmount(request.allow, 'allow', request.policy)
-      const { resolved, at, end } = await write(request, 'allow', request.allow, request.until)
-      await record(resolved, request, 'allow', { amount: request.allow, ...(end === undefined ? {} : { until: end }) }, at)
+      const { resolved, at, until } = await writeOverride(deps, request, 'allow', request.allow, request.until)
+      await record(deps, resolved, request, 'allow', { amount: request.allow, until }, at)
     },
     async grant(request) {
       checkAmount(request.add, 'add', request.policy)
-      const { resolved, at, end } = await write(request, 'grant', request.add, request.until)
-      await record(resolved, request, 'grant', { amount: request.add, ...(end === undefined ? {} : { until: end }) }, at)
+      const { resolved, at, until } = await writeOverride(deps, request, 'grant', request.add, request.until)
+      await record(deps, resolved, request, 'grant', { amount: request.add, until }, at)
     },
     async clear(request) {
-      const { resolved, at } = await write(request, 'allow', null, undefined)
-      await storeAdmin().writeOverride({
+      const { resolved, at } = await writeOverride(deps, request, 'allow', null, undefined)
+      await storeAdminOf(store).writeOverride({
         counter: resolved.ref.counter,
         identifier: resolved.ref.identifier,
         shard: resolved.shard,
@@ -195,19 +221,17 @@ export function createQuotaAdmin(settings: EngineSettings, store: QuotaStore, ev
         kind: 'grant',
         amount: null,
       })
-      await record(resolved, request, 'clear', {}, at)
+      await record(deps, resolved, request, 'clear', {}, at)
     },
     async reset(request) {
       const at = settings.now()
-      const resolved = await resolve(request, at)
+      const resolved = await resolve(settings, request, at)
       if (resolved.ref.identifier === '' && resolved.policy.identifier !== undefined)
         throw invalid('reset takes one identifier (a context), not a class', resolved.policy.name)
-      await storeAdmin().resetUsage({ now: at, counters: [resolved.ref], shard: resolved.shard })
-      await record(resolved, request, 'reset', {}, at)
+      await storeAdminOf(store).resetUsage({ now: at, counters: [resolved.ref], shard: resolved.shard })
+      await record(deps, resolved, request, 'reset', {}, at)
     },
-    async audit(limit = 100) {
-      return storeAdmin().readAudit(limit)
-    },
+    audit: async (limit = 100) => storeAdminOf(store).readAudit(limit),
   }
 }
 
