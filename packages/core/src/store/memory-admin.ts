@@ -15,6 +15,8 @@ import {
 } from './store-admin.js'
 
 const noOverrides: CounterOverrides = Object.freeze({})
+/** Most last refusals kept: a flood of refused hostile identifiers drops the oldest. */
+const maxRefusals = 100_000
 
 function keyOf(counter: string, identifier: string): string {
   return `${counter}\u0000${identifier}`
@@ -56,7 +58,10 @@ export class MemoryAdminBook {
   }
 
   noteRefusal(ref: CounterRef, snapshot: CounterSnapshot, requested: number, limit: number, at: number): void {
-    this.#refusals.set(keyOf(ref.counter, ref.identifier), { at, requested, limit, used: snapshot.used, reserved: snapshot.reserved })
+    const key = keyOf(ref.counter, ref.identifier)
+    this.#refusals.delete(key) // re-inserted last: the map stays in refusal order
+    this.#refusals.set(key, { at, requested, limit, used: snapshot.used, reserved: snapshot.reserved })
+    if (this.#refusals.size > maxRefusals) this.#refusals.delete(this.#refusals.keys().next().value!)
   }
 
   read(request: AdminRead): CounterAdminState[] {

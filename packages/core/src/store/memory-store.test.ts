@@ -124,3 +124,15 @@ describe('MemoryStore eviction', () => {
     expect([today!.used, yesterday!.used]).toEqual([60, 60])
   })
 })
+
+describe('MemoryStore last refusals', () => {
+  it('keeps at most 100,000, dropping the oldest, so refused hostile identifiers cannot grow it without bound', async () => {
+    const store = new MemoryStore()
+    const t0 = Date.UTC(2026, 0, 1)
+    const window = { kind: 'fixed', start: t0, end: t0 + 60_000 } as const
+    const ref = (index: number): CounterRequest => ({ counter: 'c', identifier: `=${index}`, window, limit: 0, amount: 1, hold: true })
+    for (let index = 0; index <= 100_000; index += 1) store.reserve({ leaseId: `l${index}`, now: t0, expiresAt: t0 + 60_000, counters: [ref(index)] })
+    const [oldest, second, newest] = await store.admin.readAdmin({ now: t0, counters: [ref(0), ref(1), ref(100_000)] })
+    expect([oldest!.lastRefusal, second!.lastRefusal?.requested, newest!.lastRefusal?.requested]).toEqual([undefined, 1, 1])
+  })
+})
