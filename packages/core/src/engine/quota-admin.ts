@@ -1,6 +1,6 @@
 import type { PolicyDecision } from '../plan/decision.js'
 import { decisionOf } from '../plan/request-plan.js'
-import { classCounter, type PolicyTarget, resolveTarget } from '../policy/identifier.js'
+import { classCounter, type PolicyTarget, resolveTarget, statusTarget } from '../policy/identifier.js'
 import { isClassAllow, type NormalizedPolicy } from '../policy/policy.js'
 import { QuotaInputError } from '../shared/errors.js'
 import type { QuotaEvents } from '../shared/events.js'
@@ -260,15 +260,9 @@ async function inspectable(policies: readonly NormalizedPolicy[], context: Quota
   const targets: PolicyTarget[] = []
   for (const policy of policies) {
     try {
-      targets.push(await resolveTarget(policy, context, at))
+      targets.push(await statusTarget(policy, context, at))
     } catch (error) {
-      if (QuotaInputError.isInstance(error) && error.code === 'UnresolvedIdentifier') continue
-      // A class the policy does not know: still shown, with no limit.
-      const target = await Promise.resolve()
-        .then(() => resolveTarget({ ...policy, mode: 'count-only', enforces: false, counts: true }, context, at))
-        .catch(() => undefined)
-      if (!target) throw error
-      targets.push({ ...target, policy, limit: 0 })
+      if (!(QuotaInputError.isInstance(error) && error.code === 'UnresolvedIdentifier')) throw error
     }
   }
   return targets

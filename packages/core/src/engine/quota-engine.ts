@@ -4,12 +4,11 @@ import type { PolicyDecision } from '../plan/decision.js'
 import { EstimateLearning } from '../estimate/estimate-learning.js'
 import { QuotaInputError, StoreUnavailableError, TokenQuotaExceededError } from '../shared/errors.js'
 import type { QuotaEvents } from '../shared/events.js'
-import { type PolicyTarget, resolveTarget } from '../policy/identifier.js'
+import { statusTarget } from '../policy/identifier.js'
 import { type CommitResult, Lease, type QuotaLease } from './lease.js'
 import { LeaseExpiryWatch } from './lease-expiry-watch.js'
 import { Planner } from '../plan/planner.js'
 import { decisionOf, type RequestPlan } from '../plan/request-plan.js'
-import type { NormalizedPolicy } from '../policy/policy.js'
 import type { QuotaStore } from '../store/quota-store.js'
 import type { ReserveRequest } from './token-quota.js'
 import type { EstimateBound, QuotaContext, Usage } from '../shared/types.js'
@@ -227,15 +226,4 @@ export class QuotaEngine {
 /** An estimate with its input raised to `input`. */
 function withInput(estimate: EstimateBound, input: number): EstimateBound {
   return input === estimate.input ? estimate : { input, output: estimate.output, total: input + estimate.output }
-}
-
-/** A status target: an unknown class reads as a zero limit instead of throwing. */
-async function statusTarget(policy: NormalizedPolicy, context: QuotaContext, at: number): Promise<PolicyTarget> {
-  try {
-    return await resolveTarget(policy, context, at)
-  } catch (error) {
-    if (!(TokenQuotaExceededError.isInstance(error) && error.code === 'UnknownQuotaClass')) throw error
-    const target = await resolveTarget({ ...policy, mode: 'count-only', enforces: false, counts: true }, context, at)
-    return { ...target, policy, limit: 0 }
-  }
 }

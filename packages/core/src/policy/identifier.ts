@@ -166,3 +166,14 @@ export function resolveTarget(policy: NormalizedPolicy, context: QuotaContext, n
   }
   return target(checkLimit(policy, result))
 }
+
+/** A status target: an unknown class reads as a zero limit instead of throwing. */
+export async function statusTarget(policy: NormalizedPolicy, context: QuotaContext, at: number): Promise<PolicyTarget> {
+  try {
+    return await resolveTarget(policy, context, at)
+  } catch (error) {
+    if (!(TokenQuotaExceededError.isInstance(error) && error.code === 'UnknownQuotaClass')) throw error
+    const target = await resolveTarget({ ...policy, mode: 'count-only', enforces: false, counts: true }, context, at)
+    return { ...target, policy, limit: 0 }
+  }
+}

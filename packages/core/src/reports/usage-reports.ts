@@ -194,15 +194,14 @@ function reportOf(month: readonly DayUsage[], at: number, top: number): UsageRep
   const date = new Date(at)
   const monthStart = Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), 1)
   const monthEnd = Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1)
-  const sum = totalsOf
-  const thisMonth = sum(month)
+  const thisMonth = totalsOf(month)
   const merged = (dimension: UsageDimension) => consumersOf(month, dimension, thisMonth.tokens)
   const hours = Math.max(1 / 60, (at - monthStart) / 3_600_000)
   const burnRatePerHour = thisMonth.tokens / hours
   const byUser = merged('user')
   return {
     generatedAt: at,
-    today: sum(month.slice(-1)),
+    today: totalsOf(month.slice(-1)),
     thisMonth,
     burnRatePerHour,
     projectedMonth: Math.round(thisMonth.tokens + burnRatePerHour * ((monthEnd - at) / 3_600_000)),

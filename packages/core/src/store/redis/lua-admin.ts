@@ -1,4 +1,3 @@
-import { StoreUnavailableError } from '../../shared/errors.js'
 import {
   type AdminRead,
   type AuditEntry,
@@ -12,7 +11,7 @@ import {
 import { auditScript, inspectScript, overrideScript, resetScript } from './lua/admin.js'
 import type { RedisKeys } from './redis-keys.js'
 import { runScript, type ScriptTransport } from './script-runner.js'
-import { windowArgs, windowKind } from './script-values.js'
+import { list, windowArgs, windowKind } from './script-values.js'
 
 /** `amount until` (until `-` for none), as the scripts store an override. */
 function overrideOf(text: string): OverrideValue | undefined {
@@ -26,13 +25,6 @@ function refusalOf(text: string): LastRefusal | undefined {
   if (parts.length !== 5 || parts.some((part) => !Number.isFinite(part))) return undefined
   const [at, requested, limit, used, reserved] = parts as [number, number, number, number, number]
   return { at, requested, limit, used, reserved }
-}
-
-function strings(reply: unknown, operation: string): string[] {
-  if (!Array.isArray(reply) || !reply.every((value) => typeof value === 'string')) {
-    throw new StoreUnavailableError({ message: `Redis answered the ${operation} script with an unexpected reply: ${JSON.stringify(reply)?.slice(0, 200)}` })
-  }
-  return reply
 }
 
 /** The operator side of the Redis stores: one script per action, each atomic. */
@@ -63,7 +55,7 @@ export class LuaAdmin implements StoreAdmin {
   async readAdmin(request: AdminRead): Promise<readonly CounterAdminState[]> {
     const keys = [this.#keys.overrides(request.shard), ...request.counters.map((counter) => this.#keys.refusal(counter, request.shard))]
     const args = [String(request.now), ...request.counters.flatMap((counter) => [counter.counter, counter.identifier])]
-    const reply = strings(await runScript(this.#transport, inspectScript, keys, args, this.#timeoutMs), 'inspect')
+    const reply = list(await runScript(this.#transport, inspectScript, keys, args, this.#timeoutMs), 'inspect') as string[]
     return request.counters.map((_, index) => {
       const [allow, familyAllow, grant, familyGrant, refusal] = reply.slice(5 * index, 5 * index + 5) as [string, string, string, string, string]
       const overrides = { allow: overrideOf(allow), familyAllow: overrideOf(familyAllow), grant: overrideOf(grant), familyGrant: overrideOf(familyGrant) }
@@ -84,9 +76,8 @@ export class LuaAdmin implements StoreAdmin {
 
   async readAudit(limit: number): Promise<readonly AuditEntry[]> {
     const count = String(Math.max(1, Math.min(limit, auditRetention)))
-    const reply = await runScript(this.#transport, auditScript, [this.#keys.audit], ['read', count], this.#timeoutMs)
-    if (!Array.isArray(reply)) return strings(reply, 'audit') as never
-    // @upstash/redis parses JSON replies itself.
-    return reply.map((line: unknown) => (typeof line === 'string' ? JSON.parse(line) : line) as AuditEntry)
+    // @upstash/redis parses JSON replies itself: entries come as text or as objects.
+    const reply = list(await runScript(this.#transport, auditScript, [this.#keys.audit], ['read', count], this.#timeoutMs), 'audit', 'any')
+    return reply.map((line) => (typeof line === 'string' ? JSON.parse(line) : line) as AuditEntry)
   }
 }

@@ -16,10 +16,20 @@ export function windowArgs(window: WindowSpec): [string, string] {
   }
 }
 
+function unexpectedReply(operation: string, reply: unknown): StoreUnavailableError {
+  return new StoreUnavailableError({ message: `Redis answered the ${operation} script with an unexpected reply: ${JSON.stringify(reply)?.slice(0, 200)}` })
+}
+
 /** A script reply of integers, or `StoreUnavailableError`. */
 export function numbers(reply: unknown, operation: string): number[] {
   if (!Array.isArray(reply) || !reply.every((value) => typeof value === 'number' || (typeof value === 'string' && /^-?\d+$/.test(value)))) {
-    throw new StoreUnavailableError({ message: `Redis answered the ${operation} script with an unexpected reply: ${JSON.stringify(reply)?.slice(0, 200)}` })
+    throw unexpectedReply(operation, reply)
   }
   return reply.map(Number)
+}
+
+/** A script reply that is a list (of strings, unless `any` items are allowed), or `StoreUnavailableError`. */
+export function list(reply: unknown, operation: string, items: 'strings' | 'any' = 'strings'): unknown[] {
+  if (!Array.isArray(reply) || (items === 'strings' && !reply.every((value) => typeof value === 'string'))) throw unexpectedReply(operation, reply)
+  return reply
 }
