@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { createTokenQuota, type QuotaStore, type TokenQuota } from '@tokenquota/core'
-import { loadQuotaConfig, type QuotaConfig } from '@tokenquota/core/config'
+import { loadQuotaConfig } from '@tokenquota/core/config'
 import { CliError } from './cli-error.js'
 
 /** The config file: `--config`, else `TOKENQUOTA_CONFIG`, else `./token_limits.yaml` if there is one. */
@@ -10,15 +10,8 @@ export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = pr
   return path
 }
 
-/** Reads and validates a config: a broken one throws `QuotaConfigError`, reported with exit code 2. */
-export async function loadConfig(path: string): Promise<QuotaConfig> {
-  const config = await loadQuotaConfig(path)
-  createTokenQuota({ policies: config.policies, prices: [] }) // validates what the app would build
-  return config
-}
-
-/** The app's policies on the app's store: what the app would decide, seen from here. */
+/** The app's policies on the app's store: what the app would decide, seen from here. A broken config throws `QuotaConfigError` (exit code 2). */
 export async function quotaOn(store: QuotaStore, configFlag: string | undefined): Promise<TokenQuota> {
-  const { policies } = await loadConfig(configPath(configFlag))
+  const { policies } = await loadQuotaConfig(configPath(configFlag))
   return createTokenQuota({ policies, store, prices: [] })
 }

@@ -1,14 +1,13 @@
-import type { TokenQuota } from '@tokenquota/core'
-import { loadConfig } from '../policies.js'
+import { createTokenQuota, type TokenQuota } from '@tokenquota/core'
+import { loadQuotaConfig } from '@tokenquota/core/config'
 import { printJson } from '../session.js'
 import { amount, table } from '../table.js'
-import { createTokenQuota } from '@tokenquota/core'
 
 type Policy = TokenQuota['policies'][number]
 
 /** `tokenquota check token_limits.yaml`: validates a config and prints the policies it makes. */
 export async function check(path: string, flags: { readonly json?: boolean }): Promise<void> {
-  const config = await loadConfig(path)
+  const config = await loadQuotaConfig(path) // validates: a broken file throws QuotaConfigError (exit code 2)
   const { policies } = createTokenQuota({ policies: config.policies, prices: [] })
   const rows = policies.map((policy) => ({
     name: policy.name,
