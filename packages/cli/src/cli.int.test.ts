@@ -23,10 +23,15 @@ interface Outcome {
   readonly stderr: string
 }
 
+/** The test run's clock settings (scripts/test-a-year-ahead.mjs), so the CLI sees the same calendar as the test. */
+const clockEnvironment = Object.fromEntries(
+  ['NODE_OPTIONS', 'TOKENQUOTA_CLOCK_SHIFT_MS'].flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name] as string]])),
+)
+
 /** Runs `tokenquota …` with only the environment given (no REDIS_URL of the machine's). */
 async function tokenquota(args: readonly string[], env: Record<string, string> = {}, cwd?: string): Promise<Outcome> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH ?? '', USER: 'ops-test', ...env }, cwd })
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH ?? '', USER: 'ops-test', ...clockEnvironment, ...env }, cwd })
     return { code: 0, stdout, stderr }
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string }
