@@ -3,7 +3,8 @@
 // untouched; only what reads the calendar sees the future. Used by test-a-year-ahead.mjs to prove
 // that no test depends on today's date.
 const shift = Number(process.env.TOKENQUOTA_CLOCK_SHIFT_MS ?? 0)
-if (!Number.isFinite(shift)) throw new Error(`Expected TOKENQUOTA_CLOCK_SHIFT_MS to be a number of milliseconds, got "${process.env.TOKENQUOTA_CLOCK_SHIFT_MS}"`)
+if (!Number.isFinite(shift))
+  throw new Error(`Expected TOKENQUOTA_CLOCK_SHIFT_MS to be a number of milliseconds, got "${process.env.TOKENQUOTA_CLOCK_SHIFT_MS}"`)
 
 if (shift !== 0 && !globalThis.Date.__tokenquotaShifted) {
   const RealDate = globalThis.Date

@@ -31,7 +31,10 @@ const clockEnvironment = Object.fromEntries(
 /** Runs `tokenquota …` with only the environment given (no REDIS_URL of the machine's). */
 async function tokenquota(args: readonly string[], env: Record<string, string> = {}, cwd?: string): Promise<Outcome> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH ?? '', USER: 'ops-test', ...clockEnvironment, ...env }, cwd })
+    const { stdout, stderr } = await run(process.execPath, [cli, ...args], {
+      env: { PATH: process.env.PATH ?? '', USER: 'ops-test', ...clockEnvironment, ...env },
+      cwd,
+    })
     return { code: 0, stdout, stderr }
   } catch (error) {
     const failed = error as { code: number; stdout: string; stderr: string }
