@@ -20,6 +20,10 @@ const alias = {
 export default defineConfig({
   resolve: { alias },
   test: {
+    // Generous limits: a loaded 2-core machine can take several seconds to start a redis-server or
+    // a CLI process; a hung test still fails, and no test depends on these being short.
+    testTimeout: 20_000,
+    hookTimeout: 30_000,
     projects: [
       {
         extends: true,
