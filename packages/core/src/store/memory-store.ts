@@ -99,6 +99,9 @@ export interface MemoryStoreOptions {
   readonly onExpiryCharge?: (charge: ExpiryCharge) => void
 }
 
+/** How long an expired lease is remembered (as the Redis stores do). */
+const expiredRetentionMs = 3_600_000
+
 const nothingCharged: ChargeOutcome = Object.freeze({ usedBefore: 0, usedAfter: 0 })
 
 /**
@@ -121,6 +124,8 @@ export class MemoryStore implements QuotaStore {
   readonly #sweepIntervalMs: number
   readonly #onExpiryCharge: ((charge: ExpiryCharge) => void) | undefined
   #nextSweepAt = -Infinity
+  /** Lease id → the answer of its reservation, while it holds (and an hour after it expired): a reservation sent again holds nothing more. */
+  readonly #leases = new Map<string, Extract<ReserveResult, { ok: true }>>()
   readonly #book = new MemoryAdminBook()
   /** Overrides, resets, last refusals and audit, in this process's memory. */
   readonly admin: StoreAdmin
@@ -168,6 +173,8 @@ export class MemoryStore implements QuotaStore {
   reserve(request: StoreReserveRequest): ReserveResult {
     const { now, counters } = request
     this.#maintain(now)
+    const first = this.#leases.get(request.leaseId)
+    if (first) return first
     const count = counters.length
     const views = new Array<View>(count)
     let refusals: CounterRefusal[] | undefined
@@ -223,7 +230,9 @@ export class MemoryStore implements QuotaStore {
       }
       this.#holds.push(hold)
     }
-    return { ok: true, placements, snapshots, hold }
+    const result = { ok: true as const, placements, snapshots, hold }
+    if (hold) this.#leases.set(request.leaseId, result)
+    return result
   }
 
   /** Answers at once. Settles the `hold` given back (expired or not); without one, charges where the windows are now. */
@@ -233,7 +242,10 @@ export class MemoryStore implements QuotaStore {
     const hold = this.#holdOf(request.hold)
     if (hold?.settledLate) return charges.map(() => nothingCharged) // a retried late settle
     const live = hold !== undefined && !hold.returned
-    if (live) this.#return(hold)
+    if (live) {
+      this.#return(hold)
+      this.#leases.delete(hold.leaseId)
+    }
     // Expired and charged: the charge replaces what expiry charged, in the same slots. Expired and
     // returned (or unknown): its slots may be gone, so it is charged where the windows are now.
     const replacing = hold?.expired === 'charged'
@@ -319,12 +331,21 @@ export class MemoryStore implements QuotaStore {
     if (now >= this.#nextSweepAt) {
       this.#nextSweepAt = now + this.#sweepIntervalMs
       this.#evictExpired(now)
+      this.#forgetLeases(now)
       this.#book.sweep(now)
     }
     if (this.#expiryChargesToTell.length > 0) {
       const told = this.#expiryChargesToTell
       this.#expiryChargesToTell = []
       for (const charge of told) this.#onExpiryCharge!(charge)
+    }
+  }
+
+  /** Forgets the answers of leases that no longer hold: settled, or expired an hour ago (a late copy of their reservation then holds again). */
+  #forgetLeases(now: number): void {
+    for (const [leaseId, { hold }] of this.#leases) {
+      const { returned, expired, expiresAt } = hold as LeaseHold
+      if (returned && (expired === undefined || expiresAt + expiredRetentionMs <= now)) this.#leases.delete(leaseId)
     }
   }
 

@@ -116,6 +116,50 @@ export function describeQuotaStoreContract(name: string, options: StoreContractO
       expect(await read(t0 + 2002, counter())).toMatchObject({ used: 20, reserved: 0 })
     })
 
+    it('holds a lease once, however often its reservation is sent (a lost reply, a call re-sent on reconnect), and answers as the first time', async () => {
+      const flexi: WindowSpec = { kind: 'flexi', endIfStartedNow: t0 + minute }
+      const counters = [
+        counter({ amount: 30 }),
+        counter({ counter: 'rolling', window: rolling, amount: 20 }),
+        counter({ counter: 'flexi', window: flexi, amount: 10 }),
+      ]
+      const request = { leaseId: nextLeaseId(), now: t0, expiresAt: t0 + 1000, counters }
+      const first = expectOk(await store.reserve(request))
+      // Sent again alone, and twice at once (so a store that batches gets both in one call).
+      expect(await store.reserve(request)).toEqual(first)
+      expect(await Promise.all([store.reserve(request), store.reserve(request)])).toEqual([first, first])
+      expect((await store.read({ now: t0 + 1, counters })).map(({ used, reserved }) => [used, reserved])).toEqual([
+        [0, 30],
+        [0, 20],
+        [0, 10],
+      ])
+      // Expiry charges the one hold; a copy that arrives after it holds nothing either.
+      expect((await store.read({ now: t0 + 1000, counters })).map(({ used, reserved }) => [used, reserved])).toEqual([
+        [30, 0],
+        [20, 0],
+        [10, 0],
+      ])
+      await store.reserve(request)
+      expect((await store.read({ now: t0 + 2000, counters })).map(({ used, reserved }) => [used, reserved])).toEqual([
+        [30, 0],
+        [20, 0],
+        [10, 0],
+      ])
+    })
+
+    it('settles a lease reserved twice once: its hold is returned and only the real charge stays', async () => {
+      const request = { leaseId: nextLeaseId(), now: t0, expiresAt: t0 + 1000, counters: [counter({ amount: 50 })] }
+      const first = expectOk(await store.reserve(request))
+      expectOk(await store.reserve(request))
+      const charges = [{ ...counter(), placement: first.placements[0]!, held: 50, amount: 35 }]
+      expect(await store.settle({ leaseId: request.leaseId, hold: first.hold, now: t0 + 1, expiresAt: t0 + 1000, charges })).toEqual([
+        { usedBefore: 0, usedAfter: 35 },
+      ])
+      expect(await read(t0 + 2, counter())).toMatchObject({ used: 35, reserved: 0 })
+      // Nothing is left to expire and be charged.
+      expect(await read(t0 + 1000, counter())).toMatchObject({ used: 35, reserved: 0 })
+    })
+
     it('charges expired holds on rolling and flexi windows too', async () => {
       const flexi: WindowSpec = { kind: 'flexi', endIfStartedNow: t0 + minute }
       const counters = [counter({ window: rolling, amount: 30 }), counter({ counter: 'flexi', window: flexi, amount: 40 })]

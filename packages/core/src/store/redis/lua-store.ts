@@ -98,6 +98,7 @@ export class LuaStore implements QuotaStore {
     const keys = [this.#keys.holds(shard), this.#keys.overrides(shard)]
     const args = [String(requests.length), String(Math.min(...requests.map((request) => request.now)))]
     for (const request of requests) {
+      keys.push(this.#keys.lease(request.leaseId, shard))
       for (const counter of request.counters) keys.push(this.#keys.counter(counter, shard), this.#keys.refusal(counter, shard))
       // The script marks a lease whose holds are returned at expiry by this suffix.
       args.push(
@@ -134,7 +135,7 @@ export class LuaStore implements QuotaStore {
     const keys = [this.#keys.holds(requests[0]!.shard)]
     const args = [String(requests.length)]
     for (const request of requests) {
-      keys.push(...this.#counterKeys(request.charges, request.shard))
+      keys.push(this.#keys.lease(request.leaseId, request.shard), ...this.#counterKeys(request.charges, request.shard))
       args.push(String(request.now), request.leaseId, String(request.charges.length))
       for (const charge of request.charges) {
         args.push(windowKind[charge.window.kind], String(charge.placement), String(charge.held), String(charge.amount), ...windowArgs(charge.window))

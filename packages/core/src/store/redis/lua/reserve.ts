@@ -3,8 +3,8 @@ import { common } from './common.js'
 
 /** Reserves on every counter of a call, or on none (all or nothing). */
 const source = `${common}
--- KEYS: the shard's holds, the shard's overrides; then per reservation, per counter, its hash and
---   its last-refusal key.
+-- KEYS: the shard's holds, the shard's overrides; then per reservation its lease key (the first
+--   answer of a lease that holds), and per counter its hash and its last-refusal key.
 -- ARGV: reservation count, the earliest now (for expiring holds); then per reservation: now,
 --   expiresAt, leaseId, counter count, and per counter eight values: kind, limit ('' = none),
 --   amount, hold ('1' or '0'), a, b, family, identifier
@@ -28,6 +28,15 @@ end
 local function reserve_one(kbase, abase, out)
   local nowText = ARGV[abase + 1]
   local now, expiresAt, leaseId, n = tonumber(nowText), tonumber(ARGV[abase + 2]), ARGV[abase + 3], tonumber(ARGV[abase + 4])
+  local leaseKey = KEYS[kbase + 1]
+  kbase = kbase + 1
+  -- A lease already held (its call sent again: a reply lost, ioredis re-sending on reconnect) holds
+  -- nothing more and is answered as the first time.
+  local first = redis.call('GET', leaseKey)
+  if first then
+    for value in string.gmatch(first, '%S+') do table.insert(out, tonumber(value)) end
+    return n
+  end
   -- A lease whose holds are returned, not charged, at expiry: its member ends with \`=r\`.
   local release = string.sub(leaseId, -3) == '\\n=r'
   if release then leaseId = string.sub(leaseId, 1, -4) end
@@ -74,6 +83,7 @@ local function reserve_one(kbase, abase, out)
     return n
   end
 
+  local answer = #out + 1
   table.insert(out, 1)
   table.insert(out, 6 * n)
   local member, holding = leaseId, false
@@ -119,7 +129,12 @@ local function reserve_one(kbase, abase, out)
   end
   -- Every lease that holds has a member, even for zero tokens: its settle finds it exactly once.
   if release then member = member .. '\\n=r' end
-  if holding then redis.call('ZADD', holds, expiresAt, member) end
+  if holding then
+    redis.call('ZADD', holds, expiresAt, member)
+    local saved = {}
+    for i = answer, #out do saved[#saved + 1] = text(out[i]) end
+    redis.call('SET', leaseKey, table.concat(saved, ' '), 'PX', math.max(1, math.floor(expiresAt - now + RETAIN + GRACE)))
+  end
   return n
 end
 
@@ -127,7 +142,7 @@ local out, kbase, abase, latest = {}, 2, 2, 0
 for _ = 1, tonumber(ARGV[1]) do
   latest = math.max(latest, tonumber(ARGV[abase + 2]))
   local n = reserve_one(kbase, abase, out)
-  kbase, abase = kbase + 2 * n, abase + 4 + 8 * n
+  kbase, abase = kbase + 1 + 2 * n, abase + 4 + 8 * n
 end
 -- The holds set lives as long as its latest hold, on Redis's clock (durations, not instants).
 local ttl, needed = redis.call('PTTL', holds), latest - tonumber(ARGV[2]) + RETAIN + GRACE
@@ -136,4 +151,4 @@ if ttl == -1 then redis.call('PEXPIRE', holds, math.floor(needed)) end
 return out
 `
 
-export const reserveScript = luaScript('reserve', source, '6b0b7fff97e23236bc60421eaa945753e773aaec')
+export const reserveScript = luaScript('reserve', source, 'aef09129ba9059151ea1cd5f05ada8ed473cfdbb')

@@ -3,7 +3,7 @@ import { common } from './common.js'
 
 /** Settles leases: charges what was used, returns the rest of each hold, once. */
 const source = `${common}
--- KEYS: the shard's holds; then per lease, per charge its hash.
+-- KEYS: the shard's holds; then per lease its lease key (see reserve), and per charge its hash.
 -- ARGV: lease count; then per lease: now, leaseId, charge count, and per charge six values: kind,
 --   placement, held, amount, a, b (as for reserve).
 -- Returns per lease: -1 when it was already settled (a retry: nothing is charged again); else the
@@ -12,6 +12,8 @@ local holds = KEYS[1]
 
 local function settle_one(kbase, abase, out)
   local now, leaseId, n = tonumber(ARGV[abase + 1]), ARGV[abase + 2], tonumber(ARGV[abase + 3])
+  local leaseKey = KEYS[kbase + 1]
+  kbase = kbase + 1
   local member = leaseId
   for i = 1, n do
     local base = abase + 3 + (i - 1) * 6
@@ -25,6 +27,8 @@ local function settle_one(kbase, abase, out)
     table.insert(out, -1)
     return n
   end
+  -- Settled while holding: its reservation can no longer be sent again (an expired one is kept).
+  if returned then redis.call('DEL', leaseKey) end
   table.insert(out, n)
   for i = 1, n do
     local base = abase + 3 + (i - 1) * 6
@@ -82,9 +86,9 @@ end
 local out, kbase, abase = {}, 1, 1
 for _ = 1, tonumber(ARGV[1]) do
   local n = settle_one(kbase, abase, out)
-  kbase, abase = kbase + n, abase + 3 + 6 * n
+  kbase, abase = kbase + 1 + n, abase + 3 + 6 * n
 end
 return out
 `
 
-export const settleScript = luaScript('settle', source, 'fcb0ca46cd6d8a7234f221f7a128ac841a81b6b9')
+export const settleScript = luaScript('settle', source, 'bccbd0b5bd3240ee113a760de423efe4ca8eaf77')
