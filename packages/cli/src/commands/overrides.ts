@@ -33,7 +33,9 @@ export function operatorOf(flags: { readonly operator?: string }): string {
 async function targetsOf(quota: TokenQuota, flags: OverrideFlags): Promise<AdminTarget[]> {
   if (flags.class !== undefined) {
     if (!flags.policy) throw new CliError('--class needs --policy (the policy whose class allow changes)')
-    return [{ policy: flags.policy, class: flags.class }]
+    // A context names the class's shard (with a shardKey, each shard keeps its own overrides).
+    const shard = contextOf(flags)
+    return [Object.keys(shard).length === 0 ? { policy: flags.policy, class: flags.class } : { policy: flags.policy, class: flags.class, context: shard }]
   }
   const context = contextOf(flags)
   if (Object.keys(context).length === 0) throw new CliError('name a caller (--user, --org, --project, --context key=value) or a --class')

@@ -129,6 +129,12 @@ async function resolve(settings: EngineSettings, target: AdminTarget, at: number
   const shard = settings.shardOf(target.context ?? {})
   if (target.class !== undefined) {
     if (!isClassAllow(policy.allow) || !policy.allow.counts.has(target.class)) throw invalid(`has no class "${target.class}"`, policy.name)
+    // Each shard keeps its own overrides (a Cluster script sees one slot): the operator names which.
+    if (settings.sharded && target.context === undefined)
+      throw invalid(
+        `with a shardKey, a class's override applies in one shard: pass the \`context\` that names it (\`{}\` for callers without a shard)`,
+        policy.name,
+      )
     const counter = classCounter(policy.counterName, target.class)
     return { policy, ref: { counter, identifier: '', window: policy.window(at) }, shard, identifier: null, class: target.class }
   }

@@ -18,6 +18,8 @@ export interface EngineSettings {
   readonly commitMode: 'background' | 'await'
   readonly now: () => number
   readonly shardOf: (context: QuotaContext) => string | undefined
+  /** Whether a `shardKey` was given: keys may then live in several shards. */
+  readonly sharded: boolean
   /** The price tables, when a policy counts US dollars. */
   readonly prices: PriceBook | undefined
 }
@@ -43,6 +45,7 @@ export function engineSettings(options: TokenQuotaOptions): EngineSettings {
     commitMode: oneOf('commitMode', options.commitMode ?? 'background', ['background', 'await'] as const),
     now: options.now ? wholeMilliseconds(options.now) : Date.now,
     shardOf: shardFunction(options.shardKey),
+    sharded: options.shardKey !== undefined,
   }
 }
 

@@ -58,6 +58,7 @@ type Counters<State> = Map<string, Map<string, State>>
 interface LeaseHold {
   readonly owner: MemoryStore
   readonly leaseId: string
+  readonly shard: string | undefined
   readonly expiresAt: number
   /** Per counter of the reservation: the slot holding its amount (`undefined`: nothing held there). */
   readonly slots: ReadonlyArray<Slot | undefined>
@@ -76,6 +77,8 @@ interface LeaseHold {
 /** A hold that expired and was charged, as told to `MemoryStoreOptions.onExpiryCharge`. */
 export interface ExpiryCharge {
   readonly leaseId: string
+  /** The reservation's shard. */
+  readonly shard: string | undefined
   /** The store's time when it charged (the operation that found the hold expired). */
   readonly now: number
   /** Per counter of the reservation: where it was placed and what was charged (0: nothing held there). */
@@ -220,6 +223,7 @@ export class MemoryStore implements QuotaStore {
       hold = {
         owner: this,
         leaseId: request.leaseId,
+        shard: request.shard,
         expiresAt: request.expiresAt,
         slots,
         amounts,
@@ -289,6 +293,7 @@ export class MemoryStore implements QuotaStore {
     if (this.#onExpiryCharge) {
       this.#expiryChargesToTell.push({
         leaseId: hold.leaseId,
+        shard: hold.shard,
         now,
         charges: hold.counters.map((counter, index) => ({
           ...counter,

@@ -17,8 +17,13 @@ export interface SyncedStoreOptions {
   readonly now?: () => number
 }
 
-interface Pending {
+/** A counter as the shared store keeps it: in the shard of the requests that use it. */
+interface ShardedRef {
   readonly ref: CounterRef
+  readonly shard: string | undefined
+}
+
+interface Pending extends ShardedRef {
   readonly placement: number
   amount: number
 }
@@ -30,6 +35,7 @@ interface Pending {
  */
 interface Parcel {
   readonly leaseId: string
+  readonly shard: string | undefined
   /** When the lease is placed: the sync's time, or the instant the charges' flexi window or rolling bucket began. */
   readonly now: number
   readonly expiresAt: number
@@ -44,12 +50,29 @@ const expiredRetentionMs = 3_600_000
 /** How long a parcel's lease lives on the shared store (a settle within it returns the hold). */
 const parcelTtlMs = 60_000
 
-function keyOf(ref: CounterRef, placement: number): string {
-  return `${ref.counter}\u0000${placement}\u0000${ref.identifier}`
+function shardKeyOf(shard: string | undefined): string {
+  return shard === undefined ? '-' : `+${shard}`
 }
 
-function windowKeyOf(ref: Pick<CounterRef, 'counter' | 'identifier'>): string {
-  return `${ref.counter}\u0000${ref.identifier}`
+function keyOf(ref: CounterRef, placement: number, shard: string | undefined): string {
+  return `${shardKeyOf(shard)}\u0000${ref.counter}\u0000${placement}\u0000${ref.identifier}`
+}
+
+/** A counter in a shard: the same counter and identifier in two shards are two counters of the shared store. */
+function windowKeyOf(ref: Pick<CounterRef, 'counter' | 'identifier'>, shard: string | undefined): string {
+  return `${shardKeyOf(shard)}\u0000${ref.counter}\u0000${ref.identifier}`
+}
+
+/** Groups items by a key, in first-seen order. */
+function groupBy<Item>(items: Iterable<Item>, keyOf: (item: Item) => string): Item[][] {
+  const groups = new Map<string, Item[]>()
+  for (const item of items) {
+    const key = keyOf(item)
+    const group = groups.get(key)
+    if (group) group.push(item)
+    else groups.set(key, [item])
+  }
+  return [...groups.values()]
 }
 
 /**
@@ -73,14 +96,14 @@ export class SyncedStore implements QuotaStore {
   readonly #others = new Map<string, { readonly windowStart: number; readonly used: number }>()
   /** Per counter and window: charges not yet sent. */
   #pending = new Map<string, Pending>()
-  /** Counters seen, to refresh at each sync. */
-  readonly #known = new Map<string, CounterRef>()
+  /** Counters seen, with their shard, to refresh at each sync. */
+  readonly #known = new Map<string, ShardedRef>()
   readonly #timer: NodeJS.Timeout
   /** Parcels whose settle has not been answered yet, oldest first. */
   readonly #unsent: Parcel[] = []
   #settledSinceSync = 0
   #syncing: Promise<void> | undefined
-  /** `counter \0 identifier` (identifier `''`: the family) → the operators' overrides on the shared store, as of the last sync or this process's own change. */
+  /** `shard \0 counter \0 identifier` (identifier `''`: the family) → the operators' overrides on the shared store, as of the last sync or this process's own change. */
   #overrides = new Map<string, { allow?: OverrideValue; grant?: OverrideValue }>()
   /**
    * The shared store's admin: overrides are written there and reach this process's decisions at
@@ -101,7 +124,7 @@ export class SyncedStore implements QuotaStore {
     return {
       writeOverride: async (request) => {
         const value = await shared.writeOverride(request)
-        const key = windowKeyOf(request)
+        const key = windowKeyOf(request, request.shard)
         this.#overrides.set(key, { ...this.#overrides.get(key), [request.kind]: value })
         return value
       },
@@ -121,54 +144,58 @@ export class SyncedStore implements QuotaStore {
   /** After a reset on the shared store: this process's usage and pending charges of those counters go too. */
   #resetLocal(request: AdminRead): void {
     this.#local.admin.resetUsage(request)
-    for (const ref of request.counters) this.#others.delete(windowKeyOf(ref))
-    const reset = new Set(request.counters.map(windowKeyOf))
-    for (const [key, pending] of this.#pending) if (reset.has(windowKeyOf(pending.ref))) this.#pending.delete(key)
+    const reset = new Set(request.counters.map((ref) => windowKeyOf(ref, request.shard)))
+    for (const key of reset) this.#others.delete(key)
+    for (const [key, pending] of this.#pending) if (reset.has(windowKeyOf(pending.ref, pending.shard))) this.#pending.delete(key)
   }
 
   async #refreshOverrides(now: number): Promise<void> {
-    const refs = [...this.#known.values()]
-    if (!this.#remote.admin || refs.length === 0) return
-    const states = await this.#remote.admin.readAdmin({ now, counters: refs })
+    const admin = this.#remote.admin
+    if (!admin || this.#known.size === 0) return
     const overrides = new Map<string, { allow?: OverrideValue; grant?: OverrideValue }>()
-    refs.forEach((ref, index) => {
-      const { allow, grant, familyAllow, familyGrant } = states[index]!.overrides
-      if (allow || grant) overrides.set(windowKeyOf(ref), { allow, grant })
-      if (familyAllow || familyGrant) overrides.set(windowKeyOf({ counter: ref.counter, identifier: '' }), { allow: familyAllow, grant: familyGrant })
-    })
+    for (const group of groupBy(this.#known.values(), ({ shard }) => shardKeyOf(shard))) {
+      const shard = group[0]!.shard
+      const states = await admin.readAdmin({ now, shard, counters: group.map(({ ref }) => ref) })
+      group.forEach(({ ref }, index) => {
+        const { allow, grant, familyAllow, familyGrant } = states[index]!.overrides
+        if (allow || grant) overrides.set(windowKeyOf(ref, shard), { allow, grant })
+        if (familyAllow || familyGrant) overrides.set(windowKeyOf({ counter: ref.counter, identifier: '' }, shard), { allow: familyAllow, grant: familyGrant })
+      })
+    }
     this.#overrides = overrides
   }
 
-  #overridesOf(ref: CounterRef): CounterOverrides | undefined {
+  #overridesOf(ref: CounterRef, shard: string | undefined): CounterOverrides | undefined {
     if (this.#overrides.size === 0) return undefined
-    const own = this.#overrides.get(windowKeyOf(ref))
-    const family = this.#overrides.get(windowKeyOf({ counter: ref.counter, identifier: '' }))
+    const own = this.#overrides.get(windowKeyOf(ref, shard))
+    const family = this.#overrides.get(windowKeyOf({ counter: ref.counter, identifier: '' }, shard))
     return own || family ? { allow: own?.allow, grant: own?.grant, familyAllow: family?.allow, familyGrant: family?.grant } : undefined
   }
 
   /** Fixed windows match by start; rolling and flexi windows move, so the last sync's figure holds until the next. */
-  #othersUsed(ref: CounterRef, windowStart: number): number {
-    const others = this.#others.get(windowKeyOf(ref))
+  #othersUsed(ref: CounterRef, shard: string | undefined, windowStart: number): number {
+    const others = this.#others.get(windowKeyOf(ref, shard))
     if (!others || (ref.window.kind === 'fixed' && others.windowStart !== windowStart)) return 0
     return others.used
   }
 
   /** Answers at once, from the local counters and the others' usage as of the last sync. */
   reserve(request: StoreReserveRequest): ReserveResult {
-    for (const counter of request.counters) this.#known.set(windowKeyOf(counter), counter)
+    const { shard } = request
+    this.#remember(request.counters, shard)
     // Read the local windows first: the others' usage lowers each limit for the window in force.
     const views = this.#local.read({ now: request.now, counters: request.counters })
     const limits = request.counters.map((counter) => {
-      const overrides = this.#overridesOf(counter)
+      const overrides = this.#overridesOf(counter, shard)
       return overrides ? effectiveLimit(counter.limit, overrides, request.now) : counter.limit
     })
     const counters = request.counters.map((counter, index) => {
       const limit = limits[index]
-      return limit === undefined ? counter : { ...counter, limit: Math.max(0, limit - this.#othersUsed(counter, views[index]!.windowStart)) }
+      return limit === undefined ? counter : { ...counter, limit: Math.max(0, limit - this.#othersUsed(counter, shard, views[index]!.windowStart)) }
     })
     const result = this.#local.reserve({ ...request, counters })
     const shared = (index: number, snapshot: CounterSnapshot) => {
-      const withOthers = this.#withOthers(request.counters[index]!, snapshot)
+      const withOthers = this.#withOthers(request.counters[index]!, shard, snapshot)
       return limits[index] === request.counters[index]!.limit ? withOthers : { ...withOthers, limit: limits[index] }
     }
     if (result.ok) return { ...result, snapshots: result.snapshots.map((snapshot, index) => shared(index, snapshot)) }
@@ -180,7 +207,8 @@ export class SyncedStore implements QuotaStore {
     const outcomes = this.#local.settle(request)
     const expired = this.#expiryCharged.get(request.leaseId)
     this.#expiryCharged.delete(request.leaseId)
-    for (const [index, charge] of request.charges.entries()) this.#addPending(charge, charge.amount - (expired?.amounts[index] ?? 0), request.now)
+    for (const [index, charge] of request.charges.entries())
+      this.#addPending(charge, request.shard, charge.amount - (expired?.amounts[index] ?? 0), request.now)
     this.#settledSinceSync += 1
     const { syncMessageCount } = this.#options
     if (syncMessageCount !== undefined && this.#settledSinceSync >= syncMessageCount) this.sync().catch(() => undefined)
@@ -190,18 +218,18 @@ export class SyncedStore implements QuotaStore {
   /** A local hold expired unsettled and was charged: the shared store gets the charge too. */
   #chargeExpired(expired: ExpiryCharge): void {
     this.#expiryCharged.set(expired.leaseId, { amounts: expired.charges.map((charge) => charge.amount), at: expired.now })
-    for (const charge of expired.charges) this.#addPending(charge, charge.amount, expired.now)
+    for (const charge of expired.charges) this.#addPending(charge, expired.shard, charge.amount, expired.now)
   }
 
-  #addPending(charge: CounterRef & { readonly placement: number }, amount: number, now: number): void {
+  #addPending(charge: CounterRef & { readonly placement: number }, shard: string | undefined, amount: number, now: number): void {
     if (amount === 0) return
     const ref = charge.window.kind === 'flexi' ? this.#flexiWindowOf(charge, now) : charge
     // A flexi window replaced since the reservation is over: the local store dropped its charge too.
     if (ref === undefined) return
-    const key = keyOf(charge, charge.placement)
+    const key = keyOf(charge, charge.placement, shard)
     const pending = this.#pending.get(key)
     if (pending) pending.amount += amount
-    else this.#pending.set(key, { ref, placement: charge.placement, amount })
+    else this.#pending.set(key, { ref, shard, placement: charge.placement, amount })
   }
 
   /**
@@ -215,13 +243,17 @@ export class SyncedStore implements QuotaStore {
   }
 
   read(request: ReadRequest): readonly CounterSnapshot[] {
-    for (const counter of request.counters) this.#known.set(windowKeyOf(counter), counter)
-    return this.#local.read(request).map((snapshot, index) => this.#withOthers(request.counters[index]!, snapshot))
+    this.#remember(request.counters, request.shard)
+    return this.#local.read(request).map((snapshot, index) => this.#withOthers(request.counters[index]!, request.shard, snapshot))
   }
 
-  #withOthers(ref: CounterRef, snapshot: CounterSnapshot): CounterSnapshot {
+  #remember(counters: readonly CounterRef[], shard: string | undefined): void {
+    for (const ref of counters) this.#known.set(windowKeyOf(ref, shard), { ref, shard })
+  }
+
+  #withOthers(ref: CounterRef, shard: string | undefined, snapshot: CounterSnapshot): CounterSnapshot {
     const { limit: _local, ...own } = snapshot
-    return { ...own, used: snapshot.used + this.#othersUsed(ref, snapshot.windowStart) }
+    return { ...own, used: snapshot.used + this.#othersUsed(ref, shard, snapshot.windowStart) }
   }
 
   /**
@@ -260,34 +292,27 @@ export class SyncedStore implements QuotaStore {
   }
 
   /**
-   * Parcels placed where their charges were made: one per flexi window start or rolling bucket
-   * (placed at that instant), one at the sync's time for the fixed windows (whose place is in
-   * their window already).
+   * Parcels placed where their charges were made: per shard, one per flexi window start or rolling
+   * bucket (placed at that instant), one at the sync's time for the fixed windows (whose place is
+   * in their window already).
    */
   #parcelsOf(pending: ReadonlyMap<string, Pending>, now: number): Parcel[] {
-    const byStart = new Map<number, Pending[]>()
-    for (const entry of pending.values()) {
-      const start = entry.ref.window.kind === 'fixed' ? now : entry.placement
-      let entries = byStart.get(start)
-      if (!entries) {
-        entries = []
-        byStart.set(start, entries)
-      }
-      entries.push(entry)
-    }
-    return [...byStart].map(([start, entries]) => ({
+    const startOf = (entry: Pending) => (entry.ref.window.kind === 'fixed' ? now : entry.placement)
+    return groupBy(pending.values(), (entry) => `${shardKeyOf(entry.shard)}\u0000${startOf(entry)}`).map((entries) => ({
       leaseId: `sync-${now}-${Math.random().toString(36).slice(2)}`,
-      now: start,
+      shard: entries[0]!.shard,
+      now: startOf(entries[0]!),
       expiresAt: now + parcelTtlMs,
       entries,
     }))
   }
 
   async #send(parcel: Parcel): Promise<void> {
-    const { leaseId, now, expiresAt, entries } = parcel
+    const { leaseId, shard, now, expiresAt, entries } = parcel
     if (parcel.placements === undefined) {
       const reserved = await this.#remote.reserve({
         leaseId,
+        shard,
         now,
         expiresAt,
         counters: entries.map(({ ref }) => ({ ...ref, limit: undefined, amount: 0, hold: true })),
@@ -297,16 +322,20 @@ export class SyncedStore implements QuotaStore {
     }
     const placements = parcel.placements
     const charges = entries.map(({ ref, amount }, index) => ({ ...ref, placement: placements[index]!, held: 0, amount }))
-    await this.#remote.settle({ leaseId, now, expiresAt, charges })
+    await this.#remote.settle({ leaseId, shard, now, expiresAt, charges })
   }
 
   /** Reads the shared counters of the windows in use; forgets the ones no process uses any more. */
   async #refresh(now: number): Promise<void> {
-    const refs = [...this.#known.values()]
-    if (refs.length === 0) return
-    const [remote, local] = [await this.#remote.read({ now, counters: refs }), this.#local.read({ now, counters: refs })]
+    for (const group of groupBy(this.#known.values(), ({ shard }) => shardKeyOf(shard))) await this.#refreshShard(group, now)
+  }
+
+  async #refreshShard(group: readonly ShardedRef[], now: number): Promise<void> {
+    const { shard } = group[0]!
+    const refs = group.map(({ ref }) => ref)
+    const [remote, local] = [await this.#remote.read({ now, shard, counters: refs }), this.#local.read({ now, counters: refs })]
     refs.forEach((ref, index) => {
-      const key = windowKeyOf(ref)
+      const key = windowKeyOf(ref, shard)
       const [shared, own] = [remote[index]!, local[index]!]
       const over = ref.window.kind === 'fixed' && ref.window.end <= now
       if (over || (shared.used === 0 && shared.reserved === 0 && own.used === 0 && own.reserved === 0)) {

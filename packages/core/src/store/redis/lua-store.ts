@@ -85,28 +85,23 @@ export class LuaStore implements QuotaStore {
   }
 
   reserve(request: StoreReserveRequest): Promise<ReserveResult> {
-    return this.#reserves.add(request.shard ?? '', request)
+    return this.#reserves.add(this.#keys.slot(request.shard), request)
   }
 
   settle(request: SettleRequest): Promise<readonly ChargeOutcome[]> {
-    return this.#settles.add(request.shard ?? '', request)
+    return this.#settles.add(this.#keys.slot(request.shard), request)
   }
 
   async #reserveBatch(requests: readonly StoreReserveRequest[]): Promise<ReserveResult[]> {
-    // A batch is one lane: one shard, so one holds set.
-    const { shard } = requests[0]!
-    const keys = [this.#keys.holds(shard), this.#keys.overrides(shard)]
+    // A batch is one lane: one slot, so one holds set. Each request's keys are still its own shard's.
+    const keys = [this.#keys.holds(requests[0]!.shard), this.#keys.overrides(requests[0]!.shard)]
     const args = [String(requests.length), String(Math.min(...requests.map((request) => request.now)))]
     for (const request of requests) {
-      keys.push(this.#keys.lease(request.leaseId, shard))
+      const { leaseId, shard } = request
+      keys.push(this.#keys.lease(leaseId, shard))
       for (const counter of request.counters) keys.push(this.#keys.counter(counter, shard), this.#keys.refusal(counter, shard))
       // The script marks a lease whose holds are returned at expiry by this suffix.
-      args.push(
-        String(request.now),
-        String(request.expiresAt),
-        request.onExpiry === 'release' ? `${request.leaseId}\n=r` : request.leaseId,
-        String(request.counters.length),
-      )
+      args.push(String(request.now), String(request.expiresAt), request.onExpiry === 'release' ? `${leaseId}\n=r` : leaseId, String(request.counters.length))
       for (const counter of request.counters) {
         args.push(
           windowKind[counter.window.kind],

@@ -23,8 +23,8 @@ export interface RedisKeyOptions {
   readonly prefix?: string
   /**
    * Put each request's keys in one Redis Cluster slot: the request's shard (the engine's
-   * `shardKey`, e.g. the org) becomes the key's hash tag. Requests without a shard share the
-   * `{tokenquota}` tag.
+   * `shardKey`, e.g. the org) becomes the key's hash tag. Requests without a shard (or with `''`)
+   * share the `{tokenquota}` tag.
    * @default false
    */
   readonly hashTag?: boolean
@@ -45,7 +45,13 @@ export class RedisKeys {
 
   #base(shard: string | undefined): string {
     if (!this.#hashTag) return `${this.#prefix}:`
-    return `${this.#prefix}:{${shard === undefined ? 'tokenquota' : escapeKeyPart(shard)}}:`
+    // An empty shard is no shard: `{}` is no hash tag at all, and would spread one request's keys over slots.
+    return `${this.#prefix}:{${shard === undefined || shard === '' ? 'tokenquota' : escapeKeyPart(shard)}}:`
+  }
+
+  /** What every key of a shard starts with: requests with the same one may share a script call. */
+  slot(shard: string | undefined): string {
+    return this.#base(shard)
   }
 
   /** The counter's hash. */
