@@ -55,6 +55,7 @@ export type {
   UsageEvent,
   FallbackEvent,
   StoreErrorEvent,
+  StoreReplayedEvent,
   ThrottleEvent,
   WarningEvent,
   LeaseExpiredEvent,

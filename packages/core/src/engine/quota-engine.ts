@@ -48,7 +48,7 @@ export class QuotaEngine {
     this.settings = settings
     this.events = events
     const { now, onLeaseExpiry } = settings
-    this.access = new StoreAccess(store, settings.failureMode, events)
+    this.access = new StoreAccess(store, settings.failureMode, events, now)
     this.#overridable = store.admin !== undefined
     this.planner = new Planner({
       policies: settings.policies,

@@ -1,6 +1,6 @@
 import { StoreUnavailableError, TokenQuotaError } from '../shared/errors.js'
 import type { QuotaEvents } from '../shared/events.js'
-import { MemoryStore } from '../store/memory-store.js'
+import { type SentCharge, SyncedStore } from '../store/synced-store.js'
 import type {
   ChargeOutcome,
   CounterSnapshot,
@@ -23,18 +23,28 @@ export interface Placement {
 /**
  * The engine's only way to its store. A store that answers at once costs no promise; a failing
  * one is reported (`storeError`) and, with `failureMode: 'open'`, replaced by a local in-memory
- * store for reservations and reads (a settle goes where its reservation was placed).
+ * limiter for reservations and reads (a settle goes where its reservation was placed).
+ *
+ * What the local limiter admits is not free: its charges are kept and, once the store answers
+ * again, written to it once (as `SyncedStore` sends its batches), and a `storeReplayed` event says so.
  */
 export class StoreAccess {
   readonly store: QuotaStore
   readonly #failureMode: 'open' | 'closed'
   readonly #events: QuotaEvents
-  #local: MemoryStore | undefined
+  readonly #now: () => number
+  #local: SyncedStore | undefined
+  /** The store answered since its last failure: the local limiter's charges can go to it. */
+  #answering = true
+  #replaying: Promise<void> | undefined
+  /** Charges the store has received since the last `storeReplayed` event. */
+  #replayed: SentCharge[] = []
 
-  constructor(store: QuotaStore, failureMode: 'open' | 'closed', events: QuotaEvents) {
+  constructor(store: QuotaStore, failureMode: 'open' | 'closed', events: QuotaEvents, now: () => number) {
     this.store = store
     this.#failureMode = failureMode
     this.#events = events
+    this.#now = now
   }
 
   reserve(request: StoreReserveRequest): MaybePromise<Placement> {
@@ -46,7 +56,11 @@ export class StoreAccess {
   }
 
   settle(request: SettleRequest, local: boolean): MaybePromise<readonly ChargeOutcome[]> {
-    if (local) return this.#local!.settle(request)
+    if (local) {
+      const outcomes = this.#local!.settle(request)
+      if (this.#answering) this.#replay().catch(() => undefined)
+      return outcomes
+    }
     return this.#call(
       'settle',
       (store) => store.settle(request),
@@ -75,9 +89,40 @@ export class StoreAccess {
     }
     if (!(answer instanceof Promise)) return done(answer, false)
     return answer.then(
-      (value) => done(value, false),
+      (value) => {
+        this.#answered()
+        return done(value, false)
+      },
       (error: unknown) => this.#fallback(operation, error, run, done),
     )
+  }
+
+  #answered(): void {
+    this.#answering = true
+    if (this.#local?.hasPending) this.#replay().catch(() => undefined)
+  }
+
+  /**
+   * Writes what the local limiter charged to the store, once (each batch is sent until it lands);
+   * rejects when the store failed again (the charges then wait for its next answer).
+   */
+  #replay(): Promise<void> {
+    const local = this.#local
+    if (!local?.hasPending) return this.#replaying ?? Promise.resolve()
+    this.#replaying ??= local.sync().finally(() => {
+      this.#replaying = undefined
+      if (this.#replayed.length === 0) return
+      const charges = this.#replayed
+      this.#replayed = []
+      this.#events.emit('storeReplayed', { charges })
+    })
+    return this.#replaying
+  }
+
+  /** Waits for the local limiter's charges to reach the store (`quota.flush()`); rejects if the store fails. */
+  async flush(): Promise<void> {
+    await this.#replaying
+    await this.#replay()
   }
 
   #fallback<Answer, Result>(
@@ -87,13 +132,18 @@ export class StoreAccess {
     done: (answer: Answer, local: boolean) => Result,
   ): Result {
     if (TokenQuotaError.isInstance(error) && !StoreUnavailableError.isInstance(error)) throw error
+    this.#answering = false
     this.#events.emit('storeError', { error, operation, failureMode: this.#failureMode })
     if (this.#failureMode === 'closed' || operation === 'settle') {
       throw StoreUnavailableError.isInstance(error)
         ? error
         : new StoreUnavailableError({ message: `The quota store failed during ${operation}: ${String(error)}`, cause: error })
     }
-    this.#local ??= new MemoryStore()
+    this.#local ??= new SyncedStore(this.store, {
+      syncIntervalMs: Number.POSITIVE_INFINITY,
+      now: this.#now,
+      onSent: (charges) => this.#replayed.push(...charges),
+    })
     return done(run(this.#local) as Answer, true)
   }
 }

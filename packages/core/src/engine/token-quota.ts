@@ -38,7 +38,8 @@ export interface TokenQuotaOptions {
   readonly unidentified?: UnidentifiedPolicy
   /**
    * When the store fails: `closed` refuses with `StoreUnavailableError`; `open` admits, counting
-   * in a local in-memory store meanwhile, and emits `storeError`.
+   * in a local in-memory store meanwhile, and emits `storeError`. Once the store answers again,
+   * what was charged locally is written to it, once, and `storeReplayed` says so.
    * @default 'closed'
    */
   readonly failureMode?: 'closed' | 'open'
@@ -159,6 +160,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     emit: (name, event) => events.emit(name, event),
     async flush() {
       await engine.backgroundWrites.flush()
+      await engine.access.flush()
       await store.flush?.()
     },
     noteEstimate(model, estimated, reported) {

@@ -59,6 +59,15 @@ export interface StoreErrorEvent {
   readonly failureMode: 'open' | 'closed'
 }
 
+/**
+ * After an outage under `failureMode: 'open'`: what the local limiter charged while the store was
+ * down has now been written to the store (once), so the shared counters include it.
+ */
+export interface StoreReplayedEvent {
+  /** Per counter: its family (policy or shared name, `#class` for a class), its identifier key, and the amount written, in the counter's unit. */
+  readonly charges: ReadonlyArray<{ readonly counter: string; readonly identifier: string; readonly amount: number }>
+}
+
 /** An identifier crossed a `throttle` threshold: its calls are paced until `until`. */
 export interface ThrottleEvent {
   readonly policy: string
@@ -101,6 +110,7 @@ export interface QuotaEventMap {
   usage: UsageEvent
   fallback: FallbackEvent
   storeError: StoreErrorEvent
+  storeReplayed: StoreReplayedEvent
   throttle: ThrottleEvent
   warning: WarningEvent
 }

@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { StoreUnavailableError, TokenQuotaExceededError } from '../shared/errors.js'
-import type { StoreErrorEvent } from '../shared/events.js'
+import type { StoreErrorEvent, StoreReplayedEvent } from '../shared/events.js'
+import { createFakeClock } from '../testing/fake-clock.js'
 import type { QuotaPolicy } from '../policy/policy-types.js'
 import { createTokenQuota } from '../engine/token-quota.js'
 import { connectFailFast, startRedisServer, type RedisServer } from '@tokenquota/test-support/redis'
@@ -74,7 +75,47 @@ describe('Redis outage', () => {
     await server.restart()
     await waitForRedis()
     await call(quota, 'bob')
-    expect(await quota.status({ user: 'bob' })).toMatchObject([{ used: 100 }])
+    await quota.flush()
+    // The restarted server lost the 100 before the outage; the 1,000 admitted during it were replayed.
+    expect(await quota.status({ user: 'bob' })).toMatchObject([{ used: 1100 }])
+  })
+
+  it('replays what the local limiters admitted during the outage into the shared counters, once, and says so', async () => {
+    const clock = createFakeClock('2026-03-01T00:00:00Z')
+    const replayed: StoreReplayedEvent[] = []
+    const processes = ['a', 'b'].map(() =>
+      createTokenQuota({
+        policies,
+        failureMode: 'open',
+        now: clock.now,
+        store: new RedisStore({ client, prefix: 'replay', timeoutMs: 300 }),
+        on: { storeReplayed: (event) => replayed.push(event) },
+      }),
+    )
+    const [a, b] = processes as [ReturnType<typeof createTokenQuota>, ReturnType<typeof createTokenQuota>]
+    await server.kill()
+    for (let index = 0; index < 3; index += 1) await call(a, 'alice')
+    for (let index = 0; index < 2; index += 1) await call(b, 'alice')
+    const open = await a.reserve({ user: 'alice' }, { estimate: 80 }) // placed locally, settled after the outage
+    expect(await b.status({ user: 'alice' })).toMatchObject([{ used: 200 }]) // each process counted only its own
+
+    await server.restart()
+    await waitForRedis()
+    await call(a, 'carol') // Redis answers again: A replays at once
+    await open.commit({ total: 50 })
+    await Promise.all([a.flush(), b.flush()]) // B replays on flush (or its next answer from Redis)
+    const truth = createTokenQuota({ policies, now: clock.now, store: new RedisStore({ client, prefix: 'replay' }) })
+    expect(await truth.status({ user: 'alice' })).toMatchObject([{ used: 550, reserved: 0 }])
+    const total = replayed.flatMap((event) => event.charges).reduce((sum, charge) => sum + charge.amount, 0)
+    expect(total).toBe(550)
+    expect(replayed.flatMap((event) => event.charges).every((charge) => charge.counter === 'user-daily' && charge.identifier.includes('alice'))).toBe(true)
+
+    // Once: more answers and flushes send nothing again.
+    await call(b, 'carol')
+    await Promise.all([a.flush(), b.flush()])
+    expect(await truth.status({ user: 'alice' })).toMatchObject([{ used: 550 }])
+    expect(await truth.status({ user: 'carol' })).toMatchObject([{ used: 200 }])
+    expect(replayed.flatMap((event) => event.charges).reduce((sum, charge) => sum + charge.amount, 0)).toBe(550)
   })
 
   it('fails open fast on a hung Redis: the operations queued behind a timed-out call fail with it', async () => {

@@ -6,6 +6,7 @@ import { type AdminRead, type CounterOverrides, effectiveLimit, type OverrideVal
 export interface SyncedStoreOptions {
   /**
    * Flush local charges and refresh the others' usage this often (Apigee's `SyncIntervalInSeconds`).
+   * `Infinity`: only when asked (`sync()`, `flush()`, `syncMessageCount`).
    * @default 10_000
    */
   readonly syncIntervalMs?: number
@@ -13,6 +14,8 @@ export interface SyncedStoreOptions {
   readonly syncMessageCount?: number
   /** Called when a sync fails; the charges stay pending and go with the next sync. */
   readonly onSyncError?: (error: unknown) => void
+  /** Called with each batch of charges once the shared store has them (each is sent until it lands, and counted once). */
+  readonly onSent?: (charges: readonly SentCharge[]) => void
   /** The clock for syncs (use the quota's). @default Date.now */
   readonly now?: () => number
 }
@@ -21,6 +24,13 @@ export interface SyncedStoreOptions {
 interface ShardedRef {
   readonly ref: CounterRef
   readonly shard: string | undefined
+}
+
+/** A charge the shared store now has: counter family, identifier key, and amount in counter units. */
+export interface SentCharge {
+  readonly counter: string
+  readonly identifier: string
+  readonly amount: number
 }
 
 interface Pending extends ShardedRef {
@@ -98,7 +108,7 @@ export class SyncedStore implements QuotaStore {
   #pending = new Map<string, Pending>()
   /** Counters seen, with their shard, to refresh at each sync. */
   readonly #known = new Map<string, ShardedRef>()
-  readonly #timer: NodeJS.Timeout
+  readonly #timer: NodeJS.Timeout | undefined
   /** Parcels whose settle has not been answered yet, oldest first. */
   readonly #unsent: Parcel[] = []
   #settledSinceSync = 0
@@ -115,8 +125,11 @@ export class SyncedStore implements QuotaStore {
     this.#remote = remote
     this.#options = options
     this.#local = new MemoryStore({ onExpiryCharge: (expired) => this.#chargeExpired(expired) })
-    this.#timer = setInterval(() => this.sync().catch(() => undefined), options.syncIntervalMs ?? 10_000)
-    this.#timer.unref?.()
+    const interval = options.syncIntervalMs ?? 10_000
+    if (Number.isFinite(interval)) {
+      this.#timer = setInterval(() => this.sync().catch(() => undefined), interval)
+      this.#timer.unref?.()
+    }
     this.admin = remote.admin && this.#adminOn(remote.admin)
   }
 
@@ -323,6 +336,7 @@ export class SyncedStore implements QuotaStore {
     const placements = parcel.placements
     const charges = entries.map(({ ref, amount }, index) => ({ ...ref, placement: placements[index]!, held: 0, amount }))
     await this.#remote.settle({ leaseId, shard, now, expiresAt, charges })
+    this.#options.onSent?.(entries.map(({ ref, amount }) => ({ counter: ref.counter, identifier: ref.identifier, amount })))
   }
 
   /** Reads the shared counters of the windows in use; forgets the ones no process uses any more. */
@@ -345,6 +359,11 @@ export class SyncedStore implements QuotaStore {
       }
       this.#others.set(key, { windowStart: shared.windowStart, used: Math.max(0, shared.used - own.used) })
     })
+  }
+
+  /** Whether some charges have not reached the shared store yet. */
+  get hasPending(): boolean {
+    return this.#pending.size > 0 || this.#unsent.length > 0
   }
 
   /** Number of counters refreshed at each sync (the ones in use). */
