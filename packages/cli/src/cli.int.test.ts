@@ -1,50 +1,15 @@
-import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createTokenQuota, type PolicyInspection, type TokenQuota, TokenQuotaExceededError } from '@tokenquota/core'
-import { loadQuotaConfig } from '@tokenquota/core/config'
-import { RedisStore, RedisUsageStore } from '@tokenquota/core/redis'
-import { trackUsage, type UsageTracking } from '@tokenquota/core/reports'
+import { type PolicyInspection, TokenQuotaExceededError } from '@tokenquota/core'
 import { connectFailFast, type RedisServer, startRedisServer, startUpstashRestServer } from '@tokenquota/test-support/redis'
-
-// The built CLI, run as operators run it: a separate process (`npm test` builds before testing).
-const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url))
-const config = fileURLToPath(new URL('../../core/src/config/__fixtures__/token_limits.yaml', import.meta.url))
-const run = promisify(execFile)
-
-interface Outcome {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
-
-/** The test run's clock settings (scripts/test-a-year-ahead.mjs), so the CLI sees the same calendar as the test. */
-const clockEnvironment = Object.fromEntries(
-  ['NODE_OPTIONS', 'TOKENQUOTA_CLOCK_SHIFT_MS'].flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name] as string]])),
-)
-
-/** Runs `tokenquota …` with only the environment given (no REDIS_URL of the machine's). */
-async function tokenquota(args: readonly string[], env: Record<string, string> = {}, cwd?: string): Promise<Outcome> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [cli, ...args], {
-      env: { PATH: process.env.PATH ?? '', USER: 'ops-test', ...clockEnvironment, ...env },
-      cwd,
-    })
-    return { code: 0, stdout, stderr }
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string }
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr }
-  }
-}
+import { app as appOn, config, spend, spendMany, tokenquota } from './testing/harness.js'
 
 let server: RedisServer
 let client: Redis
-let prefixes = 0
 
 beforeAll(async () => {
   server = await startRedisServer()
@@ -55,31 +20,11 @@ afterAll(async () => {
   await server.kill()
 })
 
-/** An app on the fixture's policies, counting in Redis under its own prefix, with usage tracked there too. */
-async function app(prefix = `cli${++prefixes}`): Promise<{ quota: TokenQuota; tracking: UsageTracking; store: string[]; flags: string[] }> {
-  const { policies } = await loadQuotaConfig(config)
-  const quota = createTokenQuota({ policies, store: new RedisStore({ client, prefix }), commitMode: 'await' })
-  const tracking = trackUsage(quota, { store: new RedisUsageStore({ client, prefix }) })
-  const store = ['--redis-url', server.url, '--prefix', prefix]
-  return { quota, tracking, store, flags: ['--config', config, ...store] }
-}
+const app = (prefix?: string) => appOn(client, server.url, prefix)
 
 const alice = { user: 'alice', plan: 'premium', project: 'production' }
 
-async function spend(quota: TokenQuota, context: Record<string, string>, input: number, output: number, model = 'gpt-4o-mini') {
-  const lease = await quota.reserve(context, { estimate: { input, output }, model })
-  await lease.commit({ input, output })
-}
-
-/** `total` tokens in calls under the production project's per-request cap of 4000. */
-async function spendMany(quota: TokenQuota, context: Record<string, string>, total: number) {
-  for (let left = total; left > 0; left -= 4000) {
-    const call = Math.min(4000, left)
-    await spend(quota, context, call - Math.floor(call / 4), Math.floor(call / 4))
-  }
-}
-
-describe('tokenquota CLI against a real redis-server', () => {
+describe('tokenquota CLI against a real redis-server', { timeout: 60_000 }, () => {
   it('status shows a caller after traffic, as a table and as JSON; reset zeroes the window the app then sees', async () => {
     const { quota, flags } = await app()
     await spendMany(quota, alice, 10_000)

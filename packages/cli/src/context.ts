@@ -1,5 +1,6 @@
 import type { QuotaContext } from '@tokenquota/core'
 import { CliError } from './cli-error.js'
+import { printable } from './printable.js'
 
 export interface ContextFlags {
   readonly user?: string
@@ -25,11 +26,20 @@ export function contextOf(flags: ContextFlags): QuotaContext {
   return context
 }
 
-/** How the flags name the caller, for messages: `user alice, org acme`. */
+/** How the flags name the caller, for messages: `user alice, org acme` (control characters escaped). */
 export function describeContext(context: QuotaContext): string {
   return Object.entries(context)
-    .map(([key, value]) => `${key} ${String(value)}`)
+    .map(([key, value]) => `${printable(key)} ${printable(String(value))}`)
     .join(', ')
+}
+
+const namedFlags = new Set(['user', 'org', 'project', 'plan'])
+
+/** The flag that sets a context key: `--plan`, or `--context tier` for the others. */
+export function flagOf(key: string, value?: string): string {
+  const shown = value === undefined ? '' : printable(value)
+  if (namedFlags.has(key)) return value === undefined ? `--${key}` : `--${key} ${shown}`
+  return value === undefined ? `--context ${printable(key)}=…` : `--context ${printable(key)}=${shown}`
 }
 
 /** Collects a repeatable option's values. */

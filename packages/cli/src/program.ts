@@ -7,6 +7,7 @@ import { status } from './commands/status.js'
 import { watch } from './commands/watch.js'
 import { collect } from './context.js'
 import { failureOf } from './cli-error.js'
+import { printable } from './printable.js'
 
 /** Store and config options every command that reads the app's counters takes. */
 function withStore(command: Command): Command {
@@ -38,8 +39,9 @@ function withCaller(command: Command): Command {
 
 function withOverride(command: Command): Command {
   return withCaller(withPolicies(command))
-    .option('--policy <name>', 'one policy (default: every enforcing policy that counts the caller)')
+    .option('--policy <name>', "one policy (default: the caller's own enforcing policies, if they count one unit)")
     .option('--class <name>', 'every identifier of this class (with --policy), instead of one caller')
+    .option('--yes', 'confirm a set or clear over several counters')
     .option('--until <when>', 'when it ends: a date (2026-12-01), a date-time, or a duration (2h, 7d)')
     .option('--reason <text>', 'why, for the audit log')
     .option('--operator <name>', 'who, for the audit log (default: $USER)')
@@ -52,7 +54,7 @@ function run<Args extends unknown[]>(action: (...args: Args) => Promise<void>): 
       await action(...args)
     } catch (error) {
       const { message, exitCode } = failureOf(error)
-      process.stderr.write(`tokenquota: ${message}\n`)
+      process.stderr.write(`tokenquota: ${printable(message)}\n`)
       process.exitCode = exitCode
     }
   }
@@ -67,7 +69,8 @@ export function program(): Command {
     .action(run((flags) => status(flags)))
 
   withCaller(withPolicies(cli.command('reset').description("zero a caller's usage in the current window (reservations in flight keep holding)")))
-    .option('--policy <name>', 'one policy (default: every policy the caller used)')
+    .option('--policy <name>', "one policy (default: the caller's own counters with usage, never one shared with others)")
+    .option('--yes', 'confirm a reset of several counters')
     .option('--reason <text>', 'why, for the audit log')
     .option('--operator <name>', 'who, for the audit log (default: $USER)')
     .action(run((flags) => reset(flags)))

@@ -1,4 +1,5 @@
 import type { PolicyInspection, QuotaContext, TokenQuota } from '@tokenquota/core'
+import { checkClasses } from './classes.js'
 import { CliError } from './cli-error.js'
 import { connect, type Connection, type StoreFlags } from './connect.js'
 import { describeContext } from './context.js'
@@ -25,7 +26,7 @@ export function requireCaller(context: QuotaContext): void {
 
 /** The counters of a caller the store has seen; a caller no policy counts, or the store never saw, is an error. */
 export async function inspectKnown(quota: TokenQuota, context: QuotaContext): Promise<readonly PolicyInspection[]> {
-  const rows = await quota.admin.inspect(context)
+  const rows = await inspectCaller(quota, context)
   const who = describeContext(context)
   if (rows.length === 0) {
     const keys = [...new Set(quota.policies.map((policy) => (typeof policy.identifier === 'string' ? policy.identifier : undefined)).filter(Boolean))]
@@ -34,6 +35,13 @@ export async function inspectKnown(quota: TokenQuota, context: QuotaContext): Pr
   if (rows.every((row) => row.used === 0 && row.reserved === 0 && row.overrides.length === 0 && row.lastRefusal === undefined)) {
     throw new CliError(`unknown identifier: ${who} has no usage, reservation, override or refusal in the current windows`)
   }
+  return rows
+}
+
+/** Every policy's window for a caller; a class the policies do not know (no `--plan`, or an unknown one) is an error naming the known ones. */
+export async function inspectCaller(quota: TokenQuota, context: QuotaContext): Promise<readonly PolicyInspection[]> {
+  const rows = await quota.admin.inspect(context)
+  checkClasses(quota, rows, context)
   return rows
 }
 

@@ -1,15 +1,13 @@
 import { userInfo } from 'node:os'
 import type { AdminTarget, TokenQuota } from '@tokenquota/core'
-import { CliError } from '../cli-error.js'
-import { type ContextFlags, contextOf, describeContext } from '../context.js'
+import { describeContext } from '../context.js'
+import { printable } from '../printable.js'
+import { type AdminAction, type AmountFlag, type ScopeFlags, scopedTargets } from '../scope.js'
 import { type SessionFlags, withQuota } from '../session.js'
 import { amount, instant } from '../table.js'
 import { amountOf, untilOf } from '../until.js'
 
-export interface OverrideFlags extends SessionFlags, ContextFlags {
-  readonly policy?: string
-  /** Every identifier of this class instead of one caller. */
-  readonly class?: string
+export interface OverrideFlags extends SessionFlags, ScopeFlags {
   readonly until?: string
   readonly reason?: string
   /** Who acts, for the audit log. @default $USER */
@@ -26,34 +24,21 @@ export function operatorOf(flags: { readonly operator?: string }): string {
   }
 }
 
-/**
- * The counters an override goes to: `--policy` (for one caller or, with `--class`, a class), or
- * without it every enforcing policy that counts the caller by an identifier.
- */
-async function targetsOf(quota: TokenQuota, flags: OverrideFlags): Promise<AdminTarget[]> {
-  if (flags.class !== undefined) {
-    if (!flags.policy) throw new CliError('--class needs --policy (the policy whose class allow changes)')
-    // A context names the class's shard (with a shardKey, each shard keeps its own overrides).
-    const shard = contextOf(flags)
-    return [Object.keys(shard).length === 0 ? { policy: flags.policy, class: flags.class } : { policy: flags.policy, class: flags.class, context: shard }]
-  }
-  const context = contextOf(flags)
-  if (Object.keys(context).length === 0) throw new CliError('name a caller (--user, --org, --project, --context key=value) or a --class')
-  if (flags.policy) return [{ policy: flags.policy, context }]
-  const rows = await quota.admin.inspect(context)
-  const policies = rows.filter((row) => row.identifier !== null && row.mode !== 'count-only').map((row) => row.policy)
-  if (policies.length === 0) throw new CliError(`no enforcing policy counts ${describeContext(context)}`)
-  return policies.map((policy) => ({ policy, context }))
-}
-
 function whoOf(target: AdminTarget): string {
-  return target.class !== undefined ? `class ${target.class}` : describeContext(target.context ?? {})
+  if (target.class !== undefined) return `class ${printable(target.class)}`
+  return Object.keys(target.context ?? {}).length === 0 ? '(shared)' : describeContext(target.context ?? {})
 }
 
 /** Runs one admin write per target and prints the limit now in force for each. */
-async function eachTarget(flags: OverrideFlags, verb: string, write: (quota: TokenQuota, target: AdminTarget) => Promise<void>): Promise<void> {
+async function eachTarget(
+  flags: OverrideFlags,
+  action: AdminAction,
+  verb: string,
+  write: (quota: TokenQuota, target: AdminTarget) => Promise<void>,
+  amountFlag?: AmountFlag,
+): Promise<void> {
   await withQuota(flags, async (quota) => {
-    for (const target of await targetsOf(quota, flags)) {
+    for (const { target } of await scopedTargets(quota, flags, action, amountFlag)) {
       await write(quota, target)
       const now = target.context ? (await quota.admin.inspect(target.context)).find((row) => row.policy === target.policy) : undefined
       const inForce = now ? `; allowed now ${amount(now.allowed, now.unit)} ${now.unit}, ${amount(now.available, now.unit)} available` : ''
@@ -62,13 +47,17 @@ async function eachTarget(flags: OverrideFlags, verb: string, write: (quota: Tok
   })
 }
 
-/** `tokenquota grant --user alice --add 50000 --until 2026-12-01`: more tokens for a while. */
+/** `tokenquota grant --user alice --plan premium --policy user-daily --add 50000 --until 30d`: more tokens for a while. */
 export async function grant(flags: OverrideFlags & { readonly add: string }): Promise<void> {
   const add = amountOf(flags.add, '--add')
   const until = untilOf(flags.until, Date.now())
   const ends = until === undefined ? '' : ` until ${instant(until)}`
-  await eachTarget(flags, `granted +${add}${ends} on`, (quota, target) =>
-    quota.admin.grant({ ...target, add, until, by: operatorOf(flags), reason: flags.reason }),
+  await eachTarget(
+    flags,
+    'grant',
+    `granted +${add}${ends} on`,
+    (quota, target) => quota.admin.grant({ ...target, add, until, by: operatorOf(flags), reason: flags.reason }),
+    { flag: '--add', text: flags.add },
   )
 }
 
@@ -76,10 +65,16 @@ export async function grant(flags: OverrideFlags & { readonly add: string }): Pr
 export async function setAllow(flags: OverrideFlags & { readonly allow: string }): Promise<void> {
   const allow = amountOf(flags.allow, '--allow')
   const until = untilOf(flags.until, Date.now())
-  await eachTarget(flags, `set allow ${allow} on`, (quota, target) => quota.admin.set({ ...target, allow, until, by: operatorOf(flags), reason: flags.reason }))
+  await eachTarget(
+    flags,
+    'set',
+    `set allow ${allow} on`,
+    (quota, target) => quota.admin.set({ ...target, allow, until, by: operatorOf(flags), reason: flags.reason }),
+    { flag: '--allow', text: flags.allow },
+  )
 }
 
 /** `tokenquota clear --user alice --policy user-daily`: back to the policy's limit. */
 export async function clear(flags: OverrideFlags): Promise<void> {
-  await eachTarget(flags, 'cleared overrides on', (quota, target) => quota.admin.clear({ ...target, by: operatorOf(flags), reason: flags.reason }))
+  await eachTarget(flags, 'clear', 'cleared overrides on', (quota, target) => quota.admin.clear({ ...target, by: operatorOf(flags), reason: flags.reason }))
 }
