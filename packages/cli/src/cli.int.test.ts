@@ -117,8 +117,8 @@ describe('tokenquota CLI against a real redis-server', { timeout: 60_000 }, () =
     await tracking.flush()
     const watched = await tokenquota(['watch', '--count', '1', '--plan', 'premium', ...flags])
     expect(watched.code, watched.stderr).toBe(0)
-    expect(watched.stdout).toMatch(/USER\s+TODAY\s+USER-DAILY/)
-    expect(watched.stdout).toMatch(/alice\s+1,000\s+1,000\/50,000 2%/)
+    expect(watched.stdout).toMatch(/USER\s+PLAN\s+TODAY\s+USER-DAILY/)
+    expect(watched.stdout).toMatch(/alice\s+premium\s+1,000\s+1,000\/50,000 2%/)
   })
 
   it('check validates a config and prints its policies; a broken one exits 2 naming the field', async () => {

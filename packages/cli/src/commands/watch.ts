@@ -3,9 +3,11 @@ import type { TokenQuota } from '@tokenquota/core'
 import { periodReport } from '@tokenquota/core/reports'
 import { CliError } from '../cli-error.js'
 import { type ContextFlags, contextOf } from '../context.js'
+import { printable } from '../printable.js'
 import { type SessionFlags, withQuota } from '../session.js'
 import { amount, instant, table } from '../table.js'
 import type { Connection } from '../connect.js'
+import { cellOf, plansToWatch, userPlans } from './watch-rows.js'
 
 export interface WatchFlags extends SessionFlags, ContextFlags {
   readonly interval: string
@@ -14,7 +16,7 @@ export interface WatchFlags extends SessionFlags, ContextFlags {
   readonly count?: string
 }
 
-/** `tokenquota watch`: today's heaviest users with every user policy's window, refreshed in place. */
+/** `tokenquota watch`: today's heaviest users with every user policy's window under their own plan, refreshed in place. */
 export async function watch(flags: WatchFlags): Promise<void> {
   const intervalMs = Number(flags.interval) * 1000
   const top = Number(flags.top)
@@ -24,31 +26,38 @@ export async function watch(flags: WatchFlags): Promise<void> {
   if (!(count >= 1)) throw new CliError(`expected --count to be a positive integer, got "${flags.count}"`)
   const clear = process.stdout.isTTY ? '\u001b[2J\u001b[H' : ''
   await withQuota(flags, async (quota, connection) => {
+    const plans = plansToWatch(quota, flags.plan)
     for (let refresh = 1; refresh <= count; refresh += 1) {
-      process.stdout.write(`${clear}${await frame(quota, connection, flags, top)}\n`)
+      process.stdout.write(`${clear}${await frame(quota, connection, flags, top, plans)}\n`)
       if (refresh < count) await sleep(intervalMs)
     }
   })
 }
 
-async function frame(quota: TokenQuota, connection: Connection, flags: WatchFlags, top: number): Promise<string> {
+async function frame(quota: TokenQuota, connection: Connection, flags: WatchFlags, top: number, plans: ReadonlyArray<string | undefined>): Promise<string> {
   const now = Date.now()
   const today = await periodReport(connection.usage, { now, days: 1, by: 'user' })
-  const users = today.consumers.slice(0, top)
   const policies = quota.policies.filter((policy) => policy.identifier === 'user').map((policy) => policy.name)
+  const byPlan = plans.some((plan) => plan !== undefined)
+  const context = contextOf(flags)
   const rows = await Promise.all(
-    users.map(async (user) => {
-      const inspected = await quota.admin.inspect({ ...contextOf(flags), user: user.name })
-      const cells = policies.map((name) => {
-        const row = inspected.find((candidate) => candidate.policy === name)
-        if (!row) return ''
-        const share = row.allowed > 0 ? ` ${Math.round((row.used / row.allowed) * 100)}%` : ''
-        return `${amount(row.used, row.unit)}/${amount(row.allowed, row.unit)}${share}${row.lastRefusal && row.lastRefusal.at > now - 3_600_000 ? ' refused' : ''}`
-      })
-      return [user.name, amount(user.tokens, 'tokens'), ...cells]
-    }),
+    today.consumers.slice(0, top).map(async (user) =>
+      (await userPlans(quota, context, user.name, plans)).map(({ plan, rows: inspected }) => [
+        user.name,
+        ...(byPlan ? [plan ?? ''] : []),
+        amount(user.tokens, 'tokens'),
+        ...policies.map((name) =>
+          cellOf(
+            inspected.find((row) => row.policy === name),
+            now,
+          ),
+        ),
+      ]),
+    ),
   )
   const heading = `tokenquota watch — ${connection.where} — ${instant(now)} — ${amount(today.totals.tokens, 'tokens')} tokens today, ${today.totals.refusals} refused`
-  if (rows.length === 0) return `${heading}\n\nno usage recorded today`
-  return `${heading}\n\n${table(['USER', 'TODAY', ...policies.map((name) => name.toUpperCase())], rows)}`
+  const shown = rows.flat()
+  if (shown.length === 0) return `${heading}\n\nno usage recorded today${flags.plan === undefined ? '' : ` on plan ${printable(flags.plan)}`}`
+  const header = ['USER', ...(byPlan ? ['PLAN'] : []), 'TODAY', ...policies.map((name) => name.toUpperCase())]
+  return `${heading}\n\n${table(header, shown)}`
 }
