@@ -5,6 +5,7 @@ import { UpstashStore } from '@tokenquota/core/upstash'
 import type { QuotaStore } from '@tokenquota/core'
 import type { UsageStore } from '@tokenquota/core/reports'
 import { CliError } from './cli-error.js'
+import { redactUrl, rememberSecret, scrub } from './secrets.js'
 
 export interface StoreFlags {
   readonly redisUrl?: string
@@ -19,20 +20,6 @@ export interface Connection {
   /** Where, without credentials. */
   readonly where: string
   close(): Promise<void>
-}
-
-/** A URL with its user and password replaced, safe to print. */
-export function redactUrl(text: string): string {
-  try {
-    const url = new URL(text)
-    if (url.username || url.password) {
-      url.username = '***'
-      url.password = ''
-    }
-    return url.toString()
-  } catch {
-    return '(unparseable URL)'
-  }
 }
 
 /**
@@ -66,7 +53,7 @@ async function connectRedis(url: string, prefix: string): Promise<Connection> {
     await client.connect()
   } catch (error) {
     client.disconnect()
-    throw new CliError(`cannot connect to Redis at ${where}: ${(cause ?? (error as Error)).message}`)
+    throw new CliError(`cannot connect to Redis at ${where}: ${scrub((cause ?? (error as Error)).message)}`)
   }
   return {
     store: new RedisStore({ client, prefix }),
@@ -79,12 +66,13 @@ async function connectRedis(url: string, prefix: string): Promise<Connection> {
 }
 
 async function connectUpstash(restUrl: string, token: string, prefix: string): Promise<Connection> {
+  rememberSecret(token)
   const where = redactUrl(restUrl)
   const client = new UpstashRedis({ url: restUrl, token })
   try {
     await client.ping()
   } catch (error) {
-    throw new CliError(`cannot reach Upstash at ${where}: ${(error as Error).message.replaceAll(token, '***')}`)
+    throw new CliError(`cannot reach Upstash at ${where}: ${scrub((error as Error).message)}`)
   }
   // RedisUsageStore speaks node-redis's script calls; Upstash's take the same arguments in another shape.
   const scripts = {

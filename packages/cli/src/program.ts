@@ -8,6 +8,7 @@ import { watch } from './commands/watch.js'
 import { collect } from './context.js'
 import { failureOf } from './cli-error.js'
 import { printable } from './printable.js'
+import { scrub } from './secrets.js'
 
 /** Store and config options every command that reads the app's counters takes. */
 function withStore(command: Command): Command {
@@ -54,7 +55,7 @@ function run<Args extends unknown[]>(action: (...args: Args) => Promise<void>): 
       await action(...args)
     } catch (error) {
       const { message, exitCode } = failureOf(error)
-      process.stderr.write(`tokenquota: ${printable(message)}\n`)
+      process.stderr.write(`tokenquota: ${printable(scrub(message))}\n`)
       process.exitCode = exitCode
     }
   }

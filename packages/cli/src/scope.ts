@@ -48,6 +48,25 @@ function ownershipOf(quota: TokenQuota, row: PolicyInspection, subject: QuotaCon
 }
 
 /**
+ * The counters of a caller the store has seen; a caller no policy counts, or whose own counters
+ * (not the shared ones others spend) show nothing in the current windows, is an error.
+ */
+export async function inspectKnown(quota: TokenQuota, context: QuotaContext): Promise<readonly PolicyInspection[]> {
+  const rows = await inspectCaller(quota, context)
+  const subject = subjectOf(context)
+  const who = describeContext(subject)
+  if (rows.length === 0) {
+    const keys = [...new Set(quota.policies.map((policy) => (typeof policy.identifier === 'string' ? policy.identifier : undefined)).filter(Boolean))]
+    throw new CliError(`no policy counts ${who}: the policies count by ${keys.join(', ') || 'functions of the context'}`)
+  }
+  const own = rows.filter((row) => ['own', 'function'].includes(ownershipOf(quota, row, subject).kind))
+  if (own.every((row) => row.used === 0 && row.reserved === 0 && row.overrides.length === 0 && row.lastRefusal === undefined)) {
+    throw new CliError(`unknown identifier: ${describeContext(context)} has no usage, reservation, override or refusal in the current windows`)
+  }
+  return rows
+}
+
+/**
  * The counters a command changes. `--class` (with `--policy`): that class's limit. `--policy` alone:
  * a policy without identifier (one counter for everyone). A caller with `--policy`: that policy, if
  * it counts the caller alone. A caller without `--policy`: the caller's own counters, only if that

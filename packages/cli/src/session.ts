@@ -2,7 +2,6 @@ import type { PolicyInspection, QuotaContext, TokenQuota } from '@tokenquota/cor
 import { checkClasses } from './classes.js'
 import { CliError } from './cli-error.js'
 import { connect, type Connection, type StoreFlags } from './connect.js'
-import { describeContext } from './context.js'
 import { quotaOn } from './policies.js'
 
 export interface SessionFlags extends StoreFlags {
@@ -24,20 +23,6 @@ export function requireCaller(context: QuotaContext): void {
   if (Object.keys(context).length === 0) throw new CliError('name a caller: --user, --org, --project or --context key=value')
 }
 
-/** The counters of a caller the store has seen; a caller no policy counts, or the store never saw, is an error. */
-export async function inspectKnown(quota: TokenQuota, context: QuotaContext): Promise<readonly PolicyInspection[]> {
-  const rows = await inspectCaller(quota, context)
-  const who = describeContext(context)
-  if (rows.length === 0) {
-    const keys = [...new Set(quota.policies.map((policy) => (typeof policy.identifier === 'string' ? policy.identifier : undefined)).filter(Boolean))]
-    throw new CliError(`no policy counts ${who}: the policies count by ${keys.join(', ') || 'functions of the context'}`)
-  }
-  if (rows.every((row) => row.used === 0 && row.reserved === 0 && row.overrides.length === 0 && row.lastRefusal === undefined)) {
-    throw new CliError(`unknown identifier: ${who} has no usage, reservation, override or refusal in the current windows`)
-  }
-  return rows
-}
-
 /** Every policy's window for a caller; a class the policies do not know (no `--plan`, or an unknown one) is an error naming the known ones. */
 export async function inspectCaller(quota: TokenQuota, context: QuotaContext): Promise<readonly PolicyInspection[]> {
   const rows = await quota.admin.inspect(context)
@@ -45,7 +30,8 @@ export async function inspectCaller(quota: TokenQuota, context: QuotaContext): P
   return rows
 }
 
-/** Prints JSON for scripts. */
+/** Prints JSON for scripts; the control characters `JSON.stringify` leaves raw (DEL, C1, U+2028/9) are escaped too. */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
+  const text = JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u2028\u2029]/gu, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  process.stdout.write(`${text}\n`)
 }

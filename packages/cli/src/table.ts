@@ -1,9 +1,12 @@
-/** Rows as aligned columns under a header, for people; numbers are right-aligned. */
-export function table(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+import { printable } from './printable.js'
+
+/** Rows as aligned columns under a header, for people; numbers are right-aligned; control characters are escaped. */
+export function table(header: readonly string[], cells: ReadonlyArray<readonly string[]>): string {
+  const rows = cells.map((row) => row.map(printable))
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)))
   const numeric = header.map((_, column) => rows.length > 0 && rows.every((row) => /^-?[\d,.]+%?$|^$/.test(row[column] ?? '')))
-  const line = (cells: readonly string[]) =>
-    cells
+  const line = (row: readonly string[]) =>
+    row
       .map((cell, column) => (numeric[column] ? cell.padStart(widths[column]!) : cell.padEnd(widths[column]!)))
       .join('  ')
       .trimEnd()

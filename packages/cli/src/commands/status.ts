@@ -1,6 +1,8 @@
 import type { PolicyInspection } from '@tokenquota/core'
 import { type ContextFlags, contextOf } from '../context.js'
-import { inspectKnown, printJson, requireCaller, type SessionFlags, withQuota } from '../session.js'
+import { inspectKnown } from '../scope.js'
+import { printJson, requireCaller, type SessionFlags, withQuota } from '../session.js'
+import { printable } from '../printable.js'
 import { amount, instant, table } from '../table.js'
 
 export interface StatusFlags extends SessionFlags, ContextFlags {
@@ -16,7 +18,8 @@ export async function status(flags: StatusFlags): Promise<void> {
     if (flags.json) return printJson(rows)
     process.stdout.write(`${statusTable(rows)}\n`)
     for (const row of rows)
-      if (row.lastRefusal) process.stdout.write(`\nlast refusal on ${row.policy}, ${instant(row.lastRefusal.at)}: ${row.lastRefusal.reason}\n`)
+      if (row.lastRefusal)
+        process.stdout.write(`\nlast refusal on ${printable(row.policy)}, ${instant(row.lastRefusal.at)}: ${printable(row.lastRefusal.reason)}\n`)
   })
 }
 

@@ -55,7 +55,7 @@ async function frame(quota: TokenQuota, connection: Connection, flags: WatchFlag
       ]),
     ),
   )
-  const heading = `tokenquota watch — ${connection.where} — ${instant(now)} — ${amount(today.totals.tokens, 'tokens')} tokens today, ${today.totals.refusals} refused`
+  const heading = `tokenquota watch — ${printable(connection.where)} — ${instant(now)} — ${amount(today.totals.tokens, 'tokens')} tokens today, ${today.totals.refusals} refused`
   const shown = rows.flat()
   if (shown.length === 0) return `${heading}\n\nno usage recorded today${flags.plan === undefined ? '' : ` on plan ${printable(flags.plan)}`}`
   const header = ['USER', ...(byPlan ? ['PLAN'] : []), 'TODAY', ...policies.map((name) => name.toUpperCase())]

@@ -1,0 +1,97 @@
+import type { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { connectFailFast, type RedisServer, startRedisServer } from '@tokenquota/test-support/redis'
+import { app as appOn, config, spend, tokenquota } from './testing/harness.js'
+
+// What the CLI prints reaches an operator's terminal and logs: no credential in any form, and no
+// control character from the store (identifiers, model names) that a terminal would act on.
+
+let server: RedisServer
+let client: Redis
+
+beforeAll(async () => {
+  server = await startRedisServer()
+  client = await connectFailFast(server.url)
+})
+afterAll(async () => {
+  client.disconnect()
+  await server.kill()
+})
+
+const secrets = ['hunter2', 'tok-secret', 's3cr3t']
+// biome-ignore lint/suspicious/noControlCharactersInRegex: what the test looks for
+const controls = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/u
+
+function expectNoSecret(text: string): void {
+  for (const secret of secrets) expect(text).not.toContain(secret)
+}
+
+describe('CLI output hygiene', { timeout: 120_000 }, () => {
+  it('never prints a password or token given in the URL, as userinfo or as a query parameter', async () => {
+    const urls = [
+      'redis://127.0.0.1:1/?password=hunter2',
+      'redis://127.0.0.1:1/0?db=0&Password=hunter2&token=tok-secret',
+      'rediss://ops:hunter2@127.0.0.1:1/?auth=s3cr3t',
+      'http://127.0.0.1:1/?password=hunter2',
+      'redis://ops:hunter2@[not-a-host/?token=tok-secret',
+    ]
+    const outcomes = await Promise.all([
+      ...urls.map((url) => tokenquota(['status', '--user', 'alice', '--plan', 'premium', '--config', config, '--redis-url', url])),
+      tokenquota(['status', '--user', 'alice', '--plan', 'premium', '--config', config], { REDIS_URL: urls[2]! }),
+    ])
+    for (const outcome of outcomes) {
+      expect(outcome.code, outcome.stderr).toBe(2)
+      expectNoSecret(outcome.stderr)
+    }
+    const query = await tokenquota(['status', '--user', 'alice', '--config', config, '--redis-url', urls[1]!])
+    expect(query.stderr).toMatch(/^tokenquota: cannot connect to Redis at redis:\/\/127\.0\.0\.1:1\/0\?db=0&Password=\*\*\*&token=\*\*\*: /)
+    const upstash = await tokenquota(['status', '--user', 'alice', '--config', config], {
+      UPSTASH_REDIS_REST_URL: 'http://127.0.0.1:1/?token=tok-secret',
+      UPSTASH_REDIS_REST_TOKEN: 's3cr3t',
+    })
+    expect(upstash.code).toBe(2)
+    expectNoSecret(upstash.stderr)
+  })
+
+  it("watch's heading names the server without the password given as a query parameter", async () => {
+    const { quota, tracking, flags } = await appOn(client, server.url)
+    await spend(quota, { user: 'alice', plan: 'premium', project: 'production' }, 100, 50)
+    await tracking.flush()
+    const withPassword = flags.map((flag) => (flag === server.url ? `${server.url}/?password=hunter2` : flag))
+    const watched = await tokenquota(['watch', '--count', '1', ...withPassword])
+    expect(watched.code, watched.stderr).toBe(0)
+    expect(watched.stdout).toContain('?password=***')
+    expectNoSecret(watched.stdout + watched.stderr)
+  })
+
+  it('escapes control characters of identifiers and model names in tables and messages; a newline never breaks a row', async () => {
+    const { quota, tracking, flags, store } = await appOn(client, server.url)
+    const mallory = 'mal\u001b]0;pwned\u0007lory\nroot\u009b2J'
+    await spend(quota, { user: mallory, plan: 'premium', project: 'production' }, 300, 100, 'gpt\u001b[2J-4o\r')
+    await spend(quota, { user: 'alice', plan: 'premium', project: 'production' }, 100, 50)
+    await tracking.flush()
+
+    const outcomes = {
+      status: await tokenquota(['status', '--user', mallory, '--plan', 'premium', ...flags]),
+      watch: await tokenquota(['watch', '--count', '1', ...flags]),
+      users: await tokenquota(['report', '--by', 'user', ...store]),
+      models: await tokenquota(['report', '--by', 'model', ...store]),
+      reset: await tokenquota(['reset', '--user', mallory, '--plan', 'premium', '--policy', 'user-daily', ...flags]),
+      unknown: await tokenquota(['status', '--user', `\u001b[2J${mallory}x`, '--plan', 'premium', ...flags]),
+      badPlan: await tokenquota(['status', '--user', 'alice', '--plan', 'gold\u001b[31m', ...flags]),
+    }
+    for (const [name, outcome] of Object.entries(outcomes)) {
+      expect(outcome.stdout + outcome.stderr, name).not.toMatch(controls)
+    }
+    const escaped = 'mal\\x1b]0;pwned\\x07lory\\nroot\\x9b2J'
+    expect(outcomes.status.stdout).toMatch(new RegExp(`user-daily\\s+${escaped.replace(/[\\[\]]/g, '\\$&')}\\s+premium\\s+400\\s`))
+    expect(outcomes.status.stdout.split('\n').filter((line) => line.startsWith('user-'))).toHaveLength(2)
+    expect(outcomes.users.stdout).toContain(escaped)
+    expect(outcomes.users.stdout.split('\n').filter((line) => /^(mal|alice)/.test(line))).toHaveLength(2)
+    expect(outcomes.models.stdout).toContain('gpt\\x1b[2J-4o\\r')
+    expect(outcomes.watch.stdout.split('\n').filter((line) => /^(mal|alice)/.test(line))).toHaveLength(2)
+    expect(outcomes.reset.stdout).toBe(`reset user-daily for user ${escaped}, plan premium: 400 used → 0\n`)
+    expect(outcomes.unknown.code).toBe(2)
+    expect(outcomes.badPlan.stderr).toContain('unknown plan "gold\\x1b[31m"')
+  })
+})
