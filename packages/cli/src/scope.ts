@@ -44,7 +44,7 @@ function ownershipOf(quota: TokenQuota, row: PolicyInspection, subject: QuotaCon
   if (identifier === undefined) return { kind: 'shared' }
   // A function of the context: only --policy names it (we cannot tell who else it counts together).
   if (typeof identifier !== 'string') return { kind: 'function' }
-  return identifier in subject ? { kind: 'own' } : { kind: 'other', key: identifier }
+  return Object.hasOwn(subject, identifier) ? { kind: 'own' } : { kind: 'other', key: identifier }
 }
 
 /**
