@@ -111,6 +111,36 @@ describe('per-user CLI commands touch only the user’s own counters', { timeout
     expect((await quota.admin.inspect(alice)).flatMap((row) => row.overrides)).toEqual([])
   })
 
+  it('grant without --policy over a token and a dollar policy is refused: tokens never become dollars', async () => {
+    const { quota, store } = await appOn(client, server.url)
+    const path = join(folder, 'dollars.yaml')
+    await writeFile(path, 'users:\n  tier_premium:\n    daily_limit: 50000\n    daily_budget_usd: 5\n')
+    const refused = await tokenquota(['grant', '--user', 'alice', '--plan', 'premium', '--add', '50000', '--config', path, ...store])
+    expect([refused.code, refused.stderr]).toEqual([
+      2,
+      'tokenquota: --add 50000 is ambiguous for user alice: it counts user-daily (tokens), user-daily-usd (usd); pass --policy\n',
+    ])
+    const dollars = await tokenquota([
+      'grant',
+      '--user',
+      'alice',
+      '--plan',
+      'premium',
+      '--policy',
+      'user-daily-usd',
+      '--add',
+      '2.5',
+      '--config',
+      path,
+      ...store,
+    ])
+    expect([dollars.code, dollars.stdout], dollars.stderr).toEqual([
+      0,
+      'granted +2.5 on user-daily-usd for user alice, plan premium; allowed now $7.50 usd, $7.50 available\n',
+    ])
+    expect((await quota.admin.inspect(alice)).flatMap((row) => row.overrides)).toEqual([])
+  })
+
   it('grant without --policy applies to the one policy of the user, not to a project counter shared with others', async () => {
     const { store } = await appOn(client, server.url)
     const config = await oneUserPolicy()
