@@ -146,6 +146,73 @@ describe('quota.admin', () => {
     expect(crossed).toEqual([2000])
   })
 
+  it('a grant or set on a policy without identifier (one shared counter) counts once (issue 27 #2)', async () => {
+    const clock = createFakeClock('2026-03-14T10:00:00Z')
+    const quota = createTokenQuota({ policies: [{ name: 'org-wide', allow: 1000, interval: 1, timeUnit: 'day' }], now: clock.now })
+    await quota.admin.grant({ policy: 'org-wide', add: 500 })
+    expect((await quota.admin.inspect({}))[0]).toMatchObject({ allowed: 1500, policyAllowed: 1000, overrides: [{ kind: 'grant', amount: 500 }] })
+    expect(await rejection(quota.reserve({}, { estimate: 1600 }))).toBeInstanceOf(TokenQuotaExceededError)
+    await quota.admin.set({ policy: 'org-wide', allow: 2000 })
+    expect((await quota.admin.inspect({}))[0]!.allowed).toBe(2500)
+    expect((await quota.status({}))[0]!.allowed).toBe(2500)
+  })
+
+  it('status() shows the limit in force, overrides and grants included, as inspect and the reserve path do (issue 27 #6)', async () => {
+    const { quota } = setup()
+    await quota.admin.grant({ policy: 'user-daily', context: { user: 'alice' }, add: 500 })
+    await quota.admin.set({ policy: 'plan-daily', class: 'pro', allow: 7000 })
+    const status = await quota.status(caller('alice'))
+    const inspected = await quota.admin.inspect(caller('alice'))
+    expect(status.map((row) => [row.policy, row.allowed])).toEqual([
+      ['user-daily', 1500],
+      ['org-daily', 100_000],
+      ['plan-daily', 7000],
+      ['spend-daily', 2],
+    ])
+    expect(inspected.map((row) => row.allowed)).toEqual(status.map((row) => row.allowed))
+    const lease = await quota.reserve(caller('alice'), { estimate: 1500, model: 'm' })
+    expect(lease.decisions.find((row) => row.policy === 'user-daily')!.allowed).toBe(1500)
+  })
+
+  it('each grant keeps its own amount and end: a later one neither stretches nor merges an earlier one (issue 27 #10)', async () => {
+    const { clock, quota } = setup()
+    const start = clock.now()
+    await quota.admin.grant({ policy: 'user-daily', context: { user: 'alice' }, add: 500, until: start + 2 * hour })
+    await quota.admin.grant({ policy: 'user-daily', context: { user: 'alice' }, add: 7, until: start + 30 * 24 * hour })
+    await quota.admin.grant({ policy: 'user-daily', context: { user: 'alice' }, add: 3 })
+    const [row] = await quota.admin.inspect({ user: 'alice' })
+    expect(row).toMatchObject({ allowed: 1510 })
+    expect(row!.overrides).toEqual([
+      { kind: 'grant', scope: 'identifier', amount: 500, until: start + 2 * hour },
+      { kind: 'grant', scope: 'identifier', amount: 7, until: start + 30 * 24 * hour },
+      { kind: 'grant', scope: 'identifier', amount: 3 },
+    ])
+    clock.advance(2 * hour)
+    expect((await quota.admin.inspect({ user: 'alice' }))[0]!.allowed).toBe(1010)
+    expect((await quota.status(caller('alice')))[0]!.allowed).toBe(1010)
+  })
+
+  it('an admin change and its audit entry are one step, and a retried change (same idempotency key) applies once (issue 27 #9)', async () => {
+    const { quota, events } = setup()
+    const grant = { policy: 'user-daily', context: { user: 'alice' }, add: 500, idempotencyKey: 'ticket-42' }
+    await quota.admin.grant(grant)
+    await quota.admin.grant(grant)
+    expect((await quota.admin.inspect({ user: 'alice' }))[0]!.allowed).toBe(1500)
+    expect((await quota.admin.audit()).map((entry) => entry.action)).toEqual(['grant'])
+    expect(events).toHaveLength(1)
+    // The store gets the audit entry with the change: there is no separate append.
+    expect('appendAudit' in quota.store.admin!).toBe(false)
+  })
+
+  it('a fractional `until` is validated once: rounded up to a whole millisecond, and seen by inspect as by the reserve path (issue 27 #14)', async () => {
+    const { clock, quota } = setup()
+    const until = clock.now() + hour + 0.5
+    await quota.admin.grant({ policy: 'user-daily', context: { user: 'alice' }, add: 500, until })
+    const [row] = await quota.admin.inspect({ user: 'alice' })
+    expect(row).toMatchObject({ allowed: 1500, overrides: [{ kind: 'grant', amount: 500, until: Math.ceil(until) }] })
+    expect((await quota.admin.audit())[0]!.until).toBe(Math.ceil(until))
+  })
+
   it('refuses a bad admin request with a typed error and changes nothing', async () => {
     const { clock, quota } = setup()
     const cases = [

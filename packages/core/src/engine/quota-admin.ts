@@ -5,8 +5,16 @@ import { isClassAllow, type NormalizedPolicy } from '../policy/policy.js'
 import { QuotaInputError } from '../shared/errors.js'
 import type { QuotaEvents } from '../shared/events.js'
 import type { QuotaContext } from '../shared/types.js'
-import type { CounterRef, QuotaStore } from '../store/quota-store.js'
-import { type AuditEntry, type CounterAdminState, effectiveLimit, type OverrideKind, type OverrideValue, type StoreAdmin } from '../store/store-admin.js'
+import type { CounterRef, CounterSnapshot, QuotaStore } from '../store/quota-store.js'
+import {
+  type AuditEntry,
+  type CounterAdminState,
+  type OverrideChange,
+  type OverrideKind,
+  type OverrideValue,
+  overrideEnd,
+  type StoreAdmin,
+} from '../store/store-admin.js'
 import type { EngineSettings } from './settings.js'
 
 /** Whose counter an operator changes. */
@@ -28,26 +36,33 @@ export interface AdminActor {
   /** @default 'unknown' */
   readonly by?: string
   readonly reason?: string
+  /**
+   * Names this change: a change sent again with the same key within 24 hours (a retry after a
+   * timeout, a replayed command) is not applied nor recorded again. Use one key per intended
+   * change. @default a new key per call (a call is still applied once, however often its store
+   * client re-sends it)
+   */
+  readonly idempotencyKey?: string
 }
 
 export interface AllowOverride extends AdminTarget, AdminActor {
   /** The limit in force instead of the policy's, in the policy's unit (tokens, or dollars). */
   readonly allow: number
-  /** When the override ends by itself. @default never (until `clear`) */
+  /** When the override ends by itself (rounded up to a whole millisecond). @default never (until `clear`) */
   readonly until?: Date | number
 }
 
 export interface Grant extends AdminTarget, AdminActor {
-  /** Added to the limit, in the policy's unit; adds to a grant in force (which then lasts until the later end). */
+  /** Added to the limit, in the policy's unit. Each grant keeps its own amount and end; grants in force add up. */
   readonly add: number
-  /** When the grant ends by itself. @default never (until `clear`) */
+  /** When this grant ends by itself (rounded up to a whole millisecond). @default never (until `clear`) */
   readonly until?: Date | number
 }
 
-/** An override in force on a counter, in the policy's unit. */
+/** An override in force on a counter, in the policy's unit: the `allow`, or one grant. */
 export interface OverrideInForce {
   readonly kind: OverrideKind
-  /** `identifier`: this caller's own; `class`: every identifier of its class (or the whole policy). */
+  /** `identifier`: this caller's own; `class`: every identifier of its class, or the whole policy (a policy without identifier). */
   readonly scope: 'identifier' | 'class'
   readonly amount: number
   readonly until?: number
@@ -67,6 +82,7 @@ export interface RefusalRecord {
 export interface PolicyInspection extends PolicyDecision {
   /** The policy's own limit, before overrides. */
   readonly policyAllowed: number
+  /** The allows in force (the identifier's wins over its class's), then each grant in force, in the order made. */
   readonly overrides: readonly OverrideInForce[]
   readonly lastRefusal?: RefusalRecord
 }
@@ -82,9 +98,9 @@ export interface QuotaAdmin {
   inspect(context?: QuotaContext): Promise<readonly PolicyInspection[]>
   /** Replaces the policy's `allow` for one identifier or class, optionally until a time. */
   set(request: AllowOverride): Promise<void>
-  /** Adds to the limit for one identifier or class, optionally until a time. */
+  /** Adds a grant to the limit of one identifier or class, optionally until a time. */
   grant(request: Grant): Promise<void>
-  /** Removes the `allow` override and the grant of one identifier or class. */
+  /** Removes the `allow` override and every grant of one identifier or class. */
   clear(request: AdminTarget & AdminActor): Promise<void>
   /** Zeroes the committed usage of the current window (reservations in flight keep holding). */
   reset(request: AdminTarget & AdminActor): Promise<void>
@@ -148,16 +164,9 @@ async function resolve(settings: EngineSettings, target: AdminTarget, at: number
   }
 }
 
-/** Appends the action to the audit log, then emits it. */
-async function record(
-  deps: AdminDeps,
-  resolved: Resolved,
-  actor: AdminActor,
-  action: AuditEntry['action'],
-  details: Pick<AuditEntry, 'amount' | 'until'>,
-  at: number,
-) {
-  const entry: AuditEntry = {
+/** The audit entry of an action. */
+function entryOf(resolved: Resolved, actor: AdminActor, action: AuditEntry['action'], details: Pick<AuditEntry, 'amount' | 'until'>, at: number): AuditEntry {
+  return {
     at,
     by: actor.by ?? 'unknown',
     action,
@@ -168,38 +177,50 @@ async function record(
     ...(details.until === undefined ? {} : { until: details.until }),
     ...(actor.reason === undefined ? {} : { reason: actor.reason }),
   }
-  await storeAdminOf(deps.store).appendAudit(entry)
-  deps.events.emit('admin', entry)
 }
 
-/** Writes (or with `amount: null` removes) one override of the target's counter. */
-async function writeOverride(deps: AdminDeps, request: AdminTarget, kind: OverrideKind, amount: number | null, until: Date | number | undefined) {
+function keyOf(actor: AdminActor): string {
+  if (actor.idempotencyKey === undefined) return globalThis.crypto.randomUUID()
+  if (typeof actor.idempotencyKey !== 'string' || actor.idempotencyKey === '')
+    throw invalid(`expected \`idempotencyKey\` to be a non-empty string, got ${String(actor.idempotencyKey)}`)
+  return actor.idempotencyKey
+}
+
+/** One override change with its audit entry, in one store step; emits the entry when it was applied (not for a replay). */
+async function change(deps: AdminDeps, request: AdminTarget & AdminActor, action: AuditEntry['action'], amount?: number, until?: Date | number) {
   const at = deps.settings.now()
   const resolved = await resolve(deps.settings, request, at)
-  const end = untilOf(until, at, resolved.policy.name)
-  const scaled = amount === null ? null : inCounterUnits(amount, resolved.policy, kind)
-  await storeAdminOf(deps.store).writeOverride({
-    counter: resolved.ref.counter,
-    identifier: resolved.ref.identifier,
-    shard: resolved.shard,
-    now: at,
-    kind,
-    amount: scaled,
-    until: end,
-  })
-  return { resolved, at, until: end }
+  const key = keyOf(request)
+  const end = invalidFor(resolved.policy.name, () => overrideEnd(until, at))
+  const scaled = amount === undefined ? undefined : inCounterUnits(amount, resolved.policy, action)
+  const kind: OverrideChange =
+    action === 'clear' ? { kind: 'clear' } : { kind: action === 'grant' ? 'grant' : 'allow', amount: scaled!, ...(end === undefined ? {} : { until: end }) }
+  const audit = entryOf(resolved, request, action, { amount, until: end }, at)
+  const { ref, shard } = resolved
+  const outcome = await storeAdminOf(deps.store).writeOverride({ counter: ref.counter, identifier: ref.identifier, shard, now: at, key, audit, change: kind })
+  if (outcome.applied) deps.events.emit('admin', audit)
+}
+
+/** Runs a check whose `QuotaInputError` then names the policy. */
+function invalidFor<T>(policy: string, check: () => T): T {
+  try {
+    return check()
+  } catch (error) {
+    if (QuotaInputError.isInstance(error) && error.code === 'InvalidAdminRequest') throw invalid(error.message, policy)
+    throw error
+  }
 }
 
 async function inspect(deps: AdminDeps, context: QuotaContext): Promise<PolicyInspection[]> {
   const at = deps.settings.now()
   const targets = await inspectable(deps.settings.policies, context, at)
   const shard = deps.settings.shardOf(context)
-  const refs = targets.map((target) => ({ counter: target.counter, identifier: target.identifierKey, window: target.policy.window(at) }))
+  const refs = targets.map((target) => ({ counter: target.counter, identifier: target.identifierKey, window: target.policy.window(at), limit: target.limit }))
   const [snapshots, states] = await Promise.all([
     deps.store.read({ now: at, counters: refs, shard }),
     storeAdminOf(deps.store).readAdmin({ now: at, counters: refs, shard }),
   ])
-  return targets.map((target, index) => inspectionOf(target, snapshots[index]!, states[index]!, at))
+  return targets.map((target, index) => inspectionOf(target, snapshots[index]!, states[index]!))
 }
 
 /** The admin of a quota on `store`; the store must have a `StoreAdmin` (every store of this package has). */
@@ -209,33 +230,22 @@ export function createQuotaAdmin(settings: EngineSettings, store: QuotaStore, ev
     inspect: (context = {}) => inspect(deps, context),
     async set(request) {
       checkAmount(request.allow, 'allow', request.policy)
-      const { resolved, at, until } = await writeOverride(deps, request, 'allow', request.allow, request.until)
-      await record(deps, resolved, request, 'allow', { amount: request.allow, until }, at)
+      await change(deps, request, 'allow', request.allow, request.until)
     },
     async grant(request) {
       checkAmount(request.add, 'add', request.policy)
-      const { resolved, at, until } = await writeOverride(deps, request, 'grant', request.add, request.until)
-      await record(deps, resolved, request, 'grant', { amount: request.add, until }, at)
+      await change(deps, request, 'grant', request.add, request.until)
     },
-    async clear(request) {
-      const { resolved, at } = await writeOverride(deps, request, 'allow', null, undefined)
-      await storeAdminOf(store).writeOverride({
-        counter: resolved.ref.counter,
-        identifier: resolved.ref.identifier,
-        shard: resolved.shard,
-        now: at,
-        kind: 'grant',
-        amount: null,
-      })
-      await record(deps, resolved, request, 'clear', {}, at)
-    },
+    clear: (request) => change(deps, request, 'clear'),
     async reset(request) {
       const at = settings.now()
       const resolved = await resolve(settings, request, at)
       if (resolved.ref.identifier === '' && resolved.policy.identifier !== undefined)
         throw invalid('reset takes one identifier (a context), not a class', resolved.policy.name)
-      await storeAdminOf(store).resetUsage({ now: at, counters: [resolved.ref], shard: resolved.shard })
-      await record(deps, resolved, request, 'reset', {}, at)
+      const key = keyOf(request)
+      const audit = entryOf(resolved, request, 'reset', {}, at)
+      const outcome = await storeAdminOf(store).resetUsage({ now: at, counters: [resolved.ref], shard: resolved.shard, key, audit })
+      if (outcome.applied) events.emit('admin', audit)
     },
     audit: async (limit = 100) => storeAdminOf(store).readAudit(limit),
   }
@@ -247,18 +257,10 @@ function checkAmount(amount: unknown, field: string, policy: string): void {
   }
 }
 
-function inCounterUnits(amount: number, policy: NormalizedPolicy, kind: OverrideKind): number {
+function inCounterUnits(amount: number, policy: NormalizedPolicy, kind: AuditEntry['action']): number {
   const scaled = Math.round(amount * policy.scale)
   if (!Number.isSafeInteger(scaled)) throw invalid(`the ${kind} of ${amount} is too large`, policy.name)
   return scaled
-}
-
-function untilOf(until: Date | number | undefined, at: number, policy: string): number | undefined {
-  if (until === undefined) return undefined
-  const end = until instanceof Date ? until.getTime() : until
-  if (!Number.isFinite(end)) throw invalid(`expected \`until\` to be a date, got ${String(until)}`, policy)
-  if (end <= at) throw invalid(`\`until\` (${new Date(end).toISOString()}) is already past`, policy)
-  return end
 }
 
 /** The targets of every policy that counts this caller; the ones whose identifier it lacks are left out. */
@@ -274,18 +276,20 @@ async function inspectable(policies: readonly NormalizedPolicy[], context: Quota
   return targets
 }
 
-function inspectionOf(target: PolicyTarget, snapshot: Parameters<typeof decisionOf>[1], state: CounterAdminState, at: number): PolicyInspection {
-  const limit = effectiveLimit(target.limit, state.overrides, at)
-  const decision = decisionOf(target, limit === target.limit ? snapshot : { ...snapshot, limit })
+function inspectionOf(target: PolicyTarget, snapshot: CounterSnapshot, state: CounterAdminState): PolicyInspection {
+  const decision = decisionOf(target, snapshot)
   const unit = (amount: number) => (target.policy.scale === 1 ? amount : amount / target.policy.scale)
   const overrides: OverrideInForce[] = []
   const add = (kind: OverrideKind, scope: OverrideInForce['scope'], value: OverrideValue | undefined) => {
     if (value) overrides.push({ kind, scope, amount: unit(value.amount), ...(value.until === undefined ? {} : { until: value.until }) })
   }
-  add('allow', 'identifier', state.overrides.allow)
-  add('allow', 'class', state.overrides.familyAllow)
-  add('grant', 'identifier', state.overrides.grant)
-  add('grant', 'class', state.overrides.familyGrant)
+  // A shared counter's overrides are the whole policy's.
+  const own = target.identifierKey === '' ? 'class' : 'identifier'
+  const { allow, familyAllow, grants, familyGrants } = state.overrides
+  add('allow', own, allow)
+  add('allow', 'class', familyAllow)
+  for (const grant of grants ?? []) add('grant', own, grant)
+  for (const grant of familyGrants ?? []) add('grant', 'class', grant)
   const policyAllowed = target.limit === undefined ? decision.allowed : unit(target.limit)
   const refusal = state.lastRefusal
   if (!refusal) return { ...decision, policyAllowed, overrides }

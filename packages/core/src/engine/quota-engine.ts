@@ -136,7 +136,13 @@ export class QuotaEngine {
     const selected = model ?? (typeof merged.model === 'string' ? merged.model : undefined)
     const policies = selected === undefined ? this.settings.policies : this.planner.applicable(selected)
     const targets = await Promise.all(policies.map((policy) => statusTarget(policy, merged, at)))
-    const counters = targets.map((target) => ({ counter: target.counter, identifier: target.identifierKey, window: target.policy.window(at) }))
+    // With its policy's limit, the store answers the limit in force (overrides and grants), as it does to a reservation.
+    const counters = targets.map((target) => ({
+      counter: target.counter,
+      identifier: target.identifierKey,
+      window: target.policy.window(at),
+      limit: target.limit,
+    }))
     const snapshots = await this.access.read({ now: at, counters, shard: this.settings.shardOf(merged) })
     return targets.map((target, index) => decisionOf(target, snapshots[index]!))
   }

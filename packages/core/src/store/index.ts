@@ -3,6 +3,7 @@
 export type {
   Charge,
   ChargeOutcome,
+  CounterRead,
   CounterRef,
   CounterRefusal,
   CounterRequest,
@@ -23,13 +24,19 @@ export type {
   OverrideKind,
   OverrideValue,
   OverrideWrite,
+  OverrideChange,
+  OverrideOutcome,
+  AdminStep,
+  AdminOutcome,
+  ResetWrite,
+  TargetOverrides,
   CounterOverrides,
   LastRefusal,
   CounterAdminState,
   AuditEntry,
   AdminRead,
 } from './store-admin.js'
-export { effectiveLimit } from './store-admin.js'
+export { effectiveLimit, overrideEnd } from './store-admin.js'
 export { MemoryStore } from './memory-store.js'
 export type { MemoryStoreOptions } from './memory-store.js'
 export { SyncedStore } from './synced-store.js'

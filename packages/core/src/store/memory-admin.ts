@@ -5,13 +5,20 @@ import {
   auditRetention,
   type CounterAdminState,
   type CounterOverrides,
+  checkOverrideWrite,
+  counterOverrides,
   effectiveLimit,
+  grantsInForce,
+  idempotencyRetentionMs,
   inForce,
   type LastRefusal,
   lastRefusalRetentionMs,
-  mergedGrant,
-  type OverrideValue,
+  maxGrants,
+  type OverrideOutcome,
+  overrideValue,
   type OverrideWrite,
+  type TargetOverrides,
+  tooManyGrants,
 } from './store-admin.js'
 
 const noOverrides: CounterOverrides = Object.freeze({})
@@ -23,38 +30,71 @@ function keyOf(counter: string, identifier: string): string {
 }
 
 /**
- * MemoryStore's operator state: overrides, last refusals, the audit log. Expired overrides and old
- * refusals are dropped by `sweep`, so hostile identifiers that are refused cannot grow it for good.
+ * MemoryStore's operator state: overrides, last refusals, the audit log, the idempotency keys of
+ * admin steps. Expired overrides, old refusals and old keys are dropped by `sweep`, so hostile
+ * identifiers that are refused cannot grow it for good.
  */
 export class MemoryAdminBook {
-  /** `counter \0 identifier` → its overrides (identifier `''`: the whole family). */
-  readonly #overrides = new Map<string, { allow?: OverrideValue; grant?: OverrideValue }>()
+  /** `counter \0 identifier` → its overrides (identifier `''`: the whole family, or a shared counter). */
+  readonly #overrides = new Map<string, TargetOverrides>()
   readonly #refusals = new Map<string, LastRefusal>()
+  /** Idempotency keys of applied admin steps → when they were applied. */
+  readonly #applied = new Map<string, number>()
   #audit: AuditEntry[] = []
 
   /** The limit a counter meets at `now`: the request's unless an override is in force. */
-  limitOf(ref: CounterRef, limit: number | undefined, now: number): number | undefined {
+  limitOf(ref: Pick<CounterRef, 'counter' | 'identifier'>, limit: number | undefined, now: number): number | undefined {
     if (this.#overrides.size === 0 || limit === undefined) return limit
     return effectiveLimit(limit, this.overridesOf(ref), now)
   }
 
-  overridesOf(ref: CounterRef): CounterOverrides {
+  overridesOf(ref: Pick<CounterRef, 'counter' | 'identifier'>): CounterOverrides {
     if (this.#overrides.size === 0) return noOverrides
     const own = this.#overrides.get(keyOf(ref.counter, ref.identifier))
-    const family = this.#overrides.get(keyOf(ref.counter, ''))
+    const family = ref.identifier === '' ? undefined : this.#overrides.get(keyOf(ref.counter, ''))
     if (!own && !family) return noOverrides
-    return { allow: own?.allow, grant: own?.grant, familyAllow: family?.allow, familyGrant: family?.grant }
+    return counterOverrides(ref.identifier, own, family)
   }
 
-  write(request: OverrideWrite): OverrideValue | undefined {
+  /**
+   * Runs one admin step once per key: `apply` makes the change, then the audit entry is appended.
+   * Returns whether it ran.
+   */
+  step(key: string, now: number, entry: AuditEntry, apply: () => void): boolean {
+    const applied = this.#applied.get(key)
+    if (applied !== undefined && applied + idempotencyRetentionMs > now) return false
+    apply()
+    this.#applied.set(key, now)
+    this.#audit.push(entry)
+    if (this.#audit.length > 2 * auditRetention) this.#audit = this.#audit.slice(-auditRetention)
+    return true
+  }
+
+  write(request: OverrideWrite): OverrideOutcome {
+    checkOverrideWrite(request)
     const key = keyOf(request.counter, request.identifier)
-    const entry = { ...this.#overrides.get(key) }
-    const { kind, amount, until, now } = request
-    if (amount === null) delete entry[kind]
-    else entry[kind] = kind === 'grant' ? mergedGrant(entry.grant, amount, until, now) : until === undefined ? { amount } : { amount, until }
-    if (entry.allow === undefined && entry.grant === undefined) this.#overrides.delete(key)
-    else this.#overrides.set(key, entry)
-    return entry[kind]
+    const { change, now } = request
+    const applied = this.step(request.key, now, request.audit, () => {
+      const current = this.#overrides.get(key)
+      const allow = inForce(current?.allow, now)
+      const grants = grantsInForce(current?.grants, now)
+      let next: TargetOverrides
+      if (change.kind === 'clear') next = { grants: [] }
+      else if (change.kind === 'allow') next = { allow: overrideValue(change.amount, change.until), grants }
+      else {
+        if (grants.length >= maxGrants) throw tooManyGrants()
+        next = { allow, grants: [...grants, overrideValue(change.amount, change.until)] }
+      }
+      if (next.allow === undefined && next.grants.length === 0) this.#overrides.delete(key)
+      else this.#overrides.set(key, next)
+    })
+    return { applied, overrides: this.#inForce(key, now) }
+  }
+
+  #inForce(key: string, now: number): TargetOverrides {
+    const current = this.#overrides.get(key)
+    const allow = inForce(current?.allow, now)
+    return allow ? { allow, grants: grantsInForce(current?.grants, now) } : { grants: grantsInForce(current?.grants, now) }
   }
 
   noteRefusal(ref: CounterRef, snapshot: CounterSnapshot, requested: number, limit: number, at: number): void {
@@ -67,20 +107,15 @@ export class MemoryAdminBook {
   read(request: AdminRead): CounterAdminState[] {
     return request.counters.map((ref) => {
       const stored = this.overridesOf(ref)
-      const overrides = {
+      const overrides: CounterOverrides = {
         allow: inForce(stored.allow, request.now),
-        grant: inForce(stored.grant, request.now),
+        grants: grantsInForce(stored.grants, request.now),
         familyAllow: inForce(stored.familyAllow, request.now),
-        familyGrant: inForce(stored.familyGrant, request.now),
+        familyGrants: grantsInForce(stored.familyGrants, request.now),
       }
       const lastRefusal = this.#refusals.get(keyOf(ref.counter, ref.identifier))
       return lastRefusal ? { overrides, lastRefusal } : { overrides }
     })
-  }
-
-  appendAudit(entry: AuditEntry): void {
-    this.#audit.push(entry)
-    if (this.#audit.length > 2 * auditRetention) this.#audit = this.#audit.slice(-auditRetention)
   }
 
   readAudit(limit: number): AuditEntry[] {
@@ -90,8 +125,12 @@ export class MemoryAdminBook {
   /** Drops overrides past their end and refusals older than their retention. */
   sweep(now: number): void {
     for (const [key, entry] of this.#overrides) {
-      if (!inForce(entry.allow, now) && !inForce(entry.grant, now)) this.#overrides.delete(key)
+      const grants = grantsInForce(entry.grants, now)
+      const allow = inForce(entry.allow, now)
+      if (!allow && grants.length === 0) this.#overrides.delete(key)
+      else if (grants.length !== entry.grants.length) this.#overrides.set(key, allow ? { allow, grants } : { grants })
     }
+    for (const [key, at] of this.#applied) if (at + idempotencyRetentionMs <= now) this.#applied.delete(key)
     for (const [key, refusal] of this.#refusals) if (refusal.at + lastRefusalRetentionMs <= now) this.#refusals.delete(key)
   }
 }

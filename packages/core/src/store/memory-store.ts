@@ -1,6 +1,7 @@
 import type {
   Charge,
   ChargeOutcome,
+  CounterRead,
   CounterRef,
   CounterRefusal,
   CounterRequest,
@@ -143,8 +144,7 @@ export class MemoryStore implements QuotaStore {
         this.#maintain(request.now)
         return book.read(request)
       },
-      resetUsage: (request) => this.#resetUsage(request),
-      appendAudit: (entry) => book.appendAudit(entry),
+      resetUsage: (request) => ({ applied: book.step(request.key, request.now, request.audit, () => this.#resetUsage(request)) }),
       readAudit: (limit) => book.readAudit(limit),
     }
   }
@@ -163,11 +163,11 @@ export class MemoryStore implements QuotaStore {
   /** Answers at once. */
   read({ now, counters }: ReadRequest): readonly CounterSnapshot[] {
     this.#maintain(now)
-    return counters.map((counter) => snapshotOf(this.#view(counter, now)))
+    return counters.map((counter) => this.#withLimit(counter, snapshotOf(this.#view(counter, now)), now))
   }
 
   /** The snapshot with the limit in force, when an override changes the request's. */
-  #withLimit(counter: CounterRequest, snapshot: CounterSnapshot, now: number): CounterSnapshot {
+  #withLimit(counter: CounterRead, snapshot: CounterSnapshot, now: number): CounterSnapshot {
     const limit = this.#book.limitOf(counter, counter.limit, now)
     return limit === counter.limit ? snapshot : { ...snapshot, limit }
   }

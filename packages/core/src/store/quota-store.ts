@@ -123,9 +123,14 @@ export interface SettleRequest extends Sharded {
   readonly charges: readonly Charge[]
 }
 
+/** A counter to read; with its policy's `limit`, the snapshot tells the limit in force when an override changes it. */
+export interface CounterRead extends CounterRef {
+  readonly limit?: number
+}
+
 export interface ReadRequest extends Sharded {
   readonly now: number
-  readonly counters: readonly CounterRef[]
+  readonly counters: readonly CounterRead[]
 }
 
 /** Per charge: committed tokens in its window before and after, to detect threshold crossings exactly once. */

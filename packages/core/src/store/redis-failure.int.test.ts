@@ -141,4 +141,25 @@ describe('Redis outage', () => {
     }
     await waitForRedis()
   })
+
+  it('a grant that times out on a paused Redis yet lands is applied once with its audit entry, however often it is retried (issue 27 #9)', async () => {
+    const quota = createTokenQuota({ policies, store: new RedisStore({ client, prefix: 'admin-retry', timeoutMs: 250 }) })
+    await quota.status({ user: 'alice' }) // the script cache
+    const grant = { policy: 'user-daily', context: { user: 'alice' }, add: 500, by: 'ops', idempotencyKey: 'ticket-7' }
+    server.pause()
+    let first: Promise<unknown>
+    try {
+      first = quota.admin.grant(grant).catch((error: unknown) => error)
+      expect(await first).toBeInstanceOf(StoreUnavailableError)
+    } finally {
+      server.resume()
+    }
+    await waitForRedis()
+    // ioredis sends the paused call once Redis answers again; the operator retries too.
+    await quota.admin.grant(grant)
+    await quota.admin.grant(grant)
+    const [row] = await quota.admin.inspect({ user: 'alice' })
+    expect(row).toMatchObject({ allowed: 1500, overrides: [{ kind: 'grant', amount: 500 }] })
+    expect((await quota.admin.audit()).map((entry) => [entry.action, entry.amount])).toEqual([['grant', 500]])
+  })
 })

@@ -1,3 +1,4 @@
+import { QuotaInputError } from '../shared/errors.js'
 import type { CounterRef, MaybePromise } from './quota-store.js'
 
 /**
@@ -25,23 +26,58 @@ export interface OverrideValue {
   readonly until?: number
 }
 
-export interface OverrideWrite extends OverrideTarget {
+/** What an operator's change does to one target's overrides (amounts in counter units). */
+export type OverrideChange =
+  /** Replaces the target's `allow` (the limit in force instead of the policy's). */
+  | { readonly kind: 'allow'; readonly amount: number; readonly until?: number }
+  /** Adds one grant to the target's: each grant keeps its own amount and end. */
+  | { readonly kind: 'grant'; readonly amount: number; readonly until?: number }
+  /** Removes the target's `allow` and every grant. */
+  | { readonly kind: 'clear' }
+
+/**
+ * One operator action, applied with its audit entry in one atomic step, once per `key`: a step
+ * whose key was applied in the last `idempotencyRetentionMs` (a retry, a command re-sent after a
+ * lost reply) changes nothing and records nothing.
+ */
+export interface AdminStep {
   readonly now: number
-  readonly kind: OverrideKind
-  /**
-   * `allow`: the new limit. `grant`: tokens added to the grant in force (which then lasts until the
-   * later of the two ends). `null` removes the override.
-   */
-  readonly amount: number | null
-  readonly until?: number
+  /** The action's idempotency key. */
+  readonly key: string
+  readonly audit: AuditEntry
 }
 
-/** The overrides in force on one counter: its identifier's own, and its family's. */
+export interface OverrideWrite extends OverrideTarget, AdminStep {
+  readonly change: OverrideChange
+}
+
+export interface ResetWrite extends AdminRead, AdminStep {}
+
+/** A target's own overrides in force: its `allow`, and its grants in the order they were made. */
+export interface TargetOverrides {
+  readonly allow?: OverrideValue
+  readonly grants: readonly OverrideValue[]
+}
+
+export interface AdminOutcome {
+  /** `false` when the step's key had been applied already: nothing changed this time. */
+  readonly applied: boolean
+}
+
+export interface OverrideOutcome extends AdminOutcome {
+  /** The target's overrides in force afterwards. */
+  readonly overrides: TargetOverrides
+}
+
+/**
+ * The overrides in force on one counter: its identifier's own, and its family's. A shared counter
+ * (identifier `''`) is its family: it has only its own.
+ */
 export interface CounterOverrides {
   readonly allow?: OverrideValue
-  readonly grant?: OverrideValue
+  readonly grants?: readonly OverrideValue[]
   readonly familyAllow?: OverrideValue
-  readonly familyGrant?: OverrideValue
+  readonly familyGrants?: readonly OverrideValue[]
 }
 
 /** The last reservation a counter refused (kept a week). */
@@ -86,26 +122,80 @@ export interface AdminRead {
 export const lastRefusalRetentionMs = 7 * 24 * 3_600_000
 export const auditRetention = 1000
 
+/** How long an admin step's idempotency key is remembered. */
+export const idempotencyRetentionMs = 24 * 3_600_000
+/** Most grants in force on one target: a runaway script cannot make every reservation read thousands. */
+export const maxGrants = 100
+
 /**
  * The operator side of a store: overrides every reservation applies atomically (so every process
- * sees them at once), usage resets, last refusals and the audit log. The engine's `quota.admin`
- * uses it; every store of this package has one.
+ * sees them at once), usage resets, last refusals and the audit log. Each change is one atomic
+ * step with its audit entry, applied once per idempotency key. The engine's `quota.admin` uses it;
+ * every store of this package has one.
  */
 export interface StoreAdmin {
-  /** Sets, adds to (`grant`) or removes an override; resolves with what is in force afterwards. */
-  writeOverride(request: OverrideWrite): MaybePromise<OverrideValue | undefined>
+  /** Sets or removes an override, or adds a grant, with its audit entry. */
+  writeOverride(request: OverrideWrite): MaybePromise<OverrideOutcome>
   /** Per counter: overrides in force and its last refusal. */
   readAdmin(request: AdminRead): MaybePromise<readonly CounterAdminState[]>
-  /** Sets the counters' committed usage in their current window to zero (open reservations keep holding). */
-  resetUsage(request: AdminRead): MaybePromise<void>
-  appendAudit(entry: AuditEntry): MaybePromise<void>
+  /** Sets the counters' committed usage in their current window to zero (open reservations keep holding), with its audit entry. */
+  resetUsage(request: ResetWrite): MaybePromise<AdminOutcome>
   /** The newest entries first. */
   readAudit(limit: number): MaybePromise<readonly AuditEntry[]>
+}
+
+function invalid(message: string): QuotaInputError {
+  return new QuotaInputError({ code: 'InvalidAdminRequest', message })
+}
+
+/**
+ * The one validation of an override's end: a date or an epoch-ms number, rounded up to a whole
+ * millisecond (what every store keeps), and later than `now`.
+ */
+export function overrideEnd(until: unknown, now: number): number | undefined {
+  if (until === undefined) return undefined
+  const end = until instanceof Date ? until.getTime() : until
+  if (typeof end !== 'number' || !Number.isFinite(end)) throw invalid(`expected \`until\` to be a date, got ${String(until)}`)
+  const whole = Math.ceil(end)
+  if (whole <= now) throw invalid(`\`until\` (${new Date(whole).toISOString()}) is already past`)
+  if (!Number.isSafeInteger(whole)) throw invalid(`\`until\` is out of range: ${String(until)}`)
+  return whole
+}
+
+/** Checks a change as a store receives it: whole, non-negative amounts and whole-millisecond ends. */
+export function checkOverrideWrite(request: OverrideWrite): void {
+  if (typeof request.key !== 'string' || request.key === '') throw invalid('expected a non-empty idempotency key')
+  const { change } = request
+  if (change.kind === 'clear') return
+  if (!Number.isSafeInteger(change.amount) || change.amount < 0)
+    throw invalid(`expected the ${change.kind} to be a non-negative integer in counter units, got ${change.amount}`)
+  if (change.until !== undefined && overrideEnd(change.until, request.now) !== change.until)
+    throw invalid(`expected \`until\` in whole milliseconds, got ${change.until}`)
+}
+
+export function tooManyGrants(): QuotaInputError {
+  return invalid(`a counter can have at most ${maxGrants} grants in force; clear them or let some end first`)
+}
+
+/** An override value, without an `until` when it has no end. */
+export function overrideValue(amount: number, until: number | undefined): OverrideValue {
+  return until === undefined ? { amount } : { amount, until }
 }
 
 /** An override that still applies at `now`. */
 export function inForce(value: OverrideValue | undefined, now: number): OverrideValue | undefined {
   return value !== undefined && (value.until === undefined || value.until > now) ? value : undefined
+}
+
+/** The grants still in force at `now`, in order. */
+export function grantsInForce(grants: readonly OverrideValue[] | undefined, now: number): OverrideValue[] {
+  return grants ? grants.filter((grant) => inForce(grant, now)) : []
+}
+
+function sum(grants: readonly OverrideValue[] | undefined, now: number): number {
+  let total = 0
+  for (const grant of grants ?? []) if (inForce(grant, now)) total += grant.amount
+  return total
 }
 
 /**
@@ -115,13 +205,11 @@ export function inForce(value: OverrideValue | undefined, now: number): Override
 export function effectiveLimit(limit: number | undefined, overrides: CounterOverrides, now: number): number | undefined {
   if (limit === undefined) return undefined
   const base = inForce(overrides.allow, now)?.amount ?? inForce(overrides.familyAllow, now)?.amount ?? limit
-  return base + (inForce(overrides.grant, now)?.amount ?? 0) + (inForce(overrides.familyGrant, now)?.amount ?? 0)
+  return base + sum(overrides.grants, now) + sum(overrides.familyGrants, now)
 }
 
-/** A grant added to the one in force: amounts add up, and it lasts until the later end. */
-export function mergedGrant(current: OverrideValue | undefined, amount: number, until: number | undefined, now: number): OverrideValue {
-  const live = inForce(current, now)
-  if (!live) return until === undefined ? { amount } : { amount, until }
-  const end = live.until === undefined || until === undefined ? undefined : Math.max(live.until, until)
-  return end === undefined ? { amount: live.amount + amount } : { amount: live.amount + amount, until: end }
+/** The overrides of a counter from its own and its family's; a shared counter (identifier `''`) is its family, counted once. */
+export function counterOverrides(identifier: string, own: TargetOverrides | undefined, family: TargetOverrides | undefined): CounterOverrides {
+  if (identifier === '') return { allow: own?.allow, grants: own?.grants }
+  return { allow: own?.allow, grants: own?.grants, familyAllow: family?.allow, familyGrants: family?.grants }
 }

@@ -1,7 +1,17 @@
 import { StoreUnavailableError } from '../shared/errors.js'
 import { MemoryStore, type ExpiryCharge } from './memory-store.js'
-import type { ChargeOutcome, CounterRef, CounterSnapshot, QuotaStore, ReadRequest, StoreReserveRequest, ReserveResult, SettleRequest } from './quota-store.js'
-import { type AdminRead, type CounterOverrides, effectiveLimit, type OverrideValue, type StoreAdmin } from './store-admin.js'
+import type {
+  ChargeOutcome,
+  CounterRead,
+  CounterRef,
+  CounterSnapshot,
+  QuotaStore,
+  ReadRequest,
+  StoreReserveRequest,
+  ReserveResult,
+  SettleRequest,
+} from './quota-store.js'
+import { type CounterOverrides, counterOverrides, effectiveLimit, type ResetWrite, type StoreAdmin, type TargetOverrides } from './store-admin.js'
 
 export interface SyncedStoreOptions {
   /**
@@ -114,7 +124,7 @@ export class SyncedStore implements QuotaStore {
   #settledSinceSync = 0
   #syncing: Promise<void> | undefined
   /** `shard \0 counter \0 identifier` (identifier `''`: the family) → the operators' overrides on the shared store, as of the last sync or this process's own change. */
-  #overrides = new Map<string, { allow?: OverrideValue; grant?: OverrideValue }>()
+  #overrides = new Map<string, TargetOverrides>()
   /**
    * The shared store's admin: overrides are written there and reach this process's decisions at
    * once, other processes' at their next sync; last refusals are this process's own.
@@ -136,26 +146,26 @@ export class SyncedStore implements QuotaStore {
   #adminOn(shared: StoreAdmin): StoreAdmin {
     return {
       writeOverride: async (request) => {
-        const value = await shared.writeOverride(request)
-        const key = windowKeyOf(request, request.shard)
-        this.#overrides.set(key, { ...this.#overrides.get(key), [request.kind]: value })
-        return value
+        const outcome = await shared.writeOverride(request)
+        this.#overrides.set(windowKeyOf(request, request.shard), outcome.overrides)
+        return outcome
       },
       readAdmin: async (request) => {
         const [states, own] = [await shared.readAdmin(request), await this.#local.admin.readAdmin(request)]
         return states.map((state, index) => ({ ...state, lastRefusal: own[index]?.lastRefusal ?? state.lastRefusal }))
       },
       resetUsage: async (request) => {
-        await shared.resetUsage(request)
-        this.#resetLocal(request)
+        const outcome = await shared.resetUsage(request)
+        // A replayed reset was applied before: this process's usage since then is not the reset's.
+        if (outcome.applied) this.#resetLocal(request)
+        return outcome
       },
-      appendAudit: (entry) => shared.appendAudit(entry),
       readAudit: (limit) => shared.readAudit(limit),
     }
   }
 
   /** After a reset on the shared store: this process's usage and pending charges of those counters go too. */
-  #resetLocal(request: AdminRead): void {
+  #resetLocal(request: ResetWrite): void {
     this.#local.admin.resetUsage(request)
     const reset = new Set(request.counters.map((ref) => windowKeyOf(ref, request.shard)))
     for (const key of reset) this.#others.delete(key)
@@ -165,14 +175,15 @@ export class SyncedStore implements QuotaStore {
   async #refreshOverrides(now: number): Promise<void> {
     const admin = this.#remote.admin
     if (!admin || this.#known.size === 0) return
-    const overrides = new Map<string, { allow?: OverrideValue; grant?: OverrideValue }>()
+    const overrides = new Map<string, TargetOverrides>()
     for (const group of groupBy(this.#known.values(), ({ shard }) => shardKeyOf(shard))) {
       const shard = group[0]!.shard
       const states = await admin.readAdmin({ now, shard, counters: group.map(({ ref }) => ref) })
       group.forEach(({ ref }, index) => {
-        const { allow, grant, familyAllow, familyGrant } = states[index]!.overrides
-        if (allow || grant) overrides.set(windowKeyOf(ref, shard), { allow, grant })
-        if (familyAllow || familyGrant) overrides.set(windowKeyOf({ counter: ref.counter, identifier: '' }, shard), { allow: familyAllow, grant: familyGrant })
+        const { allow, grants = [], familyAllow, familyGrants = [] } = states[index]!.overrides
+        if (allow || grants.length > 0) overrides.set(windowKeyOf(ref, shard), { allow, grants })
+        if (familyAllow || familyGrants.length > 0)
+          overrides.set(windowKeyOf({ counter: ref.counter, identifier: '' }, shard), { allow: familyAllow, grants: familyGrants })
       })
     }
     this.#overrides = overrides
@@ -181,8 +192,14 @@ export class SyncedStore implements QuotaStore {
   #overridesOf(ref: CounterRef, shard: string | undefined): CounterOverrides | undefined {
     if (this.#overrides.size === 0) return undefined
     const own = this.#overrides.get(windowKeyOf(ref, shard))
-    const family = this.#overrides.get(windowKeyOf({ counter: ref.counter, identifier: '' }, shard))
-    return own || family ? { allow: own?.allow, grant: own?.grant, familyAllow: family?.allow, familyGrant: family?.grant } : undefined
+    const family = ref.identifier === '' ? undefined : this.#overrides.get(windowKeyOf({ counter: ref.counter, identifier: '' }, shard))
+    return own || family ? counterOverrides(ref.identifier, own, family) : undefined
+  }
+
+  /** The limit in force on a counter, by the overrides as of the last sync or this process's own change. */
+  #limitOf(counter: CounterRead, shard: string | undefined, now: number): number | undefined {
+    const overrides = this.#overridesOf(counter, shard)
+    return overrides ? effectiveLimit(counter.limit, overrides, now) : counter.limit
   }
 
   /** Fixed windows match by start; rolling and flexi windows move, so the last sync's figure holds until the next. */
@@ -198,10 +215,7 @@ export class SyncedStore implements QuotaStore {
     this.#remember(request.counters, shard)
     // Read the local windows first: the others' usage lowers each limit for the window in force.
     const views = this.#local.read({ now: request.now, counters: request.counters })
-    const limits = request.counters.map((counter) => {
-      const overrides = this.#overridesOf(counter, shard)
-      return overrides ? effectiveLimit(counter.limit, overrides, request.now) : counter.limit
-    })
+    const limits = request.counters.map((counter) => this.#limitOf(counter, shard, request.now))
     const counters = request.counters.map((counter, index) => {
       const limit = limits[index]
       return limit === undefined ? counter : { ...counter, limit: Math.max(0, limit - this.#othersUsed(counter, shard, views[index]!.windowStart)) }
@@ -257,7 +271,12 @@ export class SyncedStore implements QuotaStore {
 
   read(request: ReadRequest): readonly CounterSnapshot[] {
     this.#remember(request.counters, request.shard)
-    return this.#local.read(request).map((snapshot, index) => this.#withOthers(request.counters[index]!, request.shard, snapshot))
+    return this.#local.read(request).map((snapshot, index) => {
+      const counter = request.counters[index]!
+      const limit = this.#limitOf(counter, request.shard, request.now)
+      const withOthers = this.#withOthers(counter, request.shard, snapshot)
+      return limit === counter.limit ? withOthers : { ...withOthers, limit }
+    })
   }
 
   #remember(counters: readonly CounterRef[], shard: string | undefined): void {

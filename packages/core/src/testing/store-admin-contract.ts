@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { CounterRequest, QuotaStore, ReserveResult, WindowSpec } from '../store/quota-store.js'
-import type { StoreAdmin } from '../store/store-admin.js'
+import { type AuditEntry, maxGrants, type OverrideChange, type StoreAdmin } from '../store/store-admin.js'
 import type { StoreContractOptions } from './store-contract.js'
 
 const minute = 60_000
@@ -33,9 +33,14 @@ export function describeStoreAdminContract(name: string, options: StoreContractO
 
     const reserve = async (now: number, request: CounterRequest): Promise<ReserveResult> =>
       store.reserve({ leaseId: `admin-lease-${++leases}`, now, expiresAt: now + minute, counters: [request] })
+    const audit = (action: AuditEntry['action'], at = t0): AuditEntry => ({ at, by: 'ops', action, policy: 'policy', identifier: 'alice' })
+    let steps = 0
+    /** One admin change, with a fresh idempotency key unless given one. */
+    const write = (identifier: string, change: OverrideChange, now = t0, key = `step-${++steps}`) =>
+      admin.writeOverride({ counter: 'policy', identifier, now, key, audit: audit(change.kind === 'clear' ? 'clear' : change.kind, now), change })
 
     it('an allow override replaces the limit of one identifier only, and says so in the snapshot', async () => {
-      await admin.writeOverride({ counter: 'policy', identifier: '=alice', now: t0, kind: 'allow', amount: 300 })
+      await write('=alice', { kind: 'allow', amount: 300 })
       const admitted = await reserve(t0, counter({ amount: 250 }))
       expect(admitted.ok && admitted.snapshots[0]).toMatchObject({ reserved: 250, limit: 300 })
       expect((await reserve(t0, counter({ identifier: '=bob', amount: 250 }))).ok).toBe(false)
@@ -43,37 +48,89 @@ export function describeStoreAdminContract(name: string, options: StoreContractO
       expect(refused.ok ? undefined : refused.refusals[0]!.snapshot).toMatchObject({ used: 0, reserved: 250, limit: 300 })
     })
 
+    it('a read given the policy limit answers the limit in force, as a reservation does', async () => {
+      await write('=alice', { kind: 'grant', amount: 50 })
+      await write('', { kind: 'allow', amount: 200 })
+      const [alice, bob, plain] = await store.read({ now: t0, counters: [counter(), counter({ identifier: '=bob' }), counter({ counter: 'other' })] })
+      expect([alice!.limit, bob!.limit, plain!.limit]).toEqual([250, 200, undefined])
+    })
+
     it("a family's override applies to every identifier, and an identifier's own allow wins over it", async () => {
-      await admin.writeOverride({ counter: 'policy', identifier: '', now: t0, kind: 'allow', amount: 20 })
-      await admin.writeOverride({ counter: 'policy', identifier: '=alice', now: t0, kind: 'allow', amount: 50 })
+      await write('', { kind: 'allow', amount: 20 })
+      await write('=alice', { kind: 'allow', amount: 50 })
       expect((await reserve(t0, counter({ identifier: '=bob', amount: 30 }))).ok).toBe(false)
       expect((await reserve(t0, counter({ amount: 40 }))).ok).toBe(true)
     })
 
-    it('grants add to the limit and to each other, and end by themselves at the later end', async () => {
-      expect(await admin.writeOverride({ counter: 'policy', identifier: '=alice', now: t0, kind: 'grant', amount: 50, until: t0 + 10_000 })).toEqual({
-        amount: 50,
-        until: t0 + 10_000,
-      })
-      expect(await admin.writeOverride({ counter: 'policy', identifier: '=alice', now: t0 + 1, kind: 'grant', amount: 25, until: t0 + 20_000 })).toEqual({
-        amount: 75,
-        until: t0 + 20_000,
-      })
-      expect((await reserve(t0 + 2, counter({ amount: 170 }))).ok).toBe(true)
-      const [state] = await admin.readAdmin({ now: t0 + 3, counters: [counter()] })
-      expect(state!.overrides.grant).toEqual({ amount: 75, until: t0 + 20_000 })
-      // Past its end the grant is gone: the policy's 100 holds again (170 already reserved).
-      const late = await reserve(t0 + 20_000, counter({ amount: 1 }))
-      expect(late.ok ? undefined : late.refusals[0]!.snapshot.limit).toBeUndefined()
-      expect((await admin.readAdmin({ now: t0 + 20_000, counters: [counter()] }))[0]!.overrides.grant).toBeUndefined()
+    it("a shared counter's (identifier '') overrides are its family's: counted once", async () => {
+      await write('', { kind: 'allow', amount: 200 })
+      await write('', { kind: 'grant', amount: 50 })
+      const [state] = await admin.readAdmin({ now: t0, counters: [counter({ identifier: '' })] })
+      expect(state!.overrides).toMatchObject({ allow: { amount: 200 }, grants: [{ amount: 50 }] })
+      expect(state!.overrides.familyAllow).toBeUndefined()
+      expect(state!.overrides.familyGrants ?? []).toEqual([])
+      expect((await reserve(t0, counter({ identifier: '', amount: 251 }))).ok).toBe(false)
+      const admitted = await reserve(t0, counter({ identifier: '', amount: 250 }))
+      expect(admitted.ok && admitted.snapshots[0]!.limit).toBe(250)
+      expect((await store.read({ now: t0, counters: [counter({ identifier: '' })] }))[0]!.limit).toBe(250)
     })
 
-    it('removing an override restores the policy limit', async () => {
-      await admin.writeOverride({ counter: 'policy', identifier: '=alice', now: t0, kind: 'allow', amount: 0 })
-      expect((await reserve(t0, counter({ amount: 1 }))).ok).toBe(false)
-      expect(await admin.writeOverride({ counter: 'policy', identifier: '=alice', now: t0, kind: 'allow', amount: null })).toBeUndefined()
-      expect((await reserve(t0, counter({ amount: 1 }))).ok).toBe(true)
+    it('each grant keeps its own amount and end; grants in force add up', async () => {
+      const first = await write('=alice', { kind: 'grant', amount: 50, until: t0 + 10_000 })
+      expect(first).toEqual({ applied: true, overrides: { grants: [{ amount: 50, until: t0 + 10_000 }] } })
+      const second = await write('=alice', { kind: 'grant', amount: 25, until: t0 + 20_000 }, t0 + 1)
+      expect(second.overrides.grants).toEqual([
+        { amount: 50, until: t0 + 10_000 },
+        { amount: 25, until: t0 + 20_000 },
+      ])
+      await write('=alice', { kind: 'grant', amount: 5 }, t0 + 1)
+      expect((await reserve(t0 + 2, counter({ amount: 180 }))).ok).toBe(true)
+      // The first ends by itself; the others stay, each as it was.
+      const [state] = await admin.readAdmin({ now: t0 + 10_000, counters: [counter()] })
+      expect(state!.overrides.grants).toEqual([{ amount: 25, until: t0 + 20_000 }, { amount: 5 }])
+      const late = await reserve(t0 + 10_000, counter({ amount: 1 }))
+      expect(late.ok ? undefined : late.refusals[0]!.snapshot.limit).toBe(130)
+      expect((await admin.readAdmin({ now: t0 + 20_000, counters: [counter()] }))[0]!.overrides.grants).toEqual([{ amount: 5 }])
     })
+
+    it('clear removes the allow and every grant, restoring the policy limit', async () => {
+      await write('=alice', { kind: 'allow', amount: 0 })
+      await write('=alice', { kind: 'grant', amount: 5 })
+      expect((await reserve(t0, counter({ amount: 6 }))).ok).toBe(false)
+      expect(await write('=alice', { kind: 'clear' })).toEqual({ applied: true, overrides: { grants: [] } })
+      expect((await reserve(t0, counter({ amount: 100 }))).ok).toBe(true)
+    })
+
+    it('records each change with its audit entry, and applies a step once per idempotency key', async () => {
+      await write('=alice', { kind: 'grant', amount: 50 }, t0, 'ticket-1')
+      const again = await write('=alice', { kind: 'grant', amount: 50 }, t0 + 5, 'ticket-1')
+      expect(again).toEqual({ applied: false, overrides: { grants: [{ amount: 50 }] } })
+      expect((await reserve(t0 + 6, counter({ amount: 151 }))).ok).toBe(false)
+      const reset = { now: t0 + 7, counters: [counter()], key: 'ticket-2', audit: audit('reset', t0 + 7) }
+      expect(await admin.resetUsage(reset)).toEqual({ applied: true })
+      expect(await admin.resetUsage({ ...reset, now: t0 + 8 })).toEqual({ applied: false })
+      expect((await admin.readAudit(10)).map((entry) => [entry.action, entry.at])).toEqual([
+        ['reset', t0 + 7],
+        ['grant', t0],
+      ])
+      expect(await admin.readAudit(1)).toHaveLength(1)
+    })
+
+    it('refuses a malformed change with a typed error and changes nothing: fractional end, fractional or negative amount, too many grants', async () => {
+      const bad: OverrideChange[] = [
+        { kind: 'grant', amount: 5, until: t0 + 1000.5 },
+        { kind: 'grant', amount: 1.5 },
+        { kind: 'allow', amount: -1 },
+      ]
+      for (const change of bad) expect(await rejectionOf(async () => write('=alice', change))).toMatchObject({ code: 'InvalidAdminRequest' })
+      for (let index = 0; index < maxGrants; index += 1) await write('=carol', { kind: 'grant', amount: 1 })
+      expect(await rejectionOf(async () => write('=carol', { kind: 'grant', amount: 1 }))).toMatchObject({ code: 'InvalidAdminRequest' })
+      const [alice, carol] = await admin.readAdmin({ now: t0, counters: [counter(), counter({ identifier: '=carol' })] })
+      expect(alice!.overrides.allow).toBeUndefined()
+      expect(alice!.overrides.grants ?? []).toEqual([])
+      expect(carol!.overrides.grants).toHaveLength(maxGrants)
+      expect(await admin.readAudit(1000)).toHaveLength(maxGrants)
+    }, 20_000)
 
     it('remembers the last refusal of a counter: when, how much, against which limit and load', async () => {
       await reserve(t0, counter({ amount: 90 }))
@@ -97,17 +154,19 @@ export function describeStoreAdminContract(name: string, options: StoreContractO
           charges: [{ ...ref, placement: held.placements[0]!, held: 10, amount: 60 }],
         })
         await reserve(t0 + 2, counter({ counter: `reset-${index}`, window, amount: 30 }))
-        await admin.resetUsage({ now: t0 + 3, counters: [ref] })
+        await admin.resetUsage({ now: t0 + 3, counters: [ref], key: `reset-${index}`, audit: audit('reset', t0 + 3) })
         expect(await store.read({ now: t0 + 4, counters: [ref] })).toMatchObject([{ used: 0, reserved: 30 }])
         expect((await reserve(t0 + 5, counter({ counter: `reset-${index}`, window, amount: 70 }))).ok).toBe(true)
       }
     })
-
-    it('keeps an audit log, newest first', async () => {
-      await admin.appendAudit({ at: t0, by: 'ops', action: 'grant', policy: 'policy', identifier: 'alice', amount: 5 })
-      await admin.appendAudit({ at: t0 + 1, by: 'ops', action: 'reset', policy: 'policy', identifier: 'alice' })
-      expect((await admin.readAudit(10)).map((entry) => entry.action)).toEqual(['reset', 'grant'])
-      expect(await admin.readAudit(1)).toHaveLength(1)
-    })
   })
+}
+
+async function rejectionOf(run: () => Promise<unknown>): Promise<unknown> {
+  try {
+    await run()
+  } catch (error) {
+    return error
+  }
+  return undefined
 }

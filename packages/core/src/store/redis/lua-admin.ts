@@ -1,23 +1,44 @@
 import {
+  type AdminOutcome,
   type AdminRead,
+  type AdminStep,
   type AuditEntry,
   auditRetention,
   type CounterAdminState,
+  checkOverrideWrite,
+  idempotencyRetentionMs,
   type LastRefusal,
+  maxGrants,
+  type OverrideOutcome,
   type OverrideValue,
+  overrideValue,
   type OverrideWrite,
+  type ResetWrite,
   type StoreAdmin,
+  type TargetOverrides,
+  tooManyGrants,
 } from '../store-admin.js'
-import { auditScript, inspectScript, overrideScript, resetScript } from './lua/admin.js'
+import { auditScript, changeScript, inspectScript, resetScript } from './lua/admin.js'
 import type { RedisKeys } from './redis-keys.js'
 import { runScript, type ScriptTransport } from './script-runner.js'
 import { list, windowArgs, windowKind } from './script-values.js'
 
-/** `amount until` (until `-` for none), as the scripts store an override. */
-function overrideOf(text: string): OverrideValue | undefined {
-  const match = /^(-?\d+) (-|\d+)$/.exec(text)
-  if (!match) return undefined
-  return match[2] === '-' ? { amount: Number(match[1]) } : { amount: Number(match[1]), until: Number(match[2]) }
+/** One override or grant as the scripts store it: `amount until` (until `-` for none). */
+const valuePattern = /(\d+) (-|\d+)/g
+
+function storedValue(amount: string, until: string): OverrideValue {
+  return overrideValue(Number(amount), until === '-' ? undefined : Number(until))
+}
+
+/** An allow, as stored (`amount until`). */
+function allowOf(text: unknown): OverrideValue | undefined {
+  const match = /^(\d+) (-|\d+)$/.exec(String(text))
+  return match ? storedValue(match[1]!, match[2]!) : undefined
+}
+
+/** A target's grants, as stored: `amount until` pairs, in the order made. */
+function grantsOf(text: unknown): OverrideValue[] {
+  return [...String(text).matchAll(valuePattern)].map((match) => storedValue(match[1]!, match[2]!))
 }
 
 function refusalOf(text: string): LastRefusal | undefined {
@@ -27,7 +48,7 @@ function refusalOf(text: string): LastRefusal | undefined {
   return { at, requested, limit, used, reserved }
 }
 
-/** The operator side of the Redis stores: one script per action, each atomic. */
+/** The operator side of the Redis stores: one script per action, each atomic with its audit entry. */
 export class LuaAdmin implements StoreAdmin {
   readonly #transport: ScriptTransport
   readonly #keys: RedisKeys
@@ -39,45 +60,69 @@ export class LuaAdmin implements StoreAdmin {
     this.#timeoutMs = timeoutMs
   }
 
-  async writeOverride(request: OverrideWrite): Promise<OverrideValue | undefined> {
-    const field = `${request.counter}\n${request.identifier}\n${request.kind === 'allow' ? 'a' : 'g'}`
-    const args = [
-      String(request.now),
-      field,
-      request.kind === 'allow' ? 'a' : 'g',
-      request.amount === null ? '' : String(request.amount),
-      request.until === undefined ? '' : String(request.until),
-    ]
-    const reply = await runScript(this.#transport, overrideScript, [this.#keys.overrides(request.shard)], args, this.#timeoutMs)
-    return typeof reply === 'string' ? overrideOf(reply) : undefined
+  #run(script: Parameters<typeof runScript>[1], keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    return runScript(this.#transport, script, keys, args, this.#timeoutMs)
+  }
+
+  /** The keys and arguments every admin step starts with; with hash tags, its audit list is first recorded in the index. */
+  async #step(step: AdminStep, shard: string | undefined): Promise<{ keys: string[]; args: string[] }> {
+    const audit = this.#keys.audit(shard)
+    const index = this.#keys.auditLists
+    if (index !== undefined) await this.#run(auditScript, [index], ['index', audit])
+    return {
+      keys: [this.#keys.appliedStep(step.key, shard), audit],
+      args: [String(step.now), String(idempotencyRetentionMs), JSON.stringify(step.audit), String(auditRetention)],
+    }
+  }
+
+  async writeOverride(request: OverrideWrite): Promise<OverrideOutcome> {
+    checkOverrideWrite(request)
+    const { keys, args } = await this.#step(request, request.shard)
+    const { change } = request
+    const [op, amount, until] =
+      change.kind === 'clear'
+        ? ['c', '', '']
+        : [change.kind === 'allow' ? 'a' : 'g', String(change.amount), change.until === undefined ? '' : String(change.until)]
+    keys.push(this.#keys.overrides(request.shard))
+    args.push(`${request.counter}\n${request.identifier}\n`, op, amount, until, String(maxGrants))
+    const [applied, allow, grants] = list(await this.#run(changeScript, keys, args), 'change', 'any') as [unknown, unknown, unknown]
+    if (Number(applied) === -1) throw tooManyGrants()
+    const inForce = allowOf(allow)
+    const overrides: TargetOverrides = inForce ? { allow: inForce, grants: grantsOf(grants) } : { grants: grantsOf(grants) }
+    return { applied: Number(applied) === 1, overrides }
   }
 
   async readAdmin(request: AdminRead): Promise<readonly CounterAdminState[]> {
     const keys = [this.#keys.overrides(request.shard), ...request.counters.map((counter) => this.#keys.refusal(counter, request.shard))]
     const args = [String(request.now), ...request.counters.flatMap((counter) => [counter.counter, counter.identifier])]
-    const reply = list(await runScript(this.#transport, inspectScript, keys, args, this.#timeoutMs), 'inspect') as string[]
+    const reply = list(await this.#run(inspectScript, keys, args), 'inspect', 'any').map(String)
     return request.counters.map((_, index) => {
-      const [allow, familyAllow, grant, familyGrant, refusal] = reply.slice(5 * index, 5 * index + 5) as [string, string, string, string, string]
-      const overrides = { allow: overrideOf(allow), familyAllow: overrideOf(familyAllow), grant: overrideOf(grant), familyGrant: overrideOf(familyGrant) }
+      const [allow, familyAllow, grants, familyGrants, refusal] = reply.slice(5 * index, 5 * index + 5) as [string, string, string, string, string]
+      const overrides = { allow: allowOf(allow), familyAllow: allowOf(familyAllow), grants: grantsOf(grants), familyGrants: grantsOf(familyGrants) }
       const lastRefusal = refusalOf(refusal)
       return lastRefusal ? { overrides, lastRefusal } : { overrides }
     })
   }
 
-  async resetUsage(request: AdminRead): Promise<void> {
-    const keys = request.counters.map((counter) => this.#keys.counter(counter, request.shard))
-    const args = [String(request.now), ...request.counters.flatMap((counter) => [windowKind[counter.window.kind], ...windowArgs(counter.window)])]
-    await runScript(this.#transport, resetScript, keys, args, this.#timeoutMs)
+  async resetUsage(request: ResetWrite): Promise<AdminOutcome> {
+    const { keys, args } = await this.#step(request, request.shard)
+    keys.push(...request.counters.map((counter) => this.#keys.counter(counter, request.shard)))
+    args.push(...request.counters.flatMap((counter) => [windowKind[counter.window.kind], ...windowArgs(counter.window)]))
+    return { applied: Number(await this.#run(resetScript, keys, args)) === 1 }
   }
 
-  async appendAudit(entry: AuditEntry): Promise<void> {
-    await runScript(this.#transport, auditScript, [this.#keys.audit], ['append', JSON.stringify(entry), String(auditRetention)], this.#timeoutMs)
-  }
-
+  /** The newest entries of every shard's audit log, newest first. */
   async readAudit(limit: number): Promise<readonly AuditEntry[]> {
-    const count = String(Math.max(1, Math.min(limit, auditRetention)))
-    // @upstash/redis parses JSON replies itself: entries come as text or as objects.
-    const reply = list(await runScript(this.#transport, auditScript, [this.#keys.audit], ['read', count], this.#timeoutMs), 'audit', 'any')
-    return reply.map((line) => (typeof line === 'string' ? JSON.parse(line) : line) as AuditEntry)
+    const count = Math.max(1, Math.min(limit, auditRetention))
+    const index = this.#keys.auditLists
+    const lists = index === undefined ? [this.#keys.audit(undefined)] : (list(await this.#run(auditScript, [index], ['lists']), 'audit') as string[])
+    const entries: AuditEntry[] = []
+    for (const key of lists) {
+      // @upstash/redis parses JSON replies itself: entries come as text or as objects.
+      const reply = list(await this.#run(auditScript, [key], ['read', String(count)]), 'audit', 'any')
+      entries.push(...reply.map((line) => (typeof line === 'string' ? JSON.parse(line) : line) as AuditEntry))
+    }
+    // Each list is newest first; a stable sort keeps that order between entries of the same instant.
+    return lists.length === 1 ? entries : entries.sort((a, b) => b.at - a.at).slice(0, count)
   }
 }

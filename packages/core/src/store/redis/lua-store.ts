@@ -155,20 +155,15 @@ export class LuaStore implements QuotaStore {
 
   async read(request: ReadRequest): Promise<readonly CounterSnapshot[]> {
     const args = [String(request.now), String(request.counters.length)]
-    for (const counter of request.counters) args.push(windowKind[counter.window.kind], ...windowArgs(counter.window))
-    const reply = numbers(
-      await runScript(
-        this.#transport,
-        scripts.read,
-        [this.#keys.holds(request.shard), ...this.#counterKeys(request.counters, request.shard)],
-        args,
-        this.#timeoutMs,
-      ),
-      'read',
-    )
+    for (const counter of request.counters) {
+      const limit = counter.limit === undefined ? '' : String(counter.limit)
+      args.push(windowKind[counter.window.kind], ...windowArgs(counter.window), limit, counter.counter, counter.identifier)
+    }
+    const keys = [this.#keys.holds(request.shard), this.#keys.overrides(request.shard), ...this.#counterKeys(request.counters, request.shard)]
+    const reply = numbers(await runScript(this.#transport, scripts.read, keys, args, this.#timeoutMs), 'read')
     return request.counters.map((_, index) => {
-      const [used, reserved, windowStart, resetAt] = reply.slice(4 * index, 4 * index + 4) as [number, number, number, number]
-      return { used, reserved, windowStart, resetAt }
+      const [used, reserved, windowStart, resetAt, limit] = reply.slice(5 * index, 5 * index + 5) as [number, number, number, number, number]
+      return snapshotOf(used, reserved, windowStart, resetAt, limit)
     })
   }
 }

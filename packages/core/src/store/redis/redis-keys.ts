@@ -74,9 +74,19 @@ export class RedisKeys {
     return `${this.#base(shard)}overrides`
   }
 
-  /** The audit log of operator actions. */
-  get audit(): string {
-    return `${this.#prefix}:audit`
+  /** The audit log of the operator actions on a shard (one log for all unless keys are hash-tagged). */
+  audit(shard: string | undefined): string {
+    return `${this.#base(shard)}audit`
+  }
+
+  /** With hash tags, the set of every shard's audit log, to read them all. */
+  get auditLists(): string | undefined {
+    return this.#hashTag ? `${this.#prefix}:audit-lists` : undefined
+  }
+
+  /** Marks an admin step applied (its idempotency key), in the shard of what it changes. */
+  appliedStep(key: string, shard: string | undefined): string {
+    return `${this.#base(shard)}k:${escapeKeyPart(key)}`
   }
 
   /** The sorted set of a shard's unsettled holds. */

@@ -2,60 +2,97 @@ import { luaScript } from '../script-runner.js'
 import { common } from './common.js'
 
 /**
- * Sets, adds to (grant) or removes one override in the shard's overrides hash, and drops the
- * hash's overrides that are over. Fields: `<family>\n<identifier>\n<a|g>` (identifier empty for the
- * whole family), values `amount until` (until `-` for none).
+ * An admin step's opening and closing, shared by the change and reset scripts: the step runs once
+ * per idempotency marker, and is recorded in the shard's audit list in the same script.
+ * KEYS[1]: the marker, KEYS[2]: the audit list. ARGV[1]: now, ARGV[2]: how long the marker is
+ * kept (ms), ARGV[3]: the audit entry, ARGV[4]: audit retention.
  */
-const overrideSource = `${common}
--- KEYS: the shard's overrides. ARGV: now, field, kind ('a' or 'g'), amount ('' removes), until ('' none).
--- Returns the value in force afterwards, or ''.
-local key, now, field, kind, amount, until_ = KEYS[1], tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+const step = `
+local function already_applied()
+  return redis.call('EXISTS', KEYS[1]) == 1
+end
+
+local function done()
+  redis.call('SET', KEYS[1], '1', 'PX', tonumber(ARGV[2]))
+  redis.call('LPUSH', KEYS[2], ARGV[3])
+  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1)
+end
+`
+
+/**
+ * Sets or removes an allow, adds a grant, or clears a target, with its audit entry, once per
+ * marker; drops the hash's overrides that are over. Fields: `<family>\n<identifier>\n<a|g>`
+ * (identifier empty for the whole family), values `amount until` (until `-` for none); a `g`
+ * field holds every grant of its target, each `amount until`, in the order made.
+ */
+const changeSource = `${common}${step}
+-- KEYS: marker, audit list, the shard's overrides. ARGV: (as step), then field prefix
+-- (family, newline, identifier, newline), operation ('a' allow, 'g' grant, 'c' clear), amount, until ('' none),
+-- most grants. Returns applied (1; 0 when the marker was there; -1 when the grants are full), then
+-- the target's allow and grants in force afterwards ('' for none).
+local now, okey, own, op = tonumber(ARGV[1]), KEYS[3], ARGV[5], ARGV[6]
+local amount, until_ = ARGV[7], ARGV[8]
 if until_ == '' then until_ = '-' end
-local value = nil
-if amount ~= '' then
-  value = amount .. ' ' .. until_
-  local current = redis.call('HGET', key, field)
-  local live = override_amount(current, now)
-  if kind == 'g' and live then
-    local _, ends = string.match(current, '^(%S+) (%S+)$')
-    local later = '-'
-    if ends ~= '-' and until_ ~= '-' then later = text(math.max(tonumber(ends), tonumber(until_))) end
-    value = text(live + tonumber(amount)) .. ' ' .. later
+local applied = 0
+if not already_applied() then
+  local grants = grants_in_force(redis.call('HGET', okey, own .. 'g'), now)
+  applied = 1
+  if op == 'a' then
+    redis.call('HSET', okey, own .. 'a', amount .. ' ' .. until_)
+  elseif op == 'g' then
+    local _, count = string.gsub(grants, '%S+ %S+', '')
+    if count >= tonumber(ARGV[9]) then return { -1, '', '' } end
+    if grants == '' then grants = amount .. ' ' .. until_ else grants = grants .. ' ' .. amount .. ' ' .. until_ end
+    redis.call('HSET', okey, own .. 'g', grants)
+  else
+    redis.call('HDEL', okey, own .. 'a', own .. 'g')
   end
-  redis.call('HSET', key, field, value)
-else
-  redis.call('HDEL', key, field)
+  local flat = redis.call('HGETALL', okey)
+  for i = 1, #flat, 2 do
+    local field, value = flat[i], flat[i + 1]
+    if string.sub(field, -1) == 'g' then
+      local live = grants_in_force(value, now)
+      if live == '' then redis.call('HDEL', okey, field) elseif live ~= value then redis.call('HSET', okey, field, live) end
+    elseif override_amount(value, now) == nil then
+      redis.call('HDEL', okey, field)
+    end
+  end
+  done()
 end
-local flat = redis.call('HGETALL', key)
-for i = 1, #flat, 2 do
-  if override_amount(flat[i + 1], now) == nil then redis.call('HDEL', key, flat[i]) end
-end
-return value or ''
+local allow = redis.call('HGET', okey, own .. 'a')
+if not allow or override_amount(allow, now) == nil then allow = '' end
+return { applied, allow, (grants_in_force(redis.call('HGET', okey, own .. 'g'), now)) }
 `
 
 /** Reads, per counter, the overrides in force and the last refusal. */
 const inspectSource = `${common}
 -- KEYS: the shard's overrides, then per counter its last-refusal key. ARGV: now, then per counter
 -- family, identifier. Returns per counter five strings ('' for none): own allow, family allow, own
--- grant, family grant, last refusal.
+-- grants, family grants, last refusal. A shared counter (identifier '') has only its own.
 local now, out = tonumber(ARGV[1]), {}
 for i = 1, #KEYS - 1 do
   local own, all = ARGV[2 * i] .. '\\n' .. ARGV[2 * i + 1] .. '\\n', ARGV[2 * i] .. '\\n\\n'
   local f = redis.call('HMGET', KEYS[1], own .. 'a', all .. 'a', own .. 'g', all .. 'g')
-  for j = 1, 4 do
+  if ARGV[2 * i + 1] == '' then f[2], f[4] = false, false end
+  for j = 1, 2 do
     if override_amount(f[j], now) == nil then table.insert(out, '') else table.insert(out, f[j]) end
+  end
+  for j = 3, 4 do
+    table.insert(out, (grants_in_force(f[j], now)))
   end
   table.insert(out, redis.call('GET', KEYS[1 + i]) or '')
 end
 return out
 `
 
-/** Zeroes the committed usage of counters in their current window; holds stay. */
-const resetSource = `${common}
--- KEYS: per counter its hash. ARGV: now, then per counter kind, a, b (as for read).
+/** Zeroes the committed usage of counters in their current window, with its audit entry, once per marker; holds stay. */
+const resetSource = `${common}${step}
+-- KEYS: marker, audit list, then per counter its hash. ARGV: (as step), then per counter kind, a,
+-- b (as for read). Returns 1, or 0 when the marker was there.
 local now = tonumber(ARGV[1])
-for i = 1, #KEYS do
-  local kind, hkey = ARGV[3 * i - 1], KEYS[i]
+if already_applied() then return 0 end
+for i = 3, #KEYS do
+  local kind, hkey = ARGV[3 * i - 4], KEYS[i]
   if kind == 'f' then
     if redis.call('EXISTS', hkey) == 1 then redis.call('HSET', hkey, 'u', 0) end
   elseif kind == 'x' then
@@ -69,21 +106,23 @@ for i = 1, #KEYS do
     redis.call('HSET', hkey, 'U', 0)
   end
 end
+done()
 return 1
 `
 
-/** Appends an entry to the audit log (newest first, bounded), or reads it. */
+/** Reads the newest entries of an audit list; or (with `index`) records a sharded audit list in the index of audit lists, or lists them. */
 const auditSource = `
--- KEYS: the audit list. ARGV: 'append', entry, retention; or 'read', count.
-if ARGV[1] == 'append' then
-  redis.call('LPUSH', KEYS[1], ARGV[2])
-  redis.call('LTRIM', KEYS[1], 0, tonumber(ARGV[3]) - 1)
+-- KEYS: an audit list, or the index of audit lists. ARGV: 'read', count; or 'index', list; or 'lists'.
+if ARGV[1] == 'index' then
+  redis.call('SADD', KEYS[1], ARGV[2])
   return {}
+elseif ARGV[1] == 'lists' then
+  return redis.call('SMEMBERS', KEYS[1])
 end
 return redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
 `
 
-export const overrideScript = luaScript('override', overrideSource, '9c2858446678400e61a3abc23f13791c7d7bb610')
-export const inspectScript = luaScript('inspect', inspectSource, '6a2b30ea76ac0888cfce752c7c3a2b28d1488d4b')
-export const resetScript = luaScript('reset', resetSource, '8617f28ba3a9c674471239ae4d96930d6730bc4c')
-export const auditScript = luaScript('audit', auditSource, '151b623054ece45c3e17c1987e9ff335bf9683fd')
+export const changeScript = luaScript('change', changeSource, 'ae0d6833eea30de10dcdc737ee9adf0ccf13a2e6')
+export const inspectScript = luaScript('inspect', inspectSource, '1417136b6bc0740305a607f53d43198c5ca31ebf')
+export const resetScript = luaScript('reset', resetSource, '40df4d46c81f500ccfcbf668344ee8fbf0e48677')
+export const auditScript = luaScript('audit', auditSource, '3e5e363e8e861577e3b15129666245798fa6f14b')

@@ -35,7 +35,7 @@ local function text(number)
   return string.format('%.0f', number)
 end
 
--- An override's amount ("amount until", until '-' for none), or nil when absent or over.
+-- An allow override's amount ("amount until", until '-' for none), or nil when absent or over.
 local function override_amount(entry, now)
   if not entry then return nil end
   local amount, until_ = string.match(entry, '^(%S+) (%S+)$')
@@ -43,11 +43,33 @@ local function override_amount(entry, now)
   return tonumber(amount)
 end
 
--- The limit under overrides f = { own allow, family allow, own grant, family grant }: an allow
--- replaces the limit (the identifier's first), grants add to it.
-local function effective_limit(limit, f, now)
-  local base = override_amount(f[1], now) or override_amount(f[2], now) or limit
-  return base + (override_amount(f[3], now) or 0) + (override_amount(f[4], now) or 0)
+-- The grants of a list ("amount until amount until ...", each grant its own end) still in force,
+-- as a list ('' for none), and their sum.
+local function grants_in_force(entry, now)
+  if not entry then return '', 0 end
+  local kept, sum = {}, 0
+  for amount, until_ in string.gmatch(entry, '(%S+) (%S+)') do
+    if until_ == '-' or tonumber(until_) > now then
+      table.insert(kept, amount .. ' ' .. until_)
+      sum = sum + tonumber(amount)
+    end
+  end
+  return table.concat(kept, ' '), sum
+end
+
+-- The limit in force on a counter (text, '' for none): the one given, unless an operator's
+-- override in the hash okey is: an allow replaces it (the identifier's first, then its family's),
+-- every grant in force adds to it. A shared counter (identifier '') is its own family: its
+-- overrides count once.
+local function limit_in_force(okey, limit, family, identifier, now)
+  if limit == '' then return limit end
+  local own, all = family .. '\\n' .. identifier .. '\\n', family .. '\\n\\n'
+  local f = redis.call('HMGET', okey, own .. 'a', all .. 'a', own .. 'g', all .. 'g')
+  if identifier == '' then f[2], f[4] = false, false end
+  local _, granted = grants_in_force(f[3], now)
+  local _, familyGranted = grants_in_force(f[4], now)
+  local base = override_amount(f[1], now) or override_amount(f[2], now) or tonumber(limit)
+  return text(base + granted + familyGranted)
 end
 
 -- The new keep-until time of a key that must live until need (engine time), or nil when its

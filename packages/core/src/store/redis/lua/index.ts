@@ -1,4 +1,4 @@
-import { auditScript, inspectScript, overrideScript, resetScript } from './admin.js'
+import { auditScript, changeScript, inspectScript, resetScript } from './admin.js'
 import { readScript } from './read.js'
 import { reserveScript } from './reserve.js'
 import { settleScript } from './settle.js'
@@ -8,7 +8,7 @@ export const scripts = {
   reserve: reserveScript,
   settle: settleScript,
   read: readScript,
-  override: overrideScript,
+  change: changeScript,
   inspect: inspectScript,
   reset: resetScript,
   audit: auditScript,

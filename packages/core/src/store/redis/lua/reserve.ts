@@ -19,10 +19,8 @@ local REFUSAL_RETAIN = 604800000
 
 -- The limit a counter meets: the one given, unless an operator's override is in force.
 local function limit_of(limit, family, identifier, now)
-  if limit == '' or not overridden then return limit end
-  local own, all = family .. '\\n' .. identifier .. '\\n', family .. '\\n\\n'
-  local f = redis.call('HMGET', KEYS[2], own .. 'a', all .. 'a', own .. 'g', all .. 'g')
-  return text(effective_limit(tonumber(limit), f, now))
+  if not overridden then return limit end
+  return limit_in_force(KEYS[2], limit, family, identifier, now)
 end
 
 local function reserve_one(kbase, abase, out)
