@@ -86,6 +86,16 @@ describe('tokenquota CLI against a real redis-server', { timeout: 60_000 }, () =
     const daily = status.find((row) => row.policy === 'user-daily')!
     expect(daily).toMatchObject({ used: 11_500, allowed: 60_000, policyAllowed: 10_000, overrides: [{ kind: 'grant', scope: 'identifier', amount: 50_000 }] })
     expect(daily.lastRefusal).toMatchObject({ requested: 2500, limit: 10_000, used: 9000 })
+
+    // A second grant keeps its own amount and end: status prints the resulting limit and each end.
+    const again = await tokenquota(['grant', '--user', 'carol', '--plan', 'standard', '--policy', 'user-daily', '--add', '1000', '--until', '2h', ...flags])
+    expect(again.code, again.stderr).toBe(0)
+    const text = (await tokenquota(['status', '--user', 'carol', '--plan', 'standard', ...flags])).stdout
+    const row = text.split('\n').find((line) => line.startsWith('user-daily'))!
+    const ends = [...row.matchAll(/until (\d{4}-\d\d-\d\d \d\d:\d\d UTC)/g)].map((match) => match[1])
+    expect(row).toMatch(/ 61,000 .*\+50,000 until .*; \+1,000 until /)
+    expect(ends).toHaveLength(2)
+    expect(ends[0]).not.toBe(ends[1])
   })
 
   it('report lists top consumers with burn rate and projection', async () => {
