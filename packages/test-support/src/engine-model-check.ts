@@ -1,12 +1,22 @@
 import fc from 'fast-check'
 import { expect } from 'vitest'
-import { createTokenQuota, TokenQuotaExceededError, type QuotaLease, type QuotaPolicy, type QuotaStore, type TokenQuota } from '@tokenquota/core'
+import {
+  createTokenQuota,
+  type QuotaContext,
+  type QuotaLease,
+  type QuotaPolicy,
+  type QuotaStore,
+  type TokenQuota,
+  TokenQuotaExceededError,
+} from '@tokenquota/core'
 import { createFakeClock } from '@tokenquota/core/testing'
 
 /**
- * Random sequences of reserve / commit / release / clock moves, run against the engine (on a given
- * store) and against a small reference model that keeps every event and recomputes windows from
- * scratch. Shared by the MemoryStore and Redis store tests: the same windows on every store.
+ * Random sequences of reserve / commit / release / clock moves and operators' actions (grant, set,
+ * clear, reset, and retries of them, with random ends, on identifier, class and identifier-less
+ * policies), run against the engine (on a given store) and against a small reference model that
+ * keeps every event and recomputes windows and limits from scratch. Shared by the store tests: the
+ * same windows and the same limits in force on every store.
  */
 
 const minute = 60_000
@@ -14,26 +24,73 @@ const hour = 60 * minute
 const day = 24 * hour
 const leaseTtlMs = 10 * minute
 const users = ['alice', 'bob'] as const
+type User = (typeof users)[number]
+/** Each user's plan (the class of `plan-daily`), and org: alice's org shards her keys where a `shardKey` reads it, bob has none. */
+const plans = { alice: 'pro', bob: 'free' } as const
+const orgs: Partial<Record<User, string>> = { alice: 'acme' }
+const contextOf = (user: User) => ({ user, plan: plans[user], ...(orgs[user] === undefined ? {} : { org: orgs[user] }) })
 
 const policies: QuotaPolicy[] = [
   { name: 'user-daily', identifier: 'user', allow: 1000, interval: 1, timeUnit: 'day' },
+  // No identifier: one counter shared by everyone (per shard, where keys are sharded).
   { name: 'org-rolling-hour', type: 'rollingwindow', allow: 1500, interval: 1, timeUnit: 'hour' },
   { name: 'user-flexi', type: 'flexi', identifier: 'user', allow: 700, interval: 30, timeUnit: 'minute' },
+  {
+    name: 'plan-daily',
+    identifier: 'user',
+    allow: { class: (context) => context.plan as string, counts: { free: 600, pro: 900 } },
+    interval: 1,
+    timeUnit: 'day',
+  },
 ]
+const policyNames = policies.map((policy) => policy.name)
+const [daily, rolling, flexi, plan] = [0, 1, 2, 3] as const
+const policyLimit = (policy: number, user: User) => (policy === plan ? (plans[user] === 'pro' ? 900 : 600) : [1000, 1500, 700][policy]!)
+
+/** An operator's action on a policy: for one user (on `org-rolling-hour`, the shared counter of the user's shard), or with `byClass` on `plan-daily`, the user's whole class. */
+interface AdminOperation {
+  kind: 'grant' | 'set' | 'clear' | 'reset'
+  policy: number
+  user: User
+  byClass: boolean
+  amount: number
+  /** How long from now until it ends (fractions included: the engine rounds up to a whole millisecond). */
+  until: number | undefined
+}
 
 type Operation =
-  | { kind: 'reserve'; user: (typeof users)[number]; estimate: number }
+  | { kind: 'reserve'; user: User; estimate: number }
   | { kind: 'commit'; lease: number; fraction: number }
   | { kind: 'release'; lease: number }
   | { kind: 'advance'; ms: number }
   | { kind: 'status' }
+  | AdminOperation
+  /** Sends an earlier admin action again with its idempotency key (a retry): it changes nothing. */
+  | { kind: 'replay'; step: number }
+
+const until = fc.option(
+  fc.oneof(fc.constantFrom(1, 0.5, minute, hour, 2 * hour, day), fc.integer({ min: 1, max: 2 * day }), fc.double({ min: 0.001, max: hour, noNaN: true })),
+  { nil: undefined },
+)
+const admin = (kind: AdminOperation['kind'], weight: number): fc.WeightedArbitrary<Operation> => ({
+  weight,
+  arbitrary: fc.record({
+    kind: fc.constant(kind),
+    policy: fc.constantFrom(daily, rolling, flexi, plan),
+    user: fc.constantFrom(...users),
+    byClass: fc.boolean(),
+    amount: fc.oneof(fc.integer({ min: 0, max: 600 }), fc.integer({ min: 0, max: 2000 })),
+    until,
+  }),
+})
 
 const operation: fc.Arbitrary<Operation> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('reserve' as const), user: fc.constantFrom(...users), estimate: fc.integer({ min: 0, max: 450 }) }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('commit' as const), lease: fc.nat(40), fraction: fc.double({ min: 0, max: 1, noNaN: true }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('release' as const), lease: fc.nat(40) }) },
   // Reads are steps of their own: a read moves windows, so reading after every step would hide
-  // what a reservation or a refusal does to a window that moves under it.
+  // what a reservation or a refusal does to a window that moves under it. Admin actions are
+  // followed by a read of their own (status and inspect), since they are what it checks.
   { weight: 1, arbitrary: fc.constant({ kind: 'status' as const }) },
   {
     weight: 3,
@@ -47,10 +104,15 @@ const operation: fc.Arbitrary<Operation> = fc.oneof(
       ),
     }),
   },
+  admin('grant', 2),
+  admin('set', 1),
+  admin('clear', 1),
+  admin('reset', 1),
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('replay' as const), step: fc.nat(20) }) },
 )
 
 interface ModelLease {
-  readonly user: string
+  readonly user: User
   readonly amount: number
   readonly at: number
   readonly flexiStart: number
@@ -58,16 +120,57 @@ interface ModelLease {
 }
 
 interface ModelCharge {
-  readonly user: string
+  readonly user: User
   readonly amount: number
+  /** Where it counts: the reservation's time. */
   readonly at: number
   readonly flexiStart: number
+  /** When it was charged, as a step number for a commit, as an instant for an expiry (a reset clears what was charged before it). */
+  readonly charged: { readonly step: number } | { readonly at: number }
 }
+
+interface OverrideValue {
+  readonly amount: number
+  readonly until?: number
+}
+
+interface ModelOverrides {
+  allow?: OverrideValue
+  grants: OverrideValue[]
+}
+
+interface ModelInspection {
+  used: number
+  reserved: number
+  allowed: number
+  policyAllowed: number
+  overrides: Array<{ kind: 'allow' | 'grant'; scope: 'identifier' | 'class'; amount: number; until?: number }>
+}
+
+const live = (value: OverrideValue | undefined, now: number) => (value !== undefined && (value.until === undefined || value.until > now) ? value : undefined)
 
 class ReferenceModel {
   readonly leases: ModelLease[] = []
   readonly charges: ModelCharge[] = []
-  readonly flexiStart = new Map<string, number>()
+  readonly flexiStart = new Map<User, number>()
+  readonly resets: Array<{ readonly policy: number; readonly counter: string; readonly at: number; readonly step: number }> = []
+  /** Steps so far: orders commits and resets made at the same instant. */
+  steps = 0
+  /** `policy|counter` (counter: `=user`, `shard:…` for the shared counter, `#class`) → its overrides. */
+  readonly overrides = new Map<string, ModelOverrides>()
+
+  constructor(readonly shardOf: (user: User) => string | undefined) {}
+
+  /** The counter of a user in a policy: their own, or the shared counter of their shard. */
+  counterOf(policy: number, user: User): string {
+    return policy === rolling ? `shard:${this.shardOf(user)}` : `=${user}`
+  }
+
+  #cleared(policy: number, charge: ModelCharge): boolean {
+    const counter = this.counterOf(policy, charge.user)
+    const before = (reset: { at: number; step: number }) => ('step' in charge.charged ? charge.charged.step < reset.step : charge.charged.at <= reset.at)
+    return this.resets.some((reset) => reset.policy === policy && reset.counter === counter && before(reset))
+  }
 
   held(now: number, include: (lease: ModelLease) => boolean): number {
     return this.leases
@@ -75,30 +178,59 @@ class ReferenceModel {
       .reduce((sum, lease) => sum + lease.amount, 0)
   }
 
-  /** Charges, plus the holds of leases that expired unsettled (charged by default, `onLeaseExpiry: 'charge'`). */
-  used(now: number, include: (charge: ModelCharge) => boolean): number {
-    const expired = this.leases.filter((lease) => lease.state === 'pending' && lease.at + leaseTtlMs <= now)
-    return [...this.charges, ...expired].filter(include).reduce((sum, charge) => sum + charge.amount, 0)
+  /** Charges, plus the holds of leases that expired unsettled (charged by default, `onLeaseExpiry: 'charge'`), less what resets cleared. */
+  used(now: number, policy: number, include: (charge: ModelCharge) => boolean): number {
+    const expired = this.leases
+      .filter((lease) => lease.state === 'pending' && lease.at + leaseTtlMs <= now)
+      .map((lease) => ({ ...lease, charged: { at: lease.at + leaseTtlMs } }))
+    return [...this.charges, ...expired].filter((charge) => include(charge) && !this.#cleared(policy, charge)).reduce((sum, charge) => sum + charge.amount, 0)
   }
 
-  counters(now: number, user: string) {
+  counters(now: number, user: User) {
     const dayStart = Math.floor(now / day) * day
     const inDay = (entry: { user: string; at: number }) => entry.user === user && entry.at >= dayStart && entry.at < dayStart + day
     // Rolling buckets are 1 minute: a bucket counts while its end is inside the last hour.
-    const inHour = (entry: { at: number }) => Math.floor(entry.at / minute) * minute + minute > now - hour
+    const shard = this.shardOf(user)
+    const inHour = (entry: { user: User; at: number }) => this.shardOf(entry.user) === shard && Math.floor(entry.at / minute) * minute + minute > now - hour
     const start = this.flexiStart.get(user)
     const open = start !== undefined && start + 30 * minute > now
     const inFlexi = (entry: { user: string; flexiStart: number }) => open && entry.user === user && entry.flexiStart === start
-    return [
-      { used: this.used(now, inDay), reserved: this.held(now, inDay) },
-      { used: this.used(now, inHour), reserved: this.held(now, inHour) },
-      { used: this.used(now, inFlexi), reserved: this.held(now, inFlexi) },
-    ]
+    return [inDay, inHour, inFlexi, inDay].map((include, policy) => ({ used: this.used(now, policy, include), reserved: this.held(now, include) }))
   }
 
-  reserve(now: number, user: string, amount: number): boolean {
-    const limits = [1000, 1500, 700]
-    const fits = this.counters(now, user).every((counter, index) => counter.used + counter.reserved + amount <= limits[index]!)
+  #own(policy: number, user: User): ModelOverrides | undefined {
+    return this.overrides.get(`${policy}|${this.counterOf(policy, user)}`)
+  }
+
+  #family(policy: number, user: User): ModelOverrides | undefined {
+    return policy === plan ? this.overrides.get(`${policy}|#${plans[user]}`) : undefined
+  }
+
+  /** The limit in force: the user's own allow, else the class's, else the policy's; plus every grant in force. */
+  limit(now: number, policy: number, user: User): number {
+    const [own, family] = [this.#own(policy, user), this.#family(policy, user)]
+    const base = live(own?.allow, now)?.amount ?? live(family?.allow, now)?.amount ?? policyLimit(policy, user)
+    const granted = [...(own?.grants ?? []), ...(family?.grants ?? [])].filter((grant) => live(grant, now)).reduce((sum, grant) => sum + grant.amount, 0)
+    return base + granted
+  }
+
+  inspect(now: number, user: User): ModelInspection[] {
+    return this.counters(now, user).map((counter, policy) => {
+      const [own, family] = [this.#own(policy, user), this.#family(policy, user)]
+      const scope = policy === rolling ? ('class' as const) : ('identifier' as const)
+      const entry = (kind: 'allow' | 'grant', scope: 'identifier' | 'class', value: OverrideValue) => ({ kind, scope, ...value })
+      const overrides = [
+        ...[live(own?.allow, now)].flatMap((value) => (value ? [entry('allow', scope, value)] : [])),
+        ...[live(family?.allow, now)].flatMap((value) => (value ? [entry('allow', 'class', value)] : [])),
+        ...(own?.grants ?? []).filter((grant) => live(grant, now)).map((grant) => entry('grant', scope, grant)),
+        ...(family?.grants ?? []).filter((grant) => live(grant, now)).map((grant) => entry('grant', 'class', grant)),
+      ]
+      return { ...counter, allowed: this.limit(now, policy, user), policyAllowed: policyLimit(policy, user), overrides }
+    })
+  }
+
+  reserve(now: number, user: User, amount: number): boolean {
+    const fits = this.counters(now, user).every((counter, policy) => counter.used + counter.reserved + amount <= this.limit(now, policy, user))
     if (!fits) return false
     const start = this.flexiStart.get(user)
     const flexiStart = start !== undefined && start + 30 * minute > now ? start : now
@@ -110,7 +242,43 @@ class ReferenceModel {
   settle(index: number, amount: number | undefined): void {
     const lease = this.leases[index]!
     lease.state = amount === undefined ? 'released' : 'committed'
-    if (amount !== undefined) this.charges.push({ user: lease.user, amount, at: lease.at, flexiStart: lease.flexiStart })
+    if (amount !== undefined) this.charges.push({ user: lease.user, amount, at: lease.at, flexiStart: lease.flexiStart, charged: { step: ++this.steps } })
+  }
+
+  /** Applies an admin action (the engine validated it: `until` rounded up to a whole millisecond). */
+  admin(now: number, step: AdminOperation): void {
+    if (step.kind === 'reset') {
+      this.resets.push({ policy: step.policy, counter: this.counterOf(step.policy, step.user), at: now, step: ++this.steps })
+      return
+    }
+    const key = `${step.policy}|${step.policy === plan && step.byClass ? `#${plans[step.user]}` : this.counterOf(step.policy, step.user)}`
+    const current = this.overrides.get(key) ?? { grants: [] }
+    const end = step.until === undefined ? undefined : Math.ceil(now + step.until)
+    const value = end === undefined ? { amount: step.amount } : { amount: step.amount, until: end }
+    const grants = current.grants.filter((grant) => live(grant, now))
+    const allow = live(current.allow, now)
+    if (step.kind === 'clear') this.overrides.delete(key)
+    else if (step.kind === 'set') this.overrides.set(key, { allow: value, grants })
+    else this.overrides.set(key, { allow, grants: [...grants, value] })
+  }
+}
+
+/** The engine's call for an admin action: the policy, and a user's context (its shard too) or a class. */
+function adminCall(quota: TokenQuota, step: AdminOperation, now: number, idempotencyKey: string): Promise<void> {
+  const policy = policyNames[step.policy]!
+  const target = step.policy === plan && step.byClass ? { policy, class: plans[step.user] } : { policy, context: contextOf(step.user) }
+  const actor = { by: 'model', idempotencyKey }
+  const until = step.until === undefined ? {} : { until: now + step.until }
+  switch (step.kind) {
+    case 'grant':
+      return quota.admin.grant({ ...target, ...actor, ...until, add: step.amount })
+    case 'set':
+      return quota.admin.set({ ...target, ...actor, ...until, allow: step.amount })
+    case 'clear':
+      return quota.admin.clear({ ...target, ...actor })
+    case 'reset':
+      // A reset takes one counter: a user's (or their shard's shared one), never a class.
+      return quota.admin.reset({ policy, context: contextOf(step.user), ...actor })
   }
 }
 
@@ -122,26 +290,49 @@ export interface ReferenceModelCheck {
    * engine is flushed, and the shared store must hold exactly the model's charges.
    */
   sharedStoreOf?(store: QuotaStore): QuotaStore
+  /** The engine's `shardKey`: alice's context has an org, bob's none, so sharded and unsharded callers mix. */
+  shardKey?: (context: QuotaContext) => string | undefined
   numRuns: number
 }
 
-/** Asserts that the engine on the given stores admits, refuses and reports exactly like the model. */
-export async function checkAgainstReferenceModel({ createStore, sharedStoreOf, numRuns }: ReferenceModelCheck): Promise<void> {
+/** Idempotency keys are remembered a day: a replay later than that is another action. */
+const replayWithinMs = day
+
+/**
+ * Asserts that the engine on the given stores admits, refuses and reports exactly like the model,
+ * operators' actions included: `status()` and `admin.inspect()` show the limit in force, each
+ * override and grant, and the usage the model expects after every admin action and every read.
+ */
+export async function checkAgainstReferenceModel({ createStore, sharedStoreOf, shardKey, numRuns }: ReferenceModelCheck): Promise<void> {
   await fc.assert(
     fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 60 }), fc.integer({ min: 0, max: 365 * 24 * 60 }), async (operations, offsetMinutes) => {
       const clock = createFakeClock(Date.UTC(2026, 0, 1) + offsetMinutes * minute)
       const store = createStore(clock.now)
       // Awaited commits: each step sees the one before, as the model does.
-      const quota = createTokenQuota({ policies, now: clock.now, leaseTtlMs, store, commitMode: 'await' })
-      const model = new ReferenceModel()
+      const options = { policies, now: clock.now, leaseTtlMs, ...(shardKey ? { shardKey } : {}) }
+      const quota = createTokenQuota({ ...options, store, commitMode: 'await' })
+      const model = new ReferenceModel((user) => shardKey?.(contextOf(user)))
       const leases: QuotaLease[] = []
-      const expectModel = async (engine: TokenQuota, fields: ReadonlyArray<'used' | 'reserved'>) => {
+      const done: Array<{ readonly step: AdminOperation; readonly key: string; readonly at: number }> = []
+      let overridden = false
+      const expectModel = async (engine: TokenQuota, fields: ReadonlyArray<'used' | 'reserved' | 'allowed'>, inspect: boolean) => {
         for (const user of users) {
-          const status = await engine.status({ user })
-          const expected = model.counters(clock.now(), user)
-          const pick = (counter: { used: number; reserved: number }) => Object.fromEntries(fields.map((field) => [field, counter[field]]))
-          expect(status.map(pick)).toEqual(expected.map(pick))
-          for (const entry of status) expect(entry.used).toBeLessThanOrEqual(entry.allowed)
+          const now = clock.now()
+          const expected = model.inspect(now, user)
+          const status = await engine.status(contextOf(user))
+          const pick = (counter: { used: number; reserved: number; allowed: number }) => Object.fromEntries(fields.map((field) => [field, counter[field]]))
+          expect(status.map(pick), `status of ${user}`).toEqual(expected.map(pick))
+          if (!overridden) for (const entry of status) expect(entry.used).toBeLessThanOrEqual(entry.allowed)
+          if (!inspect) continue
+          const rows = await engine.admin.inspect(contextOf(user))
+          const seen = rows.map((row) => ({
+            used: row.used,
+            reserved: row.reserved,
+            allowed: row.allowed,
+            policyAllowed: row.policyAllowed,
+            overrides: row.overrides,
+          }))
+          expect(seen, `inspect of ${user}`).toEqual(expected)
         }
       }
 
@@ -150,10 +341,10 @@ export async function checkAgainstReferenceModel({ createStore, sharedStoreOf, n
         if (step.kind === 'advance') {
           clock.advance(step.ms)
         } else if (step.kind === 'status') {
-          await expectModel(quota, ['used', 'reserved'])
+          await expectModel(quota, ['used', 'reserved', 'allowed'], true)
         } else if (step.kind === 'reserve') {
           const expected = model.reserve(now, step.user, step.estimate)
-          const outcome = await quota.reserve({ user: step.user }, { estimate: step.estimate }).then(
+          const outcome = await quota.reserve(contextOf(step.user), { estimate: step.estimate }).then(
             (lease) => lease,
             (error: unknown) => {
               if (!TokenQuotaExceededError.isInstance(error)) throw error
@@ -162,32 +353,48 @@ export async function checkAgainstReferenceModel({ createStore, sharedStoreOf, n
           )
           expect(outcome !== undefined).toBe(expected)
           if (outcome) leases.push(outcome)
-        } else if (leases.length > 0) {
+        } else if (step.kind === 'replay') {
+          const earlier = done.length > 0 ? done[step.step % done.length]! : undefined
+          if (!earlier || earlier.at + replayWithinMs <= now) continue
+          await adminCall(quota, earlier.step, now, earlier.key)
+          await expectModel(quota, ['used', 'reserved', 'allowed'], true)
+        } else if (step.kind === 'commit' || step.kind === 'release') {
+          if (leases.length === 0) continue
           const index = step.lease % leases.length
           const lease = leases[index]!
           if (lease.state !== 'pending') continue
+          const held = model.leases[index]!
           // Stores remember an expired lease for an hour after its expiry, for its late commit to
-          // replace the expiry charge; later than that the outcome is not specified.
-          if (model.leases[index]!.at + leaseTtlMs + hour <= clock.now()) continue
+          // replace the expiry charge; later than that the outcome is not specified. A late commit
+          // after a reset of the charge it replaces is not specified either.
+          if (held.at + leaseTtlMs + hour <= now) continue
+          if (held.at + leaseTtlMs <= now && model.resets.some((reset) => reset.at >= held.at)) continue
           if (step.kind === 'release') {
             await lease.release()
             model.settle(index, undefined)
           } else {
-            const total = Math.floor(model.leases[index]!.amount * step.fraction)
+            const total = Math.floor(held.amount * step.fraction)
             await lease.commit({ total })
             model.settle(index, total)
           }
+        } else {
+          const key = `model-${done.length}`
+          await adminCall(quota, step, now, key)
+          model.admin(now, step)
+          done.push({ step, key, at: now })
+          overridden ||= step.kind !== 'reset'
+          await expectModel(quota, ['used', 'reserved', 'allowed'], true)
         }
       }
-      await expectModel(quota, ['used', 'reserved'])
+      await expectModel(quota, ['used', 'reserved', 'allowed'], true)
       if (sharedStoreOf) {
         await quota.flush()
-        // The shared store holds no reservation of this process: only its charges.
-        await expectModel(createTokenQuota({ policies, now: clock.now, leaseTtlMs, store: sharedStoreOf(store) }), ['used'])
+        // The shared store holds no reservation of this process: only its charges, and the operators' overrides.
+        await expectModel(createTokenQuota({ ...options, store: sharedStoreOf(store) }), ['used', 'allowed'], false)
       }
       await (store as { close?: () => Promise<void> }).close?.()
     }),
-    { numRuns, examples: [refusedAsTheWindowMoves] },
+    { numRuns, examples: [refusedAsTheWindowMoves, grantsKeepTheirEnds] },
   )
 }
 
@@ -204,6 +411,23 @@ const refusedAsTheWindowMoves: [Operation[], number] = [
     { kind: 'commit', lease: 1, fraction: 1 },
     { kind: 'advance', ms: 31 * minute },
     { kind: 'reserve', user: 'alice', estimate: 200 },
+    { kind: 'status' },
+  ],
+  0,
+]
+
+/**
+ * Grants on the shared counter (issue 27): each keeps its own amount and end, counted once (not
+ * as the shared counter's and again as its family's); the first ends by itself.
+ */
+const grantsKeepTheirEnds: [Operation[], number] = [
+  [
+    { kind: 'grant', policy: rolling, user: 'bob', byClass: false, amount: 500, until: 2 * hour },
+    { kind: 'grant', policy: rolling, user: 'bob', byClass: false, amount: 7, until: 30 * day },
+    { kind: 'grant', policy: plan, user: 'alice', byClass: true, amount: 100, until: 0.5 },
+    { kind: 'replay', step: 0 },
+    { kind: 'reserve', user: 'bob', estimate: 450 },
+    { kind: 'advance', ms: 2 * hour },
     { kind: 'status' },
   ],
   0,

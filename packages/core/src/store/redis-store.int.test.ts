@@ -60,7 +60,7 @@ describe('RedisStore scripts', () => {
       read: 'de73cf7662c31e7d4e0e0e04732362c9182cae00',
       change: 'ae0d6833eea30de10dcdc737ee9adf0ccf13a2e6',
       inspect: '1417136b6bc0740305a607f53d43198c5ca31ebf',
-      reset: '40df4d46c81f500ccfcbf668344ee8fbf0e48677',
+      reset: '307c69fab917eb04d97ab1d492d6b578f271fc36',
       audit: '3e5e363e8e861577e3b15129666245798fa6f14b',
     })
     for (const script of [...Object.values(scripts), ...Object.values(usageScripts)]) {
@@ -91,6 +91,23 @@ describe('RedisStore under the engine', () => {
       return store
     }
     await checkAgainstReferenceModel({ createStore, sharedStoreOf: (store) => shared.get(store)!, numRuns: 40 })
+  }, 30_000)
+
+  it('with hashTag and a shardKey (sharded and unsharded callers mixed), the same windows and limits in force as the model', async () => {
+    const shardKey = (context: { org?: unknown }) => (typeof context.org === 'string' ? context.org : undefined)
+    await checkAgainstReferenceModel({ createStore: () => new RedisStore({ client: ioredis, prefix: nextPrefix(), hashTag: true }), shardKey, numRuns: 40 })
+  }, 30_000)
+
+  it('SyncedStore on a sharded RedisStore (hashTag and a shardKey): decides like the model and writes its charges to each shard', async () => {
+    const shardKey = (context: { org?: unknown }) => (typeof context.org === 'string' ? context.org : undefined)
+    const shared = new WeakMap<QuotaStore, RedisStore>()
+    const createStore = (now: () => number) => {
+      const remote = new RedisStore({ client: ioredis, prefix: nextPrefix(), hashTag: true })
+      const store = new SyncedStore(remote, { syncIntervalMs: 3_600_000, now })
+      shared.set(store, remote)
+      return store
+    }
+    await checkAgainstReferenceModel({ createStore, sharedStoreOf: (store) => shared.get(store)!, shardKey, numRuns: 30 })
   }, 30_000)
 
   it('costs one round trip per reserve and one per commit, and survives a script cache flush', async () => {

@@ -106,7 +106,7 @@ export class LuaAdmin implements StoreAdmin {
 
   async resetUsage(request: ResetWrite): Promise<AdminOutcome> {
     const { keys, args } = await this.#step(request, request.shard)
-    keys.push(...request.counters.map((counter) => this.#keys.counter(counter, request.shard)))
+    keys.push(this.#keys.holds(request.shard), ...request.counters.map((counter) => this.#keys.counter(counter, request.shard)))
     args.push(...request.counters.flatMap((counter) => [windowKind[counter.window.kind], ...windowArgs(counter.window)]))
     return { applied: Number(await this.#run(resetScript, keys, args)) === 1 }
   }

@@ -87,12 +87,14 @@ return out
 
 /** Zeroes the committed usage of counters in their current window, with its audit entry, once per marker; holds stay. */
 const resetSource = `${common}${step}
--- KEYS: marker, audit list, then per counter its hash. ARGV: (as step), then per counter kind, a,
--- b (as for read). Returns 1, or 0 when the marker was there.
+-- KEYS: marker, audit list, the shard's holds, then per counter its hash. ARGV: (as step), then
+-- per counter kind, a, b (as for read). Returns 1, or 0 when the marker was there. Holds expired by
+-- now are charged first: what expired before the reset is usage the reset clears.
 local now = tonumber(ARGV[1])
 if already_applied() then return 0 end
-for i = 3, #KEYS do
-  local kind, hkey = ARGV[3 * i - 4], KEYS[i]
+expire_holds(KEYS[3], now)
+for i = 4, #KEYS do
+  local kind, hkey = ARGV[3 * i - 7], KEYS[i]
   if kind == 'f' then
     if redis.call('EXISTS', hkey) == 1 then redis.call('HSET', hkey, 'u', 0) end
   elseif kind == 'x' then
@@ -124,5 +126,5 @@ return redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
 
 export const changeScript = luaScript('change', changeSource, 'ae0d6833eea30de10dcdc737ee9adf0ccf13a2e6')
 export const inspectScript = luaScript('inspect', inspectSource, '1417136b6bc0740305a607f53d43198c5ca31ebf')
-export const resetScript = luaScript('reset', resetSource, '40df4d46c81f500ccfcbf668344ee8fbf0e48677')
+export const resetScript = luaScript('reset', resetSource, '307c69fab917eb04d97ab1d492d6b578f271fc36')
 export const auditScript = luaScript('audit', auditSource, '3e5e363e8e861577e3b15129666245798fa6f14b')
