@@ -110,6 +110,22 @@ describe('RedisStore under the engine', () => {
     await checkAgainstReferenceModel({ createStore, sharedStoreOf: (store) => shared.get(store)!, shardKey, numRuns: 30 })
   }, 30_000)
 
+  it('a grant with a fractional end stored by an earlier version is both enforced and shown, its end rounded up (issue 27 #14)', async () => {
+    const clock = createFakeClock('2026-03-14T10:00:00Z')
+    const prefix = nextPrefix()
+    const quota = createTokenQuota({
+      policies: [{ name: 'user-daily', identifier: 'user', allow: 1000, interval: 1, timeUnit: 'day' }],
+      store: new RedisStore({ client: ioredis, prefix }),
+      now: clock.now,
+    })
+    const end = clock.now() + 3_600_000 + 0.5
+    await ioredis.hset(`${prefix}:overrides`, 'user-daily\n=alice\ng', `500 ${end}`)
+    const [row] = await quota.admin.inspect({ user: 'alice' })
+    expect(row).toMatchObject({ allowed: 1500, overrides: [{ kind: 'grant', amount: 500, until: Math.ceil(end) }] })
+    expect((await quota.status({ user: 'alice' }))[0]!.allowed).toBe(1500)
+    await quota.reserve({ user: 'alice' }, { estimate: 1500 })
+  })
+
   it('costs one round trip per reserve and one per commit, and survives a script cache flush', async () => {
     const quota = createTokenQuota({ policies: threePolicies, store: new RedisStore({ client: ioredis, prefix: nextPrefix() }) })
     await (await quota.reserve(alice, { estimate: 10 })).commit({ total: 5 }) // warm the script cache

@@ -23,16 +23,20 @@ import type { RedisKeys } from './redis-keys.js'
 import { runScript, type ScriptTransport } from './script-runner.js'
 import { list, windowArgs, windowKind } from './script-values.js'
 
-/** One override or grant as the scripts store it: `amount until` (until `-` for none). */
-const valuePattern = /(\d+) (-|\d+)/g
+/**
+ * One override or grant as the scripts store it: `amount until` (until `-` for none). Ends are whole
+ * milliseconds; a fractional one (written before ends were validated) reads rounded up, as
+ * `overrideEnd` rounds, so what the scripts enforce is what inspect shows.
+ */
+const valuePattern = /(\d+) (-|\d+(?:\.\d+)?)/g
 
 function storedValue(amount: string, until: string): OverrideValue {
-  return overrideValue(Number(amount), until === '-' ? undefined : Number(until))
+  return overrideValue(Number(amount), until === '-' ? undefined : Math.ceil(Number(until)))
 }
 
 /** An allow, as stored (`amount until`). */
 function allowOf(text: unknown): OverrideValue | undefined {
-  const match = /^(\d+) (-|\d+)$/.exec(String(text))
+  const match = /^(\d+) (-|\d+(?:\.\d+)?)$/.exec(String(text))
   return match ? storedValue(match[1]!, match[2]!) : undefined
 }
 
