@@ -9,7 +9,7 @@ import {
   type TokenQuota,
   TokenQuotaExceededError,
 } from '@tokenquota/core'
-import { createFakeClock } from '@tokenquota/core/testing'
+import { createFakeClock, type FakeClock } from '@tokenquota/core/testing'
 
 /**
  * Random sequences of reserve / commit / release / clock moves and operators' actions (grant, set,
@@ -298,6 +298,103 @@ export interface ReferenceModelCheck {
 /** Idempotency keys are remembered a day: a replay later than that is another action. */
 const replayWithinMs = day
 
+type Field = 'used' | 'reserved' | 'allowed'
+const allFields: readonly Field[] = ['used', 'reserved', 'allowed']
+
+/** One run: the engine, the model, and what the steps so far left. */
+class Run {
+  readonly leases: QuotaLease[] = []
+  /** The admin actions made, with their idempotency keys, for replays. */
+  readonly done: Array<{ readonly step: AdminOperation; readonly key: string; readonly at: number }> = []
+  /** An override was set: a limit may have dropped under what was already used. */
+  overridden = false
+
+  constructor(
+    readonly quota: TokenQuota,
+    readonly model: ReferenceModel,
+    readonly clock: FakeClock,
+  ) {}
+
+  /** `status()` (and `inspect()`) of every user, as the model has them. */
+  async expectModel(engine: TokenQuota, fields: readonly Field[], inspect: boolean): Promise<void> {
+    for (const user of users) {
+      const expected = this.model.inspect(this.clock.now(), user)
+      const status = await engine.status(contextOf(user))
+      const pick = (counter: Record<Field, number>) => Object.fromEntries(fields.map((field) => [field, counter[field]]))
+      expect(status.map(pick), `status of ${user}`).toEqual(expected.map(pick))
+      if (!this.overridden) for (const entry of status) expect(entry.used).toBeLessThanOrEqual(entry.allowed)
+      if (!inspect) continue
+      const rows = await engine.admin.inspect(contextOf(user))
+      const seen = rows.map(({ used, reserved, allowed, policyAllowed, overrides }) => ({ used, reserved, allowed, policyAllowed, overrides }))
+      expect(seen, `inspect of ${user}`).toEqual(expected)
+    }
+  }
+
+  async step(step: Operation): Promise<void> {
+    const now = this.clock.now()
+    switch (step.kind) {
+      case 'advance':
+        this.clock.advance(step.ms)
+        return
+      case 'status':
+        return this.expectModel(this.quota, allFields, true)
+      case 'reserve':
+        return this.#reserve(step.user, step.estimate)
+      case 'commit':
+      case 'release':
+        return this.#settle(step, now)
+      case 'replay': {
+        const earlier = this.done.length > 0 ? this.done[step.step % this.done.length]! : undefined
+        if (!earlier || earlier.at + replayWithinMs <= now) return
+        await adminCall(this.quota, earlier.step, now, earlier.key)
+        return this.expectModel(this.quota, allFields, true)
+      }
+      default: {
+        const key = `model-${this.done.length}`
+        await adminCall(this.quota, step, now, key)
+        this.model.admin(now, step)
+        this.done.push({ step, key, at: now })
+        this.overridden ||= step.kind !== 'reset'
+        return this.expectModel(this.quota, allFields, true)
+      }
+    }
+  }
+
+  async #reserve(user: User, estimate: number): Promise<void> {
+    const expected = this.model.reserve(this.clock.now(), user, estimate)
+    const outcome = await this.quota.reserve(contextOf(user), { estimate }).then(
+      (lease) => lease,
+      (error: unknown) => {
+        if (!TokenQuotaExceededError.isInstance(error)) throw error
+        return undefined
+      },
+    )
+    expect(outcome !== undefined).toBe(expected)
+    if (outcome) this.leases.push(outcome)
+  }
+
+  async #settle(step: { kind: 'commit'; lease: number; fraction: number } | { kind: 'release'; lease: number }, now: number): Promise<void> {
+    if (this.leases.length === 0) return
+    const index = step.lease % this.leases.length
+    const lease = this.leases[index]!
+    if (lease.state !== 'pending') return
+    const held = this.model.leases[index]!
+    // Stores remember an expired lease for an hour after its expiry, for its late commit to
+    // replace the expiry charge; later than that the outcome is not specified. A late commit
+    // after a reset of the charge it replaces is not specified either.
+    if (held.at + leaseTtlMs + hour <= now) return
+    if (held.at + leaseTtlMs <= now && this.model.resets.some((reset) => reset.at >= held.at)) return
+    if (step.kind === 'release') {
+      await lease.release()
+      this.model.settle(index, undefined)
+    } else {
+      const total = Math.floor(held.amount * step.fraction)
+      await lease.commit({ total })
+      this.model.settle(index, total)
+    }
+  }
+}
+
 /**
  * Asserts that the engine on the given stores admits, refuses and reports exactly like the model,
  * operators' actions included: `status()` and `admin.inspect()` show the limit in force, each
@@ -308,89 +405,15 @@ export async function checkAgainstReferenceModel({ createStore, sharedStoreOf, s
     fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 60 }), fc.integer({ min: 0, max: 365 * 24 * 60 }), async (operations, offsetMinutes) => {
       const clock = createFakeClock(Date.UTC(2026, 0, 1) + offsetMinutes * minute)
       const store = createStore(clock.now)
-      // Awaited commits: each step sees the one before, as the model does.
       const options = { policies, now: clock.now, leaseTtlMs, ...(shardKey ? { shardKey } : {}) }
-      const quota = createTokenQuota({ ...options, store, commitMode: 'await' })
-      const model = new ReferenceModel((user) => shardKey?.(contextOf(user)))
-      const leases: QuotaLease[] = []
-      const done: Array<{ readonly step: AdminOperation; readonly key: string; readonly at: number }> = []
-      let overridden = false
-      const expectModel = async (engine: TokenQuota, fields: ReadonlyArray<'used' | 'reserved' | 'allowed'>, inspect: boolean) => {
-        for (const user of users) {
-          const now = clock.now()
-          const expected = model.inspect(now, user)
-          const status = await engine.status(contextOf(user))
-          const pick = (counter: { used: number; reserved: number; allowed: number }) => Object.fromEntries(fields.map((field) => [field, counter[field]]))
-          expect(status.map(pick), `status of ${user}`).toEqual(expected.map(pick))
-          if (!overridden) for (const entry of status) expect(entry.used).toBeLessThanOrEqual(entry.allowed)
-          if (!inspect) continue
-          const rows = await engine.admin.inspect(contextOf(user))
-          const seen = rows.map((row) => ({
-            used: row.used,
-            reserved: row.reserved,
-            allowed: row.allowed,
-            policyAllowed: row.policyAllowed,
-            overrides: row.overrides,
-          }))
-          expect(seen, `inspect of ${user}`).toEqual(expected)
-        }
-      }
-
-      for (const step of operations) {
-        const now = clock.now()
-        if (step.kind === 'advance') {
-          clock.advance(step.ms)
-        } else if (step.kind === 'status') {
-          await expectModel(quota, ['used', 'reserved', 'allowed'], true)
-        } else if (step.kind === 'reserve') {
-          const expected = model.reserve(now, step.user, step.estimate)
-          const outcome = await quota.reserve(contextOf(step.user), { estimate: step.estimate }).then(
-            (lease) => lease,
-            (error: unknown) => {
-              if (!TokenQuotaExceededError.isInstance(error)) throw error
-              return undefined
-            },
-          )
-          expect(outcome !== undefined).toBe(expected)
-          if (outcome) leases.push(outcome)
-        } else if (step.kind === 'replay') {
-          const earlier = done.length > 0 ? done[step.step % done.length]! : undefined
-          if (!earlier || earlier.at + replayWithinMs <= now) continue
-          await adminCall(quota, earlier.step, now, earlier.key)
-          await expectModel(quota, ['used', 'reserved', 'allowed'], true)
-        } else if (step.kind === 'commit' || step.kind === 'release') {
-          if (leases.length === 0) continue
-          const index = step.lease % leases.length
-          const lease = leases[index]!
-          if (lease.state !== 'pending') continue
-          const held = model.leases[index]!
-          // Stores remember an expired lease for an hour after its expiry, for its late commit to
-          // replace the expiry charge; later than that the outcome is not specified. A late commit
-          // after a reset of the charge it replaces is not specified either.
-          if (held.at + leaseTtlMs + hour <= now) continue
-          if (held.at + leaseTtlMs <= now && model.resets.some((reset) => reset.at >= held.at)) continue
-          if (step.kind === 'release') {
-            await lease.release()
-            model.settle(index, undefined)
-          } else {
-            const total = Math.floor(held.amount * step.fraction)
-            await lease.commit({ total })
-            model.settle(index, total)
-          }
-        } else {
-          const key = `model-${done.length}`
-          await adminCall(quota, step, now, key)
-          model.admin(now, step)
-          done.push({ step, key, at: now })
-          overridden ||= step.kind !== 'reset'
-          await expectModel(quota, ['used', 'reserved', 'allowed'], true)
-        }
-      }
-      await expectModel(quota, ['used', 'reserved', 'allowed'], true)
+      // Awaited commits: each step sees the one before, as the model does.
+      const run = new Run(createTokenQuota({ ...options, store, commitMode: 'await' }), new ReferenceModel((user) => shardKey?.(contextOf(user))), clock)
+      for (const step of operations) await run.step(step)
+      await run.expectModel(run.quota, allFields, true)
       if (sharedStoreOf) {
-        await quota.flush()
+        await run.quota.flush()
         // The shared store holds no reservation of this process: only its charges, and the operators' overrides.
-        await expectModel(createTokenQuota({ ...options, store: sharedStoreOf(store) }), ['used', 'allowed'], false)
+        await run.expectModel(createTokenQuota({ ...options, store: sharedStoreOf(store) }), ['used', 'allowed'], false)
       }
       await (store as { close?: () => Promise<void> }).close?.()
     }),
