@@ -47,7 +47,7 @@ const policyNames = policies.map((policy) => policy.name)
 const [daily, rolling, flexi, plan] = [0, 1, 2, 3] as const
 const policyLimit = (policy: number, user: User) => (policy === plan ? (plans[user] === 'pro' ? 900 : 600) : [1000, 1500, 700][policy]!)
 
-/** An operator's action on a policy: for one user (on `org-rolling-hour`, the shared counter of the user's shard), or with `byClass` on `plan-daily`, the user's whole class. */
+/** An operator's action on a policy: for one user (on `org-rolling-hour`, the shared counter of the user's shard), or with `byClass` on `plan-daily`, the user's whole class (in the user's shard). */
 interface AdminOperation {
   kind: 'grant' | 'set' | 'clear' | 'reset'
   policy: number
@@ -161,6 +161,11 @@ class ReferenceModel {
 
   constructor(readonly shardOf: (user: User) => string | undefined) {}
 
+  /** The class of a user, as a target: with a shardKey, each shard keeps its own class overrides. */
+  classOf(user: User): string {
+    return `#${plans[user]}@${this.shardOf(user)}`
+  }
+
   /** The counter of a user in a policy: their own, or the shared counter of their shard. */
   counterOf(policy: number, user: User): string {
     return policy === rolling ? `shard:${this.shardOf(user)}` : `=${user}`
@@ -203,7 +208,7 @@ class ReferenceModel {
   }
 
   #family(policy: number, user: User): ModelOverrides | undefined {
-    return policy === plan ? this.overrides.get(`${policy}|#${plans[user]}`) : undefined
+    return policy === plan ? this.overrides.get(`${policy}|${this.classOf(user)}`) : undefined
   }
 
   /** The limit in force: the user's own allow, else the class's, else the policy's; plus every grant in force. */
@@ -251,7 +256,7 @@ class ReferenceModel {
       this.resets.push({ policy: step.policy, counter: this.counterOf(step.policy, step.user), at: now, step: ++this.steps })
       return
     }
-    const key = `${step.policy}|${step.policy === plan && step.byClass ? `#${plans[step.user]}` : this.counterOf(step.policy, step.user)}`
+    const key = `${step.policy}|${step.policy === plan && step.byClass ? this.classOf(step.user) : this.counterOf(step.policy, step.user)}`
     const current = this.overrides.get(key) ?? { grants: [] }
     const end = step.until === undefined ? undefined : Math.ceil(now + step.until)
     const value = end === undefined ? { amount: step.amount } : { amount: step.amount, until: end }
@@ -263,10 +268,11 @@ class ReferenceModel {
   }
 }
 
-/** The engine's call for an admin action: the policy, and a user's context (its shard too) or a class. */
+/** The engine's call for an admin action: the policy, a user's context (its shard too), and for a class action the class (in the user's shard). */
 function adminCall(quota: TokenQuota, step: AdminOperation, now: number, idempotencyKey: string): Promise<void> {
   const policy = policyNames[step.policy]!
-  const target = step.policy === plan && step.byClass ? { policy, class: plans[step.user] } : { policy, context: contextOf(step.user) }
+  const context = contextOf(step.user)
+  const target = step.policy === plan && step.byClass ? { policy, class: plans[step.user], context } : { policy, context }
   const actor = { by: 'model', idempotencyKey }
   const until = step.until === undefined ? {} : { until: now + step.until }
   switch (step.kind) {
@@ -278,7 +284,7 @@ function adminCall(quota: TokenQuota, step: AdminOperation, now: number, idempot
       return quota.admin.clear({ ...target, ...actor })
     case 'reset':
       // A reset takes one counter: a user's (or their shard's shared one), never a class.
-      return quota.admin.reset({ policy, context: contextOf(step.user), ...actor })
+      return quota.admin.reset({ policy, context, ...actor })
   }
 }
 

@@ -149,4 +149,4 @@ if ttl == -1 then redis.call('PEXPIRE', holds, math.floor(needed)) end
 return out
 `
 
-export const reserveScript = luaScript('reserve', source, 'aef09129ba9059151ea1cd5f05ada8ed473cfdbb')
+export const reserveScript = luaScript('reserve', source, '629055d8893ef4dedfd36c8b0137f7eabab2c556')

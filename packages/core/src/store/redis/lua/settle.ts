@@ -91,4 +91,4 @@ end
 return out
 `
 
-export const settleScript = luaScript('settle', source, 'bccbd0b5bd3240ee113a760de423efe4ca8eaf77')
+export const settleScript = luaScript('settle', source, 'c3708162f9afdb84d4e796edacf2a37e70b1fb94')
