@@ -38,7 +38,7 @@ export interface AdminActor {
   readonly reason?: string
   /**
    * Names this change: a change sent again with the same key within 24 hours (a retry after a
-   * timeout, a replayed command) is not applied nor recorded again. Use one key per intended
+   * timeout, a replayed command) is not applied, recorded nor emitted again. Use one key per intended
    * change. @default a new key per call (a call is still applied once, however often its store
    * client re-sends it)
    */
