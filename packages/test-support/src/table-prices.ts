@@ -5,24 +5,44 @@ export interface PricedTokens {
   readonly input: number
   readonly output: number
   readonly cachedInput?: number
-  /** A part of `input` written to the provider's cache (Anthropic). */
+  /** A part of `input` written to the provider's cache (Anthropic), at either cache duration. */
   readonly cacheWrite?: number
+  /** A part of `cacheWrite` written for one hour (Anthropic's dearer cache). */
+  readonly cacheWrite1h?: number
+  /** Server-side web searches (Anthropic's `server_tool_use.web_search_requests`). */
+  readonly webSearches?: number
+}
+
+/** Where and when the table looks a price up: the provider (some models are found only under theirs) and the moment (time-of-day prices). */
+export interface PriceLookup {
+  readonly providerId?: string
+  readonly at?: number | Date
 }
 
 /** What `@pydantic/genai-prices` itself says a call costs, in US dollars: the reference money charges are checked against. */
-export function tablePrice(model: string, tokens: PricedTokens): number {
+export function tablePrice(model: string, tokens: PricedTokens, lookup: PriceLookup = {}): number {
+  const written1h = tokens.cacheWrite1h ?? 0
   const counts = {
     input_tokens: tokens.input,
     output_tokens: tokens.output,
     cache_read_tokens: tokens.cachedInput ?? 0,
     cache_write_tokens: tokens.cacheWrite ?? 0,
+    ...(written1h > 0 && { cache_write_1h_tokens: written1h, cache_write_5m_tokens: (tokens.cacheWrite ?? 0) - written1h }),
+    ...(tokens.webSearches !== undefined && { web_searches: tokens.webSearches }),
   }
-  const price = calcPrice(counts, model)
+  const options = {
+    ...(lookup.providerId !== undefined && { providerId: lookup.providerId }),
+    ...(lookup.at !== undefined && { timestamp: new Date(lookup.at) }),
+  }
+  const price = calcPrice(counts, model, options)
   if (!price) throw new Error(`@pydantic/genai-prices has no price for ${model}`)
   return price.total_price
 }
 
-/** The table's price of a call as a money counter holds it: whole micro-dollars, rounded up. */
-export function countedPrice(model: string, tokens: PricedTokens): number {
-  return Math.ceil(tablePrice(model, tokens) * 1e6 - 1e-6) / 1e6
+/** Money counter units in a US dollar: tens of nano-dollars. */
+const unitsPerDollar = 100_000_000
+
+/** The table's price of a call as a money counter holds it: whole tens of nano-dollars, rounded up. */
+export function countedPrice(model: string, tokens: PricedTokens, lookup: PriceLookup = {}): number {
+  return Math.ceil(tablePrice(model, tokens, lookup) * unitsPerDollar - 1e-6) / unitsPerDollar
 }

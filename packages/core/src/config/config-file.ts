@@ -3,6 +3,7 @@ import { extname } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { QuotaConfigError } from '../shared/errors.js'
 import { normalizePolicies } from '../policy/policy-set.js'
+import { moneyUnitsPerDollar } from '../price/price-table.js'
 import type { QuotaPolicy, QuotaThreshold } from '../policy/policy-types.js'
 import type { QuotaContext } from '../shared/types.js'
 
@@ -145,7 +146,8 @@ function organizationPolicies(document: Json, projects: Array<[string, Json]>, s
   const monthlyUsd = dollarsAt(organization.monthly_budget_usd, 'organization.monthly_budget_usd')
   const dailyUsd = dollarsAt(organization.daily_cap_usd, 'organization.daily_cap_usd')
   const tokens = (budget: number) => (share ? (context: QuotaContext) => Math.floor(budget * share(context)) : budget)
-  const dollars = (budget: number) => (share ? (context: QuotaContext) => Math.floor(budget * share(context) * 1e6) / 1e6 : budget)
+  const dollars = (budget: number) =>
+    share ? (context: QuotaContext) => Math.floor(budget * share(context) * moneyUnitsPerDollar) / moneyUnitsPerDollar : budget
   if (monthly !== undefined) policies.push({ name: 'organization-monthly', allow: tokens(monthly), interval: 1, timeUnit: 'month', ...soft })
   if (daily !== undefined) policies.push({ name: 'organization-daily', allow: tokens(daily), interval: 1, timeUnit: 'day', ...soft })
   const usd = { count: 'usd', ...soft } as const

@@ -168,7 +168,7 @@ export class Planner {
   }
 }
 
-/** A violation of a counter, reported by its enforcing target with the lowest limit, in the policy's unit (dollars, not micro-dollars). */
+/** A violation of a counter, reported by its enforcing target with the lowest limit, in the policy's unit (dollars, not counter units). */
 function violationOf(counter: CounterPlan, state: Pick<QuotaViolation, 'limit' | 'used' | 'reserved' | 'resetAt' | 'retryAfterMs'>): QuotaViolation {
   const reporter = reportingTarget(counter)
   const { unit, scale } = reporter.policy

@@ -71,7 +71,7 @@ export function thresholdUntil(counter: CounterPlan, resetAt: number, at: number
   return window.kind === 'rolling' ? at + window.length : resetAt
 }
 
-/** What a policy reports, in its unit: dollars for a money policy (its counters hold micro-dollars). */
+/** What a policy reports, in its unit: dollars for a money policy (its counters hold units of 1e-8 dollar). */
 export function decisionOf(target: PolicyTarget, snapshot: CounterSnapshot): PolicyDecision {
   const { scale } = target.policy
   return scale === 1 ? counterDecisionOf(target, snapshot) : inDollars(counterDecisionOf(target, snapshot), scale)

@@ -27,9 +27,9 @@ function checkPolicySet(policies: readonly NormalizedPolicy[]): void {
         message: 'Two policies have this name; names must be unique',
       })
     names.add(policy.name)
-    const group = groups.get(policy.counterName) ?? []
+    const group = groups.get(policy.sharedName) ?? []
     group.push(policy)
-    groups.set(policy.counterName, group)
+    groups.set(policy.sharedName, group)
   }
   for (const [counterName, group] of groups) {
     const [first] = group as [NormalizedPolicy]

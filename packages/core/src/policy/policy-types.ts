@@ -27,7 +27,7 @@ export interface TokenWeights {
 /**
  * What a policy charges: provider tokens of one kind, weighted tokens, one unit per request, or
  * money — `'usd'`: the call's price in US dollars from the engine's price table (`allow` is then in
- * dollars; counters hold micro-dollars, so every store stays exact).
+ * dollars; counters hold integers of ten nano-dollars, 1e-8 dollar, so every store stays exact).
  */
 export type CountMode = 'total' | 'input' | 'output' | 'requests' | 'usd' | TokenWeights
 

@@ -1,7 +1,7 @@
 import { QuotaConfigError, type QuotaConfigErrorCode } from '../shared/errors.js'
 import { compileModelGlobs } from './model-match.js'
 import { weightedUsage } from '../shared/usage.js'
-import { type ModelPricing, microDollars, microsPerDollar, ratePricing } from '../price/price-table.js'
+import { type ModelPricing, maxMoneyUnits, moneyCounterName, moneyUnits, moneyUnitsPerDollar, ratePricing } from '../price/price-table.js'
 import type { CountMode, MaxTokensPerRequest, QuotaClassAllow, QuotaPolicy, QuotaThreshold, TokenWeights, UnidentifiedPolicy } from './policy-types.js'
 import type { WindowSpec } from '../store/quota-store.js'
 import type { EstimateBound, MaybePromise, NormalizedUsage, QuotaContext, QuotaMode, QuotaType, TimeUnit } from '../shared/types.js'
@@ -37,7 +37,9 @@ export const maxTokenCount = Math.floor(Number.MAX_SAFE_INTEGER / 1024)
 /** A validated, frozen policy with its behaviour compiled. */
 export interface NormalizedPolicy {
   readonly name: string
-  /** `sharedName` or `name`. */
+  /** `sharedName` or `name`: policies with the same one share a counter. */
+  readonly sharedName: string
+  /** The counter's name in the store: `sharedName`, or for a money policy {@link moneyCounterName} of it. */
   readonly counterName: string
   readonly type: QuotaType
   readonly interval: number
@@ -57,9 +59,9 @@ export interface NormalizedPolicy {
   readonly maxTokensPerRequest: Required<MaxTokensPerRequest> | undefined
   /** Where the counter lives at `now`. */
   window(now: number): WindowSpec
-  /** What its counters hold: tokens (or weighted tokens), requests, or micro-dollars. */
+  /** What its counters hold: tokens (or weighted tokens), requests, or US dollars (in units of 1e-8). */
   readonly unit: PolicyUnit
-  /** Counter units per reported unit: 1,000,000 for dollars (micro-dollars), else 1. */
+  /** Counter units per reported unit: 100,000,000 for dollars (ten nano-dollars), else 1. */
   readonly scale: number
   /** `count: 'usd'`: the price of a model no table knows, if the policy names one. */
   readonly unpriced: ModelPricing | undefined
@@ -124,7 +126,7 @@ export function normalizePolicy(config: QuotaPolicy, defaults: { unidentified: U
 
   const count = normalizeCount(name, raw.count ?? 'total')
   const unit: PolicyUnit = count === 'usd' ? 'usd' : count === 'requests' ? 'requests' : 'tokens'
-  const scale = unit === 'usd' ? microsPerDollar : 1
+  const scale = unit === 'usd' ? moneyUnitsPerDollar : 1
   const allow = normalizeAllow(name, raw.allow, scale)
   const identifier = normalizeIdentifier(name, raw.identifier)
   const unidentified = normalizeUnidentified(name, raw.unidentified ?? defaults.unidentified, 'unidentified')
@@ -150,7 +152,8 @@ export function normalizePolicy(config: QuotaPolicy, defaults: { unidentified: U
 
   return Object.freeze({
     name,
-    counterName: (sharedName as string | undefined) ?? name,
+    sharedName: (sharedName as string | undefined) ?? name,
+    counterName: unit === 'usd' ? moneyCounterName((sharedName as string | undefined) ?? name) : ((sharedName as string | undefined) ?? name),
     type,
     interval,
     timeUnit,
@@ -172,11 +175,11 @@ export function normalizePolicy(config: QuotaPolicy, defaults: { unidentified: U
     unpriced,
     charge:
       count === 'usd'
-        ? (usage: NormalizedUsage, pricing?: ModelPricing) => microDollars((pricing ?? unpriced)!.cost(usage))
+        ? (usage: NormalizedUsage, pricing?: ModelPricing) => moneyUnits((pricing ?? unpriced)!.cost(usage))
         : (usage: NormalizedUsage) => chargeFor(count as TokenCountMode, usage),
     chargeBound:
       count === 'usd'
-        ? (estimate: EstimateBound, pricing?: ModelPricing) => microDollars((pricing ?? unpriced)!.costBound(estimate))
+        ? (estimate: EstimateBound, pricing?: ModelPricing) => moneyUnits((pricing ?? unpriced)!.costBound(estimate))
         : (estimate: EstimateBound) => chargeBoundFor(count as TokenCountMode, estimate),
   })
 }
@@ -289,12 +292,12 @@ function cachedFixedWindow(compute: (now: number) => { start: number; end: numbe
 /** A limit in the policy's reported unit, in counter units; `undefined` when it is not one. */
 export function scaledLimit(value: unknown, scale: number): number | undefined {
   if (scale === 1) return isTokenCount(value) ? value : undefined
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value * scale > maxTokenCount) return undefined
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value * scale > maxMoneyUnits) return undefined
   return Math.round(value * scale)
 }
 
 function limitExpected(scale: number): string {
-  return scale === 1 ? `a non-negative integer up to ${maxTokenCount}` : `a non-negative number of US dollars up to ${Math.floor(maxTokenCount / scale)}`
+  return scale === 1 ? `a non-negative integer up to ${maxTokenCount}` : `a non-negative number of US dollars up to ${Math.floor(maxMoneyUnits / scale)}`
 }
 
 function normalizeAllow(policy: string, allow: unknown, scale: number): NormalizedPolicy['allow'] {

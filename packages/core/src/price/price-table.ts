@@ -1,12 +1,32 @@
 import type { EstimateBound, NormalizedUsage } from '../shared/types.js'
 import { weightedUsage } from '../shared/usage.js'
 
-/** Micro-dollars in a dollar: money counters hold integers. */
-export const microsPerDollar = 1_000_000
+/**
+ * Money counters hold integers of ten nano-dollars (1e-8 US dollar): a charge is within 10 n$ of
+ * its table price. Earlier versions counted micro-dollars, under other counter names (see
+ * {@link moneyCounterName}).
+ */
+export const moneyUnitsPerDollar = 100_000_000
 
-/** Dollars to micro-dollars, rounded up (a charge never rounds to free), ignoring floating-point dust. */
-export function microDollars(usd: number): number {
-  return Math.max(0, Math.ceil(usd * microsPerDollar - 1e-6))
+/**
+ * The largest money limit, in counter units: 2^50 (US$ 11,258,999.07), so a counter stays an exact
+ * integer (below 2^53) with seven times its limit in holds and overshoot.
+ */
+export const maxMoneyUnits = 2 ** 50
+
+/** Dollars to money counter units, rounded up (a charge never rounds to free), ignoring floating-point dust. */
+export function moneyUnits(usd: number): number {
+  return Math.max(0, Math.ceil(usd * moneyUnitsPerDollar - 1e-6))
+}
+
+/**
+ * A money policy's counter name in the stores: its name and `#usd-e8` (units of 1e-8 dollar). The
+ * micro-dollar counters of earlier versions (under the bare name) are not read as ten nano-dollar
+ * ones: after an upgrade a money counter starts the current window at zero, and money overrides
+ * (`set`, `grant`) are set again. `#` never occurs in a policy name, so no other counter has it.
+ */
+export function moneyCounterName(name: string): string {
+  return `${name}#usd-e8`
 }
 
 /** Which price a charge used, so a report can be re-priced later. */

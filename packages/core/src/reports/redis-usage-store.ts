@@ -1,9 +1,11 @@
 import { luaScript, runScript, type ScriptTransport } from '../store/redis/script-runner.js'
 import { transportFor, type IORedisLike, type NodeRedisLike } from '../store/redis-store.js'
+import { moneyUnitsPerDollar } from '../price/price-table.js'
 import { emptyDay, usageDimensions, type DayUsage, type UsageDimension, type UsageRecord, type UsageStore } from './usage-store.js'
 
 // One hash per day: `t` tokens, `n` requests, `x` refusals, `<dimension>:<value>` tokens, `rq:<user>` requests,
-// `c` micro-dollars, `c<dimension>:<value>` micro-dollars.
+// `C` and `C<dimension>:<value>` units of ten nano-dollars (1e-8 US dollar). Earlier versions wrote
+// `c` and `c<dimension>:<value>` in micro-dollars: read, they are converted.
 export const usageScripts = {
   add: luaScript(
     'usage-add',
@@ -51,12 +53,12 @@ export class RedisUsageStore implements UsageStore {
 
   async addUsage(record: UsageRecord): Promise<void> {
     const fields = ['t', String(record.tokens), 'n', '1']
-    const cost = record.costMicros ?? 0
-    if (cost > 0) fields.push('c', String(cost))
+    const cost = record.costUnits ?? 0
+    if (cost > 0) fields.push('C', String(cost))
     for (const [dimension, values] of Object.entries(record.attribution) as Array<[UsageDimension, readonly string[]]>) {
       for (const value of values) {
         fields.push(`${dimension}:${value}`, String(record.tokens))
-        if (cost > 0) fields.push(`c${dimension}:${value}`, String(cost))
+        if (cost > 0) fields.push(`C${dimension}:${value}`, String(cost))
       }
     }
     for (const user of record.attribution.user ?? []) fields.push(`rq:${user}`, '1')
@@ -83,18 +85,25 @@ export class RedisUsageStore implements UsageStore {
         if (field === 't') day.tokens = value
         else if (field === 'n') day.requests = value
         else if (field === 'x') day.refusals = value
-        else if (field === 'c') day.costMicros = value
+        else if (field === 'C' || field === 'c') day.costUnits += costUnitsOf(field, value)
         else {
           const separator = field.indexOf(':')
           const kind = field.slice(0, separator)
           const name = field.slice(separator + 1)
           if (kind === 'rq') day.requestsByUser[name] = value
           else if ((usageDimensions as readonly string[]).includes(kind)) day.by[kind as UsageDimension][name] = value
-          else if (kind.startsWith('c') && (usageDimensions as readonly string[]).includes(kind.slice(1)))
-            day.costBy[kind.slice(1) as UsageDimension][name] = value
+          else if (/^[Cc]/.test(kind) && (usageDimensions as readonly string[]).includes(kind.slice(1))) {
+            const costs = day.costBy[kind.slice(1) as UsageDimension]
+            costs[name] = (costs[name] ?? 0) + costUnitsOf(kind, value)
+          }
         }
       }
       return day
     })
   }
+}
+
+/** A cost field's value in units of ten nano-dollars: `C…` fields hold them, the `c…` fields of earlier versions micro-dollars. */
+function costUnitsOf(field: string, value: number): number {
+  return field.startsWith('C') ? value : value * (moneyUnitsPerDollar / 1_000_000)
 }

@@ -144,3 +144,14 @@ describe('usage alerts', () => {
     expect(alerts.map((alert) => alert.kind)).toEqual(['anomaly', 'efficiency'])
   })
 })
+
+describe('report costs in units of ten nano-dollars', () => {
+  it('adds a small call at its table price, and reads the micro-dollar cost fields of earlier versions converted', async () => {
+    const store = new RedisUsageStore({ client: redis, prefix: `reports${++prefixes}` })
+    await store.addUsage({ day: '2026-03-14', tokens: 36, attribution: { user: ['ada'] }, costUnits: 945 })
+    await redis.hset(`reports${prefixes}:usage:2026-03-14`, 'c', '10', 'cuser:ada', '10', 'cuser:bob', '3')
+    const [day] = await store.readDays(['2026-03-14'])
+    expect(day!.costUnits).toBe(945 + 1000)
+    expect(day!.costBy.user).toEqual({ ada: 945 + 1000, bob: 300 })
+  })
+})

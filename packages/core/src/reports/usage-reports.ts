@@ -1,4 +1,4 @@
-import { microDollars } from '../price/price-table.js'
+import { moneyUnits, moneyUnitsPerDollar } from '../price/price-table.js'
 import type { TokenQuota } from '../engine/token-quota.js'
 import type { QuotaContext } from '../shared/types.js'
 import { countTable, MemoryUsageStore, type DayUsage, type UsageDimension, type UsageStore } from './usage-store.js'
@@ -96,7 +96,7 @@ function attributionOf(context: QuotaContext, model: string | undefined): Partia
 
 function ranked(counts: Record<string, number>, costs: Record<string, number>, total: number): Consumer[] {
   return Object.entries(counts)
-    .map(([name, tokens]) => ({ name, tokens, costUsd: (costs[name] ?? 0) / 1e6, share: total > 0 ? tokens / total : 0 }))
+    .map(([name, tokens]) => ({ name, tokens, costUsd: (costs[name] ?? 0) / moneyUnitsPerDollar, share: total > 0 ? tokens / total : 0 }))
     .sort((a, b) => b.tokens - a.tokens || a.name.localeCompare(b.name))
 }
 
@@ -166,7 +166,7 @@ export function consumersOf(days: readonly DayUsage[], dimension: UsageDimension
   const costs = countTable()
   for (const day of days) {
     for (const [name, tokens] of Object.entries(day.by[dimension])) counts[name] = (counts[name] ?? 0) + tokens
-    for (const [name, micros] of Object.entries(day.costBy[dimension])) costs[name] = (costs[name] ?? 0) + micros
+    for (const [name, units] of Object.entries(day.costBy[dimension])) costs[name] = (costs[name] ?? 0) + units
   }
   return ranked(counts, costs, total)
 }
@@ -175,7 +175,7 @@ export function consumersOf(days: readonly DayUsage[], dimension: UsageDimension
 export function totalsOf(entries: readonly DayUsage[]): UsageTotals {
   return {
     tokens: entries.reduce((total, day) => total + day.tokens, 0),
-    costUsd: entries.reduce((total, day) => total + day.costMicros, 0) / 1e6,
+    costUsd: entries.reduce((total, day) => total + day.costUnits, 0) / moneyUnitsPerDollar,
     requests: entries.reduce((total, day) => total + day.requests, 0),
     refusals: entries.reduce((total, day) => total + day.refusals, 0),
   }
@@ -235,8 +235,8 @@ export function trackUsage(quota: TokenQuota, options: UsageTrackingOptions = {}
       const tokens = event.usage.total
       const day = dayOf(now())
       const attribution = attributionOf(event.context, event.model)
-      const costMicros = event.cost && microDollars(event.cost.usd)
-      write(() => store.addUsage({ day, tokens, attribution, ...(costMicros && { costMicros }) }))
+      const costUnits = event.cost && moneyUnits(event.cost.usd)
+      write(() => store.addUsage({ day, tokens, attribution, ...(costUnits && { costUnits }) }))
       if (typeof event.context.user === 'string') alerting.note(event.context.user, day, tokens)
     }),
     quota.on('exceeded', () => {

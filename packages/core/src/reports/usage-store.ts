@@ -7,9 +7,9 @@ export interface DayUsage {
   readonly by: Readonly<Record<UsageDimension, Readonly<Record<string, number>>>>
   /** Per user: requests (for tokens per request). */
   readonly requestsByUser: Readonly<Record<string, number>>
-  /** What the priced calls cost, in micro-dollars (calls under a money policy carry a price). */
-  readonly costMicros: number
-  /** Per dimension, value → micro-dollars. */
+  /** What the priced calls cost, in units of ten nano-dollars (1e-8 US dollar; calls under a money policy carry a price). */
+  readonly costUnits: number
+  /** Per dimension, value → units of ten nano-dollars. */
   readonly costBy: Readonly<Record<UsageDimension, Readonly<Record<string, number>>>>
 }
 
@@ -20,8 +20,8 @@ export type UsageDimension = (typeof usageDimensions)[number]
 export interface UsageRecord {
   readonly day: string
   readonly tokens: number
-  /** The call's price in micro-dollars, when it had one. */
-  readonly costMicros?: number
+  /** The call's price in units of ten nano-dollars (1e-8 US dollar), when it had one. */
+  readonly costUnits?: number
   readonly attribution: Partial<Record<UsageDimension, readonly string[]>>
 }
 
@@ -44,11 +44,11 @@ export function emptyDay(): {
   refusals: number
   by: Record<UsageDimension, Record<string, number>>
   requestsByUser: Record<string, number>
-  costMicros: number
+  costUnits: number
   costBy: Record<UsageDimension, Record<string, number>>
 } {
   const perDimension = () => ({ user: countTable(), project: countTable(), org: countTable(), model: countTable(), tag: countTable() })
-  return { tokens: 0, requests: 0, refusals: 0, by: perDimension(), requestsByUser: countTable(), costMicros: 0, costBy: perDimension() }
+  return { tokens: 0, requests: 0, refusals: 0, by: perDimension(), requestsByUser: countTable(), costUnits: 0, costBy: perDimension() }
 }
 
 /** Usage aggregates in this process's memory, one entry per day, older than `keepDays` dropped. */
@@ -75,8 +75,8 @@ export class MemoryUsageStore implements UsageStore {
     const day = this.#day(record.day)
     day.tokens += record.tokens
     day.requests += 1
-    const cost = record.costMicros ?? 0
-    day.costMicros += cost
+    const cost = record.costUnits ?? 0
+    day.costUnits += cost
     for (const [dimension, values] of Object.entries(record.attribution) as Array<[UsageDimension, readonly string[]]>) {
       for (const value of values) {
         day.by[dimension][value] = (day.by[dimension][value] ?? 0) + record.tokens

@@ -140,9 +140,9 @@ function describeViolation(code: TokenQuotaExceededCode, violation: QuotaViolati
   return `Token quota "${violation.policy}" exceeded${who}: ${amount(violation.used)} used and ${amount(violation.reserved)} reserved of ${amount(violation.limit)}, ${amount(violation.requested)} requested${retry}`
 }
 
-/** Dollar amounts are micro-dollars divided out: keep them free of floating-point dust. */
+/** Dollar amounts are counter units (1e-8 dollar) divided out: keep them free of floating-point dust. */
 function roundedAmount(value: number): number {
-  return Math.round(value * 1e6) / 1e6
+  return Math.round(value * 1e8) / 1e8
 }
 
 function truncate(text: string): string {

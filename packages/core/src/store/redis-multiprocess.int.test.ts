@@ -58,7 +58,7 @@ it('on a dollar budget, 4 processes × 40 callers: the provider usage, priced, n
     store: new RedisStore({ client, prefix: 'multi-usd' }),
   })
   const [status] = await quota.status({ user: 'alice' })
-  // Each charge is rounded up to a micro-dollar: the counter holds at least the priced usage, never more than allow.
+  // Each charge is rounded up to ten nano-dollars: the counter holds at least the priced usage, never more than allow.
   expect(status).toMatchObject({ unit: 'usd', reserved: 0 })
   expect(status!.used).toBeGreaterThanOrEqual(priced - 1e-9)
   expect(status!.used).toBeLessThanOrEqual(allow)

@@ -16,7 +16,7 @@ export interface OverrideTarget {
 
 /**
  * `allow` replaces the policy's limit; `grant` adds to it (LiteLLM's temporary budget increase).
- * Both are in counter units (micro-dollars for a money policy).
+ * Both are in counter units (units of 1e-8 dollar for a money policy).
  */
 export type OverrideKind = 'allow' | 'grant'
 
