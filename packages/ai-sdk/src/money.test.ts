@@ -1,6 +1,6 @@
 import { createOpenAI } from '@ai-sdk/openai'
 import { createTokenQuota, priceTable, type QuotaPolicy, UnpricedModelError } from '@tokenquota/core'
-import { baseURL, chatChunks, chatCompletion, countedPrice, createProviderServer, json, sse, type TokenCounts } from '@tokenquota/test-support'
+import { baseURL, chatChunks, chatCompletion, countedPrice, createProviderServer, json, sse, tablePrice, type TokenCounts } from '@tokenquota/test-support'
 import { generateText, streamText, wrapLanguageModel } from 'ai'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { tokenQuotaMiddleware } from './token-quota-middleware.js'
@@ -50,5 +50,15 @@ describe('AI SDK calls on a dollar budget beside a token budget', () => {
     await expect(asAlice(() => generateText({ model, prompt: 'Hi', maxRetries: 0 }))).rejects.toThrow(UnpricedModelError)
     expect(server.calls).toHaveLength(0)
     expect(await status()).toMatchObject([{ reserved: 0 }, { reserved: 0, used: 0 }])
+  })
+
+  it("names the model's provider to the price table: chatgpt-4o-latest is priced only under OpenAI", async () => {
+    expect(() => tablePrice('chatgpt-4o-latest', { input: 1, output: 1 })).toThrow(/no price/)
+    const { model, asAlice, status } = setup('chatgpt-4o-latest')
+    const counts = { prompt: 900, completion: 70 }
+    server.reply('/chat/completions', json(chatCompletion({ model: 'chatgpt-4o-latest', usage: counts })))
+    await asAlice(() => generateText({ model, prompt: 'Summarise', maxOutputTokens: 100, maxRetries: 0 }))
+    const expected = countedPrice('chatgpt-4o-latest', { input: 900, output: 70 }, { providerId: 'openai' })
+    expect((await status())[0]).toMatchObject({ name: 'org-monthly-usd', used: expected, reserved: 0 })
   })
 })

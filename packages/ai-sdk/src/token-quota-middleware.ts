@@ -90,6 +90,8 @@ export function tokenQuotaMiddleware(options: TokenQuotaMiddlewareOptions) {
         promptTokens,
         outputTokens,
         model: model.modelId,
+        // `openai.chat`, `anthropic.messages`, `google.generative-ai`: the provider is the first part.
+        provider: model.provider?.split('.')[0],
         params,
       },
     )

@@ -64,6 +64,7 @@ export class CallGate {
       promptTokens: await this.#promptTokens(body, request),
       outputTokens: positiveInteger(body.max_tokens) ?? this.#options.defaultMaxOutputTokens ?? 4096,
       model,
+      provider: 'anthropic',
       params: body,
     })
     const streamed = request.stream === true || body.stream === true

@@ -1,6 +1,15 @@
 import Anthropic from '@anthropic-ai/sdk'
 import { createTokenQuota, type QuotaPolicy } from '@tokenquota/core'
-import { anthropicBaseURL, anthropicMessage, anthropicStreamEvents, countedPrice, createProviderServer, json, sse } from '@tokenquota/test-support'
+import {
+  anthropicBaseURL,
+  anthropicMessage,
+  anthropicStreamEvents,
+  countedPrice,
+  createProviderServer,
+  extractedPrice,
+  json,
+  sse,
+} from '@tokenquota/test-support'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { withTokenQuota } from './with-token-quota.js'
 
@@ -38,6 +47,26 @@ describe("count: 'usd' through the Anthropic adapter", () => {
       '/v1/messages',
       sse(anthropicStreamEvents({ model, usage: { input: 2000, cacheWrite: 50_000, cacheRead: 30_000, output: 400 } }), { done: false }),
     )
+    await (await streamed.asAcme(async () => streamed.client.messages.stream({ model, max_tokens: 1024, messages }))).finalMessage()
+    expect(await streamed.spent()).toBe(expected)
+  })
+
+  it("prices one-hour cache writes at their rate and web searches, as genai-prices' own Anthropic usage extraction does, plain or streamed", async () => {
+    const counts = { input: 2000, cacheWrite: 50_000, cacheWrite1h: 40_000, cacheRead: 30_000, output: 400, webSearches: 3 }
+    const body = anthropicMessage({ model, ...counts })
+    // The reference: the package reads the response itself.
+    const reference = extractedPrice('anthropic', body)
+    const expected = countedPrice(model, { input: 82_000, cacheWrite: 50_000, cacheWrite1h: 40_000, cachedInput: 30_000, output: 400, webSearches: 3 })
+    expect(expected).toBeCloseTo(reference, 7)
+    expect(reference).toBeGreaterThan(1.3 * countedPrice(model, { input: 82_000, cacheWrite: 50_000, cachedInput: 30_000, output: 400 }))
+
+    const plain = setup()
+    server.reply('/v1/messages', json(body))
+    await plain.asAcme(() => plain.client.messages.create({ model, max_tokens: 1024, messages }))
+    expect(await plain.spent()).toBe(expected)
+
+    const streamed = setup()
+    server.reply('/v1/messages', sse(anthropicStreamEvents({ model, usage: counts, finalUsage: 'full' }), { done: false }))
     await (await streamed.asAcme(async () => streamed.client.messages.stream({ model, max_tokens: 1024, messages }))).finalMessage()
     expect(await streamed.spent()).toBe(expected)
   })

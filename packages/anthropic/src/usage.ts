@@ -9,8 +9,9 @@ function count(value: unknown): number {
 /**
  * Usage from Anthropic's `usage`. Its `input_tokens` leave out the prompt tokens read from or written
  * to the prompt cache (`cache_read_input_tokens`, `cache_creation_input_tokens`): all three are the
- * prompt, and the cache's shares are passed on to be weighted and priced at their own rates.
- * Thinking tokens are a part of `output_tokens`.
+ * prompt, and the cache's shares are passed on to be weighted and priced at their own rates: the
+ * one-hour writes (`cache_creation.ephemeral_1h_input_tokens`) at theirs, and the web searches
+ * (`server_tool_use.web_search_requests`) per search. Thinking tokens are a part of `output_tokens`.
  */
 export function usageOf(usage: unknown): Usage | undefined {
   if (typeof usage !== 'object' || usage === null) return undefined
@@ -21,7 +22,16 @@ export function usageOf(usage: unknown): Usage | undefined {
   const cachedInput = field('cache_read_input_tokens')
   const cacheWrite = field('cache_creation_input_tokens')
   const input = typeof value.input_tokens === 'number' ? value.input_tokens + count(cachedInput) + count(cacheWrite) : (value.input_tokens as number)
-  return { input, output: field('output_tokens'), cachedInput, cacheWrite }
+  const cacheWrite1h = (value.cache_creation as Json | null | undefined)?.ephemeral_1h_input_tokens
+  const webSearches = (value.server_tool_use as Json | null | undefined)?.web_search_requests
+  return {
+    input,
+    output: field('output_tokens'),
+    cachedInput,
+    cacheWrite,
+    ...(typeof cacheWrite1h === 'number' && cacheWrite1h > 0 && { cacheWrite1h }),
+    ...(typeof webSearches === 'number' && webSearches > 0 && { webSearches }),
+  }
 }
 
 /** The stream's usage so far: `message_start`'s, with the fields a later `message_delta` repeats replaced (its counts are cumulative). */

@@ -34,6 +34,7 @@ export async function beginCall(
     promptTokens: call.promptTokens,
     outputTokens: (call.maxOutputTokens ?? options.defaultMaxOutputTokens ?? 8192) * candidates,
     model: requested,
+    provider: 'google',
     params: call.params,
   })
   if (reservation.kind === 'response') return { kind: 'response', response: reservation.response }

@@ -1,7 +1,7 @@
 import { GoogleGenAI } from '@google/genai'
 import { GoogleGenerativeAI } from '@google/generative-ai'
 import { createTokenQuota, type QuotaPolicy, UnpricedModelError } from '@tokenquota/core'
-import { countedPrice, createProviderServer, type GeminiCounts, geminiChunks, geminiResponse, json, sse } from '@tokenquota/test-support'
+import { countedPrice, createProviderServer, type GeminiCounts, geminiChunks, geminiResponse, json, sse, tablePrice } from '@tokenquota/test-support'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { withTokenQuota } from './with-token-quota.js'
 
@@ -55,5 +55,15 @@ describe('Gemini calls on a dollar budget', () => {
     const ai = withTokenQuota(new GoogleGenAI({ apiKey: 'test-key' }), { quota })
     await expect(asAcme(() => ai.models.generateContent({ model: 'tunedModels/acme-support-bot', contents: 'Hi' }))).rejects.toThrow(UnpricedModelError)
     expect(server.calls).toHaveLength(0)
+  })
+
+  it('names Google to the price table: a Gemma model is priced only under it', async () => {
+    expect(() => tablePrice('gemma-2-27b-it', { input: 1, output: 1 })).toThrow(/no price/)
+    const { quota, asAcme, spent } = setup()
+    const counts = { prompt: 4000, candidates: 300 }
+    server.reply(api('gemma-2-27b-it', 'generateContent', 'v1'), json(geminiResponse({ usage: counts })))
+    const ai = withTokenQuota(new GoogleGenAI({ apiKey: 'test-key' }), { quota })
+    await asAcme(() => ai.models.generateContent({ model: 'gemma-2-27b-it', contents: 'Summarise', config: { maxOutputTokens: 500 } }))
+    expect(await spent()).toBe(countedPrice('gemma-2-27b-it', { input: 4000, output: 300 }, { providerId: 'google' }))
   })
 })

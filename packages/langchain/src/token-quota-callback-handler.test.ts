@@ -10,6 +10,7 @@ import {
   baseURL,
   chatChunks,
   chatCompletion,
+  countedPrice,
   createProviderServer,
   hang,
   json,
@@ -55,6 +56,14 @@ describe('TokenQuotaCallbackHandler with ChatOpenAI', () => {
     expect(answer.content).toBe('Hello! How can I assist you today?')
     expect(await used()).toMatchObject({ used: 29, reserved: 0 })
     expect(handler.openRuns).toBe(0)
+  })
+
+  it("names the run's provider to the price table: chatgpt-4o-latest is priced only under OpenAI", async () => {
+    const orgUsd: QuotaPolicy = { name: 'user-usd', identifier: 'user', count: 'usd', allow: 5, interval: 1, timeUnit: 'day' }
+    const { handler, used } = setup([orgUsd])
+    server.reply('/chat/completions', json(chatCompletion({ model: 'chatgpt-4o-latest', usage: { prompt: 19, completion: 10 } })))
+    await chatModel('chatgpt-4o-latest').invoke(question, { callbacks: [handler] })
+    expect(await used()).toMatchObject({ used: countedPrice('chatgpt-4o-latest', { input: 19, output: 10 }, { providerId: 'openai' }), reserved: 0 })
   })
 
   it('refuses a run before any provider request, surfacing TokenQuotaExceededError', async () => {

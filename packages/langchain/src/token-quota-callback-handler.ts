@@ -229,7 +229,12 @@ export class TokenQuotaCallbackHandler extends BaseCallbackHandler {
     const choices = positiveInteger(invocation.n) ?? 1
 
     const label = `LangChain run of ${model ?? 'a model'}`
-    const reservation = await reserveCall({ quota, estimator }, { label, context, promptTokens, outputTokens: maxOutput * choices, model, params: invocation })
+    // LangChain names the provider (`openai`, `anthropic`, `google_genai`, …); the price tables know these names.
+    const provider = typeof metadata.ls_provider === 'string' ? metadata.ls_provider : undefined
+    const reservation = await reserveCall(
+      { quota, estimator },
+      { label, context, promptTokens, outputTokens: maxOutput * choices, model, provider, params: invocation },
+    )
     if (reservation.kind !== 'metered') throw new TypeError('A LangChain run has no fallback response')
     const { call } = reservation
     // The provider request follows this callback, with the run's signal.

@@ -73,7 +73,7 @@ export class CallGate {
     const promptTokens = typeof estimating === 'number' ? estimating : await estimating
     const outputTokens = maxOutputTokens(kind, body, this.#options.defaultMaxOutputTokens ?? 4096)
     const model = typeof body.model === 'string' ? body.model : undefined
-    const reservation = await reserveCall(this.#options, { label: kind, context, promptTokens, outputTokens, model, params: body })
+    const reservation = await reserveCall(this.#options, { label: kind, context, promptTokens, outputTokens, model, provider: 'openai', params: body })
     if (reservation.kind === 'response') return withPlan(request, { synthetic: syntheticResponse(kind, body, reservation.response) })
     const metered = reservation.call
     const sent: Json = { ...body, model: reservation.model }

@@ -13,10 +13,12 @@ import {
   chatCompletion,
   countedPrice,
   createProviderServer,
+  embeddingsResponse,
   json,
   responseEvents,
   responseObject,
   sse,
+  tablePrice,
   type TokenCounts,
 } from '@tokenquota/test-support'
 import OpenAI from 'openai'
@@ -115,5 +117,17 @@ describe('OpenAI calls on a dollar budget', () => {
     expect(fallbacks).toMatchObject([{ kind: 'model', from: 'gpt-4o', to: 'gpt-4.1-nano', error: { unit: 'usd', policy: 'org-monthly-usd' } }])
     expect(server.calls[0]!.body).toMatchObject({ model: 'gpt-4.1-nano' })
     expect(await spent()).toBe(priced('gpt-4.1-nano', counts))
+  })
+
+  it('embeddings are priced under OpenAI (genai-prices finds text-embedding-3-small only there), not refused as unpriced', async () => {
+    const { client, asAcme, spent, usage } = setup()
+    server.reply('/embeddings', json(embeddingsResponse({ inputs: 2, promptTokens: 12 })))
+    const embeddings = await asAcme(() => client.embeddings.create({ model: 'text-embedding-3-small', input: ['hello world', 'bonjour'] }))
+    expect(embeddings.data).toHaveLength(2)
+    expect(usage[0]!.cost).toMatchObject({
+      usd: tablePrice('text-embedding-3-small', { input: 12, output: 0 }, { providerId: 'openai' }),
+      price: { provider: 'openai', model: 'text-embedding-3-small' },
+    })
+    expect(await spent()).toBe(countedPrice('text-embedding-3-small', { input: 12, output: 0 }, { providerId: 'openai' }))
   })
 })

@@ -6,17 +6,23 @@ export const anthropicBaseURL = 'https://api.anthropic.test'
 export interface AnthropicCounts {
   readonly input: number
   readonly output: number
+  /** Every prompt token written to the cache, for five minutes or an hour. */
   readonly cacheWrite?: number
+  /** The part of `cacheWrite` written for one hour. */
+  readonly cacheWrite1h?: number
   readonly cacheRead?: number
+  /** Server-side web searches (`server_tool_use.web_search_requests`). */
+  readonly webSearches?: number
 }
 
-export function anthropicUsage({ input, output, cacheWrite = 0, cacheRead = 0 }: AnthropicCounts) {
+export function anthropicUsage({ input, output, cacheWrite = 0, cacheWrite1h = 0, cacheRead = 0, webSearches }: AnthropicCounts) {
   return {
     input_tokens: input,
     cache_creation_input_tokens: cacheWrite,
     cache_read_input_tokens: cacheRead,
-    cache_creation: { ephemeral_5m_input_tokens: cacheWrite, ephemeral_1h_input_tokens: 0 },
+    cache_creation: { ephemeral_5m_input_tokens: cacheWrite - cacheWrite1h, ephemeral_1h_input_tokens: cacheWrite1h },
     output_tokens: output,
+    ...(webSearches !== undefined && { server_tool_use: { web_search_requests: webSearches } }),
     service_tier: 'standard',
   }
 }
@@ -24,9 +30,29 @@ export function anthropicUsage({ input, output, cacheWrite = 0, cacheRead = 0 }:
 type Block = Record<string, unknown>
 
 export function anthropicMessage(
-  options: { text?: string; input?: number; output?: number; cacheWrite?: number; cacheRead?: number; model?: string; content?: Block[]; usage?: null } = {},
+  options: {
+    text?: string
+    input?: number
+    output?: number
+    cacheWrite?: number
+    cacheWrite1h?: number
+    cacheRead?: number
+    webSearches?: number
+    model?: string
+    content?: Block[]
+    usage?: null
+  } = {},
 ) {
-  const { text = 'Hello! How can I help you today?', input = 12, output = 9, cacheWrite, cacheRead, model = 'claude-sonnet-4-6' } = options
+  const {
+    text = 'Hello! How can I help you today?',
+    input = 12,
+    output = 9,
+    cacheWrite,
+    cacheWrite1h,
+    cacheRead,
+    webSearches,
+    model = 'claude-sonnet-4-6',
+  } = options
   const content = options.content ?? [{ type: 'text', text }]
   return {
     id: 'msg_01XFDUDYJgAACzvnptvVoYEL',
@@ -36,7 +62,7 @@ export function anthropicMessage(
     content,
     stop_reason: content.some((block) => block.type === 'tool_use') ? 'tool_use' : 'end_turn',
     stop_sequence: null,
-    ...(options.usage === null ? {} : { usage: anthropicUsage({ input, output, cacheWrite, cacheRead }) }),
+    ...(options.usage === null ? {} : { usage: anthropicUsage({ input, output, cacheWrite, cacheWrite1h, cacheRead, webSearches }) }),
   }
 }
 

@@ -1,4 +1,4 @@
-import { calcPrice } from '@pydantic/genai-prices'
+import { calcPrice, extractUsage, findProvider } from '@pydantic/genai-prices'
 
 /** A call's tokens as the tests state them: `input` includes `cachedInput`; `output` includes thinking. */
 export interface PricedTokens {
@@ -45,4 +45,14 @@ const unitsPerDollar = 100_000_000
 /** The table's price of a call as a money counter holds it: whole tens of nano-dollars, rounded up. */
 export function countedPrice(model: string, tokens: PricedTokens, lookup: PriceLookup = {}): number {
   return Math.ceil(tablePrice(model, tokens, lookup) * unitsPerDollar - 1e-6) / unitsPerDollar
+}
+
+/** What `@pydantic/genai-prices` says a provider's response costs, reading its usage with the package's own extractor. */
+export function extractedPrice(providerId: string, response: unknown): number {
+  const provider = findProvider({ providerId })
+  if (!provider) throw new Error(`@pydantic/genai-prices has no provider ${providerId}`)
+  const { model, usage } = extractUsage(provider, response)
+  const price = model === null ? null : calcPrice(usage, model, { provider })
+  if (!price) throw new Error(`@pydantic/genai-prices has no price for ${String(model)}`)
+  return price.total_price
 }

@@ -21,6 +21,8 @@ export interface CallToReserve {
   /** The most output tokens the call may produce. */
   readonly outputTokens: number
   readonly model: string | undefined
+  /** Who serves the model (`openai`, `anthropic`, `google`, …), for its price: some models are priced only under their provider. */
+  readonly provider?: string | undefined
   /** The request as the caller sent it, for fallback functions. */
   readonly params: Readonly<Record<string, unknown>>
 }
@@ -62,7 +64,8 @@ async function reserveWithFallbacks(
   let model = call.model
   for (;;) {
     try {
-      return { kind: 'lease', lease: await quota.reserve(context, { estimate, model }), model } as const
+      const request = call.provider === undefined ? { estimate, model } : { estimate, model, provider: call.provider }
+      return { kind: 'lease', lease: await quota.reserve(context, request), model } as const
     } catch (error) {
       if (!TokenQuotaExceededError.isInstance(error)) throw error
       const answer = tried.size === 0 ? cached?.cache.get(cached.key) : undefined

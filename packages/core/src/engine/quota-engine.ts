@@ -53,7 +53,7 @@ export class QuotaEngine {
     this.planner = new Planner({
       policies: settings.policies,
       shardOf: settings.shardOf,
-      pricingOf: settings.prices && ((model, at) => settings.prices!.pricing(model, at)),
+      pricingOf: settings.prices && ((model, at, provider) => settings.prices!.pricing(model, at, provider)),
       priceTables: settings.prices?.tables.map((table) => table.name),
       onUnmatchedModel: (model, unlimited) =>
         events.emit('warning', {
@@ -117,11 +117,11 @@ export class QuotaEngine {
   }
 
   /** Count-only: a reservation that holds nothing and never refuses, committed with `usage`. */
-  async record(context: QuotaContext | undefined, usage: Usage, model: string | undefined): Promise<CommitResult> {
+  async record(context: QuotaContext | undefined, usage: Usage, target: Pick<ReserveRequest, 'model' | 'provider'>): Promise<CommitResult> {
     normalizeUsage(usage)
     const at = this.settings.now()
     const nothing = normalizeEstimate(0)
-    const plan = Planner.countingOnly(await this.#plan(context, { model }, at, nothing))
+    const plan = Planner.countingOnly(await this.#plan(context, target, at, nothing))
     const reservation = await this.#place(plan, at, nothing)
     if (reservation instanceof TokenQuotaExceededError) throw new StoreUnavailableError({ message: 'The store refused a reservation that has no limit' })
     return this.#settler.commit(reservation, usage, undefined)
@@ -178,7 +178,7 @@ export class QuotaEngine {
     if (prices && !prices.loaded) return prices.ready().then(() => this.#plan(context, request, at, estimate))
     const merged = this.mergedContext(context)
     const model = request.model ?? (typeof merged.model === 'string' ? merged.model : undefined)
-    return this.planner.plan(merged, model, at, estimate)
+    return this.planner.plan(merged, model, at, estimate, request.provider)
   }
 
   /** Sends the plan to the store: the reservation, or the refusal. */

@@ -139,5 +139,14 @@ export class Settler implements LeaseSettlement<Reservation> {
 
 /** The usage a commit without usage charges: the reservation's bound. */
 function usageOfBound(bound: Reservation['bound']): NormalizedUsage {
-  return { input: bound.input, output: Math.max(0, bound.total - bound.input), total: bound.total, cachedInput: 0, cacheWrite: 0, reasoning: 0 }
+  return {
+    input: bound.input,
+    output: Math.max(0, bound.total - bound.input),
+    total: bound.total,
+    cachedInput: 0,
+    cacheWrite: 0,
+    cacheWrite1h: 0,
+    reasoning: 0,
+    webSearches: 0,
+  }
 }

@@ -80,6 +80,12 @@ export interface ReserveRequest {
   readonly estimate?: number | TokenEstimate
   /** The model, for per-model policies. @default context.model */
   readonly model?: string
+  /**
+   * Who serves the model (`openai`, `anthropic`, `google`, …), for money policies: some models are
+   * priced only under their provider (OpenAI's embeddings). Adapters set it. A model the provider's
+   * table lacks is priced by its name alone.
+   */
+  readonly provider?: string
 }
 
 export interface TokenQuota {
@@ -103,7 +109,7 @@ export interface TokenQuota {
   /** Enforce-only: throws like `reserve` when the request would not fit, holds nothing. @default estimate 1 */
   check(context?: QuotaContext, request?: ReserveRequest): Promise<readonly PolicyDecision[]>
   /** Count-only: charges usage without checking any limit. */
-  record(context: QuotaContext | undefined, usage: Usage, options?: { readonly model?: string }): Promise<CommitResult>
+  record(context: QuotaContext | undefined, usage: Usage, options?: { readonly model?: string; readonly provider?: string }): Promise<CommitResult>
   /** One entry per applicable policy (all policies when no model is given). */
   status(context?: QuotaContext, options?: { readonly model?: string }): Promise<readonly PolicyDecision[]>
   /** Subscribes to an event; returns the function that unsubscribes. */
@@ -154,7 +160,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     currentContext: () => engine.currentContext(),
     reserve: (context, request = {}) => engine.reserve(context, request),
     check: (context, request = {}) => engine.check(context, request),
-    record: (context, usage, recordOptions = {}) => engine.record(context, usage, recordOptions.model),
+    record: (context, usage, recordOptions = {}) => engine.record(context, usage, recordOptions),
     status: (context, statusOptions = {}) => engine.status(context, statusOptions.model),
     on: (name, listener) => events.on(name, listener),
     emit: (name, event) => events.emit(name, event),

@@ -17,7 +17,7 @@ export interface PlannerOptions {
   /** A model that no per-model policy matches, once per model. */
   readonly onUnmatchedModel: (model: string, unlimited: boolean) => void
   /** The model's price, for money policies (`count: 'usd'`); the tables are loaded before planning. */
-  readonly pricingOf?: (model: string, at: number) => ModelPricing | undefined
+  readonly pricingOf?: (model: string, at: number, provider: string | undefined) => ModelPricing | undefined
   /** The price tables' names, for messages. */
   readonly priceTables?: readonly string[]
 }
@@ -66,11 +66,11 @@ export class Planner {
    * function is asynchronous.
    * @throws TokenQuotaExceededError (`RequestTooLarge`) when a per-request cap refuses
    */
-  plan(context: QuotaContext, model: string | undefined, at: number, estimate: EstimateBound): RequestPlan | Promise<RequestPlan> {
+  plan(context: QuotaContext, model: string | undefined, at: number, estimate: EstimateBound, provider?: string): RequestPlan | Promise<RequestPlan> {
     const targets = this.#resolveTargets(context, model, at)
     return targets instanceof Promise
-      ? targets.then((resolved) => this.#build(context, model, resolved, at, estimate))
-      : this.#build(context, model, targets, at, estimate)
+      ? targets.then((resolved) => this.#build(context, model, resolved, at, estimate, provider))
+      : this.#build(context, model, targets, at, estimate, provider)
   }
 
   /** A plan whose counters never refuse and hold nothing: usage recorded after the fact. */
@@ -139,8 +139,15 @@ export class Planner {
     return asynchronous ? Promise.all(pending) : (pending as PolicyTarget[])
   }
 
-  #build(context: QuotaContext, model: string | undefined, targets: readonly PolicyTarget[], at: number, estimate: EstimateBound): RequestPlan {
-    const pricing = this.#countsMoney ? this.#pricing(model, targets, at) : undefined
+  #build(
+    context: QuotaContext,
+    model: string | undefined,
+    targets: readonly PolicyTarget[],
+    at: number,
+    estimate: EstimateBound,
+    provider: string | undefined,
+  ): RequestPlan {
+    const pricing = this.#countsMoney ? this.#pricing(model, provider, targets, at) : undefined
     const costPricing = pricing ?? (this.#countsMoney ? targets.find((target) => target.policy.unpriced)?.policy.unpriced : undefined)
     const { bound, maxOutputTokens, requestCap } = this.#hasRequestCaps
       ? applyRequestCaps(targets, context, estimate, at)
@@ -155,9 +162,9 @@ export class Planner {
    * The model's price for the money policies among `targets`.
    * @throws UnpricedModelError when one of them has neither a table price nor an `unpriced` rate
    */
-  #pricing(model: string | undefined, targets: readonly PolicyTarget[], at: number): ModelPricing | undefined {
+  #pricing(model: string | undefined, provider: string | undefined, targets: readonly PolicyTarget[], at: number): ModelPricing | undefined {
     if (!targets.some((target) => target.policy.unit === 'usd')) return undefined
-    const pricing = model === undefined ? undefined : this.#options.pricingOf?.(model, at)
+    const pricing = model === undefined ? undefined : this.#options.pricingOf?.(model, at, provider)
     if (pricing) return pricing
     const unpriced = targets.filter((target) => target.policy.unit === 'usd' && target.policy.unpriced === undefined)
     if (unpriced.length > 0) {

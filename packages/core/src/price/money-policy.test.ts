@@ -34,11 +34,11 @@ describe("count: 'usd' — priced from @pydantic/genai-prices", () => {
     expect(await quota.status({ org: 'acme' })).toMatchObject([{ unit: 'usd', allowed: 20, used: expected, reserved: 0, available: 20 - expected }])
   })
 
-  it('charges Anthropic cache writes at their own (dearer) rate, and reserves every prompt token at it', async () => {
+  it('charges Anthropic cache writes at their own (dearer) rate, and reserves every prompt token at the dearest, the one-hour write', async () => {
     const { quota } = setup()
     const lease = await quota.reserve({ org: 'acme' }, { estimate: { input: 1000, output: 500 }, model: 'claude-sonnet-4-5' })
-    const bound = countedPrice('claude-sonnet-4-5', { input: 1000, cacheWrite: 1000, output: 500 })
-    expect(bound).toBeGreaterThan(countedPrice('claude-sonnet-4-5', { input: 1000, output: 500 }))
+    const bound = countedPrice('claude-sonnet-4-5', { input: 1000, cacheWrite: 1000, cacheWrite1h: 1000, output: 500 })
+    expect(bound).toBeGreaterThan(countedPrice('claude-sonnet-4-5', { input: 1000, cacheWrite: 1000, output: 500 }))
     expect(lease.decisions[0]!.reserved).toBe(bound)
     const real = { input: 1000, cacheWrite: 600, cachedInput: 300, output: 200 }
     const result = await lease.commit(real)
@@ -140,13 +140,17 @@ describe('price tables', () => {
     const table = litellmPrices(json)
     const at = Date.parse('2026-03-14T00:00:00Z')
     expect(
-      table.pricing('llama-3-70b', at)?.cost({ input: 1_000_000, output: 1_000_000, total: 2_000_000, cachedInput: 0, cacheWrite: 0, reasoning: 0 }),
+      table
+        .pricing('llama-3-70b', at)
+        ?.cost({ input: 1_000_000, output: 1_000_000, total: 2_000_000, cachedInput: 0, cacheWrite: 0, cacheWrite1h: 0, reasoning: 0, webSearches: 0 }),
     ).toBeCloseTo(1.38, 9)
     expect(
-      table.pricing('gpt-4o', at)?.cost({ input: 1_000_000, output: 0, total: 1_000_000, cachedInput: 1_000_000, cacheWrite: 0, reasoning: 0 }),
+      table
+        .pricing('gpt-4o', at)
+        ?.cost({ input: 1_000_000, output: 0, total: 1_000_000, cachedInput: 1_000_000, cacheWrite: 0, cacheWrite1h: 0, reasoning: 0, webSearches: 0 }),
     ).toBeCloseTo(1.25, 9)
     expect(table.pricing('dall-e-3', at)).toBeUndefined()
-    const claude = { input: 1_000_000, output: 0, total: 1_000_000, cachedInput: 200_000, cacheWrite: 400_000, reasoning: 0 }
+    const claude = { input: 1_000_000, output: 0, total: 1_000_000, cachedInput: 200_000, cacheWrite: 400_000, cacheWrite1h: 0, reasoning: 0, webSearches: 0 }
     expect(table.pricing('claude-sonnet-4-5', at)?.cost(claude)).toBeCloseTo(0.4 * 3 + 0.2 * 0.3 + 0.4 * 3.75, 9)
   })
 

@@ -2,17 +2,19 @@ import { QuotaConfigError } from '../shared/errors.js'
 import type { ModelPricing, PriceTable } from './price-table.js'
 
 /**
- * The engine's price tables, in order (the first that prices a model wins), loaded once before the
- * first money charge. A table that fails to load fails every money reservation with its error: a
- * call is never priced at nothing.
+ * The engine's price tables, in order (the first that prices a model wins), checked when the quota
+ * is created and loaded once before the first money charge. A table that fails to load fails every
+ * money reservation with its error: a call is never priced at nothing.
  */
 export class PriceBook {
   readonly tables: readonly PriceTable[]
   #loading: Promise<void> | undefined
   loaded = false
 
+  /** @throws QuotaConfigError when a table's `check()` finds it cannot load (a package not installed) */
   constructor(tables: readonly PriceTable[]) {
     this.tables = tables
+    for (const table of tables) table.check?.()
   }
 
   /** Loads every table (once; a failed load is retried by the next call). */
@@ -29,9 +31,9 @@ export class PriceBook {
     return this.#loading
   }
 
-  pricing(model: string, at: number): ModelPricing | undefined {
+  pricing(model: string, at: number, provider?: string): ModelPricing | undefined {
     for (const table of this.tables) {
-      const pricing = table.pricing(model, at)
+      const pricing = table.pricing(model, at, provider)
       if (pricing) return pricing
     }
     return undefined

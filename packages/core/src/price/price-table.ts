@@ -56,8 +56,16 @@ export interface PriceTable {
   readonly name: string
   /** Makes the table ready (e.g. imports the package that holds it); awaited before the first money charge. */
   load?(): Promise<void>
-  /** The model's pricing at `at` (epoch ms), or `undefined` when the table has no price for it. */
-  pricing(model: string, at: number): ModelPricing | undefined
+  /**
+   * Checks at once, when the quota is created, what `load()` would fail on later (e.g. a package
+   * that is not installed). Throws `QuotaConfigError`.
+   */
+  check?(): void
+  /**
+   * The model's pricing at `at` (epoch ms), or `undefined` when the table has no price for it.
+   * `provider`: who serves the call (`openai`, `anthropic`, …), when the caller knows.
+   */
+  pricing(model: string, at: number, provider?: string): ModelPricing | undefined
 }
 
 /** Per-million-token rates in US dollars, as price lists write them. */
@@ -70,6 +78,10 @@ export interface ModelRates {
   readonly cacheWrite?: number
   /** Reasoning / thinking tokens. @default output */
   readonly reasoning?: number
+  /** Prompt tokens written to a one-hour cache (Anthropic). @default cacheWrite */
+  readonly cacheWrite1h?: number
+  /** US dollars per thousand web searches. @default 0 */
+  readonly webSearches?: number
 }
 
 /** A pricing from flat per-million rates. */
@@ -81,18 +93,23 @@ export function ratePricing(rates: ModelRates, source: PriceSource): ModelPricin
     cacheWrite: (rates.cacheWrite ?? rates.input) / 1e6,
     reasoning: (rates.reasoning ?? rates.output) / 1e6,
   }
+  const cacheWrite1h = (rates.cacheWrite1h ?? rates.cacheWrite ?? rates.input) / 1e6
+  const perSearch = (rates.webSearches ?? 0) / 1000
   return {
     source,
-    cost: (usage) => weightedUsage(usage, perToken),
+    cost(usage) {
+      const written1h = Math.min(usage.cacheWrite1h, usage.cacheWrite, usage.input - Math.min(usage.cachedInput, usage.input))
+      return weightedUsage(usage, perToken) + Math.max(0, written1h) * (cacheWrite1h - perToken.cacheWrite) + usage.webSearches * perSearch
+    },
     costBound(bound) {
-      const input = Math.max(perToken.input, perToken.cachedInput, perToken.cacheWrite)
+      const input = Math.max(perToken.input, perToken.cachedInput, perToken.cacheWrite, cacheWrite1h)
       const output = Math.max(perToken.output, perToken.reasoning)
       return Math.min(bound.input * input + bound.output * output, bound.total * Math.max(input, output))
     },
   }
 }
 
-const rateKinds: readonly string[] = ['input', 'output', 'cachedInput', 'cacheWrite', 'reasoning']
+const rateKinds: readonly string[] = ['input', 'output', 'cachedInput', 'cacheWrite', 'reasoning', 'cacheWrite1h', 'webSearches']
 
 /** Checks a rates object; the message names what is wrong. */
 export function ratesProblem(rates: unknown): string | undefined {
@@ -101,7 +118,8 @@ export function ratesProblem(rates: unknown): string | undefined {
   for (const key of rateKinds) {
     const value = (rates as Record<string, unknown>)[key]
     if (value === undefined && key !== 'input' && key !== 'output') continue
-    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return `\`${key}\` a non-negative number of US dollars per million tokens`
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0)
+      return `\`${key}\` a non-negative number of US dollars per ${key === 'webSearches' ? 'thousand searches' : 'million tokens'}`
   }
   return undefined
 }

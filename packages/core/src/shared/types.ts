@@ -45,8 +45,12 @@ export interface Usage {
   readonly cachedInput?: number
   /** Prompt tokens written to the provider's cache (a part of `input`; Anthropic bills them above the plain rate). */
   readonly cacheWrite?: number
+  /** The part of `cacheWrite` written to Anthropic's one-hour cache (billed above the five-minute writes). */
+  readonly cacheWrite1h?: number
   /** Reasoning / thinking tokens (a part of `output`). */
   readonly reasoning?: number
+  /** Web searches the provider ran for the call (Anthropic's `server_tool_use.web_search_requests`), priced per search. */
+  readonly webSearches?: number
 }
 
 /** Usage after validation: every field a non-negative integer. */
@@ -56,7 +60,9 @@ export interface NormalizedUsage {
   readonly total: number
   readonly cachedInput: number
   readonly cacheWrite: number
+  readonly cacheWrite1h: number
   readonly reasoning: number
+  readonly webSearches: number
 }
 
 /** What the caller expects a request to use before it is sent. */

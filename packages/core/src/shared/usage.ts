@@ -37,10 +37,12 @@ export function normalizeUsage(usage: Usage): NormalizedUsage {
   }
   const cachedInput = optionalCount(usage.cachedInput, 'usage.cachedInput') ?? 0
   const cacheWrite = optionalCount(usage.cacheWrite, 'usage.cacheWrite') ?? 0
+  const cacheWrite1h = optionalCount(usage.cacheWrite1h, 'usage.cacheWrite1h') ?? 0
   const reasoning = optionalCount(usage.reasoning, 'usage.reasoning') ?? 0
+  const webSearches = optionalCount(usage.webSearches, 'usage.webSearches') ?? 0
   // A total without a split: charge it all as output, the side that costs more.
   const resolvedOutput = output ?? (input === undefined ? total! : Math.max(0, (total ?? sum) - input))
-  return { input: input ?? 0, output: resolvedOutput, total: total ?? sum, cachedInput, cacheWrite, reasoning }
+  return { input: input ?? 0, output: resolvedOutput, total: total ?? sum, cachedInput, cacheWrite, cacheWrite1h, reasoning, webSearches }
 }
 
 /**
