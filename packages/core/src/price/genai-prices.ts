@@ -7,11 +7,11 @@ interface GenaiPricesModule {
   calcPrice(
     usage: Record<string, number | undefined>,
     modelId: string,
-    options?: { providerId?: string; provider?: GenaiProvider; timestamp?: Date },
+    options?: { providerId?: string; timestamp?: Date },
   ): { total_price: number; provider: GenaiProvider; model: { id: string } } | null
 }
 
-/** A provider of the package's data, passed back to it so it is not searched again. */
+/** A provider of the package's data. */
 interface GenaiProvider {
   readonly id: string
 }
@@ -88,7 +88,8 @@ function find(prices: GenaiPricesModule, model: string, at: Date, pinned: string
 
 /** The pricing of a call at `at`: the package prices it at that moment (time-of-day and dated prices). */
 function pricingAt(prices: GenaiPricesModule, found: Found, model: string, at: Date): ModelPricing {
-  const price = (usage: Record<string, number>) => prices.calcPrice(usage, model, { provider: found.provider, timestamp: at })!.total_price
+  // By the provider's id: the package finds it faster than it takes a provider object back.
+  const price = (usage: Record<string, number>) => prices.calcPrice(usage, model, { providerId: found.provider.id, timestamp: at })!.total_price
   return {
     source: { table: '@pydantic/genai-prices', provider: found.provider.id, model: found.model, pricedAt: at.toISOString() },
     cost: (usage: NormalizedUsage) => price(genaiUsage(usage)),
