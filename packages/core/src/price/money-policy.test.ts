@@ -124,6 +124,23 @@ describe('price tables', () => {
     await expect(quota.reserve({ org: 'a' }, { estimate: 10, model: 'gemini-2.5-flash' })).rejects.toThrow(UnpricedModelError)
   })
 
+  it('an override table prices one-hour cache writes (default: the cache-write rate) and web searches (per thousand; default: free)', async () => {
+    const { quota } = setup([orgMonthly], {
+      prices: [
+        priceTable({
+          'claude-custom': { input: 3, output: 15, cacheWrite: 3.75, cacheWrite1h: 6, webSearches: 10 },
+          'claude-plain': { input: 3, output: 15, cacheWrite: 3.75 },
+        }),
+      ],
+    })
+    const usage = { input: 1_000_000, cacheWrite: 600_000, cacheWrite1h: 400_000, output: 0, webSearches: 5 }
+    const custom = await (await quota.reserve({ org: 'a' }, { estimate: 10, model: 'claude-custom' })).commit(usage)
+    expect(custom.cost!.usd).toBeCloseTo(0.4 * 3 + 0.2 * 3.75 + 0.4 * 6 + 0.05, 9)
+    const plain = await (await quota.reserve({ org: 'a' }, { estimate: 10, model: 'claude-plain' })).commit(usage)
+    expect(plain.cost!.usd).toBeCloseTo(0.4 * 3 + 0.6 * 3.75, 9)
+    expect(() => priceTable({ x: { input: 1, output: 1, webSearches: -1 } })).toThrow(/per thousand searches/)
+  })
+
   it("loads LiteLLM's model_prices_and_context_window.json, provider-prefixed keys under their bare name too", async () => {
     const json = {
       sample_spec: { max_tokens: 'set to max output tokens', input_cost_per_token: 0, output_cost_per_token: 0 },
