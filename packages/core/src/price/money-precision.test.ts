@@ -19,7 +19,7 @@ describe('money counters charge within ten nano-dollars of the table price', () 
   it('a 9.45 µ$ gpt-4o-mini call is charged 9.45 µ$, not a whole 10 µ$', async () => {
     const { quota } = setup()
     const usage = { input: 27, output: 9 }
-    expect(tablePrice('gpt-4o-mini', usage)).toBeCloseTo(9.45e-6, 12)
+    expect(tablePrice('gpt-4o-mini', usage, { at: Date.parse('2026-03-14T10:00:00Z') })).toBeCloseTo(9.45e-6, 12)
     const result = await (await quota.reserve({ org: 'acme' }, { estimate: { input: 27, output: 9 }, model: 'gpt-4o-mini' })).commit(usage)
     expect(result.charges[0]!.amount).toBeCloseTo(9.45e-6, 12)
     expect((await quota.status({ org: 'acme' }))[0]!.used).toBeCloseTo(9.45e-6, 12)
@@ -41,7 +41,7 @@ describe('money counters charge within ten nano-dollars of the table price', () 
         for (const { model, input, output, cached, used } of calls) {
           const lease = await quota.reserve({ org: 'acme' }, { estimate: { input, output }, model })
           const usage = { input: Math.ceil(input * used), output: Math.floor(output * used), cachedInput: Math.floor(input * used * cached) }
-          const price = tablePrice(model, usage)
+          const price = tablePrice(model, usage, { at: Date.parse('2026-03-14T10:00:00Z') })
           const { charges } = await lease.commit(usage)
           const charged = charges[0]!.amount
           expect(charged).toBeGreaterThanOrEqual(price - 1e-15)
@@ -76,6 +76,6 @@ describe('money counters charge within ten nano-dollars of the table price', () 
     const [current] = await store.read({ now, counters: [{ counter: quota.policies[0]!.counterName, identifier: '=acme', window }] })
     expect(quota.policies[0]!.counterName).toBe('org-daily-usd#usd-e8')
     expect(old!.used).toBe(0)
-    expect(current!.used).toBe(Math.round(countedPrice('gpt-4o-mini', { input: 100, output: 10 }) * 1e8))
+    expect(current!.used).toBe(Math.round(countedPrice('gpt-4o-mini', { input: 100, output: 10 }, { at: now }) * 1e8))
   })
 })

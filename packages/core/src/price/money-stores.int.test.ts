@@ -53,7 +53,7 @@ describe.each(stores)('money counters on %s', (_name, createStore) => {
     let expected = 0
     for (const { model, input, output } of calls) {
       await (await quota.reserve({ org: 'acme' }, { estimate: { input, output }, model })).commit({ input, output })
-      expected += Math.round(countedPrice(model, { input, output }) * 1e8)
+      expected += Math.round(countedPrice(model, { input, output }, { at: clock.now() }) * 1e8)
     }
     await quota.flush()
     const [status] = await quota.status({ org: 'acme' })

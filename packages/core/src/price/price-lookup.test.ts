@@ -22,9 +22,10 @@ describe('the provider of a call picks its price', () => {
     await expect(quota.reserve({ org: 'acme' }, { estimate: { input: 8, output: 0 }, model: 'text-embedding-3-small' })).rejects.toThrow(UnpricedModelError)
     const lease = await quota.reserve({ org: 'acme' }, { estimate: { input: 8, output: 0 }, model: 'text-embedding-3-small', provider: 'openai' })
     const result = await lease.commit({ input: 5, output: 0 })
-    const price = tablePrice('text-embedding-3-small', { input: 5, output: 0 }, { providerId: 'openai' })
+    const at = Date.parse('2026-03-14T10:00:00Z')
+    const price = tablePrice('text-embedding-3-small', { input: 5, output: 0 }, { providerId: 'openai', at })
     expect(result.cost).toMatchObject({ usd: price, price: { provider: 'openai', model: 'text-embedding-3-small' } })
-    expect(result.charges[0]!.amount).toBe(countedPrice('text-embedding-3-small', { input: 5, output: 0 }, { providerId: 'openai' }))
+    expect(result.charges[0]!.amount).toBe(countedPrice('text-embedding-3-small', { input: 5, output: 0 }, { providerId: 'openai', at }))
     // Count-only records name it too.
     const recorded = await quota.record({ org: 'acme' }, { input: 1000, output: 0 }, { model: 'text-embedding-3-small', provider: 'openai' })
     expect(recorded.cost?.price.provider).toBe('openai')
