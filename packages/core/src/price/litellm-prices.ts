@@ -7,6 +7,7 @@ export interface LiteLLMPriceEntry {
   readonly output_cost_per_token?: number
   readonly cache_read_input_token_cost?: number
   readonly cache_creation_input_token_cost?: number
+  readonly cache_creation_input_token_cost_above_1hr?: number
   readonly output_cost_per_reasoning_token?: number
   readonly litellm_provider?: string
   readonly mode?: string
@@ -30,6 +31,7 @@ export function litellmPrices(json: Readonly<Record<string, LiteLLMPriceEntry>>)
       ...(isCost(entry.cache_read_input_token_cost) && { cachedInput: perMillion(entry.cache_read_input_token_cost) }),
       ...(isCost(entry.cache_creation_input_token_cost) && { cacheWrite: perMillion(entry.cache_creation_input_token_cost) }),
       ...(isCost(entry.output_cost_per_reasoning_token) && { reasoning: perMillion(entry.output_cost_per_reasoning_token) }),
+      ...(isCost(entry.cache_creation_input_token_cost_above_1hr) && { cacheWrite1h: perMillion(entry.cache_creation_input_token_cost_above_1hr) }),
     }
     const bare = key.includes('/') ? key.slice(key.lastIndexOf('/') + 1) : key
     if (!/[*?]/.test(key)) rates[key] = entryRates

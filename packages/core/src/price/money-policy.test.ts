@@ -152,6 +152,7 @@ describe('price tables', () => {
         output_cost_per_token: 1.5e-5,
         cache_read_input_token_cost: 3e-7,
         cache_creation_input_token_cost: 3.75e-6,
+        cache_creation_input_token_cost_above_1hr: 6e-6,
       },
     }
     const table = litellmPrices(json)
@@ -169,6 +170,7 @@ describe('price tables', () => {
     expect(table.pricing('dall-e-3', at)).toBeUndefined()
     const claude = { input: 1_000_000, output: 0, total: 1_000_000, cachedInput: 200_000, cacheWrite: 400_000, cacheWrite1h: 0, reasoning: 0, webSearches: 0 }
     expect(table.pricing('claude-sonnet-4-5', at)?.cost(claude)).toBeCloseTo(0.4 * 3 + 0.2 * 0.3 + 0.4 * 3.75, 9)
+    expect(table.pricing('claude-sonnet-4-5', at)?.cost({ ...claude, cacheWrite1h: 100_000 })).toBeCloseTo(0.4 * 3 + 0.2 * 0.3 + 0.3 * 3.75 + 0.1 * 6, 9)
   })
 
   it('a table that cannot load fails money reservations with its error, holds nothing, and is tried again on the next call', async () => {
