@@ -68,6 +68,8 @@ describe.each(sdks)('@anthropic-ai/sdk v%s', (_, Anthropic) => {
       server.reply('/v1/messages', json(anthropicMessage({ input: 12, cacheWrite: 300, cacheRead: 2000, output: 9 })))
       const message = await asAlice(() => client.messages.create({ model, max_tokens: 500, messages }))
       expect(message.content).toEqual([{ type: 'text', text: 'Hello! How can I help you today?' }])
+      // Sent once: the metered body reads like the real one (SDK 1.17 checks `body?.locked` before `json()`).
+      expect(server.calls).toHaveLength(1)
       expect(await used()).toMatchObject({ used: 12 + 300 + 2000 + 9, reserved: 0 })
     })
 

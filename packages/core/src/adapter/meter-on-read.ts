@@ -35,8 +35,9 @@ export function meterOnRead(response: Response, charge: (parsed: unknown) => Pro
   if (typeof (response as { bytes?: unknown }).bytes === 'function') own.bytes = read((response as unknown as { bytes(): Promise<Uint8Array> }).bytes, decode)
   own.formData = read(response.formData, () => undefined)
 
-  // Reading `body` does not consume it; where the runtime defines it (a prototype getter in Node,
-  // elsewhere in workerd), the instance's own property shadows it.
+  // Reading `body` (or its `locked`) neither consumes nor locks it: the metered stream takes the
+  // body's reader only when it is first read. Where the runtime defines `body` (a prototype getter in
+  // Node, elsewhere in workerd), the instance's own property shadows it.
   const body = response.body
   let metered: ReadableStream<Uint8Array> | null | undefined
   Object.defineProperty(response, 'body', {
@@ -46,33 +47,41 @@ export function meterOnRead(response: Response, charge: (parsed: unknown) => Pro
   return response
 }
 
-/** The body as a stream read chunk by chunk: charged from the whole body at its end, or as interrupted when cancelled or broken. */
+/**
+ * The body as a stream read chunk by chunk: charged from the whole body at its end, or as interrupted
+ * when cancelled or broken. Lazy: nothing is read, and the body is not locked, until it is read
+ * (a high-water mark of 0 keeps the stream from pulling ahead on its own).
+ */
 function meterStream(body: ReadableStream<Uint8Array> | null, charge: (bytes: Uint8Array | undefined) => Promise<void>): ReadableStream<Uint8Array> | null {
   if (body === null) return null
   const chunks: Uint8Array[] = []
-  const reader = body.getReader()
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let next: Awaited<ReturnType<typeof reader.read>>
-      try {
-        next = await reader.read()
-      } catch (error) {
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let next: ReadableStreamReadResult<Uint8Array>
+        try {
+          reader ??= body.getReader()
+          next = await reader.read()
+        } catch (error) {
+          await charge(undefined)
+          throw error
+        }
+        if (next.done) {
+          await charge(concat(chunks))
+          controller.close()
+          return
+        }
+        chunks.push(next.value)
+        controller.enqueue(next.value)
+      },
+      async cancel(reason) {
         await charge(undefined)
-        throw error
-      }
-      if (next.done) {
-        await charge(concat(chunks))
-        controller.close()
-        return
-      }
-      chunks.push(next.value)
-      controller.enqueue(next.value)
+        await (reader ?? body).cancel(reason)
+      },
     },
-    async cancel(reason) {
-      await charge(undefined)
-      await reader.cancel(reason)
-    },
-  })
+    { highWaterMark: 0 },
+  )
 }
 
 function concat(chunks: readonly Uint8Array[]): Uint8Array {
