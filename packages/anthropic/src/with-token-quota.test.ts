@@ -38,7 +38,15 @@ const sdks = [
 ] as const
 
 describe.each(sdks)('@anthropic-ai/sdk v%s', (_, Anthropic) => {
-  function setup(options: { policies?: QuotaPolicy[]; quota?: Partial<TokenQuotaOptions>; wrap?: Partial<WithTokenQuotaOptions>; maxRetries?: number } = {}) {
+  function setup(
+    options: {
+      policies?: QuotaPolicy[]
+      quota?: Partial<TokenQuotaOptions>
+      wrap?: Partial<WithTokenQuotaOptions>
+      maxRetries?: number
+      timeout?: number
+    } = {},
+  ) {
     const warnings: WarningEvent[] = []
     const fallbacks: FallbackEvent[] = []
     const quota = createTokenQuota({
@@ -46,7 +54,7 @@ describe.each(sdks)('@anthropic-ai/sdk v%s', (_, Anthropic) => {
       on: { warning: (event) => warnings.push(event), fallback: (event) => fallbacks.push(event) },
       ...options.quota,
     })
-    const raw = new Anthropic({ apiKey: 'sk-ant-test', baseURL: anthropicBaseURL, maxRetries: options.maxRetries ?? 0 })
+    const raw = new Anthropic({ apiKey: 'sk-ant-test', baseURL: anthropicBaseURL, maxRetries: options.maxRetries ?? 0, timeout: options.timeout })
     const client = withTokenQuota(raw, { quota, ...options.wrap })
     const asAlice = <T>(fn: () => Promise<T>) => quota.withContext({ user: 'alice' }, fn)
     const used = async (user = 'alice') => (await quota.status({ user }))[0]!
@@ -120,6 +128,24 @@ describe.each(sdks)('@anthropic-ai/sdk v%s', (_, Anthropic) => {
       const early = new AbortController()
       early.abort()
       await expect(asAlice(() => client.messages.create({ model, max_tokens: 500, messages }, { signal: early.signal }))).rejects.toThrow()
+      expect(await used()).toMatchObject({ used: promptEstimate + 500, reserved: 0 })
+    })
+
+    it("charges the reservation, once, of a call that outlives the SDK's timeout after reaching Anthropic, retries included", async () => {
+      const { client, asAlice, used } = setup({ maxRetries: 2, timeout: 1000 })
+      server.reply('/v1/messages', hang())
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+      try {
+        const pending = asAlice(() => client.messages.create({ model, max_tokens: 500, messages })).catch((caught: unknown) => caught)
+        for (let attempt = 1; attempt <= 3; attempt++) {
+          await server.arrived(attempt)
+          await vi.advanceTimersByTimeAsync(1000 + 30_000) // the timeout, then the retry back-off
+        }
+        expect(await pending).toBeInstanceOf(Anthropic.APIConnectionTimeoutError)
+      } finally {
+        vi.useRealTimers()
+      }
+      expect(server.calls).toHaveLength(3)
       expect(await used()).toMatchObject({ used: promptEstimate + 500, reserved: 0 })
     })
 

@@ -1,3 +1,4 @@
+import type { MeteredCall } from '@tokenquota/core/adapter'
 import { CallGate, type RequestOptions } from './call-gate.js'
 import { meterResponse } from './meter-response.js'
 import type { WithTokenQuotaOptions } from './options.js'
@@ -20,6 +21,7 @@ interface RequestResult {
 }
 
 interface ClientInternals {
+  fetch?: typeof fetch
   withOptions(options: Json): ClientInternals
   makeRequest(
     options: RequestOptions | Promise<RequestOptions>,
@@ -31,6 +33,16 @@ interface ClientInternals {
 }
 
 const wrapped = Symbol.for('tokenquota.anthropic.wrapped')
+const callKey = Symbol.for('tokenquota.anthropic.call')
+
+/** The request with its metered call in its fetch options, which the SDK passes to every attempt's fetch. */
+function withMeteredCall(request: RequestOptions, metered: MeteredCall): RequestOptions {
+  return { ...request, fetchOptions: { ...(request.fetchOptions as Json | undefined), [callKey]: metered } }
+}
+
+function meteredCallOf(init: RequestInit | undefined): MeteredCall | undefined {
+  return (init as Record<symbol, MeteredCall | undefined> | undefined)?.[callKey]
+}
 
 /** Fields of a Messages request that `countTokens` takes. */
 const countedFields = ['model', 'messages', 'system', 'tools', 'tool_choice', 'thinking', 'output_config', 'mcp_servers']
@@ -52,7 +64,21 @@ export function withTokenQuota<Client extends AnthropicLike>(client: Client, opt
   if (typeof raw.withOptions !== 'function' || typeof (raw as { makeRequest?: unknown }).makeRequest !== 'function') {
     throw new TypeError('withTokenQuota() expects an Anthropic client from the `@anthropic-ai/sdk` package')
   }
-  const derived = raw.withOptions({}) as ClientInternals & Record<symbol, unknown>
+  const transport = raw.fetch ?? globalThis.fetch
+
+  /**
+   * Every attempt's HTTP exchange, with the signal the SDK sends it with (its own: the caller's
+   * abort and its timeout both abort it): the call is marked sent, and a successful response metered.
+   */
+  async function meteringFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const metered = meteredCallOf(init)
+    if (metered === undefined) return transport(input, init)
+    metered.sending(init?.signal)
+    const response = await transport(input, init)
+    return response.ok ? meterResponse(metered, response) : response
+  }
+
+  const derived = raw.withOptions({ fetch: meteringFetch }) as ClientInternals & Record<symbol, unknown>
   const gate = new CallGate(options, async (params, request) => {
     // Beta features' headers are not passed on: a count the API refuses falls back to the estimate.
     const body = Object.fromEntries(countedFields.filter((field) => params[field] !== undefined).map((field) => [field, params[field]]))
@@ -61,9 +87,10 @@ export function withTokenQuota<Client extends AnthropicLike>(client: Client, opt
   })
   const makeRequest = derived.makeRequest
 
-  // Retries re-enter makeRequest with a retry id: only the first attempt reserves, and only the call
-  // as a whole (all retries exhausted) settles a failure: released, or charged when it was aborted
-  // after being sent.
+  // Retries re-enter makeRequest with a retry id and the same options (the metered call rides in
+  // their fetch options): only the first attempt reserves, and only the call as a whole (all
+  // retries exhausted) settles a failure: released, or charged when its last attempt was aborted
+  // after being sent (the caller's abort, or the SDK's timeout).
   derived.makeRequest = async function (this: ClientInternals, optionsInput, retriesRemaining, retryOfRequestLogID, ...rest) {
     if (retryOfRequestLogID !== undefined) return makeRequest.call(this, optionsInput, retriesRemaining, retryOfRequestLogID, ...rest)
     const request = await optionsInput
@@ -79,8 +106,13 @@ export function withTokenQuota<Client extends AnthropicLike>(client: Client, opt
         startTime: Date.now(),
       }
     }
-    const result = await plan.metered.send(request.signal, () => makeRequest.call(this, plan.request, retriesRemaining, retryOfRequestLogID, ...rest))
-    return { ...result, response: meterResponse(plan.metered, result.response) }
+    const sent = withMeteredCall(plan.request, plan.metered)
+    try {
+      return await makeRequest.call(this, sent, retriesRemaining, retryOfRequestLogID, ...rest)
+    } catch (error) {
+      await plan.metered.fail(error)
+      throw error
+    }
   }
   derived.withOptions = (overrides: Json) => withTokenQuota(raw.withOptions(overrides) as unknown as Client, options) as unknown as ClientInternals
   Object.defineProperty(derived, wrapped, { value: true })

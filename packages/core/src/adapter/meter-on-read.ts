@@ -59,7 +59,7 @@ function meterStream(body: ReadableStream<Uint8Array> | null, charge: (bytes: Ui
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        let next: ReadableStreamReadResult<Uint8Array>
+        let next: Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>
         try {
           reader ??= body.getReader()
           next = await reader.read()
