@@ -22,8 +22,8 @@ function meterMessageStream(source: ReadableStream<Uint8Array>, call: MeteredCal
     switch (event?.type) {
       case 'message_start': {
         usage = (event.message as Json | undefined)?.usage as Json | undefined
-        const input = usageOf(usage)?.input
-        if (input !== undefined) meter.promptCounted(input)
+        const prompt = usageOf(usage)
+        if (prompt?.input !== undefined) meter.promptCounted({ ...prompt, input: prompt.input })
         break
       }
       case 'content_block_delta':

@@ -231,6 +231,27 @@ describe.each(sdks)('@anthropic-ai/sdk v%s', (_, Anthropic) => {
       expect(await used()).toMatchObject({ reserved: 0 })
     })
 
+    it("keeps message_start's cache split when a stream stops, or ends, before message_delta", async () => {
+      // Weighted like Anthropic's prices: a cached prompt costs a tenth of a plain one.
+      const weighted: QuotaPolicy = { ...userDaily, count: { input: 1, cacheWrite: 1.25, cachedInput: 0.1, output: 5 } }
+      const usage = { input: 25, cacheWrite: 400, cacheRead: 10_000, output: 15 }
+      const prompt = 25 + 1.25 * 400 + 0.1 * 10_000
+      for (const ending of ['stop', 'end'] as const) {
+        const { client, asAlice, used } = setup({ policies: [weighted], wrap: { estimator: (text) => text.length } })
+        const finalUsage = ending === 'end' ? 'none' : 'output'
+        server.reply('/v1/messages', sse(anthropicStreamEvents({ words: ['Hello', ' there'], usage, finalUsage }), { done: false }))
+        const stream = await asAlice(async () => client.messages.stream({ model, max_tokens: 500, messages }))
+        if (ending === 'stop') {
+          await new Promise<void>((resolve) => stream.on('text', (delta) => delta === 'Hello' && resolve()))
+          stream.abort()
+        }
+        await stream.done().catch(() => undefined)
+        const charged = (await used()).used
+        expect(charged, ending).toBeGreaterThanOrEqual(prompt + 5 * 'Hello'.length)
+        expect(charged, ending).toBeLessThanOrEqual(Math.ceil(prompt + 5 * 'Hello there'.length))
+      }
+    })
+
     it('charges what arrived when the connection breaks mid-stream', async () => {
       // message_start, ping, content_block_start, two deltas; then the connection resets.
       const upstream = await startResettingServer(

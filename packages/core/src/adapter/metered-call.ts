@@ -8,6 +8,12 @@ import type { Usage } from '../shared/types.js'
 export type StreamAbortCharge = 'produced' | 'reservation'
 
 /**
+ * The prompt as the provider counted it before its answer (Anthropic's `message_start`): its tokens,
+ * cached ones included, and the shares read from and written to its prompt cache, charged at their own weights.
+ */
+export type CountedPrompt = Pick<Usage, 'cachedInput' | 'cacheWrite'> & { readonly input: number }
+
+/**
  * One metered model call, for adapters: its lease and what is known about its prompt. Settles
  * exactly once, whichever of the response paths (usage, no usage, interruption, failure) gets
  * there first. Settling never throws: store failures are reported by the engine's `storeError`
@@ -51,9 +57,9 @@ export class MeteredCall {
   /**
    * Charges the provider's usage; falls back to an estimate when it is missing or malformed, of the
    * prompt and `outputText` (a function when the text is costly to build and rarely needed); of
-   * `promptTokens` instead of the prompt's estimate when the provider counted it apart.
+   * `prompt` instead of the prompt's estimate when the provider counted it apart.
    */
-  async commitUsage(usage: Usage | undefined, outputText: string | (() => string), promptTokens?: number): Promise<void> {
+  async commitUsage(usage: Usage | undefined, outputText: string | (() => string), prompt?: number | CountedPrompt): Promise<void> {
     if (!this.#begin()) return
     // All zeros is what some compatible servers send when they do not count: a call is never free.
     if (usage !== undefined && !usage.total && !usage.input && !usage.output) usage = undefined
@@ -73,7 +79,7 @@ export class MeteredCall {
     } else {
       this.#quota.emit('warning', { code: 'UsageMissing', message: `The ${this.label} response had no usage; charging an estimate` })
     }
-    await this.#commitEstimate(typeof outputText === 'function' ? outputText() : outputText, promptTokens)
+    await this.#commitEstimate(typeof outputText === 'function' ? outputText() : outputText, prompt)
   }
 
   /** For calls whose provider never reports usage (e.g. Gemini embeddings): charge the estimate, quietly. */
@@ -85,16 +91,16 @@ export class MeteredCall {
   /**
    * A stream stopped before its usage arrived: charge the prompt and what was generated — or,
    * when nothing of the answer was seen, the reservation (the provider bills what it processed,
-   * a long reasoning phase included). `promptTokens`: the provider's own count of the prompt, when
-   * the stream told it before stopping (it replaces the estimate).
+   * a long reasoning phase included). `prompt`: the provider's own count of the prompt, when the
+   * stream told it before stopping (it replaces the estimate, its cache shares at their own weights).
    */
-  async commitInterrupted(producedText: string, promptTokens?: number): Promise<void> {
+  async commitInterrupted(producedText: string, prompt?: number | CountedPrompt): Promise<void> {
     if (!this.#begin()) return
     if (this.#onStreamAbort === 'reservation' || producedText === '') {
       await this.lease.commit().catch(() => undefined)
       return
     }
-    await this.#commitEstimate(producedText, promptTokens)
+    await this.#commitEstimate(producedText, prompt)
   }
 
   /**
@@ -147,10 +153,10 @@ export class MeteredCall {
     return true
   }
 
-  async #commitEstimate(outputText: string, promptTokens = this.promptTokens): Promise<void> {
+  async #commitEstimate(outputText: string, prompt: number | CountedPrompt = this.promptTokens): Promise<void> {
     try {
       const output = outputText === '' ? 0 : await this.#estimator(outputText)
-      await this.lease.commit({ input: promptTokens, output }, { estimated: true })
+      await this.lease.commit({ ...(typeof prompt === 'number' ? { input: prompt } : prompt), output }, { estimated: true })
     } catch {
       // Reported through the engine's events; the lease expires on its own.
     }

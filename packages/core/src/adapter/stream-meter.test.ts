@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest'
 import { createTokenQuota } from '../engine/token-quota.js'
 import type { WarningEvent } from '../shared/events.js'
+import type { QuotaPolicy } from '../policy/policy-types.js'
 import { reserveCall } from './reserve-call.js'
 import { StreamMeter, meterAsyncIterable, meterReadableStream } from './stream-meter.js'
 
 /** A call reserved for a 100-token prompt and up to 1000 output tokens; the estimator counts characters. */
-async function meteredCall(onStreamAbort?: 'produced' | 'reservation') {
+async function meteredCall(onStreamAbort?: 'produced' | 'reservation', count?: QuotaPolicy['count']) {
   const warnings: WarningEvent[] = []
   const quota = createTokenQuota({
-    policies: [{ name: 'user-daily', identifier: 'user', allow: 100_000, interval: 1, timeUnit: 'day' }],
+    policies: [{ name: 'user-daily', identifier: 'user', allow: 100_000, interval: 1, timeUnit: 'day', count }],
     estimator: (text) => text.length,
     on: { warning: (event) => warnings.push(event) },
   })
@@ -55,6 +56,25 @@ describe('StreamMeter settles its call once, by what the stream showed', () => {
     meter.text('hello')
     await meter.stop()
     expect(await used()).toMatchObject({ used: 1100 })
+  })
+
+  it("charges the provider's count of the prompt with its cache shares at their own weights, on a stop or an end without usage", async () => {
+    const weights = { input: 1, cachedInput: 0.1, cacheWrite: 2, output: 1 }
+    for (const [prompt, used] of [
+      [{ input: 1000, cachedInput: 900, cacheWrite: 50 }, 50 + 90 + 100 + 5],
+      // A share that does not fit in the prompt, or is malformed, is dropped: charged as plain input.
+      [{ input: 1000, cachedInput: 990, cacheWrite: 50 }, 1000 + 5],
+      [{ input: 1000, cachedInput: 1.5 }, 1000 + 5],
+    ] as const) {
+      for (const ending of ['stop', 'end'] as const) {
+        const { call, used: status } = await meteredCall(undefined, weights)
+        const meter = new StreamMeter(call)
+        meter.promptCounted(prompt)
+        meter.text('hello')
+        await (ending === 'stop' ? meter.stop() : meter.end())
+        expect(await status(), `${JSON.stringify(prompt)} ${ending}`).toMatchObject({ used, reserved: 0 })
+      }
+    }
   })
 
   it('parses unread text only when it is needed', async () => {

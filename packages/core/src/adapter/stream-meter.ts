@@ -1,5 +1,5 @@
 import type { Usage } from '../shared/types.js'
-import type { MeteredCall } from './metered-call.js'
+import type { CountedPrompt, MeteredCall } from './metered-call.js'
 
 /**
  * Meters one streamed answer for its {@link MeteredCall}: the text produced so far, the usage, the
@@ -12,7 +12,7 @@ export class StreamMeter {
   readonly #unreadText: (() => string) | undefined
   #produced = ''
   #lastUsage: Usage | undefined
-  #promptTokens: number | undefined
+  #prompt: CountedPrompt | undefined
   #endMarkerSeen = false
   #settling: Promise<void> | undefined
 
@@ -39,7 +39,7 @@ export class StreamMeter {
 
   /** The final usage arrived: charged now. `outputText` replaces the produced text for the estimate a malformed usage falls back to. */
   usage(usage: Usage | undefined, outputText?: string): Promise<void> {
-    this.#settling ??= this.#call.commitUsage(usage, outputText ?? (() => this.producedText), this.#promptTokens)
+    this.#settling ??= this.#call.commitUsage(usage, outputText ?? (() => this.producedText), this.#prompt)
     return this.#settling
   }
 
@@ -48,9 +48,16 @@ export class StreamMeter {
     if (usage !== undefined) this.#lastUsage = usage
   }
 
-  /** The provider counted the prompt before the answer (Anthropic's `message_start`): an end without usage, or a stop, charges this count, not the estimate. */
-  promptCounted(tokens: number): void {
-    if (Number.isInteger(tokens) && tokens >= 0) this.#promptTokens = tokens
+  /**
+   * The provider counted the prompt before the answer (Anthropic's `message_start`): an end without
+   * usage, or a stop, charges this count, not the estimate, with its cache shares at their own
+   * weights (a malformed share is dropped: those tokens are charged as plain input).
+   */
+  promptCounted(prompt: number | CountedPrompt): void {
+    const { input, cachedInput = 0, cacheWrite = 0 } = typeof prompt === 'number' ? { input: prompt } : prompt
+    if (!isCount(input)) return
+    const shares = isCount(cachedInput) && isCount(cacheWrite) && cachedInput + cacheWrite <= input
+    this.#prompt = shares ? { input, cachedInput, cacheWrite } : { input }
   }
 
   /** The provider's end marker arrived (`[DONE]`): a stop after it is a consumer closing a finished stream. */
@@ -66,9 +73,13 @@ export class StreamMeter {
   /** The stream stopped early (cancelled, broken): charged by the `onStreamAbort` rule, unless its usage already came. */
   stop(): Promise<void> {
     if (this.#endMarkerSeen) return this.end()
-    this.#settling ??= this.#call.commitInterrupted(this.producedText, this.#promptTokens)
+    this.#settling ??= this.#call.commitInterrupted(this.producedText, this.#prompt)
     return this.#settling
   }
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0
 }
 
 /**
