@@ -1,5 +1,6 @@
+import { existsSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { defineConfig } from 'vitest/config'
+import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config'
 
 // Tests run against the sources of sibling packages, not their last build.
 const source = (path: string) => fileURLToPath(new URL(path, import.meta.url))
@@ -15,6 +16,22 @@ const alias = {
   '@tokenquota/openai': source('./packages/openai/src/index.ts'),
   '@tokenquota/test-support/redis': source('./packages/test-support/src/redis/index.ts'),
   '@tokenquota/test-support': source('./packages/test-support/src/index.ts'),
+}
+
+/**
+ * An adapter's tests once more, with its SDK resolved to another version: an npm alias among the
+ * adapter's devDependencies (`"anthropic-sdk-floor": "npm:@anthropic-ai/sdk@0.60.0"`). Each adapter
+ * runs on the lowest version its peer range allows and on the newest published one.
+ */
+function onSdkVersion(adapter: string, sdk: string, aliasPackage: string, exclude: string[] = []): TestProjectInlineConfiguration {
+  const root = `./packages/${adapter}`
+  const manifest = [`${root}/node_modules/${aliasPackage}/package.json`, `./node_modules/${aliasPackage}/package.json`].map(source).find(existsSync)
+  const { version } = JSON.parse(readFileSync(manifest ?? source(`./node_modules/${aliasPackage}/package.json`), 'utf8')) as { version: string }
+  return {
+    extends: true,
+    resolve: { alias: { [sdk]: aliasPackage } },
+    test: { name: `${adapter} (${sdk} ${version})`, root, include: ['src/**/*.test.ts'], exclude },
+  }
 }
 
 export default defineConfig({
@@ -57,6 +74,9 @@ export default defineConfig({
           include: ['src/**/*.test.ts'],
         },
       },
+      // The estimator's corpus tests do not depend on the SDK: they run once, on the newest.
+      onSdkVersion('anthropic', '@anthropic-ai/sdk', 'anthropic-sdk-floor', ['src/dense-prompts.test.ts']),
+      onSdkVersion('anthropic', '@anthropic-ai/sdk', 'anthropic-v0', ['src/dense-prompts.test.ts']),
       {
         extends: true,
         test: {
