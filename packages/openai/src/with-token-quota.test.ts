@@ -10,6 +10,7 @@ import {
 } from '@tokenquota/core'
 import OpenAI7 from 'openai'
 import OpenAI5 from 'openai-v5'
+import OpenAIFloor from 'openai-floor'
 import OpenAI6 from 'openai-v6'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import {
@@ -42,14 +43,15 @@ const oneMessageFraming = 3 + 1 + 3
 /** The prompt estimate of `messages`. */
 const promptEstimate = oneMessageFraming + estimateTokens('Say hello')
 
-// Every supported major version of the SDK runs the same suite; types are those of the newest.
+// The newest of every supported major, and the peer range's floor (5.0.0), run the same suite; types are those of the newest.
 const sdks = [
-  ['7', OpenAI7],
-  ['6', OpenAI6 as unknown as typeof OpenAI7],
-  ['5', OpenAI5 as unknown as typeof OpenAI7],
+  ['7 (newest)', OpenAI7],
+  ['6 (newest 6.x)', OpenAI6 as unknown as typeof OpenAI7],
+  ['5 (newest 5.x)', OpenAI5 as unknown as typeof OpenAI7],
+  ['5.0.0 (the floor)', OpenAIFloor as unknown as typeof OpenAI7],
 ] as const
 
-describe.each(sdks)('openai v%s', (_, OpenAI) => {
+describe.each(sdks)('openai %s', (_, OpenAI) => {
   function setup(options: { policies?: QuotaPolicy[]; quota?: Partial<TokenQuotaOptions>; wrap?: Partial<WithTokenQuotaOptions>; maxRetries?: number } = {}) {
     const warnings: WarningEvent[] = []
     const fallbacks: FallbackEvent[] = []
