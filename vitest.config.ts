@@ -18,19 +18,24 @@ const alias = {
   '@tokenquota/test-support': source('./packages/test-support/src/index.ts'),
 }
 
-/**
- * An adapter's tests once more, with its SDK resolved to another version: an npm alias among the
- * adapter's devDependencies (`"anthropic-sdk-floor": "npm:@anthropic-ai/sdk@0.60.0"`). Each adapter
- * runs on the lowest version its peer range allows and on the newest published one.
- */
-function onSdkVersion(adapter: string, sdk: string, aliasPackage: string, exclude: string[] = []): TestProjectInlineConfiguration {
-  const root = `./packages/${adapter}`
+function versionOf(root: string, aliasPackage: string): string {
   const manifest = [`${root}/node_modules/${aliasPackage}/package.json`, `./node_modules/${aliasPackage}/package.json`].map(source).find(existsSync)
-  const { version } = JSON.parse(readFileSync(manifest ?? source(`./node_modules/${aliasPackage}/package.json`), 'utf8')) as { version: string }
+  return (JSON.parse(readFileSync(manifest ?? source(`./node_modules/${aliasPackage}/package.json`), 'utf8')) as { version: string }).version
+}
+
+/**
+ * An adapter's tests once more, with its SDKs resolved to other versions: npm aliases among the
+ * adapter's devDependencies (`"anthropic-sdk-floor": "npm:@anthropic-ai/sdk@0.72.0"`), given as
+ * `{ sdk: alias }`. Each adapter runs on the lowest version its peer range allows and on the newest
+ * published one. `exclude`: test files that do not depend on the SDK's version (run once).
+ */
+function onSdkVersions(adapter: string, sdks: Record<string, string>, exclude: string[] = []): TestProjectInlineConfiguration {
+  const root = `./packages/${adapter}`
+  const versions = Object.entries(sdks).map(([sdk, aliasPackage]) => `${sdk} ${versionOf(root, aliasPackage)}`)
   return {
     extends: true,
-    resolve: { alias: { [sdk]: aliasPackage } },
-    test: { name: `${adapter} (${sdk} ${version})`, root, include: ['src/**/*.test.ts'], exclude },
+    resolve: { alias: sdks },
+    test: { name: `${adapter} (${versions.join(', ')})`, root, include: ['src/**/*.test.ts'], exclude },
   }
 }
 
@@ -75,8 +80,8 @@ export default defineConfig({
         },
       },
       // The estimator's corpus tests do not depend on the SDK: they run once, on the newest.
-      onSdkVersion('anthropic', '@anthropic-ai/sdk', 'anthropic-sdk-floor', ['src/dense-prompts.test.ts']),
-      onSdkVersion('anthropic', '@anthropic-ai/sdk', 'anthropic-v0', ['src/dense-prompts.test.ts']),
+      onSdkVersions('anthropic', { '@anthropic-ai/sdk': 'anthropic-sdk-floor' }, ['src/dense-prompts.test.ts']),
+      onSdkVersions('anthropic', { '@anthropic-ai/sdk': 'anthropic-v0' }, ['src/dense-prompts.test.ts']),
       {
         extends: true,
         test: {
@@ -85,6 +90,7 @@ export default defineConfig({
           include: ['src/**/*.test.ts'],
         },
       },
+      onSdkVersions('gemini', { '@google/genai': 'genai-floor', '@google/generative-ai': 'generative-ai-floor' }, ['src/dense-prompts.test.ts']),
       {
         extends: true,
         test: {

@@ -15,7 +15,7 @@ describe.each(Object.entries(densePrompts()))('a dense prompt (%s) near the limi
     const meter = createTokenMeter(answerTokens)
     server.reply('/v1/models/gemini-2.5-flash:generateContent', computed(meter.gemini))
     const race = await raceNearLimit(realTokens(prompt).o200k + answerTokens, (quota) => {
-      const ai = withTokenQuota(new GoogleGenAI({ apiKey: 'test-key' }), { quota })
+      const ai = withTokenQuota(new GoogleGenAI({ apiKey: 'test-key', apiVersion: 'v1' }), { quota })
       return () => ai.models.generateContent({ model: 'gemini-2.5-flash', contents: prompt, config: { maxOutputTokens: answerTokens } })
     })
     expect(race.admitted).toBeGreaterThan(0)

@@ -29,7 +29,7 @@ describe('Gemini calls on a dollar budget', () => {
     const { quota, asAcme, spent } = setup()
     const counts = { prompt: 40_000, candidates: 300, thoughts: 1200, cached: 32_000 }
     server.reply(api('gemini-2.5-flash', 'generateContent', 'v1'), json(geminiResponse({ usage: counts })))
-    const ai = withTokenQuota(new GoogleGenAI({ apiKey: 'test-key' }), { quota })
+    const ai = withTokenQuota(new GoogleGenAI({ apiKey: 'test-key', apiVersion: 'v1' }), { quota })
     await asAcme(() => ai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'Summarise', config: { maxOutputTokens: 2000 } }))
     expect(await spent()).toBe(priced('gemini-2.5-flash', counts))
   })
@@ -52,7 +52,7 @@ describe('Gemini calls on a dollar budget', () => {
 
   it('an unpriced model is refused before any HTTP request', async () => {
     const { quota, asAcme } = setup()
-    const ai = withTokenQuota(new GoogleGenAI({ apiKey: 'test-key' }), { quota })
+    const ai = withTokenQuota(new GoogleGenAI({ apiKey: 'test-key', apiVersion: 'v1' }), { quota })
     await expect(asAcme(() => ai.models.generateContent({ model: 'tunedModels/acme-support-bot', contents: 'Hi' }))).rejects.toThrow(UnpricedModelError)
     expect(server.calls).toHaveLength(0)
   })

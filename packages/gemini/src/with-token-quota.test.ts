@@ -19,7 +19,7 @@ beforeAll(() => server.listen())
 afterEach(() => server.reset())
 afterAll(() => server.close())
 
-// @google/genai calls the v1 API, @google/generative-ai the v1beta one.
+// @google/genai is set to the v1 API (its default differs across its versions), @google/generative-ai calls the v1beta one.
 const api = (model: string, method: string, version = 'v1beta') => `/${version}/models/${model}:${method}`
 /** Gemini's framing of a one-turn prompt: 4 tokens the turn, 1 its role, 4 to prime the reply. */
 const oneTurnFraming = 4 + 1 + 4
@@ -48,7 +48,7 @@ async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
 
 describe('@google/genai', () => {
   const genai = (quota: ReturnType<typeof setup>['quota'], options: Partial<WithTokenQuotaOptions> = {}) =>
-    withTokenQuota(new GoogleGenAI({ apiKey: 'test-key' }), { quota, ...options })
+    withTokenQuota(new GoogleGenAI({ apiKey: 'test-key', apiVersion: 'v1' }), { quota, ...options })
 
   it('charges generateContent its totalTokenCount, thinking included', async () => {
     const { quota, asAlice, used } = setup()

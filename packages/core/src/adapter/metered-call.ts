@@ -119,6 +119,8 @@ export class MeteredCall {
   async send<T>(signal: AbortSignal | null | undefined, send: () => PromiseLike<T>): Promise<T> {
     this.sending(signal)
     try {
+      // A call already aborted is not sent (some SDKs, like @google/genai 1.0, would send it and wait forever).
+      signal?.throwIfAborted()
       return await send()
     } catch (error) {
       await this.fail(error)
