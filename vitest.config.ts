@@ -28,14 +28,20 @@ function versionOf(root: string, aliasPackage: string): string {
  * adapter's devDependencies (`"anthropic-sdk-floor": "npm:@anthropic-ai/sdk@0.72.0"`), given as
  * `{ sdk: alias }`. Each adapter runs on the lowest version its peer range allows and on the newest
  * published one. `exclude`: test files that do not depend on the SDK's version (run once).
+ * `inline`: packages built on the SDK, bundled by vitest so that they too import the aliased version
+ * (one copy of it, as in an install of that version).
  */
-function onSdkVersions(adapter: string, sdks: Record<string, string>, exclude: string[] = []): TestProjectInlineConfiguration {
+function onSdkVersions(
+  adapter: string,
+  sdks: Record<string, string>,
+  { exclude = [], inline = [] }: { exclude?: string[]; inline?: RegExp[] } = {},
+): TestProjectInlineConfiguration {
   const root = `./packages/${adapter}`
   const versions = Object.entries(sdks).map(([sdk, aliasPackage]) => `${sdk} ${versionOf(root, aliasPackage)}`)
   return {
     extends: true,
     resolve: { alias: sdks },
-    test: { name: `${adapter} (${versions.join(', ')})`, root, include: ['src/**/*.test.ts'], exclude },
+    test: { name: `${adapter} (${versions.join(', ')})`, root, include: ['src/**/*.test.ts'], exclude, server: { deps: { inline } } },
   }
 }
 
@@ -80,8 +86,8 @@ export default defineConfig({
         },
       },
       // The estimator's corpus tests do not depend on the SDK: they run once, on the newest.
-      onSdkVersions('anthropic', { '@anthropic-ai/sdk': 'anthropic-sdk-floor' }, ['src/dense-prompts.test.ts']),
-      onSdkVersions('anthropic', { '@anthropic-ai/sdk': 'anthropic-v0' }, ['src/dense-prompts.test.ts']),
+      onSdkVersions('anthropic', { '@anthropic-ai/sdk': 'anthropic-sdk-floor' }, { exclude: ['src/dense-prompts.test.ts'] }),
+      onSdkVersions('anthropic', { '@anthropic-ai/sdk': 'anthropic-v0' }, { exclude: ['src/dense-prompts.test.ts'] }),
       {
         extends: true,
         test: {
@@ -90,7 +96,7 @@ export default defineConfig({
           include: ['src/**/*.test.ts'],
         },
       },
-      onSdkVersions('gemini', { '@google/genai': 'genai-floor', '@google/generative-ai': 'generative-ai-floor' }, ['src/dense-prompts.test.ts']),
+      onSdkVersions('gemini', { '@google/genai': 'genai-floor', '@google/generative-ai': 'generative-ai-floor' }, { exclude: ['src/dense-prompts.test.ts'] }),
       {
         extends: true,
         test: {
@@ -99,6 +105,12 @@ export default defineConfig({
           include: ['src/**/*.test.ts'],
         },
       },
+      // LangChain's integrations (@langchain/openai, …) need @langchain/core 1.3.4 or later.
+      onSdkVersions(
+        'langchain',
+        { '@langchain/core': 'langchain-core-floor' },
+        { exclude: ['src/dense-prompts.test.ts'], inline: [/@langchain\//, /\/langchain\//] },
+      ),
       {
         extends: true,
         test: {
