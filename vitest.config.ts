@@ -77,6 +77,8 @@ export default defineConfig({
           include: ['src/**/*.test.ts'],
         },
       },
+      // The AI SDK 5's providers are @ai-sdk/*@2 (LanguageModelV2).
+      onSdkVersions('ai-sdk', { ai: 'ai-floor', '@ai-sdk/openai': 'ai-sdk-openai-floor' }, { exclude: ['src/dense-prompts.test.ts'] }),
       {
         extends: true,
         test: {
