@@ -1,4 +1,6 @@
-import { type TokenEstimator, tokenizerOfModel } from '@tokenquota/core'
+import type { TokenEstimator } from '@tokenquota/core'
+// From the adapter kit: the package's entry keeps the root (and its Node-only context scope) out of edge bundles.
+import { tokenizerOfModel } from '@tokenquota/core/adapter'
 
 type Counter = (text: string) => number
 

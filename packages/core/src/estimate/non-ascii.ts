@@ -23,9 +23,9 @@ const costTable = new Uint8Array(0x10000 + (emojiTo - emojiFrom))
   }
 }
 
-/** Open-addressing set of joined pairs (`first << 16 | second`, as unsigned), with a bit per encoding. */
+/** Open-addressing set of joined pairs (`first << 16 | second`, a signed 32-bit integer), with a bit per encoding. */
 const slots = 1 << 16
-const pairKeys = new Uint32Array(slots)
+const pairKeys = new Int32Array(slots)
 const pairFlags = new Uint8Array(slots)
 const JOINED_O200K = 1
 const JOINED_CL100K = 2
@@ -34,7 +34,7 @@ function addPairs(base64: string, flag: number): void {
   for (let i = 0; i + 3 < binary.length; i += 4) {
     const first = binary.charCodeAt(i) | (binary.charCodeAt(i + 1) << 8)
     const second = binary.charCodeAt(i + 2) | (binary.charCodeAt(i + 3) << 8)
-    const key = ((first << 16) | second) >>> 0
+    const key = (first << 16) | second
     let slot = slotOf(key)
     while (pairFlags[slot] !== 0 && pairKeys[slot] !== key) slot = (slot + 1) & (slots - 1)
     pairKeys[slot] = key
@@ -46,7 +46,7 @@ function slotOf(key: number): number {
 }
 function joined(first: number, second: number): number {
   if (first >= 0x10000 || second >= 0x10000) return 0
-  const key = ((first << 16) | second) >>> 0
+  const key = (first << 16) | second
   let slot = slotOf(key)
   while (pairFlags[slot] !== 0) {
     if (pairKeys[slot] === key) return pairFlags[slot]!
@@ -60,64 +60,31 @@ addPairs(joinedPairsCl100k, JOINED_CL100K)
 /** Outside the table (rare astral characters): four tokens, one per byte, and a space of its own. */
 const astralValue = 4 | (1 << 3) | (4 << 4) | (1 << 7)
 
-function costsOf(codePoint: number): number {
-  if (codePoint < 0x10000) return costTable[codePoint]!
-  return codePoint >= emojiFrom && codePoint < emojiTo ? costTable[codePoint - emojiFrom + 0x10000]! : astralValue
-}
-
 /** Tokens of the run the last `scanNonAscii` read, in o200k_base and in cl100k_base. */
 export const nonAsciiTokens = { o200k: 0, cl100k: 0 }
 
-/** One encoding's running count over a run: tokens so far, the open chain and the loose characters. */
-class RunCount {
-  tokens = 0
-  chain = 0
-  loose = 0
-  start(): void {
-    this.tokens = 0
-    this.chain = 0
-    this.loose = 0
-  }
-  /** Adds a character of `cost` tokens, in the open chain when `joins`. */
-  add(cost: number, joins: boolean): void {
-    if (joins && this.chain > 0) {
-      this.chain += 1
-      return
-    }
-    this.close()
-    if (cost === 1) this.chain = 1
-    else {
-      this.tokens += cost
-      this.loose += 1
-    }
-  }
-  close(): void {
-    if (this.chain === 1) {
-      this.tokens += 1
-      this.loose += 1
-    } else if (this.chain > 1) this.tokens += Math.ceil((this.chain * 2) / 5)
-    this.chain = 0
-  }
-  finish(): number {
-    this.close()
-    return this.tokens + Math.ceil(this.loose / 4)
-  }
+/** Tokens of a chain of `length` joined characters: two per five, one for a single character. */
+function chainTokens(length: number): number {
+  return length <= 1 ? length : Math.ceil((length * 2) / 5)
 }
-const o200k = new RunCount()
-const cl100k = new RunCount()
 
 /**
  * Reads the non-ASCII characters from `start` (UTF-8), leaves their cost in `nonAsciiTokens` and
  * returns where they end. `afterSpace`: a lone space before them was taken into this piece.
+ * Per encoding: `tokens` so far, the open `chain` of joined 1-token characters, and the `loose`
+ * characters outside any chain of two or more, which pay a quarter token more.
  */
 export function scanNonAscii(bytes: Uint8Array, start: number, length: number, afterSpace: boolean): number {
-  o200k.start()
-  cl100k.start()
+  let tokensO = 0
+  let chainO = 0
+  let looseO = 0
+  let tokensC = 0
+  let chainC = 0
+  let looseC = 0
   let i = start
-  let previous = 0
-  let second = 0
-  let third = 0
-  let first = true
+  let previous = -1
+  let second = -1
+  let third = -1
   while (i < length) {
     const lead = bytes[i]!
     if (lead < 0x80) break
@@ -135,22 +102,45 @@ export function scanNonAscii(bytes: Uint8Array, start: number, length: number, a
       codePoint = 0xfffd
       i += 1
     }
-    const value = costsOf(codePoint)
-    if (first && afterSpace) {
-      o200k.tokens += (value >> 3) & 1
-      cl100k.tokens += value >> 7
+    const value =
+      codePoint < 0x10000 ? costTable[codePoint]! : codePoint >= emojiFrom && codePoint < emojiTo ? costTable[codePoint - emojiFrom + 0x10000]! : astralValue
+    const costO = value & 7
+    const costC = (value >> 4) & 7
+    if (previous === -1 && afterSpace) {
+      tokensO += (value >> 3) & 1
+      tokensC += value >> 7
     }
     // A character repeated, or a pair repeated (abab), splits where a word would not.
-    const repeats = codePoint === previous || (codePoint === second && previous === third)
-    const flags = first || repeats ? 0 : joined(previous, codePoint)
-    o200k.add(value & 7, (flags & JOINED_O200K) !== 0)
-    cl100k.add((value >> 4) & 7, (flags & JOINED_CL100K) !== 0)
+    let flags = 0
+    if ((chainO > 0 && costO === 1) || (chainC > 0 && costC === 1))
+      if (codePoint !== previous && (codePoint !== second || previous !== third)) flags = joined(previous, codePoint)
+    if ((flags & JOINED_O200K) !== 0) chainO += 1
+    else {
+      if (chainO === 1) looseO += 1
+      tokensO += chainTokens(chainO)
+      chainO = costO === 1 ? 1 : 0
+      if (costO !== 1) {
+        tokensO += costO
+        looseO += 1
+      }
+    }
+    if ((flags & JOINED_CL100K) !== 0) chainC += 1
+    else {
+      if (chainC === 1) looseC += 1
+      tokensC += chainTokens(chainC)
+      chainC = costC === 1 ? 1 : 0
+      if (costC !== 1) {
+        tokensC += costC
+        looseC += 1
+      }
+    }
     third = second
     second = previous
     previous = codePoint
-    first = false
   }
-  nonAsciiTokens.o200k = o200k.finish()
-  nonAsciiTokens.cl100k = cl100k.finish()
+  if (chainO === 1) looseO += 1
+  if (chainC === 1) looseC += 1
+  nonAsciiTokens.o200k = tokensO + chainTokens(chainO) + Math.ceil(looseO / 4)
+  nonAsciiTokens.cl100k = tokensC + chainTokens(chainC) + Math.ceil(looseC / 4)
   return i
 }
