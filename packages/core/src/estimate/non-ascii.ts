@@ -12,7 +12,7 @@ const emojiFrom = 0x1f000
 const emojiTo = 0x1fc00
 /** Per code point: o200k cost (bits 0–2) | o200k spaced (bit 3) | cl100k cost (bits 4–6) | cl100k spaced (bit 7). */
 const costTable = new Uint8Array(0x10000 + (emojiTo - emojiFrom))
-{
+function fillCostTable(): void {
   const lengths = characterCostLengths.split(',')
   let index = 0x80
   for (let run = 0; run < characterCostValues.length; run += 1) {
@@ -54,8 +54,14 @@ function joined(first: number, second: number): number {
   }
   return 0
 }
-addPairs(joinedPairsO200k, JOINED_O200K)
-addPairs(joinedPairsCl100k, JOINED_CL100K)
+/** The tables are built on the first non-ASCII text (a few milliseconds), not on import. */
+let built = false
+function build(): void {
+  fillCostTable()
+  addPairs(joinedPairsO200k, JOINED_O200K)
+  addPairs(joinedPairsCl100k, JOINED_CL100K)
+  built = true
+}
 
 /** Outside the table (rare astral characters): four tokens, one per byte, and a space of its own. */
 const astralValue = 4 | (1 << 3) | (4 << 4) | (1 << 7)
@@ -75,6 +81,7 @@ function chainTokens(length: number): number {
  * characters outside any chain of two or more, which pay a quarter token more.
  */
 export function scanNonAscii(bytes: Uint8Array, start: number, length: number, afterSpace: boolean): number {
+  if (!built) build()
   let tokensO = 0
   let chainO = 0
   let looseO = 0
