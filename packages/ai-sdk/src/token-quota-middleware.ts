@@ -70,7 +70,9 @@ export function tokenQuotaMiddleware(options: TokenQuotaMiddlewareOptions) {
 
   async function begin({ params: callParams, model }: CallArguments<unknown, unknown>) {
     const params = callParams as Json
-    const promptTokens = await estimatePrompt(aiSdkPrompt(params), framingOfProvider(model.provider), estimator)
+    // The model's own tokenizer is bounded only when no fallback can send the prompt to another.
+    const estimatedFor = options.fallback === undefined ? model.modelId : undefined
+    const promptTokens = await estimatePrompt(aiSdkPrompt(params), framingOfProvider(model.provider), estimator, estimatedFor)
     const outputTokens = typeof params.maxOutputTokens === 'number' ? params.maxOutputTokens : (options.defaultMaxOutputTokens ?? 4096)
     fallbackModels.set(model.modelId, model)
     const reservation = await reserveCall(

@@ -212,7 +212,7 @@ export class TokenQuotaCallbackHandler extends BaseCallbackHandler {
     const context = typeof option === 'function' ? option(info) : option
 
     const estimator = this.#options.estimator ?? quota.estimator
-    const promptTokens = await estimatePrompt(run.prompt, run.framing, estimator)
+    const promptTokens = await estimatePrompt(run.prompt, run.framing, estimator, model)
     const maxOutput =
       [
         metadata.ls_max_tokens,

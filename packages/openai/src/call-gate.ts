@@ -112,7 +112,9 @@ export class CallGate {
   #estimatePrompt(kind: EndpointKind, body: Json): number | Promise<number> {
     const prompt = promptOf(kind, body)
     const withContext = kind === 'responses' ? { ...prompt, fixedTokens: (prompt.fixedTokens ?? 0) + this.serverContext.tokensOf(body) } : prompt
-    return estimatePrompt(withContext, framingOf(kind), this.#estimator)
+    // The model's own tokenizer is bounded only when no fallback can send the prompt to another.
+    const model = this.#options.fallback === undefined && typeof body.model === 'string' ? body.model : undefined
+    return estimatePrompt(withContext, framingOf(kind), this.#estimator, model)
   }
 }
 

@@ -584,9 +584,9 @@ describe.each(sdks)('openai %s', (_, OpenAI) => {
 
     it('uses an exact tokenizer when configured', async () => {
       const { createExactEstimator } = await import('./exact-estimator.js')
-      // 200 Japanese characters: the heuristic counts one token each, o200k far fewer.
+      // 200 Japanese characters: the heuristic counts 80 tokens (two per five joined characters), o200k 40.
       const content = 'こんにちは'.repeat(40)
-      const capped = [{ ...userDaily, maxTokensPerRequest: 150 }]
+      const capped = [{ ...userDaily, maxTokensPerRequest: 70 }]
       server.reply('/chat/completions', json(chatCompletion()))
       const heuristic = setup({ policies: capped })
       await expect(

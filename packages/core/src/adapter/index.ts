@@ -16,3 +16,4 @@ export { meterEventStream, eventData, eventJson, UnparsedText } from './event-st
 export { resolveFallback } from './fallback.js'
 export type { FallbackOption, FallbackInfo, FallbackAnswer, FallbackDecision } from './fallback.js'
 export { normalizeUsage } from '../shared/usage.js'
+export { tokenizerOfModel } from '../estimate/tokenizer-family.js'

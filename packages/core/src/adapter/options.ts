@@ -19,7 +19,10 @@ export interface AdapterOptions<ContextArgs extends unknown[] = [params: Readonl
   readonly context?: (...args: ContextArgs) => QuotaContext | undefined
   /** What to do when the requested model's reservation is refused: a cheaper model, or a ready response. */
   readonly fallback?: Fallback
-  /** Prompt-token estimator. @default the quota's estimator (a fast heuristic) */
+  /**
+   * Prompt-token estimator. It receives `{ model }`, the model of the call, unless a `fallback`
+   * may send the prompt to another model. @default the quota's estimator (a fast heuristic)
+   */
   readonly estimator?: TokenEstimator
   /**
    * Output tokens reserved for a request that sets no output cap. A longer answer is still charged

@@ -1,4 +1,4 @@
-import type { TokenEstimator } from '../estimate/estimate.js'
+import type { EstimateOptions, TokenEstimator } from '../estimate/estimate.js'
 
 /** One message of a prompt, as the provider receives it. */
 export interface PromptMessage {
@@ -82,9 +82,12 @@ const singleTokenRoles = new Set(['system', 'developer', 'user', 'assistant', 't
 
 /**
  * Estimates the prompt tokens of a request: every text through `estimator`, plus the provider's
- * framing. Synchronous unless the estimator is (an exact tokenizer still loading).
+ * framing. Synchronous unless the estimator is (an exact tokenizer still loading). `model`, when
+ * given, reaches the estimator (the default one then bounds that model's own tokenizer): pass it
+ * only when the call cannot be sent to another model (no fallback), or the estimate may not bound it.
  */
-export function estimatePrompt(prompt: Prompt, framing: PromptFraming, estimator: TokenEstimator): number | Promise<number> {
+export function estimatePrompt(prompt: Prompt, framing: PromptFraming, estimator: TokenEstimator, model?: string): number | Promise<number> {
+  const options: EstimateOptions | undefined = model === undefined ? undefined : { model }
   let fixed = (prompt.fixedTokens ?? 0) + framing.replyPriming
   const texts: string[] = [...(prompt.texts ?? [])]
   for (const message of prompt.messages) {
@@ -106,7 +109,7 @@ export function estimatePrompt(prompt: Prompt, framing: PromptFraming, estimator
   let pending: Promise<number>[] | undefined
   for (const text of texts) {
     if (text === '') continue
-    const count = estimator(text)
+    const count = estimator(text, options)
     if (typeof count === 'number') fixed += count
     else {
       pending ??= []

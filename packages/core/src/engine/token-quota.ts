@@ -57,7 +57,10 @@ export interface TokenQuotaOptions {
    * @default 'background'
    */
   readonly commitMode?: 'background' | 'await'
-  /** Prompt-token estimator used by adapters. @default a fast heuristic (`estimateTokens`) */
+  /**
+   * Prompt-token estimator used by adapters; they pass `{ model }` as its second argument, so the
+   * default bounds that model's own tokenizer. @default a fast heuristic (`estimateTokens`)
+   */
   readonly estimator?: TokenEstimator
   /**
    * Where money policies (`count: 'usd'`) get their prices: a table or a list (the first that

@@ -2,6 +2,7 @@ import { estimateCorpus, realTokens } from '@tokenquota/test-support'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { estimateTokens } from './estimate.js'
+import { tokenizerOfModel } from './tokenizer-family.js'
 
 const corpus = estimateCorpus()
 
@@ -11,11 +12,37 @@ function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2
 }
 
-/** The estimate is at least what either tokenizer counts. */
+/** Each tokenizer's estimate is at least what it counts, and the estimate without one at least what either counts. */
 function boundsRealCount(text: string): boolean {
   const real = realTokens(text)
-  return estimateTokens(text) >= Math.max(real.o200k, real.cl100k)
+  return (
+    estimateTokens(text) >= Math.max(real.o200k, real.cl100k) &&
+    estimateTokens(text, { tokenizer: 'o200k_base' }) >= real.o200k &&
+    estimateTokens(text, { tokenizer: 'cl100k_base' }) >= real.cl100k
+  )
 }
+
+/** Starts of every 128-code-point block: the BMP (no surrogates), the emoji planes, CJK extensions, tags, private use. */
+const blockStarts: number[] = []
+for (let start = 0x80; start < 0x10000; start += 128) if (start < 0xd800 || start >= 0xe000) blockStarts.push(start)
+for (let start = 0x10000; start < 0x20000; start += 128) blockStarts.push(start)
+blockStarts.push(0x20000, 0x2a700, 0x30000, 0xe0000, 0xf0000, 0x10ff00)
+
+/** Text from one Unicode block: dense, sparse (spaces, whitespace runs), a small alphabet repeated, or with marks, ZWJ and lone surrogates. */
+const blockText = fc.constantFrom(...blockStarts).chain((start) => {
+  const character = fc.integer({ min: start, max: start + 127 }).map((codePoint) => String.fromCodePoint(codePoint))
+  const separator = fc.constantFrom(' ', '  ', '\n', '\t', ' \n ', '\u200d', '\u0301', '\ufe0f', '\ud800', '\udc00', 'a', '.')
+  return fc.oneof(
+    fc.array(character, { minLength: 1, maxLength: 60 }).map((characters) => characters.join('')),
+    fc
+      .array(fc.tuple(fc.option(separator, { freq: 2 }), character), { minLength: 1, maxLength: 40 })
+      .map((parts) => parts.map(([before, after]) => (before ?? '') + after).join('')),
+    fc
+      .tuple(fc.array(character, { minLength: 1, maxLength: 3 }), fc.array(fc.nat(2), { minLength: 2, maxLength: 80 }))
+      .map(([alphabet, picks]) => picks.map((pick) => alphabet[pick % alphabet.length]).join('')),
+    fc.tuple(character, character, fc.integer({ min: 2, max: 50 }), fc.boolean()).map(([a, b, times, spaced]) => (spaced ? ' ' : '') + (a + b).repeat(times)),
+  )
+})
 
 const base64Alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'
 const nanoidAlphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-'
@@ -60,6 +87,56 @@ describe('estimateTokens', () => {
         .map((rows) => JSON.stringify(rows, null, 2)),
     )
     fc.assert(fc.property(generated, boundsRealCount), { numRuns: 3000 })
+  })
+
+  it('bounds text from every Unicode block, dense and sparse, under each tokenizer and both', () => {
+    fc.assert(fc.property(blockText, boundsRealCount), { numRuns: 4000 })
+  })
+
+  it.each([
+    ['ﷺ', 1000],
+    ['Ｔｏｋｅｎ ｑｕｏｔａ ', 100],
+    ['\ufeff', 500],
+    ['Καλημέρα κόσμε ', 100],
+    ['Привет, мир ', 100],
+    ['👩‍👩‍👧‍👦', 100],
+    ['e\u0301\u0302\u0303', 200],
+    ['\ue000\udb80\udc00', 200],
+  ])('bounds %j repeated %i times under each tokenizer', (unit, times) => {
+    expect(boundsRealCount(unit.repeat(times))).toBe(true)
+  })
+
+  it.each(['arabic', 'cjk', 'emoji', 'hindi', 'korean', 'mixed', 'prose'])('stays within 1.5× of the model tokenizer on %s (every corpus sample)', (kind) => {
+    for (const sample of corpus.filter((candidate) => candidate.kind === kind)) {
+      const real = realTokens(sample.text)
+      expect(estimateTokens(sample.text, { model: 'gpt-4o' }) / real.o200k).toBeLessThanOrEqual(1.5)
+      expect(estimateTokens(sample.text, { model: 'gpt-4' }) / real.cl100k).toBeLessThanOrEqual(1.5)
+      expect(estimateTokens(sample.text) / Math.max(real.o200k, real.cl100k)).toBeLessThanOrEqual(1.5)
+    }
+  })
+
+  it("bounds the model's own tokenizer: o200k_base for GPT-4o, 4.1, 5 and o-series, cl100k_base for GPT-4 and 3.5, both otherwise", () => {
+    for (const model of [
+      'gpt-4o',
+      'gpt-4o-mini',
+      'chatgpt-4o-latest',
+      'gpt-4.1-nano',
+      'gpt-5',
+      'o1',
+      'o3-mini',
+      'o4-mini',
+      'ft:gpt-4o-mini:acme::x',
+      'openai/gpt-5',
+    ])
+      expect(tokenizerOfModel(model)).toBe('o200k_base')
+    for (const model of ['gpt-4', 'gpt-4-turbo', 'gpt-4-0613', 'gpt-3.5-turbo', 'text-embedding-3-small', 'text-embedding-ada-002'])
+      expect(tokenizerOfModel(model)).toBe('cl100k_base')
+    for (const model of [undefined, 'claude-sonnet-4-5', 'gemini-2.5-flash', 'my-azure-deployment', 'o', 'gpt-40'])
+      expect(tokenizerOfModel(model)).toBeUndefined()
+    const hindi = corpus.find((sample) => sample.kind === 'hindi')!.text
+    expect(estimateTokens(hindi, { model: 'gpt-4o' })).toBeLessThan(estimateTokens(hindi, { model: 'gpt-4' }))
+    expect(estimateTokens(hindi, { model: 'claude-sonnet-4-5' })).toBe(estimateTokens(hindi))
+    expect(estimateTokens(hindi, { model: 'gpt-4', tokenizer: 'o200k_base' })).toBe(estimateTokens(hindi, { model: 'gpt-4o' }))
   })
 
   it('charges short random text its byte count, which no tokenizer exceeds', () => {

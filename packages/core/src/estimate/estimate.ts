@@ -1,7 +1,24 @@
 import { letterBigramWeights, punctuationBigramRare, punctuationOrder } from './estimate-tables.js'
+import { nonAsciiTokens, scanNonAscii } from './non-ascii.js'
+import { type TokenizerFamily, tokenizerOfModel } from './tokenizer-family.js'
 
-/** Estimates the prompt tokens of a text. May be asynchronous (an exact tokenizer loaded lazily). */
-export type TokenEstimator = (text: string) => number | Promise<number>
+/** What an estimate is for: the adapters pass the model of the call. */
+export interface EstimateOptions {
+  /**
+   * The model the text is sent to. For OpenAI's models the estimate bounds that model's own
+   * tokenizer (`tokenizerOfModel`); for any other name, or none, it bounds both o200k_base and
+   * cl100k_base.
+   */
+  readonly model?: string
+  /** The tokenizer to bound, when known; it takes precedence over `model`. */
+  readonly tokenizer?: TokenizerFamily
+}
+
+/**
+ * Estimates the prompt tokens of a text. May be asynchronous (an exact tokenizer loaded lazily).
+ * The adapters pass `options.model`, the model of the call; an estimator may ignore it.
+ */
+export type TokenEstimator = (text: string, options?: EstimateOptions) => number | Promise<number>
 
 // Byte classes. Bytes ≥ 0x80 are classed by their place in a UTF-8 sequence.
 const LOWER = 0
@@ -44,10 +61,6 @@ for (let byte = 0; byte < 256; byte += 1) {
                           ? LEAD3
                           : LEAD4
 }
-/** Half-tokens a non-ASCII character costs, by its lead byte: 2-byte 1, 3-byte 1.5, 4-byte (emoji) 3. */
-const leadHalves = new Uint8Array(256)
-for (let byte = 0xc0; byte < 256; byte += 1) leadHalves[byte] = byte < 0xe0 ? 2 : byte < 0xf0 ? 3 : 6
-
 /** Half-token boundary weight of two ASCII letters, indexed by `first << 7 | second`, either case. */
 const letterPairWeight = new Uint8Array(128 * 128)
 for (let a = 0; a < 26; a += 1) {
@@ -68,36 +81,54 @@ const encoder = new TextEncoder()
 let scratch = new Uint8Array(64 * 1024)
 
 /**
- * A fast upper bound of the prompt tokens a text costs with OpenAI's o200k_base and cl100k_base
- * tokenizers (and, measured, no tighter ones): checked against both on a corpus of prose, code,
- * JSON, CSV, ids, base64, URLs and non-Latin scripts, and on generated JSON, ids and numbers.
+ * A fast upper bound of the prompt tokens a text costs with OpenAI's tokenizers: with
+ * `options.model` (or `options.tokenizer`) naming one, that one's (o200k_base for GPT-4o, 4.1, 5
+ * and the o-series; cl100k_base for GPT-4 and 3.5); otherwise the larger of o200k_base and
+ * cl100k_base (and, measured, no tighter ones). Checked against both on a corpus of prose, code,
+ * JSON, CSV, ids, base64, URLs and non-Latin scripts, and on generated JSON, ids, numbers and
+ * text drawn from every Unicode block.
  *
  * It scans the text's UTF-8 bytes once and charges every piece the tokenizers split it into:
  * a common word one token, a long or unusual one by how many of its letter pairs rarely occur
  * inside a token (a table derived from both vocabularies), digits by threes, punctuation by its
- * rare pairs, non-Latin characters by their UTF-8 length. Short texts that look random (ids,
+ * rare pairs, other characters by what each costs in the vocabulary, less where it joins its
+ * neighbours inside tokens (a table derived from both vocabularies). Short texts that look random (ids,
  * keys, symbols) are charged their byte count, which no tokenizer exceeds. On English prose it
  * estimates about 1.1× the real count, on code about 1.25×; 100k tokens take about a millisecond.
  */
-export function estimateTokens(text: string): number {
+export function estimateTokens(text: string, options?: EstimateOptions): number {
   const needed = text.length * 3
   if (needed > scratch.length && needed <= 4 << 20) scratch = new Uint8Array(needed)
   const bytes = needed <= scratch.length ? scratch : new Uint8Array(needed)
   const length = encoder.encodeInto(text, bytes).written
-  const total = countTokens(bytes, length)
+  const shared = countTokens(bytes, length)
+  const tokenizer = options === undefined ? undefined : (options.tokenizer ?? tokenizerOfModel(options.model))
+  const total =
+    shared +
+    (tokenizer === 'o200k_base'
+      ? nonAsciiTotal.o200k
+      : tokenizer === 'cl100k_base'
+        ? nonAsciiTotal.cl100k
+        : Math.max(nonAsciiTotal.o200k, nonAsciiTotal.cl100k))
   // Short and dense, or very short: the per-piece averages do not hold for a handful of random
   // pieces, and no tokenizer counts more tokens than bytes.
-  if (length <= 64 && total * 20 > length * 7) return Math.max(total, length)
-  return Math.max(total, Math.min(length, 8))
+  if (length <= 64 && total * 20 > length * 7) return length
+  // No tokenizer counts more tokens than bytes.
+  return Math.min(length, Math.max(total, 8))
 }
 
+/** Tokens of the non-ASCII pieces of the last `countTokens`, per tokenizer (the rest is shared). */
+const nonAsciiTotal = { o200k: 0, cl100k: 0 }
+
 /**
- * Sums the tokens of the text's pieces. Each scanner reads one piece from `i`, returns where it
+ * Sums the tokens of the text's pieces, but for non-ASCII ones (left in `nonAsciiTotal`). Each scanner reads one piece from `i`, returns where it
  * ends and leaves its cost in `pieceTokens`; lowercase words, most of any text, are read inline
  * (a call per word costs about a tenth of the whole).
  */
 function countTokens(bytes: Uint8Array, length: number): number {
   let total = 0
+  nonAsciiTotal.o200k = 0
+  nonAsciiTotal.cl100k = 0
   let i = 0
   while (i < length) {
     let kind = byteClass[bytes[i]!]!
@@ -105,12 +136,19 @@ function countTokens(bytes: Uint8Array, length: number): number {
       // A lone space before a word or punctuation is part of that token.
       i += 1
       kind = byteClass[bytes[i]!]!
+      if (kind >= LEAD2) {
+        i = nonAscii(bytes, i, length, true)
+        continue
+      }
     }
     if (kind !== LOWER) {
+      if (kind >= LEAD2) {
+        i = nonAscii(bytes, i, length, false)
+        continue
+      }
       if (kind === UPPER) i = scanWord(bytes, i, length)
       else if (kind === DIGIT) i = scanDigits(bytes, i, length)
       else if (kind === PUNCT) i = scanPunctuation(bytes, i, length)
-      else if (kind >= LEAD2) i = scanNonAscii(bytes, i, length)
       else if (kind === CONTROL) {
         pieceTokens = 1
         i += 1
@@ -173,16 +211,12 @@ function scanPunctuation(bytes: Uint8Array, start: number, length: number): numb
   return i
 }
 
-/** Non-ASCII characters, by their UTF-8 length. */
-function scanNonAscii(bytes: Uint8Array, start: number, length: number): number {
-  let halves = 0
-  let i = start
-  while (i < length && bytes[i]! >= 0x80) {
-    halves += leadHalves[bytes[i]!]!
-    i += 1
-  }
-  pieceTokens = Math.ceil(halves / 2) || 1
-  return i
+/** Non-ASCII characters, counted per tokenizer into `nonAsciiTotal`. */
+function nonAscii(bytes: Uint8Array, start: number, length: number, afterSpace: boolean): number {
+  const end = scanNonAscii(bytes, start, length, afterSpace)
+  nonAsciiTotal.o200k += nonAsciiTokens.o200k
+  nonAsciiTotal.cl100k += nonAsciiTokens.cl100k
+  return end
 }
 
 /** Whitespace: a tab a token, other runs a token per eight. */
