@@ -13,12 +13,31 @@ beforeAll(async () => {
 })
 afterAll(() => server.kill())
 
+interface WorkerResult {
+  readonly committed: number
+  readonly calls: number
+}
+
+/** Starts four quota-worker processes and opens their start gate once all four are ready. */
+async function runWorkers(env: Record<string, string | undefined>): Promise<WorkerResult[]> {
+  const worker = fileURLToPath(new URL('../../../test-support/src/redis/quota-worker.mjs', import.meta.url))
+  const runs = Array.from({ length: 4 }, () => promisify(execFile)(process.execPath, [worker], { env }))
+  const gate = new Redis(server.url)
+  try {
+    const deadline = performance.now() + 60_000
+    while (Number(await gate.get(`${env.PREFIX}:ready`)) < runs.length && performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    await gate.rpush(`${env.PREFIX}:go`, ...runs.map(() => 'go'))
+  } finally {
+    gate.disconnect()
+  }
+  return (await Promise.all(runs)).map(({ stdout }) => JSON.parse(stdout) as WorkerResult)
+}
+
 it('4 processes × 40 concurrent callers for one user commit at most `allow` and use at least 80 % of it', async () => {
   const allow = 20_000
-  const worker = fileURLToPath(new URL('../../../test-support/src/redis/quota-worker.mjs', import.meta.url))
-  const env = { ...process.env, REDIS_URL: server.url, PREFIX: 'multi', CONCURRENCY: '40', ALLOW: String(allow), START_AT: String(Date.now() + 3000) }
-  const outputs = await Promise.all(Array.from({ length: 4 }, () => promisify(execFile)(process.execPath, [worker], { env })))
-  const results = outputs.map(({ stdout }) => JSON.parse(stdout) as { committed: number; calls: number })
+  const results = await runWorkers({ ...process.env, REDIS_URL: server.url, PREFIX: 'multi', CONCURRENCY: '40', ALLOW: String(allow) })
   const committed = results.reduce((sum, result) => sum + result.committed, 0)
   expect(results.every((result) => result.calls > 0)).toBe(true)
   expect(committed).toBeLessThanOrEqual(allow)
@@ -35,18 +54,7 @@ it('4 processes × 40 concurrent callers for one user commit at most `allow` and
 
 it('on a dollar budget, 4 processes × 40 callers: the provider usage, priced, never exceeds `allow`', async () => {
   const allow = 0.5
-  const worker = fileURLToPath(new URL('../../../test-support/src/redis/quota-worker.mjs', import.meta.url))
-  const env = {
-    ...process.env,
-    REDIS_URL: server.url,
-    PREFIX: 'multi-usd',
-    CONCURRENCY: '40',
-    ALLOW: String(allow),
-    COUNT: 'usd',
-    START_AT: String(Date.now() + 3000),
-  }
-  const outputs = await Promise.all(Array.from({ length: 4 }, () => promisify(execFile)(process.execPath, [worker], { env })))
-  const results = outputs.map(({ stdout }) => JSON.parse(stdout) as { committed: number; calls: number })
+  const results = await runWorkers({ ...process.env, REDIS_URL: server.url, PREFIX: 'multi-usd', CONCURRENCY: '40', ALLOW: String(allow), COUNT: 'usd' })
   const priced = results.reduce((sum, result) => sum + result.committed, 0)
   expect(results.every((result) => result.calls > 0)).toBe(true)
   expect(priced).toBeLessThanOrEqual(allow)

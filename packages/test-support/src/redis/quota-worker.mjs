@@ -8,7 +8,7 @@ import { createTokenQuota, TokenQuotaExceededError } from '@tokenquota/core'
 import { RedisStore } from '@tokenquota/core/redis'
 import { Redis } from 'ioredis'
 
-const { REDIS_URL, PREFIX, CONCURRENCY, ALLOW, START_AT, COUNT } = process.env
+const { REDIS_URL, PREFIX, CONCURRENCY, ALLOW, COUNT } = process.env
 const money = COUNT === 'usd'
 const client = new Redis(REDIS_URL)
 const quota = createTokenQuota({
@@ -47,8 +47,12 @@ async function caller() {
   }
 }
 
-// Every process starts at the same moment, so they really compete.
-await new Promise((resolve) => setTimeout(resolve, Math.max(0, Number(START_AT) - Date.now())))
+// Every process starts at the same moment, so they really compete: each says it is ready, and all
+// wait for the test's go (a start gate in Redis, not a clock time a slow start could miss).
+const gate = client.duplicate()
+await client.incr(`${PREFIX}:ready`)
+await gate.blpop(`${PREFIX}:go`, 0)
+gate.disconnect()
 await Promise.all(Array.from({ length: Number(CONCURRENCY) }, caller))
 await quota.flush() // commits are written in the background: every one lands before the connection closes
 console.log(JSON.stringify({ committed, calls }))
