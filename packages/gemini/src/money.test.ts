@@ -62,7 +62,7 @@ describe('Gemini calls on a dollar budget', () => {
     const { quota, asAcme, spent } = setup()
     const counts = { prompt: 4000, candidates: 300 }
     server.reply(api('gemma-2-27b-it', 'generateContent', 'v1'), json(geminiResponse({ usage: counts })))
-    const ai = withTokenQuota(new GoogleGenAI({ apiKey: 'test-key' }), { quota })
+    const ai = withTokenQuota(new GoogleGenAI({ apiKey: 'test-key', apiVersion: 'v1' }), { quota })
     await asAcme(() => ai.models.generateContent({ model: 'gemma-2-27b-it', contents: 'Summarise', config: { maxOutputTokens: 500 } }))
     expect(await spent()).toBe(countedPrice('gemma-2-27b-it', { input: 4000, output: 300 }, { providerId: 'google' }))
   })
