@@ -38,8 +38,16 @@ function withCaller(command: Command): Command {
     .option('--context <key=value>', 'another context key (repeatable)', collect)
 }
 
+/** `--idempotency-key`: a re-run after a timeout applies nothing twice. */
+function withIdempotencyKey(command: Command): Command {
+  return command.option(
+    '--idempotency-key <key>',
+    'names this change: run again with the same key within 24 h, it is not applied again (each policy it changes gets <key>:<policy>)',
+  )
+}
+
 function withOverride(command: Command): Command {
-  return withCaller(withPolicies(command))
+  return withIdempotencyKey(withCaller(withPolicies(command)))
     .option('--policy <name>', "one policy (default: the caller's own enforcing policies, if they count one unit)")
     .option('--class <name>', 'every identifier of this class (with --policy), instead of one caller')
     .option('--yes', 'confirm a set or clear over several counters')
@@ -69,7 +77,9 @@ export function program(): Command {
     .option('--json', 'JSON for scripts')
     .action(run((flags) => status(flags)))
 
-  withCaller(withPolicies(cli.command('reset').description("zero a caller's usage in the current window (reservations in flight keep holding)")))
+  withIdempotencyKey(
+    withCaller(withPolicies(cli.command('reset').description("zero a caller's usage in the current window (reservations in flight keep holding)"))),
+  )
     .option('--policy <name>', "one policy (default: the caller's own counters with usage, never one shared with others)")
     .option('--yes', 'confirm a reset of several counters')
     .option('--reason <text>', 'why, for the audit log')

@@ -1,5 +1,6 @@
 import { userInfo } from 'node:os'
-import type { AdminTarget, TokenQuota } from '@tokenquota/core'
+import type { AdminActor, AdminTarget, TokenQuota } from '@tokenquota/core'
+import { CliError } from '../cli-error.js'
 import { describeContext } from '../context.js'
 import { printable } from '../printable.js'
 import { type AdminAction, type AmountFlag, type ScopeFlags, scopedTargets } from '../scope.js'
@@ -12,6 +13,26 @@ export interface OverrideFlags extends SessionFlags, ScopeFlags {
   readonly reason?: string
   /** Who acts, for the audit log. @default $USER */
   readonly operator?: string
+  /** Names the change: run again with the same key (within 24 h), it is not applied again. */
+  readonly idempotencyKey?: string
+}
+
+/** What an admin command tells the audit log, and its idempotency key. */
+export interface ActorFlags {
+  readonly operator?: string
+  readonly reason?: string
+  readonly idempotencyKey?: string
+}
+
+/**
+ * The actor of each admin call of a command, by policy: one command may change several counters,
+ * each under its own key derived from `--idempotency-key` (`key:policy`), so a re-run applies none twice.
+ */
+export function actorsOf(flags: ActorFlags): (target: AdminTarget) => AdminActor {
+  const { idempotencyKey: key } = flags
+  if (key !== undefined && key.trim() === '') throw new CliError('--idempotency-key: expected a non-empty key')
+  const actor = { by: operatorOf(flags), reason: flags.reason }
+  return (target) => (key === undefined ? actor : { ...actor, idempotencyKey: `${key}:${target.policy}` })
 }
 
 /** Who the audit log names: `--operator`, else the logged-in user. */
@@ -34,12 +55,13 @@ async function eachTarget(
   flags: OverrideFlags,
   action: AdminAction,
   verb: string,
-  write: (quota: TokenQuota, target: AdminTarget) => Promise<void>,
+  write: (quota: TokenQuota, target: AdminTarget & AdminActor) => Promise<void>,
   amountFlag?: AmountFlag,
 ): Promise<void> {
+  const actorOf = actorsOf(flags)
   await withQuota(flags, async (quota) => {
     for (const { target } of await scopedTargets(quota, flags, action, amountFlag)) {
-      await write(quota, target)
+      await write(quota, { ...target, ...actorOf(target) })
       const now = target.context ? (await quota.admin.inspect(target.context)).find((row) => row.policy === target.policy) : undefined
       const inForce = now ? `; allowed now ${amount(now.allowed, now.unit)} ${now.unit}, ${amount(now.available, now.unit)} available` : ''
       process.stdout.write(`${verb} ${target.policy} for ${whoOf(target)}${inForce}\n`)
@@ -52,29 +74,23 @@ export async function grant(flags: OverrideFlags & { readonly add: string }): Pr
   const add = amountOf(flags.add, '--add')
   const until = untilOf(flags.until, Date.now())
   const ends = until === undefined ? '' : ` until ${instant(until)}`
-  await eachTarget(
-    flags,
-    'grant',
-    `granted +${add}${ends} on`,
-    (quota, target) => quota.admin.grant({ ...target, add, until, by: operatorOf(flags), reason: flags.reason }),
-    { flag: '--add', text: flags.add },
-  )
+  await eachTarget(flags, 'grant', `granted +${add}${ends} on`, (quota, target) => quota.admin.grant({ ...target, add, until }), {
+    flag: '--add',
+    text: flags.add,
+  })
 }
 
 /** `tokenquota set --user alice --policy user-daily --allow 200000`: a limit in place of the policy's. */
 export async function setAllow(flags: OverrideFlags & { readonly allow: string }): Promise<void> {
   const allow = amountOf(flags.allow, '--allow')
   const until = untilOf(flags.until, Date.now())
-  await eachTarget(
-    flags,
-    'set',
-    `set allow ${allow} on`,
-    (quota, target) => quota.admin.set({ ...target, allow, until, by: operatorOf(flags), reason: flags.reason }),
-    { flag: '--allow', text: flags.allow },
-  )
+  await eachTarget(flags, 'set', `set allow ${allow} on`, (quota, target) => quota.admin.set({ ...target, allow, until }), {
+    flag: '--allow',
+    text: flags.allow,
+  })
 }
 
 /** `tokenquota clear --user alice --policy user-daily`: back to the policy's limit. */
 export async function clear(flags: OverrideFlags): Promise<void> {
-  await eachTarget(flags, 'clear', 'cleared overrides on', (quota, target) => quota.admin.clear({ ...target, by: operatorOf(flags), reason: flags.reason }))
+  await eachTarget(flags, 'clear', 'cleared overrides on', (quota, target) => quota.admin.clear(target))
 }

@@ -2,12 +2,9 @@ import { describeContext } from '../context.js'
 import { type ScopeFlags, scopedTargets } from '../scope.js'
 import { type SessionFlags, withQuota } from '../session.js'
 import { amount } from '../table.js'
-import { operatorOf } from './overrides.js'
+import { type ActorFlags, actorsOf } from './overrides.js'
 
-export interface ResetFlags extends SessionFlags, ScopeFlags {
-  readonly reason?: string
-  readonly operator?: string
-}
+export interface ResetFlags extends SessionFlags, ScopeFlags, ActorFlags {}
 
 /**
  * `tokenquota reset --user alice --policy user-daily`: the caller's usage in the current window back
@@ -15,9 +12,10 @@ export interface ResetFlags extends SessionFlags, ScopeFlags {
  * never a counter the caller shares with others.
  */
 export async function reset(flags: ResetFlags): Promise<void> {
+  const actorOf = actorsOf(flags)
   await withQuota(flags, async (quota) => {
     for (const { target, row } of await scopedTargets(quota, flags, 'reset')) {
-      await quota.admin.reset({ ...target, by: operatorOf(flags), reason: flags.reason })
+      await quota.admin.reset({ ...target, ...actorOf(target) })
       const who = Object.keys(target.context ?? {}).length === 0 ? ' (shared)' : ` for ${describeContext(target.context ?? {})}`
       process.stdout.write(`reset ${target.policy}${who}: ${row ? amount(row.used, row.unit) : 0} used → 0\n`)
     }

@@ -64,6 +64,38 @@ describe('Redis with hashTag + shardKey, sharded and unsharded callers mixed', (
     await store.close()
   })
 
+  it('SyncedStore keeps each shard’s counters, holds and resets apart locally: the same counter in two shards never adds up', async () => {
+    const clock = createFakeClock('2026-03-01T00:00:00Z')
+    const pooled: QuotaPolicy[] = [...policies, { name: 'pool-daily', allow: 1000, interval: 1, timeUnit: 'day' }]
+    const store = new SyncedStore(sharded(`shards${++prefixes}`), { syncIntervalMs: 3_600_000, now: clock.now })
+    const quota = createTokenQuota({ policies: pooled, shardKey, store, now: clock.now })
+    const [acme, beta, loner, empty] = [{ user: 'alice', org: 'acme' }, { user: 'alice', org: 'beta' }, { user: 'bob' }, { user: 'bob', org: '' }]
+
+    // Before any sync: each shard's local counters only.
+    await spend(quota, acme, 450)
+    expect(await quota.status(loner)).toMatchObject([{ used: 0 }, { used: 0 }])
+    expect(await quota.status(beta)).toMatchObject([{ used: 0 }, { used: 0 }])
+    const held = await quota.reserve(beta, { estimate: 300 })
+    expect(await quota.status(acme)).toMatchObject([
+      { used: 450, reserved: 0 },
+      { used: 450, reserved: 0 },
+    ])
+    await held.commit({ total: 300 })
+    // Shard '' and no shard are one slot on Redis, so one counter locally too.
+    await spend(quota, empty, 100)
+    expect(await quota.status(loner)).toMatchObject([{ used: 100 }, { used: 100 }])
+
+    // A reset in one shard, even under an idempotency key used in another, leaves the other's usage.
+    await quota.admin.reset({ policy: 'user-daily', context: acme, idempotencyKey: 'k1' })
+    await quota.admin.reset({ policy: 'user-daily', context: beta, idempotencyKey: 'k1' })
+    expect(await quota.status(acme)).toMatchObject([{ used: 0 }, { used: 450 }])
+    await store.sync()
+    expect(await quota.status(acme)).toMatchObject([{ used: 0 }, { used: 450 }])
+    expect(await quota.status(beta)).toMatchObject([{ used: 0 }, { used: 300 }])
+    expect(await quota.status(loner)).toMatchObject([{ used: 100 }, { used: 100 }])
+    await store.close()
+  })
+
   it('writes a class-wide override in the shard the operator names, where that shard’s callers see it; without a context it refuses', async () => {
     const clock = createFakeClock('2026-03-01T00:00:00Z')
     const plans: QuotaPolicy[] = [

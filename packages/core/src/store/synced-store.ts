@@ -70,8 +70,27 @@ const expiredRetentionMs = 3_600_000
 /** How long a parcel's lease lives on the shared store (a settle within it returns the hold). */
 const parcelTtlMs = 60_000
 
+/** Shard `''` and no shard are one slot on Redis (no hash tag), so one shard here too. */
 function shardKeyOf(shard: string | undefined): string {
-  return shard === undefined ? '-' : `+${shard}`
+  return shard ? `+${shard}` : '-'
+}
+
+/**
+ * The local store's name of a counter family in a shard: the local MemoryStore keeps one set of
+ * counters, so the shard goes into the family's name (a family never contains `\u0000`).
+ */
+function localCounterOf(counter: string, shard: string | undefined): string {
+  return `${shardKeyOf(shard)}\u0000${counter}`
+}
+
+/** The counters as the local store names them in this shard. */
+function localRefs<Ref extends CounterRef>(refs: readonly Ref[], shard: string | undefined): Ref[] {
+  return refs.map((ref) => ({ ...ref, counter: localCounterOf(ref.counter, shard) }))
+}
+
+/** A counter family's name from the local store's name of it in this shard. */
+function sharedCounterOf(local: string, shard: string | undefined): string {
+  return local.slice(shardKeyOf(shard).length + 1)
 }
 
 function keyOf(ref: CounterRef, placement: number, shard: string | undefined): string {
@@ -151,7 +170,10 @@ export class SyncedStore implements QuotaStore {
         return outcome
       },
       readAdmin: async (request) => {
-        const [states, own] = [await shared.readAdmin(request), await this.#local.admin.readAdmin(request)]
+        const [states, own] = [
+          await shared.readAdmin(request),
+          await this.#local.admin.readAdmin({ ...request, counters: localRefs(request.counters, request.shard) }),
+        ]
         return states.map((state, index) => ({ ...state, lastRefusal: own[index]?.lastRefusal ?? state.lastRefusal }))
       },
       resetUsage: async (request) => {
@@ -166,7 +188,9 @@ export class SyncedStore implements QuotaStore {
 
   /** After a reset on the shared store: this process's usage and pending charges of those counters go too. */
   #resetLocal(request: ResetWrite): void {
-    this.#local.admin.resetUsage(request)
+    const { shard } = request
+    // Idempotency is the shared store's (it said `applied`); locally a key names the reset in its shard.
+    this.#local.admin.resetUsage({ ...request, key: `${shardKeyOf(shard)}\u0000${request.key}`, counters: localRefs(request.counters, shard) })
     const reset = new Set(request.counters.map((ref) => windowKeyOf(ref, request.shard)))
     for (const key of reset) this.#others.delete(key)
     for (const [key, pending] of this.#pending) if (reset.has(windowKeyOf(pending.ref, pending.shard))) this.#pending.delete(key)
@@ -214,13 +238,13 @@ export class SyncedStore implements QuotaStore {
     const { shard } = request
     this.#remember(request.counters, shard)
     // Read the local windows first: the others' usage lowers each limit for the window in force.
-    const views = this.#local.read({ now: request.now, counters: request.counters })
+    const views = this.#local.read({ now: request.now, counters: localRefs(request.counters, shard) })
     const limits = request.counters.map((counter) => this.#limitOf(counter, shard, request.now))
     const counters = request.counters.map((counter, index) => {
       const limit = limits[index]
       return limit === undefined ? counter : { ...counter, limit: Math.max(0, limit - this.#othersUsed(counter, shard, views[index]!.windowStart)) }
     })
-    const result = this.#local.reserve({ ...request, counters })
+    const result = this.#local.reserve({ ...request, counters: localRefs(counters, shard) })
     const shared = (index: number, snapshot: CounterSnapshot) => {
       const withOthers = this.#withOthers(request.counters[index]!, shard, snapshot)
       return limits[index] === request.counters[index]!.limit ? withOthers : { ...withOthers, limit: limits[index] }
@@ -231,7 +255,7 @@ export class SyncedStore implements QuotaStore {
 
   /** Answers at once; the charge reaches the shared store at the next sync. */
   settle(request: SettleRequest): readonly ChargeOutcome[] {
-    const outcomes = this.#local.settle(request)
+    const outcomes = this.#local.settle({ ...request, charges: localRefs(request.charges, request.shard) })
     const expired = this.#expiryCharged.get(request.leaseId)
     this.#expiryCharged.delete(request.leaseId)
     for (const [index, charge] of request.charges.entries())
@@ -245,12 +269,13 @@ export class SyncedStore implements QuotaStore {
   /** A local hold expired unsettled and was charged: the shared store gets the charge too. */
   #chargeExpired(expired: ExpiryCharge): void {
     this.#expiryCharged.set(expired.leaseId, { amounts: expired.charges.map((charge) => charge.amount), at: expired.now })
-    for (const charge of expired.charges) this.#addPending(charge, expired.shard, charge.amount, expired.now)
+    for (const charge of expired.charges)
+      this.#addPending({ ...charge, counter: sharedCounterOf(charge.counter, expired.shard) }, expired.shard, charge.amount, expired.now)
   }
 
   #addPending(charge: CounterRef & { readonly placement: number }, shard: string | undefined, amount: number, now: number): void {
     if (amount === 0) return
-    const ref = charge.window.kind === 'flexi' ? this.#flexiWindowOf(charge, now) : charge
+    const ref = charge.window.kind === 'flexi' ? this.#flexiWindowOf(charge, shard, now) : charge
     // A flexi window replaced since the reservation is over: the local store dropped its charge too.
     if (ref === undefined) return
     const key = keyOf(charge, charge.placement, shard)
@@ -263,15 +288,15 @@ export class SyncedStore implements QuotaStore {
    * The local flexi window a charge landed in, as a window that the shared store opens at the same
    * instant and closes at the same end, so one process's flexi windows are the shared store's.
    */
-  #flexiWindowOf(charge: CounterRef & { readonly placement: number }, now: number): CounterRef | undefined {
-    const [local] = this.#local.read({ now, counters: [charge] })
+  #flexiWindowOf(charge: CounterRef & { readonly placement: number }, shard: string | undefined, now: number): CounterRef | undefined {
+    const [local] = this.#local.read({ now, counters: localRefs([charge], shard) })
     if (local!.windowStart !== charge.placement) return undefined
     return { counter: charge.counter, identifier: charge.identifier, window: { kind: 'flexi', endIfStartedNow: local!.resetAt } }
   }
 
   read(request: ReadRequest): readonly CounterSnapshot[] {
     this.#remember(request.counters, request.shard)
-    return this.#local.read(request).map((snapshot, index) => {
+    return this.#local.read({ ...request, counters: localRefs(request.counters, request.shard) }).map((snapshot, index) => {
       const counter = request.counters[index]!
       const limit = this.#limitOf(counter, request.shard, request.now)
       const withOthers = this.#withOthers(counter, request.shard, snapshot)
@@ -366,7 +391,7 @@ export class SyncedStore implements QuotaStore {
   async #refreshShard(group: readonly ShardedRef[], now: number): Promise<void> {
     const { shard } = group[0]!
     const refs = group.map(({ ref }) => ref)
-    const [remote, local] = [await this.#remote.read({ now, shard, counters: refs }), this.#local.read({ now, counters: refs })]
+    const [remote, local] = [await this.#remote.read({ now, shard, counters: refs }), this.#local.read({ now, counters: localRefs(refs, shard) })]
     refs.forEach((ref, index) => {
       const key = windowKeyOf(ref, shard)
       const [shared, own] = [remote[index]!, local[index]!]
