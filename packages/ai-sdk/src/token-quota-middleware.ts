@@ -36,7 +36,8 @@ export interface ModelFallbackInfo {
  */
 export type ModelFallback = Readonly<Record<string, LanguageModelLike>> | ((info: ModelFallbackInfo) => LanguageModelLike | undefined)
 
-export interface TokenQuotaMiddlewareOptions extends AdapterOptions<[params: Readonly<Json>], ModelFallback> {
+/** The adapter options, less `cache`: the middleware falls back to models only, never to a ready answer. */
+export interface TokenQuotaMiddlewareOptions extends Omit<AdapterOptions<[params: Readonly<Json>], ModelFallback>, 'cache'> {
   /** Output tokens reserved when the call sets no `maxOutputTokens`. @default 4096 */
   readonly defaultMaxOutputTokens?: number
 }
@@ -78,6 +79,7 @@ export function tokenQuotaMiddleware(options: TokenQuotaMiddlewareOptions) {
     const reservation = await reserveCall(
       {
         ...options,
+        cache: undefined,
         fallback: ({ model: refused, error, context: eventContext }) => {
           const current = refused === undefined ? undefined : fallbackModels.get(refused)
           const next = current && fallbackFor(current, error, eventContext)

@@ -1,5 +1,5 @@
 import { eventData, eventJson, type MeteredCall, meterEventStream, meterOnRead, StreamMeter, UnparsedText } from '@tokenquota/core/adapter'
-import { mergeUsage, textOfContent, textOfDelta, usageOf } from './usage.js'
+import { answerOfContent, answerOfDelta, mergeUsage, textOfContent, textOfDelta, usageOf } from './usage.js'
 
 type Json = Record<string, unknown>
 
@@ -14,7 +14,7 @@ function meterMessageStream(source: ReadableStream<Uint8Array>, call: MeteredCal
   let usage: Json | undefined
   return meterEventStream(source, meter, (block) => {
     if (meter.settled) return true
-    if (block.startsWith('event: content_block_delta')) {
+    if (block.startsWith('event: content_block_delta') && !call.keepsAnswer) {
       meter.text(unread.add(eventData(block)))
       return true
     }
@@ -28,6 +28,7 @@ function meterMessageStream(source: ReadableStream<Uint8Array>, call: MeteredCal
       }
       case 'content_block_delta':
         meter.text(textOfDelta(event))
+        meter.answer(answerOfDelta(event))
         break
       case 'message_delta':
         // Without its usage the stream's end charges an estimate (reported), not message_start's first count.
@@ -51,7 +52,10 @@ export function meterResponse(call: MeteredCall, response: Response): Response {
   }
   return meterOnRead(
     response,
-    (parsed) => call.commitUsage(usageOf((parsed as Json | undefined)?.usage), textOfContent((parsed as Json | undefined)?.content)),
+    (parsed) => {
+      const content = (parsed as Json | undefined)?.content
+      return call.commitUsage(usageOf((parsed as Json | undefined)?.usage), textOfContent(content), { answer: () => answerOfContent(content) })
+    },
     () => call.commitInterrupted(''),
   )
 }

@@ -53,6 +53,27 @@ export function textOfContent(content: unknown): string {
   return text
 }
 
+/**
+ * The answer as its reader sees it: the text blocks, never thinking; `undefined` when it calls a
+ * tool (a step of an agent, not a reply).
+ */
+export function answerOfContent(content: unknown): string | undefined {
+  if (!Array.isArray(content)) return undefined
+  let text = ''
+  for (const block of content as Json[]) {
+    if (block?.type === 'text' && typeof block.text === 'string') text += block.text
+    else if (block?.type !== 'thinking' && block?.type !== 'redacted_thinking') return undefined
+  }
+  return text
+}
+
+/** The visible text a streamed `content_block_delta` adds (`text_delta` only), `undefined` for tool input. */
+export function answerOfDelta(event: Json): string | undefined {
+  const delta = event.delta as Json | undefined
+  if (delta?.type === 'input_json_delta') return undefined
+  return delta?.type === 'text_delta' && typeof delta.text === 'string' ? delta.text : ''
+}
+
 /** The text a streamed `content_block_delta` adds: text, thinking, or tool input JSON. */
 export function textOfDelta(event: Json): string {
   const delta = event.delta as Json | undefined

@@ -3,7 +3,7 @@ import { type MeteredCall, StreamMeter } from '@tokenquota/core/adapter'
 import { beginCall, modelName } from './begin-call.js'
 import type { WithTokenQuotaOptions } from './options.js'
 import { estimateGeminiPrompt } from './prompt.js'
-import { textOfCandidates, usageOfMetadata } from './usage.js'
+import { answerOfCandidates, textOfCandidates, usageOfMetadata } from './usage.js'
 
 type Json = Record<string, unknown>
 
@@ -79,6 +79,7 @@ function meterStreamResult(result: StreamResult, call: MeteredCall): StreamResul
   const stream = (async function* () {
     for await (const chunk of source) {
       meter.text(textOfCandidates(chunk))
+      meter.answer(answerOfCandidates(chunk))
       yield chunk
     }
   })()
@@ -131,7 +132,8 @@ function maxOutputOf(model: GenerativeModel, request: unknown): number | undefin
 }
 
 async function chargeResult(result: GenerateResult, call: MeteredCall): Promise<GenerateResult> {
-  await call.commitUsage(usageOfMetadata(result.response.usageMetadata), textOfCandidates(result.response))
+  const { response } = result
+  await call.commitUsage(usageOfMetadata(response.usageMetadata), textOfCandidates(response), { answer: () => answerOfCandidates(response) })
   return result
 }
 

@@ -1,5 +1,5 @@
 import { type MeteredCall, meterAsyncIterable, StreamMeter } from '@tokenquota/core/adapter'
-import { textOfCandidates, usageOfMetadata } from './usage.js'
+import { answerOfCandidates, textOfCandidates, usageOfMetadata } from './usage.js'
 
 /**
  * Passes a stream of Gemini responses through, charging the last `usageMetadata` when it ends, or
@@ -9,6 +9,7 @@ export function meterResponses<Chunk>(source: AsyncIterable<Chunk>, call: Metere
   const meter = new StreamMeter(call)
   return meterAsyncIterable(source, meter, (chunk) => {
     meter.text(textOfCandidates(chunk))
+    meter.answer(answerOfCandidates(chunk))
     meter.lastUsage(usageOfMetadata((chunk as { usageMetadata?: unknown }).usageMetadata))
   })
 }

@@ -17,6 +17,22 @@ export function usageOfMetadata(metadata: unknown): Usage | undefined {
   return { input, output, total, cachedInput: count('cachedContentTokenCount'), reasoning: count('thoughtsTokenCount') }
 }
 
+/**
+ * The answer as its reader sees it: the one candidate's text parts, never thoughts; `undefined`
+ * for several candidates or a function call.
+ */
+export function answerOfCandidates(response: unknown): string | undefined {
+  const candidates = (response as { candidates?: unknown } | undefined)?.candidates
+  if (!Array.isArray(candidates)) return ''
+  if (candidates.length > 1) return undefined
+  let text = ''
+  for (const part of ((candidates[0] as { content?: { parts?: unknown } } | undefined)?.content?.parts as Json[] | undefined) ?? []) {
+    if (part?.functionCall !== undefined || part?.executableCode !== undefined) return undefined
+    if (typeof part?.text === 'string' && part.thought !== true) text += part.text
+  }
+  return text
+}
+
 /** The text of a response's candidates (for estimating output when usage is missing). */
 export function textOfCandidates(response: unknown): string {
   const candidates = (response as { candidates?: unknown } | undefined)?.candidates

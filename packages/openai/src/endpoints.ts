@@ -206,6 +206,50 @@ export function outputTextOf(kind: EndpointKind, body: unknown): string {
   }
 }
 
+/**
+ * The visible answer of a complete response (or of a Responses API event's `response`), as its
+ * reader sees it: one choice's text, the Responses API's output text, never reasoning or tool
+ * calls. `undefined` when it is not one text answer (several choices, tool calls, embeddings).
+ */
+export function answerTextOf(kind: EndpointKind, body: unknown): string | undefined {
+  if (!isObject(body)) return undefined
+  if (kind === 'responses') return responsesAnswerOf(isObject(body.response) ? body.response : body)
+  const choices = Array.isArray(body.choices) ? body.choices : []
+  const [choice] = choices
+  if (choices.length !== 1 || !isObject(choice)) return undefined
+  if (kind === 'completions') return typeof choice.text === 'string' ? choice.text : undefined
+  if (kind !== 'chat' || !isObject(choice.message) || choice.message.tool_calls || choice.message.function_call) return undefined
+  return typeof choice.message.content === 'string' ? choice.message.content : undefined
+}
+
+function responsesAnswerOf(response: Json): string | undefined {
+  if (!Array.isArray(response.output)) return undefined
+  let text = ''
+  for (const item of response.output) {
+    if (!isObject(item) || item.type === 'reasoning') continue
+    if (item.type !== 'message' || !Array.isArray(item.content)) return undefined
+    for (const part of item.content) if (isObject(part) && part.type === 'output_text' && typeof part.text === 'string') text += part.text
+  }
+  return text
+}
+
+/**
+ * The visible text one streamed chat or completions chunk adds to the answer; `undefined` when the
+ * answer is not one text (a second choice, a tool call).
+ */
+export function streamedAnswerOf(event: Json | undefined): string | undefined {
+  let text = ''
+  for (const choice of Array.isArray(event?.choices) ? event.choices : []) {
+    if (!isObject(choice)) continue
+    if (choice.index !== undefined && choice.index !== 0) return undefined
+    if (typeof choice.text === 'string') text += choice.text
+    const delta = isObject(choice.delta) ? choice.delta : {}
+    if (delta.tool_calls || delta.function_call) return undefined
+    if (typeof delta.content === 'string') text += delta.content
+  }
+  return text
+}
+
 /** Generated text carried by one streamed event (a chat chunk, a completions chunk, a responses delta). */
 export function streamedTextOf(kind: EndpointKind, event: Json): string {
   if (kind === 'responses') {

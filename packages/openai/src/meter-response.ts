@@ -1,5 +1,5 @@
 import { meterOnRead } from '@tokenquota/core/adapter'
-import { outputTextOf, usageOf } from './endpoints.js'
+import { answerTextOf, outputTextOf, usageOf } from './endpoints.js'
 import type { CallPlan } from './call-gate.js'
 import type { ServerContext } from './server-context.js'
 import { meterChatEventStream } from './stream-meter.js'
@@ -22,7 +22,7 @@ export function meterResponse(plan: Extract<CallPlan, { metered: unknown }>, res
     response,
     (parsed) => {
       if (kind === 'responses') serverContext.remember(parsed)
-      return metered.commitUsage(usageOf(kind, parsed), outputTextOf(kind, parsed))
+      return metered.commitUsage(usageOf(kind, parsed), outputTextOf(kind, parsed), { answer: () => answerTextOf(kind, parsed) })
     },
     () => metered.commitInterrupted(''),
   )

@@ -1,6 +1,6 @@
 import type { Usage } from '@tokenquota/core'
 import { eventData, eventJson, meterEventStream, StreamMeter, type MeteredCall, UnparsedText } from '@tokenquota/core/adapter'
-import { isUsageEvent, streamedTextOf, type EndpointKind } from './endpoints.js'
+import { answerTextOf, isUsageEvent, streamedAnswerOf, streamedTextOf, type EndpointKind } from './endpoints.js'
 
 type Json = Record<string, unknown>
 
@@ -24,9 +24,11 @@ class EventStreamTally {
   readonly #options: EventStreamOptions
   readonly meter: StreamMeter
   readonly #unread: UnparsedText
+  readonly #keepsAnswer: boolean
 
   constructor(call: MeteredCall, options: EventStreamOptions) {
     this.#options = options
+    this.#keepsAnswer = call.keepsAnswer
     this.#unread = new UnparsedText((event) => streamedTextOf(options.kind, event))
     this.meter = new StreamMeter(call, { unreadText: () => this.#unread.take() })
   }
@@ -39,10 +41,14 @@ class EventStreamTally {
     if (usageHint.test(data)) {
       const event = eventJson(data)
       if (event && isUsageEvent(this.#options.kind, event)) {
-        void this.meter.usage(this.#options.usageOf(event))
+        if (this.#keepsAnswer && this.#options.kind !== 'responses') this.meter.answer(streamedAnswerOf(event))
+        const answer = this.#keepsAnswer && this.#options.kind === 'responses' ? (answerTextOf('responses', event) ?? '') : undefined
+        void this.meter.usage(this.#options.usageOf(event), undefined, answer)
         return !(this.#options.hideUsageChunk && Array.isArray(event.choices) && event.choices.length === 0)
       }
     }
+    // The visible answer is collected only for a response cache (parsing every chunk costs).
+    if (this.#keepsAnswer && this.#options.kind !== 'responses') this.meter.answer(streamedAnswerOf(eventJson(data)))
     this.meter.text(this.#unread.add(data))
     return true
   }

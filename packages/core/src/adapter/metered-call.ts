@@ -38,7 +38,7 @@ export class MeteredCall {
     quota: TokenQuota
     estimator: TokenEstimator
     onStreamAbort?: StreamAbortCharge
-    /** The whole answer's text, when the call completed with its usage (for a response cache). */
+    /** The answer's visible text, when the call completed with its usage (for a response cache). */
     onAnswer?: (text: string) => void
   }) {
     this.label = options.label
@@ -54,12 +54,24 @@ export class MeteredCall {
     return this.#settled
   }
 
+  /** Whether the answer's visible text is wanted (a response cache keeps it): adapters collect it only then. */
+  get keepsAnswer(): boolean {
+    return this.#onAnswer !== undefined
+  }
+
   /**
    * Charges the provider's usage; falls back to an estimate when it is missing or malformed, of the
    * prompt and `outputText` (a function when the text is costly to build and rarely needed); of
-   * `prompt` instead of the prompt's estimate when the provider counted it apart.
+   * `prompt` instead of the prompt's estimate when the provider counted it apart. `answer`:
+   * the answer as its reader sees it (no reasoning, no tool calls; `undefined` when it has no single
+   * text answer), kept by a response cache when the usage was charged.
    */
-  async commitUsage(usage: Usage | undefined, outputText: string | (() => string), prompt?: number | CountedPrompt): Promise<void> {
+  async commitUsage(
+    usage: Usage | undefined,
+    outputText: string | (() => string),
+    options: { readonly prompt?: number | CountedPrompt; readonly answer?: string | (() => string | undefined) } = {},
+  ): Promise<void> {
+    const { prompt } = options
     if (!this.#begin()) return
     // All zeros is what some compatible servers send when they do not count: a call is never free.
     if (usage !== undefined && !usage.total && !usage.input && !usage.output) usage = undefined
@@ -67,7 +79,8 @@ export class MeteredCall {
       try {
         await this.lease.commit(usage)
         if (typeof usage.input === 'number') this.#quota.noteEstimate(this.lease.model, this.promptTokens, usage.input)
-        this.#onAnswer?.(typeof outputText === 'function' ? outputText() : outputText)
+        const answer = this.#onAnswer && (typeof options.answer === 'function' ? options.answer() : options.answer)
+        if (answer !== undefined) this.#onAnswer?.(answer)
         return
       } catch (error) {
         if (!QuotaInputError.isInstance(error)) return

@@ -11,6 +11,7 @@ export class StreamMeter {
   readonly #call: MeteredCall
   readonly #unreadText: (() => string) | undefined
   #produced = ''
+  #answer: string | undefined = ''
   #lastUsage: Usage | undefined
   #prompt: CountedPrompt | undefined
   #endMarkerSeen = false
@@ -37,9 +38,23 @@ export class StreamMeter {
     if (delta !== '') this.#produced += delta
   }
 
-  /** The final usage arrived: charged now. `outputText` replaces the produced text for the estimate a malformed usage falls back to. */
-  usage(usage: Usage | undefined, outputText?: string): Promise<void> {
-    this.#settling ??= this.#call.commitUsage(usage, outputText ?? (() => this.producedText), this.#prompt)
+  /**
+   * Visible text the answer added (what its reader sees: no reasoning, no tool input), for a response
+   * cache; `undefined`: the answer is not one text (several choices, a tool call) and is not kept.
+   * Only kept when the call wants it (`MeteredCall.keepsAnswer`).
+   */
+  answer(delta: string | undefined): void {
+    if (!this.#call.keepsAnswer || this.#answer === undefined) return
+    this.#answer = delta === undefined ? undefined : this.#answer + delta
+  }
+
+  /**
+   * The final usage arrived: charged now. `outputText` replaces the produced text for the estimate a
+   * malformed usage falls back to; `answer`, the visible text collected with `answer()`.
+   */
+  usage(usage: Usage | undefined, outputText?: string, answer?: string): Promise<void> {
+    const options = { prompt: this.#prompt, answer: answer ?? this.#answer }
+    this.#settling ??= this.#call.commitUsage(usage, outputText ?? (() => this.producedText), options)
     return this.#settling
   }
 
