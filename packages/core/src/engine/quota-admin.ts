@@ -13,6 +13,7 @@ import {
   type OverrideKind,
   type OverrideValue,
   overrideEnd,
+  refusalsInWindow,
   type StoreAdmin,
 } from '../store/store-admin.js'
 import type { EngineSettings } from './settings.js'
@@ -291,12 +292,13 @@ function inspectionOf(target: PolicyTarget, snapshot: CounterSnapshot, state: Co
   for (const grant of grants ?? []) add('grant', own, grant)
   for (const grant of familyGrants ?? []) add('grant', 'class', grant)
   const policyAllowed = target.limit === undefined ? decision.allowed : unit(target.limit)
+  const refusals = refusalsInWindow(state.refusals, snapshot.windowStart)
   const refusal = state.lastRefusal
-  if (!refusal) return { ...decision, policyAllowed, overrides }
+  if (!refusal) return { ...decision, refusals, policyAllowed, overrides }
   const [requested, limitThen, used, reserved] = [unit(refusal.requested), unit(refusal.limit), unit(refusal.used), unit(refusal.reserved)]
   const reason =
     requested > limitThen
       ? `the request needed ${requested} ${decision.unit}, more than the whole limit of ${limitThen}`
       : `the request needed ${requested} ${decision.unit} with ${used} used and ${reserved} reserved of ${limitThen}`
-  return { ...decision, policyAllowed, overrides, lastRefusal: { at: refusal.at, requested, limit: limitThen, used, reserved, reason } }
+  return { ...decision, refusals, policyAllowed, overrides, lastRefusal: { at: refusal.at, requested, limit: limitThen, used, reserved, reason } }
 }

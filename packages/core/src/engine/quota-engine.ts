@@ -7,9 +7,11 @@ import type { QuotaEvents } from '../shared/events.js'
 import { statusTarget } from '../policy/identifier.js'
 import { type CommitResult, Lease, type QuotaLease } from './lease.js'
 import { LeaseExpiryWatch } from './lease-expiry-watch.js'
+import { type CapRefusal, capRefusalOf } from '../plan/cap-refusal.js'
 import { Planner } from '../plan/planner.js'
 import { decisionOf, type RequestPlan } from '../plan/request-plan.js'
 import type { QuotaStore } from '../store/quota-store.js'
+import { refusalsInWindow } from '../store/store-admin.js'
 import type { ReserveRequest } from './token-quota.js'
 import type { EstimateBound, QuotaContext, Usage } from '../shared/types.js'
 import { normalizeEstimate, normalizeUsage } from '../shared/usage.js'
@@ -143,8 +145,12 @@ export class QuotaEngine {
       window: target.policy.window(at),
       limit: target.limit,
     }))
-    const snapshots = await this.access.read({ now: at, counters, shard: this.settings.shardOf(merged) })
-    return targets.map((target, index) => decisionOf(target, snapshots[index]!))
+    const shard = this.settings.shardOf(merged)
+    const [snapshots, runs] = await Promise.all([this.access.read({ now: at, counters, shard }), this.access.refusalRuns({ now: at, counters, shard })])
+    return targets.map((target, index) => {
+      const snapshot = snapshots[index]!
+      return { ...decisionOf(target, snapshot), refusals: refusalsInWindow(runs[index], snapshot.windowStart) }
+    })
   }
 
   /** Plans, paces and places a reservation; throws the refusal. */
@@ -153,13 +159,20 @@ export class QuotaEngine {
     let at = now()
     const normalized = normalizeEstimate(request.estimate ?? defaultEstimate)
     const estimate = typeof request.estimate === 'object' ? withInput(normalized, this.learning.correct(request.model, normalized.input)) : normalized
-    const planning = this.#plan(context, request, at, estimate)
-    let plan = planning instanceof Promise ? await planning : planning
-    if (this.#thresholds.pacing) {
-      await this.#thresholds.wait(plan.counters, at)
-      // Pacing may have taken long enough to cross into another window: plan again, at the new time.
-      at = now()
-      plan = await this.#plan(context, request, at, estimate)
+    let plan: RequestPlan
+    try {
+      const planning = this.#plan(context, request, at, estimate)
+      plan = planning instanceof Promise ? await planning : planning
+      if (this.#thresholds.pacing) {
+        await this.#thresholds.wait(plan.counters, at)
+        // Pacing may have taken long enough to cross into another window: plan again, at the new time.
+        at = now()
+        plan = await this.#plan(context, request, at, estimate)
+      }
+    } catch (error) {
+      const refusal = capRefusalOf(error)
+      if (refusal) await this.#refusedByCap(error as TokenQuotaExceededError, refusal, context, request.model, at)
+      throw error
     }
     if (!holds) plan = Planner.checkingOnly(plan)
     // A store with overrides may raise a limit: it decides, and the refusal tells a request too large.
@@ -210,6 +223,13 @@ export class QuotaEngine {
       }
     }
     return placing instanceof Promise ? placing.then(placed) : placed(placing)
+  }
+
+  /** A per-request cap refused: told (`exceeded`) and recorded on its counter as the store records its own refusals. */
+  async #refusedByCap(error: TokenQuotaExceededError, refusal: CapRefusal, context: QuotaContext | undefined, model: string | undefined, at: number) {
+    const merged = this.mergedContext(context)
+    this.events.emit('exceeded', { error, context: merged, model: model ?? (typeof merged.model === 'string' ? merged.model : undefined) })
+    await this.access.noteRefusals({ now: at, shard: this.settings.shardOf(merged), refusals: [refusal] })
   }
 
   #exceeded(error: TokenQuotaExceededError, plan: RequestPlan): TokenQuotaExceededError {

@@ -1,5 +1,6 @@
 import { StoreUnavailableError, TokenQuotaError } from '../shared/errors.js'
 import type { QuotaEvents } from '../shared/events.js'
+import type { CapRefusal } from '../plan/cap-refusal.js'
 import { type SentCharge, SyncedStore } from '../store/synced-store.js'
 import type {
   ChargeOutcome,
@@ -11,6 +12,7 @@ import type {
   SettleRequest,
   StoreReserveRequest,
 } from '../store/quota-store.js'
+import type { AdminRead, RefusalRun } from '../store/store-admin.js'
 
 type Operation = 'reserve' | 'settle' | 'read'
 
@@ -74,6 +76,41 @@ export class StoreAccess {
       (store) => store.read(request),
       (snapshots) => snapshots,
     )
+  }
+
+  /**
+   * Per counter, its run of refusals (`status()` shows those of the window). A store without an admin
+   * side has none; a failure is reported (`storeError`) and leaves them unknown, never fails a status.
+   */
+  async refusalRuns(request: AdminRead): Promise<readonly (RefusalRun | undefined)[]> {
+    const admin = this.store.admin
+    if (!admin) return request.counters.map(() => undefined)
+    try {
+      return (await admin.readAdmin(request)).map((state) => state.refusals)
+    } catch (error) {
+      this.#events.emit('storeError', { error, operation: 'read', failureMode: this.#failureMode })
+      return request.counters.map(() => undefined)
+    }
+  }
+
+  /**
+   * Records refusals decided before the store (per-request caps), with each counter's window and
+   * usage as the store has them. A failure is reported (`storeError`); the refusal stands.
+   */
+  async noteRefusals(request: { readonly now: number; readonly shard: string | undefined; readonly refusals: readonly CapRefusal[] }): Promise<void> {
+    const admin = this.store.admin
+    if (!admin) return
+    try {
+      const { now, shard } = request
+      const snapshots = await this.store.read({ now, shard, counters: request.refusals.map(({ ref }) => ref) })
+      const refusals = request.refusals.map(({ ref, requested, limit }, index) => {
+        const { used, reserved, windowStart } = snapshots[index]!
+        return { ref, requested, limit, used, reserved, windowStart }
+      })
+      await admin.noteRefusals({ now, shard, refusals })
+    } catch (error) {
+      this.#events.emit('storeError', { error, operation: 'reserve', failureMode: this.#failureMode })
+    }
   }
 
   #call<Answer, Result>(

@@ -28,4 +28,10 @@ export interface PolicyDecision {
   readonly windowStart: number
   /** When the counter is back to zero (window end; for a rolling window, when its newest tokens leave it). */
   readonly resetAt: number
+  /**
+   * Reservations this counter refused in its current window, counted in the store (by every
+   * process): Apigee's exceed count. In `status()` and `admin.inspect()` only. For a rolling window,
+   * those since the first refusal still inside it.
+   */
+  readonly refusals?: number
 }

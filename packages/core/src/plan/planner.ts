@@ -4,6 +4,7 @@ import { callPolicyFunction, type PolicyTarget, resolveTarget } from '../policy/
 import type { NormalizedPolicy } from '../policy/policy.js'
 import type { CounterSnapshot, ReserveResult } from '../store/quota-store.js'
 import type { EstimateBound, QuotaContext } from '../shared/types.js'
+import { withCapRefusal } from './cap-refusal.js'
 import type { PolicyDecision } from './decision.js'
 import { type CounterPlan, decisionOf, type RequestPlan, reportingTarget } from './request-plan.js'
 
@@ -247,7 +248,8 @@ function applyRequestCaps(targets: readonly PolicyTarget[], context: QuotaContex
       maxOutputTokens = output
       continue
     }
-    throw new TokenQuotaExceededError({
+    const ref = { counter: target.counter, identifier: target.identifierKey, window: target.policy.window(at) }
+    const error = new TokenQuotaExceededError({
       code: 'RequestTooLarge',
       violations: [
         {
@@ -264,6 +266,7 @@ function applyRequestCaps(targets: readonly PolicyTarget[], context: QuotaContex
       ],
       message: `Token quota "${target.policy.name}": the request needs up to ${requested} tokens, more than the per-request cap of ${limit}`,
     })
+    throw withCapRefusal(error, { ref, requested, limit })
   }
   return { bound, maxOutputTokens, requestCap }
 }

@@ -14,9 +14,12 @@ import {
   type LastRefusal,
   lastRefusalRetentionMs,
   maxGrants,
+  nextRefusalRun,
   type OverrideOutcome,
   overrideValue,
   type OverrideWrite,
+  type RefusalNote,
+  type RefusalRun,
   type TargetOverrides,
   tooManyGrants,
 } from './store-admin.js'
@@ -37,7 +40,7 @@ function keyOf(counter: string, identifier: string): string {
 export class MemoryAdminBook {
   /** `counter \0 identifier` → its overrides (identifier `''`: the whole family, or a shared counter). */
   readonly #overrides = new Map<string, TargetOverrides>()
-  readonly #refusals = new Map<string, LastRefusal>()
+  readonly #refusals = new Map<string, LastRefusal & { readonly run: RefusalRun }>()
   /** Idempotency keys of applied admin steps → when they were applied. */
   readonly #applied = new Map<string, number>()
   #audit: AuditEntry[] = []
@@ -97,11 +100,16 @@ export class MemoryAdminBook {
     return allow ? { allow, grants: grantsInForce(current?.grants, now) } : { grants: grantsInForce(current?.grants, now) }
   }
 
-  noteRefusal(ref: CounterRef, snapshot: CounterSnapshot, requested: number, limit: number, at: number): void {
+  noteRefusal(ref: CounterRef, snapshot: Pick<CounterSnapshot, 'used' | 'reserved' | 'windowStart'>, requested: number, limit: number, at: number): void {
     const key = keyOf(ref.counter, ref.identifier)
+    const run = nextRefusalRun(this.#refusals.get(key)?.run, at, snapshot.windowStart)
     this.#refusals.delete(key) // re-inserted last: the map stays in refusal order
-    this.#refusals.set(key, { at, requested, limit, used: snapshot.used, reserved: snapshot.reserved })
+    this.#refusals.set(key, { at, requested, limit, used: snapshot.used, reserved: snapshot.reserved, run })
     if (this.#refusals.size > maxRefusals) this.#refusals.delete(this.#refusals.keys().next().value!)
+  }
+
+  noteRefusals(note: RefusalNote): void {
+    for (const { ref, requested, limit, ...snapshot } of note.refusals) this.noteRefusal(ref, snapshot, requested, limit, note.now)
   }
 
   read(request: AdminRead): CounterAdminState[] {
@@ -113,8 +121,10 @@ export class MemoryAdminBook {
         familyAllow: inForce(stored.familyAllow, request.now),
         familyGrants: grantsInForce(stored.familyGrants, request.now),
       }
-      const lastRefusal = this.#refusals.get(keyOf(ref.counter, ref.identifier))
-      return lastRefusal ? { overrides, lastRefusal } : { overrides }
+      const refusal = this.#refusals.get(keyOf(ref.counter, ref.identifier))
+      if (!refusal) return { overrides }
+      const { run, ...lastRefusal } = refusal
+      return { overrides, lastRefusal, refusals: run }
     })
   }
 

@@ -144,6 +144,7 @@ export class MemoryStore implements QuotaStore {
         this.#maintain(request.now)
         return book.read(request)
       },
+      noteRefusals: (note) => book.noteRefusals(note),
       resetUsage: (request) => ({ applied: book.step(request.key, request.now, request.audit, () => this.#resetUsage(request)) }),
       readAudit: (limit) => book.readAudit(limit),
     }

@@ -55,13 +55,14 @@ describeStoreAdminContract('RedisStore on node-redis', { createStore: () => new 
 describe('RedisStore scripts', () => {
   it('embeds the scripts whose hashes are pinned here (a changed script is a deliberate change), each with its own SHA-1', async () => {
     expect(Object.fromEntries(Object.entries(scripts).map(([name, script]) => [name, script.sha]))).toEqual({
-      reserve: '629055d8893ef4dedfd36c8b0137f7eabab2c556',
+      reserve: 'a2c5ee7a638f8de22019cc6c654556593e510871',
       settle: 'c3708162f9afdb84d4e796edacf2a37e70b1fb94',
       read: 'de73cf7662c31e7d4e0e0e04732362c9182cae00',
       change: 'ae0d6833eea30de10dcdc737ee9adf0ccf13a2e6',
       inspect: '1417136b6bc0740305a607f53d43198c5ca31ebf',
       reset: '307c69fab917eb04d97ab1d492d6b578f271fc36',
       audit: '3e5e363e8e861577e3b15129666245798fa6f14b',
+      noteRefusals: '1cbdbfffd1085be4598d8c7a220cae66033abc25',
     })
     for (const script of [...Object.values(scripts), ...Object.values(usageScripts)]) {
       expect(script.sha).toBe(createHash('sha1').update(script.source).digest('hex'))

@@ -91,9 +91,38 @@ export interface LastRefusal {
   readonly reserved: number
 }
 
+/**
+ * A counter's refusals in a run: `count` reservations refused since `since` (the first of them). A
+ * refusal whose window started after `since` starts a new run, so the run counts the refusals of
+ * the counter's current window (of a rolling window: those since the first one still in it).
+ */
+export interface RefusalRun {
+  readonly since: number
+  readonly count: number
+}
+
 export interface CounterAdminState {
   readonly overrides: CounterOverrides
   readonly lastRefusal?: LastRefusal
+  /** Its refusals, as counted in the store (every process's). */
+  readonly refusals?: RefusalRun
+}
+
+/** A refusal decided outside a reservation (a per-request cap), to record on its counters. */
+export interface RefusalNote {
+  readonly now: number
+  readonly shard?: string
+  readonly refusals: ReadonlyArray<{ readonly ref: CounterRef; readonly windowStart: number } & Omit<LastRefusal, 'at'>>
+}
+
+/** The refusals of a run that fall in the window that starts at `windowStart`. */
+export function refusalsInWindow(run: RefusalRun | undefined, windowStart: number): number {
+  return run !== undefined && run.since >= windowStart ? run.count : 0
+}
+
+/** The run a refusal at `at`, in the window that starts at `windowStart`, extends or starts. */
+export function nextRefusalRun(run: RefusalRun | undefined, at: number, windowStart: number): RefusalRun {
+  return run !== undefined && run.since >= windowStart ? { since: run.since, count: run.count + 1 } : { since: at, count: 1 }
 }
 
 /** One operator action, as recorded for audit. */
@@ -136,8 +165,10 @@ export const maxGrants = 100
 export interface StoreAdmin {
   /** Sets or removes an override, or adds a grant, with its audit entry. */
   writeOverride(request: OverrideWrite): MaybePromise<OverrideOutcome>
-  /** Per counter: overrides in force and its last refusal. */
+  /** Per counter: overrides in force, its last refusal and its run of refusals. */
   readAdmin(request: AdminRead): MaybePromise<readonly CounterAdminState[]>
+  /** Records refusals decided before the store (per-request caps) as the reserve records its own. */
+  noteRefusals(request: RefusalNote): MaybePromise<void>
   /** Sets the counters' committed usage in their current window to zero (open reservations keep holding), with its audit entry. */
   resetUsage(request: ResetWrite): MaybePromise<AdminOutcome>
   /** The newest entries first. */

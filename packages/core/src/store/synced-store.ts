@@ -4,6 +4,7 @@ import type {
   ChargeOutcome,
   CounterRead,
   CounterRef,
+  CounterRefusal,
   CounterSnapshot,
   QuotaStore,
   ReadRequest,
@@ -144,6 +145,8 @@ export class SyncedStore implements QuotaStore {
   #syncing: Promise<void> | undefined
   /** `shard \0 counter \0 identifier` (identifier `''`: the family) → the operators' overrides on the shared store, as of the last sync or this process's own change. */
   #overrides = new Map<string, TargetOverrides>()
+  /** Refusals on their way to the shared store (where every process counts them). */
+  #refusalsSent: Promise<unknown> = Promise.resolve()
   /**
    * The shared store's admin: overrides are written there and reach this process's decisions at
    * once, other processes' at their next sync; last refusals are this process's own.
@@ -170,11 +173,16 @@ export class SyncedStore implements QuotaStore {
         return outcome
       },
       readAdmin: async (request) => {
+        await this.#refusalsSent
         const [states, own] = [
           await shared.readAdmin(request),
           await this.#local.admin.readAdmin({ ...request, counters: localRefs(request.counters, request.shard) }),
         ]
         return states.map((state, index) => ({ ...state, lastRefusal: own[index]?.lastRefusal ?? state.lastRefusal }))
+      },
+      noteRefusals: async (note) => {
+        this.#local.admin.noteRefusals({ ...note, refusals: note.refusals.map((refusal) => ({ ...refusal, ref: localRefs([refusal.ref], note.shard)[0]! })) })
+        await shared.noteRefusals(note)
       },
       resetUsage: async (request) => {
         const outcome = await shared.resetUsage(request)
@@ -250,7 +258,28 @@ export class SyncedStore implements QuotaStore {
       return limits[index] === request.counters[index]!.limit ? withOthers : { ...withOthers, limit: limits[index] }
     }
     if (result.ok) return { ...result, snapshots: result.snapshots.map((snapshot, index) => shared(index, snapshot)) }
-    return { ok: false, refusals: result.refusals.map((refusal) => ({ ...refusal, snapshot: shared(refusal.index, refusal.snapshot) })) }
+    const refusals = result.refusals.map((refusal) => ({ ...refusal, snapshot: shared(refusal.index, refusal.snapshot) }))
+    this.#sendRefusals(request, refusals, limits)
+    return { ok: false, refusals }
+  }
+
+  /** Counts this process's refusals on the shared store too, in the background (a failure loses only the count). */
+  #sendRefusals(request: StoreReserveRequest, refusals: readonly CounterRefusal[], limits: readonly (number | undefined)[]): void {
+    const admin = this.#remote.admin
+    if (!admin) return
+    const note = {
+      now: request.now,
+      shard: request.shard,
+      refusals: refusals.map(({ index, snapshot }) => {
+        const counter = request.counters[index]!
+        const { used, reserved, windowStart } = snapshot
+        return { ref: counter, requested: counter.amount, limit: limits[index] ?? counter.limit ?? 0, used, reserved, windowStart }
+      }),
+    }
+    const sending = Promise.resolve()
+      .then(() => admin.noteRefusals(note))
+      .catch(() => undefined)
+    this.#refusalsSent = Promise.all([this.#refusalsSent, sending]).then(() => undefined)
   }
 
   /** Answers at once; the charge reaches the shared store at the next sync. */

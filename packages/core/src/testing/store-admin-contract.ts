@@ -140,6 +140,38 @@ export function describeStoreAdminContract(name: string, options: StoreContractO
       expect(other!.lastRefusal).toBeUndefined()
     })
 
+    it("counts a counter's refusals in its window (fixed, flexi, rolling), those noted apart too, and starts again in a new window", async () => {
+      const next: WindowSpec = { kind: 'fixed', start: t0 + minute, end: t0 + 2 * minute }
+      const windows: [WindowSpec, WindowSpec][] = [
+        [fixed, next],
+        [
+          { kind: 'flexi', endIfStartedNow: t0 + minute },
+          { kind: 'flexi', endIfStartedNow: t0 + 3 * minute },
+        ],
+        [
+          { kind: 'rolling', length: minute, bucket: 1000 },
+          { kind: 'rolling', length: minute, bucket: 1000 },
+        ],
+      ]
+      for (const [index, [window, later]] of windows.entries()) {
+        const ref = counter({ counter: `refusals-${index}`, window })
+        expect((await reserve(t0, { ...ref, amount: 90 })).ok).toBe(true)
+        await reserve(t0 + 5, { ...ref, amount: 20 })
+        await reserve(t0 + 6, { ...ref, amount: 30 })
+        const { windowStart } = (await store.read({ now: t0 + 7, counters: [ref] }))[0]!
+        await admin.noteRefusals({ now: t0 + 7, refusals: [{ ref, requested: 500, limit: 400, used: 0, reserved: 90, windowStart }] })
+        const [state, other] = await admin.readAdmin({ now: t0 + 8, counters: [ref, { ...ref, identifier: '=bob' }] })
+        expect(state!.refusals).toEqual({ since: t0 + 5, count: 3 })
+        expect(state!.lastRefusal).toEqual({ at: t0 + 7, requested: 500, limit: 400, used: 0, reserved: 90 })
+        expect(other!.refusals).toBeUndefined()
+        // A refusal in a later window starts a new run (the rolling window has moved past t0 + 5 by then).
+        const laterRef = { ...ref, window: later, amount: 101 }
+        const at = t0 + 2 * minute + 10
+        await reserve(at, laterRef)
+        expect((await admin.readAdmin({ now: at, counters: [laterRef] }))[0]!.refusals).toEqual({ since: at, count: 1 })
+      }
+    })
+
     it("resets a counter's usage in its window (fixed, flexi and rolling) and keeps what is reserved", async () => {
       const windows: WindowSpec[] = [fixed, { kind: 'flexi', endIfStartedNow: t0 + minute }, { kind: 'rolling', length: minute, bucket: 1000 }]
       for (const [index, window] of windows.entries()) {

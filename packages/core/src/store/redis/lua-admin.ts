@@ -13,12 +13,15 @@ import {
   type OverrideValue,
   overrideValue,
   type OverrideWrite,
+  type RefusalNote,
+  type RefusalRun,
   type ResetWrite,
   type StoreAdmin,
   type TargetOverrides,
   tooManyGrants,
 } from '../store-admin.js'
 import { auditScript, changeScript, inspectScript, resetScript } from './lua/admin.js'
+import { noteRefusalsScript } from './lua/refusal.js'
 import type { RedisKeys } from './redis-keys.js'
 import { runScript, type ScriptTransport } from './script-runner.js'
 import { list, windowArgs, windowKind } from './script-values.js'
@@ -45,11 +48,13 @@ function grantsOf(text: unknown): OverrideValue[] {
   return [...String(text).matchAll(valuePattern)].map((match) => storedValue(match[1]!, match[2]!))
 }
 
-function refusalOf(text: string): LastRefusal | undefined {
+/** `at requested limit used reserved [since count]` (the run since this version), as the scripts store a refusal. */
+function refusalOf(text: string): { lastRefusal: LastRefusal; refusals?: RefusalRun } | undefined {
   const parts = text.split(' ').map(Number)
-  if (parts.length !== 5 || parts.some((part) => !Number.isFinite(part))) return undefined
-  const [at, requested, limit, used, reserved] = parts as [number, number, number, number, number]
-  return { at, requested, limit, used, reserved }
+  if ((parts.length !== 5 && parts.length !== 7) || parts.some((part) => !Number.isFinite(part))) return undefined
+  const [at, requested, limit, used, reserved, since, count] = parts as [number, number, number, number, number, number?, number?]
+  const lastRefusal = { at, requested, limit, used, reserved }
+  return since === undefined || count === undefined ? { lastRefusal } : { lastRefusal, refusals: { since, count } }
 }
 
 /** The operator side of the Redis stores: one script per action, each atomic with its audit entry. */
@@ -103,9 +108,15 @@ export class LuaAdmin implements StoreAdmin {
     return request.counters.map((_, index) => {
       const [allow, familyAllow, grants, familyGrants, refusal] = reply.slice(5 * index, 5 * index + 5) as [string, string, string, string, string]
       const overrides = { allow: allowOf(allow), familyAllow: allowOf(familyAllow), grants: grantsOf(grants), familyGrants: grantsOf(familyGrants) }
-      const lastRefusal = refusalOf(refusal)
-      return lastRefusal ? { overrides, lastRefusal } : { overrides }
+      return { overrides, ...refusalOf(refusal) }
     })
+  }
+
+  async noteRefusals(note: RefusalNote): Promise<void> {
+    if (note.refusals.length === 0) return
+    const keys = note.refusals.map(({ ref }) => this.#keys.refusal(ref, note.shard))
+    const args = [String(note.now), ...note.refusals.flatMap((r) => [r.requested, r.limit, r.used, r.reserved, r.windowStart].map(String))]
+    await this.#run(noteRefusalsScript, keys, args)
   }
 
   async resetUsage(request: ResetWrite): Promise<AdminOutcome> {

@@ -1,5 +1,6 @@
 import { auditScript, changeScript, inspectScript, resetScript } from './admin.js'
 import { readScript } from './read.js'
+import { noteRefusalsScript } from './refusal.js'
 import { reserveScript } from './reserve.js'
 import { settleScript } from './settle.js'
 
@@ -12,4 +13,5 @@ export const scripts = {
   inspect: inspectScript,
   reset: resetScript,
   audit: auditScript,
+  noteRefusals: noteRefusalsScript,
 } as const

@@ -1,8 +1,9 @@
 import { luaScript } from '../script-runner.js'
 import { common } from './common.js'
+import { noteRefusalLua } from './refusal.js'
 
 /** Reserves on every counter of a call, or on none (all or nothing). */
-const source = `${common}
+const source = `${common}${noteRefusalLua}
 -- KEYS: the shard's holds, the shard's overrides; then per reservation its lease key (the first
 --   answer of a lease that holds), and per counter its hash and its last-refusal key.
 -- ARGV: reservation count, the earliest now (for expiring holds); then per reservation: now,
@@ -15,7 +16,6 @@ const source = `${common}
 local holds = KEYS[1]
 expire_holds(holds, tonumber(ARGV[2]))
 local overridden = redis.call('EXISTS', KEYS[2]) == 1
-local REFUSAL_RETAIN = 604800000
 
 -- The limit a counter meets: the one given, unless an operator's override is in force.
 local function limit_of(limit, family, identifier, now)
@@ -68,7 +68,7 @@ local function reserve_one(kbase, abase, out)
         end
       end
       for _, value in ipairs({ i - 1, v.used, v.reserved, v.start, v.reset, retry, limits[i] }) do table.insert(refusals, value) end
-      redis.call('SET', KEYS[kbase + 2 * i], nowText .. ' ' .. ARGV[base + 3] .. ' ' .. limit .. ' ' .. text(v.used) .. ' ' .. text(v.reserved), 'PX', REFUSAL_RETAIN)
+      note_refusal(KEYS[kbase + 2 * i], nowText, ARGV[base + 3], limit, text(v.used), text(v.reserved), v.start)
     end
   end
   if #refusals > 0 then
@@ -149,4 +149,4 @@ if ttl == -1 then redis.call('PEXPIRE', holds, math.floor(needed)) end
 return out
 `
 
-export const reserveScript = luaScript('reserve', source, '629055d8893ef4dedfd36c8b0137f7eabab2c556')
+export const reserveScript = luaScript('reserve', source, 'a2c5ee7a638f8de22019cc6c654556593e510871')
