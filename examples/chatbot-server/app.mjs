@@ -1,7 +1,7 @@
 // The chat API: POST /chat (JSON or streamed as server-sent events) and GET /usage, for the user of
 // a verified token. Refusals answer 429 with Retry-After and x-ratelimit-*-tokens headers — before
 // any byte of a stream, since the reservation comes first.
-import { QuotaInputError, StoreUnavailableError, TokenQuotaExceededError, UnpricedModelError } from '@tokenquota/core'
+import { QuotaInputError, rateLimitHeaders, StoreUnavailableError, TokenQuotaExceededError, UnpricedModelError } from '@tokenquota/core'
 import { Hono } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
 import { streamSSE } from 'hono/streaming'
@@ -9,16 +9,9 @@ import { dashboardPage } from './dashboard.mjs'
 import { dashboardRoutes } from './dashboard-routes.mjs'
 import { verifyToken } from './tokens.mjs'
 
-/** Rate-limit headers for a successful answer, from the caller's tightest policy. */
+/** Rate-limit headers for a successful answer: x-ratelimit-* per unit (tokens, dollars) and the IETF RateLimit fields. */
 async function quotaHeaders(quota, context) {
-  const status = await quota.status(context)
-  const tightest = status.reduce((lowest, entry) => (entry.available < lowest.available ? entry : lowest), status[0])
-  if (!tightest) return {}
-  return {
-    'x-ratelimit-limit-tokens': String(tightest.allowed),
-    'x-ratelimit-remaining-tokens': String(tightest.available),
-    'x-ratelimit-reset-tokens': `${Math.max(0, Math.ceil((tightest.resetAt - quota.now()) / 1000))}s`,
-  }
+  return rateLimitHeaders(await quota.status(context), { now: quota.now() })
 }
 
 /** Bodies over `maxSize` bytes answer 413 before they are read. */

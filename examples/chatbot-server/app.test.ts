@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
-import { createTokenQuota, StoreUnavailableError, type QuotaStore, type TokenQuota } from '@tokenquota/core'
+import { createTokenQuota, priceTable, StoreUnavailableError, type QuotaStore, type TokenQuota } from '@tokenquota/core'
 import { withTokenQuota } from '@tokenquota/openai'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -21,7 +21,12 @@ let quota: TokenQuota
 beforeAll(async () => {
   endpoint = await startLocalOpenAI()
   quota = createTokenQuota({
-    policies: [{ name: 'user-daily', identifier: 'user', allow: { class: 'plan', counts: { pro: 50_000, free: 700 } }, interval: 1, timeUnit: 'day' }],
+    policies: [
+      { name: 'user-daily', identifier: 'user', allow: { class: 'plan', counts: { pro: 50_000, free: 700 } }, interval: 1, timeUnit: 'day' },
+      // A money budget beside the token one: its dollars are never compared with tokens.
+      { name: 'service-daily-usd', count: 'usd', allow: 50, interval: 1, timeUnit: 'day' },
+    ],
+    prices: [priceTable({ '*': { input: 2.5, output: 10 } })],
   })
   const client = withTokenQuota(new OpenAI({ apiKey: 'local', baseURL: endpoint.baseURL, maxRetries: 0 }), { quota })
   await new Promise<void>((resolve) => {
@@ -65,8 +70,12 @@ describe('chat API', () => {
     expect(body.reply.length).toBeGreaterThan(0)
     expect(response.headers.get('x-ratelimit-limit-tokens')).toBe('50000')
     expect(Number(response.headers.get('x-ratelimit-remaining-tokens'))).toBe(50_000 - body.usage.total_tokens)
-    expect(await quota.status({ user: 'paula', plan: 'pro' })).toMatchObject([{ used: body.usage.total_tokens }])
-    expect(await quota.status({ user: 'someone-else', plan: 'pro' })).toMatchObject([{ used: 0 }])
+    expect(response.headers.get('x-ratelimit-limit-usd')).toBe('50')
+    expect(Number(response.headers.get('x-ratelimit-remaining-usd'))).toBeLessThan(50)
+    expect(response.headers.get('ratelimit-policy')).toBe('"user-daily";q=50000;w=86400;qu="tokens"')
+    expect(response.headers.get('ratelimit')).toMatch(new RegExp(`^"user-daily";r=${50_000 - body.usage.total_tokens};t=\\d+$`))
+    expect(await quota.status({ user: 'paula', plan: 'pro' })).toMatchObject([{ used: body.usage.total_tokens }, { name: 'service-daily-usd' }])
+    expect(await quota.status({ user: 'someone-else', plan: 'pro' })).toMatchObject([{ used: 0 }, { name: 'service-daily-usd' }])
   })
 
   it('streams as server-sent events', async () => {
@@ -101,7 +110,10 @@ describe('chat API', () => {
   it('reports the caller’s usage, and rejects malformed requests', async () => {
     const token = issueToken(secret, { sub: 'paula', plan: 'pro' })
     const usage = (await (await fetch(`${url}/usage`, { headers: { authorization: `Bearer ${token}` } })).json()) as { usage: Array<{ identifier: string }> }
-    expect(usage.usage).toMatchObject([{ name: 'user-daily', identifier: 'paula', class: 'pro' }])
+    expect(usage.usage).toMatchObject([
+      { name: 'user-daily', identifier: 'paula', class: 'pro' },
+      { name: 'service-daily-usd', unit: 'usd' },
+    ])
     expect((await chat(token, { messages: 'hi' })).status).toBe(400)
   })
 })

@@ -47,6 +47,8 @@ export { litellmPrices } from './price/litellm-prices.js'
 export type { LiteLLMPriceEntry } from './price/litellm-prices.js'
 export type { PriceTable, ModelPricing, ModelRates, PriceSource } from './price/price-table.js'
 export type { PolicyDecision } from './plan/decision.js'
+export { rateLimitHeaders } from './plan/rate-limit-headers.js'
+export type { RateLimitHeaderOptions } from './plan/rate-limit-headers.js'
 export type {
   QuotaEventMap,
   QuotaEventName,
