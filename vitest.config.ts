@@ -105,6 +105,8 @@ export default defineConfig({
           name: 'langchain',
           root: './packages/langchain',
           include: ['src/**/*.test.ts'],
+          // LangChain logs each quota refusal it rethrows: those expected lines are dropped, nothing else.
+          setupFiles: [source('./packages/test-support/src/expected-handler-errors.ts')],
         },
       },
       // LangChain's integrations (@langchain/openai, …) need @langchain/core 1.3.4 or later.

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, symlinkSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { symlinkSync } from 'node:fs'
 import { join } from 'node:path'
+import { temporaryFolder } from '@tokenquota/test-support'
 import { expect, it } from 'vitest'
 
 const script = join(import.meta.dirname, 'provision-test-deps.mjs')
@@ -10,9 +10,9 @@ function provision(path: string) {
   return spawnSync(process.execPath, [script], { encoding: 'utf8', env: { PATH: path, TOKENQUOTA_NO_INSTALL: '1' } })
 }
 
-it('stops at once with the command to run when redis-server cannot be found or installed', () => {
+it('stops at once with the command to run when redis-server cannot be found or installed', async () => {
   // A PATH with node and nothing else: no redis-server, no package manager.
-  const bin = mkdtempSync(join(tmpdir(), 'tokenquota-path-'))
+  const bin = await temporaryFolder('tokenquota-path-')
   symlinkSync(process.execPath, join(bin, 'node'))
   const result = provision(bin)
   expect(result.status).toBe(1)

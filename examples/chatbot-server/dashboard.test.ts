@@ -1,11 +1,11 @@
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { serve, type ServerType } from '@hono/node-server'
 import { createTokenQuota } from '@tokenquota/core'
 import { trackUsage } from '@tokenquota/core/reports'
 import { withTokenQuota } from '@tokenquota/openai'
+import { temporaryFolder } from '@tokenquota/test-support'
 import OpenAI from 'openai'
 import { chromium, type Browser } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
@@ -156,7 +156,7 @@ it('shows usage over time, per-user bars, alerts and recommendations, and grants
   expect(screenshot.subarray(1, 4).toString()).toBe('PNG')
   expect(screenshot.length).toBeGreaterThan(10_000)
   // DASHBOARD_SCREENSHOT=docs/dashboard.png renews the README's picture.
-  const file = process.env.DASHBOARD_SCREENSHOT ?? join(await mkdtemp(join(tmpdir(), 'tokenquota-dashboard-')), 'dashboard.png')
+  const file = process.env.DASHBOARD_SCREENSHOT ?? join(await temporaryFolder('tokenquota-dashboard-'), 'dashboard.png')
   await writeFile(file, screenshot)
 
   // The admin form: a grant raises cyd's limit at once; a reset empties the window.

@@ -1,10 +1,10 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type PolicyInspection, TokenQuotaExceededError } from '@tokenquota/core'
+import { temporaryFolder } from '@tokenquota/test-support'
 import { connectFailFast, type RedisServer, startRedisServer, startUpstashRestServer } from '@tokenquota/test-support/redis'
 import { app as appOn, config, spend, spendMany, tokenquota } from './testing/harness.js'
 
@@ -136,7 +136,7 @@ describe('tokenquota CLI against a real redis-server', { timeout: 60_000 }, () =
     expect(valid.code).toBe(0)
     expect(valid.stdout).toMatch(/user-daily\s+user\s+premium: 50,000, standard: 10,000\s+1 day/)
 
-    const folder = await mkdtemp(join(tmpdir(), 'tokenquota-cli-'))
+    const folder = await temporaryFolder('tokenquota-cli-')
     const broken = join(folder, 'token_limits.yaml')
     await writeFile(broken, 'users:\n  tier_premium:\n    daily_limit: -5\n')
     const failed = await tokenquota(['check', broken])

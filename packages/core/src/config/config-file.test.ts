@@ -1,7 +1,7 @@
-import { mkdtemp, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { temporaryFolder } from '@tokenquota/test-support'
 import { describe, expect, it } from 'vitest'
 import { loadQuotaConfig, parseQuotaConfig } from './config-file.js'
 import { QuotaConfigError, TokenQuotaExceededError } from '../shared/errors.js'
@@ -12,7 +12,7 @@ import { priceTable } from '../price/rates-table.js'
 const strategyNote = fileURLToPath(new URL('./__fixtures__/token_limits.yaml', import.meta.url))
 
 async function tempFile(name: string, text: string): Promise<string> {
-  const path = join(await mkdtemp(join(tmpdir(), 'tokenquota-')), name)
+  const path = join(await temporaryFolder(), name)
   await writeFile(path, text)
   return path
 }

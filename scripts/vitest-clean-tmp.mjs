@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+// Runs `vitest run` (with the arguments given) with the temporary folder of every process it starts
+// — test workers, the CLI, servers, browsers — moved to a fresh folder of its own. The run fails
+// when the tests leave anything behind in it (named, so the leak can be fixed); the folder is
+// removed either way, so no run leaves temporary files in the system's temporary folder.
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const folder = mkdtempSync(join(tmpdir(), 'tokenquota-run-'))
+const env = { ...process.env, TMPDIR: folder, TMP: folder, TEMP: folder }
+const result = spawnSync('npx', ['vitest', 'run', ...process.argv.slice(2)], { stdio: 'inherit', env })
+const left = readdirSync(folder)
+rmSync(folder, { recursive: true, force: true })
+if (left.length > 0) {
+  console.error(`\nThe tests left ${left.length} temporary file(s) or folder(s) behind (removed now): ${left.join(', ')}`)
+  process.exit(result.status || 1)
+}
+process.exit(result.status ?? 1)
