@@ -8,9 +8,10 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-// What @sparticuz/chromium (the dashboard test's browser) unpacks into the temporary folder, to reuse
-// there: expected, and removed with the rest.
-const browserFiles = new Set([
+// Caches kept in the temporary folder by design, expected and removed with the rest: Node's compile
+// cache, and what @sparticuz/chromium (the dashboard test's browser) unpacks there to reuse.
+const knownCaches = new Set([
+  'node-compile-cache',
   'al2023',
   'chromium',
   'fonts',
@@ -24,7 +25,7 @@ const browserFiles = new Set([
 const folder = mkdtempSync(join(tmpdir(), 'tokenquota-run-'))
 const env = { ...process.env, TMPDIR: folder, TMP: folder, TEMP: folder }
 const result = spawnSync('npx', ['vitest', 'run', ...process.argv.slice(2)], { stdio: 'inherit', env })
-const left = readdirSync(folder).filter((name) => !browserFiles.has(name))
+const left = readdirSync(folder).filter((name) => !knownCaches.has(name))
 rmSync(folder, { recursive: true, force: true })
 if (left.length > 0) {
   console.error(`\nThe tests left ${left.length} temporary file(s) or folder(s) behind (removed now): ${left.join(', ')}`)
