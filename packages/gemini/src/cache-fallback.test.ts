@@ -25,7 +25,7 @@ const thoughtful = () => {
 
 function overBudget() {
   const quota = createTokenQuota({ policies: [{ name: 'user-daily', identifier: 'user', allow: 400, interval: 1, timeUnit: 'day' }] })
-  const ai = withTokenQuota(new GoogleGenAI({ apiKey: 'test-key' }), { quota, cache: new ResponseCache() })
+  const ai = withTokenQuota(new GoogleGenAI({ apiKey: 'test-key', apiVersion: 'v1' }), { quota, cache: new ResponseCache() })
   const as = <T>(fn: () => Promise<T>) => quota.withContext({ user: 'alice' }, fn)
   return { ai, as }
 }
