@@ -164,3 +164,77 @@ describe('SyncedStore on Redis (asynchronous counting)', () => {
     await store.close()
   })
 })
+
+describe('SyncedStore and operators’ resets (issue 27: a reset made elsewhere)', () => {
+  const twoPolicies: QuotaPolicy[] = [
+    { name: 'org', allow: 1000, interval: 1, timeUnit: 'day' },
+    { name: 'u', identifier: 'user', allow: 500, interval: 1, timeUnit: 'day' },
+  ]
+  const setUp = () => {
+    const clock = createFakeClock('2026-03-01T08:00:00Z')
+    const prefix = `synced-reset${++prefixes}`
+    const synced = new SyncedStore(new RedisStore({ client, prefix }), { syncIntervalMs: Number.POSITIVE_INFINITY, now: clock.now })
+    const app = createTokenQuota({ policies: twoPolicies, store: synced, now: clock.now })
+    const ops = createTokenQuota({ policies: twoPolicies, store: new RedisStore({ client, prefix }), now: clock.now })
+    return { clock, synced, app, ops }
+  }
+  const used = async (quota: ReturnType<typeof createTokenQuota>) => (await quota.status({ user: 'alice' })).map((s) => `${s.name}:${s.used}/${s.allowed}`)
+  const admitted = async (quota: ReturnType<typeof createTokenQuota>) => {
+    for (let calls = 0; calls < 100; calls += 1) {
+      try {
+        await spend(quota, 100)
+      } catch (error) {
+        if (TokenQuotaExceededError.isInstance(error)) return calls
+        throw error
+      }
+    }
+    return 100
+  }
+
+  it('adopts at its next sync a reset made through another process, and keeps the charges it had not sent', async () => {
+    const { synced, app, ops } = setUp()
+    for (let call = 0; call < 4; call += 1) await spend(app, 100)
+    await ops.admin.grant({ policy: 'u', context: { user: 'alice' }, add: 300 })
+    await synced.sync()
+    expect(await used(app)).toEqual(['org:400/1000', 'u:400/800'])
+    await ops.admin.reset({ policy: 'u', context: { user: 'alice' } })
+    await spend(app, 100) // made before the app learns of the reset: it lands after it
+    await synced.sync()
+    expect(await used(ops)).toEqual(['org:500/1000', 'u:100/800'])
+    expect(await used(app)).toEqual(['org:500/1000', 'u:100/800'])
+    await spend(app, 100) // not sent yet: counted here at once
+    expect(await used(app)).toEqual(['org:600/1000', 'u:200/800'])
+    await synced.sync()
+    expect(await used(app)).toEqual(['org:600/1000', 'u:200/800'])
+    expect(await admitted(app)).toBe(4) // org: 1000 − 600
+    await synced.sync()
+    expect(await used(ops)).toEqual(['org:1000/1000', 'u:600/800'])
+    await synced.close()
+  })
+
+  it('adopts a reset made elsewhere even when other processes spent more than it had since', async () => {
+    const { synced, app, ops } = setUp()
+    for (let call = 0; call < 4; call += 1) await spend(app, 100)
+    await synced.sync()
+    await ops.admin.reset({ policy: 'u', context: { user: 'alice' } })
+    await spend(ops, 100)
+    await synced.sync()
+    expect(await used(app)).toEqual(await used(ops))
+    expect(await used(app)).toEqual(['org:500/1000', 'u:100/500'])
+    expect(await admitted(app)).toBe(4)
+    await synced.close()
+  })
+
+  it('keeps a grant made elsewhere through its own reset and the syncs after it', async () => {
+    const { synced, app, ops } = setUp()
+    for (let call = 0; call < 4; call += 1) await spend(app, 100)
+    await ops.admin.grant({ policy: 'u', context: { user: 'alice' }, add: 300 })
+    await synced.sync()
+    await app.admin.reset({ policy: 'u', context: { user: 'alice' } })
+    await synced.sync()
+    expect(await used(app)).toEqual(['org:400/1000', 'u:0/800'])
+    expect(await admitted(app)).toBe(6) // org: 1000 − 400
+    expect(await used(app)).toEqual(['org:1000/1000', 'u:600/800'])
+    await synced.close()
+  })
+})

@@ -12,7 +12,16 @@ import type {
   ReserveResult,
   SettleRequest,
 } from './quota-store.js'
-import { type CounterOverrides, counterOverrides, effectiveLimit, type ResetWrite, type StoreAdmin, type TargetOverrides } from './store-admin.js'
+import {
+  type CounterOverrides,
+  counterOverrides,
+  effectiveLimit,
+  grantsInForce,
+  inForce,
+  type ResetWrite,
+  type StoreAdmin,
+  type TargetOverrides,
+} from './store-admin.js'
 
 export interface SyncedStoreOptions {
   /**
@@ -142,6 +151,8 @@ export class SyncedStore implements QuotaStore {
   /** Parcels whose settle has not been answered yet, oldest first. */
   readonly #unsent: Parcel[] = []
   #settledSinceSync = 0
+  /** Resets made elsewhere that this process adopted (names each local reset). */
+  #adoptions = 0
   #syncing: Promise<void> | undefined
   /** `shard \0 counter \0 identifier` (identifier `''`: the family) → the operators' overrides on the shared store, as of the last sync or this process's own change. */
   #overrides = new Map<string, TargetOverrides>()
@@ -208,15 +219,24 @@ export class SyncedStore implements QuotaStore {
     const admin = this.#remote.admin
     if (!admin || this.#known.size === 0) return
     const overrides = new Map<string, TargetOverrides>()
+    const read = new Set<string>()
     for (const group of groupBy(this.#known.values(), ({ shard }) => shardKeyOf(shard))) {
       const shard = group[0]!.shard
       const states = await admin.readAdmin({ now, shard, counters: group.map(({ ref }) => ref) })
       group.forEach(({ ref }, index) => {
+        read.add(windowKeyOf(ref, shard)).add(windowKeyOf({ counter: ref.counter, identifier: '' }, shard))
         const { allow, grants = [], familyAllow, familyGrants = [] } = states[index]!.overrides
         if (allow || grants.length > 0) overrides.set(windowKeyOf(ref, shard), { allow, grants })
         if (familyAllow || familyGrants.length > 0)
           overrides.set(windowKeyOf({ counter: ref.counter, identifier: '' }, shard), { allow: familyAllow, grants: familyGrants })
       })
+    }
+    // Targets no counter in use names (their counters went idle) keep what was read last, while in force.
+    for (const [key, target] of this.#overrides) {
+      if (read.has(key)) continue
+      const allow = inForce(target.allow, now)
+      const grants = grantsInForce(target.grants, now)
+      if (allow || grants.length > 0) overrides.set(key, { allow, grants })
     }
     this.#overrides = overrides
   }
@@ -425,12 +445,42 @@ export class SyncedStore implements QuotaStore {
       const key = windowKeyOf(ref, shard)
       const [shared, own] = [remote[index]!, local[index]!]
       const over = ref.window.kind === 'fixed' && ref.window.end <= now
-      if (over || (shared.used === 0 && shared.reserved === 0 && own.used === 0 && own.reserved === 0)) {
+      const idle = shared.used === 0 && shared.reserved === 0 && own.used === 0 && own.reserved === 0
+      // A counter with overrides of its own stays known, so they are refreshed, not dropped.
+      if (over || (idle && !this.#overrides.has(key))) {
         this.#known.delete(key)
         this.#others.delete(key)
         return
       }
+      const unsent = this.#unsentIn(key, own.windowStart)
+      // The shared store has less than this process sent: an operator reset it elsewhere. This
+      // process adopts the reset; its charges not sent yet land after it, so count them meanwhile.
+      if (shared.windowStart === own.windowStart && shared.used < own.used - unsent) {
+        this.#adoptReset(ref, shard, now)
+        this.#others.set(key, { windowStart: shared.windowStart, used: shared.used + unsent })
+        return
+      }
       this.#others.set(key, { windowStart: shared.windowStart, used: Math.max(0, shared.used - own.used) })
+    })
+  }
+
+  /** The charges of a counter's window (from `windowStart` on) not sent yet. */
+  #unsentIn(key: string, windowStart: number): number {
+    let amount = 0
+    for (const pending of this.#pending.values())
+      if (pending.placement >= windowStart && windowKeyOf(pending.ref, pending.shard) === key) amount += pending.amount
+    return amount
+  }
+
+  /** Zeroes this process's usage of a counter that was reset on the shared store (its pending charges stay pending). */
+  #adoptReset(ref: CounterRef, shard: string | undefined, now: number): void {
+    this.#adoptions += 1
+    this.#local.admin.resetUsage({
+      now,
+      shard,
+      key: `${shardKeyOf(shard)}\u0000adopted\u0000${this.#adoptions}`,
+      counters: localRefs([ref], shard),
+      audit: { at: now, by: 'sync', action: 'reset', policy: ref.counter, identifier: ref.identifier },
     })
   }
 
