@@ -32,7 +32,10 @@ describe('--idempotency-key on grant, set, clear and reset', { timeout: 60_000 }
     const policyAllowed = (await row(quota, 'user-daily')).allowed
     const grant = (key: string) => tokenquota(['grant', ...caller, '--policy', 'user-daily', '--add', '5000', '--idempotency-key', key, ...flags])
 
-    for (const run of [await grant('ticket-42'), await grant('ticket-42')]) expect(run).toMatchObject({ code: 0, stderr: '' })
+    const [first, again] = [await grant('ticket-42'), await grant('ticket-42')]
+    for (const run of [first, again]) expect(run).toMatchObject({ code: 0, stderr: '' })
+    expect(first.stdout).toMatch(/^granted \+5000 on user-daily for user alice/)
+    expect(again.stdout).toMatch(/^already applied \(idempotency key ticket-42\): nothing changed on user-daily for user alice.*\n$/)
     expect(await row(quota, 'user-daily')).toMatchObject({ allowed: policyAllowed + 5000 })
     expect((await grant('ticket-43')).code).toBe(0)
     expect(await row(quota, 'user-daily')).toMatchObject({ allowed: policyAllowed + 10_000 })
@@ -62,9 +65,28 @@ describe('--idempotency-key on grant, set, clear and reset', { timeout: 60_000 }
     expect(await row(quota, 'user-requests-per-minute')).toMatchObject({ used: 0 })
 
     await spend(quota, alice, 300, 100)
-    expect((await reset()).code).toBe(0)
+    const replay = await reset()
+    expect(replay.code).toBe(0)
+    expect(replay.stdout).toMatch(/^already applied \(idempotency key reset-1\): nothing changed on user-daily for user alice.*\n/)
     expect(await row(quota, 'user-daily')).toMatchObject({ used: 400 })
     expect(await row(quota, 'user-requests-per-minute')).toMatchObject({ used: 1 })
+  })
+
+  it('a key reused for a different change exits 2 with one line and changes nothing (grant, set, clear, reset)', async () => {
+    const { quota, flags } = await appOn(client, server.url)
+    const run = (...args: string[]) => tokenquota([...args, ...caller, '--policy', 'user-daily', ...flags])
+    expect((await run('grant', '--add', '1000', '--idempotency-key', 'k1')).code).toBe(0)
+    const before = await row(quota, 'user-daily')
+    for (const args of [['grant', '--add', '7'], ['set', '--allow', '5'], ['clear'], ['reset', '--yes']]) {
+      const reused = await run(...args, '--idempotency-key', 'k1')
+      expect(reused.code, args.join(' ')).toBe(2)
+      expect(reused.stdout).toBe('')
+      expect(reused.stderr).toMatch(
+        /^tokenquota: --idempotency-key k1 was already used for a different change on user-daily \(within 24 hours\): nothing changed; use a new key\n$/,
+      )
+    }
+    expect(await row(quota, 'user-daily')).toEqual(before)
+    expect((await quota.admin.audit()).filter((entry) => entry.action === 'grant')).toHaveLength(1)
   })
 
   it('an empty key exits 2 and changes nothing', async () => {

@@ -4,6 +4,7 @@ export type {
   QuotaAdmin,
   AdminTarget,
   AdminActor,
+  AdminResult,
   AllowOverride,
   Grant,
   OverrideInForce,

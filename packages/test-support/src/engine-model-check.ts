@@ -268,13 +268,16 @@ class ReferenceModel {
   }
 }
 
-/** The engine's call for an admin action: the policy, a user's context (its shard too), and for a class action the class (in the user's shard). */
-function adminCall(quota: TokenQuota, step: AdminOperation, now: number, idempotencyKey: string): Promise<void> {
+/**
+ * The engine's call for an admin action: the policy, a user's context (its shard too), and for a class action the class (in the user's shard).
+ * `at` is when the action was first made: a replay sends the same end, as a retried request does.
+ */
+function adminCall(quota: TokenQuota, step: AdminOperation, at: number, idempotencyKey: string): Promise<unknown> {
   const policy = policyNames[step.policy]!
   const context = contextOf(step.user)
   const target = step.policy === plan && step.byClass ? { policy, class: plans[step.user], context } : { policy, context }
   const actor = { by: 'model', idempotencyKey }
-  const until = step.until === undefined ? {} : { until: now + step.until }
+  const until = step.until === undefined ? {} : { until: at + step.until }
   switch (step.kind) {
     case 'grant':
       return quota.admin.grant({ ...target, ...actor, ...until, add: step.amount })
@@ -352,7 +355,9 @@ class Run {
       case 'replay': {
         const earlier = this.done.length > 0 ? this.done[step.step % this.done.length]! : undefined
         if (!earlier || earlier.at + replayWithinMs <= now) return
-        await adminCall(this.quota, earlier.step, now, earlier.key)
+        // A replay whose end has passed is refused as past (InvalidAdminRequest) before the store is asked.
+        if (earlier.step.until !== undefined && earlier.at + earlier.step.until <= now) return
+        await adminCall(this.quota, earlier.step, earlier.at, earlier.key)
         return this.expectModel(this.quota, allFields, true)
       }
       default: {

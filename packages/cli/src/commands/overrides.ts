@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os'
-import type { AdminActor, AdminTarget, TokenQuota } from '@tokenquota/core'
+import { type AdminActor, type AdminResult, type AdminTarget, QuotaInputError, type TokenQuota } from '@tokenquota/core'
 import { CliError } from '../cli-error.js'
 import { describeContext } from '../context.js'
 import { printable } from '../printable.js'
@@ -35,6 +35,23 @@ export function actorsOf(flags: ActorFlags): (target: AdminTarget) => AdminActor
   return (target) => (key === undefined ? actor : { ...actor, idempotencyKey: `${key}:${target.policy}` })
 }
 
+/**
+ * Runs one admin call of a command: returns the line's lead (`verb`, or "already applied … nothing
+ * changed" for a replay), and turns a key reused for another change into one line, exit 2.
+ */
+export async function adminCall(flags: ActorFlags, policy: string, verb: string, call: () => Promise<AdminResult>): Promise<string> {
+  try {
+    const { replayed } = await call()
+    return replayed ? `already applied (idempotency key ${flags.idempotencyKey}): nothing changed on` : verb
+  } catch (error) {
+    if (QuotaInputError.isInstance(error) && error.code === 'IdempotencyKeyReused')
+      throw new CliError(
+        `--idempotency-key ${flags.idempotencyKey} was already used for a different change on ${policy} (within 24 hours): nothing changed; use a new key`,
+      )
+    throw error
+  }
+}
+
 /** Who the audit log names: `--operator`, else the logged-in user. */
 export function operatorOf(flags: { readonly operator?: string }): string {
   if (flags.operator) return flags.operator
@@ -55,16 +72,16 @@ async function eachTarget(
   flags: OverrideFlags,
   action: AdminAction,
   verb: string,
-  write: (quota: TokenQuota, target: AdminTarget & AdminActor) => Promise<void>,
+  write: (quota: TokenQuota, target: AdminTarget & AdminActor) => Promise<AdminResult>,
   amountFlag?: AmountFlag,
 ): Promise<void> {
   const actorOf = actorsOf(flags)
   await withQuota(flags, async (quota) => {
     for (const { target } of await scopedTargets(quota, flags, action, amountFlag)) {
-      await write(quota, { ...target, ...actorOf(target) })
+      const lead = await adminCall(flags, target.policy, verb, () => write(quota, { ...target, ...actorOf(target) }))
       const now = target.context ? (await quota.admin.inspect(target.context)).find((row) => row.policy === target.policy) : undefined
       const inForce = now ? `; allowed now ${amount(now.allowed, now.unit)} ${now.unit}, ${amount(now.available, now.unit)} available` : ''
-      process.stdout.write(`${verb} ${target.policy} for ${whoOf(target)}${inForce}\n`)
+      process.stdout.write(`${lead} ${target.policy} for ${whoOf(target)}${inForce}\n`)
     }
   })
 }

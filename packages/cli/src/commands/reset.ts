@@ -2,7 +2,7 @@ import { describeContext } from '../context.js'
 import { type ScopeFlags, scopedTargets } from '../scope.js'
 import { type SessionFlags, withQuota } from '../session.js'
 import { amount } from '../table.js'
-import { type ActorFlags, actorsOf } from './overrides.js'
+import { type ActorFlags, actorsOf, adminCall } from './overrides.js'
 
 export interface ResetFlags extends SessionFlags, ScopeFlags, ActorFlags {}
 
@@ -15,9 +15,10 @@ export async function reset(flags: ResetFlags): Promise<void> {
   const actorOf = actorsOf(flags)
   await withQuota(flags, async (quota) => {
     for (const { target, row } of await scopedTargets(quota, flags, 'reset')) {
-      await quota.admin.reset({ ...target, ...actorOf(target) })
+      const lead = await adminCall(flags, target.policy, 'reset', () => quota.admin.reset({ ...target, ...actorOf(target) }))
       const who = Object.keys(target.context ?? {}).length === 0 ? ' (shared)' : ` for ${describeContext(target.context ?? {})}`
-      process.stdout.write(`reset ${target.policy}${who}: ${row ? amount(row.used, row.unit) : 0} used → 0\n`)
+      const what = lead === 'reset' ? `: ${row ? amount(row.used, row.unit) : 0} used → 0` : ''
+      process.stdout.write(`${lead} ${target.policy}${who}${what}\n`)
     }
   })
 }

@@ -204,6 +204,35 @@ describe('quota.admin', () => {
     expect('appendAudit' in quota.store.admin!).toBe(false)
   })
 
+  it('says when a change was a replay, and refuses a key reused for a different change (IdempotencyKeyReused) without changing anything', async () => {
+    const { quota, events } = setup()
+    const target = { policy: 'user-daily', context: { user: 'alice' } }
+    expect(await quota.admin.grant({ ...target, add: 1000, idempotencyKey: 'k1' })).toEqual({ replayed: false })
+    expect(await quota.admin.grant({ ...target, add: 1000, idempotencyKey: 'k1', reason: 'retry', by: 'bob' })).toEqual({ replayed: true })
+    const reused = [
+      quota.admin.grant({ ...target, add: 7, idempotencyKey: 'k1' }),
+      quota.admin.set({ ...target, allow: 5, idempotencyKey: 'k1' }),
+      quota.admin.clear({ ...target, idempotencyKey: 'k1' }),
+      quota.admin.reset({ ...target, idempotencyKey: 'k1' }),
+      quota.admin.grant({ ...target, context: { user: 'bob' }, add: 1000, idempotencyKey: 'k1' }),
+      quota.admin.grant({ policy: 'org-daily', context: { org: 'acme' }, add: 1000, idempotencyKey: 'k1' }),
+    ]
+    for (const attempt of reused) {
+      const error = await rejection(attempt)
+      expect(QuotaInputError.isInstance(error), String(error)).toBe(true)
+      expect(error).toMatchObject({ code: 'IdempotencyKeyReused' })
+      expect((error as Error).message).toMatch(/"k1"/)
+    }
+    expect((await quota.admin.inspect({ user: 'alice' }))[0]!.allowed).toBe(2000)
+    const others = await quota.admin.inspect({ user: 'bob', org: 'acme' })
+    expect(['user-daily', 'org-daily'].map((policy) => others.find((row) => row.policy === policy)!.allowed)).toEqual([1000, 100_000])
+    expect(await quota.admin.audit()).toHaveLength(1)
+    expect(events).toHaveLength(1)
+    expect(await quota.admin.reset({ ...target, idempotencyKey: 'r1' })).toEqual({ replayed: false })
+    expect(await quota.admin.reset({ ...target, idempotencyKey: 'r1' })).toEqual({ replayed: true })
+    expect(await quota.admin.clear({ ...target })).toEqual({ replayed: false })
+  })
+
   it('a fractional `until` is validated once: rounded up to a whole millisecond, and seen by inspect as by the reserve path (issue 27 #14)', async () => {
     const { clock, quota } = setup()
     const until = clock.now() + hour + 0.5

@@ -39,7 +39,10 @@ export interface AdminActor {
   readonly reason?: string
   /**
    * Names this change: a change sent again with the same key within 24 hours (a retry after a
-   * timeout, a replayed command) is not applied, recorded nor emitted again. Use one key per intended
+   * timeout, a replayed command) is not applied, recorded nor emitted again, and resolves with
+   * `replayed: true`. The key is kept with the change it named (action, policy, target, amount,
+   * end; not `by` nor `reason`): the same key with a different change within 24 hours is refused
+   * with `QuotaInputError` code `IdempotencyKeyReused` and changes nothing. Use one key per intended
    * change. @default a new key per call (a call is still applied once, however often its store
    * client re-sends it)
    */
@@ -58,6 +61,16 @@ export interface Grant extends AdminTarget, AdminActor {
   readonly add: number
   /** When this grant ends by itself (rounded up to a whole millisecond). @default never (until `clear`) */
   readonly until?: Date | number
+}
+
+/** What an admin change did. */
+export interface AdminResult {
+  /**
+   * `true` when its idempotency key had been applied already with this same change (a retry, a
+   * replayed command): nothing changed, nothing was recorded nor emitted this time. The same key
+   * with a different change is refused (`QuotaInputError` code `IdempotencyKeyReused`).
+   */
+  readonly replayed: boolean
 }
 
 /** An override in force on a counter, in the policy's unit: the `allow`, or one grant. */
@@ -98,13 +111,13 @@ export interface QuotaAdmin {
   /** Every policy that counts this caller (policies whose identifier the context lacks are left out). */
   inspect(context?: QuotaContext): Promise<readonly PolicyInspection[]>
   /** Replaces the policy's `allow` for one identifier or class, optionally until a time. */
-  set(request: AllowOverride): Promise<void>
+  set(request: AllowOverride): Promise<AdminResult>
   /** Adds a grant to the limit of one identifier or class, optionally until a time. */
-  grant(request: Grant): Promise<void>
+  grant(request: Grant): Promise<AdminResult>
   /** Removes the `allow` override and every grant of one identifier or class. */
-  clear(request: AdminTarget & AdminActor): Promise<void>
+  clear(request: AdminTarget & AdminActor): Promise<AdminResult>
   /** Zeroes the committed usage of the current window (reservations in flight keep holding). */
-  reset(request: AdminTarget & AdminActor): Promise<void>
+  reset(request: AdminTarget & AdminActor): Promise<AdminResult>
   /** The latest operator actions, newest first. @default limit 100 */
   audit(limit?: number): Promise<readonly AuditEntry[]>
 }
@@ -188,7 +201,13 @@ function keyOf(actor: AdminActor): string {
 }
 
 /** One override change with its audit entry, in one store step; emits the entry when it was applied (not for a replay). */
-async function change(deps: AdminDeps, request: AdminTarget & AdminActor, action: AuditEntry['action'], amount?: number, until?: Date | number) {
+async function change(
+  deps: AdminDeps,
+  request: AdminTarget & AdminActor,
+  action: AuditEntry['action'],
+  amount?: number,
+  until?: Date | number,
+): Promise<AdminResult> {
   const at = deps.settings.now()
   const resolved = await resolve(deps.settings, request, at)
   const key = keyOf(request)
@@ -198,17 +217,24 @@ async function change(deps: AdminDeps, request: AdminTarget & AdminActor, action
     action === 'clear' ? { kind: 'clear' } : { kind: action === 'grant' ? 'grant' : 'allow', amount: scaled!, ...(end === undefined ? {} : { until: end }) }
   const audit = entryOf(resolved, request, action, { amount, until: end }, at)
   const { ref, shard } = resolved
-  const outcome = await storeAdminOf(deps.store).writeOverride({ counter: ref.counter, identifier: ref.identifier, shard, now: at, key, audit, change: kind })
+  const write = { counter: ref.counter, identifier: ref.identifier, shard, now: at, key, audit, change: kind }
+  const outcome = await invalidFor(resolved.policy.name, () => storeAdminOf(deps.store).writeOverride(write))
   if (outcome.applied) deps.events.emit('admin', audit)
+  return { replayed: !outcome.applied }
 }
 
-/** Runs a check whose `QuotaInputError` then names the policy. */
+/** Runs a check (or a store step) whose `QuotaInputError` then names the policy. */
 function invalidFor<T>(policy: string, check: () => T): T {
-  try {
-    return check()
-  } catch (error) {
-    if (QuotaInputError.isInstance(error) && error.code === 'InvalidAdminRequest') throw invalid(error.message, policy)
+  const named = (error: unknown): never => {
+    if (QuotaInputError.isInstance(error) && (error.code === 'InvalidAdminRequest' || error.code === 'IdempotencyKeyReused'))
+      throw new QuotaInputError({ code: error.code, message: error.message, policy })
     throw error
+  }
+  try {
+    const result = check()
+    return (result instanceof Promise ? result.catch(named) : result) as T
+  } catch (error) {
+    return named(error)
   }
 }
 
@@ -231,11 +257,11 @@ export function createQuotaAdmin(settings: EngineSettings, store: QuotaStore, ev
     inspect: (context = {}) => inspect(deps, context),
     async set(request) {
       checkAmount(request.allow, 'allow', request.policy)
-      await change(deps, request, 'allow', request.allow, request.until)
+      return change(deps, request, 'allow', request.allow, request.until)
     },
     async grant(request) {
       checkAmount(request.add, 'add', request.policy)
-      await change(deps, request, 'grant', request.add, request.until)
+      return change(deps, request, 'grant', request.add, request.until)
     },
     clear: (request) => change(deps, request, 'clear'),
     async reset(request) {
@@ -245,8 +271,10 @@ export function createQuotaAdmin(settings: EngineSettings, store: QuotaStore, ev
         throw invalid('reset takes one identifier (a context), not a class', resolved.policy.name)
       const key = keyOf(request)
       const audit = entryOf(resolved, request, 'reset', {}, at)
-      const outcome = await storeAdminOf(store).resetUsage({ now: at, counters: [resolved.ref], shard: resolved.shard, key, audit })
+      const write = { now: at, counters: [resolved.ref], shard: resolved.shard, key, audit }
+      const outcome = await invalidFor(resolved.policy.name, () => storeAdminOf(store).resetUsage(write))
       if (outcome.applied) events.emit('admin', audit)
+      return { replayed: !outcome.applied }
     },
     audit: async (limit = 100) => storeAdminOf(store).readAudit(limit),
   }

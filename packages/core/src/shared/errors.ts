@@ -195,8 +195,11 @@ export type QuotaInputErrorCode =
   | 'InvalidUsage'
   | 'InvalidEstimate'
   | 'InvalidAdminRequest'
+  /** An admin change's idempotency key was already used, within 24 hours, for a different change. */
+  | 'IdempotencyKeyReused'
 const inputCodes: readonly QuotaInputErrorCode[] = [
   'InvalidAdminRequest',
+  'IdempotencyKeyReused',
   'UnresolvedIdentifier',
   'InvalidIdentifier',
   'InvalidContext',

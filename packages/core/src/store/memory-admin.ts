@@ -9,6 +9,7 @@ import {
   counterOverrides,
   effectiveLimit,
   grantsInForce,
+  idempotencyKeyReused,
   idempotencyRetentionMs,
   inForce,
   type LastRefusal,
@@ -20,6 +21,7 @@ import {
   type OverrideWrite,
   type RefusalNote,
   type RefusalRun,
+  stepFingerprint,
   type TargetOverrides,
   tooManyGrants,
 } from './store-admin.js'
@@ -41,8 +43,8 @@ export class MemoryAdminBook {
   /** `counter \0 identifier` → its overrides (identifier `''`: the whole family, or a shared counter). */
   readonly #overrides = new Map<string, TargetOverrides>()
   readonly #refusals = new Map<string, LastRefusal & { readonly run: RefusalRun }>()
-  /** Idempotency keys of applied admin steps → when they were applied. */
-  readonly #applied = new Map<string, number>()
+  /** Idempotency keys of applied admin steps → when they were applied, and the change's fingerprint. */
+  readonly #applied = new Map<string, { readonly at: number; readonly fingerprint: string }>()
   #audit: AuditEntry[] = []
 
   /** The limit a counter meets at `now`: the request's unless an override is in force. */
@@ -61,13 +63,16 @@ export class MemoryAdminBook {
 
   /**
    * Runs one admin step once per key: `apply` makes the change, then the audit entry is appended.
-   * Returns whether it ran.
+   * Returns whether it ran; throws `IdempotencyKeyReused` when the key was applied with another fingerprint.
    */
-  step(key: string, now: number, entry: AuditEntry, apply: () => void): boolean {
+  step(key: string, fingerprint: string, now: number, entry: AuditEntry, apply: () => void): boolean {
     const applied = this.#applied.get(key)
-    if (applied !== undefined && applied + idempotencyRetentionMs > now) return false
+    if (applied !== undefined && applied.at + idempotencyRetentionMs > now) {
+      if (applied.fingerprint !== fingerprint) throw idempotencyKeyReused(key)
+      return false
+    }
     apply()
-    this.#applied.set(key, now)
+    this.#applied.set(key, { at: now, fingerprint })
     this.#audit.push(entry)
     if (this.#audit.length > 2 * auditRetention) this.#audit = this.#audit.slice(-auditRetention)
     return true
@@ -77,7 +82,7 @@ export class MemoryAdminBook {
     checkOverrideWrite(request)
     const key = keyOf(request.counter, request.identifier)
     const { change, now } = request
-    const applied = this.step(request.key, now, request.audit, () => {
+    const applied = this.step(request.key, stepFingerprint(request), now, request.audit, () => {
       const current = this.#overrides.get(key)
       const allow = inForce(current?.allow, now)
       const grants = grantsInForce(current?.grants, now)
@@ -140,7 +145,7 @@ export class MemoryAdminBook {
       if (!allow && grants.length === 0) this.#overrides.delete(key)
       else if (grants.length !== entry.grants.length) this.#overrides.set(key, allow ? { allow, grants } : { grants })
     }
-    for (const [key, at] of this.#applied) if (at + idempotencyRetentionMs <= now) this.#applied.delete(key)
+    for (const [key, { at }] of this.#applied) if (at + idempotencyRetentionMs <= now) this.#applied.delete(key)
     for (const [key, refusal] of this.#refusals) if (refusal.at + lastRefusalRetentionMs <= now) this.#refusals.delete(key)
   }
 }

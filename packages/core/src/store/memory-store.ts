@@ -14,7 +14,7 @@ import type {
   StoreReserveRequest,
 } from './quota-store.js'
 import { MemoryAdminBook } from './memory-admin.js'
-import type { AdminRead, StoreAdmin } from './store-admin.js'
+import { type AdminRead, type StoreAdmin, stepFingerprint } from './store-admin.js'
 
 /** Tokens in one window or rolling bucket. */
 interface Slot {
@@ -145,7 +145,7 @@ export class MemoryStore implements QuotaStore {
         return book.read(request)
       },
       noteRefusals: (note) => book.noteRefusals(note),
-      resetUsage: (request) => ({ applied: book.step(request.key, request.now, request.audit, () => this.#resetUsage(request)) }),
+      resetUsage: (request) => ({ applied: book.step(request.key, stepFingerprint(request), request.now, request.audit, () => this.#resetUsage(request)) }),
       readAudit: (limit) => book.readAudit(limit),
     }
   }

@@ -58,9 +58,9 @@ describe('RedisStore scripts', () => {
       reserve: 'a2c5ee7a638f8de22019cc6c654556593e510871',
       settle: 'c3708162f9afdb84d4e796edacf2a37e70b1fb94',
       read: 'de73cf7662c31e7d4e0e0e04732362c9182cae00',
-      change: 'ae0d6833eea30de10dcdc737ee9adf0ccf13a2e6',
+      change: 'b7b3319c633ebf8383836fda5048ae84940fdcb1',
       inspect: '1417136b6bc0740305a607f53d43198c5ca31ebf',
-      reset: '307c69fab917eb04d97ab1d492d6b578f271fc36',
+      reset: '5afac2844c28c695129c11bc6ff6ac267d7b6cc1',
       audit: '3e5e363e8e861577e3b15129666245798fa6f14b',
       noteRefusals: '1cbdbfffd1085be4598d8c7a220cae66033abc25',
     })

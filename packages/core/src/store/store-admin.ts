@@ -38,7 +38,9 @@ export type OverrideChange =
 /**
  * One operator action, applied with its audit entry in one atomic step, once per `key`: a step
  * whose key was applied in the last `idempotencyRetentionMs` (a retry, a command re-sent after a
- * lost reply) changes nothing and records nothing.
+ * lost reply) changes nothing and records nothing. The store keeps each key with the change's
+ * fingerprint (`stepFingerprint`): the same key with another change is refused with
+ * `IdempotencyKeyReused`, and changes nothing either.
  */
 export interface AdminStep {
   readonly now: number
@@ -177,6 +179,29 @@ export interface StoreAdmin {
 
 function invalid(message: string): QuotaInputError {
   return new QuotaInputError({ code: 'InvalidAdminRequest', message })
+}
+
+/**
+ * What an admin step changes, without who did it or why: the action, the target (shard, counter
+ * family, identifier; every counter of a reset) and, for an override, its amount and end. A key
+ * replayed with the same fingerprint is a replay; with another, it is refused.
+ */
+export function stepFingerprint(request: OverrideWrite | ResetWrite): string {
+  if ('change' in request) {
+    const { change } = request
+    const value = change.kind === 'clear' ? [] : [change.amount, change.until ?? null]
+    return JSON.stringify([change.kind, request.shard ?? null, request.counter, request.identifier, ...value])
+  }
+  return JSON.stringify(['reset', request.shard ?? null, ...request.counters.flatMap((ref) => [ref.counter, ref.identifier])])
+}
+
+/** The error for a key already applied, within its retention, with another change. */
+export function idempotencyKeyReused(key: string, policy?: string): QuotaInputError {
+  return new QuotaInputError({
+    code: 'IdempotencyKeyReused',
+    message: `idempotency key "${key}" was already used for a different change (within 24 hours): nothing changed; use a new key for a new change`,
+    policy,
+  })
 }
 
 /**

@@ -116,6 +116,66 @@ export function describeStoreAdminContract(name: string, options: StoreContractO
       expect(await admin.readAudit(1)).toHaveLength(1)
     })
 
+    it('refuses an idempotency key reused for a different change (IdempotencyKeyReused) and changes nothing; a replay of the same change is not applied again', async () => {
+      await write('=alice', { kind: 'grant', amount: 50, until: t0 + 10_000 }, t0, 'ticket-7')
+      // Who and why are not the change: the same change under another reason is a replay.
+      const replay = await admin.writeOverride({
+        counter: 'policy',
+        identifier: '=alice',
+        now: t0 + 1,
+        key: 'ticket-7',
+        audit: { ...audit('grant', t0 + 1), by: 'someone-else', reason: 'retry' },
+        change: { kind: 'grant', amount: 50, until: t0 + 10_000 },
+      })
+      expect(replay).toEqual({ applied: false, overrides: { grants: [{ amount: 50, until: t0 + 10_000 }] } })
+      const others: [string, OverrideChange][] = [
+        ['=alice', { kind: 'grant', amount: 7, until: t0 + 10_000 }],
+        ['=alice', { kind: 'grant', amount: 50, until: t0 + 20_000 }],
+        ['=alice', { kind: 'grant', amount: 50 }],
+        ['=alice', { kind: 'allow', amount: 50, until: t0 + 10_000 }],
+        ['=alice', { kind: 'clear' }],
+        ['=bob', { kind: 'grant', amount: 50, until: t0 + 10_000 }],
+        ['', { kind: 'grant', amount: 50, until: t0 + 10_000 }],
+      ]
+      for (const [identifier, change] of others)
+        expect(await rejectionOf(async () => write(identifier, change, t0 + 2, 'ticket-7')), JSON.stringify([identifier, change])).toMatchObject({
+          name: 'QuotaInputError',
+          code: 'IdempotencyKeyReused',
+        })
+      const otherCounter = { ...counter(), counter: 'other' }
+      const writeOther = () =>
+        admin.writeOverride({
+          counter: 'other',
+          identifier: '=alice',
+          now: t0 + 2,
+          key: 'ticket-7',
+          audit: audit('grant'),
+          change: { kind: 'grant', amount: 50, until: t0 + 10_000 },
+        })
+      expect(await rejectionOf(async () => writeOther())).toMatchObject({ code: 'IdempotencyKeyReused' })
+      const reset = { now: t0 + 3, counters: [counter()], key: 'ticket-7', audit: audit('reset', t0 + 3) }
+      expect(await rejectionOf(async () => admin.resetUsage(reset))).toMatchObject({ code: 'IdempotencyKeyReused' })
+      const [alice, bob, family, other] = await admin.readAdmin({
+        now: t0 + 4,
+        counters: [counter(), counter({ identifier: '=bob' }), counter({ identifier: '' }), otherCounter],
+      })
+      expect(alice!.overrides).toMatchObject({ grants: [{ amount: 50, until: t0 + 10_000 }] })
+      expect(alice!.overrides.allow).toBeUndefined()
+      for (const state of [bob, family, other]) expect(state!.overrides.grants ?? []).toEqual([])
+      expect(await admin.readAudit(10)).toHaveLength(1)
+
+      // A reset's key is held to its counters the same way.
+      await reserve(t0 + 5, counter({ amount: 30 }))
+      const first = { now: t0 + 6, counters: [counter()], key: 'reset-7', audit: audit('reset', t0 + 6) }
+      expect(await admin.resetUsage(first)).toEqual({ applied: true })
+      expect(await admin.resetUsage({ ...first, now: t0 + 7 })).toEqual({ applied: false })
+      const elsewhere = { ...first, now: t0 + 8, counters: [counter({ identifier: '=bob' })] }
+      expect(await rejectionOf(async () => admin.resetUsage(elsewhere))).toMatchObject({ code: 'IdempotencyKeyReused' })
+      expect(await rejectionOf(async () => write('=alice', { kind: 'clear' }, t0 + 9, 'reset-7'))).toMatchObject({ code: 'IdempotencyKeyReused' })
+      expect((await admin.readAdmin({ now: t0 + 10, counters: [counter()] }))[0]!.overrides.grants).toHaveLength(1)
+      expect(await admin.readAudit(10)).toHaveLength(2)
+    })
+
     it('refuses a malformed change with a typed error and changes nothing: fractional end, fractional or negative amount, too many grants', async () => {
       const bad: OverrideChange[] = [
         { kind: 'grant', amount: 5, until: t0 + 1000.5 },

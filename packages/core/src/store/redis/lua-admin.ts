@@ -1,11 +1,11 @@
 import {
   type AdminOutcome,
   type AdminRead,
-  type AdminStep,
   type AuditEntry,
   auditRetention,
   type CounterAdminState,
   checkOverrideWrite,
+  idempotencyKeyReused,
   idempotencyRetentionMs,
   type LastRefusal,
   maxGrants,
@@ -17,6 +17,7 @@ import {
   type RefusalRun,
   type ResetWrite,
   type StoreAdmin,
+  stepFingerprint,
   type TargetOverrides,
   tooManyGrants,
 } from '../store-admin.js'
@@ -74,13 +75,13 @@ export class LuaAdmin implements StoreAdmin {
   }
 
   /** The keys and arguments every admin step starts with; with hash tags, its audit list is first recorded in the index. */
-  async #step(step: AdminStep, shard: string | undefined): Promise<{ keys: string[]; args: string[] }> {
+  async #step(step: OverrideWrite | ResetWrite, shard: string | undefined): Promise<{ keys: string[]; args: string[] }> {
     const audit = this.#keys.audit(shard)
     const index = this.#keys.auditLists
     if (index !== undefined) await this.#run(auditScript, [index], ['index', audit])
     return {
       keys: [this.#keys.appliedStep(step.key, shard), audit],
-      args: [String(step.now), String(idempotencyRetentionMs), JSON.stringify(step.audit), String(auditRetention)],
+      args: [String(step.now), String(idempotencyRetentionMs), JSON.stringify(step.audit), String(auditRetention), stepFingerprint(step)],
     }
   }
 
@@ -96,6 +97,7 @@ export class LuaAdmin implements StoreAdmin {
     args.push(`${request.counter}\n${request.identifier}\n`, op, amount, until, String(maxGrants))
     const [applied, allow, grants] = list(await this.#run(changeScript, keys, args), 'change', 'any') as [unknown, unknown, unknown]
     if (Number(applied) === -1) throw tooManyGrants()
+    if (Number(applied) === -2) throw idempotencyKeyReused(request.key)
     const inForce = allowOf(allow)
     const overrides: TargetOverrides = inForce ? { allow: inForce, grants: grantsOf(grants) } : { grants: grantsOf(grants) }
     return { applied: Number(applied) === 1, overrides }
@@ -123,7 +125,9 @@ export class LuaAdmin implements StoreAdmin {
     const { keys, args } = await this.#step(request, request.shard)
     keys.push(this.#keys.holds(request.shard), ...request.counters.map((counter) => this.#keys.counter(counter, request.shard)))
     args.push(...request.counters.flatMap((counter) => [windowKind[counter.window.kind], ...windowArgs(counter.window)]))
-    return { applied: Number(await this.#run(resetScript, keys, args)) === 1 }
+    const applied = Number(await this.#run(resetScript, keys, args))
+    if (applied === -2) throw idempotencyKeyReused(request.key)
+    return { applied: applied === 1 }
   }
 
   /** The newest entries of every shard's audit log, newest first. */

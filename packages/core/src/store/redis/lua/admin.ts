@@ -3,17 +3,23 @@ import { common } from './common.js'
 
 /**
  * An admin step's opening and closing, shared by the change and reset scripts: the step runs once
- * per idempotency marker, and is recorded in the shard's audit list in the same script.
+ * per idempotency marker, and is recorded in the shard's audit list in the same script. The marker
+ * holds the change's fingerprint: the same key with another change is refused.
  * KEYS[1]: the marker, KEYS[2]: the audit list. ARGV[1]: now, ARGV[2]: how long the marker is
- * kept (ms), ARGV[3]: the audit entry, ARGV[4]: audit retention.
+ * kept (ms), ARGV[3]: the audit entry, ARGV[4]: audit retention, ARGV[5]: the change's fingerprint.
  */
 const step = `
-local function already_applied()
-  return redis.call('EXISTS', KEYS[1]) == 1
+-- 0: not applied yet; 1: applied with this change (a marker written before fingerprints, '1',
+-- counts as this change); 2: applied with another change.
+local function applied_as()
+  local marker = redis.call('GET', KEYS[1])
+  if not marker then return 0 end
+  if marker == ARGV[5] or marker == '1' then return 1 end
+  return 2
 end
 
 local function done()
-  redis.call('SET', KEYS[1], '1', 'PX', tonumber(ARGV[2]))
+  redis.call('SET', KEYS[1], ARGV[5], 'PX', tonumber(ARGV[2]))
   redis.call('LPUSH', KEYS[2], ARGV[3])
   redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[4]) - 1)
 end
@@ -28,20 +34,23 @@ end
 const changeSource = `${common}${step}
 -- KEYS: marker, audit list, the shard's overrides. ARGV: (as step), then field prefix
 -- (family, newline, identifier, newline), operation ('a' allow, 'g' grant, 'c' clear), amount, until ('' none),
--- most grants. Returns applied (1; 0 when the marker was there; -1 when the grants are full), then
--- the target's allow and grants in force afterwards ('' for none).
-local now, okey, own, op = tonumber(ARGV[1]), KEYS[3], ARGV[5], ARGV[6]
-local amount, until_ = ARGV[7], ARGV[8]
+-- most grants. Returns applied (1; 0 when the marker was there with this change; -1 when the grants
+-- are full; -2 when the marker was there with another change), then the target's allow and grants
+-- in force afterwards ('' for none).
+local now, okey, own, op = tonumber(ARGV[1]), KEYS[3], ARGV[6], ARGV[7]
+local amount, until_ = ARGV[8], ARGV[9]
 if until_ == '' then until_ = '-' end
 local applied = 0
-if not already_applied() then
+local before = applied_as()
+if before == 2 then return { -2, '', '' } end
+if before == 0 then
   local grants = grants_in_force(redis.call('HGET', okey, own .. 'g'), now)
   applied = 1
   if op == 'a' then
     redis.call('HSET', okey, own .. 'a', amount .. ' ' .. until_)
   elseif op == 'g' then
     local _, count = string.gsub(grants, '%S+ %S+', '')
-    if count >= tonumber(ARGV[9]) then return { -1, '', '' } end
+    if count >= tonumber(ARGV[10]) then return { -1, '', '' } end
     if grants == '' then grants = amount .. ' ' .. until_ else grants = grants .. ' ' .. amount .. ' ' .. until_ end
     redis.call('HSET', okey, own .. 'g', grants)
   else
@@ -88,13 +97,16 @@ return out
 /** Zeroes the committed usage of counters in their current window, with its audit entry, once per marker; holds stay. */
 const resetSource = `${common}${step}
 -- KEYS: marker, audit list, the shard's holds, then per counter its hash. ARGV: (as step), then
--- per counter kind, a, b (as for read). Returns 1, or 0 when the marker was there. Holds expired by
--- now are charged first: what expired before the reset is usage the reset clears.
+-- per counter kind, a, b (as for read). Returns 1, or 0 when the marker was there with this reset,
+-- or -2 when it was there with another change. Holds expired by now are charged first: what expired
+-- before the reset is usage the reset clears.
 local now = tonumber(ARGV[1])
-if already_applied() then return 0 end
+local before = applied_as()
+if before == 2 then return -2 end
+if before == 1 then return 0 end
 expire_holds(KEYS[3], now)
 for i = 4, #KEYS do
-  local kind, hkey = ARGV[3 * i - 7], KEYS[i]
+  local kind, hkey = ARGV[3 * i - 6], KEYS[i]
   if kind == 'f' then
     if redis.call('EXISTS', hkey) == 1 then redis.call('HSET', hkey, 'u', 0) end
   elseif kind == 'x' then
@@ -124,7 +136,7 @@ end
 return redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
 `
 
-export const changeScript = luaScript('change', changeSource, 'ae0d6833eea30de10dcdc737ee9adf0ccf13a2e6')
+export const changeScript = luaScript('change', changeSource, 'b7b3319c633ebf8383836fda5048ae84940fdcb1')
 export const inspectScript = luaScript('inspect', inspectSource, '1417136b6bc0740305a607f53d43198c5ca31ebf')
-export const resetScript = luaScript('reset', resetSource, '307c69fab917eb04d97ab1d492d6b578f271fc36')
+export const resetScript = luaScript('reset', resetSource, '5afac2844c28c695129c11bc6ff6ac267d7b6cc1')
 export const auditScript = luaScript('audit', auditSource, '3e5e363e8e861577e3b15129666245798fa6f14b')
