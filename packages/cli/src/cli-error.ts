@@ -11,11 +11,21 @@ export class CliError extends Error {
   }
 }
 
+/** The store did not answer before anything was sent to it (refused, or timed out connecting): exit code 1, nothing changed. */
+export class StoreUnreachableError extends CliError {
+  constructor(message: string) {
+    super(message, 1)
+    this.name = 'StoreUnreachableError'
+  }
+}
+
 /** The message and exit code for what a command threw: 2 for the operator's input, 1 for the rest. */
 export function failureOf(error: unknown): { message: string; exitCode: number } {
   if (error instanceof CliError) return { message: error.message, exitCode: error.exitCode }
   if (QuotaConfigError.isInstance(error)) return { message: `invalid config: ${error.message}`, exitCode: 2 }
   if (QuotaInputError.isInstance(error)) return { message: error.message, exitCode: 2 }
   if (StoreUnavailableError.isInstance(error)) return { message: `the store did not answer: ${error.message}`, exitCode: 1 }
+  // ioredis's own commandTimeout (calls outside the stores' scripts).
+  if (error instanceof Error && error.message === 'Command timed out') return { message: 'the store did not answer within --timeout', exitCode: 1 }
   return { message: error instanceof Error ? error.message : String(error), exitCode: 1 }
 }

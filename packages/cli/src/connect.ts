@@ -4,13 +4,16 @@ import { RedisStore, RedisUsageStore } from '@tokenquota/core/redis'
 import { UpstashStore } from '@tokenquota/core/upstash'
 import type { QuotaStore } from '@tokenquota/core'
 import type { UsageStore } from '@tokenquota/core/reports'
-import { CliError } from './cli-error.js'
+import { CliError, StoreUnreachableError } from './cli-error.js'
+import { secondsOf } from './numbers.js'
 import { redactUrl, rememberSecret, scrub } from './secrets.js'
 
 export interface StoreFlags {
   readonly redisUrl?: string
   /** Key prefix the app's stores use. */
   readonly prefix: string
+  /** Longest wait for the store to answer, in seconds, as typed. @default '10' */
+  readonly timeout?: string
 }
 
 /** The app's counters and usage aggregates, as the CLI reaches them. */
@@ -25,17 +28,18 @@ export interface Connection {
 /**
  * Connects to the app's store: `--redis-url`, else `REDIS_URL`, else Upstash's
  * `UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN`. Fails with a `CliError` that names the
- * server without its credentials.
+ * server without its credentials. Every call to the store waits at most `--timeout` seconds (default 10).
  */
 export async function connect(flags: StoreFlags, env: NodeJS.ProcessEnv = process.env): Promise<Connection> {
+  const timeoutMs = secondsOf(flags.timeout ?? '10', '--timeout')
   const url = flags.redisUrl ?? env.REDIS_URL
-  if (url) return connectRedis(url, flags.prefix)
+  if (url) return connectRedis(url, flags.prefix, timeoutMs)
   const [restUrl, token] = [env.UPSTASH_REDIS_REST_URL, env.UPSTASH_REDIS_REST_TOKEN]
-  if (restUrl && token) return connectUpstash(restUrl, token, flags.prefix)
+  if (restUrl && token) return connectUpstash(restUrl, token, flags.prefix, timeoutMs)
   throw new CliError('no store to read: pass --redis-url, or set REDIS_URL, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN')
 }
 
-async function connectRedis(url: string, prefix: string): Promise<Connection> {
+async function connectRedis(url: string, prefix: string, timeoutMs: number): Promise<Connection> {
   const where = redactUrl(url)
   let protocol: string
   try {
@@ -44,19 +48,29 @@ async function connectRedis(url: string, prefix: string): Promise<Connection> {
     throw new CliError(`the Redis URL does not parse: expected redis://host:port or rediss://…, got ${where}`)
   }
   if (protocol !== 'redis:' && protocol !== 'rediss:') throw new CliError(`expected a redis:// or rediss:// URL, got ${where}`)
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: 3000, maxRetriesPerRequest: 1, enableOfflineQueue: false, retryStrategy: () => null })
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  })
   let cause: Error | undefined
   client.on('error', (error: Error) => {
     cause ??= error // reported by connect() below, without the URL's credentials
   })
   try {
-    await client.connect()
+    // connectTimeout covers the TCP connection only; a server that accepts and then says nothing
+    // (CLIENT PAUSE, a hung host) would hold the ready check forever.
+    await withDeadline(client.connect(), timeoutMs, `Redis at ${where}`)
   } catch (error) {
     client.disconnect()
-    throw new CliError(`cannot connect to Redis at ${where}: ${scrub((cause ?? (error as Error)).message)}`)
+    if (error instanceof StoreUnreachableError) throw error
+    throw new StoreUnreachableError(`cannot connect to Redis at ${where}: ${scrub((cause ?? (error as Error)).message)}`)
   }
   return {
-    store: new RedisStore({ client, prefix }),
+    store: new RedisStore({ client, prefix, timeoutMs }),
     usage: new RedisUsageStore({ client, prefix }),
     where,
     close: async () => {
@@ -65,19 +79,39 @@ async function connectRedis(url: string, prefix: string): Promise<Connection> {
   }
 }
 
-async function connectUpstash(restUrl: string, token: string, prefix: string): Promise<Connection> {
+async function connectUpstash(restUrl: string, token: string, prefix: string, timeoutMs: number): Promise<Connection> {
   rememberSecret(token)
   const where = redactUrl(restUrl)
-  const client = new UpstashRedis({ url: restUrl, token })
+  // A fresh signal per request; no retries, so one call waits at most the timeout.
+  const client = new UpstashRedis({ url: restUrl, token, signal: () => AbortSignal.timeout(timeoutMs), retry: false })
   try {
-    await client.ping()
+    await withDeadline(client.ping(), timeoutMs, `Upstash at ${where}`)
   } catch (error) {
-    throw new CliError(`cannot reach Upstash at ${where}: ${scrub((error as Error).message)}`)
+    if (error instanceof StoreUnreachableError) throw error
+    throw new StoreUnreachableError(`cannot reach Upstash at ${where}: ${scrub((error as Error).message)}`)
   }
   // RedisUsageStore speaks node-redis's script calls; Upstash's take the same arguments in another shape.
   const scripts = {
     evalSha: (sha: string, options: { keys: string[]; arguments: string[] }) => client.evalsha(sha, options.keys, options.arguments),
     eval: (source: string, options: { keys: string[]; arguments: string[] }) => client.eval(source, options.keys, options.arguments),
   }
-  return { store: new UpstashStore({ client, prefix }), usage: new RedisUsageStore({ client: scripts, prefix }), where, close: async () => undefined }
+  return {
+    store: new UpstashStore({ client, prefix, timeoutMs }),
+    usage: new RedisUsageStore({ client: scripts, prefix }),
+    where,
+    close: async () => undefined,
+  }
+}
+
+/** `work`, or a `StoreUnreachableError` once `ms` pass without an answer. */
+async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new StoreUnreachableError(`${what} did not answer within ${ms / 1000} s (--timeout)`)), ms)
+  })
+  try {
+    return await Promise.race([work, deadline])
+  } finally {
+    clearTimeout(timer)
+  }
 }

@@ -6,7 +6,7 @@ import { reset } from './commands/reset.js'
 import { status } from './commands/status.js'
 import { watch } from './commands/watch.js'
 import { collect } from './context.js'
-import { failureOf } from './cli-error.js'
+import { failureOf, StoreUnreachableError } from './cli-error.js'
 import { printable } from './printable.js'
 import { scrub } from './secrets.js'
 
@@ -20,6 +20,7 @@ function withStore(command: Command): Command {
       ),
     )
     .option('--prefix <prefix>', "the stores' key prefix", 'tokenquota')
+    .option('--timeout <seconds>', 'give up when the store does not answer within this many seconds (exit code 1)', '10')
 }
 
 function withPolicies(command: Command): Command {
@@ -57,21 +58,34 @@ function withOverride(command: Command): Command {
 }
 
 /** Runs a command's action; a failure prints one line to stderr and sets the exit code. */
-function run<Args extends unknown[]>(action: (...args: Args) => Promise<void>): (...args: Args) => Promise<void> {
+function run<Args extends unknown[]>(action: (...args: Args) => Promise<void>, afterword?: (error: unknown) => string): (...args: Args) => Promise<void> {
   return async (...args) => {
     try {
       await action(...args)
     } catch (error) {
       const { message, exitCode } = failureOf(error)
-      process.stderr.write(`tokenquota: ${printable(scrub(message))}\n`)
+      process.stderr.write(`tokenquota: ${printable(scrub(message + (afterword?.(error) ?? '')))}\n`)
       process.exitCode = exitCode
     }
   }
 }
 
+/** `run` for a command that writes: a store that stopped answering once reached may have applied the change. */
+function runWrite<Flags extends { readonly idempotencyKey?: string }>(action: (flags: Flags) => Promise<void>): (flags: Flags) => Promise<void> {
+  return (flags) =>
+    run(action, (error) => {
+      if (failureOf(error).exitCode !== 1 || error instanceof StoreUnreachableError) return ''
+      const key = flags.idempotencyKey
+      return key === undefined
+        ? '; the change may or may not have been applied: check with tokenquota status before running it again (with --idempotency-key, a re-run applies nothing twice)'
+        : `; the change may or may not have been applied: run the same command again with the same --idempotency-key ${key}`
+    })(flags)
+}
+
 /** The `tokenquota` command line. */
 export function program(): Command {
   const cli = new Command('tokenquota').description('Per-user LLM token quotas, from a terminal next to production.').showHelpAfterError()
+  cli.addHelpText('after', '\nExit codes: 0 done; 1 the store did not answer (refused, or silent past --timeout); 2 a bad flag, URL, config or identifier.')
 
   withCaller(withPolicies(cli.command('status').description("a caller's windows: used, reserved, limit in force, reset, overrides, last refusal")))
     .option('--json', 'JSON for scripts')
@@ -84,17 +98,17 @@ export function program(): Command {
     .option('--yes', 'confirm a reset of several counters')
     .option('--reason <text>', 'why, for the audit log')
     .option('--operator <name>', 'who, for the audit log (default: $USER)')
-    .action(run((flags) => reset(flags)))
+    .action(runWrite((flags) => reset(flags)))
 
   withOverride(cli.command('grant').description('add tokens (or dollars) to a limit, for a while'))
     .requiredOption('--add <amount>', 'how much to add, in the policy unit')
-    .action(run((flags) => grant(flags)))
+    .action(runWrite((flags) => grant(flags)))
 
   withOverride(cli.command('set').description("replace a policy's limit for a caller or a class"))
     .requiredOption('--allow <amount>', 'the limit in force, in the policy unit')
-    .action(run((flags) => setAllow(flags)))
+    .action(runWrite((flags) => setAllow(flags)))
 
-  withOverride(cli.command('clear').description('remove the overrides and grants of a caller or a class')).action(run((flags) => clear(flags)))
+  withOverride(cli.command('clear').description('remove the overrides and grants of a caller or a class')).action(runWrite((flags) => clear(flags)))
 
   withStore(cli.command('report').description('top consumers, burn rate and projection (from the usage the app tracks with trackUsage on Redis)'))
     .option('--since <days>', 'how far back, in days (e.g. 7d)', '7d')

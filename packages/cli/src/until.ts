@@ -12,10 +12,3 @@ export function untilOf(text: string | undefined, now: number): number | undefin
     throw new CliError(`expected --until to be a date (2026-12-01), a date-time or a duration (2h, 7d), got "${text}"`)
   return time
 }
-
-/** A non-negative amount from a flag (`50000`, `50_000`, `0.5` for dollars). */
-export function amountOf(text: string, flag: string): number {
-  const value = Number(text.replaceAll('_', ''))
-  if (text.trim() === '' || !Number.isFinite(value) || value < 0) throw new CliError(`expected ${flag} to be a non-negative number, got "${text}"`)
-  return value
-}

@@ -6,7 +6,8 @@ import { printable } from '../printable.js'
 import { type AdminAction, type AmountFlag, type ScopeFlags, scopedTargets } from '../scope.js'
 import { type SessionFlags, withQuota } from '../session.js'
 import { amount, instant } from '../table.js'
-import { amountOf, untilOf } from '../until.js'
+import { amountOf } from '../numbers.js'
+import { untilOf } from '../until.js'
 
 export interface OverrideFlags extends SessionFlags, ScopeFlags {
   readonly until?: string

@@ -1,5 +1,6 @@
 import { periodReport, type UsageDimension } from '@tokenquota/core/reports'
 import { CliError } from '../cli-error.js'
+import { countOf } from '../numbers.js'
 import { connect, type StoreFlags } from '../connect.js'
 import { printJson } from '../session.js'
 import { amount, table } from '../table.js'
@@ -18,8 +19,7 @@ export async function report(flags: ReportFlags): Promise<void> {
   const days = /^(\d+)d$/.exec(flags.since)
   if (!days || Number(days[1]) < 1 || Number(days[1]) > 62) throw new CliError(`expected --since to be a number of days from 1d to 62d, got "${flags.since}"`)
   if (!dimensions.includes(flags.by as UsageDimension)) throw new CliError(`expected --by to be one of ${dimensions.join(', ')}, got "${flags.by}"`)
-  const top = Number(flags.top)
-  if (!Number.isInteger(top) || top < 1) throw new CliError(`expected --top to be a positive integer, got "${flags.top}"`)
+  const top = countOf(flags.top, '--top')
   const connection = await connect(flags)
   try {
     const result = await periodReport(connection.usage, { now: Date.now(), days: Number(days[1]), by: flags.by as UsageDimension })

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import type { TokenQuota } from '@tokenquota/core'
 import { periodReport } from '@tokenquota/core/reports'
-import { CliError } from '../cli-error.js'
+import { countOf, secondsOf } from '../numbers.js'
 import { type ContextFlags, contextOf } from '../context.js'
 import { printable } from '../printable.js'
 import { type SessionFlags, withQuota } from '../session.js'
@@ -18,12 +18,9 @@ export interface WatchFlags extends SessionFlags, ContextFlags {
 
 /** `tokenquota watch`: today's heaviest users with every user policy's window under their own plan, refreshed in place. */
 export async function watch(flags: WatchFlags): Promise<void> {
-  const intervalMs = Number(flags.interval) * 1000
-  const top = Number(flags.top)
-  const count = flags.count === undefined ? Infinity : Number(flags.count)
-  if (!(intervalMs >= 100)) throw new CliError(`expected --interval to be seconds (at least 0.1), got "${flags.interval}"`)
-  if (!Number.isInteger(top) || top < 1) throw new CliError(`expected --top to be a positive integer, got "${flags.top}"`)
-  if (!(count >= 1)) throw new CliError(`expected --count to be a positive integer, got "${flags.count}"`)
+  const intervalMs = secondsOf(flags.interval, '--interval', 100)
+  const top = countOf(flags.top, '--top')
+  const count = flags.count === undefined ? Infinity : countOf(flags.count, '--count')
   const clear = process.stdout.isTTY ? '\u001b[2J\u001b[H' : ''
   await withQuota(flags, async (quota, connection) => {
     const plans = plansToWatch(quota, flags.plan)

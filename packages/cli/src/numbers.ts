@@ -1,0 +1,34 @@
+import { CliError } from './cli-error.js'
+
+// Plain decimals only: `Number()` would also take `0x10`, ` 5`, `1e3` and `Infinity`.
+const decimal = /^\d+(_\d+)*(\.\d+)?$/
+
+/** A flag's number as typed in plain decimal (`50000`, `50_000`, `0.5`), or `undefined` for any other spelling. */
+function decimalOf(text: string): number | undefined {
+  return decimal.test(text) ? Number(text.replaceAll('_', '')) : undefined
+}
+
+/** A non-negative amount from a flag (`50000`, `50_000`, `0.5` for dollars). */
+export function amountOf(text: string, flag: string): number {
+  const value = decimalOf(text)
+  if (value === undefined) throw new CliError(`expected ${flag} to be a non-negative number, got "${text}"`)
+  return value
+}
+
+/** A count from a flag (`--top 10`): a positive integer. */
+export function countOf(text: string, flag: string): number {
+  const value = decimalOf(text)
+  if (value === undefined || !Number.isInteger(value) || value < 1) throw new CliError(`expected ${flag} to be a positive integer, got "${text}"`)
+  return value
+}
+
+/** Seconds from a flag (`--timeout 10`, `--interval 0.5`), in milliseconds; at least `minimumMs`. */
+export function secondsOf(text: string, flag: string, minimumMs = 1): number {
+  const value = decimalOf(text)
+  const ms = value === undefined ? Number.NaN : value * 1000
+  if (!(ms >= minimumMs)) {
+    const least = minimumMs > 1 ? ` (at least ${minimumMs / 1000})` : ''
+    throw new CliError(`expected ${flag} to be a positive number of seconds${least}, got "${text}"`)
+  }
+  return ms
+}
