@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
@@ -125,6 +125,7 @@ describe('numbers are plain decimals', { timeout: 60_000 }, () => {
     expect(run.stderr).toBe('')
     expect(run.stdout).toContain('allowed now $5.001 usd')
     expect((await quota.admin.inspect({ user: 'dana' }))[0]).toMatchObject({ allowed: 5.001 })
+    await rm(dir, { recursive: true })
   })
 })
 
