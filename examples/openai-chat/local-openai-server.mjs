@@ -34,12 +34,22 @@ function toolCallFor(body) {
   return { id: `call_${Date.now().toString(36)}`, type: 'function', function: { name: fn.name, arguments: JSON.stringify(args) } }
 }
 
+/**
+ * The answer to a question is chosen by the question (a string hash), not at random, so a demo run
+ * and its test see the same usage every time.
+ */
+function answerFor(messages) {
+  let hash = 0
+  for (const character of JSON.stringify(messages)) hash = (hash * 31 + character.charCodeAt(0)) >>> 0
+  return answers[hash % answers.length]
+}
+
 function reply(_request, body) {
   const last = body.messages?.at(-1)
   const text =
     last?.role === 'tool'
       ? `According to the tool: ${typeof last.content === 'string' ? last.content : JSON.stringify(last.content)}.`
-      : answers[Math.floor(Math.random() * answers.length)]
+      : answerFor(body.messages ?? [])
   const words = text.split(/(?= )/)
   const cap = body.max_completion_tokens ?? body.max_tokens ?? Infinity
   const kept = words.slice(0, Math.max(1, Math.min(words.length, cap)))
