@@ -1,22 +1,10 @@
-import type { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { connectFailFast, type RedisServer, startRedisServer } from '@tokenquota/test-support/redis'
-import { app as appOn, config, spend, tokenquota } from './testing/harness.js'
+import { describe, expect, it } from 'vitest'
+import { app as appOn, config, spend, tokenquota, useRedisServer } from './testing/harness.js'
 
 // What the CLI prints reaches an operator's terminal and logs: no credential in any form, and no
 // control character from the store (identifiers, model names) that a terminal would act on.
 
-let server: RedisServer
-let client: Redis
-
-beforeAll(async () => {
-  server = await startRedisServer()
-  client = await connectFailFast(server.url)
-})
-afterAll(async () => {
-  client.disconnect()
-  await server.kill()
-})
+const redis = useRedisServer()
 
 const secrets = ['hunter2', 'tok-secret', 's3cr3t']
 // biome-ignore lint/suspicious/noControlCharactersInRegex: what the test looks for
@@ -53,10 +41,10 @@ describe('CLI output hygiene', { timeout: 120_000 }, () => {
   })
 
   it("watch's heading names the server without the password given as a query parameter", async () => {
-    const { quota, tracking, flags } = await appOn(client, server.url)
+    const { quota, tracking, flags } = await appOn(redis.client, redis.server.url)
     await spend(quota, { user: 'alice', plan: 'premium', project: 'production' }, 100, 50)
     await tracking.flush()
-    const withPassword = flags.map((flag) => (flag === server.url ? `${server.url}/?password=hunter2` : flag))
+    const withPassword = flags.map((flag) => (flag === redis.server.url ? `${redis.server.url}/?password=hunter2` : flag))
     const watched = await tokenquota(['watch', '--count', '1', ...withPassword])
     expect(watched.code, watched.stderr).toBe(0)
     expect(watched.stdout).toContain('?password=***')
@@ -64,7 +52,7 @@ describe('CLI output hygiene', { timeout: 120_000 }, () => {
   })
 
   it('escapes control characters of identifiers and model names in tables and messages; a newline never breaks a row', async () => {
-    const { quota, tracking, flags, store } = await appOn(client, server.url)
+    const { quota, tracking, flags, store } = await appOn(redis.client, redis.server.url)
     const mallory = 'mal\u001b]0;pwned\u0007lory\nroot\u009b2J'
     await spend(quota, { user: mallory, plan: 'premium', project: 'production' }, 300, 100, 'gpt\u001b[2J-4o\r')
     await spend(quota, { user: 'alice', plan: 'premium', project: 'production' }, 100, 50)

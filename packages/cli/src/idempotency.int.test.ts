@@ -1,23 +1,11 @@
-import type { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { TokenQuota } from '@tokenquota/core'
-import { connectFailFast, type RedisServer, startRedisServer } from '@tokenquota/test-support/redis'
-import { app as appOn, spend, tokenquota } from './testing/harness.js'
+import { app as appOn, spend, tokenquota, useRedisServer } from './testing/harness.js'
 
 // An operator who re-runs a command after a timeout (did it land?) names it with
 // --idempotency-key: the same key applies the change once.
 
-let server: RedisServer
-let client: Redis
-
-beforeAll(async () => {
-  server = await startRedisServer()
-  client = await connectFailFast(server.url)
-})
-afterAll(async () => {
-  client.disconnect()
-  await server.kill()
-})
+const redis = useRedisServer()
 
 const alice = { user: 'alice', plan: 'premium', project: 'production' }
 const caller = ['--user', 'alice', '--plan', 'premium', '--project', 'production']
@@ -28,7 +16,7 @@ async function row(quota: TokenQuota, policy: string) {
 
 describe('--idempotency-key on grant, set, clear and reset', { timeout: 60_000 }, () => {
   it('the same grant run twice with the same key raises the limit once; another key raises it again', async () => {
-    const { quota, flags } = await appOn(client, server.url)
+    const { quota, flags } = await appOn(redis.client, redis.server.url)
     const policyAllowed = (await row(quota, 'user-daily')).allowed
     const grant = (key: string) => tokenquota(['grant', ...caller, '--policy', 'user-daily', '--add', '5000', '--idempotency-key', key, ...flags])
 
@@ -43,7 +31,7 @@ describe('--idempotency-key on grant, set, clear and reset', { timeout: 60_000 }
   })
 
   it('set and clear re-run with their keys change nothing more', async () => {
-    const { quota, flags } = await appOn(client, server.url)
+    const { quota, flags } = await appOn(redis.client, redis.server.url)
     const policyAllowed = (await row(quota, 'user-daily')).allowed
     const run = (...args: string[]) => tokenquota([...args, ...caller, '--policy', 'user-daily', ...flags])
     expect((await run('set', '--allow', '70000', '--idempotency-key', 'set-1')).code).toBe(0)
@@ -57,7 +45,7 @@ describe('--idempotency-key on grant, set, clear and reset', { timeout: 60_000 }
   })
 
   it('a reset over several counters uses one key per counter: each is reset once, and a re-run resets none again', async () => {
-    const { quota, flags } = await appOn(client, server.url)
+    const { quota, flags } = await appOn(redis.client, redis.server.url)
     const reset = () => tokenquota(['reset', ...caller, '--yes', '--idempotency-key', 'reset-1', ...flags])
     await spend(quota, alice, 3000, 1000)
     expect((await reset()).code).toBe(0)
@@ -73,7 +61,7 @@ describe('--idempotency-key on grant, set, clear and reset', { timeout: 60_000 }
   })
 
   it('a key reused for a different change exits 2 with one line and changes nothing (grant, set, clear, reset)', async () => {
-    const { quota, flags } = await appOn(client, server.url)
+    const { quota, flags } = await appOn(redis.client, redis.server.url)
     const run = (...args: string[]) => tokenquota([...args, ...caller, '--policy', 'user-daily', ...flags])
     expect((await run('grant', '--add', '1000', '--idempotency-key', 'k1')).code).toBe(0)
     const before = await row(quota, 'user-daily')
@@ -90,7 +78,7 @@ describe('--idempotency-key on grant, set, clear and reset', { timeout: 60_000 }
   })
 
   it('an empty key exits 2 and changes nothing', async () => {
-    const { quota, flags } = await appOn(client, server.url)
+    const { quota, flags } = await appOn(redis.client, redis.server.url)
     const before = await row(quota, 'user-daily')
     const run = await tokenquota(['grant', ...caller, '--policy', 'user-daily', '--add', '5000', '--idempotency-key', ' ', ...flags])
     expect(run).toMatchObject({ code: 2, stderr: 'tokenquota: --idempotency-key: expected a non-empty key\n' })

@@ -1,29 +1,17 @@
-import type { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { connectFailFast, type RedisServer, startRedisServer } from '@tokenquota/test-support/redis'
-import { app as appOn, spend, tokenquota } from './testing/harness.js'
+import { describe, expect, it } from 'vitest'
+import { app as appOn, spend, tokenquota, useRedisServer } from './testing/harness.js'
 
 // Plan-based limits (users.tier_premium / tier_standard): the CLI never shows a `0 / 0` window for a
 // missing or unknown plan, and watch shows each user under the plan their counters were charged in.
 
-let server: RedisServer
-let client: Redis
-
-beforeAll(async () => {
-  server = await startRedisServer()
-  client = await connectFailFast(server.url)
-})
-afterAll(async () => {
-  client.disconnect()
-  await server.kill()
-})
+const redis = useRedisServer()
 
 const alice = { user: 'alice', plan: 'premium', project: 'production' }
 const bob = { user: 'bob', plan: 'standard', project: 'production' }
 
 describe('the CLI with plan-based limits', { timeout: 60_000 }, () => {
   it('status without --plan, or with an unknown plan, exits 2 naming the known plans', async () => {
-    const { quota, flags } = await appOn(client, server.url)
+    const { quota, flags } = await appOn(redis.client, redis.server.url)
     await spend(quota, alice, 700, 300)
     const none = await tokenquota(['status', '--user', 'alice', ...flags])
     expect([none.code, none.stdout, none.stderr]).toEqual([
@@ -48,7 +36,7 @@ describe('the CLI with plan-based limits', { timeout: 60_000 }, () => {
   })
 
   it("watch shows each user under the plan their counters were charged in; --plan keeps that plan's users; an unknown plan exits 2", async () => {
-    const { quota, tracking, flags } = await appOn(client, server.url)
+    const { quota, tracking, flags } = await appOn(redis.client, redis.server.url)
     await spend(quota, alice, 700, 300)
     await spend(quota, bob, 1500, 500)
     await tracking.flush()
@@ -69,7 +57,7 @@ describe('the CLI with plan-based limits', { timeout: 60_000 }, () => {
   })
 
   it('watch shows a user charged under two plans today (an upgrade) once per plan', async () => {
-    const { quota, tracking, flags } = await appOn(client, server.url)
+    const { quota, tracking, flags } = await appOn(redis.client, redis.server.url)
     await spend(quota, { ...alice, plan: 'standard' }, 300, 100)
     await spend(quota, alice, 700, 300)
     await tracking.flush()

@@ -2,10 +2,12 @@ import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { Redis } from 'ioredis'
+import { afterAll, beforeAll } from 'vitest'
 import { createTokenQuota, type TokenQuota } from '@tokenquota/core'
 import { loadQuotaConfig } from '@tokenquota/core/config'
 import { RedisStore, RedisUsageStore } from '@tokenquota/core/redis'
 import { trackUsage, type UsageTracking } from '@tokenquota/core/reports'
+import { connectFailFast, type RedisServer, startRedisServer } from '@tokenquota/test-support/redis'
 
 // The built CLI, run as operators run it: a separate process (`npm test` builds before testing).
 const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
@@ -69,5 +71,29 @@ export async function spendMany(quota: TokenQuota, context: Record<string, strin
   for (let left = total; left > 0; left -= 4000) {
     const call = Math.min(4000, left)
     await spend(quota, context, call - Math.floor(call / 4), Math.floor(call / 4))
+  }
+}
+
+/** A redis-server and a client to it for the file's tests: started before them, stopped after. */
+export function useRedisServer(): { readonly server: RedisServer; readonly client: Redis } {
+  let server: RedisServer | undefined
+  let client: Redis | undefined
+  beforeAll(async () => {
+    server = await startRedisServer()
+    client = await connectFailFast(server.url)
+  })
+  afterAll(async () => {
+    client?.disconnect()
+    await server?.kill()
+  })
+  return {
+    get server() {
+      if (!server) throw new Error('useRedisServer: the server starts in beforeAll')
+      return server
+    },
+    get client() {
+      if (!client) throw new Error('useRedisServer: the client connects in beforeAll')
+      return client
+    },
   }
 }
