@@ -130,7 +130,12 @@ describe('errors and limits', () => {
 
   it('answers 503 when the quota store is down and 400 when a policy cannot read the request, never 500', async () => {
     const down = new StoreUnavailableError({ message: 'Redis did not answer within 1000 ms' })
-    const store: QuotaStore = { reserve: () => Promise.reject(down), settle: () => Promise.reject(down), read: () => Promise.reject(down) }
+    const store: QuotaStore = {
+      reserve: () => Promise.reject(down),
+      settle: () => Promise.reject(down),
+      extend: () => Promise.reject(down),
+      read: () => Promise.reject(down),
+    }
     const storeDown = await post(
       appWith({ store, policies: [{ name: 'user-daily', identifier: 'user', allow: 1000, interval: 1, timeUnit: 'day' }] }),
       JSON.stringify(hello),

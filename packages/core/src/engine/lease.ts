@@ -1,5 +1,5 @@
 import type { PriceSource } from '../price/price-table.js'
-import { LeaseSettledError } from '../shared/errors.js'
+import { LeaseSettledError, QuotaInputError } from '../shared/errors.js'
 import type { PolicyDecision } from '../plan/decision.js'
 import type { QuotaContext, Usage } from '../shared/types.js'
 
@@ -57,6 +57,13 @@ export interface QuotaLease {
   commit(usage?: Usage, options?: CommitOptions): Promise<CommitResult>
   /** Returns the reservation unused. @throws LeaseSettledError when already settled. */
   release(): Promise<void>
+  /**
+   * Keeps the reservation `ms` longer from now (a long call, a stream, an agent's budget): the
+   * store then charges or returns it at the new `expiresAt` if it is never settled. Resolves
+   * `false`, changing nothing, when the store no longer holds the lease (it expired).
+   * @throws LeaseSettledError when already settled; QuotaInputError (`InvalidLease`) when `ms` is not a positive number.
+   */
+  extend(ms: number): Promise<boolean>
 }
 
 /**
@@ -66,6 +73,7 @@ export interface QuotaLease {
 export interface LeaseSettlement<Reservation> {
   commit(reservation: Reservation, usage: Usage | undefined, options: CommitOptions | undefined): CommitResult | Promise<CommitResult>
   release(reservation: Reservation): void | Promise<void>
+  extend(reservation: Reservation, ms: number): Promise<boolean>
   decisions(reservation: Reservation): readonly PolicyDecision[]
 }
 
@@ -138,6 +146,12 @@ export class Lease<Reservation extends LeaseFields> implements QuotaLease {
     }
   }
 
+  async extend(ms: number): Promise<boolean> {
+    checkLifetime(ms)
+    if (this.#state !== 'pending') throw new LeaseSettledError({ leaseId: this.id, settledAs: this.#state, attempted: 'extend' })
+    return this.#settlement.extend(this.#reservation, ms)
+  }
+
   async release(): Promise<void> {
     this.#begin('release')
     try {
@@ -147,4 +161,10 @@ export class Lease<Reservation extends LeaseFields> implements QuotaLease {
       this.#inFlight = undefined
     }
   }
+}
+
+/** A lease lifetime a caller gave (`reserve`'s `leaseTtlMs`, `lease.extend`): a positive number of ms. */
+export function checkLifetime(ms: unknown): void {
+  if (typeof ms === 'number' && Number.isFinite(ms) && ms > 0) return
+  throw new QuotaInputError({ code: 'InvalidLease', message: `Expected a lease lifetime in positive ms, got \`${String(ms)}\`` })
 }

@@ -5,11 +5,11 @@ import { EstimateLearning } from '../estimate/estimate-learning.js'
 import { QuotaInputError, StoreUnavailableError, TokenQuotaExceededError } from '../shared/errors.js'
 import type { QuotaEvents } from '../shared/events.js'
 import { statusTarget } from '../policy/identifier.js'
-import { type CommitResult, Lease, type QuotaLease } from './lease.js'
+import { type CommitResult, checkLifetime, Lease, type QuotaLease } from './lease.js'
 import { LeaseExpiryWatch } from './lease-expiry-watch.js'
 import { type CapRefusal, capRefusalOf } from '../plan/cap-refusal.js'
 import { Planner } from '../plan/planner.js'
-import { decisionOf, type RequestPlan } from '../plan/request-plan.js'
+import { decisionOf, type RequestPlan, recordOf } from '../plan/request-plan.js'
 import type { QuotaStore } from '../store/quota-store.js'
 import { refusalsInWindow } from '../store/store-admin.js'
 import type { ReserveRequest } from './token-quota.js'
@@ -88,6 +88,10 @@ export class QuotaEngine {
       commitMode: settings.commitMode,
       now,
       settling: (reservation) => this.expiryWatch.settled(reservation),
+      extended: (reservation, expiresAt) => {
+        reservation.expiresAt = expiresAt
+        this.expiryWatch.moved(reservation)
+      },
     })
   }
 
@@ -156,6 +160,7 @@ export class QuotaEngine {
   /** Plans, paces and places a reservation; throws the refusal. */
   async #reserve(context: QuotaContext | undefined, request: ReserveRequest, holds: boolean, defaultEstimate: number): Promise<Reservation> {
     const { now } = this.settings
+    if (request.leaseTtlMs !== undefined) checkLifetime(request.leaseTtlMs)
     let at = now()
     const normalized = normalizeEstimate(request.estimate ?? defaultEstimate)
     const estimate = typeof request.estimate === 'object' ? withInput(normalized, this.learning.correct(request.model, normalized.input)) : normalized
@@ -178,10 +183,10 @@ export class QuotaEngine {
     // A store with overrides may raise a limit: it decides, and the refusal tells a request too large.
     const oversized = this.#overridable ? undefined : this.planner.tooLarge(plan.counters, at)
     if (oversized) throw this.#exceeded(oversized, plan)
-    const placing = this.#place(plan, at, estimate)
+    const placing = this.#place(plan, at, estimate, request.leaseTtlMs)
     const reservation = placing instanceof Promise ? await placing : placing
     if (reservation instanceof TokenQuotaExceededError) throw this.#exceeded(reservation, plan)
-    if (holds && plan.counters.some((counter) => counter.amount > 0)) this.expiryWatch.watch(reservation)
+    if (holds && plan.counters.some((counter) => counter.amount > 0)) this.expiryWatch.watch(reservation, request.leaseTtlMs === undefined)
     return reservation
   }
 
@@ -195,11 +200,12 @@ export class QuotaEngine {
   }
 
   /** Sends the plan to the store: the reservation, or the refusal. */
-  #place(plan: RequestPlan, at: number, estimate: EstimateBound): Reservation | TokenQuotaExceededError | Promise<Reservation | TokenQuotaExceededError> {
+  #place(plan: RequestPlan, at: number, estimate: EstimateBound, lifetime?: number): Reservation | TokenQuotaExceededError | Promise<Reservation | TokenQuotaExceededError> {
     const leaseId = this.#leasePrefix + ++this.#leaseCount
-    const expiresAt = at + this.settings.leaseTtlMs
+    const expiresAt = at + (lifetime ?? this.settings.leaseTtlMs)
     this.expiryWatch.check(at)
-    const placing = this.access.reserve({ leaseId, now: at, expiresAt, counters: plan.counters, shard: plan.shard, onExpiry: this.settings.onLeaseExpiry })
+    const record = recordOf(plan)
+    const placing = this.access.reserve({ leaseId, now: at, expiresAt, counters: plan.counters, shard: plan.shard, onExpiry: this.settings.onLeaseExpiry, record })
     const placed = ({ result, local }: Awaited<typeof placing>): Reservation | TokenQuotaExceededError => {
       if (!result.ok) return this.planner.refusal(plan.counters, result, at)
       if (this.#thresholdsPace) this.#thresholds.noticeThrottles(plan.counters, result.snapshots, plan.context, at)
@@ -216,6 +222,7 @@ export class QuotaEngine {
         maxOutputTokens,
         requestPlan: plan,
         placements: result.placements,
+        held: result.held,
         snapshots: result.snapshots,
         bound,
         local,
@@ -239,10 +246,9 @@ export class QuotaEngine {
 
   /** A reservation that outlived its lease unsettled: the store charges (or returns) its holds. */
   #emitExpired(reservation: Reservation): void {
-    const holds = reservation.requestPlan.counters.flatMap((counter) =>
-      counter.hold && counter.amount > 0
-        ? counter.targets.map((target) => ({ policy: target.policy.name, identifier: target.identifier, amount: counter.amount }))
-        : [],
+    const { held } = reservation
+    const holds = reservation.requestPlan.counters.flatMap((counter, index) =>
+      held[index]! > 0 ? counter.targets.map((target) => ({ policy: target.policy.name, identifier: target.identifier, amount: held[index]! })) : [],
     )
     const outcome = this.settings.onLeaseExpiry === 'charge' ? 'charged' : 'released'
     this.events.emit('leaseExpired', { leaseId: reservation.leaseId, context: reservation.context, model: reservation.model, outcome, holds })

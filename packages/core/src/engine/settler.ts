@@ -20,6 +20,8 @@ export interface SettlerOptions {
   readonly now: () => number
   /** Told before each settle goes out: the lease no longer needs its expiry watched. */
   readonly settling: (reservation: Reservation) => void
+  /** Told when the store moved a lease's expiry: the lease's expiry watch moves with it. */
+  readonly extended: (reservation: Reservation, expiresAt: number) => void
 }
 
 /**
@@ -40,7 +42,7 @@ export class Settler implements LeaseSettlement<Reservation> {
     const at = this.#options.now()
     const { pricing } = requestPlan
     const amountOf = (counter: CounterPlan) => (!counter.counting ? 0 : usage === undefined ? counter.amount : chargeOf(counter, normalized, pricing))
-    const charges = chargesFor(requestPlan, reservation.placements, amountOf)
+    const charges = chargesFor(requestPlan, reservation.placements, reservation.held, amountOf)
     const estimated = usage === undefined || options?.estimated === true
     if (usage !== undefined) this.#checkRequestCap(reservation, normalized)
     const priced = requestPlan.costPricing
@@ -56,7 +58,7 @@ export class Settler implements LeaseSettlement<Reservation> {
   }
 
   release(reservation: Reservation): MaybePromise<void> {
-    const charges = chargesFor(reservation.requestPlan, reservation.placements, () => 0)
+    const charges = chargesFor(reservation.requestPlan, reservation.placements, reservation.held, () => 0)
     return this.#write(
       reservation,
       charges,
@@ -64,6 +66,19 @@ export class Settler implements LeaseSettlement<Reservation> {
       () => undefined,
       () => undefined,
     )
+  }
+
+  /**
+   * Moves the lease's expiry to `ms` from now, in the store that holds it. `false` when the store
+   * no longer holds it (expired, or settled meanwhile): the lease keeps its old expiry.
+   */
+  async extend(reservation: Reservation, ms: number): Promise<boolean> {
+    const at = this.#options.now()
+    const expiresAt = at + ms
+    const request = { leaseId: reservation.leaseId, hold: reservation.hold, now: at, expiresAt, shard: reservation.requestPlan.shard }
+    const extended = await this.#options.access.extend(request, reservation.local)
+    if (extended) this.#options.extended(reservation, expiresAt)
+    return extended
   }
 
   decisions(reservation: Reservation) {

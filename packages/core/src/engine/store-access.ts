@@ -5,6 +5,7 @@ import { type SentCharge, SyncedStore } from '../store/synced-store.js'
 import type {
   ChargeOutcome,
   CounterSnapshot,
+  ExtendRequest,
   MaybePromise,
   QuotaStore,
   ReadRequest,
@@ -14,7 +15,7 @@ import type {
 } from '../store/quota-store.js'
 import type { AdminRead, RefusalRun } from '../store/store-admin.js'
 
-type Operation = 'reserve' | 'settle' | 'read'
+type Operation = 'reserve' | 'settle' | 'extend' | 'read'
 
 /** A reservation as a store placed it: in the primary store, or in the local fallback one. */
 export interface Placement {
@@ -67,6 +68,16 @@ export class StoreAccess {
       'settle',
       (store) => store.settle(request),
       (outcomes) => outcomes,
+    )
+  }
+
+  /** Moves a lease's expiry where its reservation was placed; a failing store is reported and throws. */
+  extend(request: ExtendRequest, local: boolean): MaybePromise<boolean> {
+    if (local) return this.#local!.extend(request)
+    return this.#call(
+      'extend',
+      (store) => store.extend(request),
+      (extended) => extended,
     )
   }
 
@@ -171,7 +182,7 @@ export class StoreAccess {
     if (TokenQuotaError.isInstance(error) && !StoreUnavailableError.isInstance(error)) throw error
     this.#answering = false
     this.#events.emit('storeError', { error, operation, failureMode: this.#failureMode })
-    if (this.#failureMode === 'closed' || operation === 'settle') {
+    if (this.#failureMode === 'closed' || operation === 'settle' || operation === 'extend') {
       throw StoreUnavailableError.isInstance(error)
         ? error
         : new StoreUnavailableError({ message: `The quota store failed during ${operation}: ${String(error)}`, cause: error })

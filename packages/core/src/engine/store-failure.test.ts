@@ -21,6 +21,10 @@ class SwitchableStore implements QuotaStore {
     this.#check()
     return this.inner.settle(...args)
   }
+  async extend(...args: Parameters<QuotaStore['extend']>) {
+    this.#check()
+    return this.inner.extend(...args)
+  }
   async read(...args: Parameters<QuotaStore['read']>) {
     this.#check()
     return this.inner.read(...args)

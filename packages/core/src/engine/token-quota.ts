@@ -89,6 +89,11 @@ export interface ReserveRequest {
    * table lacks is priced by its name alone.
    */
   readonly provider?: string
+  /**
+   * How long this reservation holds if it is never settled, in ms (a long-lived agent budget, a
+   * short tool call); `lease.extend(ms)` moves it later. @default the quota's `leaseTtlMs`
+   */
+  readonly leaseTtlMs?: number
 }
 
 export interface TokenQuota {

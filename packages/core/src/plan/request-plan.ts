@@ -29,10 +29,21 @@ export interface RequestPlan {
   readonly costPricing?: ModelPricing | undefined
 }
 
-/** What settling a lease sends to the store: each counter's held amount back, `amountOf` charged. */
-export function chargesFor(requestPlan: RequestPlan, placements: readonly number[], amountOf: (counter: CounterPlan) => number): Charge[] {
+/**
+ * What settling a lease sends to the store: each counter's `held` amount (what the store said it
+ * held) back, and the real charge. A counter on its own is charged `amountOf(counter)`; the
+ * counters of a fill group share their first counter's charge in the order the store filled
+ * them, each up to what it held, and what exceeds the whole hold goes to the first (see `spread`).
+ */
+export function chargesFor(
+  requestPlan: RequestPlan,
+  placements: readonly number[],
+  held: readonly number[],
+  amountOf: (counter: CounterPlan) => number,
+): Charge[] {
   const { counters } = requestPlan
   const charges = new Array<Charge>(counters.length)
+  const amounts = counters.some((counter) => counter.group !== undefined) ? spread(counters, held, amountOf) : undefined
   for (let index = 0; index < counters.length; index += 1) {
     const counter = counters[index]!
     charges[index] = {
@@ -40,12 +51,40 @@ export function chargesFor(requestPlan: RequestPlan, placements: readonly number
       identifier: counter.identifier,
       window: counter.window,
       placement: placements[index]!,
-      held: counter.hold ? counter.amount : 0,
-      amount: amountOf(counter),
+      held: held[index]!,
+      amount: amounts ? amounts[index]! : amountOf(counter),
       reportUsed: counter.reportUsed,
     }
   }
   return charges
+}
+
+/**
+ * Per counter, its charge when some counters form fill groups: a group's charge (its first
+ * counter's) fills its counters in order up to what each held; the excess over the whole hold
+ * (usage beyond the estimate) goes to the group's first counter, a windowed allowance that may
+ * run over, never to the balance behind it.
+ */
+export function spread(counters: readonly CounterRequest[], held: readonly number[], amountOf: (counter: CounterPlan) => number): number[] {
+  const amounts = new Array<number>(counters.length)
+  const left = new Map<string, { first: number; amount: number }>()
+  counters.forEach((counter, index) => {
+    const { group } = counter
+    if (group === undefined) {
+      amounts[index] = amountOf(counter as CounterPlan)
+      return
+    }
+    let state = left.get(group)
+    if (!state) {
+      state = { first: index, amount: amountOf(counter as CounterPlan) }
+      left.set(group, state)
+    }
+    const take = Math.min(state.amount, held[index]!)
+    amounts[index] = take
+    state.amount -= take
+  })
+  for (const { first, amount } of left.values()) amounts[first] = amounts[first]! + amount
+  return amounts
 }
 
 export function reportingTarget(counter: CounterPlan): PolicyTarget {
@@ -105,4 +144,16 @@ function counterDecisionOf(target: PolicyTarget, snapshot: CounterSnapshot): Pol
     windowStart: snapshot.windowStart,
     resetAt: snapshot.resetAt,
   }
+}
+
+/**
+ * The store record of a reservation (`StoreReserveRequest.record`): who, on which policies, for
+ * which model, at which price — what an outbox or ledger entry written beside an expiry or a settle
+ * needs. One line of JSON: `{"p":[[policy, identifier key], …],"m":model,"s":price source}`.
+ */
+export function recordOf(plan: RequestPlan): string {
+  const policies: Array<[string, string]> = []
+  for (const counter of plan.counters) for (const target of counter.targets) policies.push([target.policy.name, target.identifierKey])
+  const source = plan.costPricing?.source
+  return JSON.stringify({ p: policies, m: plan.model, s: source && `${source.table}:${source.model}` })
 }

@@ -88,9 +88,10 @@ describe('an unpriced model is never free', () => {
       store: {
         reserve: () => {
           reserves += 1
-          return { ok: true, placements: [], snapshots: [] }
+          return { ok: true, placements: [], held: [], snapshots: [] }
         },
         settle: () => [],
+        extend: () => false,
         read: () => [],
       },
     })

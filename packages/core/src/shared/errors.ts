@@ -197,6 +197,8 @@ export type QuotaInputErrorCode =
   | 'InvalidAdminRequest'
   /** An admin change's idempotency key was already used, within 24 hours, for a different change. */
   | 'IdempotencyKeyReused'
+  /** A lease's lifetime is not a positive number of ms, or its store record is not one line. */
+  | 'InvalidLease'
 const inputCodes: readonly QuotaInputErrorCode[] = [
   'InvalidAdminRequest',
   'IdempotencyKeyReused',
@@ -206,6 +208,7 @@ const inputCodes: readonly QuotaInputErrorCode[] = [
   'PolicyFunctionFailed',
   'InvalidUsage',
   'InvalidEstimate',
+  'InvalidLease',
 ]
 
 /**
@@ -275,13 +278,13 @@ export class StoreUnavailableError extends TokenQuotaError {
   }
 }
 
-/** `commit` or `release` on a lease that is already settled. Nothing was charged twice. */
+/** `commit`, `release` or `extend` on a lease that is already settled. Nothing was charged twice. */
 export class LeaseSettledError extends TokenQuotaError {
   override readonly code = 'LeaseAlreadySettled' as const
   readonly leaseId: string
   readonly settledAs: 'committed' | 'released'
 
-  constructor(options: { leaseId: string; settledAs: 'committed' | 'released'; attempted: 'commit' | 'release' }) {
+  constructor(options: { leaseId: string; settledAs: 'committed' | 'released'; attempted: 'commit' | 'release' | 'extend' }) {
     super({
       code: 'LeaseAlreadySettled',
       message: `Cannot ${options.attempted} lease ${options.leaseId}: it was already ${options.settledAs}`,

@@ -55,7 +55,7 @@ export interface FallbackEvent {
 /** The store failed; `failureMode` says what the engine did about it. */
 export interface StoreErrorEvent {
   readonly error: unknown
-  readonly operation: 'reserve' | 'settle' | 'read'
+  readonly operation: 'reserve' | 'settle' | 'extend' | 'read'
   readonly failureMode: 'open' | 'closed'
 }
 

@@ -55,12 +55,14 @@ describeStoreAdminContract('RedisStore on node-redis', { createStore: () => new 
 describe('RedisStore scripts', () => {
   it('embeds the scripts whose hashes are pinned here (a changed script is a deliberate change), each with its own SHA-1', async () => {
     expect(Object.fromEntries(Object.entries(scripts).map(([name, script]) => [name, script.sha]))).toEqual({
-      reserve: 'a2c5ee7a638f8de22019cc6c654556593e510871',
-      settle: 'c3708162f9afdb84d4e796edacf2a37e70b1fb94',
-      read: 'de73cf7662c31e7d4e0e0e04732362c9182cae00',
-      change: 'b7b3319c633ebf8383836fda5048ae84940fdcb1',
-      inspect: '1417136b6bc0740305a607f53d43198c5ca31ebf',
-      reset: '5afac2844c28c695129c11bc6ff6ac267d7b6cc1',
+      reserve: 'e09ebd2344ec1ce853760fb8e7d3ece5bfde2b7e',
+      settle: '9e4af90ac3d6423a8c5cb8b9f1b9f83f1589baee',
+      read: '3b4150cfe1c03ae0c1fd76aba777453983339c3b',
+      extend: '37307ef5ecfe63d9a7c1e7f315b2c66c191916c9',
+      inspectLease: 'a9babd8ac1c8d83d1f1c6a29bcb5df1f91daafb8',
+      change: 'f9572da7f0b57bab1394dabc5f20040e6805e1cf',
+      inspect: 'a6be62bbe4c0cc64b7bf6afcec87c44c783f20fc',
+      reset: 'a356f8fa5314b9e501652382db8b512fc79fa182',
       audit: '3e5e363e8e861577e3b15129666245798fa6f14b',
       noteRefusals: '1cbdbfffd1085be4598d8c7a220cae66033abc25',
     })

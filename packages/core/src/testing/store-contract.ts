@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { CounterRequest, QuotaStore, ReserveResult, WindowSpec } from '../store/quota-store.js'
+import { leaseContractTests } from './store-contract-leases.js'
 
 export interface StoreContractOptions {
   /** A fresh, empty store for each test (a new key prefix is enough for shared servers). */
@@ -270,5 +271,7 @@ export function describeQuotaStoreContract(name: string, options: StoreContractO
       expect(results.filter((result) => result.ok)).toHaveLength(14)
       expect(await read(t0, counter())).toMatchObject({ reserved: 98 })
     })
+
+    leaseContractTests(() => store)
   })
 }

@@ -1,10 +1,25 @@
-import type { ChargeOutcome, CounterRef, CounterSnapshot, QuotaStore, ReadRequest, StoreReserveRequest, ReserveResult, SettleRequest } from '../quota-store.js'
+import type {
+  ChargeOutcome,
+  CounterRef,
+  CounterRefusal,
+  CounterSnapshot,
+  ExtendRequest,
+  InspectLeaseRequest,
+  QuotaStore,
+  ReadRequest,
+  ReserveResult,
+  SettleRequest,
+  StoredLease,
+  StoreReserveRequest,
+} from '../quota-store.js'
+import { QuotaInputError } from '../../shared/errors.js'
+import { fromReply, toArgs, widthOf } from './script-fields.js'
 import { scripts } from './lua/index.js'
 import { Batcher } from './batcher.js'
 import { RedisKeys, type RedisKeyOptions } from './redis-keys.js'
 import { runScript, type ScriptTransport } from './script-runner.js'
 import { LuaAdmin } from './lua-admin.js'
-import { numbers, windowArgs, windowKind } from './script-values.js'
+import { list, numbers, windowArgs, windowKind } from './script-values.js'
 import type { StoreAdmin } from '../store-admin.js'
 
 export interface LuaStoreOptions extends RedisKeyOptions {
@@ -20,37 +35,82 @@ export interface LuaStoreOptions extends RedisKeyOptions {
 /** Most operations in one script call, and most waiting for one lane (beyond: refused at once). */
 const batching = { maxBatch: 128, maxWaiting: 8192 }
 
-/** A snapshot from the reserve script, whose limit is -1 unless an override changed it. */
-function snapshotOf(used: number, reserved: number, windowStart: number, resetAt: number, limit: number): CounterSnapshot {
+/** A snapshot from a script, whose limit is -1 unless an override changed it. */
+function snapshotOf(record: { used: number; reserved: number; windowStart: number; resetAt: number; limit: number }): CounterSnapshot {
+  const { used, reserved, windowStart, resetAt, limit } = record
   return limit === -1 ? { used, reserved, windowStart, resetAt } : { used, reserved, windowStart, resetAt, limit }
 }
 
-function placed(values: readonly number[]): ReserveResult {
+/** Per counter of a reservation that holds: its `placed` records. */
+function placed(values: readonly number[]): Extract<ReserveResult, { ok: true }> {
   const placements: number[] = []
   const snapshots: CounterSnapshot[] = []
-  for (let offset = 0; offset < values.length; offset += 6) {
-    const [placement, used, reserved, windowStart, resetAt, limit] = values.slice(offset, offset + 6) as [number, number, number, number, number, number]
-    placements.push(placement)
-    snapshots.push(snapshotOf(used, reserved, windowStart, resetAt, limit))
+  const held: number[] = []
+  for (let offset = 0; offset < values.length; offset += widthOf('placed')) {
+    const record = fromReply('placed', values, offset)
+    placements.push(record.placement)
+    snapshots.push(snapshotOf(record))
+    held.push(record.held)
   }
-  return { ok: true, placements, snapshots }
+  return { ok: true, placements, held, snapshots }
 }
 
 function refused(values: readonly number[]): ReserveResult {
-  const refusals = []
-  for (let offset = 0; offset < values.length; offset += 7) {
-    const [index, used, reserved, windowStart, resetAt, retryAt, limit] = values.slice(offset, offset + 7) as [
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-      number,
-    ]
-    refusals.push({ index, snapshot: snapshotOf(used, reserved, windowStart, resetAt, limit), retryAt })
+  const refusals: CounterRefusal[] = []
+  for (let offset = 0; offset < values.length; offset += widthOf('refused')) {
+    const record = fromReply('refused', values, offset)
+    refusals.push({ index: record.index, snapshot: snapshotOf(record), retryAt: record.retryAt })
   }
   return { ok: false, refusals }
+}
+
+/** The arguments of one reservation of the reserve script. */
+function reserveArgs(request: StoreReserveRequest): string[] {
+  const { record = '' } = request
+  const args = toArgs('reserveLease', {
+    now: String(request.now),
+    expiresAt: String(request.expiresAt),
+    leaseId: request.leaseId,
+    release: request.onExpiry === 'release' ? '1' : '0',
+    record,
+    count: String(request.counters.length),
+  })
+  for (const counter of request.counters) {
+    const [a, b] = windowArgs(counter.window)
+    args.push(
+      ...toArgs('reserveCounter', {
+        kind: windowKind[counter.window.kind],
+        limit: counter.limit === undefined ? '' : String(counter.limit),
+        amount: String(counter.amount),
+        hold: counter.hold ? '1' : '0',
+        a,
+        b,
+        family: counter.counter,
+        identifier: counter.identifier,
+        group: counter.group ?? '',
+      }),
+    )
+  }
+  return args
+}
+
+/** The arguments of one settlement of the settle script. */
+function settleArgs(request: SettleRequest): string[] {
+  const args = toArgs('settleLease', { now: String(request.now), leaseId: request.leaseId, count: String(request.charges.length) })
+  for (const charge of request.charges) {
+    const [a, b] = windowArgs(charge.window)
+    args.push(
+      ...toArgs('settleCharge', {
+        kind: windowKind[charge.window.kind],
+        placement: String(charge.placement),
+        held: String(charge.held),
+        amount: String(charge.amount),
+        a,
+        b,
+      }),
+    )
+  }
+  return args
 }
 
 /**
@@ -85,6 +145,10 @@ export class LuaStore implements QuotaStore {
   }
 
   reserve(request: StoreReserveRequest): Promise<ReserveResult> {
+    // The record is a line of the hold's member (see lua/common.ts).
+    if (request.record?.includes('\n')) {
+      return Promise.reject(new QuotaInputError({ code: 'InvalidLease', message: `Lease "${request.leaseId}": a store record must be one line (no line break)` }))
+    }
     return this.#reserves.add(this.#keys.slot(request.shard), request)
   }
 
@@ -100,19 +164,7 @@ export class LuaStore implements QuotaStore {
       const { leaseId, shard } = request
       keys.push(this.#keys.lease(leaseId, shard))
       for (const counter of request.counters) keys.push(this.#keys.counter(counter, shard), this.#keys.refusal(counter, shard))
-      // The script marks a lease whose holds are returned at expiry by this suffix.
-      args.push(String(request.now), String(request.expiresAt), request.onExpiry === 'release' ? `${leaseId}\n=r` : leaseId, String(request.counters.length))
-      for (const counter of request.counters) {
-        args.push(
-          windowKind[counter.window.kind],
-          counter.limit === undefined ? '' : String(counter.limit),
-          String(counter.amount),
-          counter.hold ? '1' : '0',
-          ...windowArgs(counter.window),
-          counter.counter,
-          counter.identifier,
-        )
-      }
+      args.push(...reserveArgs(request))
     }
     const reply = numbers(await runScript(this.#transport, scripts.reserve, keys, args, this.#timeoutMs), 'reserve')
     const results: ReserveResult[] = []
@@ -131,10 +183,7 @@ export class LuaStore implements QuotaStore {
     const args = [String(requests.length)]
     for (const request of requests) {
       keys.push(this.#keys.lease(request.leaseId, request.shard), ...this.#counterKeys(request.charges, request.shard))
-      args.push(String(request.now), request.leaseId, String(request.charges.length))
-      for (const charge of request.charges) {
-        args.push(windowKind[charge.window.kind], String(charge.placement), String(charge.held), String(charge.amount), ...windowArgs(charge.window))
-      }
+      args.push(...settleArgs(request))
     }
     const reply = numbers(await runScript(this.#transport, scripts.settle, keys, args, this.#timeoutMs), 'settle')
     const results: Array<readonly ChargeOutcome[]> = []
@@ -156,14 +205,32 @@ export class LuaStore implements QuotaStore {
   async read(request: ReadRequest): Promise<readonly CounterSnapshot[]> {
     const args = [String(request.now), String(request.counters.length)]
     for (const counter of request.counters) {
+      const [a, b] = windowArgs(counter.window)
       const limit = counter.limit === undefined ? '' : String(counter.limit)
-      args.push(windowKind[counter.window.kind], ...windowArgs(counter.window), limit, counter.counter, counter.identifier)
+      args.push(...toArgs('readCounter', { kind: windowKind[counter.window.kind], a, b, limit, family: counter.counter, identifier: counter.identifier }))
     }
     const keys = [this.#keys.holds(request.shard), this.#keys.overrides(request.shard), ...this.#counterKeys(request.counters, request.shard)]
     const reply = numbers(await runScript(this.#transport, scripts.read, keys, args, this.#timeoutMs), 'read')
-    return request.counters.map((_, index) => {
-      const [used, reserved, windowStart, resetAt, limit] = reply.slice(5 * index, 5 * index + 5) as [number, number, number, number, number]
-      return snapshotOf(used, reserved, windowStart, resetAt, limit)
-    })
+    return request.counters.map((_, index) => snapshotOf(fromReply('snapshot', reply, index * widthOf('snapshot'))))
+  }
+
+  async extend(request: ExtendRequest): Promise<boolean> {
+    const keys = [this.#keys.holds(request.shard), this.#keys.lease(request.leaseId, request.shard)]
+    const reply = await runScript(this.#transport, scripts.extend, keys, [String(request.now), String(request.expiresAt)], this.#timeoutMs)
+    return numbers([reply], 'extend')[0] === 1
+  }
+
+  async inspectLease(request: InspectLeaseRequest): Promise<StoredLease | undefined> {
+    const keys = [this.#keys.holds(request.shard), this.#keys.lease(request.leaseId, request.shard)]
+    const reply = list(await runScript(this.#transport, scripts.inspectLease, keys, [String(request.now)], this.#timeoutMs), 'inspect-lease', 'any')
+    if (reply.length === 0) return undefined
+    const [state, expiresAt, record, answer] = reply.map(String) as [string, string, string, string]
+    const values = numbers(answer.split(' ').filter(Boolean), 'inspect-lease')
+    return {
+      state: state === '0' ? 'holding' : state === '1' ? 'charged' : 'released',
+      expiresAt: Number(expiresAt),
+      record: record === '' ? undefined : record,
+      held: placed(values).held,
+    }
   }
 }

@@ -64,9 +64,9 @@ export class RedisKeys {
     return `${this.#base(shard)}l:${escapeKeyPart(ref.counter)}:${escapeKeyPart(ref.identifier)}`
   }
 
-  /** A lease's first answer, while it may be sent again: a reserve sent twice holds once. */
+  /** A lease's hash (member, expiry, first answer) while it may be settled or sent again: a reserve sent twice holds once. */
   lease(leaseId: string, shard: string | undefined): string {
-    return `${this.#base(shard)}s:${escapeKeyPart(leaseId)}`
+    return `${this.#base(shard)}e:${escapeKeyPart(leaseId)}`
   }
 
   /** The hash of a shard's overrides (few: operators set them by hand). */

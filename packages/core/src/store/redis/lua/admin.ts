@@ -136,7 +136,7 @@ end
 return redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
 `
 
-export const changeScript = luaScript('change', changeSource, 'b7b3319c633ebf8383836fda5048ae84940fdcb1')
-export const inspectScript = luaScript('inspect', inspectSource, '1417136b6bc0740305a607f53d43198c5ca31ebf')
-export const resetScript = luaScript('reset', resetSource, '5afac2844c28c695129c11bc6ff6ac267d7b6cc1')
+export const changeScript = luaScript('change', changeSource, 'f9572da7f0b57bab1394dabc5f20040e6805e1cf')
+export const inspectScript = luaScript('inspect', inspectSource, 'a6be62bbe4c0cc64b7bf6afcec87c44c783f20fc')
+export const resetScript = luaScript('reset', resetSource, 'a356f8fa5314b9e501652382db8b512fc79fa182')
 export const auditScript = luaScript('audit', auditSource, '3e5e363e8e861577e3b15129666245798fa6f14b')

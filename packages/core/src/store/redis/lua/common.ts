@@ -1,10 +1,15 @@
+import { fieldsHelpersLua } from '../script-fields.js'
+
 /**
  * The Lua scripts of the Redis stores. One script per operation, so each operation is one round
  * trip and atomic: `reserve` checks every counter and holds on all of them or none. A call carries
  * a batch of operations (the stores coalesce concurrent ones), applied in order.
  *
  * Keys: a hash per counter; per shard, one sorted set of the holds of unsettled leases (member:
- * the lease id and, per counter it holds on, a line `kind placement amount key`; score: expiry).
+ * the lease id, per counter it holds on a line `kind placement amount key`, then the
+ * reservation's opaque record as a line `#record`; score: the lease's own expiry, so a long-lived
+ * lease never delays the expiry of short ones). Per lease, a hash (see `lease_key`) keeps the
+ * member, the expiry and the reservation's first answer while the lease may be settled.
  * Holds past their expiry are charged by the next reserve or read script, so a crashed process's
  * reservations count against the quota (or, for a lease reserved with a last line `=r`, are
  * returned); the member then stays an hour, marked expired (a last line `!c` or `!`), so a late
@@ -25,8 +30,8 @@
  * when settled. Time is the `now` argument (the engine's clock), never Redis `TIME`.
  */
 
-/** Lua functions shared by the scripts: windows, holds, expiry. */
-export const common = `
+/** Lua functions shared by the scripts: argument records, windows, holds, expiry. */
+export const common = `${fieldsHelpersLua}
 local GRACE = 60000
 -- How long an expired lease is remembered, for its late commit.
 local RETAIN = 3600000
@@ -159,13 +164,22 @@ local function save_rolling(hkey, st, p, until_)
   redis.call('HSET', hkey, unpack(fields))
 end
 
+-- A hold member's record (the reservation's opaque \`#\` line), or '' when it has none.
+local function record_of(member)
+  return string.match(member, '\\n#([^\\n]*)') or ''
+end
+
 -- Charges up to 100 expired holds to their counters (or returns them, for a lease reserved with a
--- last line \`=r\`); forgets expired leases remembered long enough.
+-- last line \`=r\`); forgets expired leases remembered long enough. Every hold expires at its own
+-- score, whatever the order leases were made in. Returns what ended, per lease: its member, its
+-- record and whether it was charged — what an outbox entry written in the same step needs.
 local function expire_holds(holds, now)
   local expired = redis.call('ZRANGEBYSCORE', holds, '-inf', now, 'LIMIT', 0, 100)
+  local ended = {}
   for _, member in ipairs(expired) do
     if string.sub(member, -2) ~= '\\n!' and string.sub(member, -3) ~= '\\n!c' then
       local charge = string.sub(member, -3) ~= '\\n=r'
+      table.insert(ended, { member = member, record = record_of(member), charged = charge })
       for kind, placement, amount, hkey in string.gmatch(member, '\\n(%a) (%d+) (%d+) ([^\\n]+)') do
         amount = tonumber(amount)
         if kind == 'f' then
@@ -202,6 +216,21 @@ local function expire_holds(holds, now)
     end
     redis.call('ZREM', holds, member)
   end
+  return ended
+end
+
+-- Keeps a shard's holds set as long as its latest hold (until engine time latest), on Redis's
+-- clock (durations, not instants).
+local function keep_holds(holds, latest, now)
+  local ttl, needed = redis.call('PTTL', holds), latest - now + RETAIN + GRACE
+  if ttl == -1 or (ttl >= 0 and ttl < needed) then redis.call('PEXPIRE', holds, math.floor(needed)) end
+end
+
+-- A lease's hash: m, its hold member as added to the holds set (absent: the lease held nothing);
+-- e, its expiry; a, its reservation's first answer (placed records, space-separated), so a
+-- reservation sent again is answered the same. Kept an hour past the expiry, for a late settle.
+local function keep_lease(leaseKey, expiresAt, now)
+  redis.call('PEXPIRE', leaseKey, math.max(1, math.floor(expiresAt - now + RETAIN + GRACE)))
 end
 
 -- A rolling window's live buckets: per bucket start its tokens, and the newest bucket that holds

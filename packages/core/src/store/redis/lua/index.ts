@@ -1,4 +1,5 @@
 import { auditScript, changeScript, inspectScript, resetScript } from './admin.js'
+import { extendScript, inspectLeaseScript } from './lease.js'
 import { readScript } from './read.js'
 import { noteRefusalsScript } from './refusal.js'
 import { reserveScript } from './reserve.js'
@@ -9,6 +10,8 @@ export const scripts = {
   reserve: reserveScript,
   settle: settleScript,
   read: readScript,
+  extend: extendScript,
+  inspectLease: inspectLeaseScript,
   change: changeScript,
   inspect: inspectScript,
   reset: resetScript,

@@ -4,15 +4,17 @@ import { common } from './common.js'
 /** Reads counters (used, reserved, window start, reset) after expiring stale holds. */
 const source = `${common}
 -- KEYS: the shard's holds, the shard's overrides, then per counter its hash. ARGV: now, counter
--- count; then per counter kind, a, b, limit ('' none), family, identifier. Returns per counter
--- used, reserved, window start, reset, limit in force (-1: the one given).
+-- count; then per counter a readCounter record (see script-fields.ts). Returns per counter a
+-- snapshot record (limit: -1 for the one given).
 local now, n = tonumber(ARGV[1]), tonumber(ARGV[2])
 expire_holds(KEYS[1], now)
 local overridden = redis.call('EXISTS', KEYS[2]) == 1
 local out = {}
+local base = 2
 for i = 1, n do
-  local base = 2 + (i - 1) * 6
-  local kind, a, b, given = ARGV[base + 1], ARGV[base + 2], ARGV[base + 3], ARGV[base + 4]
+  local c
+  c, base = take(base, 'readCounter')
+  local kind, a, b, given = c.kind, c.a, c.b, c.limit
   local hkey = KEYS[2 + i]
   local v = view(kind, hkey, now, ARGV[1], a, b)
   if kind == 'r' then
@@ -21,13 +23,12 @@ for i = 1, n do
   end
   local limit = -1
   if overridden and given ~= '' then
-    local inForce = limit_in_force(KEYS[2], given, ARGV[base + 5], ARGV[base + 6], now)
+    local inForce = limit_in_force(KEYS[2], given, c.family, c.identifier, now)
     if inForce ~= given then limit = tonumber(inForce) end
   end
-  local o = #out
-  out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5] = v.used, v.reserved, v.start, v.reset, limit
+  put(out, 'snapshot', { used = v.used, reserved = v.reserved, windowStart = v.start, resetAt = v.reset, limit = limit })
 end
 return out
 `
 
-export const readScript = luaScript('read', source, 'de73cf7662c31e7d4e0e0e04732362c9182cae00')
+export const readScript = luaScript('read', source, '3b4150cfe1c03ae0c1fd76aba777453983339c3b')

@@ -4,15 +4,12 @@ import { noteRefusalLua } from './refusal.js'
 
 /** Reserves on every counter of a call, or on none (all or nothing). */
 const source = `${common}${noteRefusalLua}
--- KEYS: the shard's holds, the shard's overrides; then per reservation its lease key (the first
---   answer of a lease that holds), and per counter its hash and its last-refusal key.
--- ARGV: reservation count, the earliest now (for expiring holds); then per reservation: now,
---   expiresAt, leaseId, counter count, and per counter eight values: kind, limit ('' = none),
---   amount, hold ('1' or '0'), a, b, family, identifier
---   (f: a = window start, b = window end; x: a = end of a window opened now; r: a = length, b = bucket)
--- Returns per reservation: 1, a length, and per counter placement, used, reserved, window start,
---   reset, limit in force (-1: the one given); or 0, a length, and per refused counter index, used,
---   reserved, window start, reset, retry time, limit in force (-1: the one given).
+-- KEYS: the shard's holds, the shard's overrides; then per reservation its lease key (see
+--   keep_lease), and per counter its hash and its last-refusal key.
+-- ARGV: reservation count, the earliest now (for expiring holds); then per reservation a
+--   reserveLease record and its counters' reserveCounter records (see script-fields.ts).
+-- Returns per reservation: 1, a length, and per counter a placed record; or 0, a length, and per
+--   refused counter a refused record.
 local holds = KEYS[1]
 expire_holds(holds, tonumber(ARGV[2]))
 local overridden = redis.call('EXISTS', KEYS[2]) == 1
@@ -23,52 +20,104 @@ local function limit_of(limit, family, identifier, now)
   return limit_in_force(KEYS[2], limit, family, identifier, now)
 end
 
-local function reserve_one(kbase, abase, out)
-  local nowText = ARGV[abase + 1]
-  local now, expiresAt, leaseId, n = tonumber(nowText), tonumber(ARGV[abase + 2]), ARGV[abase + 3], tonumber(ARGV[abase + 4])
+-- Per counter, what it holds (or checks): its amount, or in a fill group its share — as much of
+-- what the group still needs as fits under its limit, the rest on the group's last counter.
+local function wanted(counters, views, limits)
+  local last, left, want = {}, {}, {}
+  for i, c in ipairs(counters) do
+    if c.group ~= '' then last[c.group] = i end
+  end
+  for i, c in ipairs(counters) do
+    local amount = tonumber(c.amount)
+    if c.group == '' then
+      want[i] = amount
+    else
+      if left[c.group] == nil then left[c.group] = amount end
+      local take = left[c.group]
+      if last[c.group] ~= i and limits[i] ~= '' then
+        take = math.min(take, math.max(0, tonumber(limits[i]) - views[i].used - views[i].reserved))
+      end
+      want[i], left[c.group] = take, left[c.group] - take
+    end
+  end
+  return want
+end
+
+-- A refused counter's earliest retry: its reset, or for a rolling window when enough buckets left.
+local function retry_of(c, v, hkey, now, amount, limit)
+  if c.kind ~= 'r' then return v.reset end
+  local length, bucket = tonumber(c.a), tonumber(c.b)
+  local totals
+  v.reset, totals = rolling_reset(hkey, now, length, bucket)
+  local starts = {}
+  for start in pairs(totals) do table.insert(starts, start) end
+  table.sort(starts)
+  local remaining = v.used + v.reserved
+  for _, start in ipairs(starts) do
+    remaining = remaining - totals[start]
+    if remaining + amount <= limit then return start + bucket + length end
+  end
+  return v.reset
+end
+
+-- Adds amount to a counter's reserved tokens, keeping its key until the hold may end.
+local function hold_on(c, v, hkey, now, amount, expiresAt)
+  v.reserved = v.reserved + amount
+  if c.kind == 'f' then
+    local until_ = extend(v.x, math.max(tonumber(c.b), expiresAt), 0)
+    if until_ then redis.call('HSET', hkey, 'r', v.reserved, 'x', text(until_)) else redis.call('HSET', hkey, 'r', v.reserved) end
+    live_until(hkey, until_, now)
+  elseif c.kind == 'x' then
+    local until_ = extend(v.x, math.max(v.reset, expiresAt), 0)
+    if v.fresh then redis.call('DEL', hkey) end
+    if until_ then
+      redis.call('HSET', hkey, 's', v.placement, 'e', text(v.reset), 'u', v.used, 'r', v.reserved, 'x', text(until_))
+    else
+      redis.call('HSET', hkey, 's', v.placement, 'e', text(v.reset), 'u', v.used, 'r', v.reserved)
+    end
+    live_until(hkey, until_, now)
+  else
+    local length, bucket = tonumber(c.a), tonumber(c.b)
+    local st = v.st
+    st.R, st.r = v.reserved, st.r + amount
+    local until_ = extend(st.x, math.max(now + length + bucket, expiresAt), length)
+    save_rolling(hkey, st, v.placement, until_)
+    live_until(hkey, until_, now)
+    if amount > 0 then v.reset = tonumber(v.placement) + bucket + length end
+  end
+end
+
+local function reserve_one(kbase, lease, counters, out)
+  local nowText, n = lease.now, #counters
+  local now, expiresAt, leaseId = tonumber(nowText), tonumber(lease.expiresAt), lease.leaseId
   local leaseKey = KEYS[kbase + 1]
   kbase = kbase + 1
   -- A lease already held (its call sent again: a reply lost, ioredis re-sending on reconnect) holds
   -- nothing more and is answered as the first time.
-  local first = redis.call('GET', leaseKey)
+  local first = redis.call('HGET', leaseKey, 'a')
   if first then
+    table.insert(out, 1)
+    local o = #out
+    table.insert(out, 0)
     for value in string.gmatch(first, '%S+') do table.insert(out, tonumber(value)) end
-    return n
+    out[o + 1] = #out - o - 1
+    return
   end
-  -- A lease whose holds are returned, not charged, at expiry: its member ends with \`=r\`.
-  local release = string.sub(leaseId, -3) == '\\n=r'
-  if release then leaseId = string.sub(leaseId, 1, -4) end
-  local views, refusals = {}, {}
-  local limits = {}
-  for i = 1, n do
-    local base = abase + 4 + (i - 1) * 8
-    local kind, given, amount = ARGV[base + 1], ARGV[base + 2], tonumber(ARGV[base + 3])
-    local a, b = ARGV[base + 5], ARGV[base + 6]
-    local hkey = KEYS[kbase + 2 * i - 1]
-    local v = view(kind, hkey, now, nowText, a, b)
-    views[i] = v
-    local limit = limit_of(given, ARGV[base + 7], ARGV[base + 8], now)
-    limits[i] = limit == given and -1 or tonumber(limit)
-    if limit ~= '' and v.used + v.reserved + amount > tonumber(limit) then
-      local retry, totals = v.reset, nil
-      if kind == 'r' then
-        local length, bucket = tonumber(a), tonumber(b)
-        v.reset, totals = rolling_reset(hkey, now, length, bucket)
-        retry = v.reset
-        local starts = {}
-        for start in pairs(totals) do table.insert(starts, start) end
-        table.sort(starts)
-        local remaining = v.used + v.reserved
-        for _, start in ipairs(starts) do
-          remaining = remaining - totals[start]
-          if remaining + amount <= tonumber(limit) then
-            retry = start + bucket + length
-            break
-          end
-        end
-      end
-      for _, value in ipairs({ i - 1, v.used, v.reserved, v.start, v.reset, retry, limits[i] }) do table.insert(refusals, value) end
-      note_refusal(KEYS[kbase + 2 * i], nowText, ARGV[base + 3], limit, text(v.used), text(v.reserved), v.start)
+  local views, limits, given = {}, {}, {}
+  for i, c in ipairs(counters) do
+    views[i] = view(c.kind, KEYS[kbase + 2 * i - 1], now, nowText, c.a, c.b)
+    given[i] = limit_of(c.limit, c.family, c.identifier, now)
+    limits[i] = given[i] == c.limit and -1 or tonumber(given[i])
+  end
+  local want = wanted(counters, views, given)
+  local refusals = {}
+  for i, c in ipairs(counters) do
+    local v, limit = views[i], given[i]
+    if limit ~= '' and v.used + v.reserved + want[i] > tonumber(limit) then
+      local hkey = KEYS[kbase + 2 * i - 1]
+      local retry = retry_of(c, v, hkey, now, want[i], tonumber(limit))
+      put(refusals, 'refused', { index = i - 1, used = v.used, reserved = v.reserved, windowStart = v.start, resetAt = v.reset, retryAt = retry, limit = limits[i] })
+      note_refusal(KEYS[kbase + 2 * i], nowText, text(want[i]), limit, text(v.used), text(v.reserved), v.start)
     end
   end
   if #refusals > 0 then
@@ -78,75 +127,50 @@ local function reserve_one(kbase, abase, out)
     table.insert(out, 0)
     table.insert(out, #refusals)
     for _, value in ipairs(refusals) do table.insert(out, value) end
-    return n
+    return
   end
 
-  local answer = #out + 1
-  table.insert(out, 1)
-  table.insert(out, 6 * n)
+  local answer = {}
   local member, holding = leaseId, false
-  for i = 1, n do
-    local base = abase + 4 + (i - 1) * 8
-    local kind, amountText, hold = ARGV[base + 1], ARGV[base + 3], ARGV[base + 4] == '1'
-    local amount = tonumber(amountText)
-    local a, b = ARGV[base + 5], ARGV[base + 6]
-    local hkey = KEYS[kbase + 2 * i - 1]
-    local v = views[i]
-    if hold then
-      holding = true
-      v.reserved = v.reserved + amount
-      if kind == 'f' then
-        local until_ = extend(v.x, math.max(tonumber(b), expiresAt), 0)
-        if until_ then redis.call('HSET', hkey, 'r', v.reserved, 'x', text(until_)) else redis.call('HSET', hkey, 'r', v.reserved) end
-        live_until(hkey, until_, now)
-      elseif kind == 'x' then
-        local until_ = extend(v.x, math.max(v.reset, expiresAt), 0)
-        if v.fresh then redis.call('DEL', hkey) end
-        if until_ then
-          redis.call('HSET', hkey, 's', v.placement, 'e', text(v.reset), 'u', v.used, 'r', v.reserved, 'x', text(until_))
-        else
-          redis.call('HSET', hkey, 's', v.placement, 'e', text(v.reset), 'u', v.used, 'r', v.reserved)
-        end
-        live_until(hkey, until_, now)
-      else
-        local length, bucket = tonumber(a), tonumber(b)
-        local st = v.st
-        st.R, st.r = v.reserved, st.r + amount
-        local until_ = extend(st.x, math.max(now + length + bucket, expiresAt), length)
-        save_rolling(hkey, st, v.placement, until_)
-        live_until(hkey, until_, now)
-        if amount > 0 then v.reset = tonumber(v.placement) + bucket + length end
-      end
-      if amount > 0 then member = member .. '\\n' .. kind .. ' ' .. v.placement .. ' ' .. amountText .. ' ' .. hkey end
-    elseif kind == 'r' then
+  for i, c in ipairs(counters) do
+    local hkey, v = KEYS[kbase + 2 * i - 1], views[i]
+    local held = 0
+    if c.hold == '1' then
+      holding, held = true, want[i]
+      hold_on(c, v, hkey, now, held, expiresAt)
+      if held > 0 then member = member .. '\\n' .. c.kind .. ' ' .. v.placement .. ' ' .. text(held) .. ' ' .. hkey end
+    elseif c.kind == 'r' then
       save_moved(hkey, v.st)
     end
-    if v.reset == nil then v.reset = rolling_reset(hkey, now, tonumber(a), tonumber(b)) end
-    local o = #out
-    out[o + 1], out[o + 2], out[o + 3], out[o + 4], out[o + 5], out[o + 6] = tonumber(v.placement), v.used, v.reserved, v.start, v.reset, limits[i]
+    if v.reset == nil then v.reset = rolling_reset(hkey, now, tonumber(c.a), tonumber(c.b)) end
+    put(answer, 'placed', { placement = tonumber(v.placement), used = v.used, reserved = v.reserved, windowStart = v.start, resetAt = v.reset, limit = limits[i], held = held })
   end
+  table.insert(out, 1)
+  table.insert(out, #answer)
+  for _, value in ipairs(answer) do table.insert(out, value) end
   -- Every lease that holds has a member, even for zero tokens: its settle finds it exactly once.
-  if release then member = member .. '\\n=r' end
+  if lease.record ~= '' then member = member .. '\\n#' .. lease.record end
+  if lease.release == '1' then member = member .. '\\n=r' end
   if holding then
     redis.call('ZADD', holds, expiresAt, member)
     local saved = {}
-    for i = answer, #out do saved[#saved + 1] = text(out[i]) end
-    redis.call('SET', leaseKey, table.concat(saved, ' '), 'PX', math.max(1, math.floor(expiresAt - now + RETAIN + GRACE)))
+    for i = 1, #answer do saved[i] = text(answer[i]) end
+    redis.call('HSET', leaseKey, 'a', table.concat(saved, ' '), 'm', member, 'e', text(expiresAt))
+    keep_lease(leaseKey, expiresAt, now)
   end
-  return n
 end
 
-local out, kbase, abase, latest = {}, 2, 2, 0
+local out, kbase, base, latest = {}, 2, 2, 0
 for _ = 1, tonumber(ARGV[1]) do
-  latest = math.max(latest, tonumber(ARGV[abase + 2]))
-  local n = reserve_one(kbase, abase, out)
-  kbase, abase = kbase + 1 + 2 * n, abase + 4 + 8 * n
+  local lease, counters = nil, {}
+  lease, base = take(base, 'reserveLease')
+  for i = 1, tonumber(lease.count) do counters[i], base = take(base, 'reserveCounter') end
+  latest = math.max(latest, tonumber(lease.expiresAt))
+  reserve_one(kbase, lease, counters, out)
+  kbase = kbase + 1 + 2 * #counters
 end
--- The holds set lives as long as its latest hold, on Redis's clock (durations, not instants).
-local ttl, needed = redis.call('PTTL', holds), latest - tonumber(ARGV[2]) + RETAIN + GRACE
-if ttl >= 0 and ttl < needed then redis.call('PEXPIRE', holds, math.floor(needed)) end
-if ttl == -1 then redis.call('PEXPIRE', holds, math.floor(needed)) end
+keep_holds(holds, latest, tonumber(ARGV[2]))
 return out
 `
 
-export const reserveScript = luaScript('reserve', source, 'a2c5ee7a638f8de22019cc6c654556593e510871')
+export const reserveScript = luaScript('reserve', source, 'e09ebd2344ec1ce853760fb8e7d3ece5bfde2b7e')

@@ -3,37 +3,37 @@ import { common } from './common.js'
 
 /** Settles leases: charges what was used, returns the rest of each hold, once. */
 const source = `${common}
--- KEYS: the shard's holds; then per lease its lease key (see reserve), and per charge its hash.
--- ARGV: lease count; then per lease: now, leaseId, charge count, and per charge six values: kind,
---   placement, held, amount, a, b (as for reserve).
+-- KEYS: the shard's holds; then per lease its lease key (see keep_lease), and per charge its hash.
+-- ARGV: lease count; then per lease a settleLease record and its charges' settleCharge records
+--   (see script-fields.ts).
 -- Returns per lease: -1 when it was already settled (a retry: nothing is charged again); else the
 --   charge count, then per charge used before and after.
 local holds = KEYS[1]
 
-local function settle_one(kbase, abase, out)
-  local now, leaseId, n = tonumber(ARGV[abase + 1]), ARGV[abase + 2], tonumber(ARGV[abase + 3])
+local function settle_one(kbase, lease, charges, out)
+  local now, n = tonumber(lease.now), #charges
   local leaseKey = KEYS[kbase + 1]
   kbase = kbase + 1
-  local member = leaseId
-  for i = 1, n do
-    local base = abase + 3 + (i - 1) * 6
-    if tonumber(ARGV[base + 3]) > 0 then member = member .. '\\n' .. ARGV[base + 1] .. ' ' .. ARGV[base + 2] .. ' ' .. ARGV[base + 3] .. ' ' .. KEYS[kbase + i] end
+  -- The hold as reserve added it; its record is here for an entry written in this same step.
+  local member = redis.call('HGET', leaseKey, 'm')
+  if not member then
+    table.insert(out, -1)
+    return
   end
   -- Holding: return the holds and charge. Expired and charged: charge the difference. Expired and
   -- returned: charge only. None: settled before (a retry whose answer was lost), nothing again.
-  local returned = redis.call('ZREM', holds, member) == 1 or redis.call('ZREM', holds, member .. '\\n=r') == 1
+  local returned = redis.call('ZREM', holds, member) == 1
   local replacing = not returned and redis.call('ZREM', holds, member .. '\\n!c') == 1
-  if not returned and not replacing and redis.call('ZREM', holds, member .. '\\n=r\\n!') == 0 and redis.call('ZREM', holds, member .. '\\n!') == 0 then
+  if not returned and not replacing and redis.call('ZREM', holds, member .. '\\n!') == 0 then
     table.insert(out, -1)
-    return n
+    return
   end
   -- Settled while holding: its reservation can no longer be sent again (an expired one is kept).
   if returned then redis.call('DEL', leaseKey) end
   table.insert(out, n)
-  for i = 1, n do
-    local base = abase + 3 + (i - 1) * 6
-    local kind, placement, held, amount = ARGV[base + 1], ARGV[base + 2], tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4])
-    local a, b = ARGV[base + 5], ARGV[base + 6]
+  for i, c in ipairs(charges) do
+    local kind, placement, held, amount = c.kind, c.placement, tonumber(c.held), tonumber(c.amount)
+    local a, b = c.a, c.b
     local hkey = KEYS[kbase + i]
     if replacing then amount = amount - held end
     if not returned then held = 0 end
@@ -80,15 +80,17 @@ local function settle_one(kbase, abase, out)
       table.insert(out, 0)
     end
   end
-  return n
 end
 
-local out, kbase, abase = {}, 1, 1
+local out, kbase, base = {}, 1, 1
 for _ = 1, tonumber(ARGV[1]) do
-  local n = settle_one(kbase, abase, out)
-  kbase, abase = kbase + 1 + n, abase + 3 + 6 * n
+  local lease, charges = nil, {}
+  lease, base = take(base, 'settleLease')
+  for i = 1, tonumber(lease.count) do charges[i], base = take(base, 'settleCharge') end
+  settle_one(kbase, lease, charges, out)
+  kbase = kbase + 1 + #charges
 end
 return out
 `
 
-export const settleScript = luaScript('settle', source, 'c3708162f9afdb84d4e796edacf2a37e70b1fb94')
+export const settleScript = luaScript('settle', source, '9e4af90ac3d6423a8c5cb8b9f1b9f83f1589baee')
