@@ -59,7 +59,7 @@ describe('RedisStore scripts', () => {
       settle: '9e4af90ac3d6423a8c5cb8b9f1b9f83f1589baee',
       read: '3b4150cfe1c03ae0c1fd76aba777453983339c3b',
       extend: '37307ef5ecfe63d9a7c1e7f315b2c66c191916c9',
-      inspectLease: 'a9babd8ac1c8d83d1f1c6a29bcb5df1f91daafb8',
+      inspectLease: '048fa50136b17c5822c4d884e41ded3a06eff016',
       change: 'f9572da7f0b57bab1394dabc5f20040e6805e1cf',
       inspect: 'a6be62bbe4c0cc64b7bf6afcec87c44c783f20fc',
       reset: 'a356f8fa5314b9e501652382db8b512fc79fa182',

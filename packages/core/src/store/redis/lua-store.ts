@@ -229,7 +229,7 @@ export class LuaStore implements QuotaStore {
     return {
       state: state === '0' ? 'holding' : state === '1' ? 'charged' : 'released',
       expiresAt: Number(expiresAt),
-      record: record === '' ? undefined : record,
+      record: record === '#' ? undefined : record.slice(1),
       held: placed(values).held,
     }
   }

@@ -21,7 +21,8 @@ return 1
 const inspectSource = `${common}
 -- KEYS: the shard's holds, the lease key. ARGV: now.
 -- Returns {} when the lease is forgotten (settled, or never held); else its state (0 holding,
--- 1 expired and charged, 2 expired and returned), expiry, record and first answer.
+-- 1 expired and charged, 2 expired and returned), expiry, '#' and its record (so that no client
+-- decodes a JSON record on its own), and first answer.
 local holds, leaseKey = KEYS[1], KEYS[2]
 expire_holds(holds, tonumber(ARGV[1]))
 local f = redis.call('HMGET', leaseKey, 'm', 'e', 'a')
@@ -36,8 +37,8 @@ elseif redis.call('ZSCORE', holds, f[1] .. '\\n!') then
 else
   return {}
 end
-return { state, f[2], record_of(f[1]), f[3] }
+return { state, f[2], '#' .. record_of(f[1]), f[3] }
 `
 
 export const extendScript = luaScript('extend', extendSource, '37307ef5ecfe63d9a7c1e7f315b2c66c191916c9')
-export const inspectLeaseScript = luaScript('inspect-lease', inspectSource, 'a9babd8ac1c8d83d1f1c6a29bcb5df1f91daafb8')
+export const inspectLeaseScript = luaScript('inspect-lease', inspectSource, '048fa50136b17c5822c4d884e41ded3a06eff016')
