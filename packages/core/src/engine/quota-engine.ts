@@ -200,12 +200,25 @@ export class QuotaEngine {
   }
 
   /** Sends the plan to the store: the reservation, or the refusal. */
-  #place(plan: RequestPlan, at: number, estimate: EstimateBound, lifetime?: number): Reservation | TokenQuotaExceededError | Promise<Reservation | TokenQuotaExceededError> {
+  #place(
+    plan: RequestPlan,
+    at: number,
+    estimate: EstimateBound,
+    lifetime?: number,
+  ): Reservation | TokenQuotaExceededError | Promise<Reservation | TokenQuotaExceededError> {
     const leaseId = this.#leasePrefix + ++this.#leaseCount
     const expiresAt = at + (lifetime ?? this.settings.leaseTtlMs)
     this.expiryWatch.check(at)
     const record = recordOf(plan)
-    const placing = this.access.reserve({ leaseId, now: at, expiresAt, counters: plan.counters, shard: plan.shard, onExpiry: this.settings.onLeaseExpiry, record })
+    const placing = this.access.reserve({
+      leaseId,
+      now: at,
+      expiresAt,
+      counters: plan.counters,
+      shard: plan.shard,
+      onExpiry: this.settings.onLeaseExpiry,
+      record,
+    })
     const placed = ({ result, local }: Awaited<typeof placing>): Reservation | TokenQuotaExceededError => {
       if (!result.ok) return this.planner.refusal(plan.counters, result, at)
       if (this.#thresholdsPace) this.#thresholds.noticeThrottles(plan.counters, result.snapshots, plan.context, at)

@@ -8,7 +8,11 @@ const t0 = Date.UTC(2026, 10, 30, 12)
 const day = { interval: 1, timeUnit: 'day' } as const
 
 async function planOf(policies: QuotaPolicy[]): Promise<RequestPlan> {
-  const planner = new Planner({ policies: normalizePolicies(policies, { unidentified: 'refuse' }), shardOf: () => undefined, onUnmatchedModel: () => undefined })
+  const planner = new Planner({
+    policies: normalizePolicies(policies, { unidentified: 'refuse' }),
+    shardOf: () => undefined,
+    onUnmatchedModel: () => undefined,
+  })
   return planner.plan({ user: 'alice' }, 'gpt-4o', t0, { input: 100, output: 20, total: 120 })
 }
 

@@ -134,6 +134,7 @@ describe('SyncedStore on Redis (asynchronous counting)', () => {
     const shared: QuotaStore = {
       reserve: (request) => redisStore.reserve(request),
       read: (request) => redisStore.read(request),
+      extend: (request) => redisStore.extend(request),
       async settle(request) {
         const outcomes = await redisStore.settle(request)
         if (lateAnswers-- > 0) throw new StoreUnavailableError({ message: 'Redis did not answer the settle script within 1000 ms' })

@@ -31,7 +31,14 @@ export function leaseContractTests(current: () => QuotaStore): void {
   }
 
   it('says what it held per counter: the amount with hold, nothing for a check', async () => {
-    const result = expectOk(await current().reserve({ leaseId: nextLeaseId(), now: t0, expiresAt: t0 + minute, counters: [counter({ amount: 30 }), counter({ counter: 'check', amount: 7, hold: false })] }))
+    const result = expectOk(
+      await current().reserve({
+        leaseId: nextLeaseId(),
+        now: t0,
+        expiresAt: t0 + minute,
+        counters: [counter({ amount: 30 }), counter({ counter: 'check', amount: 7, hold: false })],
+      }),
+    )
     expect(result.held).toEqual([30, 0])
   })
 
@@ -39,17 +46,45 @@ export function leaseContractTests(current: () => QuotaStore): void {
     const allowance = counter({ counter: 'plan', limit: 100, group: 'g' })
     const credits = counter({ counter: 'credits', limit: 50, group: 'g' })
     const store = current()
-    const first = expectOk(await store.reserve({ leaseId: nextLeaseId(), now: t0, expiresAt: t0 + minute, counters: [{ ...allowance, amount: 120 }, { ...credits, amount: 120 }] }))
+    const first = expectOk(
+      await store.reserve({
+        leaseId: nextLeaseId(),
+        now: t0,
+        expiresAt: t0 + minute,
+        counters: [
+          { ...allowance, amount: 120 },
+          { ...credits, amount: 120 },
+        ],
+      }),
+    )
     expect(first.held).toEqual([100, 20])
     expect(await usedReserved(t0 + 1, [allowance, credits])).toEqual([
       [0, 100],
       [0, 20],
     ])
     // 30 credits left: 40 more does not fit anywhere, and the refusal writes nothing.
-    const refused = await store.reserve({ leaseId: nextLeaseId(), now: t0 + 2, expiresAt: t0 + minute, counters: [{ ...allowance, amount: 40 }, { ...credits, amount: 40 }] })
+    const refused = await store.reserve({
+      leaseId: nextLeaseId(),
+      now: t0 + 2,
+      expiresAt: t0 + minute,
+      counters: [
+        { ...allowance, amount: 40 },
+        { ...credits, amount: 40 },
+      ],
+    })
     expect(refused.ok).toBe(false)
     if (!refused.ok) expect(refused.refusals.map((refusal) => refusal.index)).toEqual([1])
-    const fits = expectOk(await store.reserve({ leaseId: nextLeaseId(), now: t0 + 3, expiresAt: t0 + minute, counters: [{ ...allowance, amount: 30 }, { ...credits, amount: 30 }] }))
+    const fits = expectOk(
+      await store.reserve({
+        leaseId: nextLeaseId(),
+        now: t0 + 3,
+        expiresAt: t0 + minute,
+        counters: [
+          { ...allowance, amount: 30 },
+          { ...credits, amount: 30 },
+        ],
+      }),
+    )
     expect(fits.held).toEqual([0, 30])
   })
 
@@ -78,7 +113,9 @@ export function leaseContractTests(current: () => QuotaStore): void {
     expect(await inspect(kept, t0 + 1)).toEqual({ state: 'holding', expiresAt: t0 + 1000, record, held: [30] })
     expect(await inspect(kept, t0 + 1000)).toMatchObject({ state: 'charged', record, held: [30] })
     const settled = nextLeaseId()
-    const result = expectOk(await store.reserve({ leaseId: settled, now: t0, expiresAt: t0 + minute, counters: [counter({ amount: 5 })], record, onExpiry: 'release' }))
+    const result = expectOk(
+      await store.reserve({ leaseId: settled, now: t0, expiresAt: t0 + minute, counters: [counter({ amount: 5 })], record, onExpiry: 'release' }),
+    )
     expect(await inspect(settled, t0 + 1)).toMatchObject({ state: 'holding', record })
     const charges = [{ ...counter(), placement: result.placements[0]!, held: 5, amount: 5 }]
     await store.settle({ leaseId: settled, hold: result.hold, now: t0 + 2, expiresAt: t0 + minute, charges })
@@ -116,7 +153,13 @@ export function leaseContractTests(current: () => QuotaStore): void {
 
     const settled = nextLeaseId()
     const other = expectOk(await store.reserve({ leaseId: settled, now: t0, expiresAt: t0 + minute, counters: [counter({ counter: 'other', amount: 5 })] }))
-    await store.settle({ leaseId: settled, hold: other.hold, now: t0 + 1, expiresAt: t0 + minute, charges: [{ ...counter({ counter: 'other' }), placement: other.placements[0]!, held: 5, amount: 5 }] })
+    await store.settle({
+      leaseId: settled,
+      hold: other.hold,
+      now: t0 + 1,
+      expiresAt: t0 + minute,
+      charges: [{ ...counter({ counter: 'other' }), placement: other.placements[0]!, held: 5, amount: 5 }],
+    })
     expect(await store.extend({ leaseId: settled, hold: other.hold, now: t0 + 2, expiresAt: t0 + 2 * minute })).toBe(false)
     expect(await store.extend({ leaseId: 'never-reserved', now: t0 + 2, expiresAt: t0 + 2 * minute })).toBe(false)
   })

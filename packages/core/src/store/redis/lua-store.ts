@@ -147,7 +147,9 @@ export class LuaStore implements QuotaStore {
   reserve(request: StoreReserveRequest): Promise<ReserveResult> {
     // The record is a line of the hold's member (see lua/common.ts).
     if (request.record?.includes('\n')) {
-      return Promise.reject(new QuotaInputError({ code: 'InvalidLease', message: `Lease "${request.leaseId}": a store record must be one line (no line break)` }))
+      return Promise.reject(
+        new QuotaInputError({ code: 'InvalidLease', message: `Lease "${request.leaseId}": a store record must be one line (no line break)` }),
+      )
     }
     return this.#reserves.add(this.#keys.slot(request.shard), request)
   }
