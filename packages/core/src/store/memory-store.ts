@@ -6,13 +6,17 @@ import type {
   CounterRefusal,
   CounterRequest,
   CounterSnapshot,
+  ExtendRequest,
+  InspectLeaseRequest,
   QuotaStore,
+  StoredLease,
   ReadRequest,
   ReserveResult,
   SettleRequest,
   StoreHold,
   StoreReserveRequest,
 } from './quota-store.js'
+import { fillShares } from './fill-group.js'
 import { MemoryAdminBook } from './memory-admin.js'
 import { type AdminRead, type StoreAdmin, stepFingerprint } from './store-admin.js'
 
@@ -60,10 +64,14 @@ interface LeaseHold {
   readonly owner: MemoryStore
   readonly leaseId: string
   readonly shard: string | undefined
-  readonly expiresAt: number
+  /** Moved by `extend`. */
+  expiresAt: number
   /** Per counter of the reservation: the slot holding its amount (`undefined`: nothing held there). */
   readonly slots: ReadonlyArray<Slot | undefined>
+  /** Per counter: what it holds (the reservation's `held`). */
   readonly amounts: readonly number[]
+  /** The reservation's opaque record, given back at expiry (`ExpiryCharge.record`). */
+  readonly record: string | undefined
   /** The reservation's counters and where each was placed (for `onExpiryCharge`). */
   readonly counters: readonly CounterRef[]
   readonly placements: readonly number[]
@@ -84,6 +92,8 @@ export interface ExpiryCharge {
   readonly now: number
   /** Per counter of the reservation: where it was placed and what was charged (0: nothing held there). */
   readonly charges: ReadonlyArray<CounterRef & { readonly placement: number; readonly amount: number }>
+  /** The reservation's record (`StoreReserveRequest.record`), for an entry written with the charge. */
+  readonly record: string | undefined
 }
 
 /** A counter resolved to its live state for one operation: its snapshot, and where a hold goes. */
@@ -181,9 +191,10 @@ export class MemoryStore implements QuotaStore {
     if (first) return first
     const count = counters.length
     const views = new Array<View>(count)
+    const shares = counters.some((counter) => counter.group !== undefined) ? this.#fillShares(counters, now) : undefined
     let refusals: CounterRefusal[] | undefined
     for (let index = 0; index < count; index += 1) {
-      const counter = counters[index]!
+      const counter = shares ? { ...counters[index]!, amount: shares[index]! } : counters[index]!
       const view = this.#view(counter, now, false)
       views[index] = view
       const limit = this.#book.limitOf(counter, counter.limit, now)
@@ -195,29 +206,48 @@ export class MemoryStore implements QuotaStore {
       refusals.push({ index, snapshot: limit === counter.limit ? snapshot : { ...snapshot, limit }, retryAt: this.#retryAt(counter, view, now, limit) })
     }
     if (refusals) return { ok: false, refusals }
+    return this.#hold(request, views, shares)
+  }
+
+  /** Per counter, its share of its fill group (see `fillShares`), by the room under its limit in force. */
+  #fillShares(counters: readonly CounterRequest[], now: number): number[] {
+    return fillShares(counters, (index) => {
+      const counter = counters[index]!
+      const limit = this.#book.limitOf(counter, counter.limit, now)
+      if (limit === undefined) return Number.POSITIVE_INFINITY
+      const view = this.#view(counter, now, false)
+      return limit - view.used - view.reserved
+    })
+  }
+
+  /** Holds an admitted reservation's amounts (its `shares` in fill groups) and remembers its answer. */
+  #hold(request: StoreReserveRequest, views: readonly View[], shares: readonly number[] | undefined): ReserveResult {
+    const { now, counters } = request
+    const count = counters.length
 
     const placements = new Array<number>(count)
     const snapshots = new Array<CounterSnapshot>(count)
     const slots = new Array<Slot | undefined>(count)
-    const amounts = new Array<number>(count)
+    const held = new Array<number>(count)
     let holding = false
     for (let index = 0; index < count; index += 1) {
       const counter = counters[index]!
       const view = views[index]!
+      const amount = shares ? shares[index]! : counter.amount
       placements[index] = view.placement
-      amounts[index] = counter.amount
-      if (!counter.hold || counter.amount === 0) {
+      held[index] = counter.hold ? amount : 0
+      if (!counter.hold || amount === 0) {
         snapshots[index] = this.#withLimit(counter, snapshotOf(this.#exact(counter, view, now)), now)
         if (!counter.hold) continue
       }
       const slot = view.slot ?? this.#create(counter, now, view.placement)
-      addReserved(slot, counter.amount)
+      addReserved(slot, amount)
       slots[index] = slot
       holding = true
-      if (counter.amount === 0) continue
+      if (amount === 0) continue
       // A rolling window's newest tokens are now this bucket's.
       const resetAt = counter.window.kind === 'rolling' ? view.placement + counter.window.bucket + counter.window.length : view.resetAt
-      snapshots[index] = this.#withLimit(counter, { used: view.used, reserved: view.reserved + counter.amount, windowStart: view.windowStart, resetAt }, now)
+      snapshots[index] = this.#withLimit(counter, { used: view.used, reserved: view.reserved + amount, windowStart: view.windowStart, resetAt }, now)
     }
     let hold: LeaseHold | undefined
     if (holding) {
@@ -227,15 +257,16 @@ export class MemoryStore implements QuotaStore {
         shard: request.shard,
         expiresAt: request.expiresAt,
         slots,
-        amounts,
+        amounts: held,
         counters,
         placements,
         chargeOnExpiry: request.onExpiry !== 'release',
+        record: request.record,
         returned: false,
       }
-      this.#holds.push(hold)
+      this.#enqueue(hold)
     }
-    const result = { ok: true as const, placements, snapshots, hold }
+    const result = { ok: true as const, placements, held, snapshots, hold }
     if (hold) this.#leases.set(request.leaseId, result)
     return result
   }
@@ -277,6 +308,28 @@ export class MemoryStore implements QuotaStore {
     return outcomes
   }
 
+  /**
+   * Answers at once. Moves an unsettled hold's expiry; `false` when the lease is settled, expired
+   * or unknown. The hold queue puts it where its new expiry belongs.
+   */
+  extend(request: ExtendRequest): boolean {
+    this.#maintain(request.now)
+    const hold = this.#holdOf(request.hold) ?? this.#holdOf(this.#leases.get(request.leaseId)?.hold)
+    if (!hold || hold.returned) return false
+    hold.expiresAt = request.expiresAt
+    this.#reschedule(hold)
+    return true
+  }
+
+  /** Answers at once: what this store keeps of a lease, until it is settled or forgotten. */
+  inspectLease(request: InspectLeaseRequest): StoredLease | undefined {
+    this.#maintain(request.now)
+    const hold = this.#holdOf(this.#leases.get(request.leaseId)?.hold)
+    if (!hold || hold.settledLate || (hold.returned && hold.expired === undefined)) return undefined
+    const state = hold.expired ?? 'holding'
+    return { state, expiresAt: hold.expiresAt, record: hold.record, held: hold.amounts }
+  }
+
   /** Ends a hold that outlived its lease: charged where it was held (or returned), and kept a while for a late settle. */
   /** A hold this store made; anything else a careless caller passes (another store's hold) counts as none. */
   #holdOf(hold: StoreHold | undefined): LeaseHold | undefined {
@@ -296,6 +349,7 @@ export class MemoryStore implements QuotaStore {
         leaseId: hold.leaseId,
         shard: hold.shard,
         now,
+        record: hold.record,
         charges: hold.counters.map((counter, index) => ({
           ...counter,
           placement: hold.placements[index]!,
@@ -303,6 +357,22 @@ export class MemoryStore implements QuotaStore {
         })),
       })
     }
+  }
+
+  /** Queues a hold in expiry order: behind the last one unless it expires sooner (an own lifetime). */
+  #enqueue(hold: LeaseHold): void {
+    const holds = this.#holds
+    let index = holds.length
+    while (index > this.#holdsHead && (holds[index - 1]?.expiresAt ?? Number.NEGATIVE_INFINITY) > hold.expiresAt) index -= 1
+    if (index === holds.length) holds.push(hold)
+    else holds.splice(index, 0, hold)
+  }
+
+  /** Moves an extended hold to its new place in the queue. */
+  #reschedule(hold: LeaseHold): void {
+    const index = this.#holds.indexOf(hold, this.#holdsHead)
+    if (index >= 0) this.#holds.splice(index, 1)
+    this.#enqueue(hold)
   }
 
   #return(hold: LeaseHold): void {

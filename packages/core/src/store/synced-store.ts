@@ -6,6 +6,9 @@ import type {
   CounterRef,
   CounterRefusal,
   CounterSnapshot,
+  ExtendRequest,
+  InspectLeaseRequest,
+  StoredLease,
   QuotaStore,
   ReadRequest,
   StoreReserveRequest,
@@ -300,6 +303,16 @@ export class SyncedStore implements QuotaStore {
       .then(() => admin.noteRefusals(note))
       .catch(() => undefined)
     this.#refusalsSent = Promise.all([this.#refusalsSent, sending]).then(() => undefined)
+  }
+
+  /** Answers at once: leases are held in this process's counters. */
+  extend(request: ExtendRequest): boolean {
+    return this.#local.extend(request)
+  }
+
+  /** Answers at once, from this process's counters. */
+  inspectLease(request: InspectLeaseRequest): StoredLease | undefined {
+    return this.#local.inspectLease(request)
   }
 
   /** Answers at once; the charge reaches the shared store at the next sync. */
