@@ -1,3 +1,4 @@
+import { effectiveLimit, grantsInForce, inForce, overridesFor, overridesInForce, targetInForce } from './algebra/index.js'
 import type { CounterRef, CounterSnapshot } from './quota-store.js'
 import {
   type AdminRead,
@@ -6,12 +7,8 @@ import {
   type CounterAdminState,
   type CounterOverrides,
   checkOverrideWrite,
-  counterOverrides,
-  effectiveLimit,
-  grantsInForce,
   idempotencyKeyReused,
   idempotencyRetentionMs,
-  inForce,
   type LastRefusal,
   lastRefusalRetentionMs,
   maxGrants,
@@ -55,10 +52,7 @@ export class MemoryAdminBook {
 
   overridesOf(ref: Pick<CounterRef, 'counter' | 'identifier'>): CounterOverrides {
     if (this.#overrides.size === 0) return noOverrides
-    const own = this.#overrides.get(keyOf(ref.counter, ref.identifier))
-    const family = ref.identifier === '' ? undefined : this.#overrides.get(keyOf(ref.counter, ''))
-    if (!own && !family) return noOverrides
-    return counterOverrides(ref.identifier, own, family)
+    return overridesFor(ref.identifier, (identifier) => this.#overrides.get(keyOf(ref.counter, identifier))) ?? noOverrides
   }
 
   /**
@@ -100,9 +94,7 @@ export class MemoryAdminBook {
   }
 
   #inForce(key: string, now: number): TargetOverrides {
-    const current = this.#overrides.get(key)
-    const allow = inForce(current?.allow, now)
-    return allow ? { allow, grants: grantsInForce(current?.grants, now) } : { grants: grantsInForce(current?.grants, now) }
+    return targetInForce(this.#overrides.get(key), now) ?? { grants: [] }
   }
 
   noteRefusal(ref: CounterRef, snapshot: Pick<CounterSnapshot, 'used' | 'reserved' | 'windowStart'>, requested: number, limit: number, at: number): void {
@@ -119,13 +111,7 @@ export class MemoryAdminBook {
 
   read(request: AdminRead): CounterAdminState[] {
     return request.counters.map((ref) => {
-      const stored = this.overridesOf(ref)
-      const overrides: CounterOverrides = {
-        allow: inForce(stored.allow, request.now),
-        grants: grantsInForce(stored.grants, request.now),
-        familyAllow: inForce(stored.familyAllow, request.now),
-        familyGrants: grantsInForce(stored.familyGrants, request.now),
-      }
+      const overrides = overridesInForce(this.overridesOf(ref), request.now)
       const refusal = this.#refusals.get(keyOf(ref.counter, ref.identifier))
       if (!refusal) return { overrides }
       const { run, ...lastRefusal } = refusal
@@ -140,10 +126,9 @@ export class MemoryAdminBook {
   /** Drops overrides past their end and refusals older than their retention. */
   sweep(now: number): void {
     for (const [key, entry] of this.#overrides) {
-      const grants = grantsInForce(entry.grants, now)
-      const allow = inForce(entry.allow, now)
-      if (!allow && grants.length === 0) this.#overrides.delete(key)
-      else if (grants.length !== entry.grants.length) this.#overrides.set(key, allow ? { allow, grants } : { grants })
+      const live = targetInForce(entry, now)
+      if (!live) this.#overrides.delete(key)
+      else if (live.grants.length !== entry.grants.length) this.#overrides.set(key, live)
     }
     for (const [key, { at }] of this.#applied) if (at + idempotencyRetentionMs <= now) this.#applied.delete(key)
     for (const [key, refusal] of this.#refusals) if (refusal.at + lastRefusalRetentionMs <= now) this.#refusals.delete(key)
