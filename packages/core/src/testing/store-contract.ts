@@ -247,6 +247,15 @@ export function describeQuotaStoreContract(name: string, options: StoreContractO
       expect(await read(t0 + 21_000 + minute, roll())).toMatchObject({ used: 0, reserved: 50 })
     })
 
+    it('gives a rolling window a finite retry time even for more than its limit: when its newest tokens leave it', async () => {
+      const roll = (amount: number) => counter({ window: rolling, amount })
+      expectOk(await reserve(t0 + 500, [roll(30)], 10 * minute))
+      expectOk(await reserve(t0 + 20_500, [roll(20)], 10 * minute))
+      const refused = await reserve(t0 + 30_000, [roll(101)])
+      expect(refused.ok).toBe(false)
+      if (!refused.ok) expect(refused.refusals[0]).toMatchObject({ retryAt: t0 + 20_000 + 1000 + minute, snapshot: { resetAt: t0 + 20_000 + 1000 + minute } })
+    })
+
     it("reports a rolling window's total, not one bucket's, as used before and after a charge", async () => {
       const roll = counter({ window: rolling })
       for (const [offset, amount, before] of [
