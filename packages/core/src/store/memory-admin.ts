@@ -44,7 +44,7 @@ export class MemoryAdminBook {
   readonly #applied = new Map<string, { readonly at: number; readonly fingerprint: string }>()
   #audit: AuditEntry[] = []
 
-  /** The limit a counter meets at `now`: the request's unless an override is in force. */
+  /** The limit a counter meets at `now`: the request's unless an override is in force. Lua twin: `limit_of` (redis/lua/reserve.ts). */
   limitOf(ref: Pick<CounterRef, 'counter' | 'identifier'>, limit: number | undefined, now: number): number | undefined {
     if (this.#overrides.size === 0 || limit === undefined) return limit
     return effectiveLimit(limit, this.overridesOf(ref), now)
@@ -58,6 +58,7 @@ export class MemoryAdminBook {
   /**
    * Runs one admin step once per key: `apply` makes the change, then the audit entry is appended.
    * Returns whether it ran; throws `IdempotencyKeyReused` when the key was applied with another fingerprint.
+   * Lua twin: `applied_as` and `done` (redis/lua/admin.ts).
    */
   step(key: string, fingerprint: string, now: number, entry: AuditEntry, apply: () => void): boolean {
     const applied = this.#applied.get(key)
@@ -72,6 +73,7 @@ export class MemoryAdminBook {
     return true
   }
 
+  /** Sets or removes an allow, adds a grant, or clears a target, once per key. Lua twin: the `change` script (redis/lua/admin.ts). */
   write(request: OverrideWrite): OverrideOutcome {
     checkOverrideWrite(request)
     const key = keyOf(request.counter, request.identifier)
@@ -97,6 +99,7 @@ export class MemoryAdminBook {
     return targetInForce(this.#overrides.get(key), now) ?? { grants: [] }
   }
 
+  /** Records a counter's last refusal and extends its run. Lua twin: `note_refusal` (redis/lua/refusal.ts). */
   noteRefusal(ref: CounterRef, snapshot: Pick<CounterSnapshot, 'used' | 'reserved' | 'windowStart'>, requested: number, limit: number, at: number): void {
     const key = keyOf(ref.counter, ref.identifier)
     const run = nextRefusalRun(this.#refusals.get(key)?.run, at, snapshot.windowStart)
@@ -109,6 +112,7 @@ export class MemoryAdminBook {
     for (const { ref, requested, limit, ...snapshot } of note.refusals) this.noteRefusal(ref, snapshot, requested, limit, note.now)
   }
 
+  /** Per counter: overrides in force, last refusal and run. Lua twin: the `inspect` script (redis/lua/admin.ts). */
   read(request: AdminRead): CounterAdminState[] {
     return request.counters.map((ref) => {
       const overrides = overridesInForce(this.overridesOf(ref), request.now)
@@ -119,6 +123,7 @@ export class MemoryAdminBook {
     })
   }
 
+  /** The newest entries first. Lua twin: the `audit` script (redis/lua/admin.ts). */
   readAudit(limit: number): AuditEntry[] {
     return this.#audit.slice(-Math.min(limit, auditRetention)).reverse()
   }

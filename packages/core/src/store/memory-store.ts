@@ -106,7 +106,7 @@ export class MemoryStore implements QuotaStore {
     return this.#slots.size
   }
 
-  /** Answers at once. */
+  /** Answers at once. Lua twin: the `read` script (redis/lua/read.ts). */
   read({ now, counters }: ReadRequest): readonly CounterSnapshot[] {
     this.#maintain(now)
     return counters.map((counter) => this.#withLimit(counter, snapshotOf(this.#slots.view(counter, now)), now))
@@ -118,7 +118,7 @@ export class MemoryStore implements QuotaStore {
     return limit === counter.limit ? snapshot : { ...snapshot, limit }
   }
 
-  /** Answers at once; the result's `hold` is what `settle` takes back (no lookup by lease id). */
+  /** Answers at once; the result's `hold` is what `settle` takes back (no lookup by lease id). Lua twin: `reserve_one` (redis/lua/reserve.ts). */
   reserve(request: StoreReserveRequest): ReserveResult {
     const { now, counters } = request
     this.#maintain(now)
@@ -190,7 +190,10 @@ export class MemoryStore implements QuotaStore {
     return result
   }
 
-  /** Answers at once. Settles the `hold` given back (expired or not); without one, charges where the windows are now. */
+  /**
+   * Answers at once. Settles the `hold` given back (expired or not); without one, charges where the
+   * windows are now. Lua twin: `settle_one` (redis/lua/settle.ts).
+   */
   settle(request: SettleRequest): readonly ChargeOutcome[] {
     const { charges, now } = request
     this.#maintain(now)
@@ -228,7 +231,7 @@ export class MemoryStore implements QuotaStore {
     return (hold as LeaseHold | undefined)?.owner === this ? (hold as LeaseHold) : undefined
   }
 
-  /** Ends a hold that outlived its lease: charged where it was held (or returned), and kept a while for a late settle. */
+  /** Ends a hold that outlived its lease: charged where it was held (or returned), and kept a while for a late settle. Lua twin: `expire_holds` (redis/lua/common.ts). */
   #expire(hold: LeaseHold, now: number): void {
     hold.returned = true
     hold.fate = hold.chargeOnExpiry ? 'charged' : 'released'
@@ -275,7 +278,7 @@ export class MemoryStore implements QuotaStore {
     }
   }
 
-  /** Zero usage in each counter's current window; holds stay. */
+  /** Zero usage in each counter's current window; holds stay. Lua twin: the `reset` script (redis/lua/admin.ts). */
   #resetUsage({ now, counters }: AdminRead): void {
     this.#maintain(now)
     for (const counter of counters) this.#slots.resetUsage(counter, now)

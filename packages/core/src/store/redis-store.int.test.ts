@@ -55,14 +55,14 @@ describeStoreAdminContract('RedisStore on node-redis', { createStore: () => new 
 describe('RedisStore scripts', () => {
   it('embeds the scripts whose hashes are pinned here (a changed script is a deliberate change), each with its own SHA-1', async () => {
     expect(Object.fromEntries(Object.entries(scripts).map(([name, script]) => [name, script.sha]))).toEqual({
-      reserve: 'a2c5ee7a638f8de22019cc6c654556593e510871',
-      settle: 'c3708162f9afdb84d4e796edacf2a37e70b1fb94',
-      read: 'de73cf7662c31e7d4e0e0e04732362c9182cae00',
-      change: 'b7b3319c633ebf8383836fda5048ae84940fdcb1',
-      inspect: '1417136b6bc0740305a607f53d43198c5ca31ebf',
-      reset: '5afac2844c28c695129c11bc6ff6ac267d7b6cc1',
-      audit: '3e5e363e8e861577e3b15129666245798fa6f14b',
-      noteRefusals: '1cbdbfffd1085be4598d8c7a220cae66033abc25',
+      reserve: 'bf5aa72362efaf768c288279578100ee5194dca2',
+      settle: '7da0137bed803390f6781ced7725e16245b5bcd6',
+      read: 'c1dd88cb72084182da4428f9a4ba6a6a5941d13a',
+      change: 'e6dba79fed759a21b972fa3f545401bd03f5586a',
+      inspect: '4099bc031a5df1882a18f15ce20b3fcb101096d0',
+      reset: '5eab0a11203327f586bface63c87423165a06d67',
+      audit: '3539ad3a26f834cc1144fb8163db9f3ca759e8a4',
+      noteRefusals: 'c1c8430ddb25c0313cbced56c2651943926f37cf',
     })
     for (const script of [...Object.values(scripts), ...Object.values(usageScripts)]) {
       expect(script.sha).toBe(createHash('sha1').update(script.source).digest('hex'))

@@ -122,7 +122,7 @@ export function refusalsInWindow(run: RefusalRun | undefined, windowStart: numbe
   return run !== undefined && run.since >= windowStart ? run.count : 0
 }
 
-/** The run a refusal at `at`, in the window that starts at `windowStart`, extends or starts. */
+/** The run a refusal at `at`, in the window that starts at `windowStart`, extends or starts. Lua twin: `note_refusal` (redis/lua/refusal.ts). */
 export function nextRefusalRun(run: RefusalRun | undefined, at: number, windowStart: number): RefusalRun {
   return run !== undefined && run.since >= windowStart ? { since: run.since, count: run.count + 1 } : { since: at, count: 1 }
 }

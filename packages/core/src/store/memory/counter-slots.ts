@@ -15,7 +15,7 @@ export class CounterSlots {
     return this.#fixed.size + this.#flexi.size + this.#rolling.size
   }
 
-  /** A counter at `now`. A rolling window's reset time needs every bucket: `NaN` unless `exactReset` (see `exact`). */
+  /** A counter at `now`. A rolling window's reset time needs every bucket: `NaN` unless `exactReset` (see `exact`). Lua twin: `view` (redis/lua/common.ts). */
   view(counter: CounterRef, now: number, exactReset = true): View {
     const { window } = counter
     if (window.kind === 'fixed') return this.#fixed.view(counter, window)

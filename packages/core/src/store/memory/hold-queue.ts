@@ -44,7 +44,7 @@ export class HoldQueue<Hold extends QueuedHold> {
     if (this.#returned > compactAfter && this.#returned * 2 > this.#heap.length) this.#compact()
   }
 
-  /** Takes out every hold expired at `now`, earliest first, and gives each unreturned one to `expire`. */
+  /** Takes out every hold expired at `now`, earliest first, and gives each unreturned one to `expire`. Lua twin: `expire_holds` (redis/lua/common.ts; a sorted set on expiry). */
   takeExpired(now: number, expire: (hold: Hold) => void): void {
     const heap = this.#heap
     while (heap.length > 0 && (heap[0]!.returned || isExpired(heap[0]!.expiresAt, now))) {

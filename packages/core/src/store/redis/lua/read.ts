@@ -3,6 +3,7 @@ import { common } from './common.js'
 
 /** Reads counters (used, reserved, window start, reset) after expiring stale holds. */
 const source = `${common}
+-- twin: memory-store.ts MemoryStore.read
 -- KEYS: the shard's holds, the shard's overrides, then per counter its hash. ARGV: now, counter
 -- count; then per counter kind, a, b, limit ('' none), family, identifier. Returns per counter
 -- used, reserved, window start, reset, limit in force (-1: the one given).
@@ -30,4 +31,4 @@ end
 return out
 `
 
-export const readScript = luaScript('read', source, 'de73cf7662c31e7d4e0e0e04732362c9182cae00')
+export const readScript = luaScript('read', source, 'c1dd88cb72084182da4428f9a4ba6a6a5941d13a')

@@ -4,6 +4,7 @@ import { noteRefusalLua } from './refusal.js'
 
 /** Reserves on every counter of a call, or on none (all or nothing). */
 const source = `${common}${noteRefusalLua}
+-- twin: memory-store.ts MemoryStore.reserve
 -- KEYS: the shard's holds, the shard's overrides; then per reservation its lease key (the first
 --   answer of a lease that holds), and per counter its hash and its last-refusal key.
 -- ARGV: reservation count, the earliest now (for expiring holds); then per reservation: now,
@@ -18,11 +19,13 @@ expire_holds(holds, tonumber(ARGV[2]))
 local overridden = redis.call('EXISTS', KEYS[2]) == 1
 
 -- The limit a counter meets: the one given, unless an operator's override is in force.
+-- twin: memory-admin.ts MemoryAdminBook.limitOf (algebra/limits.ts effectiveLimit)
 local function limit_of(limit, family, identifier, now)
   if not overridden then return limit end
   return limit_in_force(KEYS[2], limit, family, identifier, now)
 end
 
+-- twin: memory-store.ts MemoryStore.reserve (algebra/limits.ts fits, algebra/retry.ts rollingRetryAt)
 local function reserve_one(kbase, abase, out)
   local nowText = ARGV[abase + 1]
   local now, expiresAt, leaseId, n = tonumber(nowText), tonumber(ARGV[abase + 2]), ARGV[abase + 3], tonumber(ARGV[abase + 4])
@@ -149,4 +152,4 @@ if ttl == -1 then redis.call('PEXPIRE', holds, math.floor(needed)) end
 return out
 `
 
-export const reserveScript = luaScript('reserve', source, 'a2c5ee7a638f8de22019cc6c654556593e510871')
+export const reserveScript = luaScript('reserve', source, 'bf5aa72362efaf768c288279578100ee5194dca2')

@@ -3,6 +3,7 @@ import { common } from './common.js'
 
 /** Settles leases: charges what was used, returns the rest of each hold, once. */
 const source = `${common}
+-- twin: memory-store.ts MemoryStore.settle
 -- KEYS: the shard's holds; then per lease its lease key (see reserve), and per charge its hash.
 -- ARGV: lease count; then per lease: now, leaseId, charge count, and per charge six values: kind,
 --   placement, held, amount, a, b (as for reserve).
@@ -10,6 +11,7 @@ const source = `${common}
 --   charge count, then per charge used before and after.
 local holds = KEYS[1]
 
+-- twin: memory-store.ts MemoryStore.settle (algebra/holds.ts settleChange, settlesInPlace)
 local function settle_one(kbase, abase, out)
   local now, leaseId, n = tonumber(ARGV[abase + 1]), ARGV[abase + 2], tonumber(ARGV[abase + 3])
   local leaseKey = KEYS[kbase + 1]
@@ -91,4 +93,4 @@ end
 return out
 `
 
-export const settleScript = luaScript('settle', source, 'c3708162f9afdb84d4e796edacf2a37e70b1fb94')
+export const settleScript = luaScript('settle', source, '7da0137bed803390f6781ced7725e16245b5bcd6')
