@@ -39,7 +39,8 @@ export type {
   AuditEntry,
   AdminRead,
 } from './store-admin.js'
-export { effectiveLimit, overrideEnd } from './store-admin.js'
+export { effectiveLimit } from './algebra/index.js'
+export { overrideEnd } from './store-admin.js'
 export { MemoryStore } from './memory-store.js'
 export type { MemoryStoreOptions } from './memory-store.js'
 export { SyncedStore } from './synced-store.js'

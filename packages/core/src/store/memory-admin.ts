@@ -1,3 +1,4 @@
+import { effectiveLimit, grantsInForce, inForce, overridesFor, overridesInForce, targetInForce } from './algebra/index.js'
 import type { CounterRef, CounterSnapshot } from './quota-store.js'
 import {
   type AdminRead,
@@ -6,12 +7,8 @@ import {
   type CounterAdminState,
   type CounterOverrides,
   checkOverrideWrite,
-  counterOverrides,
-  effectiveLimit,
-  grantsInForce,
   idempotencyKeyReused,
   idempotencyRetentionMs,
-  inForce,
   type LastRefusal,
   lastRefusalRetentionMs,
   maxGrants,
@@ -47,7 +44,7 @@ export class MemoryAdminBook {
   readonly #applied = new Map<string, { readonly at: number; readonly fingerprint: string }>()
   #audit: AuditEntry[] = []
 
-  /** The limit a counter meets at `now`: the request's unless an override is in force. */
+  /** The limit a counter meets at `now`: the request's unless an override is in force. Lua twin: `limit_of` (redis/lua/reserve.ts). */
   limitOf(ref: Pick<CounterRef, 'counter' | 'identifier'>, limit: number | undefined, now: number): number | undefined {
     if (this.#overrides.size === 0 || limit === undefined) return limit
     return effectiveLimit(limit, this.overridesOf(ref), now)
@@ -55,15 +52,13 @@ export class MemoryAdminBook {
 
   overridesOf(ref: Pick<CounterRef, 'counter' | 'identifier'>): CounterOverrides {
     if (this.#overrides.size === 0) return noOverrides
-    const own = this.#overrides.get(keyOf(ref.counter, ref.identifier))
-    const family = ref.identifier === '' ? undefined : this.#overrides.get(keyOf(ref.counter, ''))
-    if (!own && !family) return noOverrides
-    return counterOverrides(ref.identifier, own, family)
+    return overridesFor(ref.identifier, (identifier) => this.#overrides.get(keyOf(ref.counter, identifier))) ?? noOverrides
   }
 
   /**
    * Runs one admin step once per key: `apply` makes the change, then the audit entry is appended.
    * Returns whether it ran; throws `IdempotencyKeyReused` when the key was applied with another fingerprint.
+   * Lua twin: `applied_as` and `done` (redis/lua/admin.ts).
    */
   step(key: string, fingerprint: string, now: number, entry: AuditEntry, apply: () => void): boolean {
     const applied = this.#applied.get(key)
@@ -78,6 +73,7 @@ export class MemoryAdminBook {
     return true
   }
 
+  /** Sets or removes an allow, adds a grant, or clears a target, once per key. Lua twin: the `change` script (redis/lua/admin.ts). */
   write(request: OverrideWrite): OverrideOutcome {
     checkOverrideWrite(request)
     const key = keyOf(request.counter, request.identifier)
@@ -100,11 +96,10 @@ export class MemoryAdminBook {
   }
 
   #inForce(key: string, now: number): TargetOverrides {
-    const current = this.#overrides.get(key)
-    const allow = inForce(current?.allow, now)
-    return allow ? { allow, grants: grantsInForce(current?.grants, now) } : { grants: grantsInForce(current?.grants, now) }
+    return targetInForce(this.#overrides.get(key), now) ?? { grants: [] }
   }
 
+  /** Records a counter's last refusal and extends its run. Lua twin: `note_refusal` (redis/lua/refusal.ts). */
   noteRefusal(ref: CounterRef, snapshot: Pick<CounterSnapshot, 'used' | 'reserved' | 'windowStart'>, requested: number, limit: number, at: number): void {
     const key = keyOf(ref.counter, ref.identifier)
     const run = nextRefusalRun(this.#refusals.get(key)?.run, at, snapshot.windowStart)
@@ -117,15 +112,10 @@ export class MemoryAdminBook {
     for (const { ref, requested, limit, ...snapshot } of note.refusals) this.noteRefusal(ref, snapshot, requested, limit, note.now)
   }
 
+  /** Per counter: overrides in force, last refusal and run. Lua twin: the `inspect` script (redis/lua/admin.ts). */
   read(request: AdminRead): CounterAdminState[] {
     return request.counters.map((ref) => {
-      const stored = this.overridesOf(ref)
-      const overrides: CounterOverrides = {
-        allow: inForce(stored.allow, request.now),
-        grants: grantsInForce(stored.grants, request.now),
-        familyAllow: inForce(stored.familyAllow, request.now),
-        familyGrants: grantsInForce(stored.familyGrants, request.now),
-      }
+      const overrides = overridesInForce(this.overridesOf(ref), request.now)
       const refusal = this.#refusals.get(keyOf(ref.counter, ref.identifier))
       if (!refusal) return { overrides }
       const { run, ...lastRefusal } = refusal
@@ -133,6 +123,7 @@ export class MemoryAdminBook {
     })
   }
 
+  /** The newest entries first. Lua twin: the `audit` script (redis/lua/admin.ts). */
   readAudit(limit: number): AuditEntry[] {
     return this.#audit.slice(-Math.min(limit, auditRetention)).reverse()
   }
@@ -140,10 +131,9 @@ export class MemoryAdminBook {
   /** Drops overrides past their end and refusals older than their retention. */
   sweep(now: number): void {
     for (const [key, entry] of this.#overrides) {
-      const grants = grantsInForce(entry.grants, now)
-      const allow = inForce(entry.allow, now)
-      if (!allow && grants.length === 0) this.#overrides.delete(key)
-      else if (grants.length !== entry.grants.length) this.#overrides.set(key, allow ? { allow, grants } : { grants })
+      const live = targetInForce(entry, now)
+      if (!live) this.#overrides.delete(key)
+      else if (live.grants.length !== entry.grants.length) this.#overrides.set(key, live)
     }
     for (const [key, { at }] of this.#applied) if (at + idempotencyRetentionMs <= now) this.#applied.delete(key)
     for (const [key, refusal] of this.#refusals) if (refusal.at + lastRefusalRetentionMs <= now) this.#refusals.delete(key)

@@ -122,7 +122,7 @@ export function refusalsInWindow(run: RefusalRun | undefined, windowStart: numbe
   return run !== undefined && run.since >= windowStart ? run.count : 0
 }
 
-/** The run a refusal at `at`, in the window that starts at `windowStart`, extends or starts. */
+/** The run a refusal at `at`, in the window that starts at `windowStart`, extends or starts. Lua twin: `note_refusal` (redis/lua/refusal.ts). */
 export function nextRefusalRun(run: RefusalRun | undefined, at: number, windowStart: number): RefusalRun {
   return run !== undefined && run.since >= windowStart ? { since: run.since, count: run.count + 1 } : { since: at, count: 1 }
 }
@@ -236,36 +236,4 @@ export function tooManyGrants(): QuotaInputError {
 /** An override value, without an `until` when it has no end. */
 export function overrideValue(amount: number, until: number | undefined): OverrideValue {
   return until === undefined ? { amount } : { amount, until }
-}
-
-/** An override that still applies at `now`. */
-export function inForce(value: OverrideValue | undefined, now: number): OverrideValue | undefined {
-  return value !== undefined && (value.until === undefined || value.until > now) ? value : undefined
-}
-
-/** The grants still in force at `now`, in order. */
-export function grantsInForce(grants: readonly OverrideValue[] | undefined, now: number): OverrideValue[] {
-  return grants ? grants.filter((grant) => inForce(grant, now)) : []
-}
-
-function sum(grants: readonly OverrideValue[] | undefined, now: number): number {
-  let total = 0
-  for (const grant of grants ?? []) if (inForce(grant, now)) total += grant.amount
-  return total
-}
-
-/**
- * The limit a reservation meets: the identifier's `allow`, else its family's, else the policy's;
- * plus every grant in force. A counter without a limit (count-only) stays without one.
- */
-export function effectiveLimit(limit: number | undefined, overrides: CounterOverrides, now: number): number | undefined {
-  if (limit === undefined) return undefined
-  const base = inForce(overrides.allow, now)?.amount ?? inForce(overrides.familyAllow, now)?.amount ?? limit
-  return base + sum(overrides.grants, now) + sum(overrides.familyGrants, now)
-}
-
-/** The overrides of a counter from its own and its family's; a shared counter (identifier `''`) is its family, counted once. */
-export function counterOverrides(identifier: string, own: TargetOverrides | undefined, family: TargetOverrides | undefined): CounterOverrides {
-  if (identifier === '') return { allow: own?.allow, grants: own?.grants }
-  return { allow: own?.allow, grants: own?.grants, familyAllow: family?.allow, familyGrants: family?.grants }
 }

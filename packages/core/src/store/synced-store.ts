@@ -15,16 +15,8 @@ import type {
   ReserveResult,
   SettleRequest,
 } from './quota-store.js'
-import {
-  type CounterOverrides,
-  counterOverrides,
-  effectiveLimit,
-  grantsInForce,
-  inForce,
-  type ResetWrite,
-  type StoreAdmin,
-  type TargetOverrides,
-} from './store-admin.js'
+import { effectiveLimit, expiredForgotten, overridesFor, targetInForce } from './algebra/index.js'
+import type { CounterOverrides, ResetWrite, StoreAdmin, TargetOverrides } from './store-admin.js'
 
 export interface SyncedStoreOptions {
   /**
@@ -76,9 +68,6 @@ interface Parcel {
   /** The shared store's placements, once reserved. */
   placements?: readonly number[]
 }
-
-/** How long a late settle of an expired lease is told apart (as the memory and Redis stores do). */
-const expiredRetentionMs = 3_600_000
 
 /** How long a parcel's lease lives on the shared store (a settle within it returns the hold). */
 const parcelTtlMs = 60_000
@@ -236,19 +225,15 @@ export class SyncedStore implements QuotaStore {
     }
     // Targets no counter in use names (their counters went idle) keep what was read last, while in force.
     for (const [key, target] of this.#overrides) {
-      if (read.has(key)) continue
-      const allow = inForce(target.allow, now)
-      const grants = grantsInForce(target.grants, now)
-      if (allow || grants.length > 0) overrides.set(key, { allow, grants })
+      const live = read.has(key) ? undefined : targetInForce(target, now)
+      if (live) overrides.set(key, live)
     }
     this.#overrides = overrides
   }
 
   #overridesOf(ref: CounterRef, shard: string | undefined): CounterOverrides | undefined {
     if (this.#overrides.size === 0) return undefined
-    const own = this.#overrides.get(windowKeyOf(ref, shard))
-    const family = ref.identifier === '' ? undefined : this.#overrides.get(windowKeyOf({ counter: ref.counter, identifier: '' }, shard))
-    return own || family ? counterOverrides(ref.identifier, own, family) : undefined
+    return overridesFor(ref.identifier, (identifier) => this.#overrides.get(windowKeyOf({ counter: ref.counter, identifier }, shard)))
   }
 
   /** The limit in force on a counter, by the overrides as of the last sync or this process's own change. */
@@ -396,7 +381,7 @@ export class SyncedStore implements QuotaStore {
     this.#unsent.push(...this.#parcelsOf(this.#pending, now))
     this.#pending = new Map()
     this.#settledSinceSync = 0
-    for (const [leaseId, expired] of this.#expiryCharged) if (expired.at + expiredRetentionMs <= now) this.#expiryCharged.delete(leaseId)
+    for (const [leaseId, expired] of this.#expiryCharged) if (expiredForgotten(expired.at, now)) this.#expiryCharged.delete(leaseId)
     try {
       while (this.#unsent.length > 0) {
         await this.#send(this.#unsent[0]!)

@@ -170,6 +170,22 @@ export function describeQuotaStoreContract(name: string, options: StoreContractO
       expect(flexiView).toMatchObject({ used: 40, reserved: 0 })
     })
 
+    it('expires a short-lived hold on time behind a longer-lived one (each lease its own lifetime)', async () => {
+      const lease = (amount: number, expiresAt: number, onExpiry?: 'release') =>
+        store.reserve({ leaseId: nextLeaseId(), now: t0, expiresAt, counters: [counter({ amount })], onExpiry })
+      // A long-lived hold first (an agent's parent budget), then two short leases behind it.
+      expectOk(await lease(40, t0 + 50_000))
+      expectOk(await lease(30, t0 + 1000))
+      expectOk(await lease(30, t0 + 2000, 'release'))
+      expect(await read(t0 + 999, counter())).toMatchObject({ used: 0, reserved: 100 })
+      // The first short lease expired and was charged, though the long hold ahead of it still holds.
+      expect(await read(t0 + 1000, counter())).toMatchObject({ used: 30, reserved: 70 })
+      // The second was returned at its expiry: its 30 are free for a new reservation.
+      expectOk(await reserve(t0 + 2000, [counter({ amount: 30 })], 1000))
+      expect(await read(t0 + 3000, counter())).toMatchObject({ used: 60, reserved: 40 })
+      expect(await read(t0 + 50_000, counter())).toMatchObject({ used: 100, reserved: 0 })
+    })
+
     it("returns the hold at expiry instead for a lease reserved with onExpiry: 'release', and charges its late commit once", async () => {
       const leaseId = nextLeaseId()
       const result = expectOk(await store.reserve({ leaseId, now: t0, expiresAt: t0 + 1000, counters: [counter({ amount: 80 })], onExpiry: 'release' }))
@@ -230,6 +246,15 @@ export function describeQuotaStoreContract(name: string, options: StoreContractO
       expect(await read(t0 + 1000 + minute, roll())).toMatchObject({ used: 40 })
       expectOk(await reserve(t0 + 1000 + minute, [roll({ amount: 50 })]))
       expect(await read(t0 + 21_000 + minute, roll())).toMatchObject({ used: 0, reserved: 50 })
+    })
+
+    it('gives a rolling window a finite retry time even for more than its limit: when its newest tokens leave it', async () => {
+      const roll = (amount: number) => counter({ window: rolling, amount })
+      expectOk(await reserve(t0 + 500, [roll(30)], 10 * minute))
+      expectOk(await reserve(t0 + 20_500, [roll(20)], 10 * minute))
+      const refused = await reserve(t0 + 30_000, [roll(101)])
+      expect(refused.ok).toBe(false)
+      if (!refused.ok) expect(refused.refusals[0]).toMatchObject({ retryAt: t0 + 20_000 + 1000 + minute, snapshot: { resetAt: t0 + 20_000 + 1000 + minute } })
     })
 
     it("reports a rolling window's total, not one bucket's, as used before and after a charge", async () => {

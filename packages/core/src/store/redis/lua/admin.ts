@@ -11,6 +11,7 @@ import { common } from './common.js'
 const step = `
 -- 0: not applied yet; 1: applied with this change (a marker written before fingerprints, '1',
 -- counts as this change); 2: applied with another change.
+-- twin: memory-admin.ts MemoryAdminBook.step (the idempotency check)
 local function applied_as()
   local marker = redis.call('GET', KEYS[1])
   if not marker then return 0 end
@@ -18,6 +19,7 @@ local function applied_as()
   return 2
 end
 
+-- twin: memory-admin.ts MemoryAdminBook.step (the marker and the audit entry)
 local function done()
   redis.call('SET', KEYS[1], ARGV[5], 'PX', tonumber(ARGV[2]))
   redis.call('LPUSH', KEYS[2], ARGV[3])
@@ -32,6 +34,7 @@ end
  * field holds every grant of its target, each `amount until`, in the order made.
  */
 const changeSource = `${common}${step}
+-- twin: memory-admin.ts MemoryAdminBook.write (the clean-up: algebra/limits.ts targetInForce)
 -- KEYS: marker, audit list, the shard's overrides. ARGV: (as step), then field prefix
 -- (family, newline, identifier, newline), operation ('a' allow, 'g' grant, 'c' clear), amount, until ('' none),
 -- most grants. Returns applied (1; 0 when the marker was there with this change; -1 when the grants
@@ -75,6 +78,7 @@ return { applied, allow, (grants_in_force(redis.call('HGET', okey, own .. 'g'), 
 
 /** Reads, per counter, the overrides in force and the last refusal. */
 const inspectSource = `${common}
+-- twin: memory-admin.ts MemoryAdminBook.read (algebra/limits.ts overridesInForce)
 -- KEYS: the shard's overrides, then per counter its last-refusal key. ARGV: now, then per counter
 -- family, identifier. Returns per counter five strings ('' for none): own allow, family allow, own
 -- grants, family grants, last refusal. A shared counter (identifier '') has only its own.
@@ -96,6 +100,7 @@ return out
 
 /** Zeroes the committed usage of counters in their current window, with its audit entry, once per marker; holds stay. */
 const resetSource = `${common}${step}
+-- twin: memory-store.ts MemoryStore #resetUsage (memory/counter-slots.ts CounterSlots.resetUsage)
 -- KEYS: marker, audit list, the shard's holds, then per counter its hash. ARGV: (as step), then
 -- per counter kind, a, b (as for read). Returns 1, or 0 when the marker was there with this reset,
 -- or -2 when it was there with another change. Holds expired by now are charged first: what expired
@@ -126,6 +131,7 @@ return 1
 
 /** Reads the newest entries of an audit list; or (with `index`) records a sharded audit list in the index of audit lists, or lists them. */
 const auditSource = `
+-- twin: memory-admin.ts MemoryAdminBook.readAudit
 -- KEYS: an audit list, or the index of audit lists. ARGV: 'read', count; or 'index', list; or 'lists'.
 if ARGV[1] == 'index' then
   redis.call('SADD', KEYS[1], ARGV[2])
@@ -136,7 +142,7 @@ end
 return redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
 `
 
-export const changeScript = luaScript('change', changeSource, 'f9572da7f0b57bab1394dabc5f20040e6805e1cf')
-export const inspectScript = luaScript('inspect', inspectSource, 'a6be62bbe4c0cc64b7bf6afcec87c44c783f20fc')
-export const resetScript = luaScript('reset', resetSource, 'a356f8fa5314b9e501652382db8b512fc79fa182')
-export const auditScript = luaScript('audit', auditSource, '3e5e363e8e861577e3b15129666245798fa6f14b')
+export const changeScript = luaScript('change', changeSource, '82986418dbb769e62e4049d16b84706eac169f6a')
+export const inspectScript = luaScript('inspect', inspectSource, '5698c9af9e28a926a80f727e47e6dd6c88eccb5a')
+export const resetScript = luaScript('reset', resetSource, 'af747c1959742e9497e10f903e031fe364b09877')
+export const auditScript = luaScript('audit', auditSource, '3539ad3a26f834cc1144fb8163db9f3ca759e8a4')

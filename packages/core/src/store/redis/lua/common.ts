@@ -36,11 +36,13 @@ local GRACE = 60000
 -- How long an expired lease is remembered, for its late commit.
 local RETAIN = 3600000
 
+-- twin: none (formats a number for Redis; TypeScript keeps numbers)
 local function text(number)
   return string.format('%.0f', number)
 end
 
 -- An allow override's amount ("amount until", until '-' for none), or nil when absent or over.
+-- twin: algebra/limits.ts inForce
 local function override_amount(entry, now)
   if not entry then return nil end
   local amount, until_ = string.match(entry, '^(%S+) (%S+)$')
@@ -50,6 +52,7 @@ end
 
 -- The grants of a list ("amount until amount until ...", each grant its own end) still in force,
 -- as a list ('' for none), and their sum.
+-- twin: algebra/limits.ts grantsInForce
 local function grants_in_force(entry, now)
   if not entry then return '', 0 end
   local kept, sum = {}, 0
@@ -66,6 +69,7 @@ end
 -- override in the hash okey is: an allow replaces it (the identifier's first, then its family's),
 -- every grant in force adds to it. A shared counter (identifier '') is its own family: its
 -- overrides count once.
+-- twin: algebra/limits.ts effectiveLimit (with counterOverrides)
 local function limit_in_force(okey, limit, family, identifier, now)
   if limit == '' then return limit end
   local own, all = family .. '\\n' .. identifier .. '\\n', family .. '\\n\\n'
@@ -79,17 +83,20 @@ end
 
 -- The new keep-until time of a key that must live until need (engine time), or nil when its
 -- current one (x) is enough. slack: how much longer to keep it, so active keys are rarely touched.
+-- twin: none (a Redis key's lifetime; MemoryStore evicts on its sweep, see algebra/windows.ts evictable)
 local function extend(x, need, slack)
   if x ~= nil and need <= x then return nil end
   return need + slack
 end
 
+-- twin: none (a Redis key's lifetime)
 local function live_until(key, until_, now)
   if until_ ~= nil then redis.call('PEXPIRE', key, math.max(1, math.floor(until_ - now + GRACE))) end
 end
 
 -- Moves a rolling window's state (U, R, lo) to now: the buckets that left it leave its totals and
 -- are deleted (a bucket's reserved field stays while it still holds).
+-- twin: algebra/windows.ts advanceRolling (and firstBucket)
 local function advance(hkey, st, now, length, bucket)
   local first = math.floor((now - length) / bucket) * bucket -- the oldest live bucket
   if st.lo == nil then
@@ -123,6 +130,7 @@ end
 
 -- A rolling window's state: totals, the oldest counted bucket, keep-until (nil: no key), and
 -- bucket p's fields.
+-- twin: memory/rolling-slots.ts RollingSlots.view (reads the state, then advanceRolling)
 local function rolling(hkey, now, length, bucket, p)
   local f = redis.call('HMGET', hkey, 'U', 'R', 'lo', 'x', 'u:' .. p, 'r:' .. p)
   local st = { U = tonumber(f[1]) or 0, R = tonumber(f[2]) or 0, lo = tonumber(f[3]), x = tonumber(f[4]), u = tonumber(f[5]) or 0, r = tonumber(f[6]) or 0 }
@@ -135,12 +143,14 @@ end
 -- Saves the totals of a rolling window that moved without any other write (a read, a refusal, a
 -- check): the buckets that left it are already deleted, so totals left unsaved would count them
 -- for good. A window with no key has nothing to save (and must not be created without a lifetime).
+-- twin: none (writes back what advanceRolling changed; MemoryStore changes it in place)
 local function save_moved(hkey, st)
   if st.moved and st.x ~= nil then redis.call('HSET', hkey, 'U', st.U, 'R', st.R, 'lo', text(st.lo)) end
 end
 
 -- Writes a rolling window's state back: totals, bucket p (a bucket out of the window only keeps
 -- its reserved field, while it holds), and what moved.
+-- twin: none (writes a rolling window back; MemoryStore changes it in place with algebra/windows.ts addToBucket)
 local function save_rolling(hkey, st, p, until_)
   local fields = { 'U', st.U, 'R', st.R }
   if tonumber(p) >= st.lo then
@@ -173,6 +183,7 @@ end
 -- last line \`=r\`); forgets expired leases remembered long enough. Every hold expires at its own
 -- score, whatever the order leases were made in. Returns what ended, per lease: its member, its
 -- record and whether it was charged — what an outbox entry written in the same step needs.
+-- twin: algebra/holds.ts isExpired, expiryChange (MemoryStore: memory/hold-queue.ts takeExpired, MemoryStore #expire)
 local function expire_holds(holds, now)
   local expired = redis.call('ZRANGEBYSCORE', holds, '-inf', now, 'LIMIT', 0, 100)
   local ended = {}
@@ -235,6 +246,7 @@ end
 
 -- A rolling window's live buckets: per bucket start its tokens, and the newest bucket that holds
 -- any. Walks every field: only for refusals and reads, never to admit.
+-- twin: algebra/windows.ts rollingResetAt (the walk over the buckets)
 local function rolling_buckets(hkey, now, length, bucket)
   local flat = redis.call('HGETALL', hkey)
   local horizon = now - length
@@ -251,6 +263,7 @@ local function rolling_buckets(hkey, now, length, bucket)
 end
 
 -- When a rolling window is back to zero: when its newest tokens leave it.
+-- twin: algebra/windows.ts rollingResetAt
 local function rolling_reset(hkey, now, length, bucket)
   local totals, newest = rolling_buckets(hkey, now, length, bucket)
   if newest then return newest + bucket + length, totals end
@@ -259,6 +272,7 @@ end
 
 -- The state of one counter: used, reserved, window start, reset time (nil for a rolling window:
 -- it needs every bucket, see rolling_reset), placement (as text), and what the write needs.
+-- twin: memory/counter-slots.ts CounterSlots.view (algebra/windows.ts windowOpen, bucketStart, rollingPlacement)
 local function view(kind, hkey, now, nowText, a, b)
   if kind == 'f' then
     local f = redis.call('HMGET', hkey, 'u', 'r', 'x')

@@ -5,6 +5,7 @@ import { common } from './common.js'
 const extendSource = `${common}
 -- KEYS: the shard's holds, the lease key (see keep_lease). ARGV: now, the new expiry.
 -- Returns 1 when moved; 0 when the lease no longer holds (settled, expired or unknown).
+-- twin: memory-store.ts MemoryStore.extend
 local holds, leaseKey = KEYS[1], KEYS[2]
 local now, expiresAt = tonumber(ARGV[1]), tonumber(ARGV[2])
 expire_holds(holds, now)
@@ -23,6 +24,7 @@ const inspectSource = `${common}
 -- Returns {} when the lease is forgotten (settled, or never held); else its state (0 holding,
 -- 1 expired and charged, 2 expired and returned), expiry, '#' and its record (so that no client
 -- decodes a JSON record on its own), and first answer.
+-- twin: memory-store.ts MemoryStore.inspectLease
 local holds, leaseKey = KEYS[1], KEYS[2]
 expire_holds(holds, tonumber(ARGV[1]))
 local f = redis.call('HMGET', leaseKey, 'm', 'e', 'a')
@@ -40,5 +42,5 @@ end
 return { state, f[2], '#' .. record_of(f[1]), f[3] }
 `
 
-export const extendScript = luaScript('extend', extendSource, '37307ef5ecfe63d9a7c1e7f315b2c66c191916c9')
-export const inspectLeaseScript = luaScript('inspect-lease', inspectSource, '048fa50136b17c5822c4d884e41ded3a06eff016')
+export const extendScript = luaScript('extend', extendSource, '3825b6c56465a0783f1a743484b94f56b9953e26')
+export const inspectLeaseScript = luaScript('inspect-lease', inspectSource, '28e6cf387b8ee0def9a7ae660707ce56f6a4bd1f')

@@ -3,6 +3,7 @@ import { common } from './common.js'
 
 /** Reads counters (used, reserved, window start, reset) after expiring stale holds. */
 const source = `${common}
+-- twin: memory-store.ts MemoryStore.read
 -- KEYS: the shard's holds, the shard's overrides, then per counter its hash. ARGV: now, counter
 -- count; then per counter a readCounter record (see script-fields.ts). Returns per counter a
 -- snapshot record (limit: -1 for the one given).
@@ -31,4 +32,4 @@ end
 return out
 `
 
-export const readScript = luaScript('read', source, '3b4150cfe1c03ae0c1fd76aba777453983339c3b')
+export const readScript = luaScript('read', source, '4b6f1d39785771debd1e1f73f798ae6193ea35a6')

@@ -7,6 +7,7 @@ import { luaScript } from '../script-runner.js'
  */
 export const noteRefusalLua = `
 local REFUSAL_RETAIN = 604800000
+-- twin: store-admin.ts nextRefusalRun (with memory-admin.ts MemoryAdminBook.noteRefusal)
 local function note_refusal(key, nowText, requested, limit, used, reserved, start)
   local since, count = nowText, 1
   local old = redis.call('GET', key)
@@ -19,6 +20,7 @@ end
 `
 
 const source = `${noteRefusalLua}
+-- twin: memory-admin.ts MemoryAdminBook.noteRefusals
 -- KEYS: per refusal, its counter's last-refusal key.
 -- ARGV: now, then per refusal: requested, limit, used, reserved, window start.
 for i = 1, #KEYS do
@@ -28,4 +30,4 @@ end
 return 1
 `
 
-export const noteRefusalsScript = luaScript('note-refusals', source, '1cbdbfffd1085be4598d8c7a220cae66033abc25')
+export const noteRefusalsScript = luaScript('note-refusals', source, 'c1c8430ddb25c0313cbced56c2651943926f37cf')

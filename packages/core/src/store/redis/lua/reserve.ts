@@ -10,11 +10,13 @@ const source = `${common}${noteRefusalLua}
 --   reserveLease record and its counters' reserveCounter records (see script-fields.ts).
 -- Returns per reservation: 1, a length, and per counter a placed record; or 0, a length, and per
 --   refused counter a refused record.
+-- twin: memory-store.ts MemoryStore.reserve
 local holds = KEYS[1]
 expire_holds(holds, tonumber(ARGV[2]))
 local overridden = redis.call('EXISTS', KEYS[2]) == 1
 
 -- The limit a counter meets: the one given, unless an operator's override is in force.
+-- twin: memory-admin.ts MemoryAdminBook.limitOf (algebra/limits.ts effectiveLimit)
 local function limit_of(limit, family, identifier, now)
   if not overridden then return limit end
   return limit_in_force(KEYS[2], limit, family, identifier, now)
@@ -22,6 +24,7 @@ end
 
 -- Per counter, what it holds (or checks): its amount, or in a fill group its share — as much of
 -- what the group still needs as fits under its limit, the rest on the group's last counter.
+-- twin: algebra/fill.ts fillShares
 local function wanted(counters, views, limits)
   local last, left, want = {}, {}, {}
   for i, c in ipairs(counters) do
@@ -44,6 +47,7 @@ local function wanted(counters, views, limits)
 end
 
 -- A refused counter's earliest retry: its reset, or for a rolling window when enough buckets left.
+-- twin: algebra/retry.ts rollingRetryAt
 local function retry_of(c, v, hkey, now, amount, limit)
   if c.kind ~= 'r' then return v.reset end
   local length, bucket = tonumber(c.a), tonumber(c.b)
@@ -87,6 +91,7 @@ local function hold_on(c, v, hkey, now, amount, expiresAt)
   end
 end
 
+-- twin: memory-store.ts MemoryStore.reserve (algebra/limits.ts fits)
 local function reserve_one(kbase, lease, counters, out)
   local nowText, n = lease.now, #counters
   local now, expiresAt, leaseId = tonumber(nowText), tonumber(lease.expiresAt), lease.leaseId
@@ -173,4 +178,4 @@ keep_holds(holds, latest, tonumber(ARGV[2]))
 return out
 `
 
-export const reserveScript = luaScript('reserve', source, 'e09ebd2344ec1ce853760fb8e7d3ece5bfde2b7e')
+export const reserveScript = luaScript('reserve', source, '04f74d1716ecdeb098ccea2a5272e296b75529f4')

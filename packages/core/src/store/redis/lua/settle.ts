@@ -6,10 +6,12 @@ const source = `${common}
 -- KEYS: the shard's holds; then per lease its lease key (see keep_lease), and per charge its hash.
 -- ARGV: lease count; then per lease a settleLease record and its charges' settleCharge records
 --   (see script-fields.ts).
+-- twin: memory-store.ts MemoryStore.settle
 -- Returns per lease: -1 when it was already settled (a retry: nothing is charged again); else the
 --   charge count, then per charge used before and after.
 local holds = KEYS[1]
 
+-- twin: memory-store.ts MemoryStore.settle (algebra/holds.ts settleChange, settlesInPlace)
 local function settle_one(kbase, lease, charges, out)
   local now, n = tonumber(lease.now), #charges
   local leaseKey = KEYS[kbase + 1]
@@ -93,4 +95,4 @@ end
 return out
 `
 
-export const settleScript = luaScript('settle', source, '9e4af90ac3d6423a8c5cb8b9f1b9f83f1589baee')
+export const settleScript = luaScript('settle', source, '9b399977992545151e1e60e662538c9ef6c997aa')

@@ -1,23 +1,19 @@
-import type { CounterRequest } from './quota-store.js'
+import type { CounterRequest } from '../quota-store.js'
 
 /**
  * Per counter of a reservation, what it holds (or, without `hold`, checks): its `amount`, or for
  * a counter of a fill group (`CounterRequest.group`) its share — as much of what the group still
  * needs as fits under the counter's limit (`room`), the rest on the group's last counter, which is
- * then checked against its limit like any other. Lua twin: `wanted` in lua/reserve.ts.
+ * then checked against its limit like any other. Lua twin: `wanted` in redis/lua/reserve.ts.
  *
  * @param room Per counter: how much more its limit admits (`Infinity` without a limit).
  */
 export function fillShares(counters: readonly CounterRequest[], room: (index: number) => number): number[] {
   const shares = new Array<number>(counters.length)
-  let last: Map<string, number> | undefined
+  const last = new Map<string, number>()
   for (let index = 0; index < counters.length; index += 1) {
     const { group } = counters[index]!
-    if (group !== undefined) (last ??= new Map()).set(group, index)
-  }
-  if (!last) {
-    for (let index = 0; index < counters.length; index += 1) shares[index] = counters[index]!.amount
-    return shares
+    if (group !== undefined) last.set(group, index)
   }
   const left = new Map<string, number>()
   for (let index = 0; index < counters.length; index += 1) {
