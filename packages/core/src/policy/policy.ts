@@ -1,5 +1,5 @@
 import { QuotaConfigError, type QuotaConfigErrorCode } from '../shared/errors.js'
-import { compileModelGlobs } from './model-match.js'
+import { compileModelGlobs } from '../shared/model-match.js'
 import { weightedUsage } from '../shared/usage.js'
 import { type ModelPricing, maxMoneyUnits, moneyCounterName, moneyUnits, moneyUnitsPerDollar, ratePricing } from '../price/price-table.js'
 import type { CountMode, MaxTokensPerRequest, QuotaClassAllow, QuotaPolicy, QuotaThreshold, TokenWeights, UnidentifiedPolicy } from './policy-types.js'
