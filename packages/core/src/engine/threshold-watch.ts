@@ -1,4 +1,4 @@
-import type { QuotaEvents } from '../shared/events.js'
+import type { QuotaEvents } from './events.js'
 import type { PolicyTarget } from '../policy/identifier.js'
 import { allowedOf, type CounterPlan, type RequestPlan, thresholdUntil } from '../plan/request-plan.js'
 import type { NormalizedPolicy } from '../policy/policy.js'

@@ -1,5 +1,5 @@
 import { QuotaConfigError } from '../shared/errors.js'
-import { compileModelGlobs } from './model-match.js'
+import { compileModelGlobs } from '../shared/model-match.js'
 import { type ModelPricing, moneyCounterName, moneyUnitsPerDollar } from '../price/price-table.js'
 import type { CountMode, MaxTokensPerRequest, QuotaPolicy, QuotaThreshold, UnidentifiedPolicy } from './policy-types.js'
 import type { WindowSpec } from '../store/quota-store.js'
