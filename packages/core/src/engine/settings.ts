@@ -1,5 +1,5 @@
 import { QuotaConfigError, QuotaInputError } from '../shared/errors.js'
-import type { NormalizedPolicy } from '../policy/policy.js'
+import type { NormalizedPolicy } from '../policy/normalized-policy.js'
 import { normalizeUnidentified } from '../policy/policy-fields.js'
 import { normalizePolicies } from '../policy/policy-set.js'
 import type { LeaseExpiry } from '../store/quota-store.js'

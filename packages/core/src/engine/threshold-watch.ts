@@ -1,7 +1,7 @@
 import type { QuotaEvents } from './events.js'
 import type { PolicyTarget } from '../policy/identifier.js'
 import { allowedOf, type CounterPlan, type RequestPlan, thresholdUntil } from '../plan/request-plan.js'
-import type { NormalizedPolicy } from '../policy/policy.js'
+import type { NormalizedPolicy } from '../policy/normalized-policy.js'
 import type { ChargeOutcome, CounterSnapshot } from '../store/quota-store.js'
 import { Throttle } from './throttle.js'
 import type { QuotaContext } from '../shared/types.js'

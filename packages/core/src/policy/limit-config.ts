@@ -1,7 +1,7 @@
 import { maxMoneyUnits } from '../price/price-table.js'
 import type { MaybePromise, QuotaContext } from '../shared/types.js'
 import { fail, isPlainObject, isTokenCount, maxTokenCount } from './config-check.js'
-import type { NormalizedClassAllow } from './policy.js'
+import type { NormalizedClassAllow } from './normalized-policy.js'
 import type { MaxTokensPerRequest, QuotaClassAllow } from './policy-types.js'
 
 /** A limit in the policy's reported unit, in counter units; `undefined` when it is not one. */

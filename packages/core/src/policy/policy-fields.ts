@@ -1,6 +1,6 @@
 import { type ModelPricing, ratePricing } from '../price/price-table.js'
 import { fail, isPlainObject } from './config-check.js'
-import type { NormalizedPolicy, PolicyUnit } from './policy.js'
+import type { NormalizedPolicy, PolicyUnit } from './normalized-policy.js'
 import type { CountMode, QuotaThreshold, TokenWeights, UnidentifiedPolicy } from './policy-types.js'
 
 /** Checks `identifier`; throws `QuotaConfigError` naming the policy and field. */
