@@ -1,5 +1,6 @@
 export { createTokenQuota } from './engine/token-quota.js'
-export type { TokenQuota, TokenQuotaOptions, ReserveRequest } from './engine/token-quota.js'
+export type { TokenQuota } from './engine/token-quota.js'
+export type { TokenQuotaOptions, ReserveRequest } from './engine/token-quota-options.js'
 export type {
   QuotaAdmin,
   AdminTarget,
@@ -63,7 +64,7 @@ export type {
   ThrottleEvent,
   WarningEvent,
   LeaseExpiredEvent,
-} from './shared/events.js'
+} from './engine/events.js'
 export type {
   QuotaPolicy,
   QuotaClassAllow,

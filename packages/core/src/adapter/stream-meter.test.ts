@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createTokenQuota } from '../engine/token-quota.js'
-import type { WarningEvent } from '../shared/events.js'
+import type { WarningEvent } from '../engine/events.js'
 import type { QuotaPolicy } from '../policy/policy-types.js'
 import { reserveCall } from './reserve-call.js'
 import { StreamMeter, meterAsyncIterable, meterReadableStream } from './stream-meter.js'

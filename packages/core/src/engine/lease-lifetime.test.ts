@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { LeaseSettledError, QuotaInputError } from '../shared/errors.js'
-import type { LeaseExpiredEvent } from '../shared/events.js'
+import type { LeaseExpiredEvent } from './events.js'
 import type { QuotaPolicy } from '../policy/policy-types.js'
 import { createFakeClock } from '../testing/fake-clock.js'
 import { createTokenQuota } from './token-quota.js'

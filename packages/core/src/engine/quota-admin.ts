@@ -1,9 +1,9 @@
 import type { PolicyDecision } from '../plan/decision.js'
 import { decisionOf } from '../plan/request-plan.js'
 import { classCounter, type PolicyTarget, resolveTarget, statusTarget } from '../policy/identifier.js'
-import { isClassAllow, type NormalizedPolicy } from '../policy/policy.js'
+import { isClassAllow, type NormalizedPolicy } from '../policy/normalized-policy.js'
 import { QuotaInputError } from '../shared/errors.js'
-import type { QuotaEvents } from '../shared/events.js'
+import type { QuotaEvents } from './events.js'
 import type { QuotaContext } from '../shared/types.js'
 import type { CounterRef, CounterSnapshot, QuotaStore } from '../store/quota-store.js'
 import {

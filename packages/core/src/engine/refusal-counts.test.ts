@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { trackUsage } from '../reports/usage-reports.js'
 import type { QuotaPolicy } from '../policy/policy-types.js'
-import type { ExceededEvent } from '../shared/events.js'
+import type { ExceededEvent } from './events.js'
 import { TokenQuotaExceededError } from '../shared/errors.js'
 import { MemoryStore } from '../store/memory-store.js'
 import type { QuotaStore } from '../store/quota-store.js'

@@ -1,9 +1,10 @@
 import { QuotaConfigError, QuotaInputError } from '../shared/errors.js'
-import { type NormalizedPolicy, normalizeUnidentified } from '../policy/policy.js'
+import type { NormalizedPolicy } from '../policy/normalized-policy.js'
+import { normalizeUnidentified } from '../policy/policy-fields.js'
 import { normalizePolicies } from '../policy/policy-set.js'
 import type { LeaseExpiry } from '../store/quota-store.js'
 import type { QuotaContext } from '../shared/types.js'
-import type { TokenQuotaOptions } from './token-quota.js'
+import type { TokenQuotaOptions } from './token-quota-options.js'
 import { genaiPrices } from '../price/genai-prices.js'
 import { PriceBook, priceTablesOf } from '../price/price-book.js'
 

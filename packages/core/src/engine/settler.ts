@@ -1,5 +1,5 @@
 import type { BackgroundWrites } from './background-writes.js'
-import type { QuotaEvents } from '../shared/events.js'
+import type { QuotaEvents } from './events.js'
 import type { CallCost, CommitResult, LeaseSettlement } from './lease.js'
 import { type CounterPlan, chargeOf, chargesFor } from '../plan/request-plan.js'
 import type { Planner } from '../plan/planner.js'

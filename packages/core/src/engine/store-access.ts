@@ -1,5 +1,5 @@
 import { StoreUnavailableError, TokenQuotaError } from '../shared/errors.js'
-import type { QuotaEvents } from '../shared/events.js'
+import type { QuotaEvents } from './events.js'
 import type { CapRefusal } from '../plan/cap-refusal.js'
 import { type SentCharge, SyncedStore } from '../store/synced-store.js'
 import type {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { StoreUnavailableError, TokenQuotaExceededError } from '../shared/errors.js'
-import type { StoreErrorEvent, WarningEvent } from '../shared/events.js'
+import type { StoreErrorEvent, WarningEvent } from './events.js'
 import { MemoryStore } from '../store/memory-store.js'
 import type { QuotaStore } from '../store/quota-store.js'
 import { createFakeClock } from '../testing/fake-clock.js'

@@ -2,10 +2,11 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { describe, expect, it, vi } from 'vitest'
 import { LeaseSettledError, QuotaInputError, TokenQuotaExceededError } from '../shared/errors.js'
-import type { LeaseExpiredEvent, WarningEvent } from '../shared/events.js'
+import type { LeaseExpiredEvent, WarningEvent } from './events.js'
 import type { QuotaPolicy } from '../policy/policy-types.js'
 import { createFakeClock } from '../testing/fake-clock.js'
-import { createTokenQuota, type TokenQuotaOptions } from './token-quota.js'
+import { createTokenQuota } from './token-quota.js'
+import type { TokenQuotaOptions } from './token-quota-options.js'
 
 const day = 86_400_000
 const userDaily: QuotaPolicy = { name: 'user-daily', identifier: 'user', allow: 10_000, interval: 1, timeUnit: 'day' }

@@ -1,7 +1,7 @@
 import { type QuotaViolation, TokenQuotaExceededError, UnpricedModelError } from '../shared/errors.js'
 import type { ModelPricing } from '../price/price-table.js'
 import { callPolicyFunction, type PolicyTarget, resolveTarget } from '../policy/identifier.js'
-import type { NormalizedPolicy } from '../policy/policy.js'
+import type { NormalizedPolicy } from '../policy/normalized-policy.js'
 import type { CounterSnapshot, ReserveResult } from '../store/quota-store.js'
 import type { EstimateBound, QuotaContext } from '../shared/types.js'
 import { withCapRefusal } from './cap-refusal.js'

@@ -1,6 +1,7 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { QuotaInputError, TokenQuotaExceededError } from '../shared/errors.js'
-import { isClassAllow, type NormalizedPolicy, scaledLimit } from './policy.js'
+import { scaledLimit } from './limit-config.js'
+import { isClassAllow, type NormalizedPolicy } from './normalized-policy.js'
 import type { QuotaContext } from '../shared/types.js'
 
 /** Identifiers longer than this are stored as a SHA-256 digest, so a hostile value cannot bloat keys. */

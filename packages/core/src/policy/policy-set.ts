@@ -1,5 +1,6 @@
 import { QuotaConfigError } from '../shared/errors.js'
-import { normalizePolicy, type NormalizedPolicy } from './policy.js'
+import type { NormalizedPolicy } from './normalized-policy.js'
+import { normalizePolicy } from './policy.js'
 import type { QuotaPolicy, UnidentifiedPolicy } from './policy-types.js'
 
 /**

@@ -1,5 +1,5 @@
 import { QuotaConfigError } from '../shared/errors.js'
-import { compileModelGlobs } from '../policy/model-match.js'
+import { compileModelGlobs } from '../shared/model-match.js'
 import { type ModelPricing, type ModelRates, type PriceTable, ratePricing, ratesProblem } from './price-table.js'
 
 /**

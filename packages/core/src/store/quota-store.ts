@@ -1,25 +1,8 @@
+import type { CounterRef, WindowSpec } from './counter-ref.js'
+import type { MaybePromise } from '../shared/types.js'
 import type { StoreAdmin } from './store-admin.js'
 
-/**
- * Where a counter's window lives. The engine computes calendar arithmetic; the store only compares
- * and adds numbers, so the same protocol fits an in-memory map and a Lua script.
- */
-export type WindowSpec =
-  /** `default` and `calendar` windows: known start and end. */
-  | { readonly kind: 'fixed'; readonly start: number; readonly end: number }
-  /** `flexi` windows: the store keeps the start; a new window opened now would end at `endIfStartedNow`. */
-  | { readonly kind: 'flexi'; readonly endIfStartedNow: number }
-  /** `rollingwindow`: tokens in `(now - length, now]`, kept in buckets of `bucket` ms. */
-  | { readonly kind: 'rolling'; readonly length: number; readonly bucket: number }
-
-/** Names one counter: a counter family (policy or shared name, plus class) and an identifier. */
-export interface CounterRef {
-  /** Counter family, e.g. `user-daily` or `user-daily#premium`. Never contains `\u0000`. */
-  readonly counter: string
-  /** The identifier's key: any string up to a few hundred characters (the engine hashes longer ones). */
-  readonly identifier: string
-  readonly window: WindowSpec
-}
+export type { CounterRef, MaybePromise, WindowSpec }
 
 /**
  * One counter a reservation touches.
@@ -209,9 +192,6 @@ export interface ExtendRequest extends Sharded {
   readonly now: number
   readonly expiresAt: number
 }
-
-/** A store's answer: a value when the store answers at once (in memory), else a promise. */
-export type MaybePromise<T> = T | Promise<T>
 
 /**
  * Counter storage. Every implementation passes `describeQuotaStoreContract` from

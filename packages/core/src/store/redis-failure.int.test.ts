@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { StoreUnavailableError, TokenQuotaExceededError } from '../shared/errors.js'
-import type { StoreErrorEvent, StoreReplayedEvent } from '../shared/events.js'
+import type { StoreErrorEvent, StoreReplayedEvent } from '../engine/events.js'
 import { createFakeClock } from '../testing/fake-clock.js'
 import type { QuotaPolicy } from '../policy/policy-types.js'
 import { createTokenQuota } from '../engine/token-quota.js'

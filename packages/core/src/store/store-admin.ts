@@ -1,5 +1,6 @@
 import { QuotaInputError } from '../shared/errors.js'
-import type { CounterRef, MaybePromise } from './quota-store.js'
+import type { CounterRef } from './counter-ref.js'
+import type { MaybePromise } from '../shared/types.js'
 
 /**
  * What an operator changed on a counter family's limit, for one identifier (`identifier`) or for

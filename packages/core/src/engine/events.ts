@@ -1,7 +1,7 @@
-import type { TokenQuotaExceededError } from './errors.js'
+import type { TokenQuotaExceededError } from '../shared/errors.js'
 import type { QuotaThreshold } from '../policy/policy-types.js'
-import type { CallCost, PolicyCharge } from '../engine/lease.js'
-import type { NormalizedUsage, QuotaContext } from './types.js'
+import type { CallCost, PolicyCharge } from './lease.js'
+import type { NormalizedUsage, QuotaContext } from '../shared/types.js'
 import type { AuditEntry } from '../store/store-admin.js'
 
 /** A committed usage crossed a soft threshold. Fires once per level, window and identifier. */

@@ -1,0 +1,53 @@
+import type { ModelPricing } from '../price/price-table.js'
+import type { CountMode, MaxTokensPerRequest, QuotaThreshold, UnidentifiedPolicy } from './policy-types.js'
+import type { WindowSpec } from '../store/quota-store.js'
+import type { EstimateBound, MaybePromise, NormalizedUsage, QuotaContext, QuotaMode, QuotaType, TimeUnit } from '../shared/types.js'
+
+/** A validated, frozen policy with its behaviour compiled. */
+export interface NormalizedPolicy {
+  readonly name: string
+  /** `sharedName` or `name`: policies with the same one share a counter. */
+  readonly sharedName: string
+  /** The counter's name in the store: `sharedName`, or for a money policy {@link moneyCounterName} of it. */
+  readonly counterName: string
+  readonly type: QuotaType
+  readonly interval: number
+  readonly timeUnit: TimeUnit
+  readonly startTime: number | undefined
+  readonly mode: QuotaMode
+  readonly enforces: boolean
+  readonly counts: boolean
+  readonly allow: number | ((context: QuotaContext) => MaybePromise<number>) | NormalizedClassAllow
+  readonly identifier: string | ((context: QuotaContext) => unknown) | undefined
+  readonly unidentified: UnidentifiedPolicy
+  readonly count: CountMode
+  readonly matchesModel: (model: string | undefined) => boolean
+  readonly hasModelFilter: boolean
+  /** Sorted by `at`. */
+  readonly thresholds: readonly QuotaThreshold[]
+  readonly maxTokensPerRequest: Required<MaxTokensPerRequest> | undefined
+  /** Where the counter lives at `now`. */
+  window(now: number): WindowSpec
+  /** What its counters hold: tokens (or weighted tokens), requests, or US dollars (in units of 1e-8). */
+  readonly unit: PolicyUnit
+  /** Counter units per reported unit: 100,000,000 for dollars (ten nano-dollars), else 1. */
+  readonly scale: number
+  /** `count: 'usd'`: the price of a model no table knows, if the policy names one. */
+  readonly unpriced: ModelPricing | undefined
+  /** Charge for real usage, in counter units. `pricing`: the model's, for a money policy (else its `unpriced` rate). */
+  charge(usage: NormalizedUsage, pricing?: ModelPricing): number
+  /** Upper bound of the charge for a request with this estimate, in counter units. */
+  chargeBound(estimate: EstimateBound, pricing?: ModelPricing): number
+}
+
+/** What a policy's counters count. */
+export type PolicyUnit = 'tokens' | 'requests' | 'usd'
+
+export interface NormalizedClassAllow {
+  readonly class: (context: QuotaContext) => unknown
+  readonly counts: ReadonlyMap<string, number>
+}
+
+export function isClassAllow(allow: NormalizedPolicy['allow']): allow is NormalizedClassAllow {
+  return typeof allow === 'object'
+}
