@@ -244,6 +244,6 @@ export interface StoredLease {
   readonly expiresAt: number
   /** The reservation's `record`, as given. */
   readonly record: string | undefined
-  /** Per counter that holds more than zero, in request order: what it holds. */
+  /** Per counter of the reservation: what it holds (its `ReserveResult.held`). */
   readonly held: readonly number[]
 }
