@@ -50,7 +50,9 @@ describe('the README, LICENSE and metadata of every published package', () => {
         publishConfig: { access: 'public' },
       })
       expect(manifest.keywords.length).toBeGreaterThan(3)
-      expect(manifest.engines.node).toBeTruthy()
+      // Never a Node.js version its core does not support: core's own range, or the part of it from 22.12.
+      const core = JSON.parse(await readFile(`${root}packages/core/package.json`, 'utf8'))
+      expect([core.engines.node, '>=22.12.0']).toContain(manifest.engines.node)
     },
   )
 })
