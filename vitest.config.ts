@@ -45,7 +45,10 @@ function onSdkVersions(
   }
 }
 
-export default defineConfig({
+// LangChain's packages built on @langchain/core, bundled so that they import the aliased version.
+const langchainInline = [/@langchain\//, /\/langchain\//]
+
+const config = defineConfig({
   resolve: { alias },
   test: {
     // Generous limits: a loaded 2-core machine can take several seconds to start a redis-server or
@@ -110,11 +113,7 @@ export default defineConfig({
         },
       },
       // LangChain's integrations (@langchain/openai, …) need @langchain/core 1.3.4 or later.
-      onSdkVersions(
-        'langchain',
-        { '@langchain/core': 'langchain-core-floor' },
-        { exclude: ['src/dense-prompts.test.ts'], inline: [/@langchain\//, /\/langchain\//] },
-      ),
+      onSdkVersions('langchain', { '@langchain/core': 'langchain-core-floor' }, { exclude: ['src/dense-prompts.test.ts'], inline: langchainInline }),
       {
         extends: true,
         test: {
@@ -142,3 +141,17 @@ export default defineConfig({
     ],
   },
 })
+
+/**
+ * `npm run test:latest` (scripts/test-latest.mjs) links the newest published SDKs into node_modules
+ * and names them in TOKENQUOTA_LATEST_SDKS, `{ adapter: { sdk: link } }`: then only those adapters'
+ * suites run, on them.
+ */
+const latestSdks = process.env.TOKENQUOTA_LATEST_SDKS
+if (latestSdks && config.test) {
+  config.test.projects = Object.entries(JSON.parse(latestSdks) as Record<string, Record<string, string>>).map(([adapter, sdks]) =>
+    onSdkVersions(adapter, sdks, { exclude: ['src/dense-prompts.test.ts'], inline: adapter === 'langchain' ? langchainInline : [] }),
+  )
+}
+
+export default config

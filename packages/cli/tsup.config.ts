@@ -6,6 +6,7 @@ export default defineConfig({
   format: ['esm'],
   target: 'node22',
   clean: true,
-  sourcemap: true,
+  // No source map: it would point at src/, which the tarball does not carry.
+  sourcemap: false,
   banner: { js: '#!/usr/bin/env node' },
 })
