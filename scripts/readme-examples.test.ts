@@ -9,7 +9,7 @@ import { startLocalAnthropic } from '../examples/anthropic-chat/local-anthropic-
 // @ts-expect-error: a plain ES module without types
 import { startLocalOpenAI } from '../examples/openai-chat/local-openai-server.mjs'
 import { startRedisServer, type RedisServer } from '@tokenquota/test-support/redis'
-import { type Snippet, shownOutputs, snippetsOf } from './readme-snippets.js'
+import { shownOutputs, snippetsOf, typecheckSnippets } from './readme-snippets.js'
 
 // Every TypeScript example in the README runs, as written, against the built packages, and prints
 // what it says it prints; every TypeScript snippet of every README compiles under a strict tsconfig.
@@ -20,19 +20,6 @@ const blocks = snippets.filter((snippet) => snippet.language === 'ts').map((snip
 // The store-contract snippet needs a store class of the reader's; it is exercised by the MemoryStore tests.
 const runnable = blocks.filter((block) => !block.includes('MyStore'))
 const packageReadmes = (await readdir(`${root}packages`)).map((name) => `${root}packages/${name}/README.md`).filter((file) => existsSync(file))
-/** The options a user's strict app compiles with; `npm run typecheck` uses the same in tsconfig.base.json. */
-const strictOptions = {
-  strict: true,
-  noUncheckedIndexedAccess: true,
-  module: 'nodenext',
-  moduleResolution: 'nodenext',
-  target: 'es2022',
-  lib: ['es2023'],
-  types: ['node'],
-  noEmit: true,
-  skipLibCheck: true,
-}
-
 describe('README examples', () => {
   // Examples that call OpenAI or Anthropic talk to local compatible endpoints instead; examples that
   // use Redis, to a redis-server of their own.
@@ -94,21 +81,7 @@ describe('README examples', () => {
     const all = [...snippets, ...(await Promise.all(packageReadmes.map(snippetsOf))).flat()]
     const typed = all.filter((snippet) => snippet.language === 'ts' && !snippet.code.includes('MyStore'))
     expect(typed.length).toBeGreaterThanOrEqual(runnable.length)
-    const folder = `${scratch}typecheck/`
-    await mkdir(folder, { recursive: true })
-    const files = new Map<string, Snippet>(typed.map((snippet, index) => [`snippet-${index}.mts`, snippet]))
-    for (const [name, snippet] of files) await writeFile(`${folder}${name}`, snippet.code)
-    await writeFile(`${folder}tsconfig.json`, JSON.stringify({ compilerOptions: strictOptions, files: [...files.keys()] }))
-    const tsc = `${root}node_modules/typescript/bin/tsc`
-    const outcome = await promisify(execFile)(process.execPath, [tsc, '-p', folder]).then(
-      () => '',
-      (error: { stdout: string }) => error.stdout,
-    )
     // Each error names the README and line it comes from.
-    const located = outcome.replace(/\S*(snippet-\d+\.mts)\((\d+),(\d+)\)/g, (_, name: string, line: string, column: string) => {
-      const snippet = files.get(name)
-      return `${snippet?.file.slice(root.length)}:${(snippet?.line ?? 0) + Number(line) - 1}:${column}`
-    })
-    expect(located).toBe('')
+    expect(await typecheckSnippets(typed, `${scratch}typecheck`, root.replace(/\/$/, ''))).toBe('')
   })
 })
