@@ -20,6 +20,7 @@ const blocks = snippets.filter((snippet) => snippet.language === 'ts').map((snip
 // The store-contract snippet needs a store class of the reader's; it is exercised by the MemoryStore tests.
 const runnable = blocks.filter((block) => !block.includes('MyStore'))
 const packageReadmes = (await readdir(`${root}packages`)).map((name) => `${root}packages/${name}/README.md`).filter((file) => existsSync(file))
+
 describe('README examples', () => {
   // Examples that call OpenAI or Anthropic talk to local compatible endpoints instead; examples that
   // use Redis, to a redis-server of their own.
