@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -8,14 +9,17 @@ import { startLocalAnthropic } from '../examples/anthropic-chat/local-anthropic-
 // @ts-expect-error: a plain ES module without types
 import { startLocalOpenAI } from '../examples/openai-chat/local-openai-server.mjs'
 import { startRedisServer, type RedisServer } from '@tokenquota/test-support/redis'
+import { shownOutputs, snippetsOf, typecheckSnippets } from './readme-snippets.js'
 
-// Every TypeScript example in the README runs, as written, against the built packages.
+// Every TypeScript example in the README runs, as written, against the built packages, and prints
+// what it says it prints; every TypeScript snippet of every README compiles under a strict tsconfig.
 const root = fileURLToPath(new URL('..', import.meta.url))
 const scratch = `${root}.readme-examples/`
-const readme = await readFile(`${root}README.md`, 'utf8')
-const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]!)
+const snippets = await snippetsOf(`${root}README.md`)
+const blocks = snippets.filter((snippet) => snippet.language === 'ts').map((snippet) => snippet.code)
 // The store-contract snippet needs a store class of the reader's; it is exercised by the MemoryStore tests.
 const runnable = blocks.filter((block) => !block.includes('MyStore'))
+const packageReadmes = (await readdir(`${root}packages`)).map((name) => `${root}packages/${name}/README.md`).filter((file) => existsSync(file))
 
 describe('README examples', () => {
   // Examples that call OpenAI or Anthropic talk to local compatible endpoints instead; examples that
@@ -55,5 +59,30 @@ describe('README examples', () => {
     }
     const { stdout } = await promisify(execFile)(process.execPath, [file], { cwd, env })
     if (block.includes('console.log')) expect(stdout.length).toBeGreaterThan(0)
+    // `console.log(…) // → text`: the README shows `text` as printed; it is, in that order.
+    const printed = stdout.split('\n')
+    let from = 0
+    for (const output of shownOutputs(block).outputs) {
+      const at = printed.indexOf(output, from)
+      expect(at, `example ${index} shows "${output}" as printed; it printed:\n${stdout}`).toBeGreaterThanOrEqual(0)
+      from = at + 1
+    }
+  })
+
+  it('marks every output it shows: a comment after console.log is `// → what it prints`', () => {
+    expect(blocks.flatMap((block) => shownOutputs(block).unmarked)).toEqual([])
+  })
+
+  it('shows the token_limits.yaml its config snippet loads, as the file is', async () => {
+    const shown = snippets.find((snippet) => snippet.language === 'yaml' && snippet.code.startsWith('# token_limits.yaml'))
+    expect(shown?.code).toBe(await readFile(`${root}packages/core/src/config/__fixtures__/token_limits.yaml`, 'utf8'))
+  })
+
+  it('compiles every TypeScript snippet of every README under strict and noUncheckedIndexedAccess', { timeout: 120_000 }, async () => {
+    const all = [...snippets, ...(await Promise.all(packageReadmes.map(snippetsOf))).flat()]
+    const typed = all.filter((snippet) => snippet.language === 'ts' && !snippet.code.includes('MyStore'))
+    expect(typed.length).toBeGreaterThanOrEqual(runnable.length)
+    // Each error names the README and line it comes from.
+    expect(await typecheckSnippets(typed, `${scratch}typecheck`, root.replace(/\/$/, ''))).toBe('')
   })
 })

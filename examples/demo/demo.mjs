@@ -99,10 +99,8 @@ async function ask({ user, plan }, round) {
     } catch (error) {
       if (!TokenQuotaExceededError.isInstance(error)) throw error
       totals[user].refused++
-      const retry = error.retryAfterMs === null ? 'never (too large)' : `in ${Math.ceil(error.retryAfterMs / 3_600_000)} h`
-      events.push(
-        `✗  ${user}: refused by ${error.policy} (${amount(error.used, error.unit)}/${amount(error.limit, error.unit)}), retry ${retry}; HTTP 429, Retry-After: ${error.toHeaders()['retry-after'] ?? '-'}`,
-      )
+      // explain(): what the call needed (its prompt estimate + output cap), what was left, when to retry.
+      events.push(`✗  ${user}: refused, ${error.explain()}; HTTP 429, Retry-After: ${error.toHeaders()['retry-after'] ?? '-'}`)
     }
   })
 }

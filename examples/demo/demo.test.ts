@@ -9,7 +9,9 @@ it('runs the demo on embedded defaults to a clean exit, with warnings, fallbacks
   expect(stdout).toContain('local OpenAI-compatible endpoint, in-memory counters')
   expect(stdout).toMatch(/⚠ {2}cyd passed 80 % of user-daily/)
   expect(stdout).toMatch(/↘ {2}ada: gpt-4o-daily spent, gpt-4o → gpt-4o-mini/)
-  expect(stdout).toMatch(/✗ {2}cyd: refused by user-daily \(\d+\/700\), retry in \d+ h; HTTP 429, Retry-After: \d+/)
+  // A refusal says what the request needed (its reservation: prompt estimate + output cap) and what was left.
+  const refusal = stdout.match(/✗ {2}cyd: refused, user-daily: needs ~(\d+) tokens, (\d+) left of 700 \(retry in \d+ h\); HTTP 429, Retry-After: \d+/)
+  expect(Number(refusal?.[1])).toBeGreaterThan(Number(refusal?.[2]))
   expect(stdout).toMatch(/ada \(premium\): 12 answered \([1-9]\d* by gpt-4o-mini\), 0 refused/)
   expect(stdout).toMatch(/cyd \(free\): \d+ answered \(\d+ by gpt-4o-mini\), [1-9]\d* refused/)
   // The org's money budget: priced calls fill it, its 50 % warning fires in dollars.

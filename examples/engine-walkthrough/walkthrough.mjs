@@ -38,11 +38,6 @@ function bar(used, allowed, width = 24) {
   return `${'█'.repeat(filled)}${'░'.repeat(width - filled)}`
 }
 
-function duration(ms) {
-  const minutes = Math.ceil(ms / 60_000)
-  return minutes >= 60 ? `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}` : `${minutes} min`
-}
-
 async function chat({ user, plan, promptTokens, answerTokens }) {
   await quota.withContext({ user, plan }, async () => {
     try {
@@ -54,10 +49,10 @@ async function chat({ user, plan, promptTokens, answerTokens }) {
     } catch (error) {
       if (!TokenQuotaExceededError.isInstance(error)) throw error
       totals[user].refused += 1
-      const retry = error.retryAfterMs === null ? 'never' : duration(error.retryAfterMs)
+      // explain(): what the call needed (prompt + output budget), what was left, when to retry.
       const key = `${user} by ${error.policy}`
       const seen = refusals.get(key)
-      refusals.set(key, { count: (seen?.count ?? 0) + 1, detail: seen?.detail ?? `${error.used}/${error.limit} used, retry in ${retry}` })
+      refusals.set(key, { user, count: (seen?.count ?? 0) + 1, detail: seen?.detail ?? error.explain() })
     }
   })
 }
@@ -70,7 +65,7 @@ for (let hour = 8; hour < 15; hour += 1) {
   }
   console.log(`\n${String(hour).padStart(2, '0')}:00–${String(hour + 1).padStart(2, '0')}:00`)
   for (const line of log.splice(0)) console.log(line)
-  for (const [key, { count, detail }] of refusals) console.log(`  ✗ ${key}: refused ${count}× (${detail})`)
+  for (const { user, count, detail } of refusals.values()) console.log(`  ✗ ${user}: refused ${count}×, ${detail}`)
   refusals.clear()
   for (const { user, plan } of users) {
     const [, daily] = await quota.status({ user, plan })

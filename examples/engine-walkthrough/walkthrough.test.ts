@@ -7,7 +7,10 @@ it('runs the walkthrough to a clean exit, with warnings, refusals and a summary'
   const script = fileURLToPath(new URL('./walkthrough.mjs', import.meta.url))
   const { stdout } = await promisify(execFile)(process.execPath, [script])
   expect(stdout).toContain('⚠ user-daily for cyd passed 80% (3600/4000)')
-  expect(stdout).toMatch(/✗ cyd by user-daily: refused 2× \(3600\/4000 used, retry in 14h00\)/)
-  expect(stdout).toMatch(/✗ ada by org-daily: refused \d+× \(43400\/45000 used/)
+  // Each refusal says what the request needed (prompt + output budget) and what was left.
+  const cyd = stdout.match(/✗ cyd: refused 2×, user-daily: needs ~(\d+) tokens, 400 left of 4000 \(retry in 14 h\)/)
+  expect(Number(cyd?.[1])).toBeGreaterThan(400)
+  const ada = stdout.match(/✗ ada: refused \d+×, org-daily: needs ~(\d+) tokens, 1600 left of 45000 \(retry in \d+ h\)/)
+  expect(Number(ada?.[1])).toBeGreaterThan(1600)
   expect(stdout).toContain('cyd (free): 4 answered (3600 tokens)')
 })

@@ -38,7 +38,7 @@ try {
       console.log(`agent: ${result.messages.at(-1).content}`)
     } catch (error) {
       if (!TokenQuotaExceededError.isInstance(error)) throw error
-      console.log(`refused: ${error.policy} has ${error.remaining} tokens left of ${error.limit}; retry in ${Math.ceil(error.retryAfterMs / 3_600_000)} h`)
+      console.log(`refused: ${error.explain()}`)
     }
     const [status] = await quota.status({ user: 'alice' })
     console.log(`  (alice has used ${status.used} of ${status.allowed} tokens today)`)

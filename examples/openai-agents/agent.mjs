@@ -43,7 +43,7 @@ try {
       console.log(`${user} (${plan}): ${result.finalOutput}`)
     } catch (error) {
       if (!TokenQuotaExceededError.isInstance(error)) throw error
-      console.log(`${user} (${plan}): refused by ${error.policy} (${error.code}): ${error.message}`)
+      console.log(`${user} (${plan}): refused, ${error.explain()}`)
     }
     const [status] = await quota.status({ user, plan })
     console.log(`  ${user} has used ${status.used} of ${status.allowed} tokens today`)

@@ -51,7 +51,7 @@ try {
   }
 } catch (error) {
   if (!TokenQuotaExceededError.isInstance(error)) throw error
-  console.log(`refused: ${error.message}`)
+  console.log(`refused, ${error.explain()}`)
 } finally {
   await local?.close()
 }

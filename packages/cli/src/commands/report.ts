@@ -25,18 +25,25 @@ export async function report(flags: ReportFlags): Promise<void> {
     const result = await periodReport(connection.usage, { now: Date.now(), days: Number(days[1]), by: flags.by as UsageDimension })
     if (flags.json) return printJson({ ...result, consumers: result.consumers.slice(0, top) })
     const { totals } = result
+    // Calls carry a price only under a money policy: an app without one gets no dollar figures.
+    const priced = totals.costUsd > 0
+    const cost = priced ? `, ${amount(totals.costUsd, 'usd')} priced` : ''
+    const header = [result.by.toUpperCase(), 'TOKENS', 'SHARE', ...(priced ? ['COST'] : [])]
+    const rows = result.consumers
+      .slice(0, top)
+      .map((consumer) => [
+        consumer.name,
+        amount(consumer.tokens, 'tokens'),
+        `${(consumer.share * 100).toFixed(1)}%`,
+        ...(priced ? [amount(consumer.costUsd, 'usd')] : []),
+      ])
     process.stdout.write(
       [
         `usage ${result.from} → ${result.to} (UTC days), by ${result.by}`,
-        `tokens ${amount(totals.tokens, 'tokens')} in ${amount(totals.requests, 'tokens')} calls (${amount(result.tokensPerRequest, 'tokens')} per call), ${totals.refusals} refused, $${totals.costUsd.toFixed(2)} priced`,
+        `tokens ${amount(totals.tokens, 'tokens')} in ${amount(totals.requests, 'tokens')} calls (${amount(result.tokensPerRequest, 'tokens')} per call), ${totals.refusals} refused${cost}`,
         `burn rate ${amount(result.burnRatePerHour, 'tokens')} tokens/hour; this month projected at ${amount(result.projectedMonth, 'tokens')} tokens`,
         '',
-        table(
-          [result.by.toUpperCase(), 'TOKENS', 'SHARE', 'COST'],
-          result.consumers
-            .slice(0, top)
-            .map((consumer) => [consumer.name, amount(consumer.tokens, 'tokens'), `${(consumer.share * 100).toFixed(1)}%`, `$${consumer.costUsd.toFixed(2)}`]),
-        ),
+        table(header, rows),
         '',
       ].join('\n'),
     )

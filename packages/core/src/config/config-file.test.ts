@@ -130,6 +130,21 @@ projects:
     expect(() => parseQuotaConfig('organization:\n  monthly_budget_usd: -1\n', 'yaml')).toThrow(/organization.monthly_budget_usd/)
   })
 
+  it('shows a YAML .nan or .inf as NaN or Infinity, not as null', () => {
+    const message = (text: string) => {
+      try {
+        parseQuotaConfig(text, 'yaml')
+      } catch (error) {
+        if (QuotaConfigError.isInstance(error)) return error.message
+        throw error
+      }
+      throw new Error('expected a QuotaConfigError')
+    }
+    expect(message('organization:\n  daily_cap: .nan\n')).toContain('got `NaN`')
+    expect(message('organization:\n  monthly_budget_usd: .inf\n')).toContain('got `Infinity`')
+    expect(message('organization:\n  daily_cap: [1, .nan]\n')).toContain('got `[1,NaN]`')
+  })
+
   it('reads JSON and code-shaped policies', async () => {
     const path = await tempFile(
       'limits.json',

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { extname } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { QuotaConfigError } from '../shared/errors.js'
+import { showValue } from '../shared/show-value.js'
 import { normalizePolicies } from '../policy/policy-set.js'
 import { moneyUnitsPerDollar } from '../price/price-table.js'
 import type { QuotaPolicy, QuotaThreshold } from '../policy/policy-types.js'
@@ -34,7 +35,7 @@ function invalid(field: string, expected: string, value: unknown): never {
   throw new QuotaConfigError({
     code: 'InvalidConfiguration',
     field,
-    message: `Expected \`${field}\` to be ${expected}, got \`${JSON.stringify(value) ?? String(value)}\``,
+    message: `Expected \`${field}\` to be ${expected}, got \`${showValue(value)}\``,
   })
 }
 

@@ -67,7 +67,7 @@ describe('quota.admin', () => {
       overrides: [{ kind: 'grant', scope: 'identifier', amount: 500, until: clock.now() + hour }],
     })
     expect(row!.lastRefusal).toMatchObject({ requested: 200, limit: 1000, used: 950, reserved: 0 })
-    expect(row!.lastRefusal!.reason).toBe('the request needed 200 tokens with 950 used and 0 reserved of 1000')
+    expect(row!.lastRefusal!.reason).toBe('needs ~200 tokens, 50 left of 1000 (950 used, 0 reserved)')
     await spend(quota, caller('alice'), 200)
     await spend(quota, caller('bob'), 900) // bob has no grant
     expect(await rejection(quota.reserve(caller('bob'), { estimate: 200, model: 'm' }))).toBeInstanceOf(TokenQuotaExceededError)

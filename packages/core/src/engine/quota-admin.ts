@@ -3,6 +3,7 @@ import { decisionOf } from '../plan/request-plan.js'
 import { classCounter, type PolicyTarget, resolveTarget, statusTarget } from '../policy/identifier.js'
 import { isClassAllow, type NormalizedPolicy } from '../policy/normalized-policy.js'
 import { QuotaInputError } from '../shared/errors.js'
+import { describeShortfall } from '../shared/shortfall.js'
 import type { QuotaEvents } from './events.js'
 import type { QuotaContext } from '../shared/types.js'
 import type { CounterRef, CounterSnapshot, QuotaStore } from '../store/quota-store.js'
@@ -324,9 +325,6 @@ function inspectionOf(target: PolicyTarget, snapshot: CounterSnapshot, state: Co
   const refusal = state.lastRefusal
   if (!refusal) return { ...decision, refusals, policyAllowed, overrides }
   const [requested, limitThen, used, reserved] = [unit(refusal.requested), unit(refusal.limit), unit(refusal.used), unit(refusal.reserved)]
-  const reason =
-    requested > limitThen
-      ? `the request needed ${requested} ${decision.unit}, more than the whole limit of ${limitThen}`
-      : `the request needed ${requested} ${decision.unit} with ${used} used and ${reserved} reserved of ${limitThen}`
+  const reason = describeShortfall({ requested, limit: limitThen, used, reserved, unit: decision.unit })
   return { ...decision, refusals, policyAllowed, overrides, lastRefusal: { at: refusal.at, requested, limit: limitThen, used, reserved, reason } }
 }

@@ -1,5 +1,6 @@
 // How a policy's fields are checked and reported: the vocabulary every policy validator shares.
 import { QuotaConfigError, type QuotaConfigErrorCode } from '../shared/errors.js'
+import { showValue } from '../shared/show-value.js'
 
 /** Largest limit or cap accepted: beyond this, integer token arithmetic loses precision. */
 export const maxTokenCount = Math.floor(Number.MAX_SAFE_INTEGER / 1024)
@@ -9,12 +10,7 @@ export const namePattern = /^[A-Za-z0-9._:-]{1,128}$/
 
 function describe(value: unknown): string {
   if (typeof value === 'function') return '[function] (function)'
-  let shown: string
-  try {
-    shown = typeof value === 'string' ? value : (JSON.stringify(value) ?? String(value))
-  } catch {
-    shown = String(value)
-  }
+  let shown = typeof value === 'string' ? value : showValue(value)
   if (shown.length > 80) shown = `${shown.slice(0, 77)}...`
   return `\`${shown}\` (${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`
 }

@@ -71,7 +71,7 @@ export type UnidentifiedPolicy = 'refuse' | { readonly bucket: string }
  * One counter family. Field names follow Apigee's LLMTokenQuota elements.
  *
  * @example
- * { name: 'user-daily', identifier: 'user', allow: 10_000, interval: 1, timeUnit: 'day' }
+ * const policy: QuotaPolicy = { name: 'user-daily', identifier: 'user', allow: 10_000, interval: 1, timeUnit: 'day' }
  */
 export interface QuotaPolicy {
   /** Unique name; also the counter's name unless `sharedName` is set. Letters, digits, `.`, `_`, `:`, `-`. */

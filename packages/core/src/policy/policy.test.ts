@@ -54,6 +54,21 @@ describe('policy validation at construction', () => {
     )
   })
 
+  // JSON.stringify shows NaN and ±Infinity as `null`: a message must show the value that came.
+  it.each<[string, Record<string, unknown>, string]>([
+    ['a NaN allow', { allow: Number.NaN }, 'got `NaN` (number)'],
+    ['an infinite allow', { allow: Number.POSITIVE_INFINITY }, 'got `Infinity` (number)'],
+    ['a NaN class count', { allow: { class: 'plan', counts: { free: Number.NaN } } }, 'got `NaN` (number)'],
+    ['a NaN threshold', { thresholds: [{ at: Number.NaN, action: 'warn' }] }, 'got `NaN` (number)'],
+    ['an infinite weight', { count: { input: Number.NEGATIVE_INFINITY } }, 'got `-Infinity` (number)'],
+    ['a NaN inside an object', { maxTokensPerRequest: { limit: Number.NaN, action: 'refuse' } }, 'got `NaN` (number)'],
+    ['NaN inside an object shown whole', { unidentified: { bucket: Number.NaN } }, 'got `{"bucket":NaN}` (object)'],
+  ])('shows %s as it is, not as null', (_, override, shown) => {
+    const message = configError([{ ...base, ...override }]).message
+    expect(message).toContain(shown)
+    expect(message).not.toContain('null')
+  })
+
   it('rejects duplicate names, incoherent shared counters, and an enforce-only policy that nothing counts for', () => {
     expect(configError([base, base])).toMatchObject({ code: 'InvalidConfiguration', field: 'name' })
     expect(

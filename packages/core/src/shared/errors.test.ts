@@ -33,7 +33,9 @@ describe('errors', () => {
 
   it('describes a refusal and turns it into HTTP headers, rounding the retry up', () => {
     const error = new TokenQuotaExceededError({ code: 'TokenQuotaExceeded', violations: [violation] })
-    expect(error.message).toBe('Token quota "user-daily" exceeded for identifier "alice": 900 used and 50 reserved of 1000, 100 requested; retry in 61s')
+    expect(error.message).toBe(
+      'Token quota "user-daily" exceeded for identifier "alice": needs ~100 tokens, 50 left of 1000 (900 used, 50 reserved); retry in 61s',
+    )
     expect(error.status).toBe(429)
     expect(error.remaining).toBe(50)
     expect(error.toHeaders(0)).toEqual({
@@ -42,6 +44,25 @@ describe('errors', () => {
       'x-ratelimit-remaining-tokens': '50',
       'x-ratelimit-reset-tokens': '61s',
     })
+  })
+
+  it('says, for people, what the refused request needed and what was left, in every unit', () => {
+    // The demo's case: 573 of 700 used, 127 left, and a reservation (prompt estimate + output cap) of 273.
+    const demo = { ...violation, limit: 700, used: 573, reserved: 0, requested: 273, resetAt: 7_200_000, retryAfterMs: 7_200_000 }
+    const refusal = new TokenQuotaExceededError({ code: 'TokenQuotaExceeded', violations: [demo] })
+    expect(refusal.explain()).toBe('user-daily: needs ~273 tokens, 127 left of 700 (retry in 2 h)')
+    expect(refusal.message).toContain('needs ~273 tokens, 127 left of 700 (573 used, 0 reserved)')
+    const dollars = { ...demo, policy: 'user-daily-usd', unit: 'usd' as const, limit: 0.5, used: 0.4, reserved: 0.05, requested: 0.0712 }
+    expect(new TokenQuotaExceededError({ code: 'TokenQuotaExceeded', violations: [dollars] }).explain()).toBe(
+      'user-daily-usd: needs ~$0.0712, $0.05 left of $0.5 (retry in 2 h)',
+    )
+    const requests = { ...demo, policy: 'user-rpm', unit: 'requests' as const, limit: 10, used: 10, requested: 1, retryAfterMs: 30_000 }
+    expect(new TokenQuotaExceededError({ code: 'TokenQuotaExceeded', violations: [requests] }).explain()).toBe(
+      'user-rpm: needs 1 request, 0 left of 10 (retry in 30 s)',
+    )
+    const tooLarge = new TokenQuotaExceededError({ code: 'RequestTooLarge', violations: [{ ...demo, requested: 900, retryAfterMs: null }] })
+    expect(tooLarge.explain()).toBe('user-daily: needs ~900 tokens, more than the whole limit of 700 (waiting will not help)')
+    expect(tooLarge.message).toBe('Token quota "user-daily" for identifier "alice": needs ~900 tokens, more than the whole limit of 700')
   })
 
   it('keeps the cause', () => {

@@ -1,3 +1,5 @@
+import { describeShortfall, roundedAmount, showWait } from './shortfall.js'
+
 const marker = Symbol.for('tokenquota.error')
 
 /** Every code a tokenquota error can carry, grouped by the class that throws it. */
@@ -104,6 +106,17 @@ export class TokenQuotaExceededError extends TokenQuotaError implements QuotaVio
   }
 
   /**
+   * The refusal in one line for people: `user-daily: needs ~273 tokens, 127 left of 700 (retry in 2 h)`.
+   * What the request needs is its reservation (prompt estimate plus output cap), which can be more
+   * than what is left while the window is not yet full.
+   */
+  explain(): string {
+    if (this.code === 'UnknownQuotaClass') return `${this.policy}: no limit for class "${truncate(this.class ?? '')}"`
+    const wait = this.retryAfterMs === null ? 'waiting will not help' : `retry in ${showWait(this.retryAfterMs)}`
+    return `${this.policy}: ${describeShortfall(this, { counts: false })} (${wait})`
+  }
+
+  /**
    * HTTP headers that describe the refusal, in the names OpenAI and Azure use:
    * `Retry-After` (whole seconds, rounded up; absent when waiting cannot help),
    * `x-ratelimit-limit-tokens`, `x-ratelimit-remaining-tokens`, `x-ratelimit-reset-tokens`
@@ -131,18 +144,9 @@ function describeViolation(code: TokenQuotaExceededCode, violation: QuotaViolati
   if (code === 'UnknownQuotaClass') {
     return `Token quota "${violation.policy}" has no limit for class "${truncate(violation.class ?? '')}"${who}; the request is refused`
   }
-  const amount = (value: number) => (violation.unit === 'usd' ? `$${value}` : String(value))
-  const unit = violation.unit === 'usd' ? '' : ` ${violation.unit ?? 'tokens'}`
-  if (code === 'RequestTooLarge') {
-    return `Token quota "${violation.policy}"${who}: the request needs ${amount(violation.requested)}${unit}, more than the limit of ${amount(violation.limit)}`
-  }
+  if (code === 'RequestTooLarge') return `Token quota "${violation.policy}"${who}: ${describeShortfall(violation)}`
   const retry = violation.retryAfterMs === null ? '' : `; retry in ${Math.ceil(violation.retryAfterMs / 1000)}s`
-  return `Token quota "${violation.policy}" exceeded${who}: ${amount(violation.used)} used and ${amount(violation.reserved)} reserved of ${amount(violation.limit)}, ${amount(violation.requested)} requested${retry}`
-}
-
-/** Dollar amounts are counter units (1e-8 dollar) divided out: keep them free of floating-point dust. */
-function roundedAmount(value: number): number {
-  return Math.round(value * 1e8) / 1e8
+  return `Token quota "${violation.policy}" exceeded${who}: ${describeShortfall(violation)}${retry}`
 }
 
 function truncate(text: string): string {

@@ -41,9 +41,10 @@ export function transportFor(client: IORedisLike | NodeRedisLike): ScriptTranspo
  * per operation (reserve across all policies, settle, read), sent with `EVALSHA`.
  *
  * @example
- * import Redis from 'ioredis'
+ * import { Redis } from 'ioredis'
  * import { RedisStore } from '@tokenquota/core/redis'
- * const quota = createTokenQuota({ policies, store: new RedisStore({ client: new Redis(process.env.REDIS_URL) }) })
+ * const client = new Redis(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379')
+ * const quota = createTokenQuota({ policies, store: new RedisStore({ client }) })
  */
 export class RedisStore extends LuaStore {
   constructor(options: RedisStoreOptions) {
