@@ -1,3 +1,3 @@
-import { program } from './program.js'
+import { main } from './program.js'
 
-await program().parseAsync(process.argv)
+await main(process.argv)
