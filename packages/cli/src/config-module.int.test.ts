@@ -75,6 +75,11 @@ describe('--config takes a JS/TS module that exports the policies', { timeout: 6
   it.each([
     ['exports.mjs', 'export const limit = 5\n', /^tokenquota: invalid config: .*exports\.mjs" as the policies: it exports no policies: export default/],
     ['two.mjs', 'export const a = []\nexport const b = []\n', /it exports several policy sets \(a, b\): export the app's as default or as policies\n$/],
+    [
+      'quota.mjs',
+      `import { createTokenQuota } from ${JSON.stringify(new URL('../../core/dist/index.js', import.meta.url).href)}\nexport const quota = createTokenQuota({ policies: [{ name: 'd', identifier: 'user', allow: 5, interval: 1, timeUnit: 'day' }] })\n`,
+      /it exports a TokenQuota \(quota\), whose policies are already built: export the policies or the createTokenQuota options it is made from\n$/,
+    ],
     ['throws.mjs', "throw new Error('boom at import')\n", /^tokenquota: cannot load .*throws\.mjs: boom at import\n$/],
     ['enum.ts', 'enum Plan { Free }\nexport const policies = []\n', /^tokenquota: cannot load .*enum\.ts: Node strips types but does not transform TypeScript/],
     [

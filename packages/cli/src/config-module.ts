@@ -31,6 +31,12 @@ export async function loadConfigModule(path: string): Promise<AppPolicies> {
   const named = Object.entries(exported).filter(([name, value]) => name !== 'default' && name !== 'policies' && optionsOf(value))
   const chosen = optionsOf(exported.default) ?? optionsOf(exported.policies) ?? (named.length === 1 ? optionsOf(named[0]?.[1]) : undefined)
   if (chosen) return chosen
+  const quotas = Object.entries(exported).filter(([, value]) => isTokenQuota(value))
+  if (quotas.length > 0)
+    throw invalid(
+      path,
+      `it exports a TokenQuota (${quotas.map(([name]) => name).join(', ')}), whose policies are already built: export the policies or the createTokenQuota options it is made from`,
+    )
   if (named.length > 1)
     throw invalid(path, `it exports several policy sets (${named.map(([name]) => name).join(', ')}): export the app's as default or as policies`)
   throw invalid(path, 'it exports no policies: export default the policies array or the createTokenQuota options, or export const policies = [...]')
@@ -52,12 +58,16 @@ async function importModule(path: string, absolute: string): Promise<Record<stri
   }
 }
 
-/** `value` as the CLI's options, if it is a policies array or options with one. */
+/** `value` as the CLI's options, if it is a policies array or options with one (a built TokenQuota is not). */
 function optionsOf(value: unknown): AppPolicies | undefined {
   if (Array.isArray(value)) return { policies: value as QuotaPolicy[] }
-  if (typeof value !== 'object' || value === null || !Array.isArray((value as { policies?: unknown }).policies)) return undefined
+  if (typeof value !== 'object' || value === null || !Array.isArray((value as { policies?: unknown }).policies) || isTokenQuota(value)) return undefined
   const { policies, shardKey, unidentified } = value as AppPolicies
   return { policies, ...(typeof shardKey === 'function' ? { shardKey } : {}), ...(unidentified === undefined ? {} : { unidentified }) }
+}
+
+function isTokenQuota(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && typeof (value as { reserve?: unknown }).reserve === 'function' && 'admin' in value
 }
 
 function invalid(path: string, why: string): QuotaConfigError {
