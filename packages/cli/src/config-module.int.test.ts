@@ -72,6 +72,17 @@ describe('--config takes a JS/TS module that exports the policies', { timeout: 6
     expect(JSON.parse(status.stdout)).toMatchObject([{ policy: 'user-hourly', used: 400, allowed: 5000 }])
   })
 
+  it('a module that opens a handle at import (as an app module making its client would) does not keep the CLI running', async () => {
+    const path = await moduleFile('app.mjs', `setInterval(() => undefined, 1000)\n${optionsModule}`)
+    const { quota, flags } = await appOn(path)
+    await spend(quota, { user: 'erin' }, 30, 10)
+    const status = await tokenquota(['status', '--user', 'erin', '--json', ...flags], {}, undefined, 20_000)
+    expect(status.code, status.stderr).toBe(0)
+    expect(JSON.parse(status.stdout)).toMatchObject([{ policy: 'user-hourly', used: 40 }])
+    const unknown = await tokenquota(['status', '--user', 'nobody', ...flags], {}, undefined, 20_000)
+    expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringMatching(/^tokenquota: unknown identifier: user nobody/)])
+  })
+
   it.each([
     ['exports.mjs', 'export const limit = 5\n', /^tokenquota: invalid config: .*exports\.mjs" as the policies: it exports no policies: export default/],
     ['two.mjs', 'export const a = []\nexport const b = []\n', /it exports several policy sets \(a, b\): export the app's as default or as policies\n$/],

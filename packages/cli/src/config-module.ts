@@ -14,6 +14,13 @@ export interface AppPolicies {
 
 const moduleExtensions = ['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts']
 
+let imported = false
+
+/** Whether a config module was imported: it may hold the process open (a client the app's module makes at import). */
+export function importedConfigModule(): boolean {
+  return imported
+}
+
 /** Whether `path` is a JS or TS module (else a YAML or JSON config file). */
 export function isModule(path: string): boolean {
   return moduleExtensions.includes(extname(path).toLowerCase())
@@ -44,6 +51,7 @@ export async function loadConfigModule(path: string): Promise<AppPolicies> {
 
 async function importModule(path: string, absolute: string): Promise<Record<string, unknown>> {
   try {
+    imported = true
     return (await import(pathToFileURL(absolute).href)) as Record<string, unknown>
   } catch (error) {
     const code = (error as { code?: unknown }).code
