@@ -3,7 +3,8 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createTokenQuota, type PolicyInspection, type QuotaContext } from '@tokenquota/core'
 import { loadQuotaConfig } from '@tokenquota/core/config'
-import { RedisStore } from '@tokenquota/core/redis'
+import { RedisStore, RedisUsageStore } from '@tokenquota/core/redis'
+import { trackUsage } from '@tokenquota/core/reports'
 import { temporaryFolder } from '@tokenquota/test-support'
 import { config, spend, tokenquota, useRedisServer } from './testing/harness.js'
 
@@ -110,6 +111,35 @@ describe('an app that shards its keys (hashTag + shardKey)', { timeout: 60_000 }
     ])
     expect((await quota.admin.inspect(alice)).find((row) => row.policy === 'user-daily')).toMatchObject({ used: 1000, allowed: 50_000 })
     expect(await quota.admin.audit()).toEqual([])
+  })
+
+  it("watch with --shard shows the shard's users only (usage is tracked for all shards together)", async () => {
+    const prefix = `shards-watch-${process.pid}`
+    const policies = [{ name: 'user-hourly', identifier: 'user', allow: 5000, interval: 1, timeUnit: 'hour' as const }]
+    const quota = createTokenQuota({ policies, store: new RedisStore({ client: redis.client, prefix, hashTag: true }), shardKey, commitMode: 'await' })
+    const tracking = trackUsage(quota, { store: new RedisUsageStore({ client: redis.client, prefix }) })
+    await spend(quota, { user: 'alice', org: 'acme' }, 300, 100)
+    await spend(quota, { user: 'bob', org: 'globex' }, 30, 10)
+    await tracking.flush()
+    const path = join(await temporaryFolder('tokenquota-cli-shards-'), 'quota.mjs')
+    await writeFile(path, `export const policies = ${JSON.stringify(policies)}\n`)
+    const watched = await tokenquota([
+      'watch',
+      '--count',
+      '1',
+      '--hash-tag',
+      '--shard',
+      'acme',
+      '--config',
+      path,
+      '--redis-url',
+      redis.server.url,
+      '--prefix',
+      prefix,
+    ])
+    expect(watched.code, watched.stderr).toBe(0)
+    expect(watched.stdout).toMatch(/alice\s+400\s+400\/5,000 8%/)
+    expect(watched.stdout).not.toContain('bob')
   })
 
   it("--shard '' reaches the callers without a shard", async () => {
