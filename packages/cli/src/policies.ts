@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs'
 import { createTokenQuota, type QuotaStore, type TokenQuota } from '@tokenquota/core'
-import { loadQuotaConfig } from '@tokenquota/core/config'
+import { loadQuotaConfig, type QuotaAlert } from '@tokenquota/core/config'
 import { CliError } from './cli-error.js'
 import { type AppPolicies, isModule, loadConfigModule } from './config-module.js'
 import { type ShardFlags, shardKeyOf } from './shard.js'
@@ -14,7 +14,7 @@ export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = pr
 }
 
 /** The app's policies from a YAML/JSON config or a JS/TS module. A broken config throws `QuotaConfigError` (exit code 2). */
-export async function loadPolicies(path: string): Promise<AppPolicies & { readonly alerts?: Awaited<ReturnType<typeof loadQuotaConfig>>['alerts'] }> {
+export async function loadPolicies(path: string): Promise<AppPolicies & { readonly alerts?: readonly QuotaAlert[] }> {
   return isModule(path) ? loadConfigModule(path) : loadQuotaConfig(path)
 }
 
