@@ -1,5 +1,5 @@
-import { readFile, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { copyFile, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -175,13 +175,17 @@ describe('tokenquota CLI against a real redis-server', { timeout: 60_000 }, () =
     const readme = await readFile(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8')
     const section = readme.slice(readme.indexOf('### The `tokenquota` CLI'))
     const lines = /```sh\n([\s\S]*?)```/.exec(section)![1]!.trim().split('\n')
-    expect(lines.length).toBeGreaterThanOrEqual(8)
+    expect(lines.length).toBeGreaterThanOrEqual(9)
+    // The operator's folder: the app's token_limits.yaml and the module that defines its policies in code.
+    const folder = await temporaryFolder('tokenquota-cli-readme-')
+    await copyFile(config, join(folder, 'token_limits.yaml'))
+    await copyFile(fileURLToPath(new URL('testing/quota-policies.ts', import.meta.url)), join(folder, 'quota-policies.ts'))
     for (const line of lines) {
       const command = line.replace(/\s+#.*$/, '')
       const args = [...command.matchAll(/"([^"]*)"|(\S+)/g)].map((match) => match[1] ?? match[2]!).slice(1)
       // The app's store and policies come from the environment, as an operator would set them; watch stops after one frame.
       const extra = args[0] === 'watch' ? ['--count', '1'] : []
-      const outcome = await tokenquota([...args, ...extra], { REDIS_URL: server.url, TOKENQUOTA_CONFIG: config }, dirname(config))
+      const outcome = await tokenquota([...args, ...extra], { REDIS_URL: server.url, TOKENQUOTA_CONFIG: config }, folder)
       expect(outcome.code, `${line}\n${outcome.stderr}`).toBe(0)
     }
   })

@@ -1,3 +1,9 @@
-import { program } from './program.js'
+import { importedConfigModule } from './config-module.js'
+import { main } from './program.js'
 
-await program().parseAsync(process.argv)
+await main(process.argv)
+if (importedConfigModule()) {
+  // The command is done; what the app's module opened at import (a Redis client, a timer) must not keep the CLI running.
+  for (const stream of [process.stdout, process.stderr]) await new Promise((flushed) => stream.write('', flushed))
+  process.exit()
+}

@@ -12,6 +12,8 @@ export interface StoreFlags {
   readonly redisUrl?: string
   /** Key prefix the app's stores use. */
   readonly prefix: string
+  /** The app's store sets `hashTag` (Redis Cluster). */
+  readonly hashTag?: boolean
   /** Longest wait for the store to answer, in seconds, as typed. @default '10' */
   readonly timeout?: string
 }
@@ -33,13 +35,23 @@ export interface Connection {
 export async function connect(flags: StoreFlags, env: NodeJS.ProcessEnv = process.env): Promise<Connection> {
   const timeoutMs = secondsOf(flags.timeout ?? '10', '--timeout')
   const url = flags.redisUrl ?? env.REDIS_URL
-  if (url) return connectRedis(url, flags.prefix, timeoutMs)
+  if (url) return connectRedis(url, keysOf(flags), timeoutMs)
   const [restUrl, token] = [env.UPSTASH_REDIS_REST_URL, env.UPSTASH_REDIS_REST_TOKEN]
-  if (restUrl && token) return connectUpstash(restUrl, token, flags.prefix, timeoutMs)
+  if (restUrl && token) return connectUpstash(restUrl, token, keysOf(flags), timeoutMs)
   throw new CliError('no store to read: pass --redis-url, or set REDIS_URL, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN')
 }
 
-async function connectRedis(url: string, prefix: string, timeoutMs: number): Promise<Connection> {
+/** The app's key options: its prefix, and its hash tags if it sets them. */
+interface KeyOptions {
+  readonly prefix: string
+  readonly hashTag: boolean
+}
+
+function keysOf(flags: StoreFlags): KeyOptions {
+  return { prefix: flags.prefix, hashTag: flags.hashTag === true }
+}
+
+async function connectRedis(url: string, keys: KeyOptions, timeoutMs: number): Promise<Connection> {
   const where = redactUrl(url)
   let protocol: string
   try {
@@ -70,8 +82,8 @@ async function connectRedis(url: string, prefix: string, timeoutMs: number): Pro
     throw new StoreUnreachableError(`cannot connect to Redis at ${where}: ${scrub((cause ?? (error as Error)).message)}`)
   }
   return {
-    store: new RedisStore({ client, prefix, timeoutMs }),
-    usage: new RedisUsageStore({ client, prefix }),
+    store: new RedisStore({ client, ...keys, timeoutMs }),
+    usage: new RedisUsageStore({ client, prefix: keys.prefix }),
     where,
     close: async () => {
       client.disconnect()
@@ -79,7 +91,7 @@ async function connectRedis(url: string, prefix: string, timeoutMs: number): Pro
   }
 }
 
-async function connectUpstash(restUrl: string, token: string, prefix: string, timeoutMs: number): Promise<Connection> {
+async function connectUpstash(restUrl: string, token: string, keys: KeyOptions, timeoutMs: number): Promise<Connection> {
   rememberSecret(token)
   const where = redactUrl(restUrl)
   // A fresh signal per request; no retries, so one call waits at most the timeout.
@@ -96,8 +108,8 @@ async function connectUpstash(restUrl: string, token: string, prefix: string, ti
     eval: (source: string, options: { keys: string[]; arguments: string[] }) => client.eval(source, options.keys, options.arguments),
   }
   return {
-    store: new UpstashStore({ client, prefix, timeoutMs }),
-    usage: new RedisUsageStore({ client: scripts, prefix }),
+    store: new UpstashStore({ client, ...keys, timeoutMs }),
+    usage: new RedisUsageStore({ client: scripts, prefix: keys.prefix }),
     where,
     close: async () => undefined,
   }

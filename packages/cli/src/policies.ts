@@ -1,17 +1,32 @@
 import { existsSync } from 'node:fs'
 import { createTokenQuota, type QuotaStore, type TokenQuota } from '@tokenquota/core'
-import { loadQuotaConfig } from '@tokenquota/core/config'
+import { loadQuotaConfig, type QuotaAlert } from '@tokenquota/core/config'
 import { CliError } from './cli-error.js'
+import { type AppPolicies, isModule, loadConfigModule } from './config-module.js'
+import { type ShardFlags, shardKeyOf } from './shard.js'
 
 /** The config file: `--config`, else `TOKENQUOTA_CONFIG`, else `./token_limits.yaml` if there is one. */
 export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
   const path = flag ?? env.TOKENQUOTA_CONFIG ?? (existsSync('token_limits.yaml') ? 'token_limits.yaml' : undefined)
-  if (!path) throw new CliError('no policies: pass --config token_limits.yaml (the file your app loads), or set TOKENQUOTA_CONFIG')
+  if (!path)
+    throw new CliError('no policies: pass --config token_limits.yaml (the file your app loads, or a module exporting its policies), or set TOKENQUOTA_CONFIG')
   return path
 }
 
-/** The app's policies on the app's store: what the app would decide, seen from here. A broken config throws `QuotaConfigError` (exit code 2). */
-export async function quotaOn(store: QuotaStore, configFlag: string | undefined): Promise<TokenQuota> {
-  const { policies } = await loadQuotaConfig(configPath(configFlag))
-  return createTokenQuota({ policies, store, prices: [] })
+/** The app's policies from a YAML/JSON config or a JS/TS module. A broken config throws `QuotaConfigError` (exit code 2). */
+export async function loadPolicies(path: string): Promise<AppPolicies & { readonly alerts?: readonly QuotaAlert[] }> {
+  return isModule(path) ? loadConfigModule(path) : loadQuotaConfig(path)
+}
+
+/** The app's policies on the app's store: what the app would decide, seen from here. */
+export async function quotaOn(store: QuotaStore, flags: ShardFlags & { readonly config?: string }): Promise<TokenQuota> {
+  const app = await loadPolicies(configPath(flags.config))
+  const shardKey = shardKeyOf(flags, app.shardKey)
+  return createTokenQuota({
+    policies: app.policies,
+    store,
+    prices: [],
+    ...(app.unidentified === undefined ? {} : { unidentified: app.unidentified }),
+    ...(shardKey === undefined ? {} : { shardKey }),
+  })
 }

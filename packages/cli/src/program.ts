@@ -1,60 +1,24 @@
-import { Command, Option } from 'commander'
+import { readFileSync } from 'node:fs'
+import { Command, CommanderError } from 'commander'
 import { check } from './commands/check.js'
 import { clear, grant, setAllow } from './commands/overrides.js'
 import { report } from './commands/report.js'
 import { reset } from './commands/reset.js'
 import { status } from './commands/status.js'
 import { watch } from './commands/watch.js'
-import { collect } from './context.js'
-import { failureOf, StoreUnreachableError } from './cli-error.js'
+import { exitCodes, failureOf, StoreUnreachableError } from './cli-error.js'
+import { withCaller, withIdempotencyKey, withOverride, withPolicies } from './flags.js'
 import { printable } from './printable.js'
 import { scrub } from './secrets.js'
+import { strictUsage } from './usage.js'
 
-/** Store and config options every command that reads the app's counters takes. */
-function withStore(command: Command): Command {
-  return command
-    .addOption(
-      new Option(
-        '--redis-url <url>',
-        'the Redis the app counts in (default: $REDIS_URL, else Upstash from $UPSTASH_REDIS_REST_URL and $UPSTASH_REDIS_REST_TOKEN)',
-      ),
-    )
-    .option('--prefix <prefix>', "the stores' key prefix", 'tokenquota')
-    .option('--timeout <seconds>', 'give up when the store does not answer within this many seconds (exit code 1)', '10')
-}
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 
-function withPolicies(command: Command): Command {
-  return withStore(command).option(
-    '--config <file>',
-    'the policies: the token_limits.yaml (or .json) the app loads (default: $TOKENQUOTA_CONFIG, else ./token_limits.yaml)',
-  )
-}
-
-function withCaller(command: Command): Command {
-  return command
-    .option('--user <id>', 'the user')
-    .option('--org <id>', 'the organization')
-    .option('--project <id>', 'the project')
-    .option('--plan <name>', 'the plan (for class-based limits)')
-    .option('--context <key=value>', 'another context key (repeatable)', collect)
-}
-
-/** `--idempotency-key`: a re-run after a timeout applies nothing twice. */
-function withIdempotencyKey(command: Command): Command {
-  return command.option(
-    '--idempotency-key <key>',
-    'names this change: run again with the same key within 24 h, it is not applied again (each policy it changes gets <key>:<policy>)',
-  )
-}
-
-function withOverride(command: Command): Command {
-  return withIdempotencyKey(withCaller(withPolicies(command)))
-    .option('--policy <name>', "one policy (default: the caller's own enforcing policies, if they count one unit)")
-    .option('--class <name>', 'every identifier of this class (with --policy), instead of one caller')
-    .option('--yes', 'confirm a set or clear over several counters')
-    .option('--until <when>', 'when it ends: a date (2026-12-01), a date-time, or a duration (2h, 7d)')
-    .option('--reason <text>', 'why, for the audit log')
-    .option('--operator <name>', 'who, for the audit log (default: $USER)')
+/** Prints what failed as one line on stderr and sets the exit code. */
+function fail(error: unknown, afterword = ''): void {
+  const { message, exitCode } = failureOf(error)
+  process.stderr.write(`tokenquota: ${printable(scrub(message + afterword))}\n`)
+  process.exitCode = exitCode
 }
 
 /** Runs a command's action; a failure prints one line to stderr and sets the exit code. */
@@ -63,9 +27,7 @@ function run<Args extends unknown[]>(action: (...args: Args) => Promise<void>, a
     try {
       await action(...args)
     } catch (error) {
-      const { message, exitCode } = failureOf(error)
-      process.stderr.write(`tokenquota: ${printable(scrub(message + (afterword?.(error) ?? '')))}\n`)
-      process.exitCode = exitCode
+      fail(error, afterword?.(error))
     }
   }
 }
@@ -84,8 +46,12 @@ function runWrite<Flags extends { readonly idempotencyKey?: string }>(action: (f
 
 /** The `tokenquota` command line. */
 export function program(): Command {
-  const cli = new Command('tokenquota').description('Per-user LLM token quotas, from a terminal next to production.').showHelpAfterError()
-  cli.addHelpText('after', '\nExit codes: 0 done; 1 the store did not answer (refused, or silent past --timeout); 2 a bad flag, URL, config or identifier.')
+  const cli = new Command('tokenquota').description('Per-user LLM token quotas, from a terminal next to production.')
+  cli.version(version, '-v, --version', 'print the version')
+  cli.addHelpText(
+    'after',
+    `\nEvery command but check takes the connection flags (--redis-url, --prefix, --hash-tag, --timeout) and --config; check reads only its file (no store).\n${exitCodes}`,
+  )
 
   withCaller(withPolicies(cli.command('status').description("a caller's windows: used, reserved, limit in force, reset, overrides, last refusal")))
     .option('--json', 'JSON for scripts')
@@ -110,7 +76,7 @@ export function program(): Command {
 
   withOverride(cli.command('clear').description('remove the overrides and grants of a caller or a class')).action(runWrite((flags) => clear(flags)))
 
-  withStore(cli.command('report').description('top consumers, burn rate and projection (from the usage the app tracks with trackUsage on Redis)'))
+  withPolicies(cli.command('report').description('top consumers, burn rate and projection (from the usage the app tracks with trackUsage on Redis)'))
     .option('--since <days>', 'how far back, in days (e.g. 7d)', '7d')
     .option('--by <dimension>', 'user, model, project, org or tag', 'user')
     .option('--top <n>', 'how many consumers', '10')
@@ -119,8 +85,8 @@ export function program(): Command {
 
   cli
     .command('check')
-    .description('validate a config file and print the policies it makes')
-    .argument('<file>', 'token_limits.yaml or a .json config')
+    .description('validate a config file and print the policies it makes (reads only the file: no store)')
+    .argument('<file>', 'token_limits.yaml, a .json config, or a .js/.mjs/.ts module exporting the policies')
     .option('--json', 'JSON for scripts')
     .action(run((file: string, flags: { json?: boolean }) => check(file, flags)))
 
@@ -130,5 +96,17 @@ export function program(): Command {
     .option('--count <n>', 'stop after this many refreshes')
     .action(run((flags) => watch(flags)))
 
+  strictUsage(cli)
   return cli
+}
+
+/** Runs `tokenquota` on `argv`: a usage error is one line and exit code 2, `--help` and `--version` exit 0. */
+export async function main(argv: readonly string[]): Promise<void> {
+  try {
+    await program().parseAsync(argv)
+  } catch (error) {
+    if (!(error instanceof CommanderError)) return fail(error)
+    // Help asked for exits 0; help printed because no command was named is a usage error.
+    process.exitCode = error.code === 'commander.help' ? 2 : error.exitCode
+  }
 }

@@ -75,11 +75,8 @@ export async function inspectKnown(quota: TokenQuota, context: QuotaContext): Pr
 export async function scopedTargets(quota: TokenQuota, flags: ScopeFlags, action: AdminAction, amountFlag?: AmountFlag): Promise<ScopedTarget[]> {
   if (flags.class !== undefined) {
     if (!flags.policy) throw new CliError('--class needs --policy (the policy whose class allow changes)')
-    // A context names the class's shard (with a shardKey, each shard keeps its own overrides).
-    const shard = contextOf(flags)
-    return [
-      { target: Object.keys(shard).length === 0 ? { policy: flags.policy, class: flags.class } : { policy: flags.policy, class: flags.class, context: shard } },
-    ]
+    // The context names the class's shard (with a shardKey, each shard keeps its own overrides).
+    return [{ target: { policy: flags.policy, class: flags.class, context: contextOf(flags) } }]
   }
   const context = contextOf(flags)
   const subject = subjectOf(context)

@@ -3,8 +3,9 @@ import { checkClasses } from './classes.js'
 import { CliError } from './cli-error.js'
 import { connect, type Connection, type StoreFlags } from './connect.js'
 import { quotaOn } from './policies.js'
+import type { ShardFlags } from './shard.js'
 
-export interface SessionFlags extends StoreFlags {
+export interface SessionFlags extends StoreFlags, ShardFlags {
   readonly config?: string
 }
 
@@ -12,7 +13,7 @@ export interface SessionFlags extends StoreFlags {
 export async function withQuota<T>(flags: SessionFlags, work: (quota: TokenQuota, connection: Connection) => Promise<T>): Promise<T> {
   const connection = await connect(flags)
   try {
-    return await work(await quotaOn(connection.store, flags.config), connection)
+    return await work(await quotaOn(connection.store, flags), connection)
   } finally {
     await connection.close()
   }

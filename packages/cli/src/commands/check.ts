@@ -1,13 +1,14 @@
 import { createTokenQuota, type TokenQuota } from '@tokenquota/core'
-import { loadQuotaConfig } from '@tokenquota/core/config'
+import { loadPolicies } from '../policies.js'
 import { printJson } from '../session.js'
 import { amount, table } from '../table.js'
 
 type Policy = TokenQuota['policies'][number]
 
-/** `tokenquota check token_limits.yaml`: validates a config and prints the policies it makes. */
+/** `tokenquota check token_limits.yaml` (or a policies module): validates a config and prints the policies it makes. */
 export async function check(path: string, flags: { readonly json?: boolean }): Promise<void> {
-  const config = await loadQuotaConfig(path) // validates: a broken file throws QuotaConfigError (exit code 2)
+  const loaded = await loadPolicies(path) // validates: a broken file throws QuotaConfigError (exit code 2)
+  const config = { ...loaded, alerts: loaded.alerts ?? [] }
   const { policies } = createTokenQuota({ policies: config.policies, prices: [] })
   const rows = policies.map((policy) => ({
     name: policy.name,

@@ -25,15 +25,25 @@ export interface PlanRow {
   readonly rows: readonly PolicyInspection[]
 }
 
-/** The plans (of `plans`) a user's counters show activity under; with no plan-based policy, the one lookup. */
-export async function userPlans(quota: TokenQuota, context: QuotaContext, user: string, plans: ReadonlyArray<string | undefined>): Promise<PlanRow[]> {
+/**
+ * The plans (of `plans`) a user's counters show activity under; with no plan-based policy, the one
+ * lookup, kept without activity unless `sharded`: the usage lists every shard's users, and a user of
+ * another shard has no counter in this one.
+ */
+export async function userPlans(
+  quota: TokenQuota,
+  context: QuotaContext,
+  user: string,
+  plans: ReadonlyArray<string | undefined>,
+  sharded = false,
+): Promise<PlanRow[]> {
   const found = await Promise.all(
     plans.map(async (plan) => {
       const rows = await quota.admin.inspect({ ...context, user, ...(plan === undefined ? {} : { plan }) })
       return { plan, rows }
     }),
   )
-  if (plans.length === 1 && plans[0] === undefined) return found
+  if (plans.length === 1 && plans[0] === undefined) return sharded ? found.filter(({ rows }) => rows.some(isActive)) : found
   return found.filter(({ plan, rows }) => rows.some((row) => row.class === plan && isActive(row)))
 }
 

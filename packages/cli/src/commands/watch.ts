@@ -39,7 +39,7 @@ async function frame(quota: TokenQuota, connection: Connection, flags: WatchFlag
   const context = contextOf(flags)
   const rows = await Promise.all(
     today.consumers.slice(0, top).map(async (user) =>
-      (await userPlans(quota, context, user.name, plans)).map(({ plan, rows: inspected }) => [
+      (await userPlans(quota, context, user.name, plans, flags.hashTag === true)).map(({ plan, rows: inspected }) => [
         user.name,
         ...(byPlan ? [plan ?? ''] : []),
         amount(user.tokens, 'tokens'),

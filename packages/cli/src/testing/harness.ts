@@ -26,12 +26,13 @@ const clockEnvironment = Object.fromEntries(
   ['NODE_OPTIONS', 'TOKENQUOTA_CLOCK_SHIFT_MS'].flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name] as string]])),
 )
 
-/** Runs `tokenquota …` with only the environment given (no REDIS_URL of the machine's). */
-export async function tokenquota(args: readonly string[], env: Record<string, string> = {}, cwd?: string): Promise<Outcome> {
+/** Runs `tokenquota …` with only the environment given (no REDIS_URL of the machine's); a run past `timeoutMs` is killed (code `null`). */
+export async function tokenquota(args: readonly string[], env: Record<string, string> = {}, cwd?: string, timeoutMs = 0): Promise<Outcome> {
   try {
     const { stdout, stderr } = await run(process.execPath, [cli, ...args], {
       env: { PATH: process.env.PATH ?? '', USER: 'ops-test', ...clockEnvironment, ...env },
       cwd,
+      timeout: timeoutMs,
     })
     return { code: 0, stdout, stderr }
   } catch (error) {
