@@ -74,10 +74,11 @@ function onSdkVersions(
 /**
  * Tests that start processes, servers or browsers (redis-server, the CLI, the examples, Chromium,
  * workerd): each file in a fresh worker, as before, so one file's servers and children never
- * outlive it into another's.
+ * outlive it into another's. A file's tests marked concurrent run at most one per core at a time:
+ * their processes start side by side without stretching each test past its timeout on a busy machine.
  */
 function integration(name: string, root: string, include: string[]): TestProjectInlineConfiguration {
-  return { extends: true, test: { name, root, include } }
+  return { extends: true, test: { name, root, include, maxConcurrency: availableParallelism() } }
 }
 
 // LangChain logs each quota refusal it rethrows: those expected lines are dropped, nothing else.
@@ -90,9 +91,6 @@ export default defineConfig({
     // a CLI process; a hung test still fails, and no test depends on these being short.
     testTimeout: 20_000,
     hookTimeout: 30_000,
-    // One worker per core, not Vitest's default of one less: the integration tests spend much of
-    // their time waiting on the processes they start, and on 2 cores one worker left a core idle.
-    maxWorkers: Math.max(2, availableParallelism()),
     projects: [
       // A runtime without AsyncLocalStorage: vi.mock('node:async_hooks') needs a fresh module graph.
       ...unit('core', { isolated: ['src/engine/context-scope.test.ts'] }),

@@ -133,12 +133,12 @@ describe('tokenquota CLI against a real redis-server', { timeout: 60_000, concur
     expect(watched.stdout).toMatch(/alice\s+premium\s+1,000\s+1,000\/50,000 2%/)
   })
 
-  it('check validates a config and prints its policies; a broken one exits 2 naming the field', async () => {
+  it('check validates a config and prints its policies; a broken one exits 2 naming the field', async (context) => {
     const valid = await tokenquota(['check', config])
     expect(valid.code).toBe(0)
     expect(valid.stdout).toMatch(/user-daily\s+user\s+premium: 50,000, standard: 10,000\s+1 day/)
 
-    const folder = await temporaryFolder('tokenquota-cli-')
+    const folder = await temporaryFolder('tokenquota-cli-', context)
     const broken = join(folder, 'token_limits.yaml')
     await writeFile(broken, 'users:\n  tier_premium:\n    daily_limit: -5\n')
     const failed = await tokenquota(['check', broken])
