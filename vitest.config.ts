@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config'
 
@@ -23,8 +24,37 @@ function versionOf(root: string, aliasPackage: string): string {
   return (JSON.parse(readFileSync(manifest ?? source(`./node_modules/${aliasPackage}/package.json`), 'utf8')) as { version: string }).version
 }
 
+const sharedWorker = source('./packages/test-support/src/shared-worker.ts')
+
+type UnitOptions = { isolated?: string[]; exclude?: string[]; setupFiles?: string[] } & TestProjectInlineConfiguration['test']
+
 /**
- * An adapter's tests once more, with its SDKs resolved to other versions: npm aliases among the
+ * A package's unit tests (`src/**\/*.test.ts`, not `*.int.test.ts`): no process, server or file
+ * of their own beyond an in-process msw server, so their files share a worker one after another
+ * (`isolate: false`: one start-up and one module graph per worker, not per file), and a setup
+ * file puts back what a file changed in the worker's globals. `isolated`: files that need a fresh
+ * module graph (a `vi.mock` of a module others import), run in a project of their own.
+ */
+function unit(name: string, { isolated = [], exclude = [], setupFiles = [], ...test }: UnitOptions = {}): TestProjectInlineConfiguration[] {
+  const root = `./packages/${name.split(' ')[0]}`
+  const shared: TestProjectInlineConfiguration = {
+    extends: true,
+    test: {
+      ...test,
+      name,
+      root,
+      include: ['src/**/*.test.ts'],
+      exclude: ['src/**/*.int.test.ts', ...isolated, ...exclude],
+      isolate: false,
+      setupFiles: [...setupFiles, sharedWorker],
+    },
+  }
+  if (isolated.length === 0) return [shared]
+  return [shared, { extends: true, test: { ...test, name: `${name} (isolated)`, root, include: isolated, setupFiles } }]
+}
+
+/**
+ * An adapter's unit tests once more, with its SDKs resolved to other versions: npm aliases among the
  * adapter's devDependencies (`"anthropic-sdk-floor": "npm:@anthropic-ai/sdk@0.72.0"`), given as
  * `{ sdk: alias }`. Each adapter runs on the lowest version its peer range allows and on the newest
  * published one. `exclude`: test files that do not depend on the SDK's version (run once).
@@ -34,16 +64,25 @@ function versionOf(root: string, aliasPackage: string): string {
 function onSdkVersions(
   adapter: string,
   sdks: Record<string, string>,
-  { exclude = [], inline = [] }: { exclude?: string[]; inline?: RegExp[] } = {},
+  { exclude = [], inline = [], setupFiles = [] }: { exclude?: string[]; inline?: RegExp[]; setupFiles?: string[] } = {},
 ): TestProjectInlineConfiguration {
-  const root = `./packages/${adapter}`
-  const versions = Object.entries(sdks).map(([sdk, aliasPackage]) => `${sdk} ${versionOf(root, aliasPackage)}`)
-  return {
-    extends: true,
-    resolve: { alias: sdks },
-    test: { name: `${adapter} (${versions.join(', ')})`, root, include: ['src/**/*.test.ts'], exclude, server: { deps: { inline } } },
-  }
+  const versions = Object.entries(sdks).map(([sdk, aliasPackage]) => `${sdk} ${versionOf(`./packages/${adapter}`, aliasPackage)}`)
+  const [project] = unit(`${adapter} (${versions.join(', ')})`, { exclude, setupFiles, server: { deps: { inline } } })
+  return { ...project!, resolve: { alias: sdks } }
 }
+
+/**
+ * Tests that start processes, servers or browsers (redis-server, the CLI, the examples, Chromium,
+ * workerd): each file in a fresh worker, as before, so one file's servers and children never
+ * outlive it into another's. A file's tests marked concurrent run at most one per core at a time:
+ * their processes start side by side without stretching each test past its timeout on a busy machine.
+ */
+function integration(name: string, root: string, include: string[]): TestProjectInlineConfiguration {
+  return { extends: true, test: { name, root, include, maxConcurrency: availableParallelism() } }
+}
+
+// LangChain logs each quota refusal it rethrows: those expected lines are dropped, nothing else.
+const langchainSetup = [source('./packages/test-support/src/expected-handler-errors.ts')]
 
 // LangChain's packages built on @langchain/core, bundled so that they import the aliased version.
 const langchainInline = [/@langchain\//, /\/langchain\//]
@@ -56,88 +95,29 @@ const config = defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     projects: [
-      {
-        extends: true,
-        test: {
-          name: 'core',
-          root: './packages/core',
-          include: ['src/**/*.test.ts'],
-        },
-      },
-      {
-        extends: true,
-        test: {
-          name: 'openai',
-          root: './packages/openai',
-          include: ['src/**/*.test.ts'],
-        },
-      },
-      {
-        extends: true,
-        test: {
-          name: 'ai-sdk',
-          root: './packages/ai-sdk',
-          include: ['src/**/*.test.ts'],
-        },
-      },
+      // A runtime without AsyncLocalStorage: vi.mock('node:async_hooks') needs a fresh module graph.
+      ...unit('core', { isolated: ['src/engine/context-scope.test.ts'] }),
+      ...unit('openai'),
+      ...unit('ai-sdk'),
       // The AI SDK 5's providers are @ai-sdk/*@2 (LanguageModelV2).
       onSdkVersions('ai-sdk', { ai: 'ai-floor', '@ai-sdk/openai': 'ai-sdk-openai-floor' }, { exclude: ['src/dense-prompts.test.ts'] }),
-      {
-        extends: true,
-        test: {
-          name: 'anthropic',
-          root: './packages/anthropic',
-          include: ['src/**/*.test.ts'],
-        },
-      },
+      ...unit('anthropic'),
       // The estimator's corpus tests do not depend on the SDK: they run once, on the newest.
       onSdkVersions('anthropic', { '@anthropic-ai/sdk': 'anthropic-sdk-floor' }, { exclude: ['src/dense-prompts.test.ts'] }),
       onSdkVersions('anthropic', { '@anthropic-ai/sdk': 'anthropic-v0' }, { exclude: ['src/dense-prompts.test.ts'] }),
-      {
-        extends: true,
-        test: {
-          name: 'gemini',
-          root: './packages/gemini',
-          include: ['src/**/*.test.ts'],
-        },
-      },
+      ...unit('gemini'),
       onSdkVersions('gemini', { '@google/genai': 'genai-floor', '@google/generative-ai': 'generative-ai-floor' }, { exclude: ['src/dense-prompts.test.ts'] }),
-      {
-        extends: true,
-        test: {
-          name: 'langchain',
-          root: './packages/langchain',
-          include: ['src/**/*.test.ts'],
-          // LangChain logs each quota refusal it rethrows: those expected lines are dropped, nothing else.
-          setupFiles: [source('./packages/test-support/src/expected-handler-errors.ts')],
-        },
-      },
+      ...unit('langchain', { setupFiles: langchainSetup }),
       // LangChain's integrations (@langchain/openai, …) need @langchain/core 1.3.4 or later.
-      onSdkVersions('langchain', { '@langchain/core': 'langchain-core-floor' }, { exclude: ['src/dense-prompts.test.ts'], inline: langchainInline }),
-      {
-        extends: true,
-        test: {
-          name: 'cli',
-          root: './packages/cli',
-          include: ['src/**/*.test.ts'],
-        },
-      },
-      {
-        extends: true,
-        test: {
-          name: 'examples',
-          root: './examples',
-          include: ['*/**/*.test.ts'],
-        },
-      },
-      {
-        extends: true,
-        test: {
-          name: 'repository',
-          root: './scripts',
-          include: ['*.test.ts'],
-        },
-      },
+      onSdkVersions(
+        'langchain',
+        { '@langchain/core': 'langchain-core-floor' },
+        { exclude: ['src/dense-prompts.test.ts'], inline: langchainInline, setupFiles: langchainSetup },
+      ),
+      integration('core (integration)', './packages/core', ['src/**/*.int.test.ts']),
+      integration('cli', './packages/cli', ['src/**/*.test.ts']),
+      integration('examples', './examples', ['*/**/*.test.ts']),
+      integration('repository', './scripts', ['*.test.ts']),
     ],
   },
 })
@@ -150,7 +130,10 @@ const config = defineConfig({
 const latestSdks = process.env.TOKENQUOTA_LATEST_SDKS
 if (latestSdks && config.test) {
   config.test.projects = Object.entries(JSON.parse(latestSdks) as Record<string, Record<string, string>>).map(([adapter, sdks]) =>
-    onSdkVersions(adapter, sdks, { exclude: ['src/dense-prompts.test.ts'], inline: adapter === 'langchain' ? langchainInline : [] }),
+    onSdkVersions(adapter, sdks, {
+      exclude: ['src/dense-prompts.test.ts'],
+      ...(adapter === 'langchain' ? { inline: langchainInline, setupFiles: langchainSetup } : {}),
+    }),
   )
 }
 

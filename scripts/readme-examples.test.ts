@@ -31,6 +31,7 @@ describe('README examples', () => {
     endpoint = await startLocalOpenAI()
     anthropic = await startLocalAnthropic()
     redis = await startRedisServer()
+    await mkdir(scratch, { recursive: true })
   })
   afterAll(async () => {
     await endpoint.close()
@@ -43,8 +44,11 @@ describe('README examples', () => {
     expect(runnable.length).toBeGreaterThanOrEqual(4)
   })
 
-  it.each(runnable.map((block, index) => [index, block]))('example %i runs', async (index, block) => {
-    await mkdir(scratch, { recursive: true })
+  // Each example is its own Node process on its own quota (Redis: one example, under its own prefix),
+  // and the local endpoints answer by the question: they run side by side, and so each has a minute
+  // (Node processes loading the SDKs at once on a loaded 2-core machine); a hung one still fails.
+  const sideBySide = { timeout: 60_000 }
+  it.concurrent.for(runnable.map((block, index) => [index, block] as const))('example %i runs', sideBySide, async ([index, block], { expect }) => {
     const file = `${scratch}example-${index}.mts`
     await writeFile(file, block)
     // Relative paths in the examples (token_limits.yaml) resolve against the fixtures folder.

@@ -87,7 +87,9 @@ const runtimes = [
   ["Vercel's edge-runtime without AsyncLocalStorage", (env: Record<string, string>) => inEdgeRuntime(env, false)],
 ] as const
 
-describe.each(runtimes)('the bundled edge app on %s', (_name, start) => {
+// Each test starts a runtime of its own for a user of its own: the six run side by side (starting
+// workerd is most of a test's time).
+describe.concurrent.each(runtimes)('the bundled edge app on %s', (_name, start) => {
   it.each(['memory', 'upstash'] as const)(
     'reserves and charges the OpenAI SDK and an AI SDK model, then answers 429 with headers (%s store)',
     async (store) => {

@@ -24,7 +24,9 @@ const app = (prefix?: string) => appOn(client, server.url, prefix)
 
 const alice = { user: 'alice', plan: 'premium', project: 'production' }
 
-describe('tokenquota CLI against a real redis-server', { timeout: 60_000 }, () => {
+// Each test is an app of its own (its own key prefix; the README's commands, the default one): they
+// run side by side, as the CLI processes they start spend most of their time starting.
+describe('tokenquota CLI against a real redis-server', { timeout: 60_000, concurrent: true }, () => {
   it('status shows a caller after traffic, as a table and as JSON; reset zeroes the window the app then sees', async () => {
     const { quota, flags } = await app()
     await spendMany(quota, alice, 10_000)
@@ -131,12 +133,12 @@ describe('tokenquota CLI against a real redis-server', { timeout: 60_000 }, () =
     expect(watched.stdout).toMatch(/alice\s+premium\s+1,000\s+1,000\/50,000 2%/)
   })
 
-  it('check validates a config and prints its policies; a broken one exits 2 naming the field', async () => {
+  it('check validates a config and prints its policies; a broken one exits 2 naming the field', async (context) => {
     const valid = await tokenquota(['check', config])
     expect(valid.code).toBe(0)
     expect(valid.stdout).toMatch(/user-daily\s+user\s+premium: 50,000, standard: 10,000\s+1 day/)
 
-    const folder = await temporaryFolder('tokenquota-cli-')
+    const folder = await temporaryFolder('tokenquota-cli-', context)
     const broken = join(folder, 'token_limits.yaml')
     await writeFile(broken, 'users:\n  tier_premium:\n    daily_limit: -5\n')
     const failed = await tokenquota(['check', broken])
@@ -148,23 +150,26 @@ describe('tokenquota CLI against a real redis-server', { timeout: 60_000 }, () =
 
   it('exits 2 (1 for an unreachable server) with a clear message, and no credentials, on a bad URL, an unreachable server, no store, or an unknown identifier', async () => {
     const { flags } = await app()
-    const badScheme = await tokenquota(['status', '--user', 'alice', '--config', config, '--redis-url', 'http://admin:hunter2@example.com'])
+    // Five separate processes that share nothing: started together.
+    const [badScheme, unreachable, none, unknown, noPolicy] = await Promise.all([
+      tokenquota(['status', '--user', 'alice', '--config', config, '--redis-url', 'http://admin:hunter2@example.com']),
+      tokenquota(['status', '--user', 'alice', '--config', config], { REDIS_URL: 'redis://admin:hunter2@127.0.0.1:1' }),
+      tokenquota(['status', '--user', 'alice', '--config', config]),
+      tokenquota(['status', '--user', 'nobody', '--plan', 'premium', ...flags]),
+      tokenquota(['grant', '--context', 'team=red', '--add', '5', ...flags]),
+    ])
     expect([badScheme.code, badScheme.stderr]).toEqual([2, 'tokenquota: expected a redis:// or rediss:// URL, got http://***@example.com/\n'])
-    const unreachable = await tokenquota(['status', '--user', 'alice', '--config', config], { REDIS_URL: 'redis://admin:hunter2@127.0.0.1:1' })
     expect(unreachable.code).toBe(1) // the store does not answer
     expect(unreachable.stderr).toMatch(/^tokenquota: cannot connect to Redis at redis:\/\/\*\*\*@127\.0\.0\.1:1: .*ECONNREFUSED/)
     expect(unreachable.stderr).not.toContain('hunter2')
-    const none = await tokenquota(['status', '--user', 'alice', '--config', config])
     expect([none.code, none.stderr]).toEqual([
       2,
       'tokenquota: no store to read: pass --redis-url, or set REDIS_URL, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN\n',
     ])
-    const unknown = await tokenquota(['status', '--user', 'nobody', '--plan', 'premium', ...flags])
     expect([unknown.code, unknown.stderr]).toEqual([
       2,
       'tokenquota: unknown identifier: user nobody, plan premium has no usage, reservation, override or refusal in the current windows\n',
     ])
-    const noPolicy = await tokenquota(['grant', '--context', 'team=red', '--add', '5', ...flags])
     expect([noPolicy.code, noPolicy.stderr]).toEqual([2, 'tokenquota: no enforcing policy counts team red\n'])
   })
 

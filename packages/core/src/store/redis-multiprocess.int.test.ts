@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, expect, it } from 'vitest'
+import { afterAll, beforeAll, it } from 'vitest'
 import { createTokenQuota } from '../engine/token-quota.js'
 import { startRedisServer, type RedisServer } from '@tokenquota/test-support/redis'
 import { RedisStore } from './redis-store.js'
@@ -12,6 +12,11 @@ beforeAll(async () => {
   server = await startRedisServer()
 })
 afterAll(() => server.kill())
+
+// The three runs use keys of their own (PREFIX) on the one server, and run side by side: most of
+// each is Node processes starting, which overlap. Each has a minute (eleven processes start at once
+// on a loaded 2-core machine); one that hangs still fails.
+const processes = { timeout: 60_000 }
 
 interface WorkerResult {
   readonly committed: number
@@ -35,7 +40,7 @@ async function runWorkers(env: Record<string, string | undefined>): Promise<Work
   return (await Promise.all(runs)).map(({ stdout }) => JSON.parse(stdout) as WorkerResult)
 }
 
-it('4 processes × 40 concurrent callers for one user commit at most `allow` and use at least 80 % of it', async () => {
+it.concurrent('4 processes × 40 concurrent callers for one user commit at most `allow` and use at least 80 % of it', processes, async ({ expect }) => {
   const allow = 20_000
   const results = await runWorkers({ ...process.env, REDIS_URL: server.url, PREFIX: 'multi', CONCURRENCY: '40', ALLOW: String(allow) })
   const committed = results.reduce((sum, result) => sum + result.committed, 0)
@@ -50,9 +55,9 @@ it('4 processes × 40 concurrent callers for one user commit at most `allow` and
   })
   expect(await quota.status({ user: 'alice' })).toMatchObject([{ used: committed, reserved: 0 }])
   client.disconnect()
-}, 30_000) // four Node processes start, then compete for about half a second
+})
 
-it('on a dollar budget, 4 processes × 40 callers: the provider usage, priced, never exceeds `allow`', async () => {
+it.concurrent('on a dollar budget, 4 processes × 40 callers: the provider usage, priced, never exceeds `allow`', processes, async ({ expect }) => {
   const allow = 0.5
   const results = await runWorkers({ ...process.env, REDIS_URL: server.url, PREFIX: 'multi-usd', CONCURRENCY: '40', ALLOW: String(allow), COUNT: 'usd' })
   const priced = results.reduce((sum, result) => sum + result.committed, 0)
@@ -71,24 +76,28 @@ it('on a dollar budget, 4 processes × 40 callers: the provider usage, priced, n
   expect(status!.used).toBeGreaterThanOrEqual(priced - 1e-9)
   expect(status!.used).toBeLessThanOrEqual(allow)
   client.disconnect()
-}, 30_000)
+})
 
-it('processes that exit without flush() leave no call free: once their leases expire, the shared counter holds at least what the provider counted', async () => {
-  const leaseTtlMs = 60_000
-  const worker = fileURLToPath(new URL('../../../test-support/src/redis/exiting-worker.mjs', import.meta.url))
-  const env = { ...process.env, REDIS_URL: server.url, PREFIX: 'exiting', CONCURRENCY: '20', CALLS: '200', LEASE_TTL_MS: String(leaseTtlMs) }
-  const outputs = await Promise.all(Array.from({ length: 3 }, () => promisify(execFile)(process.execPath, [worker], { env })))
-  const providerCounted = outputs.reduce((sum, { stdout }) => sum + (JSON.parse(stdout) as { providerCounted: number }).providerCounted, 0)
-  expect(outputs.every(({ stderr }) => /not settled in the store/.test(stderr))).toBe(true)
+it.concurrent(
+  'processes that exit without flush() leave no call free: once their leases expire, the shared counter holds at least what the provider counted',
+  processes,
+  async ({ expect }) => {
+    const leaseTtlMs = 60_000
+    const worker = fileURLToPath(new URL('../../../test-support/src/redis/exiting-worker.mjs', import.meta.url))
+    const env = { ...process.env, REDIS_URL: server.url, PREFIX: 'exiting', CONCURRENCY: '20', CALLS: '200', LEASE_TTL_MS: String(leaseTtlMs) }
+    const outputs = await Promise.all(Array.from({ length: 3 }, () => promisify(execFile)(process.execPath, [worker], { env })))
+    const providerCounted = outputs.reduce((sum, { stdout }) => sum + (JSON.parse(stdout) as { providerCounted: number }).providerCounted, 0)
+    expect(outputs.every(({ stderr }) => /not settled in the store/.test(stderr))).toBe(true)
 
-  const client = new Redis(server.url)
-  const policies = [{ name: 'user-daily', identifier: 'user', allow: 1_000_000, interval: 1, timeUnit: 'day' as const }]
-  // Read as of the moment the workers' leases have all expired (the store runs on the engine's clock).
-  const later = createTokenQuota({ policies, store: new RedisStore({ client, prefix: 'exiting' }), now: () => Date.now() + leaseTtlMs + 1000 })
-  // Each store operation charges up to 100 expired leases: a few reads charge them all.
-  let [status] = await later.status({ user: 'alice' })
-  for (let reads = 1; status!.reserved > 0 && reads < 20; reads += 1) [status] = await later.status({ user: 'alice' })
-  expect(status).toMatchObject({ reserved: 0 })
-  expect(status!.used).toBeGreaterThanOrEqual(providerCounted)
-  client.disconnect()
-}, 30_000)
+    const client = new Redis(server.url)
+    const policies = [{ name: 'user-daily', identifier: 'user', allow: 1_000_000, interval: 1, timeUnit: 'day' as const }]
+    // Read as of the moment the workers' leases have all expired (the store runs on the engine's clock).
+    const later = createTokenQuota({ policies, store: new RedisStore({ client, prefix: 'exiting' }), now: () => Date.now() + leaseTtlMs + 1000 })
+    // Each store operation charges up to 100 expired leases: a few reads charge them all.
+    let [status] = await later.status({ user: 'alice' })
+    for (let reads = 1; status!.reserved > 0 && reads < 20; reads += 1) [status] = await later.status({ user: 'alice' })
+    expect(status).toMatchObject({ reserved: 0 })
+    expect(status!.used).toBeGreaterThanOrEqual(providerCounted)
+    client.disconnect()
+  },
+)

@@ -1,0 +1,78 @@
+import { globSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { TestProjectInlineConfiguration } from 'vitest/config'
+import { describe, expect, it } from 'vitest'
+import config from '../vitest.config.js'
+
+// The shape of the Vitest run that keeps it fast (#28): unit tests share workers, what starts
+// processes or servers keeps a worker per file, and every test file still runs where it should.
+const repository = fileURLToPath(new URL('..', import.meta.url))
+const projects = (config.test?.projects ?? []) as TestProjectInlineConfiguration[]
+
+interface Project {
+  readonly name: string
+  readonly isolate: boolean
+  readonly setupFiles: readonly string[]
+  /** Its test files, relative to the repository. */
+  readonly files: readonly string[]
+}
+
+function filesOf(test: NonNullable<TestProjectInlineConfiguration['test']>): string[] {
+  const root = join(repository, test.root ?? '.')
+  const excluded = new Set(globSync(test.exclude ?? [], { cwd: root }))
+  return globSync(test.include ?? [], { cwd: root })
+    .filter((file) => !excluded.has(file) && !file.includes('node_modules'))
+    .map((file) => join(test.root ?? '.', file).replace(/^\.\//, ''))
+}
+
+const resolved: Project[] = projects.map(({ test = {} }) => ({
+  name: test.name as string,
+  isolate: test.isolate ?? true,
+  setupFiles: [test.setupFiles ?? []].flat(),
+  files: filesOf(test),
+}))
+const everyTestFile = globSync(['packages/*/src/**/*.test.ts', 'examples/*/**/*.test.ts', 'scripts/*.test.ts'], { cwd: repository }).filter(
+  (file) => !file.includes('node_modules'),
+)
+const shared = resolved.filter((project) => !project.isolate)
+const integrationFile = /\.int\.test\.ts$|^(examples|scripts)\//
+
+describe('the Vitest projects', () => {
+  it('run every test file of the repository', () => {
+    const run = new Set(resolved.flatMap((project) => project.files))
+    expect(everyTestFile.length).toBeGreaterThan(50)
+    expect(everyTestFile.filter((file) => !run.has(file))).toEqual([])
+  })
+
+  it('share workers for the unit tests of every package with unit tests, each put back after each file', () => {
+    const unitFiles = everyTestFile.filter((file) => !integrationFile.test(file))
+    const inShared = new Set(shared.flatMap((project) => project.files))
+    // Only the files listed as needing a fresh module graph run isolated.
+    expect(unitFiles.filter((file) => !inShared.has(file))).toEqual(['packages/core/src/engine/context-scope.test.ts'])
+    for (const project of shared)
+      expect(
+        project.setupFiles.some((file) => file.endsWith('shared-worker.ts')),
+        project.name,
+      ).toBe(true)
+  })
+
+  it('keep a worker per file for what starts processes, servers or browsers', () => {
+    const sharedIntegration = shared.flatMap((project) => project.files).filter((file) => integrationFile.test(file))
+    expect(sharedIntegration).toEqual([])
+  })
+
+  it('leave no module mock in a shared worker: a vi.mock there would miss modules an earlier file loaded', () => {
+    const mocking = shared
+      .flatMap((project) => project.files)
+      .filter((file) => /\bvi\.(mock|doMock|resetModules)\(/.test(readFileSync(join(repository, file), 'utf8')))
+    expect(mocking).toEqual([])
+  })
+
+  it('run each adapter on its newest SDK and on older ones', () => {
+    for (const adapter of ['openai', 'anthropic', 'gemini', 'langchain', 'ai-sdk']) {
+      const runs = resolved.filter((project) => project.name === adapter || project.name.startsWith(`${adapter} (`))
+      expect(runs.length, adapter).toBeGreaterThanOrEqual(adapter === 'openai' ? 1 : 2) // openai's tests loop over its versions themselves
+    }
+  })
+})
