@@ -194,6 +194,8 @@ export type QuotaInputErrorCode =
   | 'PolicyFunctionFailed'
   | 'InvalidUsage'
   | 'InvalidEstimate'
+  /** A request names both a model and a tool, or a tool that is not a name. */
+  | 'InvalidResource'
   | 'InvalidAdminRequest'
   /** An admin change's idempotency key was already used, within 24 hours, for a different change. */
   | 'IdempotencyKeyReused'
@@ -206,6 +208,7 @@ const inputCodes: readonly QuotaInputErrorCode[] = [
   'PolicyFunctionFailed',
   'InvalidUsage',
   'InvalidEstimate',
+  'InvalidResource',
 ]
 
 /**
