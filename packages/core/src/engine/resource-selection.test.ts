@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { QuotaConfigError, QuotaInputError, TokenQuotaExceededError } from '../shared/errors.js'
-import type { ExceededEvent, UsageEvent, WarningEvent } from './events.js'
+import type { ExceededEvent, LeaseExpiredEvent, UsageEvent, WarningEvent } from './events.js'
 import type { QuotaPolicy } from '../policy/policy-types.js'
 import { createFakeClock } from '../testing/fake-clock.js'
 import { createTokenQuota } from './token-quota.js'
@@ -79,6 +79,24 @@ describe('a tool call', () => {
     expect(warnings.map((warning) => warning.code)).toEqual(['UnmatchedTool'])
     expect(warnings[0]!.message).toContain('"code_interpreter"')
     expect(await used(quota)).toEqual({ 'user-daily': 0, 'gpt-4o-daily': 0, 'web-searches': 0, 'github-tools': 0 })
+  })
+
+  it('left unsettled is charged its one call when its lease expires, and the event names the tool', async () => {
+    const clock = createFakeClock('2026-03-14T10:00:00Z')
+    const expired: LeaseExpiredEvent[] = []
+    const quota = createTokenQuota({
+      policies: [userDaily, searches],
+      now: clock.now,
+      leaseTtlMs: 60_000,
+      on: { leaseExpired: (event) => expired.push(event) },
+    })
+    await quota.reserve(alice, { tool: 'web_search', estimate: 800 })
+    clock.advance(60_000)
+    expect((await quota.status(alice)).map(({ name, used, reserved }) => [name, used, reserved])).toEqual([
+      ['user-daily', 0, 0],
+      ['web-searches', 1, 0],
+    ])
+    expect(expired).toMatchObject([{ tool: 'web_search', model: undefined, outcome: 'charged', holds: [{ policy: 'web-searches', amount: 1 }] }])
   })
 
   it('is recorded (count-only) and checked like a reservation', async () => {
