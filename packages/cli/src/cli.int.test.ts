@@ -139,6 +139,29 @@ describe('tokenquota CLI against a real redis-server', { timeout: 60_000, concur
     expect(valid.stdout).toMatch(/user-daily\s+user\s+premium: 50,000, standard: 10,000\s+1 day/)
 
     const folder = await temporaryFolder('tokenquota-cli-', context)
+    const tools = join(folder, 'tools.yaml')
+    const toolPolicy = '  - { name: web-searches, identifier: user, tools: [web_search, "mcp:search/*"], allow: 20, interval: 1, timeUnit: day }\n'
+    const modelPolicy = '  - { name: gpt-4o-daily, identifier: user, models: ["gpt-4o*"], allow: 5000, interval: 1, timeUnit: day }\n'
+    await writeFile(tools, `policies:\n${toolPolicy}${modelPolicy}  - { name: all-daily, allow: 90000, interval: 1, timeUnit: day }\n`)
+    const withTools = await tokenquota(['check', tools])
+    expect(withTools.code, withTools.stderr).toBe(0)
+    expect(withTools.stdout).toMatch(/POLICY\s+IDENTIFIER\s+ALLOW\s+WINDOW\s+MODE\s+UNIT\s+FOR\n/)
+    expect(withTools.stdout).toMatch(/web-searches\s+user\s+20\s+1 day \(default\)\s+enforce\s+requests\s+tools web_search, mcp:search\/\*\n/)
+    expect(withTools.stdout).toMatch(/gpt-4o-daily\s+user\s+5,000\s+.*tokens\s+models gpt-4o\*\n/)
+    expect(withTools.stdout).toMatch(/all-daily\s+\(shared\)\s+90,000\s+.*tokens\s+every model\n/)
+    const json = JSON.parse((await tokenquota(['check', tools, '--json'])).stdout) as { policies: Array<{ name: string; for: unknown }> }
+    expect(json.policies.map((policy) => [policy.name, policy.for])).toEqual([
+      ['web-searches', { tools: ['web_search', 'mcp:search/*'] }],
+      ['gpt-4o-daily', { models: ['gpt-4o*'] }],
+      ['all-daily', { models: '*' }],
+    ])
+    await writeFile(tools, `policies:\n  - { name: web-searches, tools: web_search, allow: 20, interval: 1, timeUnit: day }\n`)
+    const badSelector = await tokenquota(['check', tools])
+    expect([badSelector.code, badSelector.stderr]).toEqual([
+      2,
+      'tokenquota: invalid config: policy "web-searches", field `tools`: Expected `tools` to be a non-empty array of tool-name globs, got `web_search` (string)\n',
+    ])
+
     const broken = join(folder, 'token_limits.yaml')
     await writeFile(broken, 'users:\n  tier_premium:\n    daily_limit: -5\n')
     const failed = await tokenquota(['check', broken])

@@ -14,7 +14,8 @@ import { createFakeClock, type FakeClock } from '@tokenquota/core/testing'
 /**
  * Random sequences of reserve / commit / release / clock moves and operators' actions (grant, set,
  * clear, reset, and retries of them, with random ends, on identifier, class and identifier-less
- * policies), run against the engine (on a given store) and against a small reference model that
+ * policies), model calls and tool calls mixed (a tool call answers only to the tool policy, a model
+ * call never to it), run against the engine (on a given store) and against a small reference model that
  * keeps every event and recomputes windows and limits from scratch. Shared by the store tests: the
  * same windows and the same limits in force on every store.
  */
@@ -42,10 +43,12 @@ const policies: QuotaPolicy[] = [
     interval: 1,
     timeUnit: 'day',
   },
+  // Tool calls only, one per call: model calls never reach it, and tool calls reach nothing else.
+  { name: 'user-searches', identifier: 'user', tools: ['web_search'], allow: 3, interval: 1, timeUnit: 'day' },
 ]
 const policyNames = policies.map((policy) => policy.name)
-const [daily, rolling, flexi, plan] = [0, 1, 2, 3] as const
-const policyLimit = (policy: number, user: User) => (policy === plan ? (plans[user] === 'pro' ? 900 : 600) : [1000, 1500, 700][policy]!)
+const [daily, rolling, flexi, plan, searches] = [0, 1, 2, 3, 4] as const
+const policyLimit = (policy: number, user: User) => (policy === plan ? (plans[user] === 'pro' ? 900 : 600) : [1000, 1500, 700, 0, 3][policy]!)
 
 /** An operator's action on a policy: for one user (on `org-rolling-hour`, the shared counter of the user's shard), or with `byClass` on `plan-daily`, the user's whole class (in the user's shard). */
 interface AdminOperation {
@@ -59,7 +62,8 @@ interface AdminOperation {
 }
 
 type Operation =
-  | { kind: 'reserve'; user: User; estimate: number }
+  /** `tool`: a `web_search` call (its estimate is ignored: the tool policy holds one call). */
+  | { kind: 'reserve'; user: User; estimate: number; tool: boolean }
   | { kind: 'commit'; lease: number; fraction: number }
   | { kind: 'release'; lease: number }
   | { kind: 'advance'; ms: number }
@@ -76,7 +80,7 @@ const admin = (kind: AdminOperation['kind'], weight: number): fc.WeightedArbitra
   weight,
   arbitrary: fc.record({
     kind: fc.constant(kind),
-    policy: fc.constantFrom(daily, rolling, flexi, plan),
+    policy: fc.constantFrom(daily, rolling, flexi, plan, searches),
     user: fc.constantFrom(...users),
     byClass: fc.boolean(),
     amount: fc.oneof(fc.integer({ min: 0, max: 600 }), fc.integer({ min: 0, max: 2000 })),
@@ -85,7 +89,15 @@ const admin = (kind: AdminOperation['kind'], weight: number): fc.WeightedArbitra
 })
 
 const operation: fc.Arbitrary<Operation> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('reserve' as const), user: fc.constantFrom(...users), estimate: fc.integer({ min: 0, max: 450 }) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('reserve' as const),
+      user: fc.constantFrom(...users),
+      estimate: fc.integer({ min: 0, max: 450 }),
+      tool: fc.oneof({ weight: 3, arbitrary: fc.constant(false) }, { weight: 2, arbitrary: fc.constant(true) }),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('commit' as const), lease: fc.nat(40), fraction: fc.double({ min: 0, max: 1, noNaN: true }) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('release' as const), lease: fc.nat(40) }) },
   // Reads are steps of their own: a read moves windows, so reading after every step would hide
@@ -113,6 +125,8 @@ const operation: fc.Arbitrary<Operation> = fc.oneof(
 
 interface ModelLease {
   readonly user: User
+  /** A tool call (charged to `user-searches` only) or a model call (to every other policy). */
+  readonly tool: boolean
   readonly amount: number
   readonly at: number
   readonly flexiStart: number
@@ -121,6 +135,7 @@ interface ModelLease {
 
 interface ModelCharge {
   readonly user: User
+  readonly tool: boolean
   readonly amount: number
   /** Where it counts: the reservation's time. */
   readonly at: number
@@ -194,13 +209,18 @@ class ReferenceModel {
   counters(now: number, user: User) {
     const dayStart = Math.floor(now / day) * day
     const inDay = (entry: { user: string; at: number }) => entry.user === user && entry.at >= dayStart && entry.at < dayStart + day
+    const modelCall = (include: (entry: ModelCharge | ModelLease) => boolean) => (entry: ModelCharge | ModelLease) => !entry.tool && include(entry)
+    const toolCall = (entry: ModelCharge | ModelLease) => entry.tool && inDay(entry)
     // Rolling buckets are 1 minute: a bucket counts while its end is inside the last hour.
     const shard = this.shardOf(user)
     const inHour = (entry: { user: User; at: number }) => this.shardOf(entry.user) === shard && Math.floor(entry.at / minute) * minute + minute > now - hour
     const start = this.flexiStart.get(user)
     const open = start !== undefined && start + 30 * minute > now
     const inFlexi = (entry: { user: string; flexiStart: number }) => open && entry.user === user && entry.flexiStart === start
-    return [inDay, inHour, inFlexi, inDay].map((include, policy) => ({ used: this.used(now, policy, include), reserved: this.held(now, include) }))
+    return [modelCall(inDay), modelCall(inHour), modelCall(inFlexi), modelCall(inDay), toolCall].map((include, policy) => ({
+      used: this.used(now, policy, include),
+      reserved: this.held(now, include),
+    }))
   }
 
   #own(policy: number, user: User): ModelOverrides | undefined {
@@ -234,20 +254,31 @@ class ReferenceModel {
     })
   }
 
-  reserve(now: number, user: User, amount: number): boolean {
-    const fits = this.counters(now, user).every((counter, policy) => counter.used + counter.reserved + amount <= this.limit(now, policy, user))
+  reserve(now: number, user: User, estimate: number, tool: boolean): boolean {
+    const amount = tool ? 1 : estimate
+    const applies = (policy: number) => (policy === searches) === tool
+    const fits = this.counters(now, user).every(
+      (counter, policy) => !applies(policy) || counter.used + counter.reserved + amount <= this.limit(now, policy, user),
+    )
     if (!fits) return false
+    if (tool) {
+      this.leases.push({ user, tool, amount, at: now, flexiStart: Number.NaN, state: 'pending' })
+      return true
+    }
     const start = this.flexiStart.get(user)
     const flexiStart = start !== undefined && start + 30 * minute > now ? start : now
     this.flexiStart.set(user, flexiStart)
-    this.leases.push({ user, amount, at: now, flexiStart, state: 'pending' })
+    this.leases.push({ user, tool, amount, at: now, flexiStart, state: 'pending' })
     return true
   }
 
   settle(index: number, amount: number | undefined): void {
     const lease = this.leases[index]!
     lease.state = amount === undefined ? 'released' : 'committed'
-    if (amount !== undefined) this.charges.push({ user: lease.user, amount, at: lease.at, flexiStart: lease.flexiStart, charged: { step: ++this.steps } })
+    // A tool call is one call, whatever the usage its commit reports.
+    const charged = amount === undefined || !lease.tool ? amount : 1
+    if (charged !== undefined)
+      this.charges.push({ user: lease.user, tool: lease.tool, amount: charged, at: lease.at, flexiStart: lease.flexiStart, charged: { step: ++this.steps } })
   }
 
   /** Applies an admin action (the engine validated it: `until` rounded up to a whole millisecond). */
@@ -348,7 +379,7 @@ class Run {
       case 'status':
         return this.expectModel(this.quota, allFields, true)
       case 'reserve':
-        return this.#reserve(step.user, step.estimate)
+        return this.#reserve(step.user, step.estimate, step.tool)
       case 'commit':
       case 'release':
         return this.#settle(step, now)
@@ -371,9 +402,9 @@ class Run {
     }
   }
 
-  async #reserve(user: User, estimate: number): Promise<void> {
-    const expected = this.model.reserve(this.clock.now(), user, estimate)
-    const outcome = await this.quota.reserve(contextOf(user), { estimate }).then(
+  async #reserve(user: User, estimate: number, tool: boolean): Promise<void> {
+    const expected = this.model.reserve(this.clock.now(), user, estimate, tool)
+    const outcome = await this.quota.reserve(contextOf(user), tool ? { tool: 'web_search', estimate } : { estimate }).then(
       (lease) => lease,
       (error: unknown) => {
         if (!TokenQuotaExceededError.isInstance(error)) throw error
@@ -428,7 +459,7 @@ export async function checkAgainstReferenceModel({ createStore, sharedStoreOf, s
       }
       await (store as { close?: () => Promise<void> }).close?.()
     }),
-    { numRuns, examples: [refusedAsTheWindowMoves, grantsKeepTheirEnds] },
+    { numRuns, examples: [refusedAsTheWindowMoves, grantsKeepTheirEnds, toolCallsApart] },
   )
 }
 
@@ -438,13 +469,13 @@ export async function checkAgainstReferenceModel({ createStore, sharedStoreOf, s
  */
 const refusedAsTheWindowMoves: [Operation[], number] = [
   [
-    { kind: 'reserve', user: 'alice', estimate: 450 },
+    { kind: 'reserve', user: 'alice', estimate: 450, tool: false },
     { kind: 'commit', lease: 0, fraction: 1 },
     { kind: 'advance', ms: 30 * minute },
-    { kind: 'reserve', user: 'alice', estimate: 450 },
+    { kind: 'reserve', user: 'alice', estimate: 450, tool: false },
     { kind: 'commit', lease: 1, fraction: 1 },
     { kind: 'advance', ms: 31 * minute },
-    { kind: 'reserve', user: 'alice', estimate: 200 },
+    { kind: 'reserve', user: 'alice', estimate: 200, tool: false },
     { kind: 'status' },
   ],
   0,
@@ -460,8 +491,31 @@ const grantsKeepTheirEnds: [Operation[], number] = [
     { kind: 'grant', policy: rolling, user: 'bob', byClass: false, amount: 7, until: 30 * day },
     { kind: 'grant', policy: plan, user: 'alice', byClass: true, amount: 100, until: 0.5 },
     { kind: 'replay', step: 0 },
-    { kind: 'reserve', user: 'bob', estimate: 450 },
+    { kind: 'reserve', user: 'bob', estimate: 450, tool: false },
     { kind: 'advance', ms: 2 * hour },
+    { kind: 'status' },
+  ],
+  0,
+]
+
+/**
+ * Tool calls and model calls apart (issue 28): a tool call holds one call on the tool policy only,
+ * a model call never touches it; a tool lease that expires unsettled is charged its one call, and
+ * a grant on the tool policy lets one more call through.
+ */
+const toolCallsApart: [Operation[], number] = [
+  [
+    { kind: 'reserve', user: 'alice', estimate: 450, tool: true },
+    { kind: 'reserve', user: 'alice', estimate: 450, tool: false },
+    { kind: 'commit', lease: 0, fraction: 0 },
+    { kind: 'reserve', user: 'alice', estimate: 0, tool: true },
+    { kind: 'reserve', user: 'alice', estimate: 0, tool: true },
+    { kind: 'status' },
+    { kind: 'reserve', user: 'alice', estimate: 0, tool: true },
+    { kind: 'advance', ms: leaseTtlMs },
+    { kind: 'grant', policy: searches, user: 'alice', byClass: false, amount: 1, until: undefined },
+    { kind: 'reserve', user: 'alice', estimate: 0, tool: true },
+    { kind: 'reserve', user: 'alice', estimate: 0, tool: true },
     { kind: 'status' },
   ],
   0,

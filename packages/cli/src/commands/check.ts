@@ -17,13 +17,14 @@ export async function check(path: string, flags: { readonly json?: boolean }): P
     window: `${policy.interval} ${policy.timeUnit}${policy.interval === 1 ? '' : 's'} (${policy.type})`,
     mode: policy.mode,
     unit: policy.unit,
+    for: selectionOf(policy),
   }))
   if (flags.json) return printJson({ file: path, policies: rows, alerts: config.alerts })
   process.stdout.write(`${path}: valid, ${rows.length} ${rows.length === 1 ? 'policy' : 'policies'}\n\n`)
   process.stdout.write(
     `${table(
-      ['POLICY', 'IDENTIFIER', 'ALLOW', 'WINDOW', 'MODE', 'UNIT'],
-      rows.map((row) => [row.name, row.identifier, row.allow, row.window, row.mode, row.unit]),
+      ['POLICY', 'IDENTIFIER', 'ALLOW', 'WINDOW', 'MODE', 'UNIT', 'FOR'],
+      rows.map((row) => [row.name, row.identifier, row.allow, row.window, row.mode, row.unit, selectionText(row.for)]),
     )}\n`,
   )
   if (config.alerts.length > 0) {
@@ -44,4 +45,17 @@ function allowOf(policy: Policy): string {
   if (typeof allow === 'number') return shown(allow)
   if (typeof allow === 'function') return '(function of the context)'
   return [...allow.counts].map(([name, value]) => `${name || '(none)'}: ${shown(value)}`).join(', ')
+}
+
+type Selection = { readonly models: readonly string[] | '*' } | { readonly tools: readonly string[] }
+
+/** The requests a policy applies to: its `tools`, its `models`, or every model call (`'*'`). */
+function selectionOf(policy: Policy): Selection {
+  const { kind, globs } = policy.resource
+  return kind === 'tool' ? { tools: globs ?? [] } : { models: globs ?? '*' }
+}
+
+function selectionText(selection: Selection): string {
+  if ('tools' in selection) return `tools ${selection.tools.join(', ')}`
+  return selection.models === '*' ? 'every model' : `models ${selection.models.join(', ')}`
 }

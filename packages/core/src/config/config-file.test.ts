@@ -175,6 +175,43 @@ projects:
     })
   })
 
+  it('reads policies of tool calls: a tool quota charged by tool calls only', async () => {
+    const yaml = [
+      'policies:',
+      '  - name: user-daily',
+      '    identifier: user',
+      '    allow: 10000',
+      '    interval: 1',
+      '    timeUnit: day',
+      '  - name: web-searches',
+      '    identifier: user',
+      '    tools: [web_search, "mcp:search/*"]',
+      '    allow: 1',
+      '    interval: 1',
+      '    timeUnit: day',
+      '',
+    ].join('\n')
+    const { policies } = await loadQuotaConfig(await tempFile('limits.yaml', yaml))
+    const quota = createTokenQuota({ policies })
+    await (await quota.reserve({ user: 'ann' }, { tool: 'mcp:search/query' })).commit()
+    await expect(quota.reserve({ user: 'ann' }, { tool: 'web_search' })).rejects.toMatchObject({ code: 'TokenQuotaExceeded', policy: 'web-searches' })
+    await (await quota.reserve({ user: 'ann' }, { model: 'gpt-4o', estimate: 10 })).commit({ total: 10 })
+    expect((await quota.status({ user: 'ann' })).map(({ name, used, unit }) => [name, used, unit])).toEqual([
+      ['user-daily', 10, 'tokens'],
+      ['web-searches', 1, 'requests'],
+    ])
+  })
+
+  it.each([
+    ['a tool name instead of a list', '    tools: web_search\n', 'tools'],
+    ['an empty list of tools', '    tools: []\n', 'tools'],
+    ['tools beside models', '    tools: [web_search]\n    models: [gpt-4o]\n', 'tools'],
+    ['a tool policy counting dollars', '    tools: [web_search]\n    count: usd\n', 'count'],
+  ])('rejects %s in a policy, naming the policy and field', async (_, selector, field) => {
+    const yaml = `policies:\n  - name: searches\n    allow: 5\n    interval: 1\n    timeUnit: day\n${selector}`
+    await expect(loadQuotaConfig(await tempFile('limits.yaml', yaml))).rejects.toMatchObject({ code: 'InvalidConfiguration', policy: 'searches', field })
+  })
+
   it('types unreadable, unparsable and unsupported files', async () => {
     await expect(loadQuotaConfig('/nonexistent/limits.yaml')).rejects.toSatisfy(QuotaConfigError.isInstance)
     await expect(loadQuotaConfig(await tempFile('limits.yaml', 'users: [unclosed'))).rejects.toMatchObject({ code: 'InvalidConfiguration' })

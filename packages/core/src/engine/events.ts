@@ -25,6 +25,8 @@ export interface ExceededEvent {
   readonly error: TokenQuotaExceededError
   readonly context: QuotaContext
   readonly model: string | undefined
+  /** The tool, for a tool call (`model` is then `undefined`). */
+  readonly tool?: string
 }
 
 /** Real usage was charged. */
@@ -32,6 +34,8 @@ export interface UsageEvent {
   readonly leaseId: string
   readonly context: QuotaContext
   readonly model: string | undefined
+  /** The tool, for a tool call (`model` is then `undefined`). */
+  readonly tool?: string
   readonly usage: NormalizedUsage
   /** `true` when the caller had no usage and the reservation was charged instead. */
   readonly estimated: boolean
@@ -80,6 +84,8 @@ export interface ThrottleEvent {
 export interface WarningEvent {
   readonly code:
     | 'UnmatchedModel'
+    /** A tool call that no policy's `tools` selects: it is not limited. */
+    | 'UnmatchedTool'
     | 'ListenerFailed'
     | 'UsageMissing'
     | 'ChargeLost'
@@ -96,6 +102,8 @@ export interface LeaseExpiredEvent {
   readonly leaseId: string
   readonly context: QuotaContext
   readonly model: string | undefined
+  /** The tool, for a tool call (`model` is then `undefined`). */
+  readonly tool?: string
   /** What the store does with the held amounts (`onLeaseExpiry`). A commit after this still replaces the charge with the real usage, once. */
   readonly outcome: 'charged' | 'released'
   /** Per policy that held: its name, the identifier, and the tokens held. */

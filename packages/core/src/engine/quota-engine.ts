@@ -5,6 +5,7 @@ import { EstimateLearning } from '../estimate/estimate-learning.js'
 import { QuotaInputError, StoreUnavailableError, TokenQuotaExceededError } from '../shared/errors.js'
 import type { QuotaEvents } from './events.js'
 import { statusTarget } from '../policy/identifier.js'
+import { requestResource } from '../policy/resource.js'
 import { type CommitResult, checkLifetime, Lease, type QuotaLease } from './lease.js'
 import { LeaseExpiryWatch } from './lease-expiry-watch.js'
 import { type CapRefusal, capRefusalOf } from '../plan/cap-refusal.js'
@@ -61,6 +62,11 @@ export class QuotaEngine {
         events.emit('warning', {
           code: 'UnmatchedModel',
           message: `Model "${model}" matches no per-model policy${unlimited ? '; it is not limited at all' : ''}. Check the policies' \`models\` globs.`,
+        }),
+      onUnmatchedTool: (tool) =>
+        events.emit('warning', {
+          code: 'UnmatchedTool',
+          message: `Tool "${tool}" matches no policy's \`tools\` globs; its calls are not limited at all.`,
         }),
     })
     this.#thresholds = new ThresholdWatch(events)
@@ -123,7 +129,7 @@ export class QuotaEngine {
   }
 
   /** Count-only: a reservation that holds nothing and never refuses, committed with `usage`. */
-  async record(context: QuotaContext | undefined, usage: Usage, target: Pick<ReserveRequest, 'model' | 'provider'>): Promise<CommitResult> {
+  async record(context: QuotaContext | undefined, usage: Usage, target: Pick<ReserveRequest, 'model' | 'tool' | 'provider'>): Promise<CommitResult> {
     normalizeUsage(usage)
     const at = this.settings.now()
     const nothing = normalizeEstimate(0)
@@ -133,14 +139,14 @@ export class QuotaEngine {
     return this.#settler.commit(reservation, usage, undefined)
   }
 
-  async status(context: QuotaContext | undefined, model: string | undefined): Promise<readonly PolicyDecision[]> {
+  async status(context: QuotaContext | undefined, target: Pick<ReserveRequest, 'model' | 'tool'>): Promise<readonly PolicyDecision[]> {
     this.expiryWatch.check(this.settings.now())
     // Read this engine's own commits: wait for the background writes on the wire.
     if (this.backgroundWrites.pending > 0) await this.backgroundWrites.landed()
     const at = this.settings.now()
     const merged = this.mergedContext(context)
-    const selected = model ?? (typeof merged.model === 'string' ? merged.model : undefined)
-    const policies = selected === undefined ? this.settings.policies : this.planner.applicable(selected)
+    const resource = requestResource(target, merged)
+    const policies = resource.name === undefined ? this.settings.policies : this.planner.applicable(resource)
     const targets = await Promise.all(policies.map((policy) => statusTarget(policy, merged, at)))
     // With its policy's limit, the store answers the limit in force (overrides and grants), as it does to a reservation.
     const counters = targets.map((target) => ({
@@ -176,7 +182,7 @@ export class QuotaEngine {
       }
     } catch (error) {
       const refusal = capRefusalOf(error)
-      if (refusal) await this.#refusedByCap(error as TokenQuotaExceededError, refusal, context, request.model, at)
+      if (refusal) await this.#refusedByCap(error as TokenQuotaExceededError, refusal, context, request, at)
       throw error
     }
     if (!holds) plan = Planner.checkingOnly(plan)
@@ -195,8 +201,7 @@ export class QuotaEngine {
     // Money policies price every plan: the tables load once, before the first.
     if (prices && !prices.loaded) return prices.ready().then(() => this.#plan(context, request, at, estimate))
     const merged = this.mergedContext(context)
-    const model = request.model ?? (typeof merged.model === 'string' ? merged.model : undefined)
-    return this.planner.plan(merged, model, at, estimate, request.provider)
+    return this.planner.plan(merged, requestResource(request, merged), at, estimate, request.provider)
   }
 
   /** Sends the plan to the store: the reservation, or the refusal. */
@@ -246,14 +251,16 @@ export class QuotaEngine {
   }
 
   /** A per-request cap refused: told (`exceeded`) and recorded on its counter as the store records its own refusals. */
-  async #refusedByCap(error: TokenQuotaExceededError, refusal: CapRefusal, context: QuotaContext | undefined, model: string | undefined, at: number) {
+  async #refusedByCap(error: TokenQuotaExceededError, refusal: CapRefusal, context: QuotaContext | undefined, request: ReserveRequest, at: number) {
     const merged = this.mergedContext(context)
-    this.events.emit('exceeded', { error, context: merged, model: model ?? (typeof merged.model === 'string' ? merged.model : undefined) })
+    const resource = requestResource(request, merged)
+    const model = resource.kind === 'model' ? resource.name : undefined
+    this.events.emit('exceeded', { error, context: merged, model, ...(resource.kind === 'tool' && { tool: resource.name }) })
     await this.access.noteRefusals({ now: at, shard: this.settings.shardOf(merged), refusals: [refusal] })
   }
 
   #exceeded(error: TokenQuotaExceededError, plan: RequestPlan): TokenQuotaExceededError {
-    this.events.emit('exceeded', { error, context: plan.context, model: plan.model })
+    this.events.emit('exceeded', { error, context: plan.context, model: plan.model, ...(plan.tool !== undefined && { tool: plan.tool }) })
     return error
   }
 
@@ -264,7 +271,15 @@ export class QuotaEngine {
       held[index]! > 0 ? counter.targets.map((target) => ({ policy: target.policy.name, identifier: target.identifier, amount: held[index]! })) : [],
     )
     const outcome = this.settings.onLeaseExpiry === 'charge' ? 'charged' : 'released'
-    this.events.emit('leaseExpired', { leaseId: reservation.leaseId, context: reservation.context, model: reservation.model, outcome, holds })
+    const { tool } = reservation.requestPlan
+    this.events.emit('leaseExpired', {
+      leaseId: reservation.leaseId,
+      context: reservation.context,
+      model: reservation.model,
+      ...(tool !== undefined && { tool }),
+      outcome,
+      holds,
+    })
   }
 }
 

@@ -145,7 +145,16 @@ export class Settler implements LeaseSettlement<Reservation> {
     }
     const { events } = this.#options
     if (events.has('usage')) {
-      const event = { leaseId: reservation.leaseId, context: requestPlan.context, model: requestPlan.model, usage, estimated, charges: reported }
+      const { tool } = requestPlan
+      const event = {
+        leaseId: reservation.leaseId,
+        context: requestPlan.context,
+        model: requestPlan.model,
+        ...(tool !== undefined && { tool }),
+        usage,
+        estimated,
+        charges: reported,
+      }
       events.emit('usage', cost ? { ...event, cost } : event)
     }
     return cost ? { charges: reported, estimated, cost } : { charges: reported, estimated }

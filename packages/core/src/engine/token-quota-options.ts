@@ -74,8 +74,14 @@ export interface TokenQuotaOptions {
 export interface ReserveRequest {
   /** Tokens the call may use: a total, or prompt estimate and max output. @default 0 */
   readonly estimate?: number | TokenEstimate
-  /** The model, for per-model policies. @default context.model */
+  /** The model, for per-model policies. @default context.model (unless the request names a `tool`) */
   readonly model?: string
+  /**
+   * The tool the request calls (`web_search`, `mcp:github/create_issue`, …) instead of a model: only
+   * the policies whose `tools` match it check and charge it. Not with `model`.
+   * @throws QuotaInputError (`InvalidResource`) beside `model`, or when not a name of 1 to 256 characters
+   */
+  readonly tool?: string
   /**
    * Who serves the model (`openai`, `anthropic`, `google`, …), for money policies: some models are
    * priced only under their provider (OpenAI's embeddings). Adapters set it. A model the provider's

@@ -33,9 +33,9 @@ export interface TokenQuota {
   /** Enforce-only: throws like `reserve` when the request would not fit, holds nothing. @default estimate 1 */
   check(context?: QuotaContext, request?: ReserveRequest): Promise<readonly PolicyDecision[]>
   /** Count-only: charges usage without checking any limit. */
-  record(context: QuotaContext | undefined, usage: Usage, options?: { readonly model?: string; readonly provider?: string }): Promise<CommitResult>
-  /** One entry per applicable policy (all policies when no model is given). */
-  status(context?: QuotaContext, options?: { readonly model?: string }): Promise<readonly PolicyDecision[]>
+  record(context: QuotaContext | undefined, usage: Usage, options?: Pick<ReserveRequest, 'model' | 'tool' | 'provider'>): Promise<CommitResult>
+  /** One entry per policy that a request for the model or the tool answers to (all policies when neither is given). */
+  status(context?: QuotaContext, options?: Pick<ReserveRequest, 'model' | 'tool'>): Promise<readonly PolicyDecision[]>
   /** Subscribes to an event; returns the function that unsubscribes. */
   on<Name extends QuotaEventName>(name: Name, listener: (event: QuotaEventMap[Name]) => void): () => void
   /** Emits an event (adapters report `fallback` through this). */
@@ -85,7 +85,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
     reserve: (context, request = {}) => engine.reserve(context, request),
     check: (context, request = {}) => engine.check(context, request),
     record: (context, usage, recordOptions = {}) => engine.record(context, usage, recordOptions),
-    status: (context, statusOptions = {}) => engine.status(context, statusOptions.model),
+    status: (context, statusOptions = {}) => engine.status(context, statusOptions),
     on: (name, listener) => events.on(name, listener),
     emit: (name, event) => events.emit(name, event),
     async flush() {

@@ -14,12 +14,13 @@ function planner(configs: QuotaPolicy[], unmatched: string[] = []) {
     policies: normalizePolicies(configs, { unidentified: 'refuse' }),
     shardOf: (context) => (typeof context.org === 'string' ? context.org : undefined),
     onUnmatchedModel: (model) => unmatched.push(model),
+    onUnmatchedTool: (tool) => unmatched.push(`tool ${tool}`),
   })
 }
 
 /** What a plan's counters say, without the policy objects. */
 async function countersOf(configs: QuotaPolicy[], model: string | undefined, bound: EstimateBound) {
-  const plan = await planner(configs).plan({ user: 'alice', org: 'acme' }, model, t0, bound)
+  const plan = await planner(configs).plan({ user: 'alice', org: 'acme' }, { kind: 'model', name: model }, t0, bound)
   return plan.counters.map(({ counter, identifier, limit, amount, hold, counting }) => ({ counter, identifier, limit, amount, hold, counting }))
 }
 
@@ -87,7 +88,7 @@ describe('Planner.plan', () => {
   it('carries the context, the shard, the model and the clamp into the plan', async () => {
     const plan = await planner([{ name: 'u', identifier: 'user', allow: 1000, maxTokensPerRequest: { limit: 300, action: 'clamp' }, ...day }]).plan(
       { user: 'alice', org: 'acme' },
-      'gpt-4o',
+      { kind: 'model', name: 'gpt-4o' },
       t0,
       estimate(100, 4096),
     )
@@ -102,22 +103,22 @@ describe('Planner.plan', () => {
 
   it('refuses a request over a refusing cap before any store call', async () => {
     const refusing = planner([{ name: 'u', identifier: 'user', allow: 1000, maxTokensPerRequest: { limit: 300 }, ...day }])
-    expect(() => refusing.plan({ user: 'alice' }, undefined, t0, estimate(100, 4096))).toThrow(TokenQuotaExceededError)
+    expect(() => refusing.plan({ user: 'alice' }, { kind: 'model', name: undefined }, t0, estimate(100, 4096))).toThrow(TokenQuotaExceededError)
   })
 
   it('is asynchronous only when an allow function is', async () => {
     const sync = planner([{ name: 'u', identifier: 'user', allow: () => 10, ...day }])
     const async = planner([{ name: 'u', identifier: 'user', allow: async () => 10, ...day }])
-    expect(sync.plan({ user: 'a' }, undefined, t0, estimate(1, 1))).not.toBeInstanceOf(Promise)
-    expect(async.plan({ user: 'a' }, undefined, t0, estimate(1, 1))).toBeInstanceOf(Promise)
+    expect(sync.plan({ user: 'a' }, { kind: 'model', name: undefined }, t0, estimate(1, 1))).not.toBeInstanceOf(Promise)
+    expect(async.plan({ user: 'a' }, { kind: 'model', name: undefined }, t0, estimate(1, 1))).toBeInstanceOf(Promise)
   })
 
   it('reports a model that no per-model policy matches, once', () => {
     const unmatched: string[] = []
     const perModel = planner([{ name: 'pro', identifier: 'user', allow: 100, models: ['gpt-4o'], ...day }], unmatched)
-    perModel.applicable('o3')
-    perModel.applicable('o3')
-    perModel.applicable('gpt-4o')
+    perModel.applicable({ kind: 'model', name: 'o3' })
+    perModel.applicable({ kind: 'model', name: 'o3' })
+    perModel.applicable({ kind: 'model', name: 'gpt-4o' })
     expect(unmatched).toEqual(['o3'])
   })
 })
@@ -129,15 +130,17 @@ describe('Planner refusals', () => {
   ])
 
   it('finds the counters a request cannot fit even when empty', async () => {
-    const plan = await refusing.plan({ user: 'a', org: 'o' }, undefined, t0, estimate(150, 0))
+    const plan = await refusing.plan({ user: 'a', org: 'o' }, { kind: 'model', name: undefined }, t0, estimate(150, 0))
     const error = refusing.tooLarge(plan.counters, t0)
     expect(error?.code).toBe('RequestTooLarge')
     expect(error?.violations.map((violation) => violation.policy)).toEqual(['user-daily'])
-    expect(refusing.tooLarge((await refusing.plan({ user: 'a', org: 'o' }, undefined, t0, estimate(50, 0))).counters, t0)).toBeUndefined()
+    expect(
+      refusing.tooLarge((await refusing.plan({ user: 'a', org: 'o' }, { kind: 'model', name: undefined }, t0, estimate(50, 0))).counters, t0),
+    ).toBeUndefined()
   })
 
   it("turns a store's refusals into violations, the longest wait first", async () => {
-    const plan = await refusing.plan({ user: 'a', org: 'o' }, undefined, t0, estimate(50, 0))
+    const plan = await refusing.plan({ user: 'a', org: 'o' }, { kind: 'model', name: undefined }, t0, estimate(50, 0))
     const snapshot = { used: 90, reserved: 0, windowStart: t0, resetAt: t0 + 1000 }
     const error = refusing.refusal(
       plan.counters,
@@ -157,7 +160,7 @@ describe('Planner refusals', () => {
   })
 
   it('plans a record without limits or holds, and a check without holds', async () => {
-    const plan = await refusing.plan({ user: 'a', org: 'o' }, undefined, t0, estimate(50, 0))
+    const plan = await refusing.plan({ user: 'a', org: 'o' }, { kind: 'model', name: undefined }, t0, estimate(50, 0))
     expect(Planner.countingOnly(plan).counters.map(({ limit, amount }) => ({ limit, amount }))).toEqual([
       { limit: undefined, amount: 0 },
       { limit: undefined, amount: 0 },

@@ -2,6 +2,7 @@ import { type QuotaViolation, TokenQuotaExceededError, UnpricedModelError } from
 import type { ModelPricing } from '../price/price-table.js'
 import { callPolicyFunction, type PolicyTarget, resolveTarget } from '../policy/identifier.js'
 import type { NormalizedPolicy } from '../policy/normalized-policy.js'
+import type { RequestResource } from '../policy/resource.js'
 import type { CounterSnapshot, ReserveResult } from '../store/quota-store.js'
 import type { EstimateBound, QuotaContext } from '../shared/types.js'
 import { withCapRefusal } from './cap-refusal.js'
@@ -17,6 +18,8 @@ export interface PlannerOptions {
   readonly shardOf: (context: QuotaContext) => string | undefined
   /** A model that no per-model policy matches, once per model. */
   readonly onUnmatchedModel: (model: string, unlimited: boolean) => void
+  /** A tool that no policy's `tools` matches (so nothing limits it), once per tool. */
+  readonly onUnmatchedTool: (tool: string) => void
   /** The model's price, for money policies (`count: 'usd'`); the tables are loaded before planning. */
   readonly pricingOf?: (model: string, at: number, provider: string | undefined) => ModelPricing | undefined
   /** The price tables' names, for messages. */
@@ -35,31 +38,40 @@ export class Planner {
   readonly #hasRequestCaps: boolean
   readonly #sharesCounters: boolean
   readonly #countsMoney: boolean
-  readonly #applicableByModel = new Map<string | undefined, readonly NormalizedPolicy[]>()
-  readonly #warnedModels = new Set<string>()
+  readonly #applicableByResource = new Map<string, readonly NormalizedPolicy[]>()
+  readonly #warned = new Set<string>()
 
   constructor(options: PlannerOptions) {
     const { policies } = options
     this.#policies = policies
     this.#options = options
-    this.#hasModelFilters = policies.some((policy) => policy.hasModelFilter)
+    this.#hasModelFilters = policies.some((policy) => policy.resource.kind === 'model' && policy.resource.globs !== undefined)
     this.#hasRequestCaps = policies.some((policy) => policy.maxTokensPerRequest !== undefined)
     this.#sharesCounters = new Set(policies.map((policy) => policy.counterName)).size < policies.length
     this.#countsMoney = policies.some((policy) => policy.unit === 'usd')
   }
 
-  /** The policies a model's requests answer to (all of them when no model is given). */
-  applicable(model: string | undefined): readonly NormalizedPolicy[] {
-    let applicable = this.#applicableByModel.get(model)
+  /** The policies a request for `resource` answers to: those that select it (a model call without a model: those without `models`). */
+  applicable(resource: RequestResource): readonly NormalizedPolicy[] {
+    const key = `${resource.kind}:${resource.name ?? ''}`
+    let applicable = this.#applicableByResource.get(key)
     if (applicable) return applicable
-    applicable = this.#policies.filter((policy) => policy.matchesModel(model))
-    if (this.#applicableByModel.size < maxRememberedModels) this.#applicableByModel.set(model, applicable)
-    const unmatched = this.#hasModelFilters && model !== undefined && !applicable.some((policy) => policy.hasModelFilter)
-    if (unmatched && this.#warnedModels.size < maxRememberedModels && !this.#warnedModels.has(model)) {
-      this.#warnedModels.add(model)
-      this.#options.onUnmatchedModel(model, applicable.length === 0)
-    }
+    applicable = this.#policies.filter((policy) => policy.resource.selects(resource))
+    if (this.#applicableByResource.size < maxRememberedModels) this.#applicableByResource.set(key, applicable)
+    if (resource.name !== undefined && this.#warned.size < maxRememberedModels && !this.#warned.has(key))
+      this.#warnUnmatched(resource.kind, resource.name, applicable, key)
     return applicable
+  }
+
+  /** A tool no policy selects; a model that no per-model policy selects, when some policy has `models`. */
+  #warnUnmatched(kind: RequestResource['kind'], name: string, applicable: readonly NormalizedPolicy[], key: string): void {
+    if (kind === 'tool' && applicable.length === 0) {
+      this.#warned.add(key)
+      this.#options.onUnmatchedTool(name)
+    } else if (kind === 'model' && this.#hasModelFilters && !applicable.some((policy) => policy.resource.globs !== undefined)) {
+      this.#warned.add(key)
+      this.#options.onUnmatchedModel(name, applicable.length === 0)
+    }
   }
 
   /**
@@ -67,11 +79,11 @@ export class Planner {
    * function is asynchronous.
    * @throws TokenQuotaExceededError (`RequestTooLarge`) when a per-request cap refuses
    */
-  plan(context: QuotaContext, model: string | undefined, at: number, estimate: EstimateBound, provider?: string): RequestPlan | Promise<RequestPlan> {
-    const targets = this.#resolveTargets(context, model, at)
+  plan(context: QuotaContext, resource: RequestResource, at: number, estimate: EstimateBound, provider?: string): RequestPlan | Promise<RequestPlan> {
+    const targets = this.#resolveTargets(context, resource, at)
     return targets instanceof Promise
-      ? targets.then((resolved) => this.#build(context, model, resolved, at, estimate, provider))
-      : this.#build(context, model, targets, at, estimate, provider)
+      ? targets.then((resolved) => this.#build(context, resource, resolved, at, estimate, provider))
+      : this.#build(context, resource, targets, at, estimate, provider)
   }
 
   /** A plan whose counters never refuse and hold nothing: usage recorded after the fact. */
@@ -128,8 +140,8 @@ export class Planner {
     return counters.flatMap((counter, index) => counter.targets.map((target) => decisionOf(target, snapshots[index]!)))
   }
 
-  #resolveTargets(context: QuotaContext, model: string | undefined, at: number): PolicyTarget[] | Promise<PolicyTarget[]> {
-    const applicable = this.applicable(model)
+  #resolveTargets(context: QuotaContext, resource: RequestResource, at: number): PolicyTarget[] | Promise<PolicyTarget[]> {
+    const applicable = this.applicable(resource)
     const pending = new Array<PolicyTarget | Promise<PolicyTarget>>(applicable.length)
     let asynchronous = false
     for (let index = 0; index < applicable.length; index += 1) {
@@ -142,12 +154,13 @@ export class Planner {
 
   #build(
     context: QuotaContext,
-    model: string | undefined,
+    resource: RequestResource,
     targets: readonly PolicyTarget[],
     at: number,
     estimate: EstimateBound,
     provider: string | undefined,
   ): RequestPlan {
+    const model = resource.kind === 'model' ? resource.name : undefined
     const pricing = this.#countsMoney ? this.#pricing(model, provider, targets, at) : undefined
     const costPricing = pricing ?? (this.#countsMoney ? targets.find((target) => target.policy.unpriced)?.policy.unpriced : undefined)
     const { bound, maxOutputTokens, requestCap } = this.#hasRequestCaps
@@ -156,7 +169,8 @@ export class Planner {
     const counters = this.#sharesCounters
       ? mergedCounters(targets, bound, at, pricing)
       : targets.map((target) => counterOf([target], target.limit, target.policy.chargeBound(bound, pricing), target.policy.counts, at))
-    return { context, shard: this.#options.shardOf(context), model, counters, maxOutputTokens, requestCap, pricing, costPricing }
+    const tool = resource.kind === 'tool' ? resource.name : undefined
+    return { context, shard: this.#options.shardOf(context), model, tool, counters, maxOutputTokens, requestCap, pricing, costPricing }
   }
 
   /**

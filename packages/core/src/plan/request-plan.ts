@@ -19,6 +19,8 @@ export interface RequestPlan {
   readonly context: QuotaContext
   readonly shard: string | undefined
   readonly model: string | undefined
+  /** The tool, for a tool call (`model` is then `undefined`). */
+  readonly tool?: string | undefined
   readonly counters: readonly CounterPlan[]
   readonly maxOutputTokens: number | undefined
   /** The smallest `maxTokensPerRequest` in force, with its policy: a charge above it is worth a warning. */

@@ -1,4 +1,5 @@
 import type { ModelPricing } from '../price/price-table.js'
+import type { ResourceSelector } from './resource.js'
 import type { CountMode, MaxTokensPerRequest, QuotaThreshold, UnidentifiedPolicy } from './policy-types.js'
 import type { WindowSpec } from '../store/quota-store.js'
 import type { EstimateBound, MaybePromise, NormalizedUsage, QuotaContext, QuotaMode, QuotaType, TimeUnit } from '../shared/types.js'
@@ -21,8 +22,8 @@ export interface NormalizedPolicy {
   readonly identifier: string | ((context: QuotaContext) => unknown) | undefined
   readonly unidentified: UnidentifiedPolicy
   readonly count: CountMode
-  readonly matchesModel: (model: string | undefined) => boolean
-  readonly hasModelFilter: boolean
+  /** Which requests it applies to: model calls (all, or its `models`) or tool calls (its `tools`). */
+  readonly resource: ResourceSelector
   /** Sorted by `at`. */
   readonly thresholds: readonly QuotaThreshold[]
   readonly maxTokensPerRequest: Required<MaxTokensPerRequest> | undefined

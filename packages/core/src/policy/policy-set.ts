@@ -45,6 +45,14 @@ function checkPolicySet(policies: readonly NormalizedPolicy[]): void {
           })
         }
       }
+      if (policy.resource.kind !== first.resource.kind) {
+        throw new QuotaConfigError({
+          code: 'InvalidConfiguration',
+          policy: policy.name,
+          field: 'tools',
+          message: `Policies sharing the counter "${counterName}" must all count tool calls (\`tools\`) or all model calls ("${first.name}" counts ${first.resource.kind} calls)`,
+        })
+      }
       if (JSON.stringify(policy.count) !== JSON.stringify(first.count)) {
         throw new QuotaConfigError({
           code: 'InvalidConfiguration',

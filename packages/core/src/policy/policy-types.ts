@@ -99,10 +99,20 @@ export interface QuotaPolicy {
    * @default the quota's `unidentified` option, itself `'refuse'`
    */
   readonly unidentified?: UnidentifiedPolicy
-  /** @default 'total' */
+  /** @default 'total'; `'requests'` (one per call) on a policy of `tools` */
   readonly count?: CountMode
-  /** Only requests for these models (globs: `*`, `?`; case-insensitive) are checked and charged. */
+  /**
+   * Only requests for these models (globs: `*`, `?`; case-insensitive) are checked and charged.
+   * Omitted (and no `tools`): every model call. A policy never applies to tool calls unless it names `tools`.
+   */
   readonly models?: readonly string[]
+  /**
+   * Makes this a policy of tool calls: only requests that name a matching `tool` (globs: `*`, `?`;
+   * case-insensitive, e.g. `web_search`, `mcp:github/*`) are checked and charged, and model calls
+   * never are. Not with `models`, nor with `count: 'usd'`.
+   * @example { name: 'searches', identifier: 'user', tools: ['web_search'], allow: 20, interval: 1, timeUnit: 'day' }
+   */
+  readonly tools?: readonly string[]
   /** @default 'enforce' */
   readonly mode?: QuotaMode
   /** Policies with the same `sharedName` share one counter (e.g. an `enforce-only` / `count-only` pair). */

@@ -1,5 +1,4 @@
 import { QuotaConfigError } from '../shared/errors.js'
-import { compileModelGlobs } from '../shared/model-match.js'
 import { moneyCounterName, moneyUnitsPerDollar } from '../price/price-table.js'
 import type { QuotaPolicy, UnidentifiedPolicy } from './policy-types.js'
 import type { QuotaMode } from '../shared/types.js'
@@ -8,6 +7,7 @@ import type { NormalizedPolicy, PolicyUnit } from './normalized-policy.js'
 import { fail, isPlainObject, namePattern } from './config-check.js'
 import { normalizeAllow, normalizeMaxTokens } from './limit-config.js'
 import { normalizeCount, normalizeIdentifier, normalizeThresholds, normalizeUnidentified, normalizeUnpriced } from './policy-fields.js'
+import { normalizeResourceSelector } from './resource.js'
 import { normalizeWindow } from './window-config.js'
 import { windowFunction } from './window-factory.js'
 
@@ -24,6 +24,7 @@ const policyFields = new Set([
   'unidentified',
   'count',
   'models',
+  'tools',
   'mode',
   'sharedName',
   'thresholds',
@@ -39,7 +40,10 @@ export function normalizePolicy(config: QuotaPolicy, defaults: { unidentified: U
   const windowConfig = normalizeWindow(name, raw)
   const mode = normalizeMode(name, raw.mode ?? 'enforce')
   const sharedName = normalizeSharedName(name, raw.sharedName)
-  const count = normalizeCount(name, raw.count ?? 'total')
+  const resource = normalizeResourceSelector(name, raw.models, raw.tools)
+  const count = normalizeCount(name, raw.count ?? (resource.kind === 'tool' ? 'requests' : 'total'))
+  if (resource.kind === 'tool' && count === 'usd')
+    fail('InvalidConfiguration', name, 'count', "not `'usd'` on a policy of `tools` (a tool call has no model to price)", count)
   const unit: PolicyUnit = count === 'usd' ? 'usd' : count === 'requests' ? 'requests' : 'tokens'
   const scale = unit === 'usd' ? moneyUnitsPerDollar : 1
   const unpriced = normalizeUnpriced(name, raw.unpriced, unit)
@@ -52,7 +56,6 @@ export function normalizePolicy(config: QuotaPolicy, defaults: { unidentified: U
       raw.maxTokensPerRequest,
     )
   }
-  const models = normalizeModels(name, raw.models)
   return Object.freeze({
     name,
     sharedName,
@@ -65,8 +68,7 @@ export function normalizePolicy(config: QuotaPolicy, defaults: { unidentified: U
     identifier: normalizeIdentifier(name, raw.identifier),
     unidentified: normalizeUnidentified(name, raw.unidentified ?? defaults.unidentified, 'unidentified'),
     count,
-    matchesModel: models === undefined ? () => true : compileModelGlobs(models),
-    hasModelFilter: models !== undefined,
+    resource,
     thresholds: normalizeThresholds(name, raw.thresholds ?? []),
     maxTokensPerRequest: normalizeMaxTokens(name, raw.maxTokensPerRequest),
     window: windowFunction(windowConfig),
@@ -108,12 +110,4 @@ function normalizeSharedName(name: string, sharedName: unknown): string {
     fail('InvalidConfiguration', name, 'sharedName', '1 to 128 letters, digits, `.`, `_`, `:` or `-`', sharedName)
   }
   return sharedName
-}
-
-function normalizeModels(name: string, models: unknown): readonly string[] | undefined {
-  if (models === undefined) return undefined
-  if (!Array.isArray(models) || models.length === 0 || !models.every((glob) => typeof glob === 'string' && glob.length > 0)) {
-    fail('InvalidConfiguration', name, 'models', 'a non-empty array of model-name globs', models)
-  }
-  return models as string[]
 }

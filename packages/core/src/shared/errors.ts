@@ -198,6 +198,8 @@ export type QuotaInputErrorCode =
   | 'PolicyFunctionFailed'
   | 'InvalidUsage'
   | 'InvalidEstimate'
+  /** A request names both a model and a tool, or a tool that is not a name. */
+  | 'InvalidResource'
   | 'InvalidAdminRequest'
   /** An admin change's idempotency key was already used, within 24 hours, for a different change. */
   | 'IdempotencyKeyReused'
@@ -213,6 +215,7 @@ const inputCodes: readonly QuotaInputErrorCode[] = [
   'InvalidUsage',
   'InvalidEstimate',
   'InvalidLease',
+  'InvalidResource',
 ]
 
 /**
