@@ -16,8 +16,7 @@ export type { AuditEntry } from './store/store-admin.js'
 export { MemoryStore } from './store/memory-store.js'
 export type { MemoryStoreOptions } from './store/memory-store.js'
 export { SyncedStore } from './store/synced-store.js'
-export type { SyncedStoreOptions } from './store/synced-store.js'
-export type { QuotaStore } from './store/quota-store.js'
+export type { SentCharge, SyncedStoreOptions } from './store/synced-store.js'
 export {
   TokenQuotaError,
   TokenQuotaExceededError,
