@@ -18,13 +18,14 @@ const homes: Record<string, string> = {
   SyncedStoreOptions: '.',
   SentCharge: '.', // SyncedStoreOptions.onSent's argument
   AuditEntry: '.', // what `quota.admin` audits and the `admin` event carries
-  tokenizerOfModel: '.', // beside estimateTokens and TokenizerFamily
   ResponseCache: '.', // an app passes `cache: new ResponseCache()` to any adapter
   ResponseCacheOptions: '.',
   FallbackOption: '.', // the `fallback` option of every adapter
   FallbackInfo: '.',
   FallbackAnswer: '.',
   StreamAbortCharge: '.', // the `onStreamAbort` option of every adapter
+  // The kit's: an adapter picks its exact tokenizer with it (the OpenAI adapter's exact estimator).
+  tokenizerOfModel: './adapter',
   // The protocol a store author implements: the README sends them to /store.
   QuotaStore: './store',
   // The Lua scripts' store over any transport, beside `scripts` and `LuaScript`; /upstash only adds UpstashStore.

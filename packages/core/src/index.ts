@@ -35,7 +35,7 @@ export type {
 } from './shared/errors.js'
 export { estimateTokens } from './estimate/estimate.js'
 export type { EstimateOptions, TokenEstimator } from './estimate/estimate.js'
-export { type TokenizerFamily, tokenizerOfModel } from './estimate/tokenizer-family.js'
+export type { TokenizerFamily } from './estimate/tokenizer-family.js'
 export type { EstimateStats } from './estimate/estimate-learning.js'
 export type { StreamAbortCharge } from './adapter/metered-call.js'
 export type { FallbackOption, FallbackInfo, FallbackAnswer } from './adapter/fallback.js'

@@ -1,6 +1,6 @@
 import type { TokenEstimator } from '@tokenquota/core'
 // From the adapter kit: the package's entry keeps the root (and its Node-only context scope) out of edge bundles.
-import { tokenizerOfModel } from '@tokenquota/core'
+import { tokenizerOfModel } from '@tokenquota/core/adapter'
 
 type Counter = (text: string) => number
 
