@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net'
 import { serve, type ServerType } from '@hono/node-server'
-import { createTokenQuota, priceTable, StoreUnavailableError, type QuotaStore, type TokenQuota } from '@tokenquota/core'
+import { createTokenQuota, priceTable, StoreUnavailableError, type TokenQuota } from '@tokenquota/core'
+import type { QuotaStore } from '@tokenquota/core/store'
 import { withTokenQuota } from '@tokenquota/openai'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

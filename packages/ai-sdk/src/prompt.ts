@@ -1,6 +1,5 @@
 import type { Prompt, PromptMessage } from '@tokenquota/core/adapter'
-
-type Json = Record<string, unknown>
+import type { Json } from '@tokenquota/core/adapter'
 
 /** An image's prompt tokens on any provider, at most: Anthropic's ≈1,600 for a full-size image bounds OpenAI's 1,445 and Gemini's 258 a tile. */
 const imageTokens = 1600

@@ -8,11 +8,10 @@ import {
   meterReadableStream,
   reserveCall,
   StreamMeter,
+  type Json,
 } from '@tokenquota/core/adapter'
 import { aiSdkPrompt } from './prompt.js'
 import { usageOfResult } from './usage.js'
-
-type Json = Record<string, unknown>
 
 /** The parts of an AI SDK language model (any specification version) the middleware uses. */
 export interface LanguageModelLike {

@@ -1,6 +1,5 @@
 import type { Usage } from '@tokenquota/core'
-
-type Json = Record<string, unknown>
+import type { Json } from '@tokenquota/core/adapter'
 
 const numberOr = (value: unknown): number | undefined => (typeof value === 'number' ? value : undefined)
 

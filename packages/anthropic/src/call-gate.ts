@@ -1,9 +1,7 @@
-import { callerContext, type MeteredCall, reserveCall } from '@tokenquota/core/adapter'
+import { callerContext, type MeteredCall, reserveCall, type Json, positiveInteger } from '@tokenquota/core/adapter'
 import type { WithTokenQuotaOptions } from './options.js'
 import { anthropicEstimator, estimateAnthropicPrompt, type PromptAllowances } from './prompt.js'
 import { syntheticResponse } from './synthetic-response.js'
-
-type Json = Record<string, unknown>
 
 /** The SDK's request options, as far as we read them. */
 export interface RequestOptions {
@@ -101,8 +99,4 @@ function clampedOutput(body: Json, clamp: number): Json {
   if (thinking?.type !== 'enabled' || typeof thinking.budget_tokens !== 'number' || thinking.budget_tokens < maxTokens) return { max_tokens: maxTokens }
   if (maxTokens <= minThinkingBudget) return { max_tokens: maxTokens, thinking: { type: 'disabled' } }
   return { max_tokens: maxTokens, thinking: { ...thinking, budget_tokens: maxTokens - 1 } }
-}
-
-function positiveInteger(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined
 }

@@ -1,7 +1,5 @@
-import { eventData, eventJson, type MeteredCall, meterEventStream, meterOnRead, StreamMeter, UnparsedText } from '@tokenquota/core/adapter'
+import { eventData, eventJson, type MeteredCall, meterEventStream, meterOnRead, StreamMeter, UnparsedText, type Json } from '@tokenquota/core/adapter'
 import { answerOfContent, answerOfDelta, mergeUsage, textOfContent, textOfDelta, usageOf } from './usage.js'
-
-type Json = Record<string, unknown>
 
 /**
  * Meters a Messages event stream: the prompt as `message_start` counts it, the text, thinking and

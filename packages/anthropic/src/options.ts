@@ -1,6 +1,5 @@
 import type { AdapterOptions } from '@tokenquota/core/adapter'
-
-type Json = Record<string, unknown>
+import type { Json } from '@tokenquota/core/adapter'
 
 export interface WithTokenQuotaOptions extends AdapterOptions<[params: Json]> {
   /**

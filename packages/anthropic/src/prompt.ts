@@ -1,7 +1,5 @@
 import { estimateTokens, type TokenEstimator } from '@tokenquota/core'
-import { anthropicFraming, estimatePrompt, type Prompt, type PromptMessage } from '@tokenquota/core/adapter'
-
-type Json = Record<string, unknown>
+import { anthropicFraming, estimatePrompt, type Prompt, type PromptMessage, type Json } from '@tokenquota/core/adapter'
 
 /**
  * Anthropic's largest image cost: an image is resized to fit 1568 px on its long side and costs

@@ -1,6 +1,5 @@
 import { textOfContent } from './usage.js'
-
-type Json = Record<string, unknown>
+import type { Json } from '@tokenquota/core/adapter'
 
 const zeroUsage = { input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 }
 

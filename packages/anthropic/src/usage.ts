@@ -1,6 +1,5 @@
 import type { Usage } from '@tokenquota/core'
-
-type Json = Record<string, unknown>
+import type { Json } from '@tokenquota/core/adapter'
 
 function count(value: unknown): number {
   return typeof value === 'number' ? value : 0

@@ -2,8 +2,7 @@ import type { MeteredCall } from '@tokenquota/core/adapter'
 import { CallGate, type RequestOptions } from './call-gate.js'
 import { meterResponse } from './meter-response.js'
 import type { WithTokenQuotaOptions } from './options.js'
-
-type Json = Record<string, unknown>
+import type { Json } from '@tokenquota/core/adapter'
 
 /** The parts of an `Anthropic` client we use: public `withOptions`, and the request hook. */
 export interface AnthropicLike {

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs'
-import { createTokenQuota, type QuotaStore, type TokenQuota } from '@tokenquota/core'
+import { createTokenQuota, type TokenQuota } from '@tokenquota/core'
+import type { QuotaStore } from '@tokenquota/core/store'
 import { loadQuotaConfig, type QuotaAlert } from '@tokenquota/core/config'
 import { CliError } from './cli-error.js'
 import { type AppPolicies, isModule, loadConfigModule } from './config-module.js'

@@ -16,8 +16,7 @@ export type { AuditEntry } from './store/store-admin.js'
 export { MemoryStore } from './store/memory-store.js'
 export type { MemoryStoreOptions } from './store/memory-store.js'
 export { SyncedStore } from './store/synced-store.js'
-export type { SyncedStoreOptions } from './store/synced-store.js'
-export type { QuotaStore } from './store/quota-store.js'
+export type { SentCharge, SyncedStoreOptions } from './store/synced-store.js'
 export {
   TokenQuotaError,
   TokenQuotaExceededError,
@@ -36,7 +35,7 @@ export type {
 } from './shared/errors.js'
 export { estimateTokens } from './estimate/estimate.js'
 export type { EstimateOptions, TokenEstimator } from './estimate/estimate.js'
-export { type TokenizerFamily, tokenizerOfModel } from './estimate/tokenizer-family.js'
+export type { TokenizerFamily } from './estimate/tokenizer-family.js'
 export type { EstimateStats } from './estimate/estimate-learning.js'
 export type { StreamAbortCharge } from './adapter/metered-call.js'
 export type { FallbackOption, FallbackInfo, FallbackAnswer } from './adapter/fallback.js'

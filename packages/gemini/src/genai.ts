@@ -3,8 +3,8 @@ import { meterResponses } from './metered-generator.js'
 import type { WithTokenQuotaOptions } from './options.js'
 import { estimateGeminiPrompt } from './prompt.js'
 import { answerOfCandidates, textOfCandidates, usageOfMetadata } from './usage.js'
+import { type Json, positiveInteger } from '@tokenquota/core/adapter'
 
-type Json = Record<string, unknown>
 type Params = { model: string; contents?: unknown; config?: Json; [key: string]: unknown }
 
 /** The parts of `@google/genai`'s `GoogleGenAI` that are metered. */
@@ -108,8 +108,4 @@ export function instrumentGenAI(ai: GoogleGenAILike, options: WithTokenQuotaOpti
     await begun.call.commitEstimate('')
     return response
   }
-}
-
-function positiveInteger(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined
 }

@@ -1,11 +1,9 @@
 import { QuotaConfigError } from '@tokenquota/core'
-import { type MeteredCall, StreamMeter } from '@tokenquota/core/adapter'
+import { type MeteredCall, StreamMeter, type Json, positiveInteger } from '@tokenquota/core/adapter'
 import { beginCall, modelName } from './begin-call.js'
 import type { WithTokenQuotaOptions } from './options.js'
 import { estimateGeminiPrompt } from './prompt.js'
 import { answerOfCandidates, textOfCandidates, usageOfMetadata } from './usage.js'
-
-type Json = Record<string, unknown>
 
 /** The part of `@google/generative-ai`'s `GoogleGenerativeAI` that is metered. */
 export interface GoogleGenerativeAILike {
@@ -253,10 +251,6 @@ type GenerativeAIClient = { getGenerativeModel(params: ModelParams, requestOptio
 function signalOf(requestOptions: unknown): AbortSignal | undefined {
   const signal = (requestOptions as { signal?: unknown } | undefined)?.signal
   return signal instanceof AbortSignal ? signal : undefined
-}
-
-function positiveInteger(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined
 }
 
 /** The generation config a call runs with: the request's replaces the model's (as the SDK does). */

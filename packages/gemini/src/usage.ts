@@ -1,6 +1,5 @@
 import type { Usage } from '@tokenquota/core'
-
-type Json = Record<string, unknown>
+import type { Json } from '@tokenquota/core/adapter'
 
 /**
  * Usage from Gemini's `usageMetadata`. The charge is `totalTokenCount`, which includes thinking

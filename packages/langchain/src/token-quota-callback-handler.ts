@@ -12,6 +12,8 @@ import {
   type PromptFraming,
   reserveCall,
   StreamMeter,
+  type Json,
+  positiveInteger,
 } from '@tokenquota/core/adapter'
 import { usageOfResult } from './usage.js'
 
@@ -60,8 +62,6 @@ interface OpenRun {
   abandonment: ReturnType<typeof setTimeout> | undefined
 }
 
-type Json = Record<string, unknown>
-
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content
   if (!Array.isArray(content)) return content === undefined || content === null ? '' : JSON.stringify(content)
@@ -72,10 +72,6 @@ function textOf(content: unknown): string {
 
 /** LangChain's message types under the role names providers use. */
 const providerRoles: Record<string, string> = { human: 'user', ai: 'assistant', system: 'system', developer: 'developer', tool: 'tool', function: 'function' }
-
-function positiveInteger(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined
-}
 
 /**
  * A LangChain callback handler that enforces token quotas on every chat model or LLM run it sees:

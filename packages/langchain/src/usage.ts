@@ -1,11 +1,6 @@
 import type { LLMResult } from '@langchain/core/outputs'
 import type { Usage } from '@tokenquota/core'
-
-type Json = Record<string, unknown>
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
+import { type Json, isObject } from '@tokenquota/core/adapter'
 
 /**
  * A run's usage: the sum of its generations' `usage_metadata` (chat models), else the legacy

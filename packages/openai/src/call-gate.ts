@@ -1,10 +1,8 @@
 import type { TokenEstimator } from '@tokenquota/core'
-import { type AdapterOptions, callerContext, estimatePrompt, type MeteredCall, reserveCall } from '@tokenquota/core/adapter'
-import { endpointOf, framingOf, maxOutputField, maxOutputTokens, outputChoices, promptOf, type EndpointKind } from './endpoints.js'
+import { type AdapterOptions, callerContext, estimatePrompt, type MeteredCall, reserveCall, type Json, isObject } from '@tokenquota/core/adapter'
+import { endpointOf, framingOf, maxOutputField, maxOutputTokens, outputChoices, promptOf, type EndpointKind } from './prompt.js'
 import { ServerContext } from './server-context.js'
 import { syntheticResponse } from './synthetic-response.js'
-
-type Json = Record<string, unknown>
 
 /** The SDK's request options, as far as we read them. */
 export interface RequestOptions {
@@ -125,7 +123,7 @@ function withPlan(request: RequestOptions, plan: CallPlan): RequestOptions {
 function parseJsonObject(text: string): Json | undefined {
   try {
     const value: unknown = JSON.parse(text)
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined
+    return isObject(value) ? value : undefined
   } catch {
     return undefined
   }

@@ -1,5 +1,5 @@
 import { meterOnRead } from '@tokenquota/core/adapter'
-import { answerTextOf, outputTextOf, usageOf } from './endpoints.js'
+import { answerTextOf, outputTextOf, usageOf } from './usage.js'
 import type { CallPlan } from './call-gate.js'
 import type { ServerContext } from './server-context.js'
 import { meterChatEventStream } from './stream-meter.js'

@@ -1,5 +1,4 @@
-type Json = Record<string, unknown>
-
+import { type Json, isObject } from '@tokenquota/core/adapter'
 /** Responses remembered at most (oldest forgotten first). */
 const maxRemembered = 10_000
 
@@ -37,8 +36,4 @@ export class ServerContext {
     if (this.#sizes.size >= maxRemembered) this.#sizes.delete(this.#sizes.keys().next().value!)
     this.#sizes.set(response.id, input + output)
   }
-}
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }

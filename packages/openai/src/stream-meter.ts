@@ -1,8 +1,7 @@
 import type { Usage } from '@tokenquota/core'
-import { eventData, eventJson, meterEventStream, StreamMeter, type MeteredCall, UnparsedText } from '@tokenquota/core/adapter'
-import { answerTextOf, isUsageEvent, streamedAnswerOf, streamedTextOf, type EndpointKind } from './endpoints.js'
-
-type Json = Record<string, unknown>
+import { eventData, eventJson, meterEventStream, StreamMeter, type MeteredCall, UnparsedText, type Json } from '@tokenquota/core/adapter'
+import { answerTextOf, isUsageEvent, streamedAnswerOf, streamedTextOf } from './usage.js'
+import type { EndpointKind } from './prompt.js'
 
 export interface EventStreamOptions {
   readonly kind: EndpointKind

@@ -1,6 +1,5 @@
-import type { EndpointKind } from './endpoints.js'
-
-type Json = Record<string, unknown>
+import type { EndpointKind } from './prompt.js'
+import type { Json } from '@tokenquota/core/adapter'
 
 const zeroChatUsage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 }
 const zeroResponsesUsage = {

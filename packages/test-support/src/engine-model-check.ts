@@ -1,14 +1,7 @@
 import fc from 'fast-check'
 import { expect } from 'vitest'
-import {
-  createTokenQuota,
-  type QuotaContext,
-  type QuotaLease,
-  type QuotaPolicy,
-  type QuotaStore,
-  type TokenQuota,
-  TokenQuotaExceededError,
-} from '@tokenquota/core'
+import { createTokenQuota, type QuotaContext, type QuotaLease, type QuotaPolicy, type TokenQuota, TokenQuotaExceededError } from '@tokenquota/core'
+import type { QuotaStore } from '@tokenquota/core/store'
 import { createFakeClock, type FakeClock } from '@tokenquota/core/testing'
 
 /**

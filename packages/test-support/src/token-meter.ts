@@ -4,8 +4,7 @@ import { estimateCorpus } from './estimate-corpus.js'
 import { geminiResponse } from './gemini-fixtures.js'
 import { chatCompletion, responseObject } from './openai-fixtures.js'
 import { json, type Reply } from './provider-server.js'
-
-type Json = Record<string, unknown>
+import type { Json } from '@tokenquota/core/adapter'
 
 /** Prompts that agents and RAG send, dense for a tokenizer: a JSON tool result, ids, a base64 blob. */
 export function densePrompts(): Record<'json' | 'ids' | 'base64', string> {

@@ -1,6 +1,5 @@
 import { meterReadableStream, type StreamMeter } from './stream-meter.js'
-
-type Json = Record<string, unknown>
+import { isObject, type Json } from '../shared/json.js'
 
 const eventBoundary = /\r\n\r\n|\n\n|\r\r/
 
@@ -19,7 +18,7 @@ export function eventJson(data: string): Json | undefined {
   if (data === '' || data === '[DONE]') return undefined
   try {
     const parsed: unknown = JSON.parse(data)
-    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Json) : undefined
+    return isObject(parsed) ? parsed : undefined
   } catch {
     return undefined
   }

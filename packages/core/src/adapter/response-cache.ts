@@ -40,9 +40,9 @@ export class ResponseCache {
   #bytes = 0
 
   constructor(options: ResponseCacheOptions = {}) {
-    this.#ttlMs = positiveInteger(options.ttlMs, 'ttlMs', 600_000)
-    this.#maxEntries = positiveInteger(options.maxEntries, 'maxEntries', 1000)
-    this.maxBytes = positiveInteger(options.maxBytes, 'maxBytes', 32 * 1024 * 1024)
+    this.#ttlMs = positiveIntegerOption(options.ttlMs, 'ttlMs', 600_000)
+    this.#maxEntries = positiveIntegerOption(options.maxEntries, 'maxEntries', 1000)
+    this.maxBytes = positiveIntegerOption(options.maxBytes, 'maxBytes', 32 * 1024 * 1024)
     this.#shared = options.shared ?? false
     this.#now = options.now ?? Date.now
   }
@@ -91,7 +91,7 @@ export class ResponseCache {
   }
 }
 
-function positiveInteger(value: number | undefined, field: string, fallback: number): number {
+function positiveIntegerOption(value: number | undefined, field: string, fallback: number): number {
   if (value === undefined) return fallback
   if (Number.isSafeInteger(value) && value > 0) return value
   throw new QuotaConfigError({ code: 'InvalidConfiguration', field, message: `ResponseCache: ${field} must be a positive integer, got ${value}` })

@@ -7,6 +7,7 @@ import { normalizePolicies } from '../policy/policy-set.js'
 import { moneyUnitsPerDollar } from '../price/price-table.js'
 import type { QuotaPolicy, QuotaThreshold } from '../policy/policy-types.js'
 import type { QuotaContext } from '../shared/types.js'
+import { isObject, type Json } from '../shared/json.js'
 
 /** An alert of the `alerts:` list, as written in the file. */
 export interface QuotaAlert {
@@ -23,12 +24,6 @@ export interface QuotaAlert {
 export interface QuotaConfig {
   readonly policies: readonly QuotaPolicy[]
   readonly alerts: readonly QuotaAlert[]
-}
-
-type Json = Record<string, unknown>
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
 
 function invalid(field: string, expected: string, value: unknown): never {

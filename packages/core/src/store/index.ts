@@ -1,5 +1,6 @@
 // @tokenquota/core/store: the protocol a quota store implements (memory, Redis, Upstash, your own).
-// `@tokenquota/core/testing` has the contract suite that checks an implementation.
+// `@tokenquota/core/testing` has the contract suite that checks an implementation. The stores an app
+// creates (`MemoryStore`, `SyncedStore`) are at the root; the Redis and Upstash ones at /redis and /upstash.
 export type {
   Charge,
   ChargeOutcome,
@@ -36,12 +37,7 @@ export type {
   CounterOverrides,
   LastRefusal,
   CounterAdminState,
-  AuditEntry,
   AdminRead,
 } from './store-admin.js'
 export { effectiveLimit } from './algebra/index.js'
 export { overrideEnd } from './store-admin.js'
-export { MemoryStore } from './memory-store.js'
-export type { MemoryStoreOptions } from './memory-store.js'
-export { SyncedStore } from './synced-store.js'
-export type { SentCharge, SyncedStoreOptions } from './synced-store.js'

@@ -1,10 +1,9 @@
-import type { Usage } from '@tokenquota/core'
-import { noFraming, openAIFraming, type Prompt, type PromptFraming, type PromptMessage } from '@tokenquota/core/adapter'
+// The request side of the OpenAI endpoints: which endpoint a call is, what it sends as its prompt,
+// and how many output tokens it may generate.
+import { isObject, type Json, noFraming, openAIFraming, positiveInteger, type Prompt, type PromptFraming, type PromptMessage } from '@tokenquota/core/adapter'
 
 /** The OpenAI endpoints that consume tokens. */
 export type EndpointKind = 'chat' | 'responses' | 'embeddings' | 'completions'
-
-type Json = Record<string, unknown>
 
 /** Which metered endpoint a request path is, if any. Matches the path's end, so Azure deployment paths work too. */
 export function endpointOf(method: string | undefined, path: string | undefined): EndpointKind | undefined {
@@ -15,14 +14,6 @@ export function endpointOf(method: string | undefined, path: string | undefined)
   if (/(^|\/)embeddings$/.test(clean)) return 'embeddings'
   if (/(^|\/)completions$/.test(clean)) return 'completions'
   return undefined
-}
-
-function isObject(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-function positiveInteger(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isInteger(value) && value > 0 ? value : undefined
 }
 
 /**
@@ -147,133 +138,4 @@ export function maxOutputTokens(kind: EndpointKind, body: Json, defaultMaxOutput
 export function outputChoices(kind: EndpointKind, body: Json): number {
   if (kind === 'responses' || kind === 'embeddings') return 1
   return (positiveInteger(body.n) ?? 1) * (kind === 'completions' ? (positiveInteger(body.best_of) ?? 1) : 1)
-}
-
-function count(value: unknown): number | undefined {
-  return value === undefined || value === null ? undefined : (value as number)
-}
-
-/**
- * The provider's usage in the engine's shape, or `undefined` when the body has none. Values are
- * passed through as they came; the engine rejects malformed ones.
- */
-export function usageOf(kind: EndpointKind, body: unknown): Usage | undefined {
-  if (!isObject(body)) return undefined
-  const raw = kind === 'responses' && isObject(body.response) ? body.response.usage : body.usage
-  if (!isObject(raw)) return undefined
-  if (kind === 'responses') {
-    const inputDetails = isObject(raw.input_tokens_details) ? raw.input_tokens_details : {}
-    const outputDetails = isObject(raw.output_tokens_details) ? raw.output_tokens_details : {}
-    return {
-      input: count(raw.input_tokens),
-      output: count(raw.output_tokens),
-      total: count(raw.total_tokens),
-      cachedInput: count(inputDetails.cached_tokens),
-      reasoning: count(outputDetails.reasoning_tokens),
-    }
-  }
-  const promptDetails = isObject(raw.prompt_tokens_details) ? raw.prompt_tokens_details : {}
-  const completionDetails = isObject(raw.completion_tokens_details) ? raw.completion_tokens_details : {}
-  return {
-    input: count(raw.prompt_tokens),
-    output: kind === 'embeddings' ? 0 : count(raw.completion_tokens),
-    total: count(raw.total_tokens),
-    cachedInput: count(promptDetails.cached_tokens),
-    reasoning: count(completionDetails.reasoning_tokens),
-  }
-}
-
-/** Generated text in a complete (non-streamed) response, for estimating usage the provider left out. */
-export function outputTextOf(kind: EndpointKind, body: unknown): string {
-  if (!isObject(body)) return ''
-  switch (kind) {
-    case 'chat':
-      return (Array.isArray(body.choices) ? body.choices : [])
-        .map((choice) =>
-          isObject(choice) && isObject(choice.message)
-            ? `${choice.message.content ?? ''}${choice.message.tool_calls ? JSON.stringify(choice.message.tool_calls) : ''}`
-            : '',
-        )
-        .join('')
-    case 'completions':
-      return (Array.isArray(body.choices) ? body.choices : [])
-        .map((choice) => (isObject(choice) && typeof choice.text === 'string' ? choice.text : ''))
-        .join('')
-    case 'responses':
-      return Array.isArray(body.output) ? JSON.stringify(body.output) : ''
-    case 'embeddings':
-      return ''
-  }
-}
-
-/**
- * The visible answer of a complete response (or of a Responses API event's `response`), as its
- * reader sees it: one choice's text, the Responses API's output text, never reasoning or tool
- * calls. `undefined` when it is not one text answer (several choices, tool calls, embeddings).
- */
-export function answerTextOf(kind: EndpointKind, body: unknown): string | undefined {
-  if (!isObject(body)) return undefined
-  if (kind === 'responses') return responsesAnswerOf(isObject(body.response) ? body.response : body)
-  const choices = Array.isArray(body.choices) ? body.choices : []
-  const [choice] = choices
-  if (choices.length !== 1 || !isObject(choice)) return undefined
-  if (kind === 'completions') return typeof choice.text === 'string' ? choice.text : undefined
-  if (kind !== 'chat' || !isObject(choice.message) || choice.message.tool_calls || choice.message.function_call) return undefined
-  return typeof choice.message.content === 'string' ? choice.message.content : undefined
-}
-
-function responsesAnswerOf(response: Json): string | undefined {
-  if (!Array.isArray(response.output)) return undefined
-  let text = ''
-  for (const item of response.output) {
-    if (!isObject(item) || item.type === 'reasoning') continue
-    if (item.type !== 'message' || !Array.isArray(item.content)) return undefined
-    for (const part of item.content) if (isObject(part) && part.type === 'output_text' && typeof part.text === 'string') text += part.text
-  }
-  return text
-}
-
-/**
- * The visible text one streamed chat or completions chunk adds to the answer; `undefined` when the
- * answer is not one text (a second choice, a tool call).
- */
-export function streamedAnswerOf(event: Json | undefined): string | undefined {
-  let text = ''
-  for (const choice of Array.isArray(event?.choices) ? event.choices : []) {
-    if (!isObject(choice)) continue
-    if (choice.index !== undefined && choice.index !== 0) return undefined
-    if (typeof choice.text === 'string') text += choice.text
-    const delta = isObject(choice.delta) ? choice.delta : {}
-    if (delta.tool_calls || delta.function_call) return undefined
-    if (typeof delta.content === 'string') text += delta.content
-  }
-  return text
-}
-
-/** Generated text carried by one streamed event (a chat chunk, a completions chunk, a responses delta). */
-export function streamedTextOf(kind: EndpointKind, event: Json): string {
-  if (kind === 'responses') {
-    return typeof event.type === 'string' && event.type.endsWith('.delta') && typeof event.delta === 'string' ? event.delta : ''
-  }
-  let text = ''
-  for (const choice of Array.isArray(event.choices) ? event.choices : []) {
-    if (!isObject(choice)) continue
-    if (typeof choice.text === 'string') text += choice.text
-    const delta = choice.delta
-    if (!isObject(delta)) continue
-    if (typeof delta.content === 'string') text += delta.content
-    if (typeof delta.refusal === 'string') text += delta.refusal
-    if (Array.isArray(delta.tool_calls)) {
-      for (const call of delta.tool_calls) {
-        if (isObject(call) && isObject(call.function)) text += `${call.function.name ?? ''}${call.function.arguments ?? ''}`
-      }
-    }
-  }
-  return text
-}
-
-/** Whether a streamed event is the one that carries the final usage. */
-export function isUsageEvent(kind: EndpointKind, event: Json): boolean {
-  if (kind === 'responses') return ['response.completed', 'response.incomplete', 'response.failed'].includes(event.type as string)
-  return isObject(event.usage)
 }
