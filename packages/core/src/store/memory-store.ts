@@ -1,4 +1,4 @@
-import { expiredForgotten, expiryChange, fillShares, fits, type HoldFate, settleChange, settlesInPlace } from './algebra/index.js'
+import { expiredForgotten, expiryChange, fillShares, fits, type HoldFate, resetAfterHold, settleChange, settlesInPlace } from './algebra/index.js'
 import { MemoryAdminBook } from './memory-admin.js'
 import { CounterSlots } from './memory/counter-slots.js'
 import { HoldQueue } from './memory/hold-queue.js'
@@ -192,8 +192,7 @@ export class MemoryStore implements QuotaStore {
       slots[index] = slot
       holding = true
       if (amount === 0) continue
-      // A rolling window's newest tokens are now this bucket's.
-      const resetAt = counter.window.kind === 'rolling' ? view.placement + counter.window.bucket + counter.window.length : view.resetAt
+      const resetAt = resetAfterHold(counter.window, view.placement, view.resetAt)
       snapshots[index] = this.#withLimit(counter, { used: view.used, reserved: view.reserved + amount, windowStart: view.windowStart, resetAt }, now)
     }
     if (!holding) return { ok: true, placements, held, snapshots }

@@ -1,4 +1,4 @@
-import type { Tally } from './windows.js'
+import { bucketLeavesAt, type Tally } from './windows.js'
 
 /**
  * The earliest instant a refused amount would fit on a rolling window, if nothing else changes:
@@ -21,7 +21,7 @@ export function rollingRetryAt(
   for (const start of starts) {
     const tally = buckets.get(start)!
     remaining -= tally.used + tally.reserved
-    if (remaining + request.amount <= request.limit) return start + bucket + length
+    if (remaining + request.amount <= request.limit) return bucketLeavesAt(start, length, bucket)
   }
   return resetAt
 }

@@ -3,10 +3,12 @@ import {
   addToBucket,
   advanceRolling,
   bucketInWindow,
+  bucketLeavesAt,
   bucketStart,
   evictable,
   firstBucket,
   type RollingTotals,
+  resetAfterHold,
   rollingPlacement,
   rollingResetAt,
   type Tally,
@@ -70,6 +72,13 @@ describe('window arithmetic', () => {
     addToBucket(totals, t0, buckets.get(t0)!, 5, -5) // left the window: its own tally only
     expect(totals).toMatchObject({ used: 3, reserved: 2 })
     expect(buckets.get(t0)).toEqual({ used: 15, reserved: 0 })
+  })
+
+  it("resets after a hold at the window's end, or when the holding rolling bucket leaves", () => {
+    expect(bucketLeavesAt(t0 + 5 * second, minute, second)).toBe(t0 + 6 * second + minute)
+    expect(resetAfterHold({ kind: 'rolling', length: minute, bucket: second }, t0 + 5 * second, Number.NaN)).toBe(t0 + 6 * second + minute)
+    expect(resetAfterHold({ kind: 'fixed', start: t0, end: t0 + minute }, t0, t0 + minute)).toBe(t0 + minute)
+    expect(resetAfterHold({ kind: 'flexi', endIfStartedNow: t0 + 2 * minute }, t0, t0 + minute)).toBe(t0 + minute)
   })
 
   it('keeps a window that is open or still holds; drops one that is over and holds nothing', () => {

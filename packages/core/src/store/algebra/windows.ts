@@ -1,3 +1,5 @@
+import type { WindowSpec } from '../quota-store.js'
+
 /**
  * Window arithmetic: fixed, flexi and rolling windows as numbers, with no storage. Every store
  * keeps its counters its own way and asks these functions what they mean at `now`. The Lua
@@ -44,6 +46,20 @@ export function rollingPlacement(now: number, bucket: number, counted: number): 
   return Math.max(bucketStart(now, bucket), counted)
 }
 
+/** When the tokens of a rolling bucket leave its window. Lua twin: `rolling_reset` and reserve.ts (`start + bucket + length`). */
+export function bucketLeavesAt(start: number, length: number, bucket: number): number {
+  return start + bucket + length
+}
+
+/**
+ * When a counter is back to zero after a reservation held a positive amount on it: a fixed or flexi
+ * window's end, or when the bucket that now holds a rolling window's newest tokens leaves it.
+ * Lua twin: reserve.ts (`v.reset` after a hold).
+ */
+export function resetAfterHold(window: WindowSpec, placement: number, resetAt: number): number {
+  return window.kind === 'rolling' ? bucketLeavesAt(placement, window.length, window.bucket) : resetAt
+}
+
 /**
  * Moves a rolling window's totals to `now`: the buckets that left the window leave the totals, and
  * are deleted unless they still hold a reservation. Lua twin: `advance` in common.ts.
@@ -71,7 +87,7 @@ export function rollingResetAt(buckets: ReadonlyMap<number, Tally>, length: numb
   const first = firstBucket(length, bucket, now)
   let newest = -Infinity
   for (const [start, tally] of buckets) if (start >= first && tally.used + tally.reserved > 0 && start > newest) newest = start
-  return newest === -Infinity ? now : newest + bucket + length
+  return newest === -Infinity ? now : bucketLeavesAt(newest, length, bucket)
 }
 
 /**
