@@ -12,8 +12,9 @@ async function planOf(policies: QuotaPolicy[]): Promise<RequestPlan> {
     policies: normalizePolicies(policies, { unidentified: 'refuse' }),
     shardOf: () => undefined,
     onUnmatchedModel: () => undefined,
+    onUnmatchedTool: () => undefined,
   })
-  return planner.plan({ user: 'alice' }, 'gpt-4o', t0, { input: 100, output: 20, total: 120 })
+  return planner.plan({ user: 'alice' }, { kind: 'model', name: 'gpt-4o' }, t0, { input: 100, output: 20, total: 120 })
 }
 
 /** The plan with its counters put in one fill group, as a spill-over into credits will plan them. */
