@@ -1,7 +1,3 @@
-import { Redis as UpstashRedis } from '@upstash/redis'
-import { Redis } from 'ioredis'
-import { RedisStore, RedisUsageStore } from '@tokenquota/core/redis'
-import { UpstashStore } from '@tokenquota/core/upstash'
 import type { QuotaStore } from '@tokenquota/core/store'
 import type { UsageStore } from '@tokenquota/core/reports'
 import { CliError, StoreUnreachableError } from './cli-error.js'
@@ -60,6 +56,9 @@ async function connectRedis(url: string, keys: KeyOptions, timeoutMs: number): P
     throw new CliError(`the Redis URL does not parse: expected redis://host:port or rediss://…, got ${where}`)
   }
   if (protocol !== 'redis:' && protocol !== 'rediss:') throw new CliError(`expected a redis:// or rediss:// URL, got ${where}`)
+  // Loaded here, not at the top: ioredis alone takes ~0.4 s to load, which every command that
+  // never connects (usage errors, --help, --version, check) would pay.
+  const [{ Redis }, { RedisStore, RedisUsageStore }] = await Promise.all([import('ioredis'), import('@tokenquota/core/redis')])
   const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: timeoutMs,
@@ -94,6 +93,11 @@ async function connectRedis(url: string, keys: KeyOptions, timeoutMs: number): P
 async function connectUpstash(restUrl: string, token: string, keys: KeyOptions, timeoutMs: number): Promise<Connection> {
   rememberSecret(token)
   const where = redactUrl(restUrl)
+  const [{ Redis: UpstashRedis }, { UpstashStore }, { RedisUsageStore }] = await Promise.all([
+    import('@upstash/redis'),
+    import('@tokenquota/core/upstash'),
+    import('@tokenquota/core/redis'),
+  ])
   // A fresh signal per request; no retries, so one call waits at most the timeout.
   const client = new UpstashRedis({ url: restUrl, token, signal: () => AbortSignal.timeout(timeoutMs), retry: false })
   try {

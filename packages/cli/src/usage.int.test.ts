@@ -6,7 +6,7 @@ import { config, tokenquota } from './testing/harness.js'
 const readme = () => readFile(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8')
 const version = async () => (JSON.parse(await readFile(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as { version: string }).version
 
-describe('usage errors: exit 2, one line and a hint, no help dump', { timeout: 60_000 }, () => {
+describe.concurrent('usage errors: exit 2, one line and a hint, no help dump', { timeout: 60_000 }, () => {
   it.each([
     [['--foo'], 'tokenquota: unknown flag --foo (see tokenquota --help)\n'],
     [['bogus'], 'tokenquota: unknown command bogus (see tokenquota --help)\n'],
@@ -56,7 +56,7 @@ const commands: ReadonlyArray<[string, string[]]> = [
 ]
 const connection = ['--redis-url', 'redis://127.0.0.1:1', '--prefix', 'myapp', '--hash-tag', '--timeout', '1', '--config', config]
 
-describe('every command takes the same connection and policy flags', { timeout: 60_000 }, () => {
+describe.concurrent('every command takes the same connection and policy flags', { timeout: 60_000 }, () => {
   it.each(commands)('%s takes --redis-url, --prefix, --hash-tag, --timeout and --config, and lists them in its help', async (command, least) => {
     const outcome = await tokenquota([command, ...least, ...connection])
     // The flags are taken: the command gets as far as the store, which refuses (exit 1).
