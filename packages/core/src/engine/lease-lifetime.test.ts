@@ -3,6 +3,7 @@ import { LeaseSettledError, QuotaInputError } from '../shared/errors.js'
 import type { LeaseExpiredEvent } from './events.js'
 import type { QuotaPolicy } from '../policy/policy-types.js'
 import { createFakeClock } from '../testing/fake-clock.js'
+import { maxLeaseTtlMs } from './lease.js'
 import { createTokenQuota } from './token-quota.js'
 
 const userDaily: QuotaPolicy = { name: 'user-daily', identifier: 'user', allow: 10_000, interval: 1, timeUnit: 'day' }
@@ -84,6 +85,22 @@ describe('lease lifetimes', () => {
     expect(lease.expiresAt).toBe(quota.now() + 30_000)
     await lease.release()
     expect(LeaseSettledError.isInstance(await errorOf(lease.extend(1000)))).toBe(true)
+  })
+
+  it('refuses a lifetime over a year with InvalidLease, before the store sees it (Redis cannot hold 1e20 ms and kept half a hold)', async () => {
+    const { quota, usage } = setup()
+    for (const leaseTtlMs of [1e20, 2 ** 53, maxLeaseTtlMs + 1]) {
+      expect(await errorOf(quota.reserve(alice, { estimate: 10, leaseTtlMs }))).toMatchObject({ code: 'InvalidLease' })
+    }
+    expect(await usage()).toEqual([0, 0])
+    const lease = await quota.reserve(alice, { estimate: 10, leaseTtlMs: maxLeaseTtlMs })
+    const error = await errorOf(lease.extend(1e20))
+    expect(QuotaInputError.isInstance(error) && error.code).toBe('InvalidLease')
+    expect(lease.expiresAt).toBe(quota.now() + maxLeaseTtlMs)
+    expect(() => createTokenQuota({ policies: [userDaily], leaseTtlMs: 1e20 })).toThrow(
+      expect.objectContaining({ code: 'InvalidConfiguration', field: 'leaseTtlMs' }),
+    )
+    await lease.release()
   })
 
   it('gives the store a record of who, which policies and which model, kept with the hold', async () => {

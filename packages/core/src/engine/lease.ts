@@ -61,7 +61,7 @@ export interface QuotaLease {
    * Keeps the reservation `ms` longer from now (a long call, a stream, an agent's budget): the
    * store then charges or returns it at the new `expiresAt` if it is never settled. Resolves
    * `false`, changing nothing, when the store no longer holds the lease (it expired).
-   * @throws LeaseSettledError when already settled; QuotaInputError (`InvalidLease`) when `ms` is not a positive number.
+   * @throws LeaseSettledError when already settled; QuotaInputError (`InvalidLease`) when `ms` is not a positive number of ms up to 366 days.
    */
   extend(ms: number): Promise<boolean>
 }
@@ -163,8 +163,22 @@ export class Lease<Reservation extends LeaseFields> implements QuotaLease {
   }
 }
 
-/** A lease lifetime a caller gave (`reserve`'s `leaseTtlMs`, `lease.extend`): a positive number of ms. */
+/**
+ * The longest lease lifetime: 366 days. Longer ones are refused before the store sees them, as a
+ * store may not hold them (Redis fails on an expiry past 2^63 ms, midway through its script).
+ */
+export const maxLeaseTtlMs = 366 * 86_400_000
+
+/** Whether `ms` is a lease lifetime: a positive number of ms, at most {@link maxLeaseTtlMs}. */
+export function isLifetime(ms: unknown): ms is number {
+  return typeof ms === 'number' && ms > 0 && ms <= maxLeaseTtlMs
+}
+
+/** A lease lifetime a caller gave (`reserve`'s `leaseTtlMs`, `lease.extend`): a positive number of ms, at most a year. */
 export function checkLifetime(ms: unknown): void {
-  if (typeof ms === 'number' && Number.isFinite(ms) && ms > 0) return
-  throw new QuotaInputError({ code: 'InvalidLease', message: `Expected a lease lifetime in positive ms, got \`${String(ms)}\`` })
+  if (isLifetime(ms)) return
+  throw new QuotaInputError({
+    code: 'InvalidLease',
+    message: `Expected a lease lifetime in positive ms, at most ${maxLeaseTtlMs} (366 days), got \`${String(ms)}\``,
+  })
 }

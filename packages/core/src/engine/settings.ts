@@ -7,6 +7,7 @@ import type { QuotaContext } from '../shared/types.js'
 import type { TokenQuotaOptions } from './token-quota-options.js'
 import { genaiPrices } from '../price/genai-prices.js'
 import { PriceBook, priceTablesOf } from '../price/price-book.js'
+import { isLifetime, maxLeaseTtlMs } from './lease.js'
 
 const defaultLeaseTtlMs = 600_000
 
@@ -32,8 +33,8 @@ export function engineSettings(options: TokenQuotaOptions): EngineSettings {
   }
   const unidentified = normalizeUnidentified(undefined, options.unidentified ?? 'refuse', 'unidentified')
   const leaseTtlMs = options.leaseTtlMs ?? defaultLeaseTtlMs
-  if (typeof leaseTtlMs !== 'number' || !Number.isFinite(leaseTtlMs) || leaseTtlMs <= 0) {
-    throw invalid('leaseTtlMs', `Expected \`leaseTtlMs\` to be a positive number of ms, got \`${String(leaseTtlMs)}\``)
+  if (!isLifetime(leaseTtlMs)) {
+    throw invalid('leaseTtlMs', `Expected \`leaseTtlMs\` to be a positive number of ms, at most ${maxLeaseTtlMs} (366 days), got \`${String(leaseTtlMs)}\``)
   }
   const policies = normalizePolicies(options.policies, { unidentified })
   const countsMoney = policies.some((policy) => policy.unit === 'usd')

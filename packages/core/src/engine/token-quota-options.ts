@@ -14,7 +14,7 @@ export interface TokenQuotaOptions {
   readonly now?: () => number
   /**
    * How long a reservation holds capacity when it is never settled (a crashed call, a stream
-   * nobody finished reading). Long enough for the slowest streamed call you make.
+   * nobody finished reading). Long enough for the slowest streamed call you make; at most 366 days.
    * @default 600_000 (10 minutes)
    */
   readonly leaseTtlMs?: number

@@ -203,7 +203,7 @@ export type QuotaInputErrorCode =
   | 'InvalidAdminRequest'
   /** An admin change's idempotency key was already used, within 24 hours, for a different change. */
   | 'IdempotencyKeyReused'
-  /** A lease's lifetime is not a positive number of ms, or its store record is not one line. */
+  /** A lease's lifetime is not a positive number of ms up to 366 days, or its store record is not one line. */
   | 'InvalidLease'
 const inputCodes: readonly QuotaInputErrorCode[] = [
   'InvalidAdminRequest',
