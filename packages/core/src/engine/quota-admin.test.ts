@@ -242,6 +242,24 @@ describe('quota.admin', () => {
     expect((await quota.admin.audit())[0]!.until).toBe(Math.ceil(until))
   })
 
+  it('refuses a fractional grant or allow on a policy counting whole tokens or requests, instead of rounding it (0.5 became +1)', async () => {
+    const { quota } = setup()
+    for (const attempt of [
+      quota.admin.grant({ policy: 'user-daily', context: { user: 'alice' }, add: 0.5 }),
+      quota.admin.set({ policy: 'user-daily', context: { user: 'alice' }, allow: 1000.4 }),
+    ]) {
+      const error = await rejection(attempt)
+      expect(QuotaInputError.isInstance(error) && [error.code, error.message]).toEqual([
+        'InvalidAdminRequest',
+        expect.stringContaining('whole number of tokens'),
+      ])
+    }
+    expect(await quota.admin.audit()).toEqual([])
+    expect((await quota.admin.inspect({ user: 'alice' }))[0]).toMatchObject({ allowed: 1000, overrides: [] })
+    await quota.admin.grant({ policy: 'spend-daily', context: { user: 'alice' }, add: 0.5 })
+    expect((await quota.admin.inspect({ user: 'alice' })).find((row) => row.policy === 'spend-daily')).toMatchObject({ allowed: 2.5 })
+  })
+
   it('refuses a bad admin request with a typed error and changes nothing', async () => {
     const { clock, quota } = setup()
     const cases = [

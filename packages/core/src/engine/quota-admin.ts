@@ -287,7 +287,10 @@ function checkAmount(amount: unknown, field: string, policy: string): void {
   }
 }
 
+/** An amount in the policy's counter units: dollars scaled to money units; tokens and requests only whole, never rounded. */
 function inCounterUnits(amount: number, policy: NormalizedPolicy, kind: AuditEntry['action']): number {
+  if (policy.unit !== 'usd' && !Number.isInteger(amount))
+    throw invalid(`expected the ${kind} to be a whole number of ${policy.unit} (the policy counts ${policy.unit}), got ${amount}`, policy.name)
   const scaled = Math.round(amount * policy.scale)
   if (!Number.isSafeInteger(scaled)) throw invalid(`the ${kind} of ${amount} is too large`, policy.name)
   return scaled
