@@ -103,6 +103,18 @@ describe('lease lifetimes', () => {
     await lease.release()
   })
 
+  it('extends a lease that holds nothing (a tool no policy selects, a zero estimate): true, not the `false` that means expired', async () => {
+    const { clock, quota } = setup()
+    const unmatched = await quota.reserve(alice, { tool: 'calculator' })
+    const empty = await quota.reserve(alice, { estimate: 0 })
+    for (const lease of [unmatched, empty]) {
+      expect(await lease.extend(120_000)).toBe(true)
+      expect(lease.expiresAt).toBe(clock.now() + 120_000)
+    }
+    expect((await unmatched.commit()).charges).toEqual([])
+    await empty.commit()
+  })
+
   it('gives the store a record of who, which policies and which model, kept with the hold', async () => {
     const { quota } = setup()
     const lease = await quota.reserve(alice, { estimate: 10, model: 'gpt-4o' })

@@ -70,11 +70,16 @@ export class Settler implements LeaseSettlement<Reservation> {
 
   /**
    * Moves the lease's expiry to `ms` from now, in the store that holds it. `false` when the store
-   * no longer holds it (expired, or settled meanwhile): the lease keeps its old expiry.
+   * no longer holds it (expired, or settled meanwhile): the lease keeps its old expiry. A lease
+   * with no counter (no policy applies) is in no store: its expiry moves here alone.
    */
   async extend(reservation: Reservation, ms: number): Promise<boolean> {
     const at = this.#options.now()
     const expiresAt = at + ms
+    if (reservation.requestPlan.counters.length === 0) {
+      this.#options.extended(reservation, expiresAt)
+      return true
+    }
     const request = { leaseId: reservation.leaseId, hold: reservation.hold, now: at, expiresAt, shard: reservation.requestPlan.shard }
     const extended = await this.#options.access.extend(request, reservation.local)
     if (extended) this.#options.extended(reservation, expiresAt)
