@@ -135,6 +135,9 @@ describe('a request that names its resource badly', () => {
     ['an empty tool', { tool: '' }],
     ['a tool that is not a string', { tool: 42 as unknown as string }],
     ['a tool name over 256 characters', { tool: 'x'.repeat(257) }],
+    // A number or an array for a model matched no glob (free under `models` policies) or threw a TypeError pricing it.
+    ['a model that is not a string', { model: 5 as unknown as string }],
+    ['a model that is an array', { model: ['gpt-4o'] as unknown as string }],
   ])('is refused with QuotaInputError InvalidResource and changes nothing: %s', async (_, request) => {
     const { quota } = setup()
     for (const attempt of [quota.reserve(alice, request), quota.check(alice, request), quota.record(alice, { total: 10 }, request)]) {

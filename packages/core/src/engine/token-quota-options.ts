@@ -74,7 +74,10 @@ export interface TokenQuotaOptions {
 export interface ReserveRequest {
   /** Tokens the call may use: a total, or prompt estimate and max output. @default 0 */
   readonly estimate?: number | TokenEstimate
-  /** The model, for per-model policies. @default context.model (unless the request names a `tool`) */
+  /**
+   * The model, for per-model policies. @default context.model (unless the request names a `tool`)
+   * @throws QuotaInputError (`InvalidResource`) when not a string
+   */
   readonly model?: string
   /**
    * The tool the request calls (`web_search`, `mcp:github/create_issue`, …) instead of a model: only

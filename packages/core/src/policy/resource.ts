@@ -25,16 +25,19 @@ const maxToolName = 256
 
 /**
  * The resource a request names: its `tool`, else its model (the request's, else the context's).
- * @throws QuotaInputError (`InvalidResource`) for both a model and a tool, or a tool that is not a name
+ * @throws QuotaInputError (`InvalidResource`) for both a model and a tool, a tool that is not a name, or a model that is not a string
  */
 export function requestResource(request: { readonly model?: string; readonly tool?: string }, context: QuotaContext): RequestResource {
   const { model, tool } = request
+  if (model !== undefined && typeof model !== 'string') {
+    throw new QuotaInputError({ code: 'InvalidResource', message: `Expected \`model\` to be a model name (a string), got ${describeValue(model)}` })
+  }
   if (tool === undefined) return { kind: 'model', name: model ?? (typeof context.model === 'string' ? context.model : undefined) }
   if (model !== undefined) {
     throw new QuotaInputError({ code: 'InvalidResource', message: `A request names one resource: a model or a tool, got model "${model}" and tool "${tool}"` })
   }
   if (typeof tool !== 'string' || tool.length === 0 || tool.length > maxToolName) {
-    const shown = typeof tool === 'string' ? `a string of ${tool.length} characters` : `${String(tool)} (${typeof tool})`
+    const shown = typeof tool === 'string' ? `a string of ${tool.length} characters` : describeValue(tool)
     throw new QuotaInputError({ code: 'InvalidResource', message: `Expected \`tool\` to be a name of 1 to ${maxToolName} characters, got ${shown}` })
   }
   return { kind: 'tool', name: tool }
@@ -58,4 +61,16 @@ function checkedGlobs(policy: string, field: 'models' | 'tools', globs: unknown,
     fail('InvalidConfiguration', policy, field, `a non-empty array of ${what} globs`, globs)
   }
   return Object.freeze([...(globs as string[])])
+}
+
+/** A value in a message: short, with its type (`42 (number)`, `["gpt-4o"] (array)`). */
+function describeValue(value: unknown): string {
+  const type = Array.isArray(value) ? 'array' : value === null ? 'null' : typeof value
+  let shown: string
+  try {
+    shown = JSON.stringify(value) ?? String(value)
+  } catch {
+    shown = String(value)
+  }
+  return `${shown.length > 60 ? `${shown.slice(0, 60)}…` : shown} (${type})`
 }
