@@ -191,7 +191,7 @@ describe('tokenquota CLI against a real redis-server', { timeout: 60_000, concur
     ])
     expect([unknown.code, unknown.stderr]).toEqual([
       2,
-      'tokenquota: unknown identifier: user nobody, plan premium has no usage, reservation, override or refusal in the current windows\n',
+      "tokenquota: unknown identifier: user nobody, plan premium has no usage, reservation, override or refusal in the current windows (do --prefix and --hash-tag match the app's store?)\n",
     ])
     expect([noPolicy.code, noPolicy.stderr]).toEqual([2, 'tokenquota: no enforcing policy counts team red\n'])
   })

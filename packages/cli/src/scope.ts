@@ -61,7 +61,9 @@ export async function inspectKnown(quota: TokenQuota, context: QuotaContext): Pr
   }
   const own = rows.filter((row) => ['own', 'function'].includes(ownershipOf(quota, row, subject).kind))
   if (own.every((row) => row.used === 0 && row.reserved === 0 && row.overrides.length === 0 && row.lastRefusal === undefined)) {
-    throw new CliError(`unknown identifier: ${describeContext(context)} has no usage, reservation, override or refusal in the current windows`)
+    throw new CliError(
+      `unknown identifier: ${describeContext(context)} has no usage, reservation, override or refusal in the current windows (do --prefix and --hash-tag match the app's store?)`,
+    )
   }
   return rows
 }
