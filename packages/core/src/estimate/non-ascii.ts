@@ -69,6 +69,58 @@ const astralValue = 4 | (1 << 3) | (4 << 4) | (1 << 7)
 /** Tokens of the run the last `scanNonAscii` read, in o200k_base and in cl100k_base. */
 export const nonAsciiTokens = { o200k: 0, cl100k: 0 }
 
+/**
+ * Whether a run is long and made of at most three letters in any order (μωωμω…): such runs merge
+ * far less than the chain rule assumes, so they are charged what their characters cost alone.
+ */
+class SmallAlphabet {
+  #letters = [-1, -1, -1]
+  #count = 0
+  #many = false
+
+  clear(): void {
+    this.#letters.fill(-1)
+    this.#count = 0
+    this.#many = false
+  }
+
+  add(codePoint: number): void {
+    this.#count += 1
+    if (this.#many || this.#letters.includes(codePoint)) return
+    const free = this.#letters.indexOf(-1)
+    if (free === -1) this.#many = true
+    else this.#letters[free] = codePoint
+  }
+
+  /** Words of three letters or fewer (الله, ωω) are words; from 6 characters on, a run of ≤ 3 letters is not. */
+  isSmall(): boolean {
+    return !this.#many && this.#count >= 6
+  }
+}
+const smallAlphabet = new SmallAlphabet()
+
+/** Byte length of the code point the last `decodeAt` read. */
+const decoded = { length: 0 }
+
+/** The code point whose UTF-8 starts at `i` (U+FFFD for a cut sequence); its length goes to `decoded.length`. */
+function decodeAt(bytes: Uint8Array, i: number, length: number): number {
+  const lead = bytes[i]!
+  if (lead >= 0xf0 && i + 3 < length) {
+    decoded.length = 4
+    return ((lead & 0x07) << 18) | ((bytes[i + 1]! & 0x3f) << 12) | ((bytes[i + 2]! & 0x3f) << 6) | (bytes[i + 3]! & 0x3f)
+  }
+  if (lead >= 0xe0 && i + 2 < length) {
+    decoded.length = 3
+    return ((lead & 0x0f) << 12) | ((bytes[i + 1]! & 0x3f) << 6) | (bytes[i + 2]! & 0x3f)
+  }
+  if (lead >= 0xc0 && i + 1 < length) {
+    decoded.length = 2
+    return ((lead & 0x1f) << 6) | (bytes[i + 1]! & 0x3f)
+  }
+  decoded.length = 1
+  return 0xfffd
+}
+
 /** Tokens of a chain of `length` joined characters: two per five, one for a single character. */
 function chainTokens(length: number): number {
   return length <= 1 ? length : Math.ceil((length * 2) / 5)
@@ -92,27 +144,22 @@ export function scanNonAscii(bytes: Uint8Array, start: number, length: number, a
   let previous = -1
   let second = -1
   let third = -1
+  // What the characters cost alone: the charge of a run of a small alphabet (see SmallAlphabet).
+  let aloneO = 0
+  let aloneC = 0
+  smallAlphabet.clear()
   while (i < length) {
     const lead = bytes[i]!
     if (lead < 0x80) break
-    let codePoint: number
-    if (lead >= 0xf0 && i + 3 < length) {
-      codePoint = ((lead & 0x07) << 18) | ((bytes[i + 1]! & 0x3f) << 12) | ((bytes[i + 2]! & 0x3f) << 6) | (bytes[i + 3]! & 0x3f)
-      i += 4
-    } else if (lead >= 0xe0 && i + 2 < length) {
-      codePoint = ((lead & 0x0f) << 12) | ((bytes[i + 1]! & 0x3f) << 6) | (bytes[i + 2]! & 0x3f)
-      i += 3
-    } else if (lead >= 0xc0 && i + 1 < length) {
-      codePoint = ((lead & 0x1f) << 6) | (bytes[i + 1]! & 0x3f)
-      i += 2
-    } else {
-      codePoint = 0xfffd
-      i += 1
-    }
+    const codePoint = decodeAt(bytes, i, length)
+    i += decoded.length
     const value =
       codePoint < 0x10000 ? costTable[codePoint]! : codePoint >= emojiFrom && codePoint < emojiTo ? costTable[codePoint - emojiFrom + 0x10000]! : astralValue
     const costO = value & 7
     const costC = (value >> 4) & 7
+    aloneO += costO
+    aloneC += costC
+    smallAlphabet.add(codePoint)
     if (previous === -1 && afterSpace) {
       tokensO += (value >> 3) & 1
       tokensC += value >> 7
@@ -149,5 +196,9 @@ export function scanNonAscii(bytes: Uint8Array, start: number, length: number, a
   if (chainC === 1) looseC += 1
   nonAsciiTokens.o200k = tokensO + chainTokens(chainO) + Math.ceil(looseO / 4)
   nonAsciiTokens.cl100k = tokensC + chainTokens(chainC) + Math.ceil(looseC / 4)
+  if (smallAlphabet.isSmall()) {
+    nonAsciiTokens.o200k = Math.max(nonAsciiTokens.o200k, aloneO)
+    nonAsciiTokens.cl100k = Math.max(nonAsciiTokens.cl100k, aloneC)
+  }
   return i
 }
