@@ -9,6 +9,11 @@ export type WindowSpec =
   | { readonly kind: 'flexi'; readonly endIfStartedNow: number }
   /** `rollingwindow`: tokens in `(now - length, now]`, kept in buckets of `bucket` ms. */
   | { readonly kind: 'rolling'; readonly length: number; readonly bucket: number }
+  /**
+   * A credit balance (`type: 'balance'`): no window, never resets. Its capacity is the store's
+   * unexpired credit grants, not a request's `limit` (see `StoreCredits` in `credit-protocol.ts`).
+   */
+  | { readonly kind: 'balance' }
 
 /** Names one counter: a counter family (policy or shared name, plus class) and an identifier. */
 export interface CounterRef {

@@ -1,6 +1,7 @@
 import type { CounterRef, WindowSpec } from './counter-ref.js'
 import type { MaybePromise } from '../shared/types.js'
 import type { StoreAdmin } from './store-admin.js'
+import type { LedgerEntry, StoreCredits } from './credit-protocol.js'
 
 export type { CounterRef, MaybePromise, WindowSpec }
 
@@ -42,8 +43,14 @@ export interface CounterSnapshot {
   readonly windowStart: number
   /** When the counter is back to zero if nothing else is charged: the window's end, or for a rolling window the moment its newest tokens leave it. */
   readonly resetAt: number
-  /** The limit in force, when an operator's override (`StoreAdmin`) made it differ from the request's. */
+  /**
+   * The limit in force, when an operator's override (`StoreAdmin`) made it differ from the request's.
+   * For a balance counter (`{ kind: 'balance' }`): always set, the balance (Σ remaining of unexpired
+   * grants); `used` is then 0, `windowStart` 0 and `resetAt` `Number.MAX_SAFE_INTEGER`.
+   */
   readonly limit?: number
+  /** Balance counters only: grant expiries this call recorded (for `creditsExpired` events). */
+  readonly expired?: readonly LedgerEntry[]
 }
 
 /**
@@ -178,6 +185,13 @@ export interface ReadRequest extends Sharded {
 export interface ChargeOutcome {
   readonly usedBefore: number
   readonly usedAfter: number
+  /** Balance counters only: the balance before and after the charge (its `charge` or `refund` ledger row). */
+  readonly balanceBefore?: number
+  readonly balanceAfter?: number
+  /** Balance counters only: what the grants could not pay (the balance stopped at zero). */
+  readonly unpaid?: number
+  /** Balance counters only: grant expiries this call recorded. */
+  readonly expired?: readonly LedgerEntry[]
 }
 
 /**
@@ -229,6 +243,11 @@ export interface QuotaStore {
   close?(): Promise<void>
   /** Overrides, resets, last refusals and the audit log (`quota.admin`). Every store of this package has one. */
   readonly admin?: StoreAdmin
+  /**
+   * Credit grants and the ledger of `{ kind: 'balance' }` counters. A store without it cannot hold
+   * balance policies (the engine refuses them at construction).
+   */
+  readonly credits?: StoreCredits
 }
 
 /** Which lease `QuotaStore.inspectLease` looks up. */

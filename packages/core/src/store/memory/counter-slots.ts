@@ -1,4 +1,5 @@
-import type { Charge, CounterRef } from '../quota-store.js'
+import { QuotaConfigError } from '../../shared/errors.js'
+import type { Charge, CounterRef, WindowSpec } from '../quota-store.js'
 import { FixedSlots } from './fixed-slots.js'
 import { FlexiSlots } from './flexi-slots.js'
 import { RollingSlots } from './rolling-slots.js'
@@ -20,7 +21,7 @@ export class CounterSlots {
     const { window } = counter
     if (window.kind === 'fixed') return this.#fixed.view(counter, window)
     if (window.kind === 'flexi') return this.#flexi.view(counter, window, now)
-    return this.#rolling.view(counter, window, now, exactReset)
+    return this.#rolling.view(counter, rollingOnly(window), now, exactReset)
   }
 
   /** The view with its exact reset time. */
@@ -43,7 +44,7 @@ export class CounterSlots {
     const { window } = counter
     if (window.kind === 'fixed') return this.#fixed.create(counter, window)
     if (window.kind === 'flexi') return this.#flexi.create(counter, window, now)
-    return this.#rolling.create(counter, window, now, view.placement)
+    return this.#rolling.create(counter, rollingOnly(window), now, view.placement)
   }
 
   /** The slot a charge lands in, created if its window was evicted but is still live. */
@@ -51,7 +52,7 @@ export class CounterSlots {
     const { window } = charge
     if (window.kind === 'fixed') return this.#fixed.slotAt(charge, window)
     if (window.kind === 'flexi') return this.#flexi.slotAt(charge)
-    return this.#rolling.slotAt(charge, window, charge.placement, now)
+    return this.#rolling.slotAt(charge, rollingOnly(window), charge.placement, now)
   }
 
   /** Zeroes the committed usage of a counter's current window; holds stay. */
@@ -70,4 +71,10 @@ export class CounterSlots {
     this.#flexi.evict(now)
     this.#rolling.evict(now)
   }
+}
+
+/** Balance counters are not slots: until MemoryStore holds credits, it refuses them. */
+function rollingOnly(window: WindowSpec): Extract<WindowSpec, { kind: 'rolling' }> {
+  if (window.kind !== 'rolling') throw new QuotaConfigError({ code: 'InvalidConfiguration', message: `this store cannot hold a ${window.kind} counter` })
+  return window
 }

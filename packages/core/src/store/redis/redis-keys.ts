@@ -108,5 +108,7 @@ function windowSuffix(window: WindowSpec): string {
       return 'x'
     case 'rolling':
       return `w:${window.length}`
+    case 'balance':
+      return 'b'
   }
 }

@@ -2,7 +2,7 @@ import { StoreUnavailableError } from '../../shared/errors.js'
 import type { WindowSpec } from '../quota-store.js'
 
 /** A window kind's letter in the scripts. */
-export const windowKind = { fixed: 'f', flexi: 'x', rolling: 'r' } as const
+export const windowKind = { fixed: 'f', flexi: 'x', rolling: 'r', balance: 'b' } as const
 
 /** The script arguments `a` and `b` that describe a window (see lua/common.ts). */
 export function windowArgs(window: WindowSpec): [string, string] {
@@ -13,6 +13,8 @@ export function windowArgs(window: WindowSpec): [string, string] {
       return [String(window.endIfStartedNow), '']
     case 'rolling':
       return [String(window.length), String(window.bucket)]
+    case 'balance':
+      return ['', '']
   }
 }
 
