@@ -149,6 +149,11 @@ describe('tokenquota CLI against a real redis-server', { timeout: 60_000, concur
     expect(withTools.stdout).toMatch(/web-searches\s+user\s+20\s+1 day \(default\)\s+enforce\s+requests\s+tools web_search, mcp:search\/\*\n/)
     expect(withTools.stdout).toMatch(/gpt-4o-daily\s+user\s+5,000\s+.*tokens\s+models gpt-4o\*\n/)
     expect(withTools.stdout).toMatch(/all-daily\s+\(shared\)\s+90,000\s+.*tokens\s+every model\n/)
+    const cycles = join(folder, 'cycles.yaml')
+    await writeFile(cycles, 'users:\n  tier_basic: { monthly_limit: 100 }\nbilling_cycle: { anchor: subscribedAt, time_zone: Asia/Tokyo }\n')
+    const anchored = await tokenquota(['check', cycles])
+    expect(anchored.code, anchored.stderr).toBe(0)
+    expect(anchored.stdout).toMatch(/user-monthly\s+user\s+basic: 100\s+1 month from subscribedAt, Asia\/Tokyo\s+enforce/)
     const json = JSON.parse((await tokenquota(['check', tools, '--json'])).stdout) as { policies: Array<{ name: string; for: unknown }> }
     expect(json.policies.map((policy) => [policy.name, policy.for])).toEqual([
       ['web-searches', { tools: ['web_search', 'mcp:search/*'] }],

@@ -14,7 +14,7 @@ export async function check(path: string, flags: { readonly json?: boolean }): P
     name: policy.name,
     identifier: identifierOf(policy),
     allow: allowOf(policy),
-    window: `${policy.interval} ${policy.timeUnit}${policy.interval === 1 ? '' : 's'} (${policy.type})`,
+    window: windowOf(policy),
     mode: policy.mode,
     unit: policy.unit,
     for: selectionOf(policy),
@@ -32,6 +32,14 @@ export async function check(path: string, flags: { readonly json?: boolean }): P
       `\nalerts: ${config.alerts.map((alert) => `${alert.threshold * 100}% ${alert.action}${alert.fallback ? ` (fallback ${alert.fallback})` : ''}`).join(', ')}\n`,
     )
   }
+}
+
+/** `1 day (default)`; a billing cycle says where each caller's anchor comes from: `1 month from subscribedAt, Asia/Tokyo`. */
+function windowOf(policy: Policy): string {
+  const length = `${policy.interval} ${policy.timeUnit}${policy.interval === 1 ? '' : 's'}`
+  if (policy.anchor === undefined) return `${length} (${policy.type})`
+  const from = typeof policy.anchor === 'string' ? policy.anchor : 'anchor()'
+  return `${length} from ${from}${policy.timeZone === undefined ? '' : `, ${policy.timeZone}`}`
 }
 
 function identifierOf(policy: Policy): string {

@@ -219,3 +219,57 @@ projects:
     expect(() => parseQuotaConfig('{}', 'json')).toThrow(/non-empty array/)
   })
 })
+
+describe('billing cycles in a config file', () => {
+  const year = new Date(createFakeClock().now()).getUTCFullYear() + 1
+
+  it('billing_cycle anchors the users’ monthly limits and keeps a cycle’s usage across a plan change', async () => {
+    const config = parseQuotaConfig(
+      [
+        'users:',
+        '  tier_basic: { monthly_limit: 100, monthly_budget_usd: 5 }',
+        '  tier_pro: { monthly_limit: 500, monthly_budget_usd: 20 }',
+        'billing_cycle:',
+        '  anchor: subscribedAt',
+        '  time_zone: Asia/Tokyo',
+      ].join('\n'),
+      'yaml',
+    )
+    const monthly = config.policies.find((policy) => policy.name === 'user-monthly')
+    expect(monthly).toMatchObject({ anchor: 'subscribedAt', timeZone: 'Asia/Tokyo', allow: { shareCounter: true } })
+    expect(config.policies.find((policy) => policy.name === 'user-monthly-usd')).toMatchObject({ anchor: 'subscribedAt', allow: { shareCounter: true } })
+    const clock = createFakeClock(Date.UTC(year, 1, 20))
+    const quota = createTokenQuota({ policies: [monthly!], now: clock.now })
+    const basic = { user: 'ann', plan: 'basic', subscribedAt: `${year}-01-31` }
+    await (await quota.reserve(basic, { estimate: 90 })).commit({ total: 90 })
+    // Tokyo's midnight of the clamped 28 February is 15:00 UTC on the 27th.
+    expect((await quota.status({ ...basic, plan: 'pro' }))[0]).toMatchObject({ allowed: 500, used: 90, resetAt: Date.UTC(year, 1, 27, 15) })
+  })
+
+  it('reads anchor and shareCounter on code-shaped policies, and refuses a broken billing_cycle', () => {
+    const config = parseQuotaConfig(
+      JSON.stringify({
+        policies: [
+          {
+            name: 'plan',
+            identifier: 'user',
+            interval: 1,
+            timeUnit: 'year',
+            anchor: 'subscribedAt',
+            allow: { class: 'plan', counts: { a: 1 }, shareCounter: true },
+          },
+        ],
+      }),
+      'json',
+    )
+    expect(config.policies[0]).toMatchObject({ anchor: 'subscribedAt', allow: { shareCounter: true } })
+    expect(() => parseQuotaConfig('billing_cycle: { anchor: 3 }', 'yaml')).toThrow(/billing_cycle.anchor/)
+    expect(() => parseQuotaConfig('billing_cycle: { anchor: x, day: 3 }', 'yaml')).toThrow(/billing_cycle.day/)
+    expect(() => parseQuotaConfig('users: { tier_a: { monthly_limit: 5 } }\nbilling_cycle: { anchor: x, time_zone: Mars/Base }', 'yaml')).toThrow(
+      QuotaConfigError,
+    )
+    expect(() =>
+      parseQuotaConfig(JSON.stringify({ policies: [{ name: 'p', interval: 1, timeUnit: 'day', allow: 1, anchor: 'subscribedAt' }] }), 'json'),
+    ).toThrow(/timeUnit: day/)
+  })
+})

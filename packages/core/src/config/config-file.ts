@@ -99,6 +99,20 @@ function classTable(tiers: Array<[string, Json]>, field: string, classOf: (name:
   return Object.keys(counts).length > 0 ? counts : undefined
 }
 
+/**
+ * `billing_cycle: { anchor, time_zone }`: the users' monthly limits and budgets run from each
+ * user's anchor (a context key, e.g. `subscribedAt`) in the zone, and a plan change keeps the
+ * cycle's usage (one counter for every plan). Without it: calendar months, a counter per plan.
+ */
+function billingCycle(value: unknown) {
+  if (value === undefined) return { window: {}, allow: (counts: Record<string, number>) => ({ class: 'plan', counts }) }
+  const cycle = objectAt(value, 'billing_cycle', ['anchor', 'time_zone'])
+  if (typeof cycle.anchor !== 'string' || cycle.anchor === '') invalid('billing_cycle.anchor', 'the context key of each user’s anchor date', cycle.anchor)
+  if (cycle.time_zone !== undefined && typeof cycle.time_zone !== 'string') invalid('billing_cycle.time_zone', 'an IANA time zone', cycle.time_zone)
+  const window = { anchor: cycle.anchor, ...(cycle.time_zone !== undefined && { timeZone: cycle.time_zone as string }) }
+  return { window, allow: (counts: Record<string, number>) => ({ class: 'plan', counts, shareCounter: true }) }
+}
+
 function parseAlerts(value: unknown): QuotaAlert[] {
   if (value === undefined) return []
   if (!Array.isArray(value)) invalid('alerts', 'a list', value)
@@ -161,6 +175,7 @@ function organizationPolicies(document: Json, projects: Array<[string, Json]>, s
  * - `users.tier_<plan>.daily_limit` → `user-daily` (identifier `user`, class `plan`), `monthly_limit` → `user-monthly`,
  *   `rate_limit` (requests per minute) → `user-requests-per-minute` (a rolling minute counting requests),
  *   `daily_budget_usd` / `monthly_budget_usd` → `user-daily-usd` / `user-monthly-usd` (US dollars);
+ * - `billing_cycle: { anchor, time_zone }` makes `user-monthly` and `user-monthly-usd` billing cycles from each user's anchor;
  * - `alerts` below 1 become soft thresholds on every token policy; a `throttle` alert paces a user's
  *   calls to `rate_limit × (1 − reduction)` per minute (one call per second without a rate).
  */
@@ -204,17 +219,20 @@ function tiersToPolicies(document: Json, alerts: readonly QuotaAlert[]): QuotaPo
     invalid('projects', 'a `daily_limit` next to every `request_limit`', requestCaps)
   }
 
+  const cycle = billingCycle(document.billing_cycle)
   const userDaily = classTable(users, 'daily_limit', planOf, 'users')
   const userMonthly = classTable(users, 'monthly_limit', planOf, 'users')
   if (userDaily) policies.push({ name: 'user-daily', identifier: 'user', allow: { class: 'plan', counts: userDaily }, interval: 1, timeUnit: 'day', ...soft })
   if (userMonthly)
-    policies.push({ name: 'user-monthly', identifier: 'user', allow: { class: 'plan', counts: userMonthly }, interval: 1, timeUnit: 'month', ...soft })
+    policies.push({ name: 'user-monthly', identifier: 'user', allow: cycle.allow(userMonthly), interval: 1, timeUnit: 'month', ...cycle.window, ...soft })
   for (const [field, name, timeUnit] of [
     ['daily_budget_usd', 'user-daily-usd', 'day'],
     ['monthly_budget_usd', 'user-monthly-usd', 'month'],
   ] as const) {
     const budgets = classTable(users, field, planOf, 'users')
-    if (budgets) policies.push({ name, identifier: 'user', count: 'usd', allow: { class: 'plan', counts: budgets }, interval: 1, timeUnit, ...soft })
+    if (!budgets) continue
+    const cycled = timeUnit === 'month' ? { allow: cycle.allow(budgets), ...cycle.window } : { allow: { class: 'plan', counts: budgets } }
+    policies.push({ name, identifier: 'user', count: 'usd', interval: 1, timeUnit, ...cycled, ...soft })
   }
   if (rates) {
     policies.push({
@@ -246,7 +264,7 @@ export function parseQuotaConfig(text: string, format: 'yaml' | 'json'): QuotaCo
       cause: error,
     })
   }
-  const root = objectAt(document ?? {}, '(root)', ['organization', 'projects', 'users', 'alerts', 'policies'])
+  const root = objectAt(document ?? {}, '(root)', ['organization', 'projects', 'users', 'alerts', 'billing_cycle', 'policies'])
   const alerts = parseAlerts(root.alerts)
   const policies: QuotaPolicy[] = tiersToPolicies(root, alerts)
   if (root.policies !== undefined) {

@@ -94,6 +94,8 @@ export interface WarningEvent {
     | 'EstimateLow'
     | 'OverRequestCap'
     | 'CountTokensFailed'
+    /** An anchored policy (`anchor`) got a request without an anchor: it counts that caller in calendar windows. */
+    | 'MissingAnchor'
   readonly message: string
 }
 

@@ -1,6 +1,6 @@
 import type { PolicyDecision } from '../plan/decision.js'
 import { decisionOf } from '../plan/request-plan.js'
-import { classCounter, type PolicyTarget, resolveTarget, statusTarget } from '../policy/identifier.js'
+import { classCounter, type PolicyTarget, resolveTarget, statusTarget, targetWindow } from '../policy/identifier.js'
 import { isClassAllow, type NormalizedPolicy } from '../policy/normalized-policy.js'
 import { QuotaInputError } from '../shared/errors.js'
 import { describeShortfall } from '../shared/shortfall.js'
@@ -160,6 +160,8 @@ async function resolve(settings: EngineSettings, target: AdminTarget, at: number
   const shard = settings.shardOf(target.context ?? {})
   if (target.class !== undefined) {
     if (!isClassAllow(policy.allow) || !policy.allow.counts.has(target.class)) throw invalid(`has no class "${target.class}"`, policy.name)
+    // One counter for every class: an override of one class's counter family would apply to none.
+    if (policy.allow.shareCounter) throw invalid(`its classes share one counter (\`shareCounter\`): override an identifier, not a class`, policy.name)
     // Each shard keeps its own overrides (a Cluster script sees one slot): the operator names which.
     if (settings.sharded && target.context === undefined)
       throw invalid(
@@ -172,7 +174,7 @@ async function resolve(settings: EngineSettings, target: AdminTarget, at: number
   const resolved = await resolveTarget(policy, target.context ?? {}, at)
   return {
     policy,
-    ref: { counter: resolved.counter, identifier: resolved.identifierKey, window: policy.window(at) },
+    ref: { counter: resolved.counter, identifier: resolved.identifierKey, window: targetWindow(resolved, at) },
     shard,
     identifier: resolved.identifier,
     class: resolved.class,
@@ -243,7 +245,7 @@ async function inspect(deps: AdminDeps, context: QuotaContext): Promise<PolicyIn
   const at = deps.settings.now()
   const targets = await inspectable(deps.settings.policies, context, at)
   const shard = deps.settings.shardOf(context)
-  const refs = targets.map((target) => ({ counter: target.counter, identifier: target.identifierKey, window: target.policy.window(at), limit: target.limit }))
+  const refs = targets.map((target) => ({ counter: target.counter, identifier: target.identifierKey, window: targetWindow(target, at), limit: target.limit }))
   const [snapshots, states] = await Promise.all([
     deps.store.read({ now: at, counters: refs, shard }),
     storeAdminOf(deps.store).readAdmin({ now: at, counters: refs, shard }),

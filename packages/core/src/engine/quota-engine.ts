@@ -4,7 +4,7 @@ import type { PolicyDecision } from '../plan/decision.js'
 import { EstimateLearning } from '../estimate/estimate-learning.js'
 import { QuotaInputError, StoreUnavailableError, TokenQuotaExceededError } from '../shared/errors.js'
 import type { QuotaEvents } from './events.js'
-import { statusTarget } from '../policy/identifier.js'
+import { statusTarget, targetWindow } from '../policy/identifier.js'
 import { requestResource } from '../policy/resource.js'
 import { type CommitResult, checkLifetime, Lease, type QuotaLease } from './lease.js'
 import { LeaseExpiryWatch } from './lease-expiry-watch.js'
@@ -62,6 +62,11 @@ export class QuotaEngine {
         events.emit('warning', {
           code: 'UnmatchedModel',
           message: `Model "${model}" matches no per-model policy${unlimited ? '; it is not limited at all' : ''}. Check the policies' \`models\` globs.`,
+        }),
+      onMissingAnchor: (policy) =>
+        events.emit('warning', {
+          code: 'MissingAnchor',
+          message: `Policy "${policy}" has billing cycles (\`anchor\`) but a request's context gave no anchor: that caller is counted in calendar windows (from the 1st of the month) until it has one. This warning is emitted once per policy.`,
         }),
       onUnmatchedTool: (tool) =>
         events.emit('warning', {
@@ -152,7 +157,7 @@ export class QuotaEngine {
     const counters = targets.map((target) => ({
       counter: target.counter,
       identifier: target.identifierKey,
-      window: target.policy.window(at),
+      window: targetWindow(target, at),
       limit: target.limit,
     }))
     const shard = this.settings.shardOf(merged)

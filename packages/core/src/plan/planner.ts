@@ -1,6 +1,6 @@
 import { type QuotaViolation, TokenQuotaExceededError, UnpricedModelError } from '../shared/errors.js'
 import type { ModelPricing } from '../price/price-table.js'
-import { callPolicyFunction, type PolicyTarget, resolveTarget } from '../policy/identifier.js'
+import { callPolicyFunction, type PolicyTarget, resolveTarget, targetWindow } from '../policy/identifier.js'
 import type { NormalizedPolicy } from '../policy/normalized-policy.js'
 import type { RequestResource } from '../policy/resource.js'
 import type { CounterSnapshot, ReserveResult } from '../store/quota-store.js'
@@ -20,6 +20,8 @@ export interface PlannerOptions {
   readonly onUnmatchedModel: (model: string, unlimited: boolean) => void
   /** A tool that no policy's `tools` matches (so nothing limits it), once per tool. */
   readonly onUnmatchedTool: (tool: string) => void
+  /** An anchored policy's request without an anchor (so counted in calendar windows), once per policy. */
+  readonly onMissingAnchor?: (policy: string) => void
   /** The model's price, for money policies (`count: 'usd'`); the tables are loaded before planning. */
   readonly pricingOf?: (model: string, at: number, provider: string | undefined) => ModelPricing | undefined
   /** The price tables' names, for messages. */
@@ -38,6 +40,8 @@ export class Planner {
   readonly #hasRequestCaps: boolean
   readonly #sharesCounters: boolean
   readonly #countsMoney: boolean
+  /** Anchored policies not yet warned about a request without an anchor. */
+  readonly #anchorUnwarned: Set<string>
   readonly #applicableByResource = new Map<string, readonly NormalizedPolicy[]>()
   readonly #warned = new Set<string>()
 
@@ -49,6 +53,7 @@ export class Planner {
     this.#hasRequestCaps = policies.some((policy) => policy.maxTokensPerRequest !== undefined)
     this.#sharesCounters = new Set(policies.map((policy) => policy.counterName)).size < policies.length
     this.#countsMoney = policies.some((policy) => policy.unit === 'usd')
+    this.#anchorUnwarned = new Set(policies.filter((policy) => policy.anchor !== undefined).map((policy) => policy.name))
   }
 
   /** The policies a request for `resource` answers to: those that select it (a model call without a model: those without `models`). */
@@ -160,6 +165,7 @@ export class Planner {
     estimate: EstimateBound,
     provider: string | undefined,
   ): RequestPlan {
+    if (this.#anchorUnwarned.size > 0) this.#warnMissingAnchors(targets)
     const model = resource.kind === 'model' ? resource.name : undefined
     const pricing = this.#countsMoney ? this.#pricing(model, provider, targets, at) : undefined
     const costPricing = pricing ?? (this.#countsMoney ? targets.find((target) => target.policy.unpriced)?.policy.unpriced : undefined)
@@ -171,6 +177,13 @@ export class Planner {
       : targets.map((target) => counterOf([target], target.limit, target.policy.chargeBound(bound, pricing), target.policy.counts, at))
     const tool = resource.kind === 'tool' ? resource.name : undefined
     return { context, shard: this.#options.shardOf(context), model, tool, counters, maxOutputTokens, requestCap, pricing, costPricing }
+  }
+
+  #warnMissingAnchors(targets: readonly PolicyTarget[]): void {
+    for (const { policy, anchorDay } of targets) {
+      if (anchorDay !== undefined || !this.#anchorUnwarned.delete(policy.name)) continue
+      this.#options.onMissingAnchor?.(policy.name)
+    }
   }
 
   /**
@@ -234,7 +247,7 @@ function counterOf(targets: readonly PolicyTarget[], limit: number | undefined, 
     reportUsed: targets.length === 1 ? first.policy.thresholds.length > 0 : targets.some((target) => target.policy.thresholds.length > 0),
     counter: first.counter,
     identifier: first.identifierKey,
-    window: first.policy.window(at),
+    window: targetWindow(first, at),
     limit,
     amount,
     hold: counting,
@@ -262,7 +275,7 @@ function applyRequestCaps(targets: readonly PolicyTarget[], context: QuotaContex
       maxOutputTokens = output
       continue
     }
-    const ref = { counter: target.counter, identifier: target.identifierKey, window: target.policy.window(at) }
+    const ref = { counter: target.counter, identifier: target.identifierKey, window: targetWindow(target, at) }
     const error = new TokenQuotaExceededError({
       code: 'RequestTooLarge',
       violations: [

@@ -1,8 +1,10 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { QuotaInputError, TokenQuotaExceededError } from '../shared/errors.js'
+import { anchorDayOf } from './anchor.js'
 import { scaledLimit } from './limit-config.js'
 import { isClassAllow, type NormalizedPolicy } from './normalized-policy.js'
 import type { QuotaContext } from '../shared/types.js'
+import type { WindowSpec } from '../store/counter-ref.js'
 
 /** Identifiers longer than this are stored as a SHA-256 digest, so a hostile value cannot bloat keys. */
 const maxLiteralIdentifierLength = 200
@@ -19,6 +21,13 @@ export interface PolicyTarget {
   readonly class: string | undefined
   /** The limit, or `undefined` when this policy never refuses. */
   readonly limit: number | undefined
+  /** An anchored policy: the identifier's anchor day (`undefined`: none, so calendar windows). */
+  readonly anchorDay: number | undefined
+}
+
+/** Where a target's counter lives at `at`: its policy's window, or its own billing cycle. */
+export function targetWindow(target: Pick<PolicyTarget, 'policy' | 'anchorDay'>, at: number): WindowSpec {
+  return target.policy.window(at, target.anchorDay)
 }
 
 /** Runs a user function of a policy; what it throws becomes a `QuotaInputError` naming the policy. */
@@ -106,18 +115,20 @@ export function classCounter(counterName: string, className: string): string {
 
 function targetOf(
   policy: NormalizedPolicy,
-  identifierKey: string,
-  identifier: string | null,
+  identity: { key: string; identifier: string | null },
+  anchorDay: number | undefined,
   limit: number | undefined,
   className: string | undefined,
 ): PolicyTarget {
+  const ownCounter = className !== undefined && !(isClassAllow(policy.allow) && policy.allow.shareCounter)
   return {
     policy,
-    counter: className === undefined ? policy.counterName : classCounter(policy.counterName, className),
-    identifierKey,
-    identifier,
+    counter: ownCounter ? classCounter(policy.counterName, className) : policy.counterName,
+    identifierKey: identity.key,
+    identifier: identity.identifier,
     class: className,
     limit: policy.enforces ? limit : undefined,
+    anchorDay,
   }
 }
 
@@ -128,8 +139,10 @@ function targetOf(
  * enforcing policy.
  */
 export function resolveTarget(policy: NormalizedPolicy, context: QuotaContext, now: number): PolicyTarget | Promise<PolicyTarget> {
-  const { key, identifier } = resolveIdentifier(policy, context)
-  const target = (limit: number | undefined, className?: string) => targetOf(policy, key, identifier, limit, className)
+  const identity = resolveIdentifier(policy, context)
+  const { identifier } = identity
+  const anchorDay = policy.anchor === undefined ? undefined : anchorDayOf(policy.name, policy.anchor, context, policy.timeZone)
+  const target = (limit: number | undefined, className?: string) => targetOf(policy, identity, anchorDay, limit, className)
   const { allow } = policy
   if (typeof allow === 'number') return target(allow)
   if (isClassAllow(allow)) {

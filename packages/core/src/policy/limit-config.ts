@@ -28,7 +28,7 @@ export function normalizeAllow(
   }
   if (typeof allow === 'function') return allow as (context: QuotaContext) => MaybePromise<number>
   if (isPlainObject(allow) && 'class' in allow && 'counts' in allow) {
-    const { class: classOf, counts } = allow as unknown as QuotaClassAllow
+    const { class: classOf, counts, shareCounter = false } = allow as unknown as QuotaClassAllow
     if (typeof classOf !== 'function' && (typeof classOf !== 'string' || classOf.length === 0)) {
       fail('InvalidConfiguration', policy, 'allow.class', 'a context key or a function of the context', classOf)
     }
@@ -39,7 +39,8 @@ export function normalizeAllow(
       if (limit === undefined) fail('InvalidConfiguration', policy, `allow.counts.${className}`, limitExpected(scale), value)
       table.set(className, limit)
     }
-    return { class: typeof classOf === 'string' ? (context) => context[classOf] : classOf, counts: table }
+    if (typeof shareCounter !== 'boolean') fail('InvalidConfiguration', policy, 'allow.shareCounter', '`true` or `false`', shareCounter)
+    return { class: typeof classOf === 'string' ? (context) => context[classOf] : classOf, counts: table, shareCounter }
   }
   return fail('InvalidConfiguration', policy, 'allow', 'a non-negative integer, a function of the context, or `{ class, counts }`', allow)
 }

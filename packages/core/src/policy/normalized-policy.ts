@@ -1,4 +1,5 @@
 import type { ModelPricing } from '../price/price-table.js'
+import type { AnchorSource } from './anchor.js'
 import type { ResourceSelector } from './resource.js'
 import type { CountMode, MaxTokensPerRequest, QuotaThreshold, UnidentifiedPolicy } from './policy-types.js'
 import type { WindowSpec } from '../store/quota-store.js'
@@ -15,6 +16,10 @@ export interface NormalizedPolicy {
   readonly interval: number
   readonly timeUnit: TimeUnit
   readonly startTime: number | undefined
+  /** `default` only: the IANA zone of its windows' boundaries (`undefined`: UTC). */
+  readonly timeZone: string | undefined
+  /** Billing cycles: where each identifier's anchor comes from (`undefined`: windows on the calendar). */
+  readonly anchor: AnchorSource | undefined
   readonly mode: QuotaMode
   readonly enforces: boolean
   readonly counts: boolean
@@ -27,8 +32,8 @@ export interface NormalizedPolicy {
   /** Sorted by `at`. */
   readonly thresholds: readonly QuotaThreshold[]
   readonly maxTokensPerRequest: Required<MaxTokensPerRequest> | undefined
-  /** Where the counter lives at `now`. */
-  window(now: number): WindowSpec
+  /** Where the counter lives at `now`; for an identifier with an anchor (`PolicyTarget.anchorDay`), its billing cycle. */
+  window(now: number, anchorDay?: number): WindowSpec
   /** What its counters hold: tokens (or weighted tokens), requests, or US dollars (in units of 1e-8). */
   readonly unit: PolicyUnit
   /** Counter units per reported unit: 100,000,000 for dollars (ten nano-dollars), else 1. */
@@ -47,6 +52,8 @@ export type PolicyUnit = 'tokens' | 'requests' | 'usd'
 export interface NormalizedClassAllow {
   readonly class: (context: QuotaContext) => unknown
   readonly counts: ReadonlyMap<string, number>
+  /** Every class charges the policy's one counter (a plan change keeps the cycle's usage). */
+  readonly shareCounter: boolean
 }
 
 export function isClassAllow(allow: NormalizedPolicy['allow']): allow is NormalizedClassAllow {

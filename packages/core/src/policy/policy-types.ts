@@ -9,6 +9,12 @@ export interface QuotaClassAllow {
    * keeps its own counter.
    */
   readonly counts: Readonly<Record<string, number>>
+  /**
+   * One counter for every class instead of one per class: a caller who changes class (a plan
+   * upgrade mid-cycle) keeps what the window used, now measured against the new class's limit.
+   * @default false
+   */
+  readonly shareCounter?: boolean
 }
 
 /**
@@ -89,6 +95,16 @@ export interface QuotaPolicy {
    * lasts 23 or 25 hours. @default 'UTC'
    */
   readonly timeZone?: string
+  /**
+   * Billing cycles anchored to each customer (`default` policies of `month` or `year` windows): the
+   * context key (e.g. `subscribedAt`) or function that gives the identifier's anchor — a `Date`,
+   * epoch ms, an ISO date and time, or a date `YYYY-MM-DD`. Each cycle starts at local midnight (in
+   * `timeZone`) of the anchor's day of month, clamped to shorter months (an anchor on 31 January:
+   * cycles from 28 or 29 February, then 31 March). A request whose context has no anchor is counted
+   * in calendar windows and the quota emits a `MissingAnchor` warning once per policy.
+   * @example { name: 'plan', identifier: 'user', allow: 100_000, interval: 1, timeUnit: 'month', anchor: 'subscribedAt' }
+   */
+  readonly anchor?: string | ((context: QuotaContext) => Date | number | string | undefined)
   /** Tokens allowed per window: a number, a function of the context (Apigee `countRef`), or a class table. */
   readonly allow: number | ((context: QuotaContext) => MaybePromise<number>) | QuotaClassAllow
   /** Which counter a request charges: a context key or a function. Omitted: one counter shared by everyone. */

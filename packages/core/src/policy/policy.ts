@@ -19,6 +19,7 @@ const policyFields = new Set([
   'timeUnit',
   'startTime',
   'timeZone',
+  'anchor',
   'allow',
   'identifier',
   'unidentified',

@@ -1,5 +1,6 @@
 import { QuotaConfigError } from '../shared/errors.js'
 import type { QuotaType, TimeUnit } from '../shared/types.js'
+import { type AnchorSource, normalizeAnchorSource } from './anchor.js'
 import { fail } from './config-check.js'
 import { isTimeZone } from './time-zone.js'
 import { parseStartTime } from './windows.js'
@@ -16,9 +17,11 @@ export interface WindowConfig {
   readonly timeUnit: TimeUnit
   readonly startTime: number | undefined
   readonly timeZone: string | undefined
+  /** Where each identifier's billing cycle starts (`month` or `year` windows of type `default`). */
+  readonly anchor: AnchorSource | undefined
 }
 
-/** `type`, `interval`, `timeUnit`, `startTime` and `timeZone`, checked together. */
+/** `type`, `interval`, `timeUnit`, `startTime`, `timeZone` and `anchor`, checked together. */
 export function normalizeWindow(name: string, raw: Record<string, unknown>): WindowConfig {
   const type = raw.type ?? 'default'
   if (!quotaTypes.includes(type as QuotaType)) fail('InvalidQuotaType', name, 'type', `one of ${quotaTypes.join(', ')}`, type)
@@ -58,7 +61,17 @@ export function normalizeWindow(name: string, raw: Record<string, unknown>): Win
     timeUnit: timeUnit as TimeUnit,
     startTime,
     timeZone: normalizeTimeZone(name, type, raw.timeZone),
+    anchor: normalizeAnchor(name, type, timeUnit, raw.anchor),
   }
+}
+
+function normalizeAnchor(name: string, type: unknown, timeUnit: unknown, anchor: unknown): AnchorSource | undefined {
+  if (anchor === undefined) return undefined
+  if (type !== 'default')
+    fail('InvalidConfiguration', name, 'anchor', `absent on a \`${String(type)}\` policy (billing cycles are \`default\` windows of months or years)`, anchor)
+  if (timeUnit !== 'month' && timeUnit !== 'year')
+    fail('InvalidConfiguration', name, 'anchor', `absent with \`timeUnit: ${String(timeUnit)}\` (a billing cycle is counted in months or years)`, anchor)
+  return normalizeAnchorSource(name, anchor)
 }
 
 function normalizeTimeZone(name: string, type: unknown, timeZone: unknown): string | undefined {

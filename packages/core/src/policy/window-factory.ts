@@ -1,12 +1,20 @@
 import type { WindowSpec } from '../store/quota-store.js'
 import type { WindowConfig } from './window-config.js'
-import { addUnits, alignedWindow, calendarWindow, rollingBuckets, rollingLengthMs } from './windows.js'
+import { addUnits, alignedWindow, anchoredWindow, calendarWindow, rollingBuckets, rollingLengthMs } from './windows.js'
 
-/** Where a policy's counter lives at `now`, for its window fields. */
-export function windowFunction({ type, interval, timeUnit, startTime, timeZone }: WindowConfig): (now: number) => WindowSpec {
+/**
+ * Where a policy's counter lives at `now`, for its window fields. `anchorDay`: an anchored
+ * policy's identifier's anchor (see `anchorDayOf`); without one its windows are the calendar's.
+ */
+export function windowFunction({ type, interval, timeUnit, startTime, timeZone, anchor }: WindowConfig): (now: number, anchorDay?: number) => WindowSpec {
   switch (type) {
-    case 'default':
-      return cachedFixedWindow((now) => alignedWindow(now, interval, timeUnit, timeZone))
+    case 'default': {
+      const aligned = cachedFixedWindow((now) => alignedWindow(now, interval, timeUnit, timeZone))
+      if (anchor === undefined) return aligned
+      const unit = timeUnit as 'month' | 'year'
+      const cycles = cachedCycles((now, anchorDay) => anchoredWindow(now, anchorDay, interval, unit, timeZone))
+      return (now, anchorDay) => (anchorDay === undefined ? aligned(now) : cycles(now, anchorDay))
+    }
     case 'calendar':
       return cachedFixedWindow((now) => calendarWindow(now, startTime!, interval, timeUnit))
     case 'flexi':
@@ -28,3 +36,18 @@ function cachedFixedWindow(compute: (now: number) => { start: number; end: numbe
     return last
   }
 }
+
+/** Cycles of the anchors seen lately (time-zone math formats dates): a bounded map, emptied when full. */
+function cachedCycles(compute: (now: number, anchorDay: number) => { start: number; end: number }): (now: number, anchorDay: number) => WindowSpec {
+  const byAnchor = new Map<number, Extract<WindowSpec, { kind: 'fixed' }>>()
+  return (now, anchorDay) => {
+    const last = byAnchor.get(anchorDay)
+    if (last && now >= last.start && now < last.end) return last
+    if (byAnchor.size >= maxCachedAnchors) byAnchor.clear()
+    const cycle: Extract<WindowSpec, { kind: 'fixed' }> = { kind: 'fixed', ...compute(now, anchorDay) }
+    byAnchor.set(anchorDay, cycle)
+    return cycle
+  }
+}
+
+const maxCachedAnchors = 1000

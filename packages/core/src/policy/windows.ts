@@ -94,6 +94,19 @@ export function calendarWindow(now: number, startTime: number, interval: number,
 }
 
 /**
+ * A billing cycle anchored to a customer: the window of `interval` months (or years) containing
+ * `now` whose grid starts at local midnight of `anchorDay` (a calendar date written as the UTC
+ * midnight of that date) in `timeZone`. Each start keeps the anchor's day of month, clamped to the
+ * month's length (an anchor on 31 January: 28 or 29 February, then 31 March). A local day across a
+ * daylight-saving change lasts 23 or 25 hours, so a cycle does too.
+ */
+export function anchoredWindow(now: number, anchorDay: number, interval: number, unit: 'month' | 'year', timeZone?: string): FixedWindow {
+  if (timeZone === undefined || timeZone === 'UTC') return calendarWindow(now, anchorDay, interval, unit)
+  const local = calendarWindow(wallClockOf(now, timeZone), anchorDay, interval, unit)
+  return { start: instantOfWallClock(local.start, timeZone), end: instantOfWallClock(local.end, timeZone) }
+}
+
+/**
  * Length of a `rollingwindow`. Rolling windows slide by the millisecond, so they have a fixed
  * length: a month is 30 days and a year 365 days.
  */

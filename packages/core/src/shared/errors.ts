@@ -205,6 +205,8 @@ export type QuotaInputErrorCode =
   | 'IdempotencyKeyReused'
   /** A lease's lifetime is not a positive number of ms up to 366 days, or its store record is not one line. */
   | 'InvalidLease'
+  /** A billing-cycle anchor in the context is not a date (see `QuotaPolicy.anchor`). */
+  | 'InvalidAnchor'
 const inputCodes: readonly QuotaInputErrorCode[] = [
   'InvalidAdminRequest',
   'IdempotencyKeyReused',
@@ -216,6 +218,7 @@ const inputCodes: readonly QuotaInputErrorCode[] = [
   'InvalidEstimate',
   'InvalidLease',
   'InvalidResource',
+  'InvalidAnchor',
 ]
 
 /**
