@@ -203,11 +203,14 @@ export type QuotaInputErrorCode =
   | 'InvalidAdminRequest'
   /** An admin change's idempotency key was already used, within 24 hours, for a different change. */
   | 'IdempotencyKeyReused'
+  /** A negative credit correction is larger than the balance it would draw from. */
+  | 'InsufficientCredits'
   /** A lease's lifetime is not a positive number of ms up to 366 days, or its store record is not one line. */
   | 'InvalidLease'
 const inputCodes: readonly QuotaInputErrorCode[] = [
   'InvalidAdminRequest',
   'IdempotencyKeyReused',
+  'InsufficientCredits',
   'UnresolvedIdentifier',
   'InvalidIdentifier',
   'InvalidContext',
