@@ -203,6 +203,8 @@ export type QuotaInputErrorCode =
   | 'InvalidAdminRequest'
   /** An admin change's idempotency key was already used, within 24 hours, for a different change. */
   | 'IdempotencyKeyReused'
+  /** A negative credit correction is larger than the balance it would draw from. */
+  | 'InsufficientCredits'
   /** A lease's lifetime is not a positive number of ms up to 366 days, or its store record is not one line. */
   | 'InvalidLease'
   /** A billing-cycle anchor in the context is not a date (see `QuotaPolicy.anchor`). */
@@ -210,6 +212,7 @@ export type QuotaInputErrorCode =
 const inputCodes: readonly QuotaInputErrorCode[] = [
   'InvalidAdminRequest',
   'IdempotencyKeyReused',
+  'InsufficientCredits',
   'UnresolvedIdentifier',
   'InvalidIdentifier',
   'InvalidContext',

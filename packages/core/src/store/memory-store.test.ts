@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import { describeQuotaStoreContract } from '../testing/store-contract.js'
 import { describeStoreAdminContract } from '../testing/store-admin-contract.js'
+import { describeStoreCreditsContract } from '../testing/store-contract-credits.js'
 import { MemoryStore } from './memory-store.js'
 import type { CounterRequest, ReserveResult } from './quota-store.js'
 
 describeQuotaStoreContract('MemoryStore', { createStore: () => new MemoryStore() })
 describeStoreAdminContract('MemoryStore', { createStore: () => new MemoryStore() })
+describeStoreCreditsContract('MemoryStore', () => new MemoryStore())
 
 describe('MemoryStore eviction', () => {
   const day = 86_400_000

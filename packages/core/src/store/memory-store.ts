@@ -1,5 +1,7 @@
 import { expiredForgotten, expiryChange, fillShares, fits, type HoldFate, resetAfterHold, settleChange, settlesInPlace } from './algebra/index.js'
+import type { StoreCredits } from './credit-protocol.js'
 import { MemoryAdminBook } from './memory-admin.js'
+import { BalanceSlots } from './memory/balances.js'
 import { CounterSlots } from './memory/counter-slots.js'
 import { HoldQueue } from './memory/hold-queue.js'
 import { addTo, type Slot, snapshotOf, type View } from './memory/slot.js'
@@ -92,8 +94,11 @@ export class MemoryStore implements QuotaStore {
   /** Lease id → the answer of its reservation, while it holds (and an hour after it expired): a reservation sent again holds nothing more. */
   readonly #leases = new Map<string, Extract<ReserveResult, { ok: true }>>()
   readonly #book = new MemoryAdminBook()
+  readonly #balances = new BalanceSlots()
   /** Overrides, resets, last refusals and audit, in this process's memory. */
   readonly admin: StoreAdmin
+  /** Credit grants and ledgers of balance counters, in this process's memory (kept for good: never evicted). */
+  readonly credits: StoreCredits
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#sweepIntervalMs = options.sweepIntervalMs ?? 60_000
@@ -109,6 +114,18 @@ export class MemoryStore implements QuotaStore {
       resetUsage: (request) => ({ applied: book.step(request.key, stepFingerprint(request), request.now, request.audit, () => this.#resetUsage(request)) }),
       readAudit: (limit) => book.readAudit(limit),
     }
+    const balances = this.#balances
+    this.credits = {
+      writeCredits: (request) => {
+        this.#maintain(request.now)
+        return balances.write(request)
+      },
+      readBalances: (request) => {
+        this.#maintain(request.now)
+        return balances.read(request)
+      },
+      readLedger: (request) => balances.ledger(request),
+    }
   }
 
   /** Number of live slots: fixed and flexi windows plus rolling buckets (for tests and memory benchmarks). */
@@ -119,11 +136,29 @@ export class MemoryStore implements QuotaStore {
   /** Answers at once. Lua twin: the `read` script (redis/lua/read.ts). */
   read({ now, counters }: ReadRequest): readonly CounterSnapshot[] {
     this.#maintain(now)
-    return counters.map((counter) => this.#withLimit(counter, snapshotOf(this.#slots.view(counter, now)), now))
+    return counters.map((counter) => this.#snapshot(counter, this.#view(counter, now, true), now))
   }
 
-  /** The snapshot with the limit in force, when an override changes the request's. */
-  #withLimit(counter: CounterRead, snapshot: CounterSnapshot, now: number): CounterSnapshot {
+  /** A counter at `now`: a window's slot, or a balance. */
+  #view(counter: CounterRef, now: number, exactReset: boolean): View {
+    return counter.window.kind === 'balance' ? this.#balances.view(counter, now) : this.#slots.view(counter, now, exactReset)
+  }
+
+  /** The limit a counter meets: a balance's balance, else the request's with the overrides in force. */
+  #limitOf(counter: CounterRead, view: View, now: number): number | undefined {
+    return counter.window.kind === 'balance' ? view.limit : this.#book.limitOf(counter, counter.limit, now)
+  }
+
+  /**
+   * The snapshot with the limit in force when an override changes the request's; a balance's always
+   * with its balance, and with the grant expiries not yet given back.
+   */
+  #snapshot(counter: CounterRead, view: View, now: number): CounterSnapshot {
+    const snapshot = snapshotOf(view)
+    if (counter.window.kind === 'balance') {
+      const expired = this.#balances.takeExpired(counter)
+      return { ...snapshot, limit: view.limit, ...(expired ? { expired } : {}) }
+    }
     const limit = this.#book.limitOf(counter, counter.limit, now)
     return limit === counter.limit ? snapshot : { ...snapshot, limit }
   }
@@ -134,7 +169,7 @@ export class MemoryStore implements QuotaStore {
     this.#maintain(now)
     const first = this.#leases.get(request.leaseId)
     if (first) return first
-    const views = counters.map((counter) => this.#slots.view(counter, now, false))
+    const views = counters.map((counter) => this.#view(counter, now, false))
     const amounts = this.#amounts(counters, views, now)
     const refusals = this.#refusals(request, views, amounts)
     return refusals ? { ok: false, refusals } : this.#hold(request, views, amounts)
@@ -147,7 +182,7 @@ export class MemoryStore implements QuotaStore {
   #amounts(counters: readonly CounterRequest[], views: readonly View[], now: number): readonly number[] {
     if (!counters.some((counter) => counter.group !== undefined)) return counters.map((counter) => counter.amount)
     return fillShares(counters, (index) => {
-      const limit = this.#book.limitOf(counters[index]!, counters[index]!.limit, now)
+      const limit = this.#limitOf(counters[index]!, views[index]!, now)
       return limit === undefined ? Number.POSITIVE_INFINITY : limit - views[index]!.used - views[index]!.reserved
     })
   }
@@ -158,13 +193,14 @@ export class MemoryStore implements QuotaStore {
     for (let index = 0; index < counters.length; index += 1) {
       const counter = amounts[index] === counters[index]!.amount ? counters[index]! : { ...counters[index]!, amount: amounts[index]! }
       const view = views[index]!
-      const limit = this.#book.limitOf(counter, counter.limit, now)
+      const limit = this.#limitOf(counter, view, now)
       if (limit === undefined || fits(view.used, view.reserved, counter.amount, limit)) continue
-      const snapshot = snapshotOf(this.#slots.exact(counter, view, now))
+      const exact = this.#slots.exact(counter, view, now)
+      const snapshot = this.#snapshot(counter, exact, now)
       this.#book.noteRefusal(counter, snapshot, counter.amount, limit, now)
       refusals ??= []
-      const retryAt = this.#slots.retryAt(counter, { amount: counter.amount, limit }, { ...view, resetAt: snapshot.resetAt }, now)
-      refusals.push({ index, snapshot: limit === counter.limit ? snapshot : { ...snapshot, limit }, retryAt })
+      const retryAt = this.#slots.retryAt(counter, { amount: counter.amount, limit }, exact, now)
+      refusals.push({ index, snapshot, retryAt })
     }
     return refusals
   }
@@ -184,16 +220,16 @@ export class MemoryStore implements QuotaStore {
       const amount = amounts[index]!
       held[index] = counter.hold ? amount : 0
       if (!counter.hold || amount === 0) {
-        snapshots[index] = this.#withLimit(counter, snapshotOf(this.#slots.exact(counter, view, now)), now)
+        snapshots[index] = this.#snapshot(counter, this.#slots.exact(counter, view, now), now)
         if (!counter.hold) continue
       }
-      const slot = this.#slots.slotFor(counter, view, now)
+      const slot = counter.window.kind === 'balance' ? this.#balances.slotFor(counter) : this.#slots.slotFor(counter, view, now)
       addTo(slot, { used: 0, reserved: amount })
       slots[index] = slot
       holding = true
       if (amount === 0) continue
       const resetAt = resetAfterHold(counter.window, view.placement, view.resetAt)
-      snapshots[index] = this.#withLimit(counter, { used: view.used, reserved: view.reserved + amount, windowStart: view.windowStart, resetAt }, now)
+      snapshots[index] = this.#snapshot(counter, { ...view, reserved: view.reserved + amount, resetAt }, now)
     }
     if (!holding) return { ok: true, placements, held, snapshots }
     const hold: LeaseHold = {
@@ -225,16 +261,23 @@ export class MemoryStore implements QuotaStore {
     this.#maintain(now)
     const hold = this.#holdOf(request.hold)
     if (hold?.settledLate) return charges.map(() => nothingCharged) // a retried late settle
-    // A hold settled before (no longer holding, never expired) is unknown: charged where the windows are now.
-    const fate = hold && (hold.fate !== 'holding' || !hold.returned) ? hold.fate : undefined
+    // A hold settled before (no longer holding, never expired) is unknown: charged where the windows
+    // are now — except on a balance, where a settle sent again is paid money: it charges nothing.
+    const settledBefore = hold !== undefined && hold.fate === 'holding' && hold.returned
+    const fate = hold && !settledBefore ? hold.fate : undefined
     if (fate === 'holding') {
       hold!.returned = true
       this.#holds.noteReturned()
       this.#leases.delete(hold!.leaseId)
       // Holds on counters the settle does not name are returned too.
-      for (let index = charges.length; index < hold!.slots.length; index += 1) this.#returnHeld(hold!, index, false)
+      for (let index = charges.length; index < hold!.slots.length; index += 1) this.#returnHeld(hold!, index, false, now)
     } else if (fate !== undefined) hold!.settledLate = true
-    return charges.map((charge, index) => this.#charge(charge, settlesInPlace(fate) ? hold!.slots[index] : undefined, fate, hold?.amounts[index] ?? 0, now))
+    return charges.map((charge, index) => {
+      const held = settlesInPlace(fate) ? hold!.amounts[index]! : 0
+      if (charge.window.kind !== 'balance') return this.#charge(charge, settlesInPlace(fate) ? hold!.slots[index] : undefined, fate, held, now)
+      if (settledBefore) return nothingCharged
+      return this.#balances.settle(charge, fate, held, charge.amount, { leaseId: request.leaseId, record: hold?.record }, now)
+    })
   }
 
   /** Charges one counter: where it was held (`placed`), else where its window is now. */
@@ -282,7 +325,7 @@ export class MemoryStore implements QuotaStore {
   #expire(hold: LeaseHold, now: number): void {
     hold.returned = true
     hold.fate = hold.chargeOnExpiry ? 'charged' : 'released'
-    for (let index = 0; index < hold.slots.length; index += 1) this.#returnHeld(hold, index, hold.chargeOnExpiry)
+    for (let index = 0; index < hold.slots.length; index += 1) this.#returnHeld(hold, index, hold.chargeOnExpiry, now)
     if (!hold.chargeOnExpiry || !this.#onExpiryCharge) return
     this.#expiryChargesToTell.push({
       leaseId: hold.leaseId,
@@ -297,10 +340,13 @@ export class MemoryStore implements QuotaStore {
     })
   }
 
-  /** Returns what a hold held on one counter, charging it as usage when `charge`. */
-  #returnHeld(hold: LeaseHold, index: number, charge: boolean): void {
+  /** Returns what a hold held on one counter, charging it as usage (or from a balance's grants) when `charge`. */
+  #returnHeld(hold: LeaseHold, index: number, charge: boolean, now: number): void {
     const slot = hold.slots[index]
-    if (slot) addTo(slot, expiryChange(hold.amounts[index]!, charge))
+    if (!slot) return
+    const counter = hold.counters[index]!
+    if (counter.window.kind === 'balance') this.#balances.expireHold(counter, hold.amounts[index]!, charge, hold, now)
+    else addTo(slot, expiryChange(hold.amounts[index]!, charge))
   }
 
   #maintain(now: number): void {

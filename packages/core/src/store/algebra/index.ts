@@ -19,3 +19,23 @@ export {
   type Tally,
   windowOpen,
 } from './windows.js'
+export {
+  applyCreditWrite,
+  balanceOf,
+  chargeRow,
+  checkCreditWrite,
+  creditRoom,
+  creditSettleChange,
+  creditWriteApplies,
+  creditWriteFingerprint,
+  drawCredits,
+  expireGrants,
+  expiryRows,
+  type GrantDraw,
+  inSpendOrder,
+  type LedgerChange,
+  ledgerRow,
+  refundCredits,
+  refundGrantKey,
+  refundRow,
+} from './credits.js'
