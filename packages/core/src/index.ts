@@ -63,6 +63,7 @@ export type {
   ThrottleEvent,
   WarningEvent,
   LeaseExpiredEvent,
+  RolloverEvent,
 } from './engine/events.js'
 export type {
   QuotaPolicy,

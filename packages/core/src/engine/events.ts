@@ -96,6 +96,8 @@ export interface WarningEvent {
     | 'CountTokensFailed'
     /** An anchored policy (`anchor`) got a request without an anchor: it counts that caller in calendar windows. */
     | 'MissingAnchor'
+    /** A cycle's rollover into credits could not be read or written; it is tried again on the caller's next request. */
+    | 'RolloverFailed'
   readonly message: string
 }
 
@@ -112,6 +114,25 @@ export interface LeaseExpiredEvent {
   readonly holds: ReadonlyArray<{ readonly policy: string; readonly identifier: string | null; readonly amount: number }>
 }
 
+/** A rollover granted: `amount` of the cycle's `unused` allowance became credits on `into`. */
+export interface RolloverEvent {
+  readonly policy: string
+  readonly identifier: string | null
+  /** The balance policy credited. */
+  readonly into: string
+  /** The top-up's idempotency key: `rollover:<policy>:<identifier key>:<cycle start>`. */
+  readonly key: string
+  /** The cycle whose unused allowance rolled over. */
+  readonly cycleStart: number
+  readonly cycleEnd: number
+  /** In the policy's unit. */
+  readonly unused: number
+  readonly amount: number
+  readonly expiresAt: number
+  /** `false`: another process (or an earlier call) had granted it already; nothing changed. */
+  readonly applied: boolean
+}
+
 export interface QuotaEventMap {
   admin: AuditEntry
   leaseExpired: LeaseExpiredEvent
@@ -123,6 +144,7 @@ export interface QuotaEventMap {
   storeReplayed: StoreReplayedEvent
   throttle: ThrottleEvent
   warning: WarningEvent
+  rollover: RolloverEvent
 }
 
 export type QuotaEventName = keyof QuotaEventMap

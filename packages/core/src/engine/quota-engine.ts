@@ -5,6 +5,7 @@ import { EstimateLearning } from '../estimate/estimate-learning.js'
 import { QuotaInputError, StoreUnavailableError, TokenQuotaExceededError } from '../shared/errors.js'
 import type { QuotaEvents } from './events.js'
 import { statusTarget, targetWindow } from '../policy/identifier.js'
+import { Rollover } from './rollover.js'
 import { requestResource } from '../policy/resource.js'
 import { type CommitResult, checkLifetime, Lease, type QuotaLease } from './lease.js'
 import { LeaseExpiryWatch } from './lease-expiry-watch.js'
@@ -46,6 +47,8 @@ export class QuotaEngine {
   /** The store applies operators' overrides (`StoreAdmin`), so only it knows a counter's limit. */
   readonly #overridable: boolean
   #leaseCount = 0
+  /** Some policy rolls unused allowance over into credits. */
+  readonly #rollover: Rollover | undefined
 
   constructor(settings: EngineSettings, store: QuotaStore, events: QuotaEvents) {
     this.settings = settings
@@ -75,6 +78,9 @@ export class QuotaEngine {
         }),
     })
     this.#thresholds = new ThresholdWatch(events)
+    this.#rollover = settings.policies.some((policy) => policy.rollover !== undefined)
+      ? new Rollover({ policies: settings.policies, access: this.access, credits: store.credits, events })
+      : undefined
     this.#thresholdsPace = settings.policies.some((policy) => policy.thresholds.some((threshold) => threshold.action === 'throttle'))
     this.backgroundWrites = new BackgroundWrites({
       retryDelaysMs: commitRetryDelaysMs,
@@ -190,6 +196,8 @@ export class QuotaEngine {
       if (refusal) await this.#refusedByCap(error as TokenQuotaExceededError, refusal, context, request, at)
       throw error
     }
+    const rollingOver = this.#rollover?.due(plan, at)
+    if (rollingOver) await rollingOver
     if (!holds) plan = Planner.checkingOnly(plan)
     // A store with overrides may raise a limit: it decides, and the refusal tells a request too large.
     const oversized = this.#overridable ? undefined : this.planner.tooLarge(plan.counters, at)

@@ -6,6 +6,7 @@ import type { RequestResource } from '../policy/resource.js'
 import type { CounterSnapshot, ReserveResult } from '../store/quota-store.js'
 import type { EstimateBound, QuotaContext } from '../shared/types.js'
 import { withCapRefusal } from './cap-refusal.js'
+import { tallyPlans } from './cycle-tally.js'
 import type { PolicyDecision } from './decision.js'
 import { type CounterPlan, decisionOf, type RequestPlan, reportingTarget } from './request-plan.js'
 
@@ -40,6 +41,7 @@ export class Planner {
   readonly #hasRequestCaps: boolean
   readonly #sharesCounters: boolean
   readonly #countsMoney: boolean
+  readonly #rollsOver: boolean
   /** Anchored policies not yet warned about a request without an anchor. */
   readonly #anchorUnwarned: Set<string>
   readonly #applicableByResource = new Map<string, readonly NormalizedPolicy[]>()
@@ -53,6 +55,7 @@ export class Planner {
     this.#hasRequestCaps = policies.some((policy) => policy.maxTokensPerRequest !== undefined)
     this.#sharesCounters = new Set(policies.map((policy) => policy.counterName)).size < policies.length
     this.#countsMoney = policies.some((policy) => policy.unit === 'usd')
+    this.#rollsOver = policies.some((policy) => policy.rollover !== undefined)
     this.#anchorUnwarned = new Set(policies.filter((policy) => policy.anchor !== undefined).map((policy) => policy.name))
   }
 
@@ -172,9 +175,10 @@ export class Planner {
     const { bound, maxOutputTokens, requestCap } = this.#hasRequestCaps
       ? applyRequestCaps(targets, context, estimate, at)
       : { bound: estimate, maxOutputTokens: undefined, requestCap: undefined }
-    const counters = this.#sharesCounters
+    const planned = this.#sharesCounters
       ? mergedCounters(targets, bound, at, pricing)
       : targets.map((target) => counterOf([target], target.limit, target.policy.chargeBound(bound, pricing), target.policy.counts, at))
+    const counters = this.#rollsOver ? [...planned, ...tallyPlans(planned, at)] : planned
     const tool = resource.kind === 'tool' ? resource.name : undefined
     return { context, shard: this.#options.shardOf(context), model, tool, counters, maxOutputTokens, requestCap, pricing, costPricing }
   }

@@ -13,6 +13,8 @@ export interface CounterPlan extends CounterRequest {
   readonly counting: boolean
   /** Some policy on it has thresholds: settling must report used-before/after. */
   readonly reportUsed: boolean
+  /** A cycle tally (`plan/cycle-tally.ts`) has no targets to report: it counts this one's charge. */
+  readonly tallyOf?: PolicyTarget
 }
 
 export interface RequestPlan {
@@ -95,7 +97,7 @@ export function reportingTarget(counter: CounterPlan): PolicyTarget {
 }
 
 export function chargeOf(counter: CounterPlan, usage: NormalizedUsage, pricing: ModelPricing | undefined): number {
-  const counting = counter.targets.find((target) => target.policy.counts) ?? counter.targets[0]!
+  const counting = counter.targets.find((target) => target.policy.counts) ?? counter.targets[0] ?? counter.tallyOf!
   return counting.policy.charge(usage, pricing)
 }
 

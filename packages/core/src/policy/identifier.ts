@@ -69,7 +69,7 @@ function identifierKeyOf(value: string): string {
 
 const sharedCounter = { key: '', identifier: null }
 
-function resolveIdentifier(policy: NormalizedPolicy, context: QuotaContext): { key: string; identifier: string | null } {
+export function resolveIdentifier(policy: NormalizedPolicy, context: QuotaContext): { key: string; identifier: string | null } {
   const source = policy.identifier
   if (source === undefined) return sharedCounter
   const value = typeof source === 'string' ? context[source] : callPolicyFunction(policy, 'identifier', () => source(context))

@@ -1,6 +1,7 @@
 import type { ModelPricing } from '../price/price-table.js'
 import type { AnchorSource } from './anchor.js'
 import type { ResourceSelector } from './resource.js'
+import type { RolloverConfig } from './rollover.js'
 import type { CountMode, MaxTokensPerRequest, QuotaThreshold, UnidentifiedPolicy } from './policy-types.js'
 import type { WindowSpec } from '../store/quota-store.js'
 import type { EstimateBound, MaybePromise, NormalizedUsage, QuotaContext, QuotaMode, QuotaType, TimeUnit } from '../shared/types.js'
@@ -20,6 +21,8 @@ export interface NormalizedPolicy {
   readonly timeZone: string | undefined
   /** Billing cycles: where each identifier's anchor comes from (`undefined`: windows on the calendar). */
   readonly anchor: AnchorSource | undefined
+  /** Part of a cycle's unused allowance that becomes credits (anchored policies only). */
+  readonly rollover: RolloverConfig | undefined
   readonly mode: QuotaMode
   readonly enforces: boolean
   readonly counts: boolean

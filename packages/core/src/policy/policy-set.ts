@@ -1,6 +1,7 @@
 import { QuotaConfigError } from '../shared/errors.js'
 import type { NormalizedPolicy } from './normalized-policy.js'
 import { normalizePolicy } from './policy.js'
+import { checkRolloverTargets } from './rollover.js'
 import type { QuotaPolicy, UnidentifiedPolicy } from './policy-types.js'
 
 /**
@@ -13,6 +14,7 @@ export function normalizePolicies(configs: readonly QuotaPolicy[], defaults: { u
   }
   const policies = configs.map((policy) => normalizePolicy(policy, defaults))
   checkPolicySet(policies)
+  checkRolloverTargets(policies)
   return Object.freeze(policies)
 }
 
@@ -35,7 +37,7 @@ function checkPolicySet(policies: readonly NormalizedPolicy[]): void {
   for (const [counterName, group] of groups) {
     const [first] = group as [NormalizedPolicy]
     for (const policy of group.slice(1)) {
-      for (const field of ['type', 'interval', 'timeUnit', 'startTime'] as const) {
+      for (const field of ['type', 'interval', 'timeUnit', 'startTime', 'timeZone', 'anchor'] as const) {
         if (policy[field] !== first[field]) {
           throw new QuotaConfigError({
             code: 'InvalidConfiguration',

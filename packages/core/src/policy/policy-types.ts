@@ -105,6 +105,14 @@ export interface QuotaPolicy {
    * @example { name: 'plan', identifier: 'user', allow: 100_000, interval: 1, timeUnit: 'month', anchor: 'subscribedAt' }
    */
   readonly anchor?: string | ((context: QuotaContext) => Date | number | string | undefined)
+  /**
+   * Billing cycles only: at the end of a cycle, up to `share` of its unused allowance becomes a
+   * credit grant on the balance policy `into` (same unit), expiring `expiresAfterCycles` cycles
+   * later. Granted once (keyed `rollover:<policy>:<identifier>:<cycle start>`) at the caller's first
+   * request of the next cycle, measured against the limit in force then.
+   * @example { into: 'credits', share: 0.5, expiresAfterCycles: 2 }
+   */
+  readonly rollover?: { readonly into: string; readonly share: number; readonly expiresAfterCycles: number }
   /** Tokens allowed per window: a number, a function of the context (Apigee `countRef`), or a class table. */
   readonly allow: number | ((context: QuotaContext) => MaybePromise<number>) | QuotaClassAllow
   /** Which counter a request charges: a context key or a function. Omitted: one counter shared by everyone. */

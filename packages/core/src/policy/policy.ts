@@ -8,6 +8,7 @@ import { fail, isPlainObject, namePattern } from './config-check.js'
 import { normalizeAllow, normalizeMaxTokens } from './limit-config.js'
 import { normalizeCount, normalizeIdentifier, normalizeThresholds, normalizeUnidentified, normalizeUnpriced } from './policy-fields.js'
 import { normalizeResourceSelector } from './resource.js'
+import { normalizeRollover } from './rollover.js'
 import { normalizeWindow } from './window-config.js'
 import { windowFunction } from './window-factory.js'
 
@@ -20,6 +21,7 @@ const policyFields = new Set([
   'startTime',
   'timeZone',
   'anchor',
+  'rollover',
   'allow',
   'identifier',
   'unidentified',
@@ -73,6 +75,7 @@ export function normalizePolicy(config: QuotaPolicy, defaults: { unidentified: U
     thresholds: normalizeThresholds(name, raw.thresholds ?? []),
     maxTokensPerRequest: normalizeMaxTokens(name, raw.maxTokensPerRequest),
     window: windowFunction(windowConfig),
+    rollover: normalizeRollover(name, raw.rollover, windowConfig.anchor !== undefined),
     unit,
     scale,
     unpriced,
