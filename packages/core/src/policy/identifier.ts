@@ -131,6 +131,8 @@ export function resolveTarget(policy: NormalizedPolicy, context: QuotaContext, n
   const { key, identifier } = resolveIdentifier(policy, context)
   const target = (limit: number | undefined, className?: string) => targetOf(policy, key, identifier, limit, className)
   const { allow } = policy
+  // A balance's capacity is its grants, which only the store knows.
+  if (policy.type === 'balance') return target(undefined)
   if (typeof allow === 'number') return target(allow)
   if (isClassAllow(allow)) {
     const value = callPolicyFunction(policy, 'class', () => allow.class(context))

@@ -2,6 +2,7 @@ import { QuotaConfigError } from '../shared/errors.js'
 import type { NormalizedPolicy } from './normalized-policy.js'
 import { normalizePolicy } from './policy.js'
 import type { QuotaPolicy, UnidentifiedPolicy } from './policy-types.js'
+import { checkSpills } from './spill-check.js'
 
 /**
  * Validates a list of policies, each on its own and together: unique names, coherent shared
@@ -13,6 +14,7 @@ export function normalizePolicies(configs: readonly QuotaPolicy[], defaults: { u
   }
   const policies = configs.map((policy) => normalizePolicy(policy, defaults))
   checkPolicySet(policies)
+  checkSpills(policies)
   return Object.freeze(policies)
 }
 
