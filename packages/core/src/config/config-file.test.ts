@@ -8,6 +8,7 @@ import { QuotaConfigError, TokenQuotaExceededError } from '../shared/errors.js'
 import { createFakeClock } from '../testing/fake-clock.js'
 import { createTokenQuota } from '../engine/token-quota.js'
 import { priceTable } from '../price/rates-table.js'
+import type { WindowedQuotaPolicy } from '../policy/policy-types.js'
 
 const strategyNote = fileURLToPath(new URL('./__fixtures__/token_limits.yaml', import.meta.url))
 
@@ -87,7 +88,7 @@ projects:
 
   it('maps alerts to soft thresholds and a throttle paced from the plan rate', async () => {
     const config = await loadQuotaConfig(strategyNote)
-    const userDaily = config.policies.find((policy) => policy.name === 'user-daily')!
+    const userDaily = config.policies.find((policy) => policy.name === 'user-daily') as WindowedQuotaPolicy
     expect(userDaily.thresholds).toMatchObject([
       { at: 0.8, action: 'warn', channels: ['slack', 'email'] },
       { at: 0.95, action: 'throttle' },

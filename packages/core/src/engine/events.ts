@@ -133,6 +133,51 @@ export interface RolloverEvent {
   readonly applied: boolean
 }
 
+/** A charge took a credit balance to or below its policy's `lowAt` (once per crossing). */
+export interface CreditsLowEvent {
+  readonly policy: string
+  readonly identifier: string | null
+  /** The balance after the charge, in the policy's unit (tokens, or dollars). */
+  readonly balance: number
+  /** The policy's `lowAt`, in its unit. */
+  readonly level: number
+}
+
+/** A credit grant reached its `expiresAt` with something left: that remainder is gone (an `expiry` ledger row). */
+export interface CreditsExpiredEvent {
+  readonly policy: string
+  readonly identifier: string | null
+  /** The grant's key (its top-up's). */
+  readonly grant: string
+  /** What was left of it and is gone, in the policy's unit. */
+  readonly amount: number
+  /** When it expired (epoch ms). */
+  readonly at: number
+}
+
+/**
+ * A charge was more than the balance's grants could pay: the balance stopped at zero and `amount`
+ * went unpaid (a call used more than its reservation held). Never silently free: bill it, or
+ * hold larger estimates.
+ */
+export interface CreditsUnpaidEvent {
+  readonly policy: string
+  readonly identifier: string | null
+  readonly leaseId: string
+  /** In the policy's unit. */
+  readonly amount: number
+}
+
+/** `quota.admin.topUp` credited a balance (`applied: true`), or its key had credited it before (`applied: false`: nothing changed). */
+export interface CreditsToppedUpEvent {
+  readonly policy: string
+  readonly identifier: string | null
+  readonly key: string
+  /** In the policy's unit. */
+  readonly amount: number
+  readonly applied: boolean
+}
+
 export interface QuotaEventMap {
   admin: AuditEntry
   leaseExpired: LeaseExpiredEvent
@@ -145,6 +190,10 @@ export interface QuotaEventMap {
   throttle: ThrottleEvent
   warning: WarningEvent
   rollover: RolloverEvent
+  creditsLow: CreditsLowEvent
+  creditsExpired: CreditsExpiredEvent
+  creditsUnpaid: CreditsUnpaidEvent
+  creditsToppedUp: CreditsToppedUpEvent
 }
 
 export type QuotaEventName = keyof QuotaEventMap

@@ -18,6 +18,8 @@ import {
   type StoreAdmin,
 } from '../store/store-admin.js'
 import type { EngineSettings } from './settings.js'
+import { type CreditAdmin, createCreditAdmin } from './credit-admin.js'
+import { CreditWatch } from './credit-watch.js'
 
 /** Whose counter an operator changes. */
 export interface AdminTarget {
@@ -108,7 +110,7 @@ export interface PolicyInspection extends PolicyDecision {
  * them from its next reservation on (SyncedStore: from its next sync); each action emits an
  * `admin` event and is appended to the store's audit log.
  */
-export interface QuotaAdmin {
+export interface QuotaAdmin extends CreditAdmin {
   /** Every policy that counts this caller (policies whose identifier the context lacks are left out). */
   inspect(context?: QuotaContext): Promise<readonly PolicyInspection[]>
   /** Replaces the policy's `allow` for one identifier or class, optionally until a time. */
@@ -280,6 +282,7 @@ export function createQuotaAdmin(settings: EngineSettings, store: QuotaStore, ev
       return { replayed: !outcome.applied }
     },
     audit: async (limit = 100) => storeAdminOf(store).readAudit(limit),
+    ...createCreditAdmin({ settings, store, events, watch: new CreditWatch(events) }),
   }
 }
 

@@ -2,7 +2,8 @@ import { BackgroundWrites } from './background-writes.js'
 import { ContextScope } from './context-scope.js'
 import type { PolicyDecision } from '../plan/decision.js'
 import { EstimateLearning } from '../estimate/estimate-learning.js'
-import { QuotaInputError, StoreUnavailableError, TokenQuotaExceededError } from '../shared/errors.js'
+import { QuotaConfigError, QuotaInputError, StoreUnavailableError, TokenQuotaExceededError } from '../shared/errors.js'
+import { CreditWatch } from './credit-watch.js'
 import type { QuotaEvents } from './events.js'
 import { statusTarget, targetWindow } from '../policy/identifier.js'
 import { Rollover } from './rollover.js'
@@ -46,6 +47,8 @@ export class QuotaEngine {
   readonly #thresholdsPace: boolean
   /** The store applies operators' overrides (`StoreAdmin`), so only it knows a counter's limit. */
   readonly #overridable: boolean
+  /** Some policy is a credit balance: stores' answers may carry expiries, unpaid charges, low balances. */
+  readonly #credits: CreditWatch | undefined
   #leaseCount = 0
   /** Some policy rolls unused allowance over into credits. */
   readonly #rollover: Rollover | undefined
@@ -53,6 +56,7 @@ export class QuotaEngine {
   constructor(settings: EngineSettings, store: QuotaStore, events: QuotaEvents) {
     this.settings = settings
     this.events = events
+    this.#credits = creditWatchFor(settings, store, events)
     const { now, onLeaseExpiry } = settings
     this.access = new StoreAccess(store, settings.failureMode, events, now)
     this.#overridable = store.admin !== undefined
@@ -101,6 +105,7 @@ export class QuotaEngine {
       planner: this.planner,
       events,
       thresholds: this.#thresholds,
+      credits: this.#credits,
       backgroundWrites: this.backgroundWrites,
       commitMode: settings.commitMode,
       now,
@@ -168,6 +173,10 @@ export class QuotaEngine {
     }))
     const shard = this.settings.shardOf(merged)
     const [snapshots, runs] = await Promise.all([this.access.read({ now: at, counters, shard }), this.access.refusalRuns({ now: at, counters, shard })])
+    this.#credits?.noticeSnapshots(
+      targets.map((target, index) => ({ window: counters[index]!.window, targets: [target] })),
+      snapshots,
+    )
     return targets.map((target, index) => {
       const snapshot = snapshots[index]!
       return { ...decisionOf(target, snapshot), refusals: refusalsInWindow(runs[index], snapshot.windowStart) }
@@ -199,6 +208,7 @@ export class QuotaEngine {
     const rollingOver = this.#rollover?.due(plan, at)
     if (rollingOver) await rollingOver
     if (!holds) plan = Planner.checkingOnly(plan)
+    else if (this.#credits) checkCreditHolds(plan)
     // A store with overrides may raise a limit: it decides, and the refusal tells a request too large.
     const oversized = this.#overridable ? undefined : this.planner.tooLarge(plan.counters, at)
     if (oversized) throw this.#exceeded(oversized, plan)
@@ -238,7 +248,16 @@ export class QuotaEngine {
       record,
     })
     const placed = ({ result, local }: Awaited<typeof placing>): Reservation | TokenQuotaExceededError => {
-      if (!result.ok) return this.planner.refusal(plan.counters, result, at)
+      if (!result.ok) {
+        const { refusals } = result
+        this.#credits?.noticeSnapshots(
+          plan.counters,
+          refusals.map((refusal) => refusal.snapshot),
+          (position) => refusals[position]!.index,
+        )
+        return this.planner.refusal(plan.counters, result, at)
+      }
+      this.#credits?.noticeSnapshots(plan.counters, result.snapshots)
       if (this.#thresholdsPace) this.#thresholds.noticeThrottles(plan.counters, result.snapshots, plan.context, at)
       const { maxOutputTokens } = plan
       const bound =
@@ -299,4 +318,38 @@ export class QuotaEngine {
 /** An estimate with its input raised to `input`. */
 function withInput(estimate: EstimateBound, input: number): EstimateBound {
   return input === estimate.input ? estimate : { input, output: estimate.output, total: input + estimate.output }
+}
+
+/**
+ * The credit watch of a quota with balance policies; `undefined` without any.
+ * @throws QuotaConfigError when a policy is a balance and the store cannot hold credits
+ */
+function creditWatchFor(settings: EngineSettings, store: QuotaStore, events: QuotaEvents): CreditWatch | undefined {
+  const balance = settings.policies.find((policy) => policy.type === 'balance')
+  if (!balance) return undefined
+  if (!store.credits)
+    throw new QuotaConfigError({
+      code: 'InvalidConfiguration',
+      policy: balance.name,
+      field: 'type',
+      message: `a \`type: 'balance'\` policy needs a store that holds credits (\`store.credits\`), and ${store.constructor?.name ?? 'this store'} has none; use MemoryStore, or a store that supports credit balances`,
+    })
+  return new CreditWatch(events)
+}
+
+/**
+ * Refuses a reservation that would hold nothing on a credit balance: its call could then use
+ * credits it never held (an estimate of 0 holds 0, and the excess of a spill group goes to the
+ * allowance) — paid usage must be reserved, never free.
+ * @throws QuotaInputError (`InvalidEstimate`)
+ */
+function checkCreditHolds(plan: RequestPlan): void {
+  const unheld = plan.counters.find((counter) => counter.window.kind === 'balance' && counter.hold && counter.amount === 0)
+  if (!unheld) return
+  throw new QuotaInputError({
+    code: 'InvalidEstimate',
+    policy: unheld.targets[0]!.policy.name,
+    message:
+      'draws from a credit balance: reserve with an estimate (the most the call may use); a reservation of 0 would hold no credits for a call that spends them',
+  })
 }

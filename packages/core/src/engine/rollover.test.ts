@@ -19,10 +19,11 @@ const plan: QuotaPolicy = {
   timeUnit: 'month',
   anchor: 'subscribedAt',
   rollover: { into: 'credits', share: 0.5, expiresAfterCycles: 2 },
+  spillTo: 'credits',
 }
 const credits = { name: 'credits', type: 'balance', identifier: 'user' } as unknown as QuotaPolicy
-// Cycles from the 5th: 5 January – 5 February – 5 March – 5 April.
-const alice = { user: 'alice', subscribedAt: `${year - 1}-12-05` }
+// Subscribed on 5 January: cycles 5 January – 5 February – 5 March – 5 April.
+const alice = { user: 'alice', subscribedAt: `${year}-01-05` }
 
 function app(clock: FakeClock, store = new MemoryStore()) {
   const rollovers: RolloverEvent[] = []
@@ -85,11 +86,14 @@ describe('rollover of an unused allowance into credits', () => {
 
   it('is checked at construction: anchored policies only, into a balance policy in the same unit', () => {
     const build = (policies: QuotaPolicy[]) => () => createTokenQuota({ policies })
-    expect(build([{ ...plan, anchor: undefined }, credits])).toThrow(QuotaConfigError)
-    expect(build([{ ...plan, anchor: undefined }, credits])).toThrow(/rollover.*anchor/)
-    expect(build([plan])).toThrow(/rollover.into.*names no policy/)
-    expect(build([plan, { name: 'credits', allow: 5, interval: 1, timeUnit: 'day' }])).toThrow(/not a balance/)
-    expect(build([{ ...plan, rollover: { into: 'credits', share: 1.5, expiresAfterCycles: 1 } }, credits])).toThrow(/rollover.share/)
-    expect(build([{ ...plan, rollover: { into: 'credits', share: 0.5, expiresAfterCycles: 0 } }, credits])).toThrow(/rollover.expiresAfterCycles/)
+    const own = { ...plan, spillTo: undefined }
+    expect(build([own, credits])).not.toThrow()
+    expect(build([{ ...own, anchor: undefined }, credits])).toThrow(QuotaConfigError)
+    expect(build([{ ...own, anchor: undefined }, credits])).toThrow(/rollover.*anchor/)
+    expect(build([own])).toThrow(/rollover.into.*names no policy/)
+    expect(build([own, { name: 'credits', allow: 5, interval: 1, timeUnit: 'day' }])).toThrow(/not a balance/)
+    expect(build([own, { ...credits, count: 'usd' } as QuotaPolicy])).toThrow(/balance in usd, not in tokens/)
+    expect(build([{ ...own, rollover: { into: 'credits', share: 1.5, expiresAfterCycles: 1 } }, credits])).toThrow(/rollover.share/)
+    expect(build([{ ...own, rollover: { into: 'credits', share: 0.5, expiresAfterCycles: 0 } }, credits])).toThrow(/rollover.expiresAfterCycles/)
   })
 })

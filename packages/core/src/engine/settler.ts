@@ -1,4 +1,5 @@
 import type { BackgroundWrites } from './background-writes.js'
+import type { CreditWatch } from './credit-watch.js'
 import type { QuotaEvents } from './events.js'
 import type { CallCost, CommitResult, LeaseSettlement } from './lease.js'
 import { type CounterPlan, chargeOf, chargesFor } from '../plan/request-plan.js'
@@ -15,6 +16,8 @@ export interface SettlerOptions {
   readonly planner: Planner
   readonly events: QuotaEvents
   readonly thresholds: ThresholdWatch
+  /** Present when some policy is a credit balance: its charges may go unpaid, bring it low, meet expiries. */
+  readonly credits: CreditWatch | undefined
   readonly backgroundWrites: BackgroundWrites
   readonly commitMode: 'background' | 'await'
   readonly now: () => number
@@ -52,7 +55,10 @@ export class Settler implements LeaseSettlement<Reservation> {
       reservation,
       charges,
       at,
-      (outcomes) => this.#options.thresholds.noticeCrossings(requestPlan, outcomes, at, reservation.snapshots),
+      (outcomes) => {
+        this.#options.thresholds.noticeCrossings(requestPlan, outcomes, at, reservation.snapshots)
+        this.#options.credits?.noticeCharges(requestPlan.counters, outcomes, reservation.leaseId)
+      },
       result,
     )
   }

@@ -1,4 +1,5 @@
-import type { QuotaMode, QuotaType } from '../shared/types.js'
+import type { PolicyType } from '../policy/normalized-policy.js'
+import type { QuotaMode } from '../shared/types.js'
 
 /**
  * One policy's counter for one request: the data Apigee exposes as `ratelimit.<policy>.*`.
@@ -9,7 +10,8 @@ export interface PolicyDecision {
   readonly name: string
   /** Same as `name`. */
   readonly policy: string
-  readonly type: QuotaType
+  /** The policy's window type, or `balance` for a credit balance. */
+  readonly type: PolicyType
   readonly mode: QuotaMode
   /** The identifier counted for (`null`: one counter shared by everyone). */
   readonly identifier: string | null

@@ -9,6 +9,7 @@ import { withCapRefusal } from './cap-refusal.js'
 import { tallyPlans } from './cycle-tally.js'
 import type { PolicyDecision } from './decision.js'
 import { type CounterPlan, decisionOf, type RequestPlan, reportingTarget } from './request-plan.js'
+import { withSpillGroups } from './spill.js'
 
 /** Models seen that no per-model policy matched, and cached applicable sets; bounded so hostile names cannot grow them. */
 const maxRememberedModels = 1000
@@ -44,6 +45,8 @@ export class Planner {
   readonly #rollsOver: boolean
   /** Anchored policies not yet warned about a request without an anchor. */
   readonly #anchorUnwarned: Set<string>
+  /** Balance policies that an allowance spills into, by the allowance's name. */
+  readonly #spills: ReadonlyMap<string, NormalizedPolicy>
   readonly #applicableByResource = new Map<string, readonly NormalizedPolicy[]>()
   readonly #warned = new Set<string>()
 
@@ -57,6 +60,12 @@ export class Planner {
     this.#countsMoney = policies.some((policy) => policy.unit === 'usd')
     this.#rollsOver = policies.some((policy) => policy.rollover !== undefined)
     this.#anchorUnwarned = new Set(policies.filter((policy) => policy.anchor !== undefined).map((policy) => policy.name))
+    this.#spills = new Map(
+      policies.flatMap((policy) => {
+        const balance = policies.find((candidate) => candidate.name === policy.spillTo)
+        return balance ? [[policy.name, balance] as const] : []
+      }),
+    )
   }
 
   /** The policies a request for `resource` answers to: those that select it (a model call without a model: those without `models`). */
@@ -122,7 +131,10 @@ export class Planner {
    * alone is over it, as no wait would help.
    */
   refusal(counters: readonly CounterPlan[], result: Extract<ReserveResult, { ok: false }>, at: number): TokenQuotaExceededError {
-    const oversized = result.refusals.filter(({ index, snapshot }) => counters[index]!.amount > (snapshot.limit ?? counters[index]!.limit ?? Infinity))
+    // A balance is never too large for a request: a top-up makes room (`CreditsExhausted` below).
+    const oversized = result.refusals.filter(
+      ({ index, snapshot }) => !isBalance(counters[index]!) && counters[index]!.amount > (snapshot.limit ?? counters[index]!.limit ?? Infinity),
+    )
     if (oversized.length > 0) {
       const violations = oversized.map(({ index, snapshot }) => {
         const limit = snapshot.limit ?? counters[index]!.limit!
@@ -136,11 +148,14 @@ export class Planner {
         used: snapshot.used,
         reserved: snapshot.reserved,
         resetAt: snapshot.resetAt,
-        retryAfterMs: Math.max(0, retryAt - at),
+        // A balance does not refill by itself: no wait helps, a top-up does.
+        retryAfterMs: isBalance(counters[index]!) ? null : Math.max(0, retryAt - at),
       }),
     )
-    violations.sort((a, b) => (b.retryAfterMs ?? 0) - (a.retryAfterMs ?? 0))
-    return new TokenQuotaExceededError({ code: 'TokenQuotaExceeded', violations })
+    // The longest wait first; a wait that never ends (a balance) before any.
+    violations.sort((a, b) => (b.retryAfterMs ?? Infinity) - (a.retryAfterMs ?? Infinity))
+    const credits = result.refusals.some(({ index }) => isBalance(counters[index]!))
+    return new TokenQuotaExceededError({ code: credits ? 'CreditsExhausted' : 'TokenQuotaExceeded', violations })
   }
 
   /** One decision per policy target of the plan's counters. */
@@ -149,7 +164,7 @@ export class Planner {
   }
 
   #resolveTargets(context: QuotaContext, resource: RequestResource, at: number): PolicyTarget[] | Promise<PolicyTarget[]> {
-    const applicable = this.applicable(resource)
+    const applicable = this.#withSpilledInto(this.applicable(resource))
     const pending = new Array<PolicyTarget | Promise<PolicyTarget>>(applicable.length)
     let asynchronous = false
     for (let index = 0; index < applicable.length; index += 1) {
@@ -158,6 +173,17 @@ export class Planner {
       pending[index] = target
     }
     return asynchronous ? Promise.all(pending) : (pending as PolicyTarget[])
+  }
+
+  /** The applicable policies, and the balances their allowances spill into (drawn through them even when the balance itself does not select the call). */
+  #withSpilledInto(applicable: readonly NormalizedPolicy[]): readonly NormalizedPolicy[] {
+    if (this.#spills.size === 0) return applicable
+    const missing = new Set<NormalizedPolicy>()
+    for (const policy of applicable) {
+      const balance = this.#spills.get(policy.name)
+      if (balance && !applicable.includes(balance)) missing.add(balance)
+    }
+    return missing.size === 0 ? applicable : [...applicable, ...missing]
   }
 
   #build(
@@ -175,10 +201,11 @@ export class Planner {
     const { bound, maxOutputTokens, requestCap } = this.#hasRequestCaps
       ? applyRequestCaps(targets, context, estimate, at)
       : { bound: estimate, maxOutputTokens: undefined, requestCap: undefined }
-    const planned = this.#sharesCounters
+    const separate = this.#sharesCounters
       ? mergedCounters(targets, bound, at, pricing)
       : targets.map((target) => counterOf([target], target.limit, target.policy.chargeBound(bound, pricing), target.policy.counts, at))
-    const counters = this.#rollsOver ? [...planned, ...tallyPlans(planned, at)] : planned
+    const grouped = this.#spills.size === 0 ? separate : withSpillGroups(separate)
+    const counters = this.#rollsOver ? [...grouped, ...tallyPlans(grouped, at)] : grouped
     const tool = resource.kind === 'tool' ? resource.name : undefined
     return { context, shard: this.#options.shardOf(context), model, tool, counters, maxOutputTokens, requestCap, pricing, costPricing }
   }
@@ -205,6 +232,10 @@ export class Planner {
     }
     return undefined
   }
+}
+
+function isBalance(counter: CounterPlan): boolean {
+  return counter.window.kind === 'balance'
 }
 
 /** A violation of a counter, reported by its enforcing target with the lowest limit, in the policy's unit (dollars, not counter units). */

@@ -132,7 +132,8 @@ function inDollars(decision: PolicyDecision, scale: number): PolicyDecision {
 }
 
 function counterDecisionOf(target: PolicyTarget, snapshot: CounterSnapshot): PolicyDecision {
-  const allowed = (target.limit === undefined ? undefined : snapshot.limit) ?? target.limit ?? allowedOf(target)
+  // A balance's capacity is its grants: the store's snapshot always says it.
+  const allowed = (target.limit === undefined && target.policy.type !== 'balance' ? undefined : snapshot.limit) ?? target.limit ?? allowedOf(target)
   return {
     name: target.policy.name,
     policy: target.policy.name,

@@ -144,6 +144,8 @@ export function resolveTarget(policy: NormalizedPolicy, context: QuotaContext, n
   const anchorDay = policy.anchor === undefined ? undefined : anchorDayOf(policy.name, policy.anchor, context, policy.timeZone)
   const target = (limit: number | undefined, className?: string) => targetOf(policy, identity, anchorDay, limit, className)
   const { allow } = policy
+  // A balance's capacity is its grants, which only the store knows.
+  if (policy.type === 'balance') return target(undefined)
   if (typeof allow === 'number') return target(allow)
   if (isClassAllow(allow)) {
     const value = callPolicyFunction(policy, 'class', () => allow.class(context))

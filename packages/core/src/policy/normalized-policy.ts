@@ -13,9 +13,12 @@ export interface NormalizedPolicy {
   readonly sharedName: string
   /** The counter's name in the store: `sharedName`, or for a money policy {@link moneyCounterName} of it. */
   readonly counterName: string
-  readonly type: QuotaType
-  readonly interval: number
-  readonly timeUnit: TimeUnit
+  /** The window's type, or `balance` for a credit balance (no window). */
+  readonly type: PolicyType
+  /** `undefined` for a balance. */
+  readonly interval: number | undefined
+  /** `undefined` for a balance. */
+  readonly timeUnit: TimeUnit | undefined
   readonly startTime: number | undefined
   /** `default` only: the IANA zone of its windows' boundaries (`undefined`: UTC). */
   readonly timeZone: string | undefined
@@ -43,11 +46,18 @@ export interface NormalizedPolicy {
   readonly scale: number
   /** `count: 'usd'`: the price of a model no table knows, if the policy names one. */
   readonly unpriced: ModelPricing | undefined
+  /** The balance policy (`type: 'balance'`) this one spills into once its allowance is spent. */
+  readonly spillTo: string | undefined
+  /** A balance's `creditsLow` level, in counter units. */
+  readonly lowAt: number | undefined
   /** Charge for real usage, in counter units. `pricing`: the model's, for a money policy (else its `unpriced` rate). */
   charge(usage: NormalizedUsage, pricing?: ModelPricing): number
   /** Upper bound of the charge for a request with this estimate, in counter units. */
   chargeBound(estimate: EstimateBound, pricing?: ModelPricing): number
 }
+
+/** A policy's `type`: its window's, or `balance` (a prepaid credit balance, no window). */
+export type PolicyType = QuotaType | 'balance'
 
 /** What a policy's counters count. */
 export type PolicyUnit = 'tokens' | 'requests' | 'usd'

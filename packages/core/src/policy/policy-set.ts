@@ -3,6 +3,7 @@ import type { NormalizedPolicy } from './normalized-policy.js'
 import { normalizePolicy } from './policy.js'
 import { checkRolloverTargets } from './rollover.js'
 import type { QuotaPolicy, UnidentifiedPolicy } from './policy-types.js'
+import { checkSpills } from './spill-check.js'
 
 /**
  * Validates a list of policies, each on its own and together: unique names, coherent shared
@@ -14,6 +15,7 @@ export function normalizePolicies(configs: readonly QuotaPolicy[], defaults: { u
   }
   const policies = configs.map((policy) => normalizePolicy(policy, defaults))
   checkPolicySet(policies)
+  checkSpills(policies)
   checkRolloverTargets(policies)
   return Object.freeze(policies)
 }

@@ -74,12 +74,50 @@ export interface MaxTokensPerRequest {
 export type UnidentifiedPolicy = 'refuse' | { readonly bucket: string }
 
 /**
- * One counter family. Field names follow Apigee's LLMTokenQuota elements.
+ * One counter family: a windowed policy (tokens per day, per month…) or a prepaid credit balance
+ * (`type: 'balance'`). Field names follow Apigee's LLMTokenQuota elements.
  *
  * @example
  * const policy: QuotaPolicy = { name: 'user-daily', identifier: 'user', allow: 10_000, interval: 1, timeUnit: 'day' }
  */
-export interface QuotaPolicy {
+export type QuotaPolicy = WindowedQuotaPolicy | BalanceQuotaPolicy
+
+/**
+ * A prepaid credit balance per identifier, in tokens (or requests, or US dollars with
+ * `count: 'usd'`): no window, never resets. The balance is the identifier's unexpired credit
+ * grants (`quota.admin.topUp`) less what was charged; a reservation holds on it like on any
+ * counter and is refused (`CreditsExhausted`) when it does not fit. A windowed policy that names
+ * it in `spillTo` draws from it once its own allowance is spent; a balance nobody spills into is
+ * charged on its own.
+ *
+ * @example
+ * const credits: QuotaPolicy = { name: 'credits', type: 'balance', identifier: 'user', lowAt: 1000 }
+ */
+export interface BalanceQuotaPolicy {
+  /** Unique name; also the balance's name in the store. Letters, digits, `.`, `_`, `:`, `-`. */
+  readonly name: string
+  readonly type: 'balance'
+  /** Whose balance a request draws from: a context key or a function. Omitted: one balance shared by everyone. */
+  readonly identifier?: string | ((context: QuotaContext) => string | number | undefined)
+  /** When the identifier is missing, as for a windowed policy. @default the quota's `unidentified` option */
+  readonly unidentified?: UnidentifiedPolicy
+  /** What a call costs in credits: as a windowed policy's `count`. @default 'total' */
+  readonly count?: CountMode
+  /** Only calls to these models draw from it (globs). Omitted: every model call. */
+  readonly models?: readonly string[]
+  /** Makes it a balance of tool calls, as a windowed policy's `tools`. */
+  readonly tools?: readonly string[]
+  /**
+   * A `creditsLow` event fires when a charge takes the balance to or below this level (in the
+   * policy's unit: tokens, or dollars), once per crossing.
+   */
+  readonly lowAt?: number
+  /** `count: 'usd'` only: the rate for a model that has no price (see the windowed policy's). */
+  readonly unpriced?: UnpricedRate
+}
+
+/** A policy with a window: `allow` per `interval` `timeUnit`s. */
+export interface WindowedQuotaPolicy {
   /** Unique name; also the counter's name unless `sharedName` is set. Letters, digits, `.`, `_`, `:`, `-`. */
   readonly name: string
   /** @default 'default' */
@@ -149,4 +187,11 @@ export interface QuotaPolicy {
    * with `UnpricedModelError` before it is sent — never let through for free.
    */
   readonly unpriced?: UnpricedRate
+  /**
+   * The name of a `type: 'balance'` policy (same identifier, same `count`) that a request draws
+   * from once this policy's allowance is spent: charged here first and the rest to the credits,
+   * in one atomic step, refused only when both together cannot hold it (plan allowances that
+   * spill into purchased credits). One policy spills into a balance at most; `enforce` mode only.
+   */
+  readonly spillTo?: string
 }

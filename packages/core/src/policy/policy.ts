@@ -5,6 +5,7 @@ import type { QuotaMode } from '../shared/types.js'
 import { chargeFunctions } from './charge.js'
 import type { NormalizedPolicy, PolicyUnit } from './normalized-policy.js'
 import { fail, isPlainObject, namePattern } from './config-check.js'
+import { normalizeBalancePolicy } from './balance-policy.js'
 import { normalizeAllow, normalizeMaxTokens } from './limit-config.js'
 import { normalizeCount, normalizeIdentifier, normalizeThresholds, normalizeUnidentified, normalizeUnpriced } from './policy-fields.js'
 import { normalizeResourceSelector } from './resource.js'
@@ -33,12 +34,14 @@ const policyFields = new Set([
   'thresholds',
   'maxTokensPerRequest',
   'unpriced',
+  'spillTo',
 ])
 
 /** Validates one policy and compiles it. Throws `QuotaConfigError` naming the policy and field. */
 export function normalizePolicy(config: QuotaPolicy, defaults: { unidentified: UnidentifiedPolicy }): NormalizedPolicy {
   if (!isPlainObject(config)) fail('InvalidConfiguration', undefined, 'policies[]', 'a policy object', config)
   const raw = config as unknown as Record<string, unknown>
+  if (raw.type === 'balance') return normalizeBalancePolicy(policyName(raw, true), raw, defaults)
   const name = policyName(raw)
   const windowConfig = normalizeWindow(name, raw)
   const mode = normalizeMode(name, raw.mode ?? 'enforce')
@@ -79,16 +82,19 @@ export function normalizePolicy(config: QuotaPolicy, defaults: { unidentified: U
     unit,
     scale,
     unpriced,
+    spillTo: normalizeSpillTo(name, raw.spillTo),
+    lowAt: undefined,
     ...chargeFunctions(count, unpriced),
   })
 }
 
-/** The policy's name, checked, and its fields known. */
-function policyName(raw: Record<string, unknown>): string {
+/** The policy's name, checked, and (unless a balance's, checked apart) its fields known. */
+function policyName(raw: Record<string, unknown>, balance = false): string {
   const name = raw.name
   if (typeof name !== 'string' || !namePattern.test(name)) {
     fail('InvalidConfiguration', typeof name === 'string' ? name : undefined, 'name', '1 to 128 letters, digits, `.`, `_`, `:` or `-`', name)
   }
+  if (balance) return name
   for (const key of Object.keys(raw)) {
     if (!policyFields.has(key)) {
       throw new QuotaConfigError({
@@ -114,4 +120,12 @@ function normalizeSharedName(name: string, sharedName: unknown): string {
     fail('InvalidConfiguration', name, 'sharedName', '1 to 128 letters, digits, `.`, `_`, `:` or `-`', sharedName)
   }
   return sharedName
+}
+
+/** The balance policy a windowed one spills into: a name, checked against the others by `checkSpills`. */
+function normalizeSpillTo(name: string, spillTo: unknown): string | undefined {
+  if (spillTo === undefined) return undefined
+  if (typeof spillTo !== 'string' || !namePattern.test(spillTo))
+    fail('InvalidConfiguration', name, 'spillTo', "the name of a `type: 'balance'` policy", spillTo)
+  return spillTo
 }

@@ -1,4 +1,4 @@
-import { describeShortfall, roundedAmount, showWait } from './shortfall.js'
+import { describeShortfall, roundedAmount, showAmount, showWait } from './shortfall.js'
 
 const marker = Symbol.for('tokenquota.error')
 
@@ -34,8 +34,13 @@ function hasCode(error: unknown, codes: readonly string[]): boolean {
   return TokenQuotaError.isInstance(error) && codes.includes(error.code)
 }
 
-export type TokenQuotaExceededCode = 'TokenQuotaExceeded' | 'RequestTooLarge' | 'UnknownQuotaClass'
-const exceededCodes: readonly TokenQuotaExceededCode[] = ['TokenQuotaExceeded', 'RequestTooLarge', 'UnknownQuotaClass']
+export type TokenQuotaExceededCode =
+  | 'TokenQuotaExceeded'
+  | 'RequestTooLarge'
+  | 'UnknownQuotaClass'
+  /** A credit balance (`type: 'balance'`), with the allowance that spills into it, cannot hold the request: a top-up helps, waiting does not. */
+  | 'CreditsExhausted'
+const exceededCodes: readonly TokenQuotaExceededCode[] = ['TokenQuotaExceeded', 'RequestTooLarge', 'UnknownQuotaClass', 'CreditsExhausted']
 
 /** One policy that refused a request. */
 export interface QuotaViolation {
@@ -112,6 +117,7 @@ export class TokenQuotaExceededError extends TokenQuotaError implements QuotaVio
    */
   explain(): string {
     if (this.code === 'UnknownQuotaClass') return `${this.policy}: no limit for class "${truncate(this.class ?? '')}"`
+    if (this.code === 'CreditsExhausted') return `${this.policy}: ${describeCredits(this)} (a top-up helps, waiting does not)`
     const wait = this.retryAfterMs === null ? 'waiting will not help' : `retry in ${showWait(this.retryAfterMs)}`
     return `${this.policy}: ${describeShortfall(this, { counts: false })} (${wait})`
   }
@@ -145,8 +151,17 @@ function describeViolation(code: TokenQuotaExceededCode, violation: QuotaViolati
     return `Token quota "${violation.policy}" has no limit for class "${truncate(violation.class ?? '')}"${who}; the request is refused`
   }
   if (code === 'RequestTooLarge') return `Token quota "${violation.policy}"${who}: ${describeShortfall(violation)}`
+  if (code === 'CreditsExhausted') return `Credits "${violation.policy}" exhausted${who}: ${describeCredits(violation)}; top up to continue`
   const retry = violation.retryAfterMs === null ? '' : `; retry in ${Math.ceil(violation.retryAfterMs / 1000)}s`
   return `Token quota "${violation.policy}" exceeded${who}: ${describeShortfall(violation)}${retry}`
+}
+
+/** A balance's shortfall: `needs ~40 tokens, 30 left (balance 30, 0 reserved)`. */
+function describeCredits(violation: QuotaViolation): string {
+  const unit = violation.unit ?? 'tokens'
+  const left = Math.max(0, roundedAmount(violation.limit - violation.reserved))
+  const show = (amount: number) => (unit === 'usd' ? `$${roundedAmount(amount)}` : String(amount))
+  return `needs ~${showAmount(violation.requested, unit)}, ${show(left)} left (balance ${show(violation.limit)}, ${show(violation.reserved)} reserved)`
 }
 
 function truncate(text: string): string {

@@ -1,0 +1,227 @@
+import { describe, expect, it } from 'vitest'
+import type { QuotaPolicy } from '../policy/policy-types.js'
+import { QuotaConfigError, QuotaInputError, TokenQuotaExceededError } from '../shared/errors.js'
+import { MemoryStore } from '../store/memory-store.js'
+import type { QuotaStore } from '../store/quota-store.js'
+import { createFakeClock } from '../testing/fake-clock.js'
+import type { QuotaEventMap, QuotaEventName } from './events.js'
+import { createTokenQuota, type TokenQuota } from './token-quota.js'
+
+const hour = 3_600_000
+const credits: QuotaPolicy = { name: 'credits', type: 'balance', identifier: 'user' }
+const plan: QuotaPolicy = { name: 'plan', identifier: 'user', allow: 100, interval: 1, timeUnit: 'month', spillTo: 'credits' }
+const alice = { user: 'alice' }
+
+function setup(policies: readonly QuotaPolicy[]) {
+  const clock = createFakeClock('2026-03-14T10:00:00Z')
+  const quota = createTokenQuota({ policies, now: clock.now })
+  return { clock, quota }
+}
+
+/** Every event of these names, in order. */
+function recorded<Name extends QuotaEventName>(quota: TokenQuota, ...names: Name[]): Array<{ name: Name; event: QuotaEventMap[Name] }> {
+  const events: Array<{ name: Name; event: QuotaEventMap[Name] }> = []
+  for (const name of names) quota.on(name, (event) => events.push({ name, event }))
+  return events
+}
+
+async function refusalOf(promise: Promise<unknown>): Promise<TokenQuotaExceededError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  )
+  if (!TokenQuotaExceededError.isInstance(error)) throw new Error(`expected TokenQuotaExceededError, got ${String(error)}`)
+  return error
+}
+
+/** The ledger's invariant at the engine's level: Σ rows == balance == Σ grants, never below zero. */
+async function expectLedgerSums(quota: TokenQuota, policy: string) {
+  const balance = await quota.admin.credits({ policy, context: alice })
+  const ledger = await quota.admin.ledger({ policy, context: alice, limit: 10_000 })
+  let sum = 0
+  for (const row of ledger) {
+    sum += row.amount
+    expect(row.balanceAfter).toBe(sum)
+    expect(row.balanceAfter).toBeGreaterThanOrEqual(0)
+  }
+  expect(balance.balance).toBe(sum)
+  expect(balance.grants.reduce((total, grant) => total + grant.remaining, 0)).toBe(sum)
+  return { balance, ledger }
+}
+
+describe('credit balances (engine)', () => {
+  it('admits exactly 60 of 70 concurrent reservations of 25 on a balance of 1,500; the balance ends at 0, never negative', async () => {
+    const { quota } = setup([credits])
+    await quota.admin.topUp({ policy: 'credits', context: alice, amount: 1500, key: 'pay-1' })
+    const settled = await Promise.allSettled(Array.from({ length: 70 }, () => quota.reserve(alice, { estimate: 25 })))
+    const leases = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []))
+    expect(leases).toHaveLength(60)
+    for (const result of settled)
+      if (result.status === 'rejected') expect(result.reason).toMatchObject({ code: 'CreditsExhausted', policy: 'credits', retryAfterMs: null })
+    await Promise.all(leases.map((lease) => lease.commit({ input: 20, output: 5 })))
+    const { balance, ledger } = await expectLedgerSums(quota, 'credits')
+    expect(balance).toMatchObject({ balance: 0, reserved: 0, available: 0 })
+    expect(ledger.filter((row) => row.kind === 'charge')).toHaveLength(60)
+  })
+
+  it('drains grant A (expires at T1) before B (no expiry); after T1 what was left of A is gone, with one creditsExpired', async () => {
+    const { quota, clock } = setup([credits])
+    const events = recorded(quota, 'creditsExpired')
+    const t1 = clock.now() + 24 * hour
+    await quota.admin.topUp({ policy: 'credits', context: alice, amount: 500, key: 'B' })
+    await quota.admin.topUp({ policy: 'credits', context: alice, amount: 1000, key: 'A', expiresAt: new Date(t1) })
+    const lease = await quota.reserve(alice, { estimate: 300 })
+    await lease.commit({ input: 250, output: 50 })
+    expect((await quota.admin.credits({ policy: 'credits', context: alice })).grants.map((grant) => [grant.key, grant.remaining])).toEqual([
+      ['A', 700],
+      ['B', 500],
+    ])
+    clock.set(t1)
+    expect(await quota.status(alice)).toMatchObject([{ policy: 'credits', type: 'balance', allowed: 500, available: 500 }])
+    expect(events).toEqual([{ name: 'creditsExpired', event: { policy: 'credits', identifier: 'alice', grant: 'A', amount: 700, at: t1 } }])
+    await quota.admin.credits({ policy: 'credits', context: alice })
+    expect(events).toHaveLength(1)
+    const { ledger } = await expectLedgerSums(quota, 'credits')
+    expect(ledger.map((row) => [row.kind, row.amount])).toEqual([
+      ['topup', 500],
+      ['topup', 1000],
+      ['charge', -300],
+      ['expiry', -700],
+    ])
+  })
+
+  it('spills a plan allowance of 100 into 50 credits: 120 charges 100 + 20 (in the result and the usage event), then 40 is refused with 30 left', async () => {
+    const { quota } = setup([plan, credits])
+    const usage = recorded(quota, 'usage')
+    await quota.admin.topUp({ policy: 'credits', context: alice, amount: 50, key: 'pack-1' })
+    const lease = await quota.reserve(alice, { estimate: 120 })
+    expect(lease.decisions).toMatchObject([
+      { policy: 'plan', allowed: 100, reserved: 100, available: 0 },
+      { policy: 'credits', type: 'balance', allowed: 50, reserved: 20, available: 30 },
+    ])
+    const result = await lease.commit({ input: 100, output: 20 })
+    const charges = [
+      { policy: 'plan', identifier: 'alice', amount: 100, unit: 'tokens' },
+      { policy: 'credits', identifier: 'alice', amount: 20, unit: 'tokens' },
+    ]
+    expect(result.charges).toEqual(charges)
+    expect(usage.map(({ event }) => event.charges)).toEqual([charges])
+    const refused = await refusalOf(quota.reserve(alice, { estimate: 40 }))
+    expect(refused).toMatchObject({ code: 'CreditsExhausted', policy: 'credits', remaining: 30, retryAfterMs: null })
+    expect(refused.message).toMatch(/needs ~40 tokens, 30 left/)
+    expect((await quota.reserve(alice, { estimate: 30 })).decisions[1]).toMatchObject({ available: 0 })
+    await expectLedgerSums(quota, 'credits')
+  })
+
+  it('charges a balance nobody spills into on its own, next to a windowed policy', async () => {
+    const daily: QuotaPolicy = { name: 'daily', identifier: 'user', allow: 1000, interval: 1, timeUnit: 'day' }
+    const { quota } = setup([daily, credits])
+    await quota.admin.topUp({ policy: 'credits', context: alice, amount: 200, key: 'k' })
+    const lease = await quota.reserve(alice, { estimate: 150 })
+    expect((await lease.commit({ input: 100, output: 20 })).charges.map((charge) => [charge.policy, charge.amount])).toEqual([
+      ['daily', 120],
+      ['credits', 120],
+    ])
+    expect(await quota.admin.credits({ policy: 'credits', context: alice })).toMatchObject({ balance: 80 })
+  })
+
+  it('credits a top-up key sent 3 times once, and says so each time', async () => {
+    const { quota } = setup([credits])
+    const events = recorded(quota, 'creditsToppedUp')
+    const sent = []
+    for (let attempt = 0; attempt < 3; attempt += 1) sent.push(await quota.admin.topUp({ policy: 'credits', context: alice, amount: 1000, key: 'evt_42' }))
+    expect(sent.map((result) => [result.applied, result.balance.balance])).toEqual([
+      [true, 1000],
+      [false, 1000],
+      [false, 1000],
+    ])
+    expect(events.map(({ event }) => event.applied)).toEqual([true, false, false])
+    const { ledger } = await expectLedgerSums(quota, 'credits')
+    expect(ledger).toHaveLength(1)
+    await expect(quota.admin.topUp({ policy: 'credits', context: alice, amount: 999, key: 'evt_42' })).rejects.toMatchObject({
+      code: 'IdempotencyKeyReused',
+      policy: 'credits',
+    })
+  })
+
+  it('warns when a charge takes the balance to its lowAt, once, and when usage beyond the hold goes unpaid', async () => {
+    const { quota } = setup([{ ...credits, lowAt: 100 }])
+    const events = recorded(quota, 'creditsLow', 'creditsUnpaid')
+    await quota.admin.topUp({ policy: 'credits', context: alice, amount: 300, key: 'k' })
+    await (await quota.reserve(alice, { estimate: 150 })).commit({ input: 150, output: 0 }) // 150 left
+    expect(events).toEqual([])
+    await (await quota.reserve(alice, { estimate: 60 })).commit({ input: 60, output: 0 }) // 90: crosses 100
+    await (await quota.reserve(alice, { estimate: 10 })).commit({ input: 10, output: 0 }) // 80: below already
+    const last = await quota.reserve(alice, { estimate: 80 })
+    await last.commit({ input: 100, output: 0 }) // the call used 20 more than the balance has
+    expect(events).toEqual([
+      { name: 'creditsLow', event: { policy: 'credits', identifier: 'alice', balance: 90, level: 100 } },
+      { name: 'creditsUnpaid', event: { policy: 'credits', identifier: 'alice', leaseId: last.id, amount: 20 } },
+    ])
+    expect(await quota.admin.credits({ policy: 'credits', context: alice })).toMatchObject({ balance: 0 })
+    await expectLedgerSums(quota, 'credits')
+  })
+
+  it('refuses a reservation without an estimate on a balance, alone or through a spill, and holds nothing', async () => {
+    for (const policies of [[credits], [plan, credits]]) {
+      const { quota } = setup(policies)
+      await quota.admin.topUp({ policy: 'credits', context: alice, amount: 100, key: 'k' })
+      await expect(quota.reserve(alice)).rejects.toSatisfy(
+        (error: unknown) => QuotaInputError.isInstance(error) && error.code === 'InvalidEstimate' && error.policy === 'credits',
+      )
+      expect(await quota.admin.credits({ policy: 'credits', context: alice })).toMatchObject({ reserved: 0 })
+    }
+  })
+
+  it('refuses at construction a balance policy on a store that cannot hold credits', () => {
+    const memory = new MemoryStore()
+    const store: QuotaStore = {
+      reserve: (request) => memory.reserve(request),
+      settle: (request) => memory.settle(request),
+      extend: (request) => memory.extend(request),
+      read: (request) => memory.read(request),
+    }
+    let error: unknown
+    try {
+      createTokenQuota({ policies: [credits], store })
+    } catch (caught) {
+      error = caught
+    }
+    expect(QuotaConfigError.isInstance(error) && error.policy).toBe('credits')
+    expect(() => createTokenQuota({ policies: [{ name: 'daily', identifier: 'user', allow: 1, interval: 1, timeUnit: 'day' }], store })).not.toThrow()
+  })
+
+  it('keeps dollar balances in dollars: top-ups, charges and the ledger', async () => {
+    const { quota } = setup([{ name: 'wallet', type: 'balance', identifier: 'user', count: 'usd', unpriced: { usdPerMillion: 10 } }])
+    await quota.admin.topUp({ policy: 'wallet', context: alice, amount: 5, key: 'stripe_1' })
+    const lease = await quota.reserve(alice, { estimate: 100_000, model: 'in-house' })
+    await lease.commit({ input: 50_000, output: 0 })
+    const { balance, ledger } = await expectLedgerSums(quota, 'wallet')
+    expect(balance).toMatchObject({ balance: 4.5, unit: 'usd' })
+    expect(ledger.map((row) => [row.kind, row.amount])).toEqual([
+      ['topup', 5],
+      ['charge', -0.5],
+    ])
+  })
+
+  it('refuses bad admin input with a typed error and writes nothing', async () => {
+    const { quota } = setup([credits])
+    const bad = [
+      quota.admin.topUp({ policy: 'credits', context: alice, amount: 1.5, key: 'a' }),
+      quota.admin.topUp({ policy: 'credits', context: alice, amount: 10, key: '' }),
+      quota.admin.topUp({ policy: 'credits', context: alice, amount: -1, key: 'b' }),
+      quota.admin.topUp({ policy: 'nope', context: alice, amount: 1, key: 'c' }),
+      quota.admin.correctCredits({ policy: 'credits', context: alice, amount: -1, key: 'd' }),
+    ]
+    const codes = await Promise.all(
+      bad.map((promise) =>
+        promise.then(
+          () => 'ok',
+          (error: QuotaInputError) => error.code,
+        ),
+      ),
+    )
+    expect(codes).toEqual(['InvalidAdminRequest', 'InvalidAdminRequest', 'InvalidAdminRequest', 'InvalidAdminRequest', 'InsufficientCredits'])
+    expect(await quota.admin.ledger({ policy: 'credits', context: alice })).toEqual([])
+  })
+})
