@@ -1,4 +1,5 @@
 import type { PolicyDecision } from '../plan/decision.js'
+import { type AnchorWrite, setAnchor, storedAnchors } from './stored-anchors.js'
 import { decisionOf } from '../plan/request-plan.js'
 import { classCounter, type PolicyTarget, resolveTarget, statusTarget, targetWindow } from '../policy/identifier.js'
 import { isClassAllow, type NormalizedPolicy } from '../policy/normalized-policy.js'
@@ -123,6 +124,11 @@ export interface QuotaAdmin extends CreditAdmin {
   reset(request: AdminTarget & AdminActor): Promise<AdminResult>
   /** The latest operator actions, newest first. @default limit 100 */
   audit(limit?: number): Promise<readonly AuditEntry[]>
+  /**
+   * Stores where one caller's billing cycles start (an anchored policy), for the requests whose
+   * context has no anchor; a context anchor wins. Replaces the caller's stored anchor.
+   */
+  setAnchor(request: AnchorWrite): Promise<AdminResult>
 }
 
 interface Resolved {
@@ -157,7 +163,7 @@ function policyNamed(settings: EngineSettings, name: string): NormalizedPolicy {
 }
 
 /** The counter an admin action changes: one identifier's, or a class's (identifier `''`). */
-async function resolve(settings: EngineSettings, target: AdminTarget, at: number): Promise<Resolved> {
+async function resolve({ settings, store }: AdminDeps, target: AdminTarget, at: number): Promise<Resolved> {
   const policy = policyNamed(settings, target.policy)
   const shard = settings.shardOf(target.context ?? {})
   if (target.class !== undefined) {
@@ -173,7 +179,9 @@ async function resolve(settings: EngineSettings, target: AdminTarget, at: number
     const counter = classCounter(policy.counterName, target.class)
     return { policy, ref: { counter, identifier: '', window: policy.window(at) }, shard, identifier: null, class: target.class }
   }
-  const resolved = await resolveTarget(policy, target.context ?? {}, at)
+  const context = target.context ?? {}
+  const anchors = await storedAnchors(store, [policy], context, at, shard)
+  const resolved = await resolveTarget(policy, context, at, anchors?.get(policy.name))
   return {
     policy,
     ref: { counter: resolved.counter, identifier: resolved.identifierKey, window: targetWindow(resolved, at) },
@@ -214,7 +222,7 @@ async function change(
   until?: Date | number,
 ): Promise<AdminResult> {
   const at = deps.settings.now()
-  const resolved = await resolve(deps.settings, request, at)
+  const resolved = await resolve(deps, request, at)
   const key = keyOf(request)
   const end = invalidFor(resolved.policy.name, () => overrideEnd(until, at))
   const scaled = amount === undefined ? undefined : inCounterUnits(amount, resolved.policy, action)
@@ -245,8 +253,9 @@ function invalidFor<T>(policy: string, check: () => T): T {
 
 async function inspect(deps: AdminDeps, context: QuotaContext): Promise<PolicyInspection[]> {
   const at = deps.settings.now()
-  const targets = await inspectable(deps.settings.policies, context, at)
   const shard = deps.settings.shardOf(context)
+  const anchors = await storedAnchors(deps.store, deps.settings.policies, context, at, shard)
+  const targets = await inspectable(deps.settings.policies, context, at, anchors)
   const refs = targets.map((target) => ({ counter: target.counter, identifier: target.identifierKey, window: targetWindow(target, at), limit: target.limit }))
   const [snapshots, states] = await Promise.all([
     deps.store.read({ now: at, counters: refs, shard }),
@@ -271,7 +280,7 @@ export function createQuotaAdmin(settings: EngineSettings, store: QuotaStore, ev
     clear: (request) => change(deps, request, 'clear'),
     async reset(request) {
       const at = settings.now()
-      const resolved = await resolve(settings, request, at)
+      const resolved = await resolve(deps, request, at)
       if (resolved.ref.identifier === '' && resolved.policy.identifier !== undefined)
         throw invalid('reset takes one identifier (a context), not a class', resolved.policy.name)
       const key = keyOf(request)
@@ -283,6 +292,7 @@ export function createQuotaAdmin(settings: EngineSettings, store: QuotaStore, ev
     },
     audit: async (limit = 100) => storeAdminOf(store).readAudit(limit),
     ...createCreditAdmin({ settings, store, events, watch: new CreditWatch(events) }),
+    setAnchor: (request) => setAnchor(deps, request),
   }
 }
 
@@ -302,11 +312,16 @@ function inCounterUnits(amount: number, policy: NormalizedPolicy, kind: AuditEnt
 }
 
 /** The targets of every policy that counts this caller; the ones whose identifier it lacks are left out. */
-async function inspectable(policies: readonly NormalizedPolicy[], context: QuotaContext, at: number): Promise<PolicyTarget[]> {
+async function inspectable(
+  policies: readonly NormalizedPolicy[],
+  context: QuotaContext,
+  at: number,
+  anchors: ReadonlyMap<string, number> | undefined,
+): Promise<PolicyTarget[]> {
   const targets: PolicyTarget[] = []
   for (const policy of policies) {
     try {
-      targets.push(await statusTarget(policy, context, at))
+      targets.push(await statusTarget(policy, context, at, anchors?.get(policy.name)))
     } catch (error) {
       if (!(QuotaInputError.isInstance(error) && error.code === 'UnresolvedIdentifier')) throw error
     }

@@ -7,6 +7,7 @@ import { CreditWatch } from './credit-watch.js'
 import type { QuotaEvents } from './events.js'
 import { statusTarget, targetWindow } from '../policy/identifier.js'
 import { Rollover } from './rollover.js'
+import { storedAnchors } from './stored-anchors.js'
 import { requestResource } from '../policy/resource.js'
 import { type CommitResult, checkLifetime, Lease, type QuotaLease } from './lease.js'
 import { LeaseExpiryWatch } from './lease-expiry-watch.js'
@@ -50,6 +51,8 @@ export class QuotaEngine {
   /** Some policy is a credit balance: stores' answers may carry expiries, unpaid charges, low balances. */
   readonly #credits: CreditWatch | undefined
   #leaseCount = 0
+  /** Some policy has billing cycles: a caller's anchor may be in the store. */
+  readonly #anchored: boolean
   /** Some policy rolls unused allowance over into credits. */
   readonly #rollover: Rollover | undefined
 
@@ -82,6 +85,7 @@ export class QuotaEngine {
         }),
     })
     this.#thresholds = new ThresholdWatch(events)
+    this.#anchored = settings.policies.some((policy) => policy.anchor !== undefined && policy.identifier !== undefined)
     this.#rollover = settings.policies.some((policy) => policy.rollover !== undefined)
       ? new Rollover({ policies: settings.policies, access: this.access, credits: store.credits, events })
       : undefined
@@ -163,7 +167,8 @@ export class QuotaEngine {
     const merged = this.mergedContext(context)
     const resource = requestResource(target, merged)
     const policies = resource.name === undefined ? this.settings.policies : this.planner.applicable(resource)
-    const targets = await Promise.all(policies.map((policy) => statusTarget(policy, merged, at)))
+    const anchors = this.#anchored ? await storedAnchors(this.access.store, policies, merged, at, this.settings.shardOf(merged)) : undefined
+    const targets = await Promise.all(policies.map((policy) => statusTarget(policy, merged, at, anchors?.get(policy.name))))
     // With its policy's limit, the store answers the limit in force (overrides and grants), as it does to a reservation.
     const counters = targets.map((target) => ({
       counter: target.counter,
@@ -224,7 +229,10 @@ export class QuotaEngine {
     // Money policies price every plan: the tables load once, before the first.
     if (prices && !prices.loaded) return prices.ready().then(() => this.#plan(context, request, at, estimate))
     const merged = this.mergedContext(context)
-    return this.planner.plan(merged, requestResource(request, merged), at, estimate, request.provider)
+    const resource = requestResource(request, merged)
+    const stored = this.#anchored && storedAnchors(this.access.store, this.planner.applicable(resource), merged, at, this.settings.shardOf(merged))
+    if (stored) return stored.then((anchors) => this.planner.plan(merged, resource, at, estimate, request.provider, anchors))
+    return this.planner.plan(merged, resource, at, estimate, request.provider)
   }
 
   /** Sends the plan to the store: the reservation, or the refusal. */

@@ -96,8 +96,15 @@ export class Planner {
    * function is asynchronous.
    * @throws TokenQuotaExceededError (`RequestTooLarge`) when a per-request cap refuses
    */
-  plan(context: QuotaContext, resource: RequestResource, at: number, estimate: EstimateBound, provider?: string): RequestPlan | Promise<RequestPlan> {
-    const targets = this.#resolveTargets(context, resource, at)
+  plan(
+    context: QuotaContext,
+    resource: RequestResource,
+    at: number,
+    estimate: EstimateBound,
+    provider?: string,
+    storedAnchors?: ReadonlyMap<string, number>,
+  ): RequestPlan | Promise<RequestPlan> {
+    const targets = this.#resolveTargets(context, resource, at, storedAnchors)
     return targets instanceof Promise
       ? targets.then((resolved) => this.#build(context, resource, resolved, at, estimate, provider))
       : this.#build(context, resource, targets, at, estimate, provider)
@@ -163,12 +170,18 @@ export class Planner {
     return counters.flatMap((counter, index) => counter.targets.map((target) => decisionOf(target, snapshots[index]!)))
   }
 
-  #resolveTargets(context: QuotaContext, resource: RequestResource, at: number): PolicyTarget[] | Promise<PolicyTarget[]> {
+  #resolveTargets(
+    context: QuotaContext,
+    resource: RequestResource,
+    at: number,
+    storedAnchors?: ReadonlyMap<string, number>,
+  ): PolicyTarget[] | Promise<PolicyTarget[]> {
     const applicable = this.#withSpilledInto(this.applicable(resource))
     const pending = new Array<PolicyTarget | Promise<PolicyTarget>>(applicable.length)
     let asynchronous = false
     for (let index = 0; index < applicable.length; index += 1) {
-      const target = resolveTarget(applicable[index]!, context, at)
+      const policy = applicable[index]!
+      const target = resolveTarget(policy, context, at, storedAnchors?.get(policy.name))
       asynchronous ||= target instanceof Promise
       pending[index] = target
     }

@@ -136,12 +136,12 @@ function targetOf(
  * Resolves a policy for one request: identifier, class and limit. Synchronous unless the `allow`
  * function is. Throws `QuotaInputError` for a missing or malformed identity or a failing policy
  * function, and `TokenQuotaExceededError` (`UnknownQuotaClass`) for a class with no limit on an
- * enforcing policy.
+ * enforcing policy. `storedAnchorDay`: the caller's anchor kept in the store, for a context without one.
  */
-export function resolveTarget(policy: NormalizedPolicy, context: QuotaContext, now: number): PolicyTarget | Promise<PolicyTarget> {
+export function resolveTarget(policy: NormalizedPolicy, context: QuotaContext, now: number, storedAnchorDay?: number): PolicyTarget | Promise<PolicyTarget> {
   const identity = resolveIdentifier(policy, context)
   const { identifier } = identity
-  const anchorDay = policy.anchor === undefined ? undefined : anchorDayOf(policy.name, policy.anchor, context, policy.timeZone)
+  const anchorDay = policy.anchor === undefined ? undefined : (anchorDayOf(policy.name, policy.anchor, context, policy.timeZone) ?? storedAnchorDay)
   const target = (limit: number | undefined, className?: string) => targetOf(policy, identity, anchorDay, limit, className)
   const { allow } = policy
   // A balance's capacity is its grants, which only the store knows.
@@ -184,12 +184,12 @@ export function resolveTarget(policy: NormalizedPolicy, context: QuotaContext, n
 }
 
 /** A status target: an unknown class reads as a zero limit instead of throwing. */
-export async function statusTarget(policy: NormalizedPolicy, context: QuotaContext, at: number): Promise<PolicyTarget> {
+export async function statusTarget(policy: NormalizedPolicy, context: QuotaContext, at: number, storedAnchorDay?: number): Promise<PolicyTarget> {
   try {
-    return await resolveTarget(policy, context, at)
+    return await resolveTarget(policy, context, at, storedAnchorDay)
   } catch (error) {
     if (!(TokenQuotaExceededError.isInstance(error) && error.code === 'UnknownQuotaClass')) throw error
-    const target = await resolveTarget({ ...policy, mode: 'count-only', enforces: false, counts: true }, context, at)
+    const target = await resolveTarget({ ...policy, mode: 'count-only', enforces: false, counts: true }, context, at, storedAnchorDay)
     return { ...target, policy, limit: 0 }
   }
 }

@@ -133,7 +133,8 @@ export interface AuditEntry {
   readonly at: number
   /** Who did it, as the caller said (e.g. a CLI's `$USER`, a dashboard's admin). */
   readonly by: string
-  readonly action: 'allow' | 'grant' | 'clear' | 'reset'
+  /** `anchor`: a caller's billing-cycle anchor stored (`quota.admin.setAnchor`). */
+  readonly action: 'allow' | 'grant' | 'clear' | 'reset' | 'anchor'
   readonly policy: string
   /** The identifier as the operator named it, or `null` for a whole class or policy. */
   readonly identifier: string | null
