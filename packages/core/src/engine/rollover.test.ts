@@ -72,6 +72,20 @@ describe('rollover of an unused allowance into credits', () => {
     expect((await quota.admin.credits({ policy: 'credits', context: alice })).balance).toBe(0)
   })
 
+  it('the rolled-over credits take what the next cycle’s allowance cannot (spillTo)', async () => {
+    const clock = createFakeClock(Date.UTC(year, 0, 10))
+    const { quota, spend } = app(clock)
+    await spend(alice, 40)
+    clock.set(Date.UTC(year, 1, 20))
+    await spend(alice, 100) // the new cycle's whole allowance; the 30 credits were granted before it
+    const charged = await spend(alice, 30)
+    expect(charged.charges.map((charge) => [charge.policy, charge.amount])).toEqual([
+      ['plan', 0],
+      ['credits', 30],
+    ])
+    await expect(quota.reserve(alice, { estimate: 1 })).rejects.toMatchObject({ code: 'CreditsExhausted' })
+  })
+
   it('a cycle with no request at all rolls over in full share; a cycle before the subscription rolls over nothing', async () => {
     const clock = createFakeClock(Date.UTC(year, 1, 20))
     const { quota, rollovers, spend } = app(clock)
