@@ -63,9 +63,25 @@ export type {
   ThrottleEvent,
   WarningEvent,
   LeaseExpiredEvent,
+  CreditsLowEvent,
+  CreditsExpiredEvent,
+  CreditsUnpaidEvent,
+  CreditsToppedUpEvent,
 } from './engine/events.js'
 export type {
+  CreditAdmin,
+  CreditTarget,
+  TopUp,
+  CreditCorrection,
+  CreditBalance,
+  CreditGrantView,
+  CreditLedgerRow,
+  CreditWriteResult,
+} from './engine/credit-admin.js'
+export type {
   QuotaPolicy,
+  WindowedQuotaPolicy,
+  BalanceQuotaPolicy,
   QuotaClassAllow,
   QuotaThreshold,
   TokenWeights,
@@ -75,3 +91,4 @@ export type {
   UnpricedRate,
 } from './policy/policy-types.js'
 export type { QuotaContext, Usage, NormalizedUsage, TokenEstimate, TimeUnit, QuotaType, QuotaMode } from './shared/types.js'
+export type { PolicyType } from './policy/normalized-policy.js'
