@@ -31,6 +31,15 @@ const homes: Record<string, string> = {
   // The Lua scripts' store over any transport, beside `scripts` and `LuaScript`; /upstash only adds UpstashStore.
   LuaStore: './redis',
   LuaStoreOptions: './redis',
+  // Credits: what an app configures and calls (`type: 'balance'` policies, `quota.admin.topUp`, events) at the root;
+  // the store side of balances (grants, ledger rows, StoreCredits) with the store protocol; the contract with the others.
+  BalanceQuotaPolicy: '.',
+  CreditBalance: '.',
+  CreditLedgerRow: '.',
+  CreditsExpiredEvent: '.',
+  StoreCredits: './store',
+  LedgerEntry: './store',
+  describeStoreCreditsContract: './testing',
 }
 
 /** Each subpath of @tokenquota/core with the source file its build starts from. */

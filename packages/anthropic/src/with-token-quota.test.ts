@@ -1,6 +1,14 @@
 import Anthropic from '@anthropic-ai/sdk'
 import { jsonSchemaOutputFormat } from '@anthropic-ai/sdk/helpers/json-schema'
-import { createTokenQuota, type FallbackEvent, type QuotaPolicy, TokenQuotaExceededError, type TokenQuotaOptions, type WarningEvent } from '@tokenquota/core'
+import {
+  createTokenQuota,
+  type FallbackEvent,
+  type QuotaPolicy,
+  TokenQuotaExceededError,
+  type TokenQuotaOptions,
+  type WarningEvent,
+  type WindowedQuotaPolicy,
+} from '@tokenquota/core'
 import {
   anthropicBaseURL,
   anthropicMessage,
@@ -22,7 +30,7 @@ beforeAll(() => server.listen())
 afterEach(() => server.reset())
 afterAll(() => server.close())
 
-const userDaily: QuotaPolicy = { name: 'user-daily', identifier: 'user', allow: 100_000, interval: 1, timeUnit: 'day' }
+const userDaily: WindowedQuotaPolicy = { name: 'user-daily', identifier: 'user', allow: 100_000, interval: 1, timeUnit: 'day' }
 const model = 'claude-sonnet-4-6'
 const messages = [{ role: 'user' as const, content: 'Say hello' }]
 /** The Anthropic framing of one user turn: 7 tokens, 1 for the role, 3 to prime the reply. */

@@ -12,6 +12,7 @@ export type {
   RefusalRecord,
   PolicyInspection,
 } from './engine/quota-admin.js'
+export type { AnchorWrite } from './engine/stored-anchors.js'
 export type { AuditEntry } from './store/store-admin.js'
 export { MemoryStore } from './store/memory-store.js'
 export type { MemoryStoreOptions } from './store/memory-store.js'
@@ -64,9 +65,25 @@ export type {
   WarningEvent,
   LeaseExpiredEvent,
   RolloverEvent,
+  CreditsLowEvent,
+  CreditsExpiredEvent,
+  CreditsUnpaidEvent,
+  CreditsToppedUpEvent,
 } from './engine/events.js'
 export type {
+  CreditAdmin,
+  CreditTarget,
+  TopUp,
+  CreditCorrection,
+  CreditBalance,
+  CreditGrantView,
+  CreditLedgerRow,
+  CreditWriteResult,
+} from './engine/credit-admin.js'
+export type {
   QuotaPolicy,
+  WindowedQuotaPolicy,
+  BalanceQuotaPolicy,
   QuotaClassAllow,
   QuotaThreshold,
   TokenWeights,
@@ -76,3 +93,4 @@ export type {
   UnpricedRate,
 } from './policy/policy-types.js'
 export type { QuotaContext, Usage, NormalizedUsage, TokenEstimate, TimeUnit, QuotaType, QuotaMode } from './shared/types.js'
+export type { PolicyType } from './policy/normalized-policy.js'

@@ -213,6 +213,26 @@ projects:
     await expect(loadQuotaConfig(await tempFile('limits.yaml', yaml))).rejects.toMatchObject({ code: 'InvalidConfiguration', policy: 'searches', field })
   })
 
+  it('reads credit balances and a plan allowance that spills into them', async () => {
+    const yaml = [
+      'policies:',
+      '  - { name: plan, identifier: user, allow: 100, interval: 1, timeUnit: month, spillTo: credits }',
+      '  - { name: credits, type: balance, identifier: user, lowAt: 10 }',
+    ].join('\n')
+    const { policies } = await loadQuotaConfig(await tempFile('credits.yaml', yaml))
+    const clock = createFakeClock('2026-05-01T00:00:00Z')
+    const quota = createTokenQuota({ policies, now: clock.now })
+    await quota.admin.topUp({ policy: 'credits', context: { user: 'u' }, amount: 50, key: 'pack' })
+    const lease = await quota.reserve({ user: 'u' }, { estimate: 120 })
+    expect((await lease.commit({ input: 120, output: 0 })).charges.map((charge) => [charge.policy, charge.amount])).toEqual([
+      ['plan', 100],
+      ['credits', 20],
+    ])
+    expect(() => parseQuotaConfig('policies:\n  - { name: credits, type: balance, allow: 5 }\n', 'yaml')).toThrow(
+      expect.objectContaining({ code: 'InvalidConfiguration', field: 'allow' }),
+    )
+  })
+
   it('types unreadable, unparsable and unsupported files', async () => {
     await expect(loadQuotaConfig('/nonexistent/limits.yaml')).rejects.toSatisfy(QuotaConfigError.isInstance)
     await expect(loadQuotaConfig(await tempFile('limits.yaml', 'users: [unclosed'))).rejects.toMatchObject({ code: 'InvalidConfiguration' })

@@ -125,6 +125,24 @@ describe('credit balances (engine)', () => {
     expect(await quota.admin.credits({ policy: 'credits', context: alice })).toMatchObject({ balance: 80 })
   })
 
+  it('charges the hold of a lease that expires unsettled from the credits; its late commit refunds the difference, once', async () => {
+    const { quota, clock } = setup([credits])
+    const expired = recorded(quota, 'leaseExpired')
+    await quota.admin.topUp({ policy: 'credits', context: alice, amount: 100, key: 'k' })
+    const lease = await quota.reserve(alice, { estimate: 60, leaseTtlMs: 1000 })
+    clock.advance(1000)
+    expect(await quota.status(alice)).toMatchObject([{ policy: 'credits', allowed: 40, reserved: 0 }])
+    expect(expired.map(({ event }) => [event.outcome, event.holds])).toEqual([['charged', [{ policy: 'credits', identifier: 'alice', amount: 60 }]]])
+    await lease.commit({ input: 25, output: 0 })
+    const { balance, ledger } = await expectLedgerSums(quota, 'credits')
+    expect(balance.balance).toBe(75)
+    expect(ledger.map((row) => [row.kind, row.amount, row.leaseId])).toEqual([
+      ['topup', 100, undefined],
+      ['charge', -60, lease.id],
+      ['refund', 35, lease.id],
+    ])
+  })
+
   it('credits a top-up key sent 3 times once, and says so each time', async () => {
     const { quota } = setup([credits])
     const events = recorded(quota, 'creditsToppedUp')

@@ -39,5 +39,18 @@ export type {
   CounterAdminState,
   AdminRead,
 } from './store-admin.js'
+export type {
+  BalanceRef,
+  CreditGrant,
+  LedgerKind,
+  LedgerEntry,
+  CreditWrite,
+  CreditWriteOutcome,
+  BalanceState,
+  BalanceRead,
+  LedgerRead,
+  StoreCredits,
+} from './credit-protocol.js'
+export { creditSpendOrder, defaultCreditPriority } from './credit-protocol.js'
 export { effectiveLimit } from './algebra/index.js'
 export { overrideEnd } from './store-admin.js'

@@ -1,8 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { BalanceRef } from '../store/credit-protocol.js'
-import type { CounterRequest, QuotaStore } from '../store/quota-store.js'
+import type { CounterRequest, QuotaStore, StoreHold } from '../store/quota-store.js'
 import { balanceAt, balanceCounter, expectLedgerHolds, expectOk, ledgerOf, minute, nextBalance, nextLeaseId, t0, topUp } from './credit-contract-kit.js'
 import { creditLeaseContractTests } from './store-contract-credit-leases.js'
+import { creditWriteContractTests } from './store-contract-credit-writes.js'
 import type { StoreContractOptions } from './store-contract.js'
 
 const year = 366 * 24 * 3_600_000
@@ -165,46 +166,6 @@ export function describeStoreCreditsContract(name: string, makeStore: StoreContr
       ])
     })
 
-    it('credits a top-up key once, forever: the same change is a replay, another is refused and writes nothing', async () => {
-      const first = await topUp(store, ref, { kind: 'topup', amount: 100 }, t0, 'evt_1')
-      expect(first).toMatchObject({ applied: true, balance: { balance: 100 } })
-      expect(await topUp(store, ref, { kind: 'topup', amount: 100 }, t0 + 1, 'evt_1')).toMatchObject({ applied: false, balance: { balance: 100 } })
-      await expect(topUp(store, ref, { kind: 'topup', amount: 200 }, t0 + 2, 'evt_1')).rejects.toMatchObject({ code: 'IdempotencyKeyReused' })
-      // A year later the key still dedupes (keys never expire).
-      expect(await topUp(store, ref, { kind: 'topup', amount: 100 }, t0 + year, 'evt_1')).toMatchObject({ applied: false })
-      await expect(topUp(store, ref, { kind: 'topup', amount: 100, priority: 1 }, t0 + year, 'evt_1')).rejects.toMatchObject({
-        code: 'IdempotencyKeyReused',
-      })
-      expect(await expectLedgerHolds(store, ref, t0 + year)).toHaveLength(1)
-    })
-
-    it('keeps keys per balance: the same key on another balance is another top-up', async () => {
-      const other = nextBalance()
-      await topUp(store, ref, { kind: 'topup', amount: 100 }, t0, 'evt_shared')
-      expect(await topUp(store, other, { kind: 'topup', amount: 7 }, t0, 'evt_shared')).toMatchObject({ applied: true, balance: { balance: 7 } })
-    })
-
-    it('refuses a bad top-up with a typed error and writes nothing', async () => {
-      await expect(topUp(store, ref, { kind: 'topup', amount: -5 })).rejects.toMatchObject({ code: 'InvalidAdminRequest' })
-      await expect(topUp(store, ref, { kind: 'topup', amount: 5, expiresAt: t0 })).rejects.toMatchObject({ code: 'InvalidAdminRequest' })
-      await expect(topUp(store, ref, { kind: 'topup', amount: 5, priority: 200 })).rejects.toMatchObject({ code: 'InvalidAdminRequest' })
-      expect(await expectLedgerHolds(store, ref, t0)).toHaveLength(0)
-    })
-
-    it('corrects up and down; a correction larger than the balance is refused (InsufficientCredits) and writes nothing', async () => {
-      await topUp(store, ref, { kind: 'topup', amount: 100 })
-      expect(await topUp(store, ref, { kind: 'correction', amount: 25 })).toMatchObject({ applied: true, balance: { balance: 125 } })
-      expect(await topUp(store, ref, { kind: 'correction', amount: -40 }, t0, 'fix-down')).toMatchObject({ applied: true, balance: { balance: 85 } })
-      expect(await topUp(store, ref, { kind: 'correction', amount: -40 }, t0 + 1, 'fix-down')).toMatchObject({ applied: false, balance: { balance: 85 } })
-      await expect(topUp(store, ref, { kind: 'correction', amount: -86 })).rejects.toMatchObject({ code: 'InsufficientCredits' })
-      const ledger = await expectLedgerHolds(store, ref, t0 + 2)
-      expect(ledger.map((row) => [row.kind, row.amount])).toEqual([
-        ['topup', 100],
-        ['correction', 25],
-        ['correction', -40],
-      ])
-    })
-
     it('admits exactly the balance under concurrent reservations: 70 of 25 on 1,500 → 60', async () => {
       await topUp(store, ref, { kind: 'topup', amount: 1500 })
       const leaseIds = Array.from({ length: 70 }, nextLeaseId)
@@ -228,6 +189,45 @@ export function describeStoreCreditsContract(name: string, makeStore: StoreContr
       expect(await expectLedgerHolds(store, ref, t0 + 2)).toHaveLength(61)
     })
 
+    it('keeps Σ ledger == balance == Σ grants, numbered without gaps, after every step of a mixed run', async () => {
+      let seed = 11
+      const random = (below: number) => {
+        seed = (seed * 48_271) % 2_147_483_647
+        return seed % below
+      }
+      let now = t0
+      const open: Array<{ leaseId: string; hold: StoreHold | undefined; held: number; expiresAt: number }> = []
+      for (let step = 0; step < 120; step += 1) {
+        now += random(5) * 1000
+        const action = random(6)
+        if (action === 0)
+          await topUp(
+            store,
+            ref,
+            { kind: 'topup', amount: 1 + random(200), ...(random(2) ? { expiresAt: now + 1000 + random(20_000) } : {}), priority: random(3) * 25 },
+            now,
+          )
+        else if (action === 1 && (await balanceAt(store, ref, now)).balance > 10) await topUp(store, ref, { kind: 'correction', amount: -1 - random(10) }, now)
+        else if (action <= 3) {
+          const leaseId = nextLeaseId()
+          const amount = 1 + random(60)
+          const expiresAt = now + 1000 + random(8000)
+          const result = await store.reserve({ leaseId, now, expiresAt, counters: [balanceCounter(ref, amount)] })
+          if (result.ok) open.push({ leaseId, hold: result.hold, held: amount, expiresAt })
+        } else if (open.length > 0) {
+          const lease = open.splice(random(open.length), 1)[0]!
+          const used = random(lease.held * 2) // less, or more than it held (unpaid when the grants run out)
+          const charges = [{ ...balanceCounter(ref, 0), placement: 0, held: lease.held, amount: used }]
+          await store.settle({ leaseId: lease.leaseId, hold: lease.hold, now, expiresAt: lease.expiresAt, charges })
+        }
+        await expectLedgerHolds(store, ref, now)
+      }
+    })
+
+    creditWriteContractTests(
+      () => store,
+      () => ref,
+    )
     creditLeaseContractTests(
       () => store,
       () => ref,

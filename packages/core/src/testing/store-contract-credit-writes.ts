@@ -1,0 +1,55 @@
+import { expect, it } from 'vitest'
+import type { BalanceRef } from '../store/credit-protocol.js'
+import type { QuotaStore } from '../store/quota-store.js'
+import { expectLedgerHolds, nextBalance, t0, topUp } from './credit-contract-kit.js'
+
+// The credit contract's part on writes: top-ups and corrections, once per key, forever. Run by
+// `describeStoreCreditsContract`.
+
+const year = 366 * 24 * 3_600_000
+
+/** The credit contract's write tests, for the store and balance `current()` and `balance()` return in each test. */
+export function creditWriteContractTests(current: () => QuotaStore, balance: () => BalanceRef): void {
+  it('credits a top-up key once, forever: the same change is a replay, another is refused and writes nothing', async () => {
+    const first = await topUp(current(), balance(), { kind: 'topup', amount: 100 }, t0, 'evt_1')
+    expect(first).toMatchObject({ applied: true, balance: { balance: 100 } })
+    expect(await topUp(current(), balance(), { kind: 'topup', amount: 100 }, t0 + 1, 'evt_1')).toMatchObject({ applied: false, balance: { balance: 100 } })
+    await expect(topUp(current(), balance(), { kind: 'topup', amount: 200 }, t0 + 2, 'evt_1')).rejects.toMatchObject({ code: 'IdempotencyKeyReused' })
+    // A year later the key still dedupes (keys never expire).
+    expect(await topUp(current(), balance(), { kind: 'topup', amount: 100 }, t0 + year, 'evt_1')).toMatchObject({ applied: false })
+    await expect(topUp(current(), balance(), { kind: 'topup', amount: 100, priority: 1 }, t0 + year, 'evt_1')).rejects.toMatchObject({
+      code: 'IdempotencyKeyReused',
+    })
+    expect(await expectLedgerHolds(current(), balance(), t0 + year)).toHaveLength(1)
+  })
+
+  it('keeps keys per balance: the same key on another balance is another top-up', async () => {
+    const other = nextBalance()
+    await topUp(current(), balance(), { kind: 'topup', amount: 100 }, t0, 'evt_shared')
+    expect(await topUp(current(), other, { kind: 'topup', amount: 7 }, t0, 'evt_shared')).toMatchObject({ applied: true, balance: { balance: 7 } })
+  })
+
+  it('refuses a bad top-up with a typed error and writes nothing', async () => {
+    await expect(topUp(current(), balance(), { kind: 'topup', amount: -5 })).rejects.toMatchObject({ code: 'InvalidAdminRequest' })
+    await expect(topUp(current(), balance(), { kind: 'topup', amount: 5, expiresAt: t0 })).rejects.toMatchObject({ code: 'InvalidAdminRequest' })
+    await expect(topUp(current(), balance(), { kind: 'topup', amount: 5, priority: 200 })).rejects.toMatchObject({ code: 'InvalidAdminRequest' })
+    expect(await expectLedgerHolds(current(), balance(), t0)).toHaveLength(0)
+  })
+
+  it('corrects up and down; a correction larger than the balance is refused (InsufficientCredits) and writes nothing', async () => {
+    await topUp(current(), balance(), { kind: 'topup', amount: 100 })
+    expect(await topUp(current(), balance(), { kind: 'correction', amount: 25 })).toMatchObject({ applied: true, balance: { balance: 125 } })
+    expect(await topUp(current(), balance(), { kind: 'correction', amount: -40 }, t0, 'fix-down')).toMatchObject({ applied: true, balance: { balance: 85 } })
+    expect(await topUp(current(), balance(), { kind: 'correction', amount: -40 }, t0 + 1, 'fix-down')).toMatchObject({
+      applied: false,
+      balance: { balance: 85 },
+    })
+    await expect(topUp(current(), balance(), { kind: 'correction', amount: -86 })).rejects.toMatchObject({ code: 'InsufficientCredits' })
+    const ledger = await expectLedgerHolds(current(), balance(), t0 + 2)
+    expect(ledger.map((row) => [row.kind, row.amount])).toEqual([
+      ['topup', 100],
+      ['correction', 25],
+      ['correction', -40],
+    ])
+  })
+}
