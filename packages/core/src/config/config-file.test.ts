@@ -284,6 +284,22 @@ describe('billing cycles in a config file', () => {
       'json',
     )
     expect(config.policies[0]).toMatchObject({ anchor: 'subscribedAt', allow: { shareCounter: true } })
+    const rolling = parseQuotaConfig(
+      [
+        'policies:',
+        '  - { name: plan, identifier: user, allow: 100, interval: 1, timeUnit: month, anchor: subscribedAt, spillTo: credits,',
+        '      rollover: { into: credits, share: 0.5, expiresAfterCycles: 2 } }',
+        '  - { name: credits, type: balance, identifier: user }',
+      ].join('\n'),
+      'yaml',
+    )
+    expect(rolling.policies[0]).toMatchObject({ rollover: { into: 'credits', share: 0.5, expiresAfterCycles: 2 } })
+    expect(() =>
+      parseQuotaConfig(
+        'policies:\n  - { name: p, allow: 1, interval: 1, timeUnit: month, anchor: a, rollover: { into: p, share: 2, expiresAfterCycles: 1 } }',
+        'yaml',
+      ),
+    ).toThrow(/rollover.share/)
     expect(() => parseQuotaConfig('billing_cycle: { anchor: 3 }', 'yaml')).toThrow(/billing_cycle.anchor/)
     expect(() => parseQuotaConfig('billing_cycle: { anchor: x, day: 3 }', 'yaml')).toThrow(/billing_cycle.day/)
     expect(() => parseQuotaConfig('users: { tier_a: { monthly_limit: 5 } }\nbilling_cycle: { anchor: x, time_zone: Mars/Base }', 'yaml')).toThrow(

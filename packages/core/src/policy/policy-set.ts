@@ -1,7 +1,7 @@
 import { QuotaConfigError } from '../shared/errors.js'
 import type { NormalizedPolicy } from './normalized-policy.js'
 import { normalizePolicy } from './policy.js'
-import { checkRolloverTargets } from './rollover.js'
+import { checkRolloverTargets } from './rollover-check.js'
 import type { QuotaPolicy, UnidentifiedPolicy } from './policy-types.js'
 import { checkSpills } from './spill-check.js'
 

@@ -1,7 +1,5 @@
 // Rollover: part of a billing cycle's unused allowance becomes expiring credits on a balance policy.
-import { QuotaConfigError } from '../shared/errors.js'
 import { fail, isPlainObject, namePattern } from './config-check.js'
-import type { NormalizedPolicy } from './normalized-policy.js'
 
 /** A policy's `rollover`, checked. */
 export interface RolloverConfig {
@@ -30,27 +28,4 @@ export function normalizeRollover(name: string, value: unknown, anchored: boolea
   if (typeof expiresAfterCycles !== 'number' || !Number.isInteger(expiresAfterCycles) || expiresAfterCycles < 1 || expiresAfterCycles > maxCycles)
     fail('InvalidConfiguration', name, 'rollover.expiresAfterCycles', `a positive integer up to ${maxCycles}`, expiresAfterCycles)
   return { into, share, expiresAfterCycles }
-}
-
-/** Each `rollover.into` names another policy, a balance in the same unit. */
-export function checkRolloverTargets(policies: readonly NormalizedPolicy[]): void {
-  for (const policy of policies) {
-    if (policy.rollover === undefined) continue
-    const into = policies.find((candidate) => candidate.name === policy.rollover!.into)
-    const problem =
-      into === undefined
-        ? 'names no policy'
-        : (into.type as string) !== 'balance'
-          ? `names a \`${into.type}\` policy, not a balance (\`type: 'balance'\`)`
-          : into.unit !== policy.unit
-            ? `names a balance in ${into.unit}, not in ${policy.unit}`
-            : undefined
-    if (problem)
-      throw new QuotaConfigError({
-        code: 'InvalidConfiguration',
-        policy: policy.name,
-        field: 'rollover.into',
-        message: `\`rollover.into\` ("${policy.rollover.into}") ${problem}`,
-      })
-  }
 }
