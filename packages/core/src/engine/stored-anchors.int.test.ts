@@ -27,7 +27,7 @@ const year = new Date(createFakeClock().now()).getUTCFullYear() + 1
 const plan: QuotaPolicy = { name: 'plan', identifier: 'user', allow: 100, interval: 1, timeUnit: 'month', anchor: 'subscribedAt', timeZone: 'Asia/Tokyo' }
 const stores: Array<[string, () => QuotaStore]> = [
   ['MemoryStore', () => new MemoryStore()],
-  ['RedisStore', () => new RedisStore({ client: redis, prefix: `anchors${++prefixes}` })],
+  ['RedisStore', () => new RedisStore({ client: redis, prefix: `anchors${++prefixes}`, timeoutMs: 10_000 })],
 ]
 
 describe.each(stores)('%s', (_, createStore) => {
