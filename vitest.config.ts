@@ -13,9 +13,11 @@ const alias = {
   '@tokenquota/core/reports': source('./packages/core/src/reports/index.ts'),
   '@tokenquota/core/upstash': source('./packages/core/src/upstash.ts'),
   '@tokenquota/core/redis': source('./packages/core/src/redis.ts'),
+  '@tokenquota/core/postgres': source('./packages/core/src/postgres.ts'),
   '@tokenquota/core': source('./packages/core/src/index.ts'),
   '@tokenquota/openai': source('./packages/openai/src/index.ts'),
   '@tokenquota/test-support/redis': source('./packages/test-support/src/redis/index.ts'),
+  '@tokenquota/test-support/postgres': source('./packages/test-support/src/postgres/index.ts'),
   '@tokenquota/test-support': source('./packages/test-support/src/index.ts'),
 }
 
@@ -77,9 +79,12 @@ function onSdkVersions(
  * outlive it into another's. A file's tests marked concurrent run at most one per core at a time:
  * their processes start side by side without stretching each test past its timeout on a busy machine.
  */
-function integration(name: string, root: string, include: string[]): TestProjectInlineConfiguration {
-  return { extends: true, test: { name, root, include, maxConcurrency: availableParallelism() } }
+function integration(name: string, root: string, include: string[], globalSetup: string[] = []): TestProjectInlineConfiguration {
+  return { extends: true, test: { name, root, include, maxConcurrency: availableParallelism(), globalSetup } }
 }
+
+// One embedded Postgres per run, for the projects whose tests use PostgresStore (initdb once).
+const postgres = [source('./packages/test-support/src/postgres/global-setup.ts')]
 
 // LangChain logs each quota refusal it rethrows: those expected lines are dropped, nothing else.
 const langchainSetup = [source('./packages/test-support/src/expected-handler-errors.ts')]
@@ -118,7 +123,7 @@ const config = defineConfig({
         { '@langchain/core': 'langchain-core-floor' },
         { exclude: ['src/dense-prompts.test.ts'], inline: langchainInline, setupFiles: langchainSetup },
       ),
-      integration('core (integration)', './packages/core', ['src/**/*.int.test.ts']),
+      integration('core (integration)', './packages/core', ['src/**/*.int.test.ts'], postgres),
       integration('cli', './packages/cli', ['src/**/*.test.ts']),
       integration('examples', './examples', ['*/**/*.test.ts']),
       integration('repository', './scripts', ['*.test.ts']),

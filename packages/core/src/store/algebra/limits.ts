@@ -1,4 +1,12 @@
-import type { CounterOverrides, OverrideValue, TargetOverrides } from '../store-admin.js'
+import {
+  type CounterOverrides,
+  maxGrants,
+  type OverrideChange,
+  type OverrideValue,
+  overrideValue,
+  type TargetOverrides,
+  tooManyGrants,
+} from '../store-admin.js'
 
 /**
  * The limit in force: a policy's limit with the operators' overrides and grants merged, and the
@@ -70,4 +78,20 @@ export function overridesInForce(stored: CounterOverrides, now: number): Counter
     familyAllow: inForce(stored.familyAllow, now),
     familyGrants: grantsInForce(stored.familyGrants, now),
   }
+}
+
+/**
+ * A target's overrides after an operator's change (those past their end dropped): `clear` removes
+ * all, `allow` replaces the allow, `grant` adds one grant. `undefined`: none left. Throws when a
+ * grant would exceed `maxGrants`. MemoryStore's `MemoryAdminBook.write` computes the same inline;
+ * Lua twin: the `change` script (admin.ts).
+ */
+export function overridesAfter(current: TargetOverrides | undefined, change: OverrideChange, now: number): TargetOverrides | undefined {
+  if (change.kind === 'clear') return undefined
+  const allow = inForce(current?.allow, now)
+  const grants = grantsInForce(current?.grants, now)
+  if (change.kind === 'allow') return { allow: overrideValue(change.amount, change.until), grants }
+  if (grants.length >= maxGrants) throw tooManyGrants()
+  const next = [...grants, overrideValue(change.amount, change.until)]
+  return allow ? { allow, grants: next } : { grants: next }
 }

@@ -1,0 +1,44 @@
+import pg from 'pg'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { checkAgainstReferenceModel } from '@tokenquota/test-support'
+import { postgresDatabase } from '@tokenquota/test-support/postgres'
+import { describeQuotaStoreContract } from '../testing/store-contract.js'
+import { describeStoreAdminContract } from '../testing/store-admin-contract.js'
+import { PostgresStore } from './postgres/postgres-store.js'
+
+let pool: pg.Pool
+let prefixes = 0
+
+/** A store on its own tables (a fresh prefix), migrated. */
+async function freshStore(): Promise<PostgresStore> {
+  const store = new PostgresStore({ pool, tablePrefix: `t${++prefixes}_` })
+  await store.migrate()
+  return store
+}
+
+beforeAll(async () => {
+  pool = new pg.Pool({ connectionString: await postgresDatabase('store'), max: 20 })
+})
+
+afterAll(async () => {
+  await pool.end()
+})
+
+describeQuotaStoreContract('PostgresStore', { createStore: freshStore })
+describeStoreAdminContract('PostgresStore', { createStore: freshStore })
+
+/** Stores migrated ahead, for a check that creates its stores synchronously. */
+async function migratedStores(count: number): Promise<() => PostgresStore> {
+  const stores = await Promise.all(Array.from({ length: count }, freshStore))
+  return () => {
+    const store = stores.pop()
+    if (!store) throw new Error(`more than ${count} stores asked for: migrate more ahead`)
+    return store
+  }
+}
+
+describe('PostgresStore under the engine', () => {
+  it('has the same window semantics as MemoryStore (the reference-model property, on Postgres)', async () => {
+    await checkAgainstReferenceModel({ createStore: await migratedStores(60), numRuns: 40 })
+  }, 120_000)
+})

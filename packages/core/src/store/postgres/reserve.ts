@@ -1,0 +1,108 @@
+import { effectiveLimit, fillShares, fits, overridesFor } from '../algebra/index.js'
+import type { CounterRefusal, CounterRequest, CounterSnapshot, ReserveResult, StoreReserveRequest } from '../quota-store.js'
+import type { TargetOverrides } from '../store-admin.js'
+import { applyAt, type CounterView, heldSnapshot, openedState, retryAtOf, viewOf } from './counter-state.js'
+import type { LeaseHoldOn, LockedCounters } from './locked-counters.js'
+import { targetKey } from './row-keys.js'
+
+type Placed = Extract<ReserveResult, { ok: true }>
+
+/** Per counter of a request: its row key, view and the limit in force. */
+export interface ReserveInputs {
+  readonly keys: readonly string[]
+  readonly views: readonly CounterView[]
+  readonly limits: ReadonlyArray<number | undefined>
+}
+
+/** The overrides of the counters' targets (their identifiers' and families'), by target key. */
+export async function overridesOf(
+  locked: LockedCounters,
+  counters: ReadonlyArray<Pick<CounterRequest, 'counter' | 'identifier'>>,
+  shard: string | undefined,
+): Promise<Map<string, TargetOverrides>> {
+  const targets = counters.flatMap((counter) => [targetKey(shard, counter.counter, counter.identifier), targetKey(shard, counter.counter, '')])
+  const { rows } = await locked.client.query(`SELECT target, value FROM ${locked.tables.overrides} WHERE target = ANY($1)`, [targets])
+  return new Map(rows.map((row) => [row.target as string, row.value as TargetOverrides]))
+}
+
+/** The limit a counter meets at `now`: the request's, with the operators' overrides. Twin of `MemoryAdminBook.limitOf`. */
+export function limitInForce(
+  counter: Pick<CounterRequest, 'counter' | 'identifier' | 'limit'>,
+  overrides: Map<string, TargetOverrides>,
+  shard: string | undefined,
+  now: number,
+): number | undefined {
+  if (counter.limit === undefined || overrides.size === 0) return counter.limit
+  const found = overridesFor(counter.identifier, (identifier) => overrides.get(targetKey(shard, counter.counter, identifier)))
+  return found ? effectiveLimit(counter.limit, found, now) : counter.limit
+}
+
+/** The snapshot with the limit in force, when an override changes the request's. */
+export function withLimit(snapshot: CounterSnapshot, limit: number | undefined, requested: number | undefined): CounterSnapshot {
+  return limit === requested ? snapshot : { ...snapshot, limit }
+}
+
+/** Per counter, what the reservation holds or checks: its amount, or in a fill group its share (`fillShares`). */
+export function amountsOf(counters: readonly CounterRequest[], inputs: ReserveInputs): number[] {
+  if (!counters.some((counter) => counter.group !== undefined)) return counters.map((counter) => counter.amount)
+  return fillShares(counters, (index) => {
+    const limit = inputs.limits[index]
+    const view = inputs.views[index]!
+    return limit === undefined ? Number.POSITIVE_INFINITY : limit - view.used - view.reserved
+  })
+}
+
+/** The counters the request does not fit on; `undefined` when it fits on all. Twin of MemoryStore's `#refusals`. */
+export function refusalsOf(
+  request: StoreReserveRequest,
+  locked: LockedCounters,
+  inputs: ReserveInputs,
+  amounts: readonly number[],
+): CounterRefusal[] | undefined {
+  let refusals: CounterRefusal[] | undefined
+  request.counters.forEach((counter, index) => {
+    const view = inputs.views[index]!
+    const limit = inputs.limits[index]
+    const amount = amounts[index]!
+    if (limit === undefined || fits(view.used, view.reserved, amount, limit)) return
+    const { placement: _, ...snapshot } = view
+    const retryAt = retryAtOf(locked.rows.get(inputs.keys[index]!)!.state, counter.window, { amount, limit }, view, request.now)
+    refusals ??= []
+    refusals.push({ index, snapshot: withLimit(snapshot, limit, counter.limit), retryAt })
+  })
+  return refusals
+}
+
+/** Holds every counter's amount (the request fits on all): the answer, and what the lease holds per counter. */
+export function holdAll(
+  request: StoreReserveRequest,
+  locked: LockedCounters,
+  inputs: ReserveInputs,
+  amounts: readonly number[],
+): { answer: Placed; holds: Array<LeaseHoldOn | null> } {
+  const { now } = request
+  const placements: number[] = []
+  const held: number[] = []
+  const snapshots: CounterSnapshot[] = []
+  const holds: Array<LeaseHoldOn | null> = []
+  request.counters.forEach((counter, index) => {
+    const key = inputs.keys[index]!
+    const view = inputs.views[index]!
+    const amount = counter.hold ? amounts[index]! : 0
+    placements.push(view.placement)
+    held.push(amount)
+    snapshots.push(withLimit(heldSnapshot(view, counter.window, amount), inputs.limits[index], counter.limit))
+    holds.push(counter.hold ? { key, placement: view.placement, amount } : null)
+    if (!counter.hold) return
+    locked.change(key, (row) => {
+      row.state = openedState(row.state, counter.window, view, now)
+      applyAt(row.state, view.placement, { used: 0, reserved: amount }, now)
+    })
+  })
+  return { answer: { ok: true, placements, held, snapshots }, holds }
+}
+
+/** Per counter of a request: its view at `now` on the locked row. */
+export function viewsOf(request: StoreReserveRequest, locked: LockedCounters, keys: readonly string[]): CounterView[] {
+  return request.counters.map((counter, index) => viewOf(locked.rows.get(keys[index]!)!.state, counter.window, request.now))
+}
