@@ -4,6 +4,7 @@ import { checkAgainstReferenceModel } from '@tokenquota/test-support'
 import { postgresDatabase } from '@tokenquota/test-support/postgres'
 import { describeQuotaStoreContract } from '../testing/store-contract.js'
 import { describeStoreAdminContract } from '../testing/store-admin-contract.js'
+import { describeStoreCreditsContract } from '../testing/store-contract-credits.js'
 import { PostgresStore } from './postgres/postgres-store.js'
 
 let pool: pg.Pool
@@ -26,6 +27,7 @@ afterAll(async () => {
 
 describeQuotaStoreContract('PostgresStore', { createStore: freshStore })
 describeStoreAdminContract('PostgresStore', { createStore: freshStore })
+describeStoreCreditsContract('PostgresStore', { createStore: freshStore })
 
 /** Stores migrated ahead, for a check that creates its stores synchronously. */
 async function migratedStores(count: number): Promise<() => PostgresStore> {

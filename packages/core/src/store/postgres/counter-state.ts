@@ -13,6 +13,7 @@ import {
   windowOpen,
 } from '../algebra/index.js'
 import type { CounterSnapshot, WindowSpec } from '../quota-store.js'
+import type { BalanceRowState } from './balances.js'
 
 /**
  * A counter row's state, as kept in its `jsonb` column, by window kind. The arithmetic is the
@@ -31,7 +32,7 @@ export type StoredState =
       /** Bucket start, used, reserved. */
       buckets: Array<[number, number, number]>
     }
-  | { readonly kind: 'balance'; reserved: number; balance: number; seq: number }
+  | BalanceRowState
 
 /** A rolling window's state in memory for one transaction: its buckets as a map. */
 interface RollingMemory {

@@ -1,5 +1,6 @@
 import type { ReserveResult } from '../quota-store.js'
 import { expiryChange, isExpired } from '../algebra/index.js'
+import { LockedBalances } from './balances.js'
 import { applyAt, type CounterRow, loadState, type StoredState, storedState } from './counter-state.js'
 import { inTransaction, type PgClientLike, type PgPoolLike, RunAgain } from './pg-client.js'
 import { lockOrder } from './row-keys.js'
@@ -15,6 +16,8 @@ export interface LeaseHoldOn {
 /** A lease row. */
 export interface LeaseRow {
   readonly id: string
+  /** The lease id as the engine named it (`id` is the row's key, with the shard). */
+  readonly leaseId: string
   readonly state: 'holding' | 'charged' | 'released' | 'settled'
   readonly expiresAt: number
   readonly release: boolean
@@ -26,6 +29,7 @@ export interface LeaseRow {
 export function leaseOf(row: Record<string, unknown>): LeaseRow {
   return {
     id: row.id as string,
+    leaseId: row.lease as string,
     state: row.state as LeaseRow['state'],
     expiresAt: Number(row.expires_at),
     release: row.release as boolean,
@@ -34,9 +38,6 @@ export function leaseOf(row: Record<string, unknown>): LeaseRow {
     holds: row.holds as LeaseRow['holds'],
   }
 }
-
-/** Ends a lease's holds on their counters (the balance side: see `ExpiryHook`). */
-export type ExpiryHook = (lease: LeaseRow, rows: LockedCounters) => Promise<void>
 
 /**
  * The counter rows one transaction locked (`SELECT … FOR UPDATE`, in key order), with every lease
@@ -47,33 +48,31 @@ export type ExpiryHook = (lease: LeaseRow, rows: LockedCounters) => Promise<void
  */
 export class LockedCounters {
   readonly rows = new Map<string, CounterRow>()
+  /** The grants and ledgers of the locked balance rows. */
+  readonly balances: LockedBalances
 
   private constructor(
     readonly client: PgClientLike,
     readonly tables: Tables,
     readonly now: number,
-  ) {}
+  ) {
+    this.balances = new LockedBalances(client, tables, this.rows, now)
+  }
 
   /** Locks the rows of `keys` (creating the missing ones when `create`), then expires their due leases. */
-  static async lock(
-    client: PgClientLike,
-    tables: Tables,
-    keys: Iterable<string>,
-    now: number,
-    create: boolean,
-    onExpiry?: ExpiryHook,
-  ): Promise<LockedCounters> {
+  static async lock(client: PgClientLike, tables: Tables, keys: Iterable<string>, now: number, create: boolean): Promise<LockedCounters> {
     const locked = new LockedCounters(client, tables, now)
     const order = lockOrder(keys)
     if (create) await client.query(`INSERT INTO ${tables.counters} (key) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING`, [order])
     const { rows } = await client.query(`SELECT key, state FROM ${tables.counters} WHERE key = ANY($1) ORDER BY key COLLATE "C" FOR UPDATE`, [order])
     for (const key of order) locked.rows.set(key, { state: undefined, dirty: false })
     for (const row of rows) locked.rows.get(row.key as string)!.state = loadState(row.state as StoredState | null, now)
-    await locked.#expireDue(onExpiry)
+    await locked.balances.load()
+    await locked.#expireDue()
     return locked
   }
 
-  async #expireDue(onExpiry: ExpiryHook | undefined): Promise<void> {
+  async #expireDue(): Promise<void> {
     const { rows } = await this.client.query(
       `SELECT DISTINCT l.* FROM ${this.tables.leaseHolds} h JOIN ${this.tables.leases} l ON l.id = h.lease_id
        WHERE h.counter_key = ANY($1) AND h.expires_at <= $2 ORDER BY l.id`,
@@ -85,8 +84,12 @@ export class LockedCounters {
     if (missing.length > 0) throw new MoreCounters(missing)
     for (const lease of leases) {
       const charge = !lease.release
-      for (const hold of lease.holds) if (hold) this.change(hold.key, (row) => applyAt(row.state, hold.placement, expiryChange(hold.amount, charge), this.now))
-      await onExpiry?.(lease, this)
+      for (const hold of lease.holds) {
+        if (!hold) continue
+        if (this.rows.get(hold.key)?.state?.kind === 'balance')
+          this.balances.expireHold(hold.key, hold.amount, charge, { leaseId: lease.leaseId, record: lease.record })
+        else this.change(hold.key, (row) => applyAt(row.state, hold.placement, expiryChange(hold.amount, charge), this.now))
+      }
     }
     const ids = leases.map((lease) => lease.id)
     await this.client.query(`DELETE FROM ${this.tables.leaseHolds} WHERE lease_id = ANY($1)`, [ids])
@@ -103,6 +106,7 @@ export class LockedCounters {
 
   /** Writes back every changed row. */
   async save(): Promise<void> {
+    await this.balances.save()
     const changed = [...this.rows].filter(([, row]) => row.dirty)
     if (changed.length === 0) return
     await this.client.query(
@@ -127,14 +131,14 @@ export class MoreCounters extends RunAgain {
 export function withLockedCounters<T>(
   pool: PgPoolLike,
   tables: Tables,
-  request: { readonly keys: readonly string[]; readonly now: number; readonly create: boolean; readonly onExpiry?: ExpiryHook },
+  request: { readonly keys: readonly string[]; readonly now: number; readonly create: boolean },
   body: (locked: LockedCounters) => Promise<T>,
 ): Promise<T> {
   const more = new Set<string>()
   return inTransaction(pool, async (client) => {
     let locked: LockedCounters
     try {
-      locked = await LockedCounters.lock(client, tables, [...request.keys, ...more], request.now, request.create, request.onExpiry)
+      locked = await LockedCounters.lock(client, tables, [...request.keys, ...more], request.now, request.create)
     } catch (error) {
       if (error instanceof MoreCounters) for (const key of error.keys) more.add(key)
       throw error

@@ -11,14 +11,16 @@ import type {
   StoredLease,
   StoreReserveRequest,
 } from '../quota-store.js'
+import type { StoreCredits } from '../credit-protocol.js'
 import type { StoreAdmin } from '../store-admin.js'
+import { readLedger } from './balances.js'
 import { applyAt, openedState, viewOf } from './counter-state.js'
 import { type LeaseRow, type LockedCounters, leaseOf, withLockedCounters } from './locked-counters.js'
 import { inTransaction, type PgClientLike, type PgPoolLike } from './pg-client.js'
 import { PostgresAdmin } from './postgres-admin.js'
-import { amountsOf, holdAll, limitInForce, overridesOf, refusalsOf, viewsOf, withLimit } from './reserve.js'
+import { amountsOf, holdAll, limitInForce, limitsOf, overridesOf, refusalsOf, snapshotOf, viewsOf } from './reserve.js'
 import { noteRefusals } from './refusal-notes.js'
-import { counterKey, leaseKey } from './row-keys.js'
+import { balanceKey, counterKey, leaseKey } from './row-keys.js'
 import { migrationStatements, type PostgresTableOptions, type Tables, tablesOf } from './schema.js'
 
 export interface PostgresStoreOptions extends PostgresTableOptions {
@@ -52,11 +54,24 @@ export class PostgresStore implements QuotaStore {
   readonly #tables: Tables
   /** Overrides, resets, last refusals and the audit log, in the same database. */
   readonly admin: StoreAdmin
+  /** Credit grants and the append-only ledger of balance counters, in the same transactions as the holds and charges. */
+  readonly credits: StoreCredits
 
   constructor(options: PostgresStoreOptions) {
     this.#pool = options.pool
     this.#tables = tablesOf(options)
     this.admin = new PostgresAdmin(options.pool, this.#tables)
+    this.credits = {
+      writeCredits: (request) => {
+        const key = balanceKey(request, request.shard)
+        return this.#withCounters([key], request.now, true, (locked) => locked.balances.write(key, request))
+      },
+      readBalances: ({ now, shard, balances }) => {
+        const keys = balances.map((ref) => balanceKey(ref, ref.shard ?? shard))
+        return this.#withCounters(keys, now, false, async (locked) => keys.map((key) => locked.balances.state(key)))
+      },
+      readLedger: (request) => readLedger(this.#pool, this.#tables, balanceKey(request, request.shard), request),
+    }
   }
 
   /** Creates the schema and tables if missing (safe to run from several processes at once, and again). */
@@ -96,9 +111,9 @@ export class PostgresStore implements QuotaStore {
     return this.#withCounters(keys, now, true, async (locked) => {
       const first = await this.#lease(locked.client, id, now)
       if (first) return first.answer
-      const overrides = await overridesOf(locked, request.counters, shard)
-      const limits = request.counters.map((counter) => limitInForce(counter, overrides, shard, now))
-      const inputs = { keys, views: viewsOf(request, locked, keys), limits }
+      const views = viewsOf(request, locked, keys)
+      const limits = limitsOf(request, views, await overridesOf(locked, request.counters, shard))
+      const inputs = { keys, views, limits }
       const amounts = amountsOf(request.counters, inputs)
       const refusals = refusalsOf(request, locked, inputs, amounts)
       if (refusals) {
@@ -126,14 +141,10 @@ export class PostgresStore implements QuotaStore {
   async #insertLease(locked: LockedCounters, id: string, request: StoreReserveRequest, answer: object, holds: unknown[]): Promise<void> {
     const t = this.#tables
     await locked.client.query(`DELETE FROM ${t.leases} WHERE id = $1`, [id]) // a forgotten one
-    await locked.client.query(`INSERT INTO ${t.leases} (id, state, expires_at, release, record, answer, holds) VALUES ($1, 'holding', $2, $3, $4, $5, $6)`, [
-      id,
-      request.expiresAt,
-      request.onExpiry === 'release',
-      request.record ?? null,
-      JSON.stringify(answer),
-      JSON.stringify(holds),
-    ])
+    await locked.client.query(
+      `INSERT INTO ${t.leases} (id, lease, state, expires_at, release, record, answer, holds) VALUES ($1, $2, 'holding', $3, $4, $5, $6, $7)`,
+      [id, request.leaseId, request.expiresAt, request.onExpiry === 'release', request.record ?? null, JSON.stringify(answer), JSON.stringify(holds)],
+    )
     const held = [...new Set(holds.flatMap((hold) => (hold ? [(hold as { key: string }).key] : [])))]
     await locked.client.query(`INSERT INTO ${t.leaseHolds} (counter_key, lease_id, expires_at) SELECT unnest($1::text[]), $2, $3`, [
       held,
@@ -154,6 +165,10 @@ export class PostgresStore implements QuotaStore {
       const fate = lease.state
       const outcomes = charges.map((charge, index): ChargeOutcome => {
         const hold = lease.holds[index]
+        if (charge.window.kind === 'balance') {
+          const held = hold && fate !== 'released' ? hold.amount : 0
+          return locked.balances.settle(hold?.key ?? keys[index]!, fate, held, charge.amount, { leaseId: lease.leaseId, record: lease.record })
+        }
         const inPlace = hold && fate !== 'released'
         const change = settleChange(inPlace ? fate : 'released', inPlace ? hold.amount : 0, charge.amount)
         const key = inPlace ? hold.key : keys[index]!
@@ -169,7 +184,9 @@ export class PostgresStore implements QuotaStore {
       if (fate === 'holding') {
         // Holds on counters the settle does not name are returned too.
         for (const hold of lease.holds.slice(charges.length)) {
-          if (hold) locked.change(hold.key, (row) => applyAt(row.state, hold.placement, { used: 0, reserved: -hold.amount }, now))
+          if (!hold) continue
+          if (locked.rows.get(hold.key)?.state?.kind === 'balance') locked.balances.expireHold(hold.key, hold.amount, false, lease)
+          else locked.change(hold.key, (row) => applyAt(row.state, hold.placement, { used: 0, reserved: -hold.amount }, now))
         }
         await locked.client.query(`DELETE FROM ${this.#tables.leaseHolds} WHERE lease_id = $1`, [id])
         await locked.client.query(`DELETE FROM ${this.#tables.leases} WHERE id = $1`, [id])
@@ -208,8 +225,10 @@ export class PostgresStore implements QuotaStore {
     return this.#withCounters(keys, now, false, async (locked) => {
       const overrides = await overridesOf(locked, counters, shard)
       return counters.map((counter, index) => {
-        const { placement: _, ...snapshot } = viewOf(locked.rows.get(keys[index]!)!.state, counter.window, now)
-        return withLimit(snapshot, limitInForce(counter, overrides, shard, now), counter.limit)
+        const key = keys[index]!
+        const { placement: _, ...snapshot } =
+          counter.window.kind === 'balance' ? locked.balances.view(key) : viewOf(locked.rows.get(key)!.state, counter.window, now)
+        return snapshotOf(locked, key, counter, snapshot, limitInForce(counter, overrides, shard, now))
       })
     })
   }

@@ -68,7 +68,7 @@ export function refusalsOf(
     const { placement: _, ...snapshot } = view
     const retryAt = retryAtOf(locked.rows.get(inputs.keys[index]!)!.state, counter.window, { amount, limit }, view, request.now)
     refusals ??= []
-    refusals.push({ index, snapshot: withLimit(snapshot, limit, counter.limit), retryAt })
+    refusals.push({ index, snapshot: snapshotOf(locked, inputs.keys[index]!, counter, snapshot, limit), retryAt })
   })
   return refusals
 }
@@ -91,9 +91,13 @@ export function holdAll(
     const amount = counter.hold ? amounts[index]! : 0
     placements.push(view.placement)
     held.push(amount)
-    snapshots.push(withLimit(heldSnapshot(view, counter.window, amount), inputs.limits[index], counter.limit))
+    snapshots.push(snapshotOf(locked, key, counter, heldSnapshot(view, counter.window, amount), inputs.limits[index]))
     holds.push(counter.hold ? { key, placement: view.placement, amount } : null)
     if (!counter.hold) return
+    if (counter.window.kind === 'balance') {
+      locked.balances.hold(key, amount)
+      return
+    }
     locked.change(key, (row) => {
       row.state = openedState(row.state, counter.window, view, now)
       applyAt(row.state, view.placement, { used: 0, reserved: amount }, now)
@@ -102,7 +106,27 @@ export function holdAll(
   return { answer: { ok: true, placements, held, snapshots }, holds }
 }
 
-/** Per counter of a request: its view at `now` on the locked row. */
+/** Per counter of a request: its view at `now` on the locked row (a balance's: its balance as limit). */
 export function viewsOf(request: StoreReserveRequest, locked: LockedCounters, keys: readonly string[]): CounterView[] {
-  return request.counters.map((counter, index) => viewOf(locked.rows.get(keys[index]!)!.state, counter.window, request.now))
+  return request.counters.map((counter, index) =>
+    counter.window.kind === 'balance' ? locked.balances.view(keys[index]!) : viewOf(locked.rows.get(keys[index]!)!.state, counter.window, request.now),
+  )
+}
+
+/** Per counter: the limit it meets — a balance's balance, else the request's with the overrides in force. */
+export function limitsOf(request: StoreReserveRequest, views: readonly CounterView[], overrides: Map<string, TargetOverrides>): Array<number | undefined> {
+  return request.counters.map((counter, index) =>
+    counter.window.kind === 'balance' ? views[index]!.limit : limitInForce(counter, overrides, request.shard, request.now),
+  )
+}
+
+/** A counter's snapshot as a call gives it back: a balance's with its balance and the expiries not yet told, else with the limit in force. */
+export function snapshotOf(
+  locked: LockedCounters,
+  key: string,
+  counter: Pick<CounterRequest, 'window' | 'limit'>,
+  snapshot: CounterSnapshot,
+  limit: number | undefined,
+): CounterSnapshot {
+  return counter.window.kind === 'balance' ? locked.balances.told(key, snapshot) : withLimit(snapshot, limit, counter.limit)
 }

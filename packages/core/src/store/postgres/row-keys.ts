@@ -22,6 +22,11 @@ export function targetKey(shard: string | undefined, counter: string, identifier
   return rowKey([shard ?? '', counter, identifier])
 }
 
+/** The row of a balance counter: its holds and ledger position; its grants and ledger rows are keyed by it. */
+export function balanceKey(ref: Pick<CounterRef, 'counter' | 'identifier'>, shard: string | undefined): string {
+  return counterKey({ counter: ref.counter, identifier: ref.identifier, window: { kind: 'balance' } }, shard)
+}
+
 export function leaseKey(leaseId: string, shard: string | undefined): string {
   return rowKey([shard ?? '', leaseId])
 }

@@ -74,7 +74,7 @@ export function migrationStatements(t: Tables): string[] {
     // One row per counter (a fixed window's own; a flexi, rolling or balance counter's): its state.
     `CREATE TABLE IF NOT EXISTS ${t.counters} (key text PRIMARY KEY, state jsonb)`,
     // Leases that hold, or expired and are remembered an hour for a late settle.
-    `CREATE TABLE IF NOT EXISTS ${t.leases} (id text PRIMARY KEY, state text NOT NULL, expires_at bigint NOT NULL,
+    `CREATE TABLE IF NOT EXISTS ${t.leases} (id text PRIMARY KEY, lease text NOT NULL, state text NOT NULL, expires_at bigint NOT NULL,
       release boolean NOT NULL, record text, answer jsonb NOT NULL, holds jsonb NOT NULL)`,
     // Which counters an unsettled lease holds on: a call expires the due leases of the counters it locks.
     `CREATE TABLE IF NOT EXISTS ${t.leaseHolds} (counter_key text NOT NULL, lease_id text NOT NULL, expires_at bigint NOT NULL,
