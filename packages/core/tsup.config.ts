@@ -7,6 +7,7 @@ export default packageBuild({
     'store/index': 'src/store/index.ts',
     redis: 'src/redis.ts',
     upstash: 'src/upstash.ts',
+    postgres: 'src/postgres.ts',
     'config/index': 'src/config/index.ts',
     'reports/index': 'src/reports/index.ts',
     'otel/index': 'src/otel/index.ts',

@@ -9,6 +9,7 @@ import {
   drawCredits,
   expireGrants,
   expiryRows,
+  inSpendOrder,
   type HoldFate,
   type LedgerChange,
   ledgerRow,
@@ -20,6 +21,7 @@ import type { ChargeOutcome, CounterSnapshot } from '../quota-store.js'
 import type { CounterRow } from './counter-state.js'
 import type { PgClientLike, PgPoolLike } from './pg-client.js'
 import type { Tables } from './schema.js'
+import type { WriteBatch } from './write-batch.js'
 
 /** A balance counter's row state: its holds, and its ledger's last row (so a new row is numbered without reading the ledger). */
 export interface BalanceRowState {
@@ -67,15 +69,15 @@ export class LockedBalances {
     readonly tables: Tables,
     readonly rows: ReadonlyMap<string, CounterRow>,
     readonly now: number,
+    readonly batch: WriteBatch,
   ) {}
 
-  /** Reads the grants of the locked balance rows and expires those due at `now`. */
-  async load(): Promise<void> {
+  /** Takes the grants of the locked balance rows (read with them) and expires those due at `now`. */
+  load(rows: ReadonlyArray<Record<string, unknown>>): void {
     const keys = [...this.rows].flatMap(([key, row]) => (row.state?.kind === 'balance' ? [key] : []))
-    if (keys.length === 0) return
-    const { rows } = await this.client.query(`SELECT * FROM ${this.tables.grants} WHERE balance = ANY($1)`, [keys])
     for (const key of keys) this.#grants.set(key, [])
     for (const row of rows) this.#grants.get(row.balance as string)!.push(grantOf(row))
+    for (const key of keys) this.#grants.set(key, inSpendOrder(this.#grants.get(key)!))
     for (const key of keys) this.#expireDue(key)
   }
 
@@ -177,7 +179,7 @@ export class LockedBalances {
       const { grants, row } = applyCreditWrite(this.#grants.get(key)!, request)
       this.#setGrants(key, grants)
       this.#append(key, row)
-      await this.client.query(`INSERT INTO ${this.tables.creditKeys} (balance, key, fingerprint) VALUES ($1, $2, $3)`, [key, request.key, fingerprint])
+      this.batch.add(`INSERT INTO ${this.tables.creditKeys} (balance, key, fingerprint) VALUES ($1, $2, $3)`, [key, request.key, fingerprint])
     }
     return { applied, balance: this.state(key) }
   }
@@ -190,19 +192,26 @@ export class LockedBalances {
     return { balance: balanceOf(grants), reserved: state.reserved, grants, ...this.#takeExpired(key) }
   }
 
-  /** Writes the changed grants and appends the new ledger rows (the ledger only ever gets INSERTs). */
-  async save(): Promise<void> {
+  /** Adds to the batch: the changed grants (those gone deleted), and the new ledger rows (the ledger only ever gets INSERTs). */
+  save(): void {
     const t = this.tables
     if (this.#changed.size > 0) {
       const keys = [...this.#changed]
       const grants = keys.flatMap((key) => this.#grants.get(key)!.map((grant) => ({ key, grant })))
-      await this.client.query(`DELETE FROM ${t.grants} WHERE balance = ANY($1)`, [keys])
-      await this.client.query(
+      const balances = grants.map(({ key }) => key)
+      const names = grants.map(({ grant }) => grant.key)
+      this.batch.add(
+        `DELETE FROM ${t.grants} g WHERE g.balance = ANY($1)
+         AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[]) AS kept(balance, key) WHERE kept.balance = g.balance AND kept.key = g.key)`,
+        [keys, balances, names],
+      )
+      this.batch.add(
         `INSERT INTO ${t.grants} (balance, key, amount, remaining, priority, expires_at, granted_at)
-         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::bigint[], $7::bigint[])`,
+         SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::int[], $6::bigint[], $7::bigint[])
+         ON CONFLICT (balance, key) DO UPDATE SET amount = EXCLUDED.amount, remaining = EXCLUDED.remaining`,
         [
-          grants.map(({ key }) => key),
-          grants.map(({ grant }) => grant.key),
+          balances,
+          names,
           grants.map(({ grant }) => grant.amount),
           grants.map(({ grant }) => grant.remaining),
           grants.map(({ grant }) => grant.priority),
@@ -213,7 +222,7 @@ export class LockedBalances {
     }
     if (this.#appended.length === 0) return
     const rows = this.#appended
-    await this.client.query(
+    this.batch.add(
       `INSERT INTO ${t.ledger} (balance, seq, amount, balance_after, entry) SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::jsonb[])`,
       [
         rows.map(({ key }) => key),

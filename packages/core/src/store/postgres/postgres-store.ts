@@ -15,10 +15,10 @@ import type { StoreCredits } from '../credit-protocol.js'
 import type { StoreAdmin } from '../store-admin.js'
 import { readLedger } from './balances.js'
 import { applyAt, openedState, viewOf } from './counter-state.js'
-import { type LeaseRow, type LockedCounters, leaseOf, withLockedCounters } from './locked-counters.js'
+import { type LeaseHoldOn, type LeaseRow, type LockedCounters, type LockRequest, withLockedCounters } from './locked-counters.js'
 import { inTransaction, type PgClientLike, type PgPoolLike } from './pg-client.js'
 import { PostgresAdmin } from './postgres-admin.js'
-import { amountsOf, holdAll, limitInForce, limitsOf, overridesOf, refusalsOf, snapshotOf, viewsOf } from './reserve.js'
+import { amountsOf, holdAll, limitInForce, limitsOf, refusalsOf, snapshotOf, targetsOf, viewsOf } from './reserve.js'
 import { noteRefusals } from './refusal-notes.js'
 import { balanceKey, counterKey, leaseKey } from './row-keys.js'
 import { migrationStatements, type PostgresTableOptions, type Tables, tablesOf } from './schema.js'
@@ -64,11 +64,11 @@ export class PostgresStore implements QuotaStore {
     this.credits = {
       writeCredits: (request) => {
         const key = balanceKey(request, request.shard)
-        return this.#withCounters([key], request.now, true, (locked) => locked.balances.write(key, request))
+        return this.#withCounters({ keys: [key], now: request.now, create: true }, (locked) => locked.balances.write(key, request))
       },
       readBalances: ({ now, shard, balances }) => {
         const keys = balances.map((ref) => balanceKey(ref, ref.shard ?? shard))
-        return this.#withCounters(keys, now, false, async (locked) => keys.map((key) => locked.balances.state(key)))
+        return this.#withCounters({ keys, now, create: false }, async (locked) => keys.map((key) => locked.balances.state(key)))
       },
       readLedger: (request) => readLedger(this.#pool, this.#tables, balanceKey(request, request.shard), request),
     }
@@ -82,37 +82,19 @@ export class PostgresStore implements QuotaStore {
     })
   }
 
-  #withCounters<T>(keys: readonly string[], now: number, create: boolean, body: (locked: LockedCounters) => Promise<T>): Promise<T> {
-    return withLockedCounters(this.#pool, this.#tables, { keys, now, create }, body)
-  }
-
-  /** The lease row, unless unknown or forgotten (expired an hour ago). */
-  async #lease(client: PgClientLike, id: string, now: number, lock = false): Promise<LeaseRow | undefined> {
-    const { rows } = await client.query(`SELECT * FROM ${this.#tables.leases} WHERE id = $1${lock ? ' FOR UPDATE' : ''}`, [id])
-    const lease = rows[0] ? leaseOf(rows[0]) : undefined
-    return lease && (lease.state === 'holding' || !expiredForgotten(lease.expiresAt, now)) ? lease : undefined
-  }
-
-  /** The counters a lease holds on (its row never changes them), read before locking them. */
-  async #leaseKeys(id: string, now: number): Promise<string[] | undefined> {
-    const client = await this.#pool.connect()
-    try {
-      const lease = await this.#lease(client, id, now)
-      return lease?.holds.flatMap((hold) => (hold ? [hold.key] : []))
-    } finally {
-      client.release()
-    }
+  #withCounters<T>(request: LockRequest, body: (locked: LockedCounters) => Promise<T>): Promise<T> {
+    return withLockedCounters(this.#pool, this.#tables, request, body)
   }
 
   async reserve(request: StoreReserveRequest): Promise<ReserveResult> {
     const { now, shard } = request
     const keys = request.counters.map((counter) => counterKey(counter, shard))
     const id = leaseKey(request.leaseId, shard)
-    return this.#withCounters(keys, now, true, async (locked) => {
-      const first = await this.#lease(locked.client, id, now)
+    return this.#withCounters({ keys, now, create: true, leaseId: id, targets: targetsOf(request.counters, shard) }, async (locked) => {
+      const first = liveLease(locked)
       if (first) return first.answer
       const views = viewsOf(request, locked, keys)
-      const limits = limitsOf(request, views, await overridesOf(locked, request.counters, shard))
+      const limits = limitsOf(request, views, locked.overrides)
       const inputs = { keys, views, limits }
       const amounts = amountsOf(request.counters, inputs)
       const refusals = refusalsOf(request, locked, inputs, amounts)
@@ -133,34 +115,31 @@ export class PostgresStore implements QuotaStore {
         return { ok: false, refusals }
       }
       const { answer, holds } = holdAll(request, locked, inputs, amounts)
-      if (holds.some((hold) => hold !== null)) await this.#insertLease(locked, id, request, answer, holds)
+      if (holds.some((hold) => hold !== null)) this.#insertLease(locked, id, request, answer, holds)
       return answer
     })
   }
 
-  async #insertLease(locked: LockedCounters, id: string, request: StoreReserveRequest, answer: object, holds: unknown[]): Promise<void> {
+  /** Adds the lease (over a forgotten one of the same id) and what it holds on to the batch. */
+  #insertLease(locked: LockedCounters, id: string, request: StoreReserveRequest, answer: object, holds: Array<LeaseHoldOn | null>): void {
     const t = this.#tables
-    await locked.client.query(`DELETE FROM ${t.leases} WHERE id = $1`, [id]) // a forgotten one
-    await locked.client.query(
-      `INSERT INTO ${t.leases} (id, lease, state, expires_at, release, record, answer, holds) VALUES ($1, $2, 'holding', $3, $4, $5, $6, $7)`,
+    const held = [...new Set(holds.flatMap((hold) => (hold ? [hold.key] : [])))]
+    locked.batch.add(
+      `INSERT INTO ${t.leases} (id, lease, state, expires_at, release, record, answer, holds) VALUES ($1, $2, 'holding', $3, $4, $5, $6, $7)
+       ON CONFLICT (id) DO UPDATE SET lease = EXCLUDED.lease, state = EXCLUDED.state, expires_at = EXCLUDED.expires_at, release = EXCLUDED.release,
+         record = EXCLUDED.record, answer = EXCLUDED.answer, holds = EXCLUDED.holds`,
       [id, request.leaseId, request.expiresAt, request.onExpiry === 'release', request.record ?? null, JSON.stringify(answer), JSON.stringify(holds)],
     )
-    const held = [...new Set(holds.flatMap((hold) => (hold ? [(hold as { key: string }).key] : [])))]
-    await locked.client.query(`INSERT INTO ${t.leaseHolds} (counter_key, lease_id, expires_at) SELECT unnest($1::text[]), $2, $3`, [
-      held,
-      id,
-      request.expiresAt,
-    ])
+    locked.batch.add(`INSERT INTO ${t.leaseHolds} (counter_key, lease_id, expires_at) SELECT unnest($1::text[]), $2, $3`, [held, id, request.expiresAt])
   }
 
   async settle(request: SettleRequest): Promise<readonly ChargeOutcome[]> {
     const { now, shard, charges } = request
     const id = leaseKey(request.leaseId, shard)
     const keys = charges.map((charge) => counterKey(charge, shard))
-    const held = await this.#leaseKeys(id, now)
-    if (!held) return charges.map(() => nothingCharged) // unknown, or settled before: nothing again
-    return this.#withCounters([...keys, ...held], now, true, async (locked) => {
-      const lease = await this.#lease(locked.client, id, now, true)
+    return this.#withCounters({ keys, now, create: true, leaseId: id }, async (locked) => {
+      const lease = liveLease(locked)
+      // Unknown, or settled before: nothing again.
       if (!lease || lease.state === 'settled') return charges.map(() => nothingCharged)
       const fate = lease.state
       const outcomes = charges.map((charge, index): ChargeOutcome => {
@@ -188,32 +167,27 @@ export class PostgresStore implements QuotaStore {
           if (locked.rows.get(hold.key)?.state?.kind === 'balance') locked.balances.expireHold(hold.key, hold.amount, false, lease)
           else locked.change(hold.key, (row) => applyAt(row.state, hold.placement, { used: 0, reserved: -hold.amount }, now))
         }
-        await locked.client.query(`DELETE FROM ${this.#tables.leaseHolds} WHERE lease_id = $1`, [id])
-        await locked.client.query(`DELETE FROM ${this.#tables.leases} WHERE id = $1`, [id])
-      } else await locked.client.query(`UPDATE ${this.#tables.leases} SET state = 'settled' WHERE id = $1`, [id])
+        locked.batch.add(`DELETE FROM ${this.#tables.leaseHolds} WHERE lease_id = $1`, [id])
+        locked.batch.add(`DELETE FROM ${this.#tables.leases} WHERE id = $1`, [id])
+      } else locked.batch.add(`UPDATE ${this.#tables.leases} SET state = 'settled' WHERE id = $1`, [id])
       return outcomes
     })
   }
 
   async extend(request: ExtendRequest): Promise<boolean> {
     const id = leaseKey(request.leaseId, request.shard)
-    const held = await this.#leaseKeys(id, request.now)
-    if (!held) return false
-    return this.#withCounters(held, request.now, false, async (locked) => {
-      const lease = await this.#lease(locked.client, id, request.now, true)
-      if (lease?.state !== 'holding') return false
-      await locked.client.query(`UPDATE ${this.#tables.leases} SET expires_at = $2 WHERE id = $1`, [id, request.expiresAt])
-      await locked.client.query(`UPDATE ${this.#tables.leaseHolds} SET expires_at = $2 WHERE lease_id = $1`, [id, request.expiresAt])
+    return this.#withCounters({ keys: [], now: request.now, create: false, leaseId: id }, async (locked) => {
+      if (liveLease(locked)?.state !== 'holding') return false
+      locked.batch.add(`UPDATE ${this.#tables.leases} SET expires_at = $2 WHERE id = $1`, [id, request.expiresAt])
+      locked.batch.add(`UPDATE ${this.#tables.leaseHolds} SET expires_at = $2 WHERE lease_id = $1`, [id, request.expiresAt])
       return true
     })
   }
 
   async inspectLease(request: InspectLeaseRequest): Promise<StoredLease | undefined> {
     const id = leaseKey(request.leaseId, request.shard)
-    const held = await this.#leaseKeys(id, request.now)
-    if (!held) return undefined
-    return this.#withCounters(held, request.now, false, async (locked) => {
-      const lease = await this.#lease(locked.client, id, request.now)
+    return this.#withCounters({ keys: [], now: request.now, create: false, leaseId: id }, async (locked) => {
+      const lease = liveLease(locked)
       if (!lease || lease.state === 'settled') return undefined
       return { state: lease.state, expiresAt: lease.expiresAt, record: lease.record, held: lease.answer.held }
     })
@@ -222,8 +196,8 @@ export class PostgresStore implements QuotaStore {
   async read(request: ReadRequest): Promise<readonly CounterSnapshot[]> {
     const { now, shard, counters } = request
     const keys = counters.map((counter) => counterKey(counter, shard))
-    return this.#withCounters(keys, now, false, async (locked) => {
-      const overrides = await overridesOf(locked, counters, shard)
+    return this.#withCounters({ keys, now, create: false, targets: targetsOf(counters, shard) }, async (locked) => {
+      const { overrides } = locked
       return counters.map((counter, index) => {
         const key = keys[index]!
         const { placement: _, ...snapshot } =
@@ -232,4 +206,10 @@ export class PostgresStore implements QuotaStore {
       })
     })
   }
+}
+
+/** The lease the transaction asked for, unless unknown or forgotten (expired an hour ago). */
+function liveLease(locked: LockedCounters): LeaseRow | undefined {
+  const { lease, now } = locked
+  return lease && (lease.state === 'holding' || !expiredForgotten(lease.expiresAt, now)) ? lease : undefined
 }

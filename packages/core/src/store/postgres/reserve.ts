@@ -14,15 +14,9 @@ export interface ReserveInputs {
   readonly limits: ReadonlyArray<number | undefined>
 }
 
-/** The overrides of the counters' targets (their identifiers' and families'), by target key. */
-export async function overridesOf(
-  locked: LockedCounters,
-  counters: ReadonlyArray<Pick<CounterRequest, 'counter' | 'identifier'>>,
-  shard: string | undefined,
-): Promise<Map<string, TargetOverrides>> {
-  const targets = counters.flatMap((counter) => [targetKey(shard, counter.counter, counter.identifier), targetKey(shard, counter.counter, '')])
-  const { rows } = await locked.client.query(`SELECT target, value FROM ${locked.tables.overrides} WHERE target = ANY($1)`, [targets])
-  return new Map(rows.map((row) => [row.target as string, row.value as TargetOverrides]))
+/** The override targets of counters: their identifiers' and their families'. */
+export function targetsOf(counters: ReadonlyArray<Pick<CounterRequest, 'counter' | 'identifier'>>, shard: string | undefined): string[] {
+  return counters.flatMap((counter) => [targetKey(shard, counter.counter, counter.identifier), targetKey(shard, counter.counter, '')])
 }
 
 /** The limit a counter meets at `now`: the request's, with the operators' overrides. Twin of `MemoryAdminBook.limitOf`. */

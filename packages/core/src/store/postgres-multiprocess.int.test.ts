@@ -1,0 +1,98 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import pg from 'pg'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { postgresDatabase } from '@tokenquota/test-support/postgres'
+import type { LedgerEntry } from './credit-protocol.js'
+import { PostgresStore } from './postgres/postgres-store.js'
+
+let url: string
+let pool: pg.Pool
+beforeAll(async () => {
+  url = await postgresDatabase('multi')
+  pool = new pg.Pool({ connectionString: url })
+  pool.on('error', () => undefined)
+})
+afterAll(() => pool.end())
+
+const worker = fileURLToPath(new URL('../../../test-support/src/postgres/balance-worker.mjs', import.meta.url))
+const balance = { counter: 'credits', identifier: '=alice' }
+
+interface Worker {
+  readonly child: ChildProcess
+  readonly lines: string[]
+  readonly ready: Promise<void>
+  readonly exited: Promise<number | null>
+}
+
+function startWorker(env: Record<string, string>): Worker {
+  const child = spawn(process.execPath, [worker], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] })
+  const lines: string[] = []
+  let buffered = ''
+  const ready = new Promise<void>((resolve) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString()
+      const parts = buffered.split('\n')
+      buffered = parts.pop()!
+      lines.push(...parts)
+      if (lines.includes('ready')) resolve()
+    })
+  })
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  return { child, lines, ready, exited }
+}
+
+it('4 processes × 40 concurrent callers on one balance, one killed with SIGKILL mid-run: the ledger sums to the balance, nothing negative, every lease settled or charged', {
+  timeout: 120_000,
+}, async () => {
+  const tablePrefix = 'multi_'
+  const leaseTtlMs = 30_000
+  const store = new PostgresStore({ pool, tablePrefix })
+  await store.migrate()
+  const start = Date.now()
+  await store.credits.writeCredits({ ...balance, now: start, key: 'pack-1', change: { kind: 'topup', amount: 8000 } })
+
+  const env = { DATABASE_URL: url, TABLE_PREFIX: tablePrefix, CONCURRENCY: '40', RESERVE: '25', LEASE_TTL_MS: String(leaseTtlMs) }
+  const workers = Array.from({ length: 4 }, () => startWorker(env))
+  await Promise.all(workers.map((each) => each.ready))
+  for (const each of workers) each.child.stdin!.write('go\n')
+  // Killed once it has settled some calls, with others of its own still holding.
+  const victim = workers[0]!
+  while (victim.lines.filter((line) => line.startsWith('settled')).length < 20) await new Promise((resolve) => setTimeout(resolve, 10))
+  victim.child.kill('SIGKILL')
+  const codes = await Promise.all(workers.map((each) => each.exited))
+  expect(codes.slice(1)).toEqual([0, 0, 0])
+
+  const survivors = workers.slice(1).flatMap((each) => (JSON.parse(each.lines.at(-1)!) as { settled: Array<{ leaseId: string; used: number }> }).settled)
+  expect(survivors.length).toBeGreaterThan(100)
+
+  // Once the killed worker's leases have expired, any call on the balance charges them.
+  const later = Date.now() + leaseTtlMs + 1000
+  const [state] = await store.credits.readBalances({ now: later, balances: [balance] })
+  expect(state).toMatchObject({ reserved: 0 })
+  const ledger = (await store.credits.readLedger({ ...balance, limit: 1_000_000 })) as LedgerEntry[]
+  let sum = 0
+  for (const [index, row] of ledger.entries()) {
+    sum += row.amount
+    expect([row.seq, row.balanceAfter]).toEqual([index + 1, sum])
+    expect(row.balanceAfter).toBeGreaterThanOrEqual(0)
+  }
+  expect(sum).toBe(state!.balance)
+  expect(state!.grants.reduce((total, grant) => total + grant.remaining, 0)).toBe(state!.balance)
+  // Funds ran out: every caller was refused at the end.
+  expect(state!.balance).toBeLessThan(25 * 160)
+
+  // Every lease: a surviving one settled with exactly one charge of what it used; the killed
+  // worker's either settled before the kill or charged in full at expiry (none still holding).
+  const charges = new Map<string, number>()
+  for (const row of ledger.filter((each) => each.kind === 'charge'))
+    charges.set(row.leaseId!, (charges.get(row.leaseId!) ?? 0) - row.amount + (row.unpaid ?? 0))
+  for (const { leaseId, used } of survivors) expect([leaseId, charges.get(leaseId)]).toEqual([leaseId, used])
+  const { rows } = await pool.query(`SELECT state, count(*)::int AS count FROM ${tablePrefix}leases GROUP BY state`)
+  const byState = Object.fromEntries(rows.map((row) => [row.state, row.count]))
+  expect(byState.holding).toBeUndefined()
+  expect(byState.charged).toBeGreaterThan(0)
+  const expiredCharges = ledger.filter((row) => row.kind === 'charge' && row.leaseId!.startsWith(`${victim.child.pid}-`) && row.at === later)
+  expect(expiredCharges).toHaveLength(byState.charged)
+  for (const row of expiredCharges) expect(row.amount + -(row.unpaid ?? 0)).toBe(-25)
+})
