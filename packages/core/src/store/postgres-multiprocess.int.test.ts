@@ -50,7 +50,7 @@ it('4 processes × 40 concurrent callers on one balance, one killed with SIGKILL
   const store = new PostgresStore({ pool, tablePrefix })
   await store.migrate()
   const start = Date.now()
-  await store.credits.writeCredits({ ...balance, now: start, key: 'pack-1', change: { kind: 'topup', amount: 8000 } })
+  await store.credits.writeCredits({ ...balance, now: start, key: 'pack-1', change: { kind: 'topup', amount: 3000 } })
 
   const env = { DATABASE_URL: url, TABLE_PREFIX: tablePrefix, CONCURRENCY: '40', RESERVE: '25', LEASE_TTL_MS: String(leaseTtlMs) }
   const workers = Array.from({ length: 4 }, () => startWorker(env))
@@ -58,13 +58,13 @@ it('4 processes × 40 concurrent callers on one balance, one killed with SIGKILL
   for (const each of workers) each.child.stdin!.write('go\n')
   // Killed once it has settled some calls, with others of its own still holding.
   const victim = workers[0]!
-  while (victim.lines.filter((line) => line.startsWith('settled')).length < 20) await new Promise((resolve) => setTimeout(resolve, 10))
+  while (victim.lines.filter((line) => line.startsWith('settled')).length < 10) await new Promise((resolve) => setTimeout(resolve, 10))
   victim.child.kill('SIGKILL')
   const codes = await Promise.all(workers.map((each) => each.exited))
   expect(codes.slice(1)).toEqual([0, 0, 0])
 
   const survivors = workers.slice(1).flatMap((each) => (JSON.parse(each.lines.at(-1)!) as { settled: Array<{ leaseId: string; used: number }> }).settled)
-  expect(survivors.length).toBeGreaterThan(100)
+  expect(survivors.length).toBeGreaterThan(50)
 
   // Once the killed worker's leases have expired, any call on the balance charges them.
   const later = Date.now() + leaseTtlMs + 1000

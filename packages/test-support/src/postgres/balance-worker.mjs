@@ -1,6 +1,6 @@
 // One app process for the Postgres multi-process test: CONCURRENCY callers reserving RESERVE
 // credits each on one balance (the store protocol, as the engine sends it), "calling the model",
-// and settling what they used (at most what they reserved), until the balance refuses them 20
+// and settling what they used (at most what they reserved), until the balance refuses them 5
 // times in a row. Prints `ready`, waits for `go` on stdin (all processes start together), prints a
 // line per settle (so the test can kill it mid-run), then a JSON summary. Uses the built package.
 import { createInterface } from 'node:readline'
@@ -18,7 +18,7 @@ let next = 0
 
 async function caller() {
   let refusals = 0
-  while (refusals < 20) {
+  while (refusals < 5) {
     const leaseId = `${process.pid}-${++next}`
     const now = Date.now()
     const expiresAt = now + Number(LEASE_TTL_MS)
@@ -39,6 +39,7 @@ async function caller() {
 
 process.stdout.write('ready\n')
 for await (const line of createInterface({ input: process.stdin })) if (line === 'go') break
+process.stdin.destroy() // an open stdin would keep the process alive once its work is done
 await Promise.all(Array.from({ length: Number(CONCURRENCY) }, caller))
 process.stdout.write(`${JSON.stringify({ settled })}\n`)
 await pool.end()
