@@ -126,7 +126,7 @@ const config = defineConfig({
       integration('core (integration)', './packages/core', ['src/**/*.int.test.ts'], postgres),
       integration('cli', './packages/cli', ['src/**/*.test.ts']),
       integration('examples', './examples', ['*/**/*.test.ts']),
-      integration('repository', './scripts', ['*.test.ts']),
+      integration('repository', './scripts', ['*.test.ts'], postgres),
     ],
   },
 })

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startLocalAnthropic } from '../examples/anthropic-chat/local-anthropic-server.mjs'
 // @ts-expect-error: a plain ES module without types
 import { startLocalOpenAI } from '../examples/openai-chat/local-openai-server.mjs'
+import { postgresDatabase } from '@tokenquota/test-support/postgres'
 import { startRedisServer, type RedisServer } from '@tokenquota/test-support/redis'
 import { shownOutputs, snippetsOf, typecheckSnippets } from './readme-snippets.js'
 
@@ -23,11 +24,13 @@ const packageReadmes = (await readdir(`${root}packages`)).map((name) => `${root}
 
 describe('README examples', () => {
   // Examples that call OpenAI or Anthropic talk to local compatible endpoints instead; examples that
-  // use Redis, to a redis-server of their own.
+  // use Redis, to a redis-server of their own; those that use Postgres, to a database of their own.
   let endpoint: { baseURL: string; close(): Promise<void> }
   let anthropic: { baseURL: string; close(): Promise<void> }
   let redis: RedisServer
+  let databaseUrl: string
   beforeAll(async () => {
+    databaseUrl = await postgresDatabase('readme')
     endpoint = await startLocalOpenAI()
     anthropic = await startLocalAnthropic()
     redis = await startRedisServer()
@@ -60,6 +63,7 @@ describe('README examples', () => {
       ANTHROPIC_BASE_URL: anthropic.baseURL,
       ANTHROPIC_API_KEY: 'sk-ant-local',
       REDIS_URL: redis.url,
+      DATABASE_URL: databaseUrl,
     }
     const { stdout } = await promisify(execFile)(process.execPath, [file], { cwd, env })
     if (block.includes('console.log')) expect(stdout.length).toBeGreaterThan(0)
