@@ -4,6 +4,7 @@ import pg from 'pg'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { postgresDatabase } from '@tokenquota/test-support/postgres'
 import type { LedgerEntry } from './credit-protocol.js'
+import { createTokenQuota } from '../engine/token-quota.js'
 import { PostgresStore } from './postgres/postgres-store.js'
 
 let url: string
@@ -15,7 +16,7 @@ beforeAll(async () => {
 })
 afterAll(() => pool.end())
 
-const worker = fileURLToPath(new URL('../../../test-support/src/postgres/balance-worker.mjs', import.meta.url))
+const workerFile = (name: string) => fileURLToPath(new URL(`../../../test-support/src/postgres/${name}`, import.meta.url))
 const balance = { counter: 'credits', identifier: '=alice' }
 
 interface Worker {
@@ -25,8 +26,8 @@ interface Worker {
   readonly exited: Promise<number | null>
 }
 
-function startWorker(env: Record<string, string>): Worker {
-  const child = spawn(process.execPath, [worker], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] })
+function startWorker(script: string, env: Record<string, string>): Worker {
+  const child = spawn(process.execPath, [workerFile(script)], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] })
   const lines: string[] = []
   let buffered = ''
   const ready = new Promise<void>((resolve) => {
@@ -53,7 +54,7 @@ it('4 processes × 40 concurrent callers on one balance, one killed with SIGKILL
   await store.credits.writeCredits({ ...balance, now: start, key: 'pack-1', change: { kind: 'topup', amount: 3000 } })
 
   const env = { DATABASE_URL: url, TABLE_PREFIX: tablePrefix, CONCURRENCY: '40', RESERVE: '25', LEASE_TTL_MS: String(leaseTtlMs) }
-  const workers = Array.from({ length: 4 }, () => startWorker(env))
+  const workers = Array.from({ length: 4 }, () => startWorker('balance-worker.mjs', env))
   await Promise.all(workers.map((each) => each.ready))
   for (const each of workers) each.child.stdin!.write('go\n')
   // Killed once it has settled some calls, with others of its own still holding.
@@ -95,4 +96,28 @@ it('4 processes × 40 concurrent callers on one balance, one killed with SIGKILL
   const expiredCharges = ledger.filter((row) => row.kind === 'charge' && row.leaseId!.startsWith(`${victim.child.pid}-`) && row.at === later)
   expect(expiredCharges).toHaveLength(byState.charged)
   for (const row of expiredCharges) expect(row.amount + -(row.unpaid ?? 0)).toBe(-25)
+})
+
+it('engine level, 4 processes: 70 concurrent calls of exactly 25 credits on a balance of 1,500 — exactly 60 admitted, the balance ends at 0', {
+  timeout: 120_000,
+}, async () => {
+  const tablePrefix = 'engine_'
+  const store = new PostgresStore({ pool, tablePrefix })
+  await store.migrate()
+  const quota = createTokenQuota({ policies: [{ name: 'credits', type: 'balance', identifier: 'user' }], store })
+  await quota.admin.topUp({ policy: 'credits', context: { user: 'alice' }, amount: 1500, key: 'pack-1' })
+  const workers = [18, 18, 17, 17].map((calls) => startWorker('credits-worker.mjs', { DATABASE_URL: url, TABLE_PREFIX: tablePrefix, CALLS: String(calls) }))
+  await Promise.all(workers.map((each) => each.ready))
+  for (const each of workers) each.child.stdin!.write('go\n')
+  expect(await Promise.all(workers.map((each) => each.exited))).toEqual([0, 0, 0, 0])
+  const results = workers.map((each) => JSON.parse(each.lines.at(-1)!) as { admitted: number; refused: string[] })
+  expect(results.reduce((sum, result) => sum + result.admitted, 0)).toBe(60)
+  expect(results.flatMap((result) => result.refused)).toEqual(Array.from({ length: 10 }, () => 'CreditsExhausted'))
+  const balance = await quota.admin.credits({ policy: 'credits', context: { user: 'alice' } })
+  expect(balance).toMatchObject({ balance: 0, reserved: 0 })
+  const ledger = await quota.admin.ledger({ policy: 'credits', context: { user: 'alice' }, limit: 1000 })
+  expect(ledger.filter((row) => row.kind === 'charge')).toHaveLength(60)
+  expect(ledger.reduce((sum, row) => sum + row.amount, 0)).toBe(0)
+  expect(ledger.every((row) => row.balanceAfter >= 0)).toBe(true)
+  await quota.close()
 })

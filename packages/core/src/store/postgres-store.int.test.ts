@@ -44,3 +44,16 @@ describe('PostgresStore under the engine', () => {
     await checkAgainstReferenceModel({ createStore: await migratedStores(60), numRuns: 40 })
   }, 120_000)
 })
+
+describe('PostgresStore ledger', () => {
+  it('is append-only: an UPDATE, DELETE or TRUNCATE of a ledger row fails, whoever sends it', async () => {
+    const store = await freshStore()
+    const balance = { counter: 'credits', identifier: '=alice' }
+    await store.credits.writeCredits({ ...balance, now: Date.UTC(2026, 0, 1), key: 'pay-1', change: { kind: 'topup', amount: 100 } })
+    const ledger = `t${prefixes}_ledger`
+    for (const statement of [`UPDATE ${ledger} SET amount = 1000`, `DELETE FROM ${ledger}`, `TRUNCATE ${ledger}`]) {
+      await expect(pool.query(statement)).rejects.toThrow(/append-only/)
+    }
+    expect(await store.credits.readLedger({ ...balance, limit: 10 })).toMatchObject([{ seq: 1, kind: 'topup', amount: 100, balanceAfter: 100 }])
+  })
+})

@@ -18,22 +18,10 @@ import {
 } from '../algebra/index.js'
 import type { BalanceState, CreditGrant, CreditWrite, CreditWriteOutcome, LedgerEntry, LedgerRead } from '../credit-protocol.js'
 import type { ChargeOutcome, CounterSnapshot } from '../quota-store.js'
-import type { CounterRow } from './counter-state.js'
+import type { BalanceRowState, CounterRow } from './counter-state.js'
 import type { PgClientLike, PgPoolLike } from './pg-client.js'
 import type { Tables } from './schema.js'
 import type { WriteBatch } from './write-batch.js'
-
-/** A balance counter's row state: its holds, and its ledger's last row (so a new row is numbered without reading the ledger). */
-export interface BalanceRowState {
-  readonly kind: 'balance'
-  reserved: number
-  /** Σ remaining of its grants: the last row's `balanceAfter`. */
-  balance: number
-  /** The last row's `seq`. */
-  seq: number
-  /** Expiry rows recorded and not yet given back by a call (each is given back once). */
-  unreported: LedgerEntry[]
-}
 
 /** A lease as a balance's ledger names it. */
 export interface LeaseOf {

@@ -13,7 +13,7 @@ import {
   windowOpen,
 } from '../algebra/index.js'
 import type { CounterSnapshot, WindowSpec } from '../quota-store.js'
-import type { BalanceRowState } from './balances.js'
+import type { LedgerEntry } from '../credit-protocol.js'
 
 /**
  * A counter row's state, as kept in its `jsonb` column, by window kind. The arithmetic is the
@@ -33,6 +33,18 @@ export type StoredState =
       buckets: Array<[number, number, number]>
     }
   | BalanceRowState
+
+/** A balance counter's row state: its holds, and its ledger's last row (so a new row is numbered without reading the ledger). */
+export interface BalanceRowState {
+  readonly kind: 'balance'
+  reserved: number
+  /** Σ remaining of its grants: the last row's `balanceAfter`. */
+  balance: number
+  /** The last row's `seq`. */
+  seq: number
+  /** Expiry rows recorded and not yet given back by a call (each is given back once). */
+  unreported: LedgerEntry[]
+}
 
 /** A rolling window's state in memory for one transaction: its buckets as a map. */
 interface RollingMemory {
