@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest'
+import { app as appOn, config, spend, tokenquota, tokenquotaInProcess, useRedisServer } from './testing/harness.js'
+
+// The CLI's tests run most commands in-process (tokenquotaInProcess): it must say what the bin says.
+
+const redis = useRedisServer()
+
+const alice = { user: 'alice', plan: 'premium', project: 'production' }
+const caller = ['--user', 'alice', '--plan', 'premium', '--project', 'production']
+const refused = ['--redis-url', 'redis://127.0.0.1:1', '--config', config]
+
+describe.concurrent('in-process runs print and exit as the bin does', { timeout: 60_000 }, () => {
+  it.each([
+    ['a usage error', ['status', '--usr', 'alice']],
+    ['no command', []],
+    ['--help', ['--help']],
+    ["a command's --help", ['grant', '--help']],
+    ['--version', ['--version']],
+    ['check', ['check', config]],
+    ['check --json', ['check', config, '--json']],
+    ['a store that refuses', ['status', ...caller, ...refused]],
+    ['a write to a store that refuses', ['grant', ...caller, '--policy', 'user-daily', '--add', '5', ...refused]],
+    ['bad input', ['grant', ...caller, '--policy', 'user-daily', '--add', '0x10', ...refused]],
+    ['no store', ['status', ...caller, '--config', config]],
+  ])('%s', async (_, args) => {
+    const [bin, inProcess] = await Promise.all([tokenquota(args), tokenquotaInProcess(args)])
+    expect(inProcess).toEqual(bin)
+  })
+
+  it('status, report and watch on a store, with a URL and a config from the environment', async () => {
+    const { quota, tracking, store } = await appOn(redis.client, redis.server.url)
+    await spend(quota, alice, 700, 300)
+    await tracking.flush()
+    const env = { REDIS_URL: redis.server.url, TOKENQUOTA_CONFIG: config }
+    const prefix = store.slice(2)
+    for (const args of [
+      ['status', ...caller, ...prefix],
+      ['status', ...caller, '--json', ...prefix],
+      ['report', '--by', 'model', ...prefix],
+      ['watch', '--count', '1', ...prefix],
+    ]) {
+      const [bin, inProcess] = await Promise.all([tokenquota(args, env), tokenquotaInProcess(args, env)])
+      // What depends on the moment of the run: watch's heading names its minute, a rolling window starts a minute ago.
+      const timeless = (outcome: typeof bin) => ({
+        ...outcome,
+        stdout: outcome.stdout.replace(/\d{4}-\d\d-\d\d \d\d:\d\d UTC/, 'MINUTE').replace(/("windowStart": )\d+/g, '$1NOW'),
+      })
+      expect(timeless(inProcess), args.join(' ')).toEqual(timeless(bin))
+      expect(bin.code, bin.stderr).toBe(0)
+    }
+  })
+
+  it('a write names the operator of the environment given, and leaves the exit code of the test process alone', async () => {
+    const { quota, flags } = await appOn(redis.client, redis.server.url)
+    const granted = await tokenquotaInProcess(['grant', ...caller, '--policy', 'user-daily', '--add', '5', ...flags], { USER: 'night-shift' })
+    expect([granted.code, granted.stderr]).toEqual([0, ''])
+    expect((await quota.admin.audit()).map((entry) => entry.by)).toEqual(['night-shift'])
+    const failed = await tokenquotaInProcess(['--foo'])
+    expect(failed.code).toBe(2)
+    expect(process.exitCode ?? 0).toBe(0)
+  })
+
+  it('runs side by side keep their own output', async () => {
+    const users = ['alice', 'bob', 'carol', 'dave']
+    const runs = await Promise.all(users.map((user) => tokenquotaInProcess(['check', `missing-${user}.yaml`])))
+    runs.forEach((run, at) => {
+      expect(run).toMatchObject({ code: 2, stdout: '' })
+      expect(run.stderr).toMatch(new RegExp(`^tokenquota: [^\\n]*missing-${users[at]}\\.yaml[^\\n]*\\n$`))
+    })
+  })
+})
