@@ -215,7 +215,8 @@ describe('tokenquota CLI against a real redis-server', { timeout: 60_000, concur
     expect([noPolicy.code, noPolicy.stderr]).toEqual([2, 'tokenquota: no enforcing policy counts team red\n'])
   })
 
-  it("runs every command of the README's CLI section as written", async (context) => {
+  // Nine processes one after another: two minutes, for a loaded machine.
+  it("runs every command of the README's CLI section as written", { timeout: 120_000 }, async (context) => {
     const { quota, tracking } = await app('tokenquota') // the README's commands use the default prefix
     await spend(quota, alice, 1000, 200)
     await tracking.flush()
