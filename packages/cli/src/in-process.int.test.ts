@@ -1,3 +1,6 @@
+import { readdir, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { app as appOn, config, type Outcome, spend, tokenquota, tokenquotaInProcess, useRedisServer } from './testing/harness.js'
 
@@ -75,5 +78,17 @@ describe.concurrent('in-process runs print and exit as the bin does', { timeout:
     const other = await tokenquotaInProcess(['check', 'missing-hunter2.yaml'])
     expect(other).toEqual(await tokenquota(['check', 'missing-hunter2.yaml']))
     expect(other.stderr).toContain('missing-hunter2.yaml')
+  })
+
+  it("every command prints and reads its environment through the terminal (terminal.ts), so that in-process runs see what the bin's would", async () => {
+    const folder = fileURLToPath(new URL('.', import.meta.url))
+    const sources = (await readdir(folder, { recursive: true })).filter(
+      (file) => file.endsWith('.ts') && !file.endsWith('.test.ts') && !file.startsWith('testing'),
+    )
+    expect(sources).toContain('commands/status.ts')
+    const direct: string[] = []
+    for (const file of sources.filter((name) => name !== 'terminal.ts' && name !== 'cli.ts'))
+      if (/process\.(stdout|stderr|env|exitCode|exit\b)/.test(await readFile(join(folder, file), 'utf8'))) direct.push(file)
+    expect(direct).toEqual([])
   })
 })

@@ -59,9 +59,8 @@ export function program(): Command {
   cli.configureOutput({
     writeOut: (text) => terminal().out(text),
     writeErr: (text) => terminal().err(text),
-    // The help wraps to the width of a terminal, and to 80 columns elsewhere (a pipe, a test's terminal).
-    getOutHelpWidth: () => (terminal().isTTY ? process.stdout.columns : 80),
-    getErrHelpWidth: () => (terminal().isTTY && process.stderr.isTTY ? process.stderr.columns : 80),
+    getOutHelpWidth: () => terminal().columns ?? 80,
+    getErrHelpWidth: () => terminal().columns ?? 80,
   })
   cli.version(version, '-v, --version', 'print the version')
   cli.addHelpText(
@@ -131,9 +130,4 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     // Help asked for exits 0; help printed because no command was named is a usage error.
     return error.code === 'commander.help' ? 2 : error.exitCode
   }
-}
-
-/** Runs `tokenquota` on `argv` in this process, with its exit code set as the process's. */
-export async function main(argv: readonly string[]): Promise<void> {
-  process.exitCode = await runCli(argv)
 }

@@ -10,6 +10,8 @@ export interface Terminal {
   readonly env: NodeJS.ProcessEnv
   /** Whether standard output is a terminal (watch then redraws in place). */
   readonly isTTY: boolean
+  /** The terminal's width, when output goes to one (the help wraps to it, else to 80 columns). */
+  readonly columns?: number
 }
 
 const processTerminal: Terminal = {
@@ -20,6 +22,9 @@ const processTerminal: Terminal = {
   },
   get isTTY() {
     return process.stdout.isTTY === true
+  },
+  get columns() {
+    return process.stdout.isTTY ? process.stdout.columns : undefined
   },
 }
 
