@@ -67,6 +67,7 @@ describe('CLI output hygiene', { timeout: 120_000 }, () => {
       unknown: await tokenquotaInProcess(['status', '--user', `\u001b[2J${mallory}x`, '--plan', 'premium', ...flags]),
       badPlan: await tokenquotaInProcess(['status', '--user', 'alice', '--plan', 'gold\u001b[31m', ...flags]),
     }
+    for (const name of ['status', 'watch', 'users', 'models', 'reset'] as const) expect(outcomes[name].code, `${name}: ${outcomes[name].stderr}`).toBe(0)
     for (const [name, outcome] of Object.entries(outcomes)) {
       expect(outcome.stdout + outcome.stderr, name).not.toMatch(controls)
     }
