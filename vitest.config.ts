@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, globSync, readFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config'
@@ -86,6 +86,26 @@ function integration(name: string, root: string, include: string[], globalSetup:
 // One embedded Postgres per run, for the projects whose tests use PostgresStore (initdb once).
 const postgres = [source('./packages/test-support/src/postgres/global-setup.ts')]
 
+/** A test file that starts processes of its own (app workers, the CLI's bin through its harness), not only `startRedisServer`'s. */
+export const startsProcesses = /from 'node:child_process'|\btokenquota\(/
+
+/**
+ * Integration tests whose files start no process of their own, only servers they stop in their own
+ * hooks (a redis-server per file; the CLI run in-process): they share workers one after another,
+ * as unit tests do, with the same setup file putting back what a file changed in the worker's
+ * globals. A fresh worker and module graph per file cost more than most of these files' tests
+ * (the CLI's in-process files, at load 16 on 2 cores: 36–55 s → 22 s). The files that start
+ * processes (`startsProcesses`) keep a worker each, in a project of their own.
+ */
+function sharedIntegration(name: string, root: string, include: string[], globalSetup: string[] = []): TestProjectInlineConfiguration[] {
+  const spawning = globSync(include, { cwd: source(`${root}/`) }).filter((file) => startsProcesses.test(readFileSync(source(`${root}/${file}`), 'utf8')))
+  const shared: TestProjectInlineConfiguration = {
+    extends: true,
+    test: { name, root, include, exclude: spawning, isolate: false, setupFiles: [sharedWorker], maxConcurrency: availableParallelism(), globalSetup },
+  }
+  return spawning.length === 0 ? [shared] : [shared, integration(`${name} (processes)`, root, spawning, globalSetup)]
+}
+
 // LangChain logs each quota refusal it rethrows: those expected lines are dropped, nothing else.
 const langchainSetup = [source('./packages/test-support/src/expected-handler-errors.ts')]
 
@@ -123,8 +143,8 @@ const config = defineConfig({
         { '@langchain/core': 'langchain-core-floor' },
         { exclude: ['src/dense-prompts.test.ts'], inline: langchainInline, setupFiles: langchainSetup },
       ),
-      integration('core (integration)', './packages/core', ['src/**/*.int.test.ts'], postgres),
-      integration('cli', './packages/cli', ['src/**/*.test.ts']),
+      ...sharedIntegration('core (integration)', './packages/core', ['src/**/*.int.test.ts'], postgres),
+      ...sharedIntegration('cli', './packages/cli', ['src/**/*.test.ts']),
       integration('examples', './examples', ['*/**/*.test.ts']),
       integration('repository', './scripts', ['*.test.ts'], postgres),
     ],

@@ -75,21 +75,27 @@ describe('package README examples', () => {
     expect(new Set(examples.map(([dir]) => dir))).toEqual(new Set(['ai-sdk', 'anthropic', 'core', 'gemini', 'langchain', 'openai']))
   })
 
-  it.each(examples.map(([dir, block], index) => [dir, index, block]))('packages/%s/README.md example %i runs', async (_dir, index, block) => {
-    await mkdir(scratch, { recursive: true })
-    const file = `${scratch}example-${index}.mts`
-    await writeFile(file, block)
-    const env = {
-      ...process.env,
-      OPENAI_BASE_URL: openai.baseURL,
-      OPENAI_API_KEY: 'sk-local',
-      ANTHROPIC_BASE_URL: anthropic.baseURL,
-      ANTHROPIC_API_KEY: 'sk-ant-local',
-      GOOGLE_GEMINI_BASE_URL: gemini.baseUrl,
-      GEMINI_API_KEY: 'local',
-    }
-    const { stdout } = await promisify(execFile)(process.execPath, [file], { cwd: scratch, env })
-    // Every example ends by printing the user's status: one policy, with what the call used.
-    expect(stdout).toMatch(/used: [1-9]/)
-  })
+  // Each example is its own Node process on its own in-memory quota: they run side by side, each with a
+  // minute (Node processes loading the SDKs at once on a loaded 2-core machine); a hung one still fails.
+  it.concurrent.for(examples.map(([dir, block], index) => [dir, index, block] as const))(
+    'packages/%s/README.md example %i runs',
+    { timeout: 60_000 },
+    async ([_dir, index, block], { expect }) => {
+      await mkdir(scratch, { recursive: true })
+      const file = `${scratch}example-${index}.mts`
+      await writeFile(file, block)
+      const env = {
+        ...process.env,
+        OPENAI_BASE_URL: openai.baseURL,
+        OPENAI_API_KEY: 'sk-local',
+        ANTHROPIC_BASE_URL: anthropic.baseURL,
+        ANTHROPIC_API_KEY: 'sk-ant-local',
+        GOOGLE_GEMINI_BASE_URL: gemini.baseUrl,
+        GEMINI_API_KEY: 'local',
+      }
+      const { stdout } = await promisify(execFile)(process.execPath, [file], { cwd: scratch, env })
+      // Every example ends by printing the user's status: one policy, with what the call used.
+      expect(stdout).toMatch(/used: [1-9]/)
+    },
+  )
 })

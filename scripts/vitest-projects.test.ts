@@ -3,10 +3,11 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { TestProjectInlineConfiguration } from 'vitest/config'
 import { describe, expect, it } from 'vitest'
-import config from '../vitest.config.js'
+import config, { startsProcesses } from '../vitest.config.js'
 
-// The shape of the Vitest run that keeps it fast (#28): unit tests share workers, what starts
-// processes or servers keeps a worker per file, and every test file still runs where it should.
+// The shape of the Vitest run that keeps it fast (#28): unit tests and the integration tests that
+// start only servers they stop share workers, what starts processes keeps a worker per file, and
+// every test file still runs where it should.
 const repository = fileURLToPath(new URL('..', import.meta.url))
 const projects = (config.test?.projects ?? []) as TestProjectInlineConfiguration[]
 
@@ -57,9 +58,18 @@ describe('the Vitest projects', () => {
       ).toBe(true)
   })
 
-  it('keep a worker per file for what starts processes, servers or browsers', () => {
+  it('keep a worker per file for what starts processes of its own or browsers; integration files that share one start only servers they stop', () => {
     const sharedIntegration = shared.flatMap((project) => project.files).filter((file) => integrationFile.test(file))
-    expect(sharedIntegration).toEqual([])
+    expect(sharedIntegration.filter((file) => /^(examples|scripts)\//.test(file))).toEqual([])
+    expect(sharedIntegration).toContain('packages/cli/src/usage.int.test.ts')
+    for (const file of sharedIntegration) {
+      const text = readFileSync(join(repository, file), 'utf8')
+      expect(startsProcesses.test(text), `${file} starts processes: it needs a worker of its own`).toBe(false)
+      if (/\bstart\w*Server\(/.test(text)) expect(text, `${file} stops the servers it starts`).toMatch(/\.(kill|close)\(\)/)
+    }
+    const isolated = resolved.filter((project) => project.isolate).flatMap((project) => project.files)
+    expect(isolated).toContain('packages/core/src/store/redis-multiprocess.int.test.ts')
+    expect(isolated).toContain('packages/cli/src/cli.int.test.ts')
   })
 
   it('leave no module mock in a shared worker: a vi.mock there would miss modules an earlier file loaded', () => {

@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, type TestContext } from 'vitest'
 import { createTokenQuota, type PolicyInspection, type QuotaPolicy } from '@tokenquota/core'
 import { RedisStore } from '@tokenquota/core/redis'
 import { temporaryFolder } from '@tokenquota/test-support'
@@ -27,8 +27,9 @@ const optionsModule = `export default {
 }
 `
 
-async function moduleFile(name: string, text: string): Promise<string> {
-  const path = join(await temporaryFolder('tokenquota-cli-module-'), name)
+/** `text` in a file of a folder removed when `test` (side by side with others: its own context) ends. */
+async function moduleFile(name: string, text: string, test: TestContext): Promise<string> {
+  const path = join(await temporaryFolder('tokenquota-cli-module-', test), name)
   await writeFile(path, text)
   return path
 }
@@ -43,9 +44,11 @@ async function appOn(path: string) {
   return { quota, flags: ['--config', path, '--redis-url', redis.server.url, '--prefix', prefix] }
 }
 
-describe('--config takes a JS/TS module that exports the policies', { timeout: 60_000 }, () => {
-  it('a .ts module exporting `policies`: status reads and grant changes what the app counts', async () => {
-    const path = await moduleFile('quota-policies.ts', typescriptModule)
+// These run the bin: Node's own loader imports the module (in-process, Vitest's would). Each test
+// has its own module and key prefix, and they run side by side.
+describe('--config takes a JS/TS module that exports the policies', { timeout: 60_000, concurrent: true }, () => {
+  it('a .ts module exporting `policies`: status reads and grant changes what the app counts', async (context) => {
+    const path = await moduleFile('quota-policies.ts', typescriptModule, context)
     const { quota, flags } = await appOn(path)
     const alice = { user: 'alice', plan: 'standard', org: 'acme' }
     await spend(quota, alice, 900, 100)
@@ -63,8 +66,8 @@ describe('--config takes a JS/TS module that exports the policies', { timeout: 6
     expect(checked.stdout).toMatch(/user-daily\s+user\s+premium: 50,000, standard: 10,000/)
   })
 
-  it('an .mjs module whose default export is the createTokenQuota options', async () => {
-    const path = await moduleFile('quota.mjs', optionsModule)
+  it('an .mjs module whose default export is the createTokenQuota options', async (context) => {
+    const path = await moduleFile('quota.mjs', optionsModule, context)
     const { quota, flags } = await appOn(path)
     await spend(quota, { user: 'bob' }, 300, 100)
     const status = await tokenquota(['status', '--user', 'bob', '--json', ...flags])
@@ -72,8 +75,8 @@ describe('--config takes a JS/TS module that exports the policies', { timeout: 6
     expect(JSON.parse(status.stdout)).toMatchObject([{ policy: 'user-hourly', used: 400, allowed: 5000 }])
   })
 
-  it('a module that opens a handle at import (as an app module making its client would) does not keep the CLI running', async () => {
-    const path = await moduleFile('app.mjs', `setInterval(() => undefined, 1000)\n${optionsModule}`)
+  it('a module that opens a handle at import (as an app module making its client would) does not keep the CLI running', async (context) => {
+    const path = await moduleFile('app.mjs', `setInterval(() => undefined, 1000)\n${optionsModule}`, context)
     const { quota, flags } = await appOn(path)
     await spend(quota, { user: 'erin' }, 30, 10)
     const status = await tokenquota(['status', '--user', 'erin', '--json', ...flags], {}, undefined, 20_000)
@@ -83,7 +86,7 @@ describe('--config takes a JS/TS module that exports the policies', { timeout: 6
     expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringMatching(/^tokenquota: unknown identifier: user nobody/)])
   })
 
-  it.each([
+  it.for([
     ['exports.mjs', 'export const limit = 5\n', /^tokenquota: invalid config: .*exports\.mjs" as the policies: it exports no policies: export default/],
     ['two.mjs', 'export const a = []\nexport const b = []\n', /it exports several policy sets \(a, b\): export the app's as default or as policies\n$/],
     [
@@ -99,21 +102,23 @@ describe('--config takes a JS/TS module that exports the policies', { timeout: 6
       /^tokenquota: invalid config: policy "user-daily".*allow/,
     ],
     ['missing.ts', undefined, /^tokenquota: invalid config: .*missing\.ts" as the policies: no such file\n$/],
-  ])('%s: exits 2 with one line saying why', async (name, text, stderr) => {
-    const folder = await temporaryFolder('tokenquota-cli-module-')
+  ] as const)('%s: exits 2 with one line saying why', async ([name, text, stderr], context) => {
+    const folder = await temporaryFolder('tokenquota-cli-module-', context)
     if (text !== undefined) await writeFile(join(folder, name), text)
-    for (const args of [
-      ['check', join(folder, name)],
-      ['status', '--user', 'alice', '--config', join(folder, name), '--redis-url', redis.server.url],
-    ]) {
-      const outcome = await tokenquota(args)
+    const outcomes = await Promise.all(
+      [
+        ['check', join(folder, name)],
+        ['status', '--user', 'alice', '--config', join(folder, name), '--redis-url', redis.server.url],
+      ].map((args) => tokenquota(args)),
+    )
+    for (const outcome of outcomes) {
       expect([outcome.code, outcome.stderr.split('\n').length], outcome.stderr).toEqual([2, 2])
       expect(outcome.stderr).toMatch(stderr)
     }
   })
 
-  it('a Node that cannot strip types says so and how to fix it, exit 2', async () => {
-    const path = await moduleFile('quota-policies.ts', typescriptModule)
+  it('a Node that cannot strip types says so and how to fix it, exit 2', async (context) => {
+    const path = await moduleFile('quota-policies.ts', typescriptModule, context)
     const outcome = await tokenquota(['check', path], { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --no-experimental-strip-types` })
     expect(outcome.code).toBe(2)
     expect(outcome.stderr).toMatch(/^tokenquota: cannot load .*quota-policies\.ts: this Node \(v[\d.]+\) does not run TypeScript; use Node 22\.18\+ or 23\.6\+/)

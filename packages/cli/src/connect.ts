@@ -1,4 +1,5 @@
 import type { QuotaStore } from '@tokenquota/core/store'
+import { terminal } from './terminal.js'
 import type { UsageStore } from '@tokenquota/core/reports'
 import { CliError, StoreUnreachableError } from './cli-error.js'
 import { secondsOf } from './numbers.js'
@@ -28,7 +29,7 @@ export interface Connection {
  * `UPSTASH_REDIS_REST_URL` and `UPSTASH_REDIS_REST_TOKEN`. Fails with a `CliError` that names the
  * server without its credentials. Every call to the store waits at most `--timeout` seconds (default 10).
  */
-export async function connect(flags: StoreFlags, env: NodeJS.ProcessEnv = process.env): Promise<Connection> {
+export async function connect(flags: StoreFlags, env: NodeJS.ProcessEnv = terminal().env): Promise<Connection> {
   const timeoutMs = secondsOf(flags.timeout ?? '10', '--timeout')
   const url = flags.redisUrl ?? env.REDIS_URL
   if (url) return connectRedis(url, keysOf(flags), timeoutMs)

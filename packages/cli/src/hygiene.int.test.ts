@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { app as appOn, config, spend, tokenquota, useRedisServer } from './testing/harness.js'
+import { app as appOn, config, spend, tokenquotaInProcess, useRedisServer } from './testing/harness.js'
 
 // What the CLI prints reaches an operator's terminal and logs: no credential in any form, and no
 // control character from the store (identifiers, model names) that a terminal would act on.
@@ -24,15 +24,15 @@ describe('CLI output hygiene', { timeout: 120_000 }, () => {
       'redis://ops:hunter2@[not-a-host/?token=tok-secret',
     ]
     const outcomes = await Promise.all([
-      ...urls.map((url) => tokenquota(['status', '--user', 'alice', '--plan', 'premium', '--config', config, '--redis-url', url])),
-      tokenquota(['status', '--user', 'alice', '--plan', 'premium', '--config', config], { REDIS_URL: urls[2]! }),
+      ...urls.map((url) => tokenquotaInProcess(['status', '--user', 'alice', '--plan', 'premium', '--config', config, '--redis-url', url])),
+      tokenquotaInProcess(['status', '--user', 'alice', '--plan', 'premium', '--config', config], { REDIS_URL: urls[2]! }),
     ])
     // The servers refuse (exit 1); the http:// URL and the one that does not parse are bad input (exit 2).
     expect(outcomes.map((outcome) => outcome.code)).toEqual([1, 1, 1, 2, 2, 1])
     for (const outcome of outcomes) expectNoSecret(outcome.stderr)
-    const query = await tokenquota(['status', '--user', 'alice', '--config', config, '--redis-url', urls[1]!])
+    const query = await tokenquotaInProcess(['status', '--user', 'alice', '--config', config, '--redis-url', urls[1]!])
     expect(query.stderr).toMatch(/^tokenquota: cannot connect to Redis at redis:\/\/127\.0\.0\.1:1\/0\?db=0&Password=\*\*\*&token=\*\*\*: /)
-    const upstash = await tokenquota(['status', '--user', 'alice', '--config', config], {
+    const upstash = await tokenquotaInProcess(['status', '--user', 'alice', '--config', config], {
       UPSTASH_REDIS_REST_URL: 'http://127.0.0.1:1/?token=tok-secret',
       UPSTASH_REDIS_REST_TOKEN: 's3cr3t',
     })
@@ -45,7 +45,7 @@ describe('CLI output hygiene', { timeout: 120_000 }, () => {
     await spend(quota, { user: 'alice', plan: 'premium', project: 'production' }, 100, 50)
     await tracking.flush()
     const withPassword = flags.map((flag) => (flag === redis.server.url ? `${redis.server.url}/?password=hunter2` : flag))
-    const watched = await tokenquota(['watch', '--count', '1', ...withPassword])
+    const watched = await tokenquotaInProcess(['watch', '--count', '1', ...withPassword])
     expect(watched.code, watched.stderr).toBe(0)
     expect(watched.stdout).toContain('?password=***')
     expectNoSecret(watched.stdout + watched.stderr)
@@ -59,14 +59,15 @@ describe('CLI output hygiene', { timeout: 120_000 }, () => {
     await tracking.flush()
 
     const outcomes = {
-      status: await tokenquota(['status', '--user', mallory, '--plan', 'premium', ...flags]),
-      watch: await tokenquota(['watch', '--count', '1', ...flags]),
-      users: await tokenquota(['report', '--by', 'user', ...store]),
-      models: await tokenquota(['report', '--by', 'model', ...store]),
-      reset: await tokenquota(['reset', '--user', mallory, '--plan', 'premium', '--policy', 'user-daily', ...flags]),
-      unknown: await tokenquota(['status', '--user', `\u001b[2J${mallory}x`, '--plan', 'premium', ...flags]),
-      badPlan: await tokenquota(['status', '--user', 'alice', '--plan', 'gold\u001b[31m', ...flags]),
+      status: await tokenquotaInProcess(['status', '--user', mallory, '--plan', 'premium', ...flags]),
+      watch: await tokenquotaInProcess(['watch', '--count', '1', ...flags]),
+      users: await tokenquotaInProcess(['report', '--by', 'user', ...store]),
+      models: await tokenquotaInProcess(['report', '--by', 'model', ...store]),
+      reset: await tokenquotaInProcess(['reset', '--user', mallory, '--plan', 'premium', '--policy', 'user-daily', ...flags]),
+      unknown: await tokenquotaInProcess(['status', '--user', `\u001b[2J${mallory}x`, '--plan', 'premium', ...flags]),
+      badPlan: await tokenquotaInProcess(['status', '--user', 'alice', '--plan', 'gold\u001b[31m', ...flags]),
     }
+    for (const name of ['status', 'watch', 'users', 'models', 'reset'] as const) expect(outcomes[name].code, `${name}: ${outcomes[name].stderr}`).toBe(0)
     for (const [name, outcome] of Object.entries(outcomes)) {
       expect(outcome.stdout + outcome.stderr, name).not.toMatch(controls)
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { TokenQuota } from '@tokenquota/core'
-import { app as appOn, spend, tokenquota, useRedisServer } from './testing/harness.js'
+import { app as appOn, spend, tokenquotaInProcess, useRedisServer } from './testing/harness.js'
 
 // An operator who re-runs a command after a timeout (did it land?) names it with
 // --idempotency-key: the same key applies the change once.
@@ -18,7 +18,7 @@ describe('--idempotency-key on grant, set, clear and reset', { timeout: 60_000 }
   it('the same grant run twice with the same key raises the limit once; another key raises it again', async () => {
     const { quota, flags } = await appOn(redis.client, redis.server.url)
     const policyAllowed = (await row(quota, 'user-daily')).allowed
-    const grant = (key: string) => tokenquota(['grant', ...caller, '--policy', 'user-daily', '--add', '5000', '--idempotency-key', key, ...flags])
+    const grant = (key: string) => tokenquotaInProcess(['grant', ...caller, '--policy', 'user-daily', '--add', '5000', '--idempotency-key', key, ...flags])
 
     const [first, again] = [await grant('ticket-42'), await grant('ticket-42')]
     for (const run of [first, again]) expect(run).toMatchObject({ code: 0, stderr: '' })
@@ -33,7 +33,7 @@ describe('--idempotency-key on grant, set, clear and reset', { timeout: 60_000 }
   it('set and clear re-run with their keys change nothing more', async () => {
     const { quota, flags } = await appOn(redis.client, redis.server.url)
     const policyAllowed = (await row(quota, 'user-daily')).allowed
-    const run = (...args: string[]) => tokenquota([...args, ...caller, '--policy', 'user-daily', ...flags])
+    const run = (...args: string[]) => tokenquotaInProcess([...args, ...caller, '--policy', 'user-daily', ...flags])
     expect((await run('set', '--allow', '70000', '--idempotency-key', 'set-1')).code).toBe(0)
     expect((await run('clear', '--idempotency-key', 'clear-1')).code).toBe(0)
     // The set, replayed after the clear, is not applied again.
@@ -46,7 +46,7 @@ describe('--idempotency-key on grant, set, clear and reset', { timeout: 60_000 }
 
   it('a reset over several counters uses one key per counter: each is reset once, and a re-run resets none again', async () => {
     const { quota, flags } = await appOn(redis.client, redis.server.url)
-    const reset = () => tokenquota(['reset', ...caller, '--yes', '--idempotency-key', 'reset-1', ...flags])
+    const reset = () => tokenquotaInProcess(['reset', ...caller, '--yes', '--idempotency-key', 'reset-1', ...flags])
     await spend(quota, alice, 3000, 1000)
     expect((await reset()).code).toBe(0)
     expect(await row(quota, 'user-daily')).toMatchObject({ used: 0 })
@@ -62,7 +62,7 @@ describe('--idempotency-key on grant, set, clear and reset', { timeout: 60_000 }
 
   it('a key reused for a different change exits 2 with one line and changes nothing (grant, set, clear, reset)', async () => {
     const { quota, flags } = await appOn(redis.client, redis.server.url)
-    const run = (...args: string[]) => tokenquota([...args, ...caller, '--policy', 'user-daily', ...flags])
+    const run = (...args: string[]) => tokenquotaInProcess([...args, ...caller, '--policy', 'user-daily', ...flags])
     expect((await run('grant', '--add', '1000', '--idempotency-key', 'k1')).code).toBe(0)
     const before = await row(quota, 'user-daily')
     for (const args of [['grant', '--add', '7'], ['set', '--allow', '5'], ['clear'], ['reset', '--yes']]) {
@@ -80,7 +80,7 @@ describe('--idempotency-key on grant, set, clear and reset', { timeout: 60_000 }
   it('an empty key exits 2 and changes nothing', async () => {
     const { quota, flags } = await appOn(redis.client, redis.server.url)
     const before = await row(quota, 'user-daily')
-    const run = await tokenquota(['grant', ...caller, '--policy', 'user-daily', '--add', '5000', '--idempotency-key', ' ', ...flags])
+    const run = await tokenquotaInProcess(['grant', ...caller, '--policy', 'user-daily', '--add', '5000', '--idempotency-key', ' ', ...flags])
     expect(run).toMatchObject({ code: 2, stderr: 'tokenquota: --idempotency-key: expected a non-empty key\n' })
     expect(await row(quota, 'user-daily')).toEqual(before)
   })

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs'
+import { terminal } from './terminal.js'
 import { createTokenQuota, type TokenQuota } from '@tokenquota/core'
 import type { QuotaStore } from '@tokenquota/core/store'
 import { loadQuotaConfig, type QuotaAlert } from '@tokenquota/core/config'
@@ -7,7 +8,7 @@ import { type AppPolicies, isModule, loadConfigModule } from './config-module.js
 import { type ShardFlags, shardKeyOf } from './shard.js'
 
 /** The config file: `--config`, else `TOKENQUOTA_CONFIG`, else `./token_limits.yaml` if there is one. */
-export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = terminal().env): string {
   const path = flag ?? env.TOKENQUOTA_CONFIG ?? (existsSync('token_limits.yaml') ? 'token_limits.yaml' : undefined)
   if (!path)
     throw new CliError('no policies: pass --config token_limits.yaml (the file your app loads, or a module exporting its policies), or set TOKENQUOTA_CONFIG')

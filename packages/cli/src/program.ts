@@ -11,23 +11,32 @@ import { withCaller, withIdempotencyKey, withOverride, withPolicies } from './fl
 import { printable } from './printable.js'
 import { scrub } from './secrets.js'
 import { strictUsage } from './usage.js'
+import { terminal } from './terminal.js'
 
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
 
-/** Prints what failed as one line on stderr and sets the exit code. */
-function fail(error: unknown, afterword = ''): void {
-  const { message, exitCode } = failureOf(error)
-  process.stderr.write(`tokenquota: ${printable(scrub(message + afterword))}\n`)
-  process.exitCode = exitCode
+/** What a command threw, with what to add to its message. */
+class Failure {
+  constructor(
+    readonly error: unknown,
+    readonly afterword: string,
+  ) {}
 }
 
-/** Runs a command's action; a failure prints one line to stderr and sets the exit code. */
+/** Prints what failed as one line on stderr; returns the exit code. */
+function fail(error: unknown, afterword = ''): number {
+  const { message, exitCode } = failureOf(error)
+  terminal().err(`tokenquota: ${printable(scrub(message + afterword))}\n`)
+  return exitCode
+}
+
+/** Runs a command's action; a failure reaches `run` with the words `afterword` adds to its line. */
 function run<Args extends unknown[]>(action: (...args: Args) => Promise<void>, afterword?: (error: unknown) => string): (...args: Args) => Promise<void> {
   return async (...args) => {
     try {
       await action(...args)
     } catch (error) {
-      fail(error, afterword?.(error))
+      throw new Failure(error, afterword?.(error) ?? '')
     }
   }
 }
@@ -47,6 +56,12 @@ function runWrite<Flags extends { readonly idempotencyKey?: string }>(action: (f
 /** The `tokenquota` command line. */
 export function program(): Command {
   const cli = new Command('tokenquota').description('Per-user LLM token quotas, from a terminal next to production.')
+  cli.configureOutput({
+    writeOut: (text) => terminal().out(text),
+    writeErr: (text) => terminal().err(text),
+    getOutHelpWidth: () => terminal().columns ?? 80,
+    getErrHelpWidth: () => terminal().columns ?? 80,
+  })
   cli.version(version, '-v, --version', 'print the version')
   cli.addHelpText(
     'after',
@@ -100,13 +115,19 @@ export function program(): Command {
   return cli
 }
 
-/** Runs `tokenquota` on `argv`: a usage error is one line and exit code 2, `--help` and `--version` exit 0. */
-export async function main(argv: readonly string[]): Promise<void> {
+/**
+ * Runs `tokenquota` on `argv` (`[node, script, ...args]`) and returns its exit code: 0 done, 1 the
+ * store did not answer, 2 a usage error or bad input (one line on stderr); `--help` and `--version` 0.
+ * Exits nothing: on another terminal (`withTerminal`), several runs share a process.
+ */
+export async function runCli(argv: readonly string[]): Promise<number> {
   try {
     await program().parseAsync(argv)
+    return 0
   } catch (error) {
+    if (error instanceof Failure) return fail(error.error, error.afterword)
     if (!(error instanceof CommanderError)) return fail(error)
     // Help asked for exits 0; help printed because no command was named is a usage error.
-    process.exitCode = error.code === 'commander.help' ? 2 : error.exitCode
+    return error.code === 'commander.help' ? 2 : error.exitCode
   }
 }

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { createTokenQuota, priceTable } from '@tokenquota/core'
 import { RedisStore, RedisUsageStore } from '@tokenquota/core/redis'
 import { trackUsage } from '@tokenquota/core/reports'
-import { app, spend, tokenquota, useRedisServer } from './testing/harness.js'
+import { app, spend, tokenquotaInProcess, useRedisServer } from './testing/harness.js'
 
 const redis = useRedisServer()
 
@@ -12,7 +12,7 @@ describe('tokenquota report speaks of dollars only where calls were priced', { t
     await spend(quota, { user: 'alice', plan: 'premium', project: 'production' }, 3000, 1000, 'gpt-4o')
     await tracking.flush()
     for (const by of ['user', 'model']) {
-      const run = await tokenquota(['report', '--by', by, ...store])
+      const run = await tokenquotaInProcess(['report', '--by', by, ...store])
       expect(run.code, run.stderr).toBe(0)
       expect(run.stdout).toMatch(/tokens 4,000 in 1 /)
       expect(run.stdout).not.toMatch(/\$|priced|COST/)
@@ -30,7 +30,7 @@ describe('tokenquota report speaks of dollars only where calls were priced', { t
     const tracking = trackUsage(quota, { store: new RedisUsageStore({ client: redis.client, prefix }) })
     await spend(quota, { user: 'alice' }, 1000, 200, 'gpt-4o') // $0.0025 + $0.002
     await tracking.flush()
-    const run = await tokenquota(['report', '--by', 'user', '--redis-url', redis.server.url, '--prefix', prefix])
+    const run = await tokenquotaInProcess(['report', '--by', 'user', '--redis-url', redis.server.url, '--prefix', prefix])
     expect(run.code, run.stderr).toBe(0)
     expect(run.stdout).toContain('$0.0045 priced')
     expect(run.stdout).toMatch(/USER\s+TOKENS\s+SHARE\s+COST/)

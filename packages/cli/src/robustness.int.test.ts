@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createTokenQuota } from '@tokenquota/core'
 import { RedisStore } from '@tokenquota/core/redis'
 import { connectFailFast, type RedisServer, startRedisServer } from '@tokenquota/test-support/redis'
-import { app as appOn, spend, tokenquota } from './testing/harness.js'
+import { app as appOn, config, spend, tokenquotaInProcess } from './testing/harness.js'
 
 // A hostile trial: a store that stops answering, numbers in odd spellings, identifiers kilobytes long.
 
@@ -18,7 +18,6 @@ beforeAll(async () => {
   client = await connectFailFast(server.url)
 })
 afterEach(async () => {
-  // Under a pause of all clients, CLIENT UNPAUSE itself waits for the pause's end (Redis 7.0).
   const unpauser = new Redis(server.url)
   await unpauser.call('client', 'unpause')
   unpauser.disconnect()
@@ -31,33 +30,50 @@ afterAll(async () => {
 const alice = { user: 'alice', plan: 'premium', project: 'production' }
 const caller = ['--user', 'alice', '--plan', 'premium', '--project', 'production']
 
-async function pause(mode: 'all' | 'write', ms: number): Promise<void> {
-  const pauser = new Redis(server.url)
+async function pause(url: string, mode: 'all' | 'write', ms: number): Promise<void> {
+  const pauser = new Redis(url)
   await pauser.call('client', 'pause', String(ms), mode)
   pauser.disconnect()
 }
 
 describe('a store that does not answer', { timeout: 60_000 }, () => {
   it('status against a paused Redis gives up after --timeout: exit 1, one line on stderr', async () => {
-    const { flags } = await appOn(client, server.url)
-    await pause('all', 6000)
-    const started = performance.now()
-    const run = await tokenquota(['status', ...caller, '--timeout', '0.5', ...flags])
-    expect(performance.now() - started).toBeLessThan(5000) // before the pause ends
-    expect(run.code).toBe(1)
-    expect(run.stderr).toMatch(/^tokenquota: [^\n]*did not answer within 0\.5 s[^\n]*\n$/)
+    // A server of its own, killed after: a pause of all clients holds even CLIENT UNPAUSE until it ends.
+    const paused = await startRedisServer()
+    try {
+      await pause(paused.url, 'all', 6000)
+      const started = performance.now()
+      const run = await tokenquotaInProcess(['status', ...caller, '--timeout', '0.5', '--config', config, '--redis-url', paused.url])
+      expect(performance.now() - started).toBeLessThan(5000) // before the pause ends
+      expect(run.code).toBe(1)
+      expect(run.stderr).toMatch(/^tokenquota: [^\n]*did not answer within 0\.5 s[^\n]*\n$/)
+    } finally {
+      await paused.kill()
+    }
   })
 
   it('a grant that times out after connecting exits 1 and says it may or may not have been applied, and to re-run with the same key', async () => {
     const { flags } = await appOn(client, server.url)
-    await pause('write', 20_000) // INFO answers, the scripts wait
-    const run = await tokenquota(['grant', ...caller, '--policy', 'user-daily', '--add', '5', '--idempotency-key', 'k-7', '--timeout', '0.5', ...flags])
+    await pause(server.url, 'write', 20_000) // INFO answers, the scripts wait
+    const run = await tokenquotaInProcess([
+      'grant',
+      ...caller,
+      '--policy',
+      'user-daily',
+      '--add',
+      '5',
+      '--idempotency-key',
+      'k-7',
+      '--timeout',
+      '0.5',
+      ...flags,
+    ])
     expect(run.code).toBe(1)
     expect(run.stderr).toMatch(/^tokenquota: [^\n]*may or may not have been applied[^\n]*--idempotency-key k-7[^\n]*\n$/)
   })
 
   it('a refused connection exits 1 too', async () => {
-    const run = await tokenquota(['status', ...caller, '--redis-url', 'redis://127.0.0.1:1'])
+    const run = await tokenquotaInProcess(['status', ...caller, '--redis-url', 'redis://127.0.0.1:1'])
     expect(run.code).toBe(1)
     expect(run.stderr).toMatch(/^tokenquota: cannot connect to Redis at redis:\/\/127\.0\.0\.1:1: [^\n]*\n$/)
   })
@@ -65,7 +81,7 @@ describe('a store that does not answer', { timeout: 60_000 }, () => {
   it('--timeout takes positive seconds', async () => {
     const { flags } = await appOn(client, server.url)
     for (const text of ['0', '-1', '0x10', 'soon']) {
-      expect(await tokenquota(['status', ...caller, '--timeout', text, ...flags])).toMatchObject({
+      expect(await tokenquotaInProcess(['status', ...caller, '--timeout', text, ...flags])).toMatchObject({
         code: 2,
         stderr: `tokenquota: expected --timeout to be a positive number of seconds, got "${text}"\n`,
       })
@@ -82,7 +98,7 @@ describe('numbers are plain decimals', { timeout: 60_000 }, () => {
       ['set', '--allow'],
     ] as const) {
       for (const text of ['0x10', ' 5', '5 ', '1e3', '-5', '+5', '0b1', '5.', '.5', 'Infinity']) {
-        const run = await tokenquota([command, ...caller, '--policy', 'user-daily', flag, text, ...flags])
+        const run = await tokenquotaInProcess([command, ...caller, '--policy', 'user-daily', flag, text, ...flags])
         expect(run, `${command} ${flag} "${text}"`).toMatchObject({
           code: 2,
           stderr: `tokenquota: expected ${flag} to be a non-negative number, got "${text}"\n`,
@@ -94,10 +110,10 @@ describe('numbers are plain decimals', { timeout: 60_000 }, () => {
 
   it('--top, --interval and --count refuse hex and padded spellings too', async () => {
     const { flags, store } = await appOn(client, server.url)
-    expect((await tokenquota(['report', '--top', '0x10', ...store])).code).toBe(2)
-    expect((await tokenquota(['watch', '--top', ' 3', '--count', '1', ...flags])).code).toBe(2)
-    expect((await tokenquota(['watch', '--interval', '0x10', '--count', '1', ...flags])).code).toBe(2)
-    expect((await tokenquota(['watch', '--count', '0x1', ...flags])).code).toBe(2)
+    expect((await tokenquotaInProcess(['report', '--top', '0x10', ...store])).code).toBe(2)
+    expect((await tokenquotaInProcess(['watch', '--top', ' 3', '--count', '1', ...flags])).code).toBe(2)
+    expect((await tokenquotaInProcess(['watch', '--interval', '0x10', '--count', '1', ...flags])).code).toBe(2)
+    expect((await tokenquotaInProcess(['watch', '--count', '0x1', ...flags])).code).toBe(2)
   })
 
   it('a grant of a tenth of a cent on a dollar policy shows the change', async () => {
@@ -107,7 +123,7 @@ describe('numbers are plain decimals', { timeout: 60_000 }, () => {
     const file = join(dir, 'policies.json')
     await writeFile(file, JSON.stringify({ policies }))
     const quota = createTokenQuota({ policies: [...policies], store: new RedisStore({ client, prefix }) })
-    const run = await tokenquota([
+    const run = await tokenquotaInProcess([
       'grant',
       '--user',
       'dana',
@@ -135,12 +151,12 @@ describe('long identifiers', { timeout: 60_000 }, () => {
     const long = 'e'.repeat(3000)
     await spend(quota, { ...alice, user: long }, 100, 50)
     await tracking.flush()
-    for (const run of [await tokenquota(['report', '--since', '1d', ...store]), await tokenquota(['watch', '--count', '1', ...flags])]) {
+    for (const run of [await tokenquotaInProcess(['report', '--since', '1d', ...store]), await tokenquotaInProcess(['watch', '--count', '1', ...flags])]) {
       expect(run.code, run.stderr).toBe(0)
       for (const line of run.stdout.split('\n')) expect(line.length).toBeLessThan(200)
       expect(run.stdout).toContain(`${'e'.repeat(39)}…`)
     }
-    const json = await tokenquota(['report', '--since', '1d', '--json', ...store])
+    const json = await tokenquotaInProcess(['report', '--since', '1d', '--json', ...store])
     expect(JSON.parse(json.stdout).consumers[0].name).toBe(long)
   })
 })

@@ -7,7 +7,7 @@ import { createTokenQuota, type PolicyInspection, type TokenQuota } from '@token
 import { loadQuotaConfig } from '@tokenquota/core/config'
 import { RedisStore } from '@tokenquota/core/redis'
 import { connectFailFast, type RedisServer, startRedisServer } from '@tokenquota/test-support/redis'
-import { app as appOn, spend, spendMany, tokenquota } from './testing/harness.js'
+import { app as appOn, spend, spendMany, tokenquotaInProcess } from './testing/harness.js'
 
 // An operator's command touches only what it names: a per-user command never changes a counter
 // other callers share, and without --policy it acts only where that is unambiguous.
@@ -53,14 +53,14 @@ describe('per-user CLI commands touch only the user’s own counters', { timeout
     await spend(quota, alice, 3000, 1000)
     const before = await counters(quota, alice)
 
-    const asked = await tokenquota(['reset', '--user', 'alice', '--plan', 'premium', '--project', 'production', ...flags])
+    const asked = await tokenquotaInProcess(['reset', '--user', 'alice', '--plan', 'premium', '--project', 'production', ...flags])
     expect(asked.code).toBe(2)
     expect(asked.stderr).toBe(
       'tokenquota: reset would change 2 counters of user alice: user-daily (4,000 tokens used), user-requests-per-minute (1 requests used); pass --yes to reset them all, or --policy to pick one\n',
     )
     expect(await counters(quota, alice)).toEqual(before)
 
-    const done = await tokenquota(['reset', '--user', 'alice', '--plan', 'premium', '--project', 'production', '--yes', ...flags])
+    const done = await tokenquotaInProcess(['reset', '--user', 'alice', '--plan', 'premium', '--project', 'production', '--yes', ...flags])
     expect(done.code, done.stderr).toBe(0)
     const after = await counters(quota, alice)
     expect(after).toMatchObject({ 'user-daily': '0/50000', 'user-requests-per-minute': '0/100' })
@@ -74,19 +74,19 @@ describe('per-user CLI commands touch only the user’s own counters', { timeout
   it('reset --policy naming a shared counter with a user is refused; named alone it resets that one counter', async () => {
     const { quota, flags } = await appOn(client, server.url)
     await spend(quota, bob, 3000, 1000)
-    const shared = await tokenquota(['reset', '--user', 'alice', '--plan', 'premium', '--policy', 'organization-daily', ...flags])
+    const shared = await tokenquotaInProcess(['reset', '--user', 'alice', '--plan', 'premium', '--policy', 'organization-daily', ...flags])
     expect([shared.code, shared.stderr]).toEqual([
       2,
       'tokenquota: organization-daily counts everyone together, not user alice alone: to change it, name the policy without a caller (--policy organization-daily)\n',
     ])
-    const project = await tokenquota(['reset', '--user', 'bob', '--plan', 'premium', '--project', 'production', '--policy', 'project-daily', ...flags])
+    const project = await tokenquotaInProcess(['reset', '--user', 'bob', '--plan', 'premium', '--project', 'production', '--policy', 'project-daily', ...flags])
     expect([project.code, project.stderr]).toEqual([
       2,
       'tokenquota: project-daily counts project production, not user bob alone: to change it, name that caller alone (--project production)\n',
     ])
     expect((await counters(quota, bob))['organization-daily']).toBe('4000/500000')
 
-    const whole = await tokenquota(['reset', '--policy', 'organization-daily', ...flags])
+    const whole = await tokenquotaInProcess(['reset', '--policy', 'organization-daily', ...flags])
     expect([whole.code, whole.stdout], whole.stderr).toEqual([0, 'reset organization-daily (shared): 4,000 used → 0\n'])
     expect(await counters(quota, bob)).toMatchObject({ 'organization-daily': '0/500000', 'user-daily': '4000/50000', 'project-daily': '4000/200000' })
   })
@@ -95,7 +95,7 @@ describe('per-user CLI commands touch only the user’s own counters', { timeout
     const { quota, flags } = await appOn(client, server.url)
     await spend(quota, alice, 100, 50)
     const before = await counters(quota, alice)
-    const refused = await tokenquota(['grant', '--user', 'alice', '--plan', 'premium', '--add', '50000', ...flags])
+    const refused = await tokenquotaInProcess(['grant', '--user', 'alice', '--plan', 'premium', '--add', '50000', ...flags])
     expect([refused.code, refused.stderr]).toEqual([
       2,
       'tokenquota: --add 50000 is ambiguous for user alice: it counts user-daily (tokens), user-requests-per-minute (requests); pass --policy\n',
@@ -105,7 +105,7 @@ describe('per-user CLI commands touch only the user’s own counters', { timeout
       ['set', '--allow', '9000'],
       ['clear', '--yes'],
     ]) {
-      const outcome = await tokenquota([...command, '--user', 'alice', '--plan', 'premium', ...flags])
+      const outcome = await tokenquotaInProcess([...command, '--user', 'alice', '--plan', 'premium', ...flags])
       expect(outcome.code, command.join(' ')).toBe(2)
     }
     expect((await quota.admin.inspect(alice)).flatMap((row) => row.overrides)).toEqual([])
@@ -115,12 +115,12 @@ describe('per-user CLI commands touch only the user’s own counters', { timeout
     const { quota, store } = await appOn(client, server.url)
     const path = join(folder, 'dollars.yaml')
     await writeFile(path, 'users:\n  tier_premium:\n    daily_limit: 50000\n    daily_budget_usd: 5\n')
-    const refused = await tokenquota(['grant', '--user', 'alice', '--plan', 'premium', '--add', '50000', '--config', path, ...store])
+    const refused = await tokenquotaInProcess(['grant', '--user', 'alice', '--plan', 'premium', '--add', '50000', '--config', path, ...store])
     expect([refused.code, refused.stderr]).toEqual([
       2,
       'tokenquota: --add 50000 is ambiguous for user alice: it counts user-daily (tokens), user-daily-usd (usd); pass --policy\n',
     ])
-    const dollars = await tokenquota([
+    const dollars = await tokenquotaInProcess([
       'grant',
       '--user',
       'alice',
@@ -145,7 +145,7 @@ describe('per-user CLI commands touch only the user’s own counters', { timeout
     const { store } = await appOn(client, server.url)
     const config = await oneUserPolicy()
     const flags = ['--config', config, ...store]
-    const granted = await tokenquota(['grant', '--user', 'alice', '--plan', 'premium', '--project', 'production', '--add', '5000', ...flags])
+    const granted = await tokenquotaInProcess(['grant', '--user', 'alice', '--plan', 'premium', '--project', 'production', '--add', '5000', ...flags])
     expect([granted.code, granted.stdout], granted.stderr).toEqual([
       0,
       'granted +5000 on user-daily for user alice, project production, plan premium; allowed now 55,000 tokens, 55,000 available\n',
@@ -160,17 +160,17 @@ describe('per-user CLI commands touch only the user’s own counters', { timeout
     const { quota, flags } = await appOn(client, server.url)
     await quota.admin.grant({ policy: 'user-daily', context: alice, add: 10 })
     await quota.admin.grant({ policy: 'user-requests-per-minute', context: alice, add: 10 })
-    const asked = await tokenquota(['clear', '--user', 'alice', '--plan', 'premium', ...flags])
+    const asked = await tokenquotaInProcess(['clear', '--user', 'alice', '--plan', 'premium', ...flags])
     expect([asked.code, asked.stderr]).toEqual([
       2,
       'tokenquota: clear would change 2 counters of user alice: user-daily, user-requests-per-minute; pass --yes to clear them all, or --policy to pick one\n',
     ])
     expect((await quota.admin.inspect(alice)).flatMap((row) => row.overrides)).toHaveLength(2)
-    const cleared = await tokenquota(['clear', '--user', 'alice', '--plan', 'premium', '--yes', ...flags])
+    const cleared = await tokenquotaInProcess(['clear', '--user', 'alice', '--plan', 'premium', '--yes', ...flags])
     expect(cleared.code, cleared.stderr).toBe(0)
     expect((await quota.admin.inspect(alice)).flatMap((row) => row.overrides)).toEqual([])
 
-    const shared = await tokenquota(['grant', '--user', 'alice', '--plan', 'premium', '--policy', 'organization-daily', '--add', '5', ...flags])
+    const shared = await tokenquotaInProcess(['grant', '--user', 'alice', '--plan', 'premium', '--policy', 'organization-daily', '--add', '5', ...flags])
     expect(shared.code).toBe(2)
     expect((await quota.admin.inspect(alice)).flatMap((row) => row.overrides)).toEqual([])
   })

@@ -1,17 +1,28 @@
+import { type Terminal, terminal } from './terminal.js'
+
 /** Query parameters that carry a credential (`?password=`, `?token=`, `?auth=`, `?api_key=` …). */
 const secretParameter = /pass|pwd|token|secret|auth|key|credential|signature/i
 
-const known = new Set<string>()
+// Per terminal, so runs that share a process (the CLI's tests run it in-process) remember their own only.
+const remembered = new WeakMap<Terminal, Set<string>>()
+
+/** The credentials the running command was given. */
+function known(): Set<string> {
+  const current = terminal()
+  const secrets = remembered.get(current) ?? new Set<string>()
+  remembered.set(current, secrets)
+  return secrets
+}
 
 /** Remembers a credential the CLI was given, so `scrub` removes it from anything printed. */
 export function rememberSecret(value: string | undefined): void {
-  if (value && value.length >= 3) known.add(value)
+  if (value && value.length >= 3) known().add(value)
 }
 
 /** The text with every remembered credential (and its URL-encoded form) replaced by `***`. */
 export function scrub(text: string): string {
   let clean = text
-  for (const secret of known) clean = clean.replaceAll(secret, '***').replaceAll(encodeURIComponent(secret), '***')
+  for (const secret of known()) clean = clean.replaceAll(secret, '***').replaceAll(encodeURIComponent(secret), '***')
   return clean
 }
 

@@ -1,4 +1,5 @@
 import type { PolicyInspection, QuotaContext, TokenQuota } from '@tokenquota/core'
+import { terminal } from './terminal.js'
 import { checkClasses } from './classes.js'
 import { CliError } from './cli-error.js'
 import { connect, type Connection, type StoreFlags } from './connect.js'
@@ -34,5 +35,5 @@ export async function inspectCaller(quota: TokenQuota, context: QuotaContext): P
 /** Prints JSON for scripts; the control characters `JSON.stringify` leaves raw (DEL, C1, U+2028/9) are escaped too. */
 export function printJson(value: unknown): void {
   const text = JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u2028\u2029]/gu, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)
-  process.stdout.write(`${text}\n`)
+  terminal().out(`${text}\n`)
 }

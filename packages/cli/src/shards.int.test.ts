@@ -6,7 +6,7 @@ import { loadQuotaConfig } from '@tokenquota/core/config'
 import { RedisStore, RedisUsageStore } from '@tokenquota/core/redis'
 import { trackUsage } from '@tokenquota/core/reports'
 import { temporaryFolder } from '@tokenquota/test-support'
-import { config, spend, tokenquota, useRedisServer } from './testing/harness.js'
+import { config, spend, tokenquotaInProcess, useRedisServer } from './testing/harness.js'
 
 const redis = useRedisServer()
 
@@ -47,13 +47,13 @@ describe('an app that shards its keys (hashTag + shardKey)', { timeout: 60_000 }
     await spend(quota, { ...alice, user: 'bob', org: 'globex' }, 50, 50)
     expect(await redis.client.keys(`${prefix}:{acme}:c:user-daily*`)).toHaveLength(1) // written by the engine in acme's slot
 
-    const byFlag = await tokenquota(['status', '--user', 'alice', '--plan', 'premium', '--shard', 'acme', '--json', ...flags])
+    const byFlag = await tokenquotaInProcess(['status', '--user', 'alice', '--plan', 'premium', '--shard', 'acme', '--json', ...flags])
     expect(byFlag.code, byFlag.stderr).toBe(0)
     const rows = JSON.parse(byFlag.stdout) as PolicyInspection[]
     expect([used(rows, 'user-daily'), used(rows, 'organization-daily')]).toEqual([1000, 1000]) // not globex's 100
 
     const module = await moduleWithShardKey()
-    const byModule = await tokenquota(['status', '--user', 'alice', '--plan', 'premium', '--org', 'acme', '--json', '--config', module, ...store])
+    const byModule = await tokenquotaInProcess(['status', '--user', 'alice', '--plan', 'premium', '--org', 'acme', '--json', '--config', module, ...store])
     expect(byModule.code, byModule.stderr).toBe(0)
     expect(used(JSON.parse(byModule.stdout) as PolicyInspection[], 'user-daily')).toBe(1000)
   })
@@ -64,11 +64,24 @@ describe('an app that shards its keys (hashTag + shardKey)', { timeout: 60_000 }
     await spend(quota, { ...alice, org: 'globex' }, 50, 50) // another alice, in another shard
     const acme = [...flags, '--shard', 'acme']
 
-    const granted = await tokenquota(['grant', '--user', 'alice', '--plan', 'premium', '--policy', 'user-daily', '--add', '500', '--until', '1d', ...acme])
+    const granted = await tokenquotaInProcess([
+      'grant',
+      '--user',
+      'alice',
+      '--plan',
+      'premium',
+      '--policy',
+      'user-daily',
+      '--add',
+      '500',
+      '--until',
+      '1d',
+      ...acme,
+    ])
     expect(granted.code, granted.stderr).toBe(0)
-    const reset = await tokenquota(['reset', '--user', 'alice', '--plan', 'premium', '--policy', 'user-daily', ...acme])
+    const reset = await tokenquotaInProcess(['reset', '--user', 'alice', '--plan', 'premium', '--policy', 'user-daily', ...acme])
     expect([reset.code, reset.stdout], reset.stderr).toEqual([0, 'reset user-daily for user alice, plan premium: 1,000 used → 0\n'])
-    const set = await tokenquota(['set', '--policy', 'user-daily', '--class', 'standard', '--allow', '20000', '--until', '1d', ...acme])
+    const set = await tokenquotaInProcess(['set', '--policy', 'user-daily', '--class', 'standard', '--allow', '20000', '--until', '1d', ...acme])
     expect(set.code, set.stderr).toBe(0)
 
     const inAcme = await quota.admin.inspect(alice)
@@ -79,7 +92,7 @@ describe('an app that shards its keys (hashTag + shardKey)', { timeout: 60_000 }
     expect((await quota.admin.inspect({ ...standard, org: 'acme' })).find((row) => row.policy === 'user-daily')?.allowed).toBe(20_000)
     expect((await quota.admin.inspect({ ...standard, org: 'globex' })).find((row) => row.policy === 'user-daily')?.allowed).toBe(10_000)
 
-    const cleared = await tokenquota(['clear', '--policy', 'user-daily', '--class', 'standard', ...acme])
+    const cleared = await tokenquotaInProcess(['clear', '--policy', 'user-daily', '--class', 'standard', ...acme])
     expect(cleared.code, cleared.stderr).toBe(0)
     expect((await quota.admin.inspect({ ...standard, org: 'acme' })).find((row) => row.policy === 'user-daily')?.allowed).toBe(10_000)
   })
@@ -92,19 +105,19 @@ describe('an app that shards its keys (hashTag + shardKey)', { timeout: 60_000 }
       ['grant', '--user', 'alice', '--plan', 'premium', '--policy', 'user-daily', '--add', '5'],
       ['set', '--policy', 'user-daily', '--class', 'standard', '--allow', '5'],
     ]) {
-      const outcome = await tokenquota([...args, ...flags])
+      const outcome = await tokenquotaInProcess([...args, ...flags])
       expect([outcome.code, outcome.stderr]).toEqual([
         2,
         expect.stringMatching(/^tokenquota: the app's keys are hash-tagged \(--hash-tag\): name the shard of .* with --shard <value>, .*\n$/),
       ])
     }
     const module = await moduleWithShardKey()
-    const noOrg = await tokenquota(['status', '--user', 'alice', '--plan', 'premium', '--config', module, ...store])
+    const noOrg = await tokenquotaInProcess(['status', '--user', 'alice', '--plan', 'premium', '--config', module, ...store])
     expect([noOrg.code, noOrg.stderr]).toEqual([
       2,
       "tokenquota: the --config module's shardKey gives no shard for user alice, plan premium: pass the context it reads (e.g. --org), or --shard <value> (--shard '' for callers without one)\n",
     ])
-    const noHashTag = await tokenquota(['status', '--user', 'alice', '--shard', 'acme', '--config', config, '--redis-url', redis.server.url])
+    const noHashTag = await tokenquotaInProcess(['status', '--user', 'alice', '--shard', 'acme', '--config', config, '--redis-url', redis.server.url])
     expect([noHashTag.code, noHashTag.stderr]).toEqual([
       2,
       "tokenquota: --shard names a shard of hash-tagged keys: pass --hash-tag too (the app's store sets hashTag)\n",
@@ -123,7 +136,7 @@ describe('an app that shards its keys (hashTag + shardKey)', { timeout: 60_000 }
     await tracking.flush()
     const path = join(await temporaryFolder('tokenquota-cli-shards-'), 'quota.mjs')
     await writeFile(path, `export const policies = ${JSON.stringify(policies)}\n`)
-    const watched = await tokenquota([
+    const watched = await tokenquotaInProcess([
       'watch',
       '--count',
       '1',
@@ -146,7 +159,7 @@ describe('an app that shards its keys (hashTag + shardKey)', { timeout: 60_000 }
     const { quota, flags } = await shardedApp()
     const { org: _, ...noOrg } = alice
     await spend(quota, noOrg, 80, 20)
-    const outcome = await tokenquota(['status', '--user', 'alice', '--plan', 'premium', '--shard', '', '--json', ...flags])
+    const outcome = await tokenquotaInProcess(['status', '--user', 'alice', '--plan', 'premium', '--shard', '', '--json', ...flags])
     expect(outcome.code, outcome.stderr).toBe(0)
     expect(used(JSON.parse(outcome.stdout) as PolicyInspection[], 'user-daily')).toBe(100)
   })

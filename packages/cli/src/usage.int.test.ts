@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { config, tokenquota } from './testing/harness.js'
+import { config, tokenquotaInProcess } from './testing/harness.js'
 
 const readme = () => readFile(fileURLToPath(new URL('../../../README.md', import.meta.url)), 'utf8')
 const version = async () => (JSON.parse(await readFile(fileURLToPath(new URL('../package.json', import.meta.url)), 'utf8')) as { version: string }).version
@@ -18,25 +18,25 @@ describe.concurrent('usage errors: exit 2, one line and a hint, no help dump', {
     [['grant', '--user', 'alice'], 'tokenquota: grant needs --add <amount> (see tokenquota grant --help)\n'],
     [['status', 'alice'], 'tokenquota: status takes no argument, got alice (see tokenquota status --help)\n'],
   ])('tokenquota %j', async (args, stderr) => {
-    const outcome = await tokenquota(args)
+    const outcome = await tokenquotaInProcess(args)
     expect(outcome).toEqual({ code: 2, stdout: '', stderr })
   })
 
   it('with no command, prints the help on stderr and exits 2', async () => {
-    const outcome = await tokenquota([])
+    const outcome = await tokenquotaInProcess([])
     expect(outcome.code).toBe(2)
     expect(outcome.stderr).toContain('Usage: tokenquota')
   })
 
   it('--version and -v print the package version, --help prints the help; both exit 0', async () => {
-    for (const flag of ['--version', '-v']) expect(await tokenquota([flag])).toEqual({ code: 0, stdout: `${await version()}\n`, stderr: '' })
-    const help = await tokenquota(['--help'])
+    for (const flag of ['--version', '-v']) expect(await tokenquotaInProcess([flag])).toEqual({ code: 0, stdout: `${await version()}\n`, stderr: '' })
+    const help = await tokenquotaInProcess(['--help'])
     expect([help.code, help.stderr]).toEqual([0, ''])
     expect(help.stdout).toContain('Usage: tokenquota')
   })
 
   it('the help and the README state the same exit codes', async () => {
-    const help = (await tokenquota(['--help'])).stdout
+    const help = (await tokenquotaInProcess(['--help'])).stdout
     const line = /^Exit codes: .*$/m.exec(help)?.[0]
     expect(line).toMatch(/0 .*; 1 .*; 2 .*/)
     const flat = (text: string) => text.replace(/\s+/g, ' ')
@@ -58,24 +58,24 @@ const connection = ['--redis-url', 'redis://127.0.0.1:1', '--prefix', 'myapp', '
 
 describe.concurrent('every command takes the same connection and policy flags', { timeout: 60_000 }, () => {
   it.each(commands)('%s takes --redis-url, --prefix, --hash-tag, --timeout and --config, and lists them in its help', async (command, least) => {
-    const outcome = await tokenquota([command, ...least, ...connection])
+    const outcome = await tokenquotaInProcess([command, ...least, ...connection])
     // The flags are taken: the command gets as far as the store, which refuses (exit 1).
     expect([outcome.code, outcome.stderr]).toEqual([
       1,
       expect.stringMatching(/^tokenquota: cannot connect to Redis at redis:\/\/127\.0\.0\.1:1: .*ECONNREFUSED.*\n$/),
     ])
-    const help = (await tokenquota([command, '--help'])).stdout
+    const help = (await tokenquotaInProcess([command, '--help'])).stdout
     for (const flag of ['--redis-url', '--prefix', '--hash-tag', '--timeout', '--config']) expect(help).toContain(flag)
   })
 
   it('report checks the --config it is given: a broken one exits 2 before connecting', async () => {
-    const outcome = await tokenquota(['report', '--config', 'no-such-file.yaml', '--redis-url', 'redis://127.0.0.1:1'])
+    const outcome = await tokenquotaInProcess(['report', '--config', 'no-such-file.yaml', '--redis-url', 'redis://127.0.0.1:1'])
     expect(outcome.code).toBe(2)
     expect(outcome.stderr).toMatch(/^tokenquota: .*no-such-file\.yaml/)
   })
 
   it("the help says check's file is all it reads (no store)", async () => {
-    const help = (await tokenquota(['--help'])).stdout
+    const help = (await tokenquotaInProcess(['--help'])).stdout
     expect(help).toMatch(/check .*no store/s)
   })
 })

@@ -1,4 +1,5 @@
 import { createTokenQuota, type TokenQuota } from '@tokenquota/core'
+import { terminal } from '../terminal.js'
 import { loadPolicies } from '../policies.js'
 import { printJson } from '../session.js'
 import { amount, table } from '../table.js'
@@ -20,15 +21,15 @@ export async function check(path: string, flags: { readonly json?: boolean }): P
     for: selectionOf(policy),
   }))
   if (flags.json) return printJson({ file: path, policies: rows, alerts: config.alerts })
-  process.stdout.write(`${path}: valid, ${rows.length} ${rows.length === 1 ? 'policy' : 'policies'}\n\n`)
-  process.stdout.write(
+  terminal().out(`${path}: valid, ${rows.length} ${rows.length === 1 ? 'policy' : 'policies'}\n\n`)
+  terminal().out(
     `${table(
       ['POLICY', 'IDENTIFIER', 'ALLOW', 'WINDOW', 'MODE', 'UNIT', 'FOR'],
       rows.map((row) => [row.name, row.identifier, row.allow, row.window, row.mode, row.unit, selectionText(row.for)]),
     )}\n`,
   )
   if (config.alerts.length > 0) {
-    process.stdout.write(
+    terminal().out(
       `\nalerts: ${config.alerts.map((alert) => `${alert.threshold * 100}% ${alert.action}${alert.fallback ? ` (fallback ${alert.fallback})` : ''}`).join(', ')}\n`,
     )
   }

@@ -1,4 +1,5 @@
 import { userInfo } from 'node:os'
+import { terminal } from '../terminal.js'
 import { type AdminActor, type AdminResult, type AdminTarget, QuotaInputError, type TokenQuota } from '@tokenquota/core'
 import { CliError } from '../cli-error.js'
 import { describeContext } from '../context.js'
@@ -57,7 +58,7 @@ export async function adminCall(flags: ActorFlags, policy: string, verb: string,
 export function operatorOf(flags: { readonly operator?: string }): string {
   if (flags.operator) return flags.operator
   try {
-    return process.env.USER ?? userInfo().username
+    return terminal().env.USER ?? userInfo().username
   } catch {
     return 'cli'
   }
@@ -82,7 +83,7 @@ async function eachTarget(
       const lead = await adminCall(flags, target.policy, verb, () => write(quota, { ...target, ...actorOf(target) }))
       const now = target.context ? (await quota.admin.inspect(target.context)).find((row) => row.policy === target.policy) : undefined
       const inForce = now ? `; allowed now ${amount(now.allowed, now.unit)} ${now.unit}, ${amount(now.available, now.unit)} available` : ''
-      process.stdout.write(`${lead} ${target.policy} for ${whoOf(target)}${inForce}\n`)
+      terminal().out(`${lead} ${target.policy} for ${whoOf(target)}${inForce}\n`)
     }
   })
 }

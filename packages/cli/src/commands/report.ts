@@ -1,4 +1,5 @@
 import { periodReport, type UsageDimension } from '@tokenquota/core/reports'
+import { terminal } from '../terminal.js'
 import { CliError } from '../cli-error.js'
 import { countOf } from '../numbers.js'
 import { connect, type StoreFlags } from '../connect.js'
@@ -41,7 +42,7 @@ export async function report(flags: ReportFlags): Promise<void> {
         `${(consumer.share * 100).toFixed(1)}%`,
         ...(priced ? [amount(consumer.costUsd, 'usd')] : []),
       ])
-    process.stdout.write(
+    terminal().out(
       [
         `usage ${result.from} → ${result.to} (UTC days), by ${result.by}`,
         `tokens ${amount(totals.tokens, 'tokens')} in ${amount(totals.requests, 'tokens')} calls (${amount(result.tokensPerRequest, 'tokens')} per call), ${totals.refusals} refused${cost}`,

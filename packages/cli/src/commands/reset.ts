@@ -1,4 +1,5 @@
 import { describeContext } from '../context.js'
+import { terminal } from '../terminal.js'
 import { type ScopeFlags, scopedTargets } from '../scope.js'
 import { type SessionFlags, withQuota } from '../session.js'
 import { amount } from '../table.js'
@@ -18,7 +19,7 @@ export async function reset(flags: ResetFlags): Promise<void> {
       const lead = await adminCall(flags, target.policy, 'reset', () => quota.admin.reset({ ...target, ...actorOf(target) }))
       const who = Object.keys(target.context ?? {}).length === 0 ? ' (shared)' : ` for ${describeContext(target.context ?? {})}`
       const what = lead === 'reset' ? `: ${row ? amount(row.used, row.unit) : 0} used → 0` : ''
-      process.stdout.write(`${lead} ${target.policy}${who}${what}\n`)
+      terminal().out(`${lead} ${target.policy}${who}${what}\n`)
     }
   })
 }

@@ -1,4 +1,5 @@
 import type { PolicyInspection } from '@tokenquota/core'
+import { terminal } from '../terminal.js'
 import { type ContextFlags, contextOf } from '../context.js'
 import { inspectKnown } from '../scope.js'
 import { printJson, requireCaller, type SessionFlags, withQuota } from '../session.js'
@@ -16,10 +17,9 @@ export async function status(flags: StatusFlags): Promise<void> {
   await withQuota(flags, async (quota) => {
     const rows = await inspectKnown(quota, context)
     if (flags.json) return printJson(rows)
-    process.stdout.write(`${statusTable(rows)}\n`)
+    terminal().out(`${statusTable(rows)}\n`)
     for (const row of rows)
-      if (row.lastRefusal)
-        process.stdout.write(`\nlast refusal on ${printable(row.policy)}, ${instant(row.lastRefusal.at)}: ${printable(row.lastRefusal.reason)}\n`)
+      if (row.lastRefusal) terminal().out(`\nlast refusal on ${printable(row.policy)}, ${instant(row.lastRefusal.at)}: ${printable(row.lastRefusal.reason)}\n`)
   })
 }
 

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises'
+import { terminal } from '../terminal.js'
 import type { TokenQuota } from '@tokenquota/core'
 import { periodReport } from '@tokenquota/core/reports'
 import { countOf, secondsOf } from '../numbers.js'
@@ -21,11 +22,11 @@ export async function watch(flags: WatchFlags): Promise<void> {
   const intervalMs = secondsOf(flags.interval, '--interval', 100)
   const top = countOf(flags.top, '--top')
   const count = flags.count === undefined ? Infinity : countOf(flags.count, '--count')
-  const clear = process.stdout.isTTY ? '\u001b[2J\u001b[H' : ''
+  const clear = terminal().isTTY ? '\u001b[2J\u001b[H' : ''
   await withQuota(flags, async (quota, connection) => {
     const plans = plansToWatch(quota, flags.plan)
     for (let refresh = 1; refresh <= count; refresh += 1) {
-      process.stdout.write(`${clear}${await frame(quota, connection, flags, top, plans)}\n`)
+      terminal().out(`${clear}${await frame(quota, connection, flags, top, plans)}\n`)
       if (refresh < count) await sleep(intervalMs)
     }
   })

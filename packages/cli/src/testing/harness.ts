@@ -9,6 +9,8 @@ import { RedisStore, RedisUsageStore } from '@tokenquota/core/redis'
 import { trackUsage, type UsageTracking } from '@tokenquota/core/reports'
 import { connectFailFast, type RedisServer, startRedisServer } from '@tokenquota/test-support/redis'
 
+export { tokenquotaInProcess } from './in-process.js'
+
 // The built CLI, run as operators run it: a separate process (`npm test` builds before testing).
 const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
 /** The strategy note's token_limits.yaml: org (shared), project and user (by plan) policies. */

@@ -1,13 +1,8 @@
-import { readdir, readFile, rm } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
-import { afterAll, expect, it } from 'vitest'
-import { type Snippet, typecheckSnippets } from './readme-snippets.js'
+import { readdir, readFile } from 'node:fs/promises'
+import type { Snippet } from './readme-snippets.js'
 
-// Every TSDoc `@example` of the published packages compiles, as a user's strict app would compile
-// it. An example is a fragment: the names it uses without defining (`quota`, `policies`, the
+// A TSDoc `@example` is a fragment: the names it uses without defining (`quota`, `policies`, the
 // package's own exports, its provider's client) come from its package's prelude below.
-const root = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '')
-const scratch = `${root}/.tsdoc-examples`
 
 const common = `import type { QuotaContext, QuotaPolicy, TokenQuota } from '@tokenquota/core'
 declare const quota: TokenQuota
@@ -61,9 +56,8 @@ function withPrelude(example: Snippet, prelude: string): Snippet {
   return { ...example, line: example.line - lines.length, code: `${lines.join('\n')}\n${example.code}` }
 }
 
-afterAll(() => rm(scratch, { recursive: true, force: true }))
-
-it('compiles every TSDoc example of every package under strict and noUncheckedIndexedAccess', { timeout: 120_000 }, async () => {
+/** Every TSDoc `@example` of the published packages under `root`, each with its package's prelude. */
+export async function tsdocExamples(root: string): Promise<Snippet[]> {
   const examples: Snippet[] = []
   for (const name of Object.keys(preludes)) {
     const folder = `${root}/packages/${name}/src`
@@ -73,6 +67,5 @@ it('compiles every TSDoc example of every package under strict and noUncheckedIn
       for (const example of examplesOf(path, await readFile(path, 'utf8'))) examples.push(withPrelude(example, `${common}${preludes[name]}`))
     }
   }
-  expect(examples.length).toBeGreaterThanOrEqual(14)
-  expect(await typecheckSnippets(examples, scratch, root)).toBe('')
-})
+  return examples
+}
