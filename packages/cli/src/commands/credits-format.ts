@@ -9,11 +9,16 @@ export function signed(value: number, unit: Unit): string {
   return value < 0 ? `-${amount(-value, unit)}` : amount(value, unit)
 }
 
+/** An amount with its unit: `5,000 tokens`, `$12.50`. */
+export function withUnit(value: number, unit: Unit): string {
+  return unit === 'usd' ? amount(value, unit) : `${amount(value, unit)} ${unit}`
+}
+
 /** `balance 5,000 tokens, 120 reserved, 4,880 available`. */
 export function balanceLine(balance: CreditBalance): string {
   const { unit } = balance
   const reserved = balance.reserved === 0 ? '' : `, ${amount(balance.reserved, unit)} reserved`
-  return `balance ${amount(balance.balance, unit)} ${unit}${reserved}, ${amount(balance.available, unit)} available`
+  return `balance ${withUnit(balance.balance, unit)}${reserved}, ${amount(balance.available, unit)} available`
 }
 
 /** The grants with something left, in spending order. */

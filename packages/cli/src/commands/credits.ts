@@ -7,10 +7,10 @@ import { type CreditTargetFlags, creditTarget } from '../credit-target.js'
 import { amountOf, countOf, integerOf } from '../numbers.js'
 import { printable } from '../printable.js'
 import { jsonOf, type SessionFlags, withQuota } from '../session.js'
-import { amount, instant } from '../table.js'
+import { instant } from '../table.js'
 import { expiresOf } from '../until.js'
 import { operatorOf } from './overrides.js'
-import { balanceLine, grantsTable, ledgerTable } from './credits-format.js'
+import { balanceLine, grantsTable, ledgerTable, withUnit } from './credits-format.js'
 
 export interface CreditFlags extends SessionFlags, ContextFlags, CreditTargetFlags {
   readonly json?: boolean
@@ -85,7 +85,7 @@ export async function addCredits(quota: TokenQuota, flags: CreditsAddFlags): Pro
     })
     const ends = expiresAt === undefined ? '' : `, expires ${instant(expiresAt)}`
     const lead = applied
-      ? `added ${amount(value, balance.unit)} ${balance.unit} to ${policy.name} for ${who} (key ${key}${ends})`
+      ? `added ${withUnit(value, balance.unit)} to ${policy.name} for ${who} (key ${key}${ends})`
       : `already applied (key ${key}): nothing changed on ${policy.name} for ${who}`
     return `${lead}; ${balanceLine(balance)}\n`
   } catch (error) {
