@@ -118,6 +118,8 @@ function show({ report, users, usage, alerts, recommendations }) {
     const priced = report.thisMonth.costUsd > 0
     const cards = [['today', format(report.today.tokens)], ['this month', format(report.thisMonth.tokens)], ['projected month', format(report.projectedMonth)], ['refused calls', format(report.limitHitRate * 100) + ' %']]
     if (priced) cards.splice(2, 0, ['spent this month', dollars(report.thisMonth.costUsd)])
+    // Credits charged this month (spills past plan allowances, prepaid use), per token balance policy.
+    for (const credit of report.credits ?? []) if (credit.unit === 'tokens') cards.push([credit.policy + ' spent this month', format(credit.spent)])
     document.getElementById('cards').replaceChildren(...cards.map(([label, value]) => element('div', { className: 'card' }, label, element('b', {}, value))))
     rows(document.getElementById('projects'), report.breakdown.project, priced)
     rows(document.getElementById('models'), report.breakdown.model, priced)

@@ -167,6 +167,7 @@ it('shows usage over time, per-user bars with credits and spills, alerts and rec
   expect(spilled).toBeGreaterThan(0)
   expect(left! + spilled!).toBe(1000)
   expect(await page.locator('.user', { hasText: /^dee/ }).locator('.badge.spill').isVisible()).toBe(true)
+  expect(await page.locator('#cards').textContent()).toContain(`credits spent this month${spilled!.toLocaleString('en-US')}`)
   // A user without credits shows a zero balance and no spill.
   expect(await page.locator('.user', { hasText: /^ada/ }).textContent()).toMatch(/credits 0\s*$/)
   expect(await page.locator('#cards').textContent()).toContain('this month')
