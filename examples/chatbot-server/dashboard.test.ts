@@ -119,6 +119,10 @@ it('shows usage over time, per-user bars with credits and spills, alerts and rec
   expect(await (await deliver(purchase)).json()).toEqual({ received: true, applied: true, balance: 1000 })
   expect(await (await deliver(purchase)).json()).toEqual({ received: true, applied: false, balance: 1000 })
   expect((await deliver(purchase.replace('evt_pack_dee_1', 'evt_forged'), 'f'.repeat(64))).status).toBe(401)
+  for (const credits of [0, -5, 2.5, '1000']) {
+    const bad = JSON.stringify({ id: `evt_bad_${credits}`, type: 'credits.purchased', data: { user: 'dee', credits } })
+    expect((await deliver(bad)).status).toBe(400)
+  }
 
   // Each user's calls in order, the users side by side (their quotas and alerts are their own).
   const inOrder = async (calls: number, call: () => Promise<Response>) => {
