@@ -18,7 +18,7 @@ export async function creditsAct({ openai, log, store = new MemoryStore() }) {
     store,
     policies: [
       { name: 'starter-daily', identifier: 'user', allow: 600, interval: 1, timeUnit: 'day', spillTo: 'credits' },
-      { name: 'credits', type: 'balance', identifier: 'user', lowAt: 300 },
+      { name: 'credits', type: 'balance', identifier: 'user', lowAt: 500 },
     ],
     on: {
       creditsLow: (event) => log(`⚠  ${event.identifier}'s credits are low: ${event.balance} left`),

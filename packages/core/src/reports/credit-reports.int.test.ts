@@ -35,7 +35,8 @@ describe.each(stores)('credits in usage reports on %s', (_, createStore) => {
       policies: [
         { name: 'plan', identifier: 'user', allow: 100, interval: 1, timeUnit: 'month', spillTo: 'credits' },
         { name: 'credits', type: 'balance', identifier: 'user' },
-        { name: 'wallet', type: 'balance', identifier: 'org', count: 'usd' },
+        // A dollar balance for the org's gpt-4o calls (none in this test: it is only topped up).
+        { name: 'wallet', type: 'balance', identifier: 'org', count: 'usd', models: ['gpt-4o'] },
       ],
       now: clock.now,
     })
@@ -48,7 +49,7 @@ describe.each(stores)('credits in usage reports on %s', (_, createStore) => {
     await topUp(1000, 'pack')
     await topUp(1000, 'pack') // a replay: not granted again
     await quota.admin.topUp({ policy: 'wallet', context: { org: 'acme' }, amount: 2.5, key: 'invoice-7' })
-    await (await quota.reserve(alice, { estimate: 150 })).commit({ total: 150 }) // plan 100 + credits 50, from "promo"
+    await (await quota.reserve(alice, { estimate: 150, model: 'gpt-4o-mini' })).commit({ total: 150 }) // plan 100 + credits 50, from "promo"
 
     clock.set('2026-03-11T12:00:00Z') // "promo" expired: 250 gone
     await quota.admin.credits({ policy: 'credits', context: alice })
