@@ -3,6 +3,9 @@ import { createTokenQuota, MemoryStore, type QuotaPolicy, type TokenQuota } from
 import { createFakeClock } from '@tokenquota/core/testing'
 import { CliError } from './cli-error.js'
 import { addCredits, type CreditsAddFlags, type CreditsLedgerFlags, ledgerOf, showCredits } from './commands/credits.js'
+import { statusTable } from './commands/status.js'
+import { cellOf } from './commands/watch-rows.js'
+import { inspectKnown, scopedTargets } from './scope.js'
 
 // The credits commands' work, in process on a MemoryStore and a fake clock: what each prints, and
 // that a bad flag or a write to a balance the caller does not own changes nothing.
@@ -139,4 +142,55 @@ describe('tokenquota credits, in process', () => {
     expect(await add(quota, { amount: '12.5' })).toBe('added $12.50 to wallet for user alice (key evt_1); balance $12.50, $12.50 available\n')
     expect(await ledger(quota)).toMatch(/1\s+2026-03-10 12:00 UTC\s+topup\s+\$12\.50\s+\$12\.50\s+grant evt_1; by ops\n$/)
   })
+})
+
+describe('the other commands on a balance policy (no window: it never resets)', () => {
+  async function aliceWithCredits() {
+    const { quota } = quotaOf()
+    await add(quota, { amount: '500' })
+    return quota
+  }
+
+  it('status shows a balance row: the balance as its limit, "never" for its reset (a window time would be out of range)', async () => {
+    const quota = await aliceWithCredits()
+    const rows = await inspectKnown(quota, { user: 'alice' }) // credits alone make a caller known
+    const table = statusTable(rows)
+    expect(table).toMatch(/\ncredits\s+alice\s+0\s+0\s+500\s+500\s+never \(balance\)\n?/)
+    expect(table).toMatch(/\nplan\s+alice\s+0\s+0\s+100\s+100\s+2026-04-01 00:00 UTC/)
+  })
+
+  it('watch shows what is left of a balance, not a share of it', async () => {
+    const quota = await aliceWithCredits()
+    const rows = await quota.admin.inspect({ user: 'alice' })
+    expect(
+      cellOf(
+        rows.find((row) => row.policy === 'credits'),
+        quota.now(),
+      ),
+    ).toBe('500 left')
+    expect(
+      cellOf(
+        rows.find((row) => row.policy === 'plan'),
+        quota.now(),
+      ),
+    ).toBe('0/100 0%')
+  })
+})
+
+describe('grant, set, clear and reset leave balances alone (credits change through credits add)', () => {
+  it.each(['grant', 'set', 'clear', 'reset'] as const)(
+    '%s without --policy picks only windowed policies; with --policy naming a balance, one line',
+    async (action) => {
+      const { quota } = quotaOf()
+      await add(quota, { amount: '500' })
+      await spend(quota, 150)
+      if (action === 'clear') await quota.admin.grant({ policy: 'plan', context: { user: 'alice' }, add: 5 })
+      const picked = await scopedTargets(quota, { user: 'alice', yes: true }, action, { flag: '--add', text: '5' })
+      expect(picked.map(({ target }) => target.policy)).toEqual(['plan'])
+      for (const flags of [{ user: 'alice', policy: 'credits' }, { policy: 'credits' }, { policy: 'credits', class: 'free' }])
+        await expect(scopedTargets(quota, flags, action)).rejects.toThrow(
+          new CliError(`credits is a balance (credits, no window): ${action} changes windowed limits; add credits with tokenquota credits add`),
+        )
+    },
+  )
 })

@@ -62,6 +62,14 @@ describe.each(stores)('credits in usage reports on %s', (_, createStore) => {
     expect(period.credits).toEqual([{ policy: 'credits', unit: 'tokens', granted: 0, spent: 0, expired: 250, unpaid: 0 }])
   })
 
+  it('a call charged more than its balance holds: spent counts the charge, unpaid the part the balance could not pay', async () => {
+    const quota = createTokenQuota({ policies: [{ name: 'prepaid', type: 'balance', identifier: 'user' }] })
+    const tracking = trackUsage(quota, { store: createStore() })
+    await quota.admin.topUp({ policy: 'prepaid', context: { user: 'bob' }, amount: 200, key: 'pack' })
+    await (await quota.reserve({ user: 'bob' }, { estimate: 150 })).commit({ total: 300 })
+    expect((await tracking.report()).credits).toEqual([{ policy: 'prepaid', unit: 'tokens', granted: 200, spent: 300, expired: 0, unpaid: 100 }])
+  })
+
   it('a usage store without credits and a quota without balance policies report none', async () => {
     const quota = createTokenQuota({ policies: [{ name: 'daily', identifier: 'user', allow: 100, interval: 1, timeUnit: 'day' }] })
     const tracking = trackUsage(quota, { store: createStore() })

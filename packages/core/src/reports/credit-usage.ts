@@ -1,7 +1,11 @@
 import { moneyUnits, moneyUnitsPerDollar } from '../price/price-table.js'
 import type { PolicyUnit } from '../policy/normalized-policy.js'
 
-/** How credits moved on a balance: topped up (`granted`), charged (`spent`), lost at expiry, or charged beyond the balance (`unpaid`). */
+/**
+ * How credits moved on a balance: topped up (`granted`), charged by calls (`spent`, as the `usage`
+ * event says: the unpaid part included), lost at expiry (`expired`), or charged beyond what the
+ * balance held (`unpaid`, part of `spent`).
+ */
 export const creditMovements = ['granted', 'spent', 'expired', 'unpaid'] as const
 export type CreditMovement = (typeof creditMovements)[number]
 
