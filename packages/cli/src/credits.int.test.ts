@@ -107,7 +107,7 @@ describe('tokenquota credits against a real redis-server', { timeout: 60_000, co
   })
 })
 
-describe.concurrent('tokenquota credits: usage errors exit 2 with one line and a hint', { timeout: 60_000 }, () => {
+describe.concurrent('without a store: credits usage errors exit 2 with one line and a hint; check on a balance policy', { timeout: 60_000 }, () => {
   it.each([
     [['credits', 'add', '--user', 'alice'], 'tokenquota: credits add needs --key <key> (see tokenquota credits add --help)\n'],
     [['credits', 'add', '--user', 'alice', '--key', 'k'], 'tokenquota: credits add needs --amount <amount> (see tokenquota credits add --help)\n'],
@@ -116,6 +116,15 @@ describe.concurrent('tokenquota credits: usage errors exit 2 with one line and a
     [['credits', 'topup'], 'tokenquota: unknown command topup (see tokenquota credits --help)\n'],
   ])('tokenquota %j', async (args, stderr) => {
     expect(await tokenquota(args)).toEqual({ code: 2, stdout: '', stderr })
+  })
+
+  it('check prints a balance policy as a balance (no window, no allow) and the policy that spills into it', async () => {
+    const outcome = await tokenquota(['check', config])
+    expect([outcome.code, outcome.stderr]).toEqual([0, ''])
+    expect(outcome.stdout).toMatch(/\nplan\s+user\s+100\s+1 month \(default\), then credits\s+enforce\s+tokens\s+every model\n/)
+    expect(outcome.stdout).toMatch(/\ncredits\s+user\s+\(prepaid\)\s+none \(balance\)\s+enforce\s+tokens\s+every model\n/)
+    const json = JSON.parse((await tokenquota(['check', config, '--json'])).stdout) as { policies: unknown[] }
+    expect(json.policies[1]).toMatchObject({ name: 'credits', allow: '(prepaid)', window: 'none (balance)' })
   })
 
   it('credits without a subcommand prints its help on stderr and exits 2', async () => {

@@ -47,7 +47,15 @@ function identifierOf(policy: Policy): string {
   return typeof policy.identifier === 'string' ? policy.identifier : '(function)'
 }
 
+/** `1 month (default)`, and the balance it spills into; a balance has none. */
+function windowOf(policy: Policy): string {
+  if (policy.type === 'balance') return 'none (balance)'
+  const spill = policy.spillTo === undefined ? '' : `, then ${policy.spillTo}`
+  return `${policy.interval} ${policy.timeUnit}${policy.interval === 1 ? '' : 's'} (${policy.type})${spill}`
+}
+
 function allowOf(policy: Policy): string {
+  if (policy.type === 'balance') return '(prepaid)'
   const { allow, scale, unit } = policy
   const shown = (value: number) => amount(value / scale, unit)
   if (typeof allow === 'number') return shown(allow)
