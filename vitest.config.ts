@@ -112,6 +112,7 @@ const config = defineConfig({
       ...unit('gemini'),
       onSdkVersions('gemini', { '@google/genai': 'genai-floor', '@google/generative-ai': 'generative-ai-floor' }, { exclude: ['src/dense-prompts.test.ts'] }),
       ...unit('langchain', { setupFiles: langchainSetup }),
+      ...unit('cli'),
       // LangChain's integrations (@langchain/openai, …) need @langchain/core 1.3.4 or later.
       onSdkVersions(
         'langchain',
@@ -119,7 +120,7 @@ const config = defineConfig({
         { exclude: ['src/dense-prompts.test.ts'], inline: langchainInline, setupFiles: langchainSetup },
       ),
       integration('core (integration)', './packages/core', ['src/**/*.int.test.ts']),
-      integration('cli', './packages/cli', ['src/**/*.test.ts']),
+      integration('cli (integration)', './packages/cli', ['src/**/*.int.test.ts']),
       integration('examples', './examples', ['*/**/*.test.ts']),
       integration('repository', './scripts', ['*.test.ts']),
     ],
