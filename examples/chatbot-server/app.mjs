@@ -1,5 +1,5 @@
 // The chat API: POST /chat (JSON or streamed as server-sent events) and GET /usage, for the user of
-// a verified token. Refusals answer 429 with Retry-After and x-ratelimit-*-tokens headers — before
+// a verified token; POST /webhooks/payments, a signed payment event that sells a credit pack. Refusals answer 429 with Retry-After and x-ratelimit-*-tokens headers — before
 // any byte of a stream, since the reservation comes first.
 import { QuotaInputError, rateLimitHeaders, StoreUnavailableError, TokenQuotaExceededError, UnpricedModelError } from '@tokenquota/core'
 import { Hono } from 'hono'
@@ -7,6 +7,7 @@ import { bodyLimit } from 'hono/body-limit'
 import { streamSSE } from 'hono/streaming'
 import { dashboardPage } from './dashboard.mjs'
 import { dashboardRoutes } from './dashboard-routes.mjs'
+import { paymentWebhook } from './payments.mjs'
 import { verifyToken } from './tokens.mjs'
 
 /** Rate-limit headers for a successful answer: x-ratelimit-* per unit (tokens, dollars) and the IETF RateLimit fields. */
@@ -23,15 +24,30 @@ function bodyLimitOf(maxSize) {
 }
 
 /**
- * @param {{ quota: import('@tokenquota/core').TokenQuota, client: import('openai').OpenAI, secret: string, model?: string, maxOutputTokens?: number, maxBodyBytes?: number, reports?: import('@tokenquota/core/reports').UsageTracking, insights?: ReturnType<typeof import('./insights.mjs').trackInsights> }} options
+ * @param {{ quota: import('@tokenquota/core').TokenQuota, client: import('openai').OpenAI, secret: string, model?: string, maxOutputTokens?: number, maxBodyBytes?: number, reports?: import('@tokenquota/core/reports').UsageTracking, insights?: ReturnType<typeof import('./insights.mjs').trackInsights>, paymentSecret?: string, creditsPolicy?: string }} options
+ *   `paymentSecret`: the payment webhook's signing secret (POST /webhooks/payments tops up `creditsPolicy`, a balance policy).
  */
-export function createApp({ quota, client, secret, model = 'gpt-4o-mini', maxOutputTokens = 256, maxBodyBytes = 64 * 1024, reports, insights }) {
+export function createApp({
+  quota,
+  client,
+  secret,
+  model = 'gpt-4o-mini',
+  maxOutputTokens = 256,
+  maxBodyBytes = 64 * 1024,
+  reports,
+  insights,
+  paymentSecret,
+  creditsPolicy = 'credits',
+}) {
   const app = new Hono()
   // The plan of every user seen, to show their limits on the dashboard.
   const plans = new Map()
 
   // The dashboard page holds no data: it asks for an admin token and sends it in a header.
   app.get('/dashboard', (c) => c.html(dashboardPage()))
+
+  // The payment provider's webhook carries no user token: it proves itself with a signature.
+  if (paymentSecret) paymentWebhook(app, { quota, secret: paymentSecret, policy: creditsPolicy, bodyLimit: bodyLimitOf(4096) })
 
   // Identity comes from the verified token in the Authorization header only: headers like
   // x-user-id are ignored, and tokens never travel in URLs (they end up in logs and history).

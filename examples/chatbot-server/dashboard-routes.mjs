@@ -1,4 +1,4 @@
-// The dashboard's API, for admins: GET /api/dashboard (counters, usage over time, alerts,
+// The dashboard's API, for admins: GET /api/dashboard (counters and credits, usage over time, alerts,
 // recommendations), POST /api/admin/grant and /api/admin/reset (through quota.admin, audited).
 
 /**
@@ -6,15 +6,28 @@
  * @param {{ quota: import('@tokenquota/core').TokenQuota, reports?: import('@tokenquota/core/reports').UsageTracking, insights?: ReturnType<typeof import('./insights.mjs').trackInsights>, plans: Map<string, string>, adminOnly: import('hono').MiddlewareHandler, bodyLimit: import('hono').MiddlewareHandler }} options
  */
 export function dashboardRoutes(app, { quota, reports, insights, plans, adminOnly, bodyLimit }) {
-  /** Each user's own daily window (the first policy counting them by identifier), with plan, reset time and overrides. */
+  /** Each user's own daily window (the first policy counting them by identifier), with plan, reset time and overrides, and their credits. */
   const userRows = () =>
     Promise.all(
       [...plans].map(async ([user, plan]) => {
         const rows = await quota.admin.inspect({ user, plan })
         const own = rows.find((row) => row.identifier === user)
-        return { user, plan, used: own.used, allowed: own.allowed, available: own.available, resetAt: own.resetAt, overrides: own.overrides }
+        const window = { used: own.used, allowed: own.allowed, available: own.available, resetAt: own.resetAt, overrides: own.overrides }
+        return { user, plan, ...window, credits: await creditsOf(user, own.windowStart) }
       }),
     )
+
+  // The balance policy the plans spill into, if the quota has one.
+  const balance = quota.policies.find((policy) => policy.type === 'balance')
+  /** A user's balance, and what their calls drew from it since `since` (their plan window's start): the spill past the plan's allowance. */
+  const creditsOf = async (user, since) => {
+    if (!balance) return undefined
+    const context = { user }
+    const { balance: left, available } = await quota.admin.credits({ policy: balance.name, context })
+    const rows = await quota.admin.ledger({ policy: balance.name, context, limit: 1000 })
+    const spilled = rows.filter((row) => row.kind === 'charge' && row.at >= since).reduce((total, row) => total - row.amount, 0)
+    return { balance: left, available, spilled }
+  }
 
   app.get('/api/dashboard', adminOnly, async (c) => {
     const report = reports ? await reports.report() : undefined

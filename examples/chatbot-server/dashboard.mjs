@@ -1,5 +1,6 @@
 // A one-file dashboard: tokens per hour today and per day this month (with the projection and the
-// limit), usage bars per user against their daily limit, alerts, recommendations, an admin form to
+// limit), usage bars per user against their plan's daily allowance with their credit balance and
+// what spilled into it, alerts, recommendations, an admin form to
 // grant or reset, this month's breakdowns. The page holds no data: it asks for an admin token, keeps it in sessionStorage (never
 // in the URL) and reads /api/dashboard with it in the Authorization header. Every value goes in as
 // text (textContent), never as HTML: user ids, plans, projects and models come from callers.
@@ -23,7 +24,8 @@ const styles = `
   .panel h2 { margin: 4px 0 8px; }
   svg { width: 100%; height: auto; display: block; }
   svg text { font-size: 10px; fill: #57606a; }
-  .user { grid-template-columns: 110px 50px 1fr 120px 90px; }
+  .user { grid-template-columns: 110px 50px 1fr 120px 90px 150px; }
+  .badge.spill { background: #fff8c5; }
   .reset, .badge { color: #57606a; font-size: 12px; }
   .badge { background: #ddf4ff; border-radius: 10px; padding: 0 6px; }
   ul { margin: 0; padding-left: 18px; }
@@ -61,7 +63,13 @@ function userRow(user) {
   fill.style.width = (share * 100).toFixed(1) + '%'
   const granted = user.overrides.length > 0 ? element('span', { className: 'badge', title: 'override in force' }, 'granted') : ''
   const resets = element('span', { className: 'reset' }, 'resets ' + new Date(user.resetAt).toISOString().slice(11, 16) + ' ', granted)
-  return element('div', { className: 'user' }, element('span', {}, user.user), element('span', {}, user.plan), element('div', { className: 'bar' }, fill), element('span', {}, format(user.used) + ' / ' + format(user.allowed)), resets)
+  return element('div', { className: 'user' }, element('span', {}, user.user), element('span', {}, user.plan), element('div', { className: 'bar' }, fill), element('span', {}, format(user.used) + ' / ' + format(user.allowed)), resets, creditsCell(user.credits))
+}
+/** The user's credit balance, and what spilled into it past the plan's allowance in this window. */
+function creditsCell(credits) {
+  if (!credits) return ''
+  const spill = credits.spilled > 0 ? element('span', { className: 'badge spill', title: 'charged to credits past the plan allowance' }, 'spilled ' + format(credits.spilled)) : ''
+  return element('span', { className: 'credits' }, 'credits ' + format(credits.balance) + ' ', spill)
 }
 const SVG = 'http://www.w3.org/2000/svg'
 function svg(tag, attributes, ...children) {
@@ -110,6 +118,8 @@ function show({ report, users, usage, alerts, recommendations }) {
     const priced = report.thisMonth.costUsd > 0
     const cards = [['today', format(report.today.tokens)], ['this month', format(report.thisMonth.tokens)], ['projected month', format(report.projectedMonth)], ['refused calls', format(report.limitHitRate * 100) + ' %']]
     if (priced) cards.splice(2, 0, ['spent this month', dollars(report.thisMonth.costUsd)])
+    // Credits charged this month (spills past plan allowances, prepaid use), per token balance policy.
+    for (const credit of report.credits ?? []) if (credit.unit === 'tokens') cards.push([credit.policy + ' spent this month', format(credit.spent)])
     document.getElementById('cards').replaceChildren(...cards.map(([label, value]) => element('div', { className: 'card' }, label, element('b', {}, value))))
     rows(document.getElementById('projects'), report.breakdown.project, priced)
     rows(document.getElementById('models'), report.breakdown.model, priced)

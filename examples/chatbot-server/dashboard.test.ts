@@ -17,10 +17,13 @@ import { createApp } from './app.mjs'
 import { trackInsights } from './insights.mjs'
 // @ts-expect-error: plain ES modules without types
 import { issueToken } from './tokens.mjs'
+// @ts-expect-error: plain ES modules without types
+import { signPayment } from './payments.mjs'
 
 // The dashboard in a real headless Chromium, driven by playwright-core. The browser comes from npm
 // (@sparticuz/chromium carries the binary in its tarball), so `npm ci` is all it needs.
 const secret = 'dashboard-secret'
+const paymentSecret = 'payments-secret'
 let endpoint: { baseURL: string; close(): Promise<void> }
 let server: ServerType
 let url: string
@@ -39,7 +42,10 @@ beforeAll(async () => {
         interval: 1,
         timeUnit: 'day',
         thresholds: [{ at: 0.8, action: 'warn' }],
+        // Past the plan's daily allowance, calls draw on the user's prepaid credits.
+        spillTo: 'credits',
       },
+      { name: 'credits', type: 'balance', identifier: 'user' },
       { name: 'service-monthly', allow: 20_000, interval: 1, timeUnit: 'month' },
       { name: 'service-monthly-usd', count: 'usd', allow: 50, interval: 1, timeUnit: 'month' },
     ],
@@ -49,8 +55,15 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => {
     server = serve(
       {
-        fetch: createApp({ quota, client, secret, maxOutputTokens: 40, reports: trackUsage(quota, { alerts: { onAlert: insights.noteAlert } }), insights })
-          .fetch,
+        fetch: createApp({
+          quota,
+          client,
+          secret,
+          maxOutputTokens: 40,
+          reports: trackUsage(quota, { alerts: { onAlert: insights.noteAlert } }),
+          insights,
+          paymentSecret,
+        }).fetch,
         port: 0,
         hostname: '127.0.0.1',
       },
@@ -96,7 +109,21 @@ const chatWith = (user: string, plan: string, content: string) =>
     body: JSON.stringify({ messages: [{ role: 'user', content }] }),
   })
 
-it('shows usage over time, per-user bars, alerts and recommendations, and grants or resets from its form, only for admins', async () => {
+/** The payment provider's webhook: dee bought a credit pack (the event id is the top-up's key). */
+const purchase = JSON.stringify({ id: 'evt_pack_dee_1', type: 'credits.purchased', data: { user: 'dee', credits: 1000 } })
+const deliver = (body: string, signature = signPayment(paymentSecret, body)) =>
+  fetch(`${url}/webhooks/payments`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-payment-signature': signature }, body })
+
+it('shows usage over time, per-user bars with credits and spills, alerts and recommendations, and grants or resets from its form, only for admins', async () => {
+  // A credit pack sold; the provider delivers the event twice: credited once. A forged one credits nothing.
+  expect(await (await deliver(purchase)).json()).toEqual({ received: true, applied: true, balance: 1000 })
+  expect(await (await deliver(purchase)).json()).toEqual({ received: true, applied: false, balance: 1000 })
+  expect((await deliver(purchase.replace('evt_pack_dee_1', 'evt_forged'), 'f'.repeat(64))).status).toBe(401)
+  for (const credits of [0, -5, 2.5, '1000']) {
+    const bad = JSON.stringify({ id: `evt_bad_${credits}`, type: 'credits.purchased', data: { user: 'dee', credits } })
+    expect((await deliver(bad)).status).toBe(400)
+  }
+
   // Each user's calls in order, the users side by side (their quotas and alerts are their own).
   const inOrder = async (calls: number, call: () => Promise<Response>) => {
     for (let made = 0; made < calls; made += 1) await call()
@@ -107,6 +134,7 @@ it('shows usage over time, per-user bars, alerts and recommendations, and grants
     chat('bob', 'pro'),
     inOrder(20, () => chat('cyd', 'free')), // runs into its limit
     chat(hostile, 'pro'),
+    inOrder(20, () => chat('dee', 'free')), // past her plan's 400, into her credits
   ])
 
   const asBob = { headers: { authorization: `Bearer ${issueToken(secret, { sub: 'bob', plan: 'pro' })}` } }
@@ -128,14 +156,24 @@ it('shows usage over time, per-user bars, alerts and recommendations, and grants
   expect(await page.evaluate(() => (globalThis as { pwned?: number }).pwned)).toBeUndefined()
   expect(await page.locator('#users img').count()).toBe(0)
   const users = await page.locator('.user').allTextContents()
-  expect(users.map((text) => text.split(/pro|free/)[0]).sort()).toEqual([hostile, 'ada', 'bob', 'cyd', 'eve'].sort())
+  expect(users.map((text) => text.split(/pro|free/)[0]).sort()).toEqual([hostile, 'ada', 'bob', 'cyd', 'dee', 'eve'].sort())
   const used = users.map((text) => Number(/([\d,]+) \//.exec(text)![1]!.replace(',', '')))
   expect(used).toEqual([...used].sort((a, b) => b - a)) // heaviest first
   const widths = await page.locator('.bar-fill').evaluateAll((bars) => bars.map((bar) => bar.getBoundingClientRect().width))
-  expect(widths).toHaveLength(5)
+  expect(widths).toHaveLength(6)
   expect(users.every((text) => /resets 00:00/.test(text))).toBe(true)
   expect(widths.every((width) => width > 0)).toBe(true)
   expect(await page.locator('.bar-fill.high, .bar-fill.full').count()).toBeGreaterThanOrEqual(1) // cyd, near or at the limit
+  // dee's plan allowance is spent and the rest spilled into her credits: her row shows both, adding up to the pack.
+  const deeLine = (await page.locator('.user', { hasText: /^dee/ }).textContent())!
+  expect(deeLine).toMatch(/^deefree400 \/ 400resets 00:00 credits [\d,]+ spilled [\d,]+$/)
+  const [, left, spilled] = /credits ([\d,]+) spilled ([\d,]+)/.exec(deeLine)!.map((text) => Number(text.replaceAll(',', '')))
+  expect(spilled).toBeGreaterThan(0)
+  expect(left! + spilled!).toBe(1000)
+  expect(await page.locator('.user', { hasText: /^dee/ }).locator('.badge.spill').isVisible()).toBe(true)
+  expect(await page.locator('#cards').textContent()).toContain(`credits spent this month${spilled!.toLocaleString('en-US')}`)
+  // A user without credits shows a zero balance and no spill.
+  expect(await page.locator('.user', { hasText: /^ada/ }).textContent()).toMatch(/credits 0\s*$/)
   expect(await page.locator('#cards').textContent()).toContain('this month')
   expect(await page.locator('#models').textContent()).toContain('gpt-4o-mini')
   // A money policy prices every call: dollars show next to tokens.

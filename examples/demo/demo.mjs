@@ -2,7 +2,8 @@
 // through withTokenQuota() on the real `openai` client. It shows each user's usage against their
 // limits, the org's money budget being spent (each call priced from @pydantic/genai-prices),
 // soft-threshold warnings, refusals with their retry time, and fallbacks from gpt-4o to
-// gpt-4o-mini; then a summary. Embedded defaults: a local OpenAI-compatible endpoint and in-memory
+// gpt-4o-mini; then a summary. Then one user runs out of her plan and into the prepaid credits she
+// bought (credits-act.mjs). Embedded defaults: a local OpenAI-compatible endpoint and in-memory
 // counters. With OPENAI_API_KEY (and OPENAI_BASE_URL) it calls a real endpoint; with REDIS_URL it
 // counts on Redis.
 import { createTokenQuota, MemoryStore, TokenQuotaExceededError } from '@tokenquota/core'
@@ -11,6 +12,7 @@ import { withTokenQuota } from '@tokenquota/openai'
 import { Redis } from 'ioredis'
 import OpenAI from 'openai'
 import { startLocalOpenAI } from '../openai-chat/local-openai-server.mjs'
+import { creditsAct } from './credits-act.mjs'
 
 const local = process.env.OPENAI_API_KEY ? undefined : await startLocalOpenAI()
 const redis = process.env.REDIS_URL ? new Redis(process.env.REDIS_URL) : undefined
@@ -142,6 +144,12 @@ try {
   }
   const [, , , money] = await quota.status({ user: 'ada', plan: 'premium' })
   console.log(`  org: ${amount(money.used, 'usd')} spent of its ${amount(money.allowed, 'usd')} monthly budget`)
+  console.log('')
+  await creditsAct({
+    openai: () => (local ? new OpenAI({ apiKey: 'local', baseURL: local.baseURL }) : new OpenAI()),
+    log: (line) => console.log(line),
+    store: redis ? new RedisStore({ client: redis, prefix: `tokenquota-demo-credits:${Date.now()}` }) : new MemoryStore(),
+  })
 } finally {
   await quota.flush() // commits are written in the background: let them land before disconnecting
   await local?.close()

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { expect, it } from 'vitest'
 
-it('runs the demo on embedded defaults to a clean exit, with warnings, fallbacks, refusals, a money budget and a summary', async () => {
+it('runs the demo on embedded defaults to a clean exit, with warnings, fallbacks, refusals, a money budget, a summary, and a plan spilling into credits', async () => {
   const script = fileURLToPath(new URL('./demo.mjs', import.meta.url))
   const { stdout } = await promisify(execFile)(process.execPath, [script], { env: { ...process.env, OPENAI_API_KEY: '', REDIS_URL: '' } })
   expect(stdout).toContain('local OpenAI-compatible endpoint, in-memory counters')
@@ -19,4 +19,19 @@ it('runs the demo on embedded defaults to a clean exit, with warnings, fallbacks
   const spent = Number(stdout.match(/org: \$(\d\.\d{4}) spent of its \$0\.0100 monthly budget/)?.[1])
   expect(spent).toBeGreaterThan(0.005)
   expect(spent).toBeLessThanOrEqual(0.01)
+
+  // Selling usage: a payment delivered twice credits once; dee's plan spills into credits, then both run out.
+  expect(stdout).toContain('💳 payment evt_demo_dee_pack (delivery 1): credited 1000; balance 1000')
+  expect(stdout).toContain('💳 payment evt_demo_dee_pack (delivery 2): already applied, nothing credited; balance 1000')
+  const spills = [...stdout.matchAll(/⇢ {2}dee: (\d+) tokens = plan (\d+) \+ credits (\d+)/g)].map((match) => match.slice(1).map(Number))
+  expect(spills.length).toBeGreaterThanOrEqual(2)
+  for (const [total, plan, credits] of spills) expect(plan! + credits!).toBe(total)
+  expect(spills[0]![1]).toBeGreaterThan(0) // the first spill: the rest of the plan, then credits
+  expect(spills.at(-1)![1]).toBe(0) // later calls: credits alone
+  expect(stdout).toMatch(/⚠ {2}dee's credits are low: \d+ left/)
+  expect(stdout).toMatch(/✗ {2}dee: refused \(CreditsExhausted\)/)
+  const summary = stdout.match(/dee \(starter\): (\d+) answered, 1 refused; plan 600 of 600, credits (\d+) spent of 1000, (\d+) left/)
+  expect(summary, stdout).not.toBeNull()
+  expect(Number(summary![2]) + Number(summary![3])).toBe(1000)
+  expect(stdout).toMatch(new RegExp(`ledger: \\d+ rows \\(1 top-up\\), summing to ${summary![3]}, the balance`))
 })

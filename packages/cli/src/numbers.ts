@@ -32,3 +32,13 @@ export function secondsOf(text: string, flag: string, minimumMs = 1): number {
   }
   return ms
 }
+
+/** A whole number from a flag within `[min, max]` (`--priority 0`…`100`, `--after 0`). */
+export function integerOf(text: string, flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const value = decimalOf(text)
+  if (value === undefined || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `${min} or more` : `from ${min} to ${max}`
+    throw new CliError(`expected ${flag} to be a whole number ${range}, got "${text}"`)
+  }
+  return value
+}

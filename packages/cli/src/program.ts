@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { check } from './commands/check.js'
+import { type CreditsAddFlags, creditsAdd, creditsLedger, creditsShow } from './commands/credits.js'
 import { clear, grant, setAllow } from './commands/overrides.js'
 import { report } from './commands/report.js'
 import { reset } from './commands/reset.js'
@@ -41,15 +42,24 @@ function run<Args extends unknown[]>(action: (...args: Args) => Promise<void>, a
   }
 }
 
-/** `run` for a command that writes: a store that stopped answering once reached may have applied the change. */
-function runWrite<Flags extends { readonly idempotencyKey?: string }>(action: (flags: Flags) => Promise<void>): (flags: Flags) => Promise<void> {
+/**
+ * `run` for a command that writes: a store that stopped answering once reached may have applied the
+ * change. `keyOf` gives the command's idempotency key and its flag (`--idempotency-key`, or `credits add`'s `--key`).
+ */
+function runWrite<Flags>(
+  action: (flags: Flags) => Promise<void>,
+  keyOf: (flags: Flags) => { readonly flag: string; readonly key: string | undefined } = (flags) => ({
+    flag: '--idempotency-key',
+    key: (flags as { readonly idempotencyKey?: string }).idempotencyKey,
+  }),
+): (flags: Flags) => Promise<void> {
   return (flags) =>
     run(action, (error) => {
       if (failureOf(error).exitCode !== 1 || error instanceof StoreUnreachableError) return ''
-      const key = flags.idempotencyKey
+      const { flag, key } = keyOf(flags)
       return key === undefined
         ? '; the change may or may not have been applied: check with tokenquota status before running it again (with --idempotency-key, a re-run applies nothing twice)'
-        : `; the change may or may not have been applied: run the same command again with the same --idempotency-key ${key}`
+        : `; the change may or may not have been applied: run the same command again with the same ${flag} ${key}`
     })(flags)
 }
 
@@ -91,7 +101,11 @@ export function program(): Command {
 
   withOverride(cli.command('clear').description('remove the overrides and grants of a caller or a class')).action(runWrite((flags) => clear(flags)))
 
-  withPolicies(cli.command('report').description('top consumers, burn rate and projection (from the usage the app tracks with trackUsage on Redis)'))
+  withPolicies(
+    cli
+      .command('report')
+      .description('top consumers, burn rate, projection, and credits granted, spent and expired (from the usage the app tracks with trackUsage on Redis)'),
+  )
     .option('--since <days>', 'how far back, in days (e.g. 7d)', '7d')
     .option('--by <dimension>', 'user, model, project, org or tag', 'user')
     .option('--top <n>', 'how many consumers', '10')
@@ -111,8 +125,40 @@ export function program(): Command {
     .option('--count <n>', 'stop after this many refreshes')
     .action(run((flags) => watch(flags)))
 
+  credits(cli)
   strictUsage(cli)
   return cli
+}
+
+/** `tokenquota credits add | show | ledger`: prepaid balances (`type: 'balance'` policies). */
+function credits(cli: Command): void {
+  const group = cli.command('credits').description("prepaid credit balances (a policy with type: 'balance'): top up, show, ledger")
+  const balanceCommand = (name: string, description: string) =>
+    withCaller(withPolicies(group.command(name).description(description))).option('--policy <name>', 'the balance policy (default: the config has only one)')
+
+  balanceCommand('add', 'add credits to a balance, once per --key (a replay changes nothing)')
+    .requiredOption('--key <key>', "the top-up's idempotency key, e.g. the payment event id: the same key credits once, forever")
+    .requiredOption('--amount <amount>', 'how much, in the policy unit (tokens, or dollars)')
+    .option('--expires <when>', 'when what is left of it is gone: a date (2027-12-31) or a date-time (not a duration: a re-run must be the same top-up)')
+    .option('--priority <0-100>', 'lower is spent first (default 50)')
+    .option('--by <name>', 'who, for the ledger (default: $USER)')
+    .option('--reason <text>', 'why, for the ledger')
+    .action(
+      runWrite(
+        (flags: CreditsAddFlags) => creditsAdd(flags),
+        (flags) => ({ flag: '--key', key: flags.key }),
+      ),
+    )
+
+  balanceCommand('show', 'a balance: what is left, reserved and available, and its grants in spending order')
+    .option('--json', 'JSON for scripts')
+    .action(run((flags) => creditsShow(flags)))
+
+  balanceCommand('ledger', "a balance's ledger: every top-up, charge, expiry, refund and correction, oldest first")
+    .option('--after <seq>', 'rows after this one (the last row of the previous page)')
+    .option('--limit <n>', 'at most this many rows', '100')
+    .option('--json', 'JSON for scripts')
+    .action(run((flags) => creditsLedger(flags)))
 }
 
 /**

@@ -47,6 +47,12 @@ function ownershipOf(quota: TokenQuota, row: PolicyInspection, subject: QuotaCon
   return Object.hasOwn(subject, identifier) ? { kind: 'own' } : { kind: 'other', key: identifier }
 }
 
+/** A counter with something in it: usage, a reservation, an override or a refusal, or credits on a balance. */
+export function isActive(row: PolicyInspection): boolean {
+  if (row.type === 'balance' && row.allowed > 0) return true
+  return row.used > 0 || row.reserved > 0 || row.overrides.length > 0 || row.lastRefusal !== undefined
+}
+
 /**
  * The counters of a caller the store has seen; a caller no policy counts, or whose own counters
  * (not the shared ones others spend) show nothing in the current windows, is an error.
@@ -60,7 +66,7 @@ export async function inspectKnown(quota: TokenQuota, context: QuotaContext): Pr
     throw new CliError(`no policy counts ${who}: the policies count by ${keys.join(', ') || 'functions of the context'}`)
   }
   const own = rows.filter((row) => ['own', 'function'].includes(ownershipOf(quota, row, subject).kind))
-  if (own.every((row) => row.used === 0 && row.reserved === 0 && row.overrides.length === 0 && row.lastRefusal === undefined)) {
+  if (!own.some(isActive)) {
     throw new CliError(
       `unknown identifier: ${describeContext(context)} has no usage, reservation, override or refusal in the current windows (do --prefix and --hash-tag match the app's store?)`,
     )
@@ -72,9 +78,12 @@ export async function inspectKnown(quota: TokenQuota, context: QuotaContext): Pr
  * The counters a command changes. `--class` (with `--policy`): that class's limit. `--policy` alone:
  * a policy without identifier (one counter for everyone). A caller with `--policy`: that policy, if
  * it counts the caller alone. A caller without `--policy`: the caller's own counters, only if that
- * is unambiguous (one unit for an amount; `--yes` for a destructive action over several).
+ * is unambiguous (one unit for an amount; `--yes` for a destructive action over several). Never a
+ * balance: credits change through `credits add`.
  */
 export async function scopedTargets(quota: TokenQuota, flags: ScopeFlags, action: AdminAction, amountFlag?: AmountFlag): Promise<ScopedTarget[]> {
+  if (quota.policies.some((policy) => policy.name === flags.policy && policy.type === 'balance'))
+    throw new CliError(`${flags.policy} is a balance (credits, no window): ${action} changes windowed limits; add credits with tokenquota credits add`)
   if (flags.class !== undefined) {
     if (!flags.policy) throw new CliError('--class needs --policy (the policy whose class allow changes)')
     // The context names the class's shard (with a shardKey, each shard keeps its own overrides).
@@ -86,7 +95,8 @@ export async function scopedTargets(quota: TokenQuota, flags: ScopeFlags, action
   const rows = await inspectCaller(quota, context)
   const who = describeContext(subject)
   if (flags.policy !== undefined) return [namedTarget(quota, rows, flags.policy, context, subject)]
-  const own = rows.filter((row) => ownershipOf(quota, row, subject).kind === 'own' && wanted(row, action))
+  // A balance's credits change through `credits add`, never as a windowed limit.
+  const own = rows.filter((row) => row.type !== 'balance' && ownershipOf(quota, row, subject).kind === 'own' && wanted(row, action))
   if (own.length === 0) throw new CliError(nothingFor(action, who))
   const units = new Set(own.map((row) => row.unit))
   if (units.size > 1 && amountFlag) {

@@ -32,8 +32,13 @@ export async function inspectCaller(quota: TokenQuota, context: QuotaContext): P
   return rows
 }
 
-/** Prints JSON for scripts; the control characters `JSON.stringify` leaves raw (DEL, C1, U+2028/9) are escaped too. */
-export function printJson(value: unknown): void {
+/** JSON for scripts, with a newline; the control characters `JSON.stringify` leaves raw (DEL, C1, U+2028/9) are escaped too. */
+export function jsonOf(value: unknown): string {
   const text = JSON.stringify(value, null, 2).replace(/[\u007f-\u009f\u2028\u2029]/gu, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)
-  terminal().out(`${text}\n`)
+  return `${text}\n`
+}
+
+/** Prints {@link jsonOf} `value`. */
+export function printJson(value: unknown): void {
+  terminal().out(jsonOf(value))
 }

@@ -7,8 +7,24 @@ export function untilOf(text: string | undefined, now: number): number | undefin
   if (text === undefined) return undefined
   const relative = /^(\d+)([mhd])$/.exec(text)
   if (relative) return now + Number(relative[1]) * units[relative[2]!]!
+  return instantOf(text, '--until', 'a date (2026-12-01), a date-time or a duration (2h, 7d)')
+}
+
+/**
+ * `credits add --expires`: an ISO date or date-time only. A duration would name another instant at
+ * each run, so a re-run with the same `--key` would be a different top-up (refused as a key reused).
+ */
+export function expiresOf(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined
+  if (/^\d+[mhd]$/.test(text))
+    throw new CliError(
+      `expected --expires to be a date (2027-12-31) or a date-time, got the duration "${text}": a re-run with the same --key must name the same instant`,
+    )
+  return instantOf(text, '--expires', 'a date (2027-12-31) or a date-time')
+}
+
+function instantOf(text: string, flag: string, expected: string): number {
   const time = Date.parse(text)
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(time))
-    throw new CliError(`expected --until to be a date (2026-12-01), a date-time or a duration (2h, 7d), got "${text}"`)
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(time)) throw new CliError(`expected ${flag} to be ${expected}, got "${text}"`)
   return time
 }

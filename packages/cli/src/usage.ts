@@ -18,7 +18,7 @@ export function strictUsage(command: Command, path = command.name()): void {
   command.configureOutput({ outputError: () => undefined })
   command.exitOverride((error) => {
     if (error.exitCode === 0 || error.code === 'commander.help') throw error
-    throw new UsageError(`${usageLine(error, command.name())} (see ${path} --help)`)
+    throw new UsageError(`${usageLine(error, path.split(' ').slice(1).join(' ') || command.name())} (see ${path} --help)`)
   })
   for (const sub of command.commands) strictUsage(sub, `${path} ${sub.name()}`)
 }

@@ -35,20 +35,26 @@ export async function check(path: string, flags: { readonly json?: boolean }): P
   }
 }
 
-/** `1 day (default)`; a billing cycle says where each caller's anchor comes from: `1 month from subscribedAt, Asia/Tokyo`. */
-function windowOf(policy: Policy): string {
-  const length = `${policy.interval} ${policy.timeUnit}${policy.interval === 1 ? '' : 's'}`
-  if (policy.anchor === undefined) return `${length} (${policy.type})`
-  const from = typeof policy.anchor === 'string' ? policy.anchor : 'anchor()'
-  return `${length} from ${from}${policy.timeZone === undefined ? '' : `, ${policy.timeZone}`}`
-}
-
 function identifierOf(policy: Policy): string {
   if (policy.identifier === undefined) return '(shared)'
   return typeof policy.identifier === 'string' ? policy.identifier : '(function)'
 }
 
+/**
+ * `1 day (default)`; a billing cycle says where each caller's anchor comes from: `1 month from
+ * subscribedAt, Asia/Tokyo`; then the balance it spills into (`, then credits`). A balance has none.
+ */
+function windowOf(policy: Policy): string {
+  if (policy.type === 'balance') return 'none (balance)'
+  const length = `${policy.interval} ${policy.timeUnit}${policy.interval === 1 ? '' : 's'}`
+  const spill = policy.spillTo === undefined ? '' : `, then ${policy.spillTo}`
+  if (policy.anchor === undefined) return `${length} (${policy.type})${spill}`
+  const from = typeof policy.anchor === 'string' ? policy.anchor : 'anchor()'
+  return `${length} from ${from}${policy.timeZone === undefined ? '' : `, ${policy.timeZone}`}${spill}`
+}
+
 function allowOf(policy: Policy): string {
+  if (policy.type === 'balance') return '(prepaid)'
   const { allow, scale, unit } = policy
   const shown = (value: number) => amount(value / scale, unit)
   if (typeof allow === 'number') return shown(allow)

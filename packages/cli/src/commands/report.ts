@@ -1,4 +1,4 @@
-import { periodReport, type UsageDimension } from '@tokenquota/core/reports'
+import { type CreditSummary, periodReport, type UsageDimension } from '@tokenquota/core/reports'
 import { terminal } from '../terminal.js'
 import { CliError } from '../cli-error.js'
 import { countOf } from '../numbers.js'
@@ -18,7 +18,10 @@ export interface ReportFlags extends StoreFlags {
 
 const dimensions: readonly UsageDimension[] = ['user', 'model', 'project', 'org', 'tag']
 
-/** `tokenquota report --since 7d --by user`: top consumers, burn rate and the month's projection (needs `trackUsage` on a RedisUsageStore in the app). */
+/**
+ * `tokenquota report --since 7d --by user`: top consumers, burn rate and the month's projection, and the credits
+ * granted, spent and expired per balance policy (needs `trackUsage` on a RedisUsageStore in the app).
+ */
 export async function report(flags: ReportFlags): Promise<void> {
   const days = /^(\d+)d$/.exec(flags.since)
   if (!days || Number(days[1]) < 1 || Number(days[1]) > 62) throw new CliError(`expected --since to be a number of days from 1d to 62d, got "${flags.since}"`)
@@ -50,9 +53,21 @@ export async function report(flags: ReportFlags): Promise<void> {
         '',
         table(header, rows),
         '',
+        ...creditLines(result.credits),
       ].join('\n'),
     )
   } finally {
     await connection.close()
   }
+}
+
+/** The period's credits per balance policy (none without balance policies): granted, spent, expired, unpaid. */
+function creditLines(credits: readonly CreditSummary[]): string[] {
+  if (credits.length === 0) return []
+  const rows = credits.map((credit) => [
+    credit.policy,
+    credit.unit,
+    ...[credit.granted, credit.spent, credit.expired, credit.unpaid].map((value) => amount(value, credit.unit)),
+  ])
+  return ['credits (balance policies)', table(['POLICY', 'UNIT', 'GRANTED', 'SPENT', 'EXPIRED', 'UNPAID'], rows), '']
 }

@@ -34,7 +34,7 @@ export function statusTable(rows: readonly PolicyInspection[]): string {
       amount(row.reserved, row.unit),
       amount(row.allowed, row.unit),
       amount(row.available, row.unit),
-      instant(row.resetAt),
+      row.type === 'balance' ? 'never (balance)' : instant(row.resetAt),
       row.overrides.map((override) => overrideText(override, row.unit)).join('; '),
     ]),
   )

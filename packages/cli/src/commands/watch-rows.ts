@@ -2,6 +2,7 @@ import type { PolicyInspection, QuotaContext, TokenQuota } from '@tokenquota/cor
 import { classesOf, classKeyOf } from '../classes.js'
 import { CliError } from '../cli-error.js'
 import { printable } from '../printable.js'
+import { isActive } from '../scope.js'
 import { amount } from '../table.js'
 
 /**
@@ -47,13 +48,11 @@ export async function userPlans(
   return found.filter(({ plan, rows }) => rows.some((row) => row.class === plan && isActive(row)))
 }
 
-function isActive(row: PolicyInspection): boolean {
-  return row.used > 0 || row.reserved > 0 || row.overrides.length > 0 || row.lastRefusal !== undefined
-}
-
-/** One policy's cell: `used/allowed share%`, and `refused` after a refusal in the last hour. */
+/** One policy's cell: `used/allowed share%` (a balance: `available left`), and `refused` after a refusal in the last hour. */
 export function cellOf(row: PolicyInspection | undefined, now: number): string {
   if (!row) return ''
+  // A balance has no window to fill: what is left of it.
+  if (row.type === 'balance') return `${amount(row.available, row.unit)} left`
   const share = row.allowed > 0 ? ` ${Math.round((row.used / row.allowed) * 100)}%` : ''
   return `${amount(row.used, row.unit)}/${amount(row.allowed, row.unit)}${share}${row.lastRefusal && row.lastRefusal.at > now - 3_600_000 ? ' refused' : ''}`
 }

@@ -1,3 +1,4 @@
+import { type CreditSummary, creditSummaries } from './credit-usage.js'
 import { consumersOf, dayOf, monthDays, totalsOf, type Consumer, type UsageTotals } from './usage-reports.js'
 import type { UsageDimension, UsageStore } from './usage-store.js'
 
@@ -19,6 +20,8 @@ export interface PeriodReport {
   readonly by: UsageDimension
   /** Per name of `by`, largest first. */
   readonly consumers: readonly Consumer[]
+  /** Per balance policy over the period: credits granted, spent, expired and unpaid, in its unit. */
+  readonly credits: readonly CreditSummary[]
 }
 
 export interface PeriodReportOptions {
@@ -56,5 +59,6 @@ export async function periodReport(store: UsageStore, options: PeriodReportOptio
     tokensPerRequest: totals.requests > 0 ? totals.tokens / totals.requests : 0,
     by,
     consumers: consumersOf(period, by, totals.tokens),
+    credits: creditSummaries(period),
   }
 }

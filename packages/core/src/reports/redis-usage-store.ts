@@ -1,11 +1,14 @@
 import { luaScript, runScript, type ScriptTransport } from '../store/redis/script-runner.js'
 import { transportFor, type IORedisLike, type NodeRedisLike } from '../store/redis-store.js'
 import { moneyUnitsPerDollar } from '../price/price-table.js'
+import type { PolicyUnit } from '../policy/normalized-policy.js'
+import { type CreditRecord, creditMovements, creditUnits } from './credit-usage.js'
 import { emptyDay, usageDimensions, type DayUsage, type UsageDimension, type UsageRecord, type UsageStore } from './usage-store.js'
 
 // One hash per day: `t` tokens, `n` requests, `x` refusals, `<dimension>:<value>` tokens, `rq:<user>` requests,
 // `C` and `C<dimension>:<value>` units of ten nano-dollars (1e-8 US dollar). Earlier versions wrote
-// `c` and `c<dimension>:<value>` in micro-dollars: read, they are converted.
+// `c` and `c<dimension>:<value>` in micro-dollars: read, they are converted. Credits: `K<movement><unit>:<policy>`
+// (movement g granted, s spent, e expired, u unpaid; unit t tokens, r requests, d dollars) in counter units.
 export const usageScripts = {
   add: luaScript(
     'usage-add',
@@ -65,6 +68,12 @@ export class RedisUsageStore implements UsageStore {
     await runScript(this.#transport, usageScripts.add, [this.#key(record.day)], [this.#keepMs, ...fields], this.#timeoutMs)
   }
 
+  async addCredit(record: CreditRecord): Promise<void> {
+    const field = `K${record.movement[0]}${unitLetters[record.unit]}:${record.policy}`
+    const fields = [this.#keepMs, field, String(creditUnits(record.unit, record.amount))]
+    await runScript(this.#transport, usageScripts.add, [this.#key(record.day)], fields, this.#timeoutMs)
+  }
+
   async addRefusal(day: string): Promise<void> {
     await runScript(this.#transport, usageScripts.add, [this.#key(day)], [this.#keepMs, 'x', '1'], this.#timeoutMs)
   }
@@ -91,6 +100,7 @@ export class RedisUsageStore implements UsageStore {
           const kind = field.slice(0, separator)
           const name = field.slice(separator + 1)
           if (kind === 'rq') day.requestsByUser[name] = value
+          else if (/^K[gseu][trd]$/.test(kind)) readCredit(day.credits, kind, name, value)
           else if ((usageDimensions as readonly string[]).includes(kind)) day.by[kind as UsageDimension][name] = value
           else if (/^[Cc]/.test(kind) && (usageDimensions as readonly string[]).includes(kind.slice(1))) {
             const costs = day.costBy[kind.slice(1) as UsageDimension]
@@ -101,6 +111,17 @@ export class RedisUsageStore implements UsageStore {
       return day
     })
   }
+}
+
+const unitLetters: Record<PolicyUnit, string> = { tokens: 't', requests: 'r', usd: 'd' }
+
+/** A `K<movement><unit>:<policy>` field into a day's credits table. */
+function readCredit(credits: ReturnType<typeof emptyDay>['credits'], kind: string, policy: string, value: number): void {
+  const movement = creditMovements.find((candidate) => candidate[0] === kind[1])!
+  const unit = (Object.keys(unitLetters) as PolicyUnit[]).find((candidate) => unitLetters[candidate] === kind[2])!
+  const entry = credits[policy] ?? { unit, granted: 0, spent: 0, expired: 0, unpaid: 0 }
+  entry[movement] += value
+  credits[policy] = entry
 }
 
 /** A cost field's value in units of ten nano-dollars: `C…` fields hold them, the `c…` fields of earlier versions micro-dollars. */

@@ -1,6 +1,8 @@
 import { moneyUnits, moneyUnitsPerDollar } from '../price/price-table.js'
 import type { TokenQuota } from '../engine/token-quota.js'
 import type { QuotaContext } from '../shared/types.js'
+import { trackCredits } from './credit-tracking.js'
+import { type CreditSummary, creditSummaries } from './credit-usage.js'
 import { countTable, MemoryUsageStore, type DayUsage, type UsageDimension, type UsageStore } from './usage-store.js'
 
 const dayMs = 86_400_000
@@ -37,6 +39,8 @@ export interface UsageReport {
   /** This month, largest first. */
   readonly breakdown: Readonly<Record<'user' | 'project' | 'org' | 'model', readonly Consumer[]>>
   readonly topConsumers: readonly Consumer[]
+  /** This month, per balance policy: credits granted, spent, expired and unpaid (empty without balance policies). */
+  readonly credits: readonly CreditSummary[]
 }
 
 /** An alert from the usage stream: a user burning far above their norm, or spending many tokens per call. */
@@ -209,6 +213,7 @@ function reportOf(month: readonly DayUsage[], at: number, top: number): UsageRep
     tokensPerRequest: thisMonth.requests > 0 ? thisMonth.tokens / thisMonth.requests : 0,
     breakdown: { user: byUser, project: merged('project'), org: merged('org'), model: merged('model') },
     topConsumers: byUser.slice(0, top),
+    credits: creditSummaries(month),
   }
 }
 
@@ -243,6 +248,7 @@ export function trackUsage(quota: TokenQuota, options: UsageTrackingOptions = {}
       const day = dayOf(now())
       write(() => store.addRefusal(day))
     }),
+    ...trackCredits(quota, store, () => dayOf(now()), write),
   ]
 
   async function report(): Promise<UsageReport> {

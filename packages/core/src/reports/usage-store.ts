@@ -1,3 +1,5 @@
+import { addCredit, type CreditDay, type CreditRecord, creditTable } from './credit-usage.js'
+
 /** What one day holds: totals and per-dimension token counts. */
 export interface DayUsage {
   readonly tokens: number
@@ -11,6 +13,8 @@ export interface DayUsage {
   readonly costUnits: number
   /** Per dimension, value → units of ten nano-dollars. */
   readonly costBy: Readonly<Record<UsageDimension, Readonly<Record<string, number>>>>
+  /** Per balance policy: credits granted, spent, expired and unpaid (counter units). Empty for a store without `addCredit`. */
+  readonly credits: Readonly<Record<string, CreditDay>>
 }
 
 export const usageDimensions = ['user', 'project', 'org', 'model', 'tag'] as const
@@ -29,6 +33,8 @@ export interface UsageRecord {
 export interface UsageStore {
   addUsage(record: UsageRecord): Promise<void>
   addRefusal(day: string): Promise<void>
+  /** Records a credit movement (a top-up, a charge to a balance, an expiry). A store without it leaves credits out of its reports. */
+  addCredit?(record: CreditRecord): Promise<void>
   readDays(days: readonly string[]): Promise<readonly DayUsage[]>
 }
 
@@ -46,9 +52,10 @@ export function emptyDay(): {
   requestsByUser: Record<string, number>
   costUnits: number
   costBy: Record<UsageDimension, Record<string, number>>
+  credits: ReturnType<typeof creditTable>
 } {
   const perDimension = () => ({ user: countTable(), project: countTable(), org: countTable(), model: countTable(), tag: countTable() })
-  return { tokens: 0, requests: 0, refusals: 0, by: perDimension(), requestsByUser: countTable(), costUnits: 0, costBy: perDimension() }
+  return { tokens: 0, requests: 0, refusals: 0, by: perDimension(), requestsByUser: countTable(), costUnits: 0, costBy: perDimension(), credits: creditTable() }
 }
 
 /** Usage aggregates in this process's memory, one entry per day, older than `keepDays` dropped. */
@@ -88,6 +95,10 @@ export class MemoryUsageStore implements UsageStore {
 
   async addRefusal(day: string): Promise<void> {
     this.#day(day).refusals += 1
+  }
+
+  async addCredit(record: CreditRecord): Promise<void> {
+    addCredit(this.#day(record.day).credits, record)
   }
 
   async readDays(days: readonly string[]): Promise<readonly DayUsage[]> {
