@@ -55,16 +55,19 @@ describeStoreAdminContract('RedisStore on node-redis', { createStore: () => new 
 describe('RedisStore scripts', () => {
   it('embeds the scripts whose hashes are pinned here (a changed script is a deliberate change), each with its own SHA-1', async () => {
     expect(Object.fromEntries(Object.entries(scripts).map(([name, script]) => [name, script.sha]))).toEqual({
-      reserve: '04f74d1716ecdeb098ccea2a5272e296b75529f4',
-      settle: '9b399977992545151e1e60e662538c9ef6c997aa',
-      read: '4b6f1d39785771debd1e1f73f798ae6193ea35a6',
-      extend: '3825b6c56465a0783f1a743484b94f56b9953e26',
-      inspectLease: '28e6cf387b8ee0def9a7ae660707ce56f6a4bd1f',
-      change: '82986418dbb769e62e4049d16b84706eac169f6a',
-      inspect: '5698c9af9e28a926a80f727e47e6dd6c88eccb5a',
-      reset: 'af747c1959742e9497e10f903e031fe364b09877',
+      reserve: '44ac7a36be8309f4ab842c8fcb03c453a5eec75e',
+      settle: '19adb457701d310e4b0d6546e3f5194c23b52324',
+      read: '0c4124a4714ad82ff3cf4788113e31cd3442ff2a',
+      extend: 'ee81bd5b7386f51f1902faffe4aa4b6a02da5214',
+      inspectLease: 'da75b8396083e69a6484ae55e763c08afb30c955',
+      change: '3637ac953cb70fc39d6caba1e2d4da3e68136245',
+      inspect: 'd628234c6a142051fd18e1681962dbcb903cafb8',
+      reset: '65e70546baba323061a8d90516e9a1211ec6799c',
       audit: '3539ad3a26f834cc1144fb8163db9f3ca759e8a4',
       noteRefusals: 'c1c8430ddb25c0313cbced56c2651943926f37cf',
+      writeCredits: 'fcb4b17e870d401c08847640462ba6cff09b9e8c',
+      readBalances: '3a1ab98bd61e38f2c24c851add6867cb7666f0fd',
+      readLedger: 'a9b24a571f123c0c162dc55fc2f3f180825301e9',
     })
     for (const script of [...Object.values(scripts), ...Object.values(usageScripts)]) {
       expect(script.sha).toBe(createHash('sha1').update(script.source).digest('hex'))

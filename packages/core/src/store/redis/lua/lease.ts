@@ -42,5 +42,5 @@ end
 return { state, f[2], '#' .. record_of(f[1]), f[3] }
 `
 
-export const extendScript = luaScript('extend', extendSource, '3825b6c56465a0783f1a743484b94f56b9953e26')
-export const inspectLeaseScript = luaScript('inspect-lease', inspectSource, '28e6cf387b8ee0def9a7ae660707ce56f6a4bd1f')
+export const extendScript = luaScript('extend', extendSource, 'ee81bd5b7386f51f1902faffe4aa4b6a02da5214')
+export const inspectLeaseScript = luaScript('inspect-lease', inspectSource, 'da75b8396083e69a6484ae55e763c08afb30c955')
