@@ -1,16 +1,22 @@
+import { Redis as UpstashRedis } from '@upstash/redis'
 import { Redis } from 'ioredis'
+import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startRedisServer, type RedisServer } from '@tokenquota/test-support/redis'
+import { createUpstashRestBridge, startRedisServer, upstashUrl, type RedisServer } from '@tokenquota/test-support/redis'
 import { QuotaInputError } from '../shared/errors.js'
 import type { BalanceRef, StoreCredits } from './credit-protocol.js'
 import type { CounterRequest, QuotaStore, ReserveResult } from './quota-store.js'
 import { RedisStore } from './redis-store.js'
+import { SyncedStore } from './synced-store.js'
+import { UpstashStore } from './upstash-store.js'
 
 // What only the Lua stores can get wrong about balances: expiry inside another script, keys without
 // a TTL, ledger rows written by any script. The shared credits contract runs on every store too.
 
 let server: RedisServer
 let client: Redis
+let nodeRedis: ReturnType<typeof createClient>
+let bridge: ReturnType<typeof createUpstashRestBridge>
 let prefixes = 0
 const minute = 60_000
 const t0 = Date.UTC(2030, 0, 1)
@@ -20,16 +26,32 @@ const alice: BalanceRef = { counter: 'credits', identifier: '=alice' }
 beforeAll(async () => {
   server = await startRedisServer()
   client = new Redis(server.url)
+  nodeRedis = createClient({ url: server.url })
+  await nodeRedis.connect()
+  bridge = createUpstashRestBridge(client)
+  bridge.listen()
 })
 afterAll(async () => {
+  bridge.close()
+  await nodeRedis.close()
   client.disconnect()
   await server.kill()
 })
 
-function storeWithCredits(options: { hashTag?: boolean } = {}): QuotaStore & { credits: StoreCredits; keyPattern: string } {
-  const store = new RedisStore({ client, prefix: `rc${++prefixes}`, ...options })
-  if (!store.credits) throw new Error('RedisStore has no credits')
-  return store as QuotaStore & { credits: StoreCredits; keyPattern: string }
+type CreditStore = QuotaStore & { credits: StoreCredits; keyPattern: string }
+
+const clients = {
+  'RedisStore on ioredis': (options: { hashTag?: boolean }) => new RedisStore({ client, prefix: `rc${++prefixes}`, ...options }),
+  'RedisStore on node-redis': (options: { hashTag?: boolean }) => new RedisStore({ client: nodeRedis, prefix: `rc${++prefixes}`, ...options }),
+  'UpstashStore over REST': (options: { hashTag?: boolean }) =>
+    new UpstashStore({ client: new UpstashRedis({ url: upstashUrl, token: 'test-token' }), prefix: `rc${++prefixes}`, ...options }),
+}
+let createStore = clients['RedisStore on ioredis']
+
+function storeWithCredits(options: { hashTag?: boolean } = {}): CreditStore {
+  const store = createStore(options)
+  if (!store.credits) throw new Error('the store has no credits')
+  return store as CreditStore
 }
 
 function onBalance(amount: number, overrides: Partial<CounterRequest> = {}): CounterRequest {
@@ -46,7 +68,10 @@ async function ledgerSum(store: QuotaStore & { credits: StoreCredits }, ref: Bal
   return rows.reduce((sum, row) => sum + row.amount, 0)
 }
 
-describe('RedisStore credits', () => {
+describe.each(Object.entries(clients))('%s credits', (_, create) => {
+  beforeAll(() => {
+    createStore = create
+  })
   it('holds on a balance up to its grants, refuses above them (retryAt never), and settles from grants in spending order with one charge row', async () => {
     const store = storeWithCredits()
     await store.credits.writeCredits({ ...alice, now: t0, key: 'pay-a', change: { kind: 'topup', amount: 1000, expiresAt: t0 + 10 * minute } })
@@ -222,5 +247,47 @@ describe('RedisStore credits', () => {
       for (const key of keys) expect(await client.pttl(key)).toBe(-1)
       if (hashTag) expect(keys.every((key) => key.includes('{acme}'))).toBe(true)
     }
+  })
+})
+
+describe('SyncedStore over RedisStore: balances are never counted locally', () => {
+  it('sends a reservation and a settle that touch a balance through at once; its credits and balance reads are the shared store’s', async () => {
+    const shared = storeWithCredits()
+    const synced = new SyncedStore(shared, { syncIntervalMs: Number.POSITIVE_INFINITY })
+    const other = new SyncedStore(shared, { syncIntervalMs: Number.POSITIVE_INFINITY })
+    expect(synced.credits).toBe(shared.credits)
+    expect(synced.creditDurability).toBe('volatile')
+    await shared.credits.writeCredits({ ...alice, now: t0, key: 'pack', change: { kind: 'topup', amount: 100 } })
+    const plan = (amount: number): CounterRequest => ({
+      counter: 'plan',
+      identifier: '=alice',
+      window: { kind: 'fixed', start: t0, end: t0 + 60 * minute },
+      limit: 10,
+      amount,
+      hold: true,
+      group: 'g',
+    })
+    const first = held(await synced.reserve({ leaseId: 'p1', now: t0, expiresAt: t0 + minute, counters: [plan(70), onBalance(70, { group: 'g' })] }))
+    expect(first.held).toEqual([10, 60])
+    // Another process sees the hold on the balance at once, without a sync: 40 fit, 41 do not.
+    expect(await other.read({ now: t0, counters: [plan(0), onBalance(0)] })).toMatchObject([{ used: 0 }, { reserved: 60, limit: 100 }])
+    expect(await other.reserve({ leaseId: 'p2', now: t0, expiresAt: t0 + minute, counters: [onBalance(41)] })).toMatchObject({ ok: false })
+    expect(await synced.inspectLease({ leaseId: 'p1', now: t0 })).toMatchObject({ state: 'holding', held: [10, 60] })
+    expect(await synced.extend({ leaseId: 'p1', now: t0, expiresAt: t0 + 2 * minute })).toBe(true)
+    const outcomes = await synced.settle({
+      leaseId: 'p1',
+      now: t0,
+      expiresAt: t0 + 2 * minute,
+      charges: [
+        { ...plan(0), placement: first.placements[0]!, held: 10, amount: 10 },
+        { ...alice, window: balance, placement: 0, held: 60, amount: 50 },
+      ],
+    })
+    expect(outcomes[1]).toMatchObject({ balanceBefore: 100, balanceAfter: 50 })
+    expect(synced.hasPending).toBe(false)
+    const [state] = await shared.credits.readBalances({ now: t0, balances: [alice] })
+    expect(state).toMatchObject({ balance: 50, reserved: 0 })
+    expect(await shared.read({ now: t0, counters: [plan(0)] })).toMatchObject([{ used: 10, reserved: 0 }])
+    await Promise.all([synced.close(), other.close()])
   })
 })
