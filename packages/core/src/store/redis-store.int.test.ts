@@ -9,6 +9,7 @@ import type { QuotaPolicy } from '../policy/policy-types.js'
 import { createFakeClock } from '../testing/fake-clock.js'
 import { describeQuotaStoreContract } from '../testing/store-contract.js'
 import { describeStoreAdminContract } from '../testing/store-admin-contract.js'
+import { describeStoreCreditsContract } from '../testing/store-contract-credits.js'
 import { createTokenQuota } from '../engine/token-quota.js'
 import { usageScripts } from '../reports/redis-usage-store.js'
 import { scripts } from './redis/lua/index.js'
@@ -51,12 +52,20 @@ describeQuotaStoreContract('RedisStore on ioredis 5', { createStore: () => new R
 describeQuotaStoreContract('RedisStore on node-redis', { createStore: () => new RedisStore({ client: nodeRedis, prefix: nextPrefix() }) })
 describeStoreAdminContract('RedisStore on ioredis 6', { createStore: () => new RedisStore({ client: ioredis, prefix: nextPrefix() }) })
 describeStoreAdminContract('RedisStore on node-redis', { createStore: () => new RedisStore({ client: nodeRedis, prefix: nextPrefix() }) })
+describeStoreCreditsContract('RedisStore on ioredis 6', () => new RedisStore({ client: ioredis, prefix: nextPrefix() }))
+describeStoreCreditsContract('RedisStore on node-redis', () => new RedisStore({ client: nodeRedis, prefix: nextPrefix() }))
+describeStoreCreditsContract('RedisStore with hash tags', () => new RedisStore({ client: ioredis, prefix: nextPrefix(), hashTag: true }))
+// Balances are the shared store's: a SyncedStore sends what touches them through, at once.
+describeStoreCreditsContract(
+  'SyncedStore over RedisStore',
+  () => new SyncedStore(new RedisStore({ client: ioredis, prefix: nextPrefix() }), { syncIntervalMs: Number.POSITIVE_INFINITY }),
+)
 
 describe('RedisStore scripts', () => {
   it('embeds the scripts whose hashes are pinned here (a changed script is a deliberate change), each with its own SHA-1', async () => {
     expect(Object.fromEntries(Object.entries(scripts).map(([name, script]) => [name, script.sha]))).toEqual({
-      reserve: '44ac7a36be8309f4ab842c8fcb03c453a5eec75e',
-      settle: '19adb457701d310e4b0d6546e3f5194c23b52324',
+      reserve: '953a842818ad73ac1820f3850ce3c2454eef0300',
+      settle: 'd4ca791c9c3cb89d5d25f0217465e43b5947b9cb',
       read: '0c4124a4714ad82ff3cf4788113e31cd3442ff2a',
       extend: 'ee81bd5b7386f51f1902faffe4aa4b6a02da5214',
       inspectLease: 'da75b8396083e69a6484ae55e763c08afb30c955',

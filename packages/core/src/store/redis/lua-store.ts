@@ -227,7 +227,7 @@ export class LuaStore implements QuotaStore {
 
   async #settleBatch(requests: readonly SettleRequest[]): Promise<Array<readonly ChargeOutcome[]>> {
     const keys = [this.#keys.holds(requests[0]!.shard)]
-    const args = [String(requests.length)]
+    const args = [String(requests.length), String(Math.min(...requests.map((request) => request.now)))]
     for (const request of requests) {
       keys.push(this.#keys.lease(request.leaseId, request.shard), ...this.#counterKeys(request.charges, request.shard))
       args.push(...settleArgs(request))

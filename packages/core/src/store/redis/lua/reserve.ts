@@ -108,7 +108,8 @@ local function reserve_one(kbase, lease, counters, out)
     table.insert(out, 1)
     local o = #out
     table.insert(out, 0)
-    for value in string.gmatch(first, '%S+') do table.insert(out, tonumber(value)) end
+    -- As text: a client may decode a large integer reply inexactly (ioredis 6: Number.MAX_SAFE_INTEGER).
+    for value in string.gmatch(first, '%S+') do table.insert(out, value) end
     out[o + 1] = #out - o - 1
     return
   end
@@ -190,4 +191,4 @@ keep_holds(holds, latest, tonumber(ARGV[2]))
 return { out, expired }
 `
 
-export const reserveScript = luaScript('reserve', source, '44ac7a36be8309f4ab842c8fcb03c453a5eec75e')
+export const reserveScript = luaScript('reserve', source, '953a842818ad73ac1820f3850ce3c2454eef0300')

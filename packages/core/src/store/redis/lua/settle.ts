@@ -4,14 +4,16 @@ import { common } from './common.js'
 /** Settles leases: charges what was used, returns the rest of each hold, once. */
 const source = `${common}
 -- KEYS: the shard's holds; then per lease its lease key (see keep_lease), and per charge its hash.
--- ARGV: lease count; then per lease a settleLease record and its charges' settleCharge records
---   (see script-fields.ts).
+-- ARGV: lease count, the earliest now (for expiring holds: a lease past its expiry is charged
+--   first, so its settle replaces that charge, as on every balance's ledger); then per lease a
+--   settleLease record and its charges' settleCharge records (see script-fields.ts).
 -- twin: memory-store.ts MemoryStore.settle
 -- Returns the list of leases' answers, and the list of balance expiries (per balance charge, see
 --   put_expired). Per lease: -1 when it was already settled (a retry: nothing is charged again);
 --   else the charge count, then per charge used before and after — for a balance, five values:
 --   0, 0, balance before and after, unpaid.
 local holds = KEYS[1]
+expire_holds(holds, tonumber(ARGV[2]))
 
 -- twin: memory-store.ts MemoryStore.settle (algebra/holds.ts settleChange, settlesInPlace)
 local function settle_one(kbase, lease, charges, out, expired)
@@ -93,7 +95,7 @@ local function settle_one(kbase, lease, charges, out, expired)
   end
 end
 
-local out, expired, kbase, base = {}, {}, 1, 1
+local out, expired, kbase, base = {}, {}, 1, 2
 for _ = 1, tonumber(ARGV[1]) do
   local lease, charges = nil, {}
   lease, base = take(base, 'settleLease')
@@ -104,4 +106,4 @@ end
 return { out, expired }
 `
 
-export const settleScript = luaScript('settle', source, '19adb457701d310e4b0d6546e3f5194c23b52324')
+export const settleScript = luaScript('settle', source, 'd4ca791c9c3cb89d5d25f0217465e43b5947b9cb')
