@@ -26,6 +26,8 @@ import { creditsLua } from './credits.js'
  *   As the window moves, the buckets that leave it are subtracted from the totals and deleted (a
  *   bucket still holding a reservation keeps its `r:` field until the hold is returned), so a
  *   reservation reads two totals instead of summing every bucket.
+ * - `b` (a credit balance): one hash per identifier with no TTL, `B` (balance) and `r`, beside its
+ *   grants, ledger and top-up keys (see credits.ts). Its hold line is `b 0 amount key`.
  *
  * Each counter costs one HMGET and one HSET per operation; a lease adds one ZADD, and one ZREM
  * when settled. Time is the `now` argument (the engine's clock), never Redis `TIME`.
