@@ -290,4 +290,22 @@ describe('SyncedStore over RedisStore: balances are never counted locally', () =
     expect(await shared.read({ now: t0, counters: [plan(0)] })).toMatchObject([{ used: 10, reserved: 0 }])
     await Promise.all([synced.close(), other.close()])
   })
+
+  it('fails a reservation on a balance with the shared store when it is down: credits are never spent locally', async () => {
+    const down = new Redis({ port: 1, lazyConnect: true, enableOfflineQueue: false, maxRetriesPerRequest: 0 })
+    const synced = new SyncedStore(new RedisStore({ client: down, prefix: 'down' }), { syncIntervalMs: Number.POSITIVE_INFINITY })
+    const window: CounterRequest = {
+      counter: 'daily',
+      identifier: '=alice',
+      window: { kind: 'fixed', start: t0, end: t0 + minute },
+      limit: 10,
+      amount: 1,
+      hold: true,
+    }
+    expect(await synced.reserve({ leaseId: 'w', now: t0, expiresAt: t0 + minute, counters: [window] })).toMatchObject({ ok: true })
+    await expect(Promise.resolve(synced.reserve({ leaseId: 'b', now: t0, expiresAt: t0 + minute, counters: [onBalance(1)] }))).rejects.toMatchObject({
+      code: 'StoreUnavailable',
+    })
+    down.disconnect()
+  })
 })
