@@ -2,9 +2,10 @@ import { execFile } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, it } from 'vitest'
+import { afterAll, beforeAll, type ExpectStatic, it } from 'vitest'
 import { startRedisServer, type RedisServer } from '@tokenquota/test-support/redis'
-import type { BalanceRef } from './credit-protocol.js'
+import { createTokenQuota } from '../engine/token-quota.js'
+import type { BalanceRef, LedgerEntry } from './credit-protocol.js'
 import { RedisStore } from './redis-store.js'
 
 let server: RedisServer
@@ -16,7 +17,9 @@ afterAll(() => server.kill())
 // Each run has keys of its own (PREFIX) on the one server; most of a run is Node processes starting.
 const processes = { timeout: 60_000 }
 const now = Date.UTC(2031, 5, 1)
-const alice: BalanceRef = { counter: 'credits', identifier: '=alice' }
+const alice = { user: 'alice' }
+/** The balance of policy 'credits' for alice, as the engine names it in the store. */
+const aliceCredits: BalanceRef = { counter: 'credits', identifier: '=alice' }
 
 /** Starts one credits-worker process per environment and opens their start gate once all are ready. */
 async function runWorkers(prefix: string, envs: ReadonlyArray<Record<string, string>>): Promise<unknown[]> {
@@ -37,25 +40,44 @@ async function runWorkers(prefix: string, envs: ReadonlyArray<Record<string, str
   return (await Promise.all(runs)).map(({ stdout }) => JSON.parse(stdout) as unknown)
 }
 
+/** A quota on the workers' balance (the same policy, store and prefix), to top it up and read it. */
+function quotaOn(client: Redis, prefix: string) {
+  const store = new RedisStore({ client, prefix })
+  return { store, quota: createTokenQuota({ policies: [{ name: 'credits', type: 'balance', identifier: 'user' }], store, now: () => now }) }
+}
+
+/** The ledger's invariant: rows numbered from 1, each balanceAfter the running sum and never negative, Σ == balance == Σ grants. */
+function expectLedgerSums(expect: ExpectStatic, ledger: readonly LedgerEntry[], balance: number, grants: number): void {
+  expect(ledger.map((row) => row.seq)).toEqual(ledger.map((_, index) => index + 1))
+  let sum = 0
+  for (const row of ledger) {
+    sum += row.amount
+    expect(row.balanceAfter).toBe(sum)
+    expect(row.balanceAfter).toBeGreaterThanOrEqual(0)
+  }
+  expect([balance, grants]).toEqual([sum, sum])
+}
+
 it.concurrent(
-  '4 processes, 70 concurrent reservations of exactly 25 credits on a balance of 1,500: exactly 60 hold, the balance ends at 0, never below, the ledger sums to it',
+  '4 processes, 70 concurrent calls of exactly 25 credits on a balance of 1,500: exactly 60 are admitted, the balance ends at 0, never below, the ledger sums to it',
   processes,
   async ({ expect }) => {
     const client = new Redis(server.url)
-    const store = new RedisStore({ client, prefix: 'spend' })
-    await store.credits.writeCredits({ ...alice, now, key: 'pack', change: { kind: 'topup', amount: 1500 } })
-    const results = (await runWorkers(
-      'spend',
-      [18, 18, 17, 17].map((calls) => ({ MODE: 'spend', CALLS: String(calls), AMOUNT: '25' })),
-    )) as Array<{ held: number }>
-    expect(results.reduce((sum, result) => sum + result.held, 0)).toBe(60)
-    const [state] = await store.credits.readBalances({ now, balances: [alice] })
-    expect(state).toMatchObject({ balance: 0, reserved: 0 })
-    const rows = await store.credits.readLedger({ ...alice, limit: 1000 })
-    expect(rows).toHaveLength(61)
-    expect(rows.map((row) => row.seq)).toEqual(rows.map((_, index) => index + 1))
-    expect(rows.every((row) => row.balanceAfter >= 0 && row.unpaid === undefined)).toBe(true)
-    expect(rows.reduce((sum, row) => sum + row.amount, 0)).toBe(state!.balance)
+    const { store, quota } = quotaOn(client, 'spend')
+    await quota.admin.topUp({ policy: 'credits', context: alice, amount: 1500, key: 'pack' })
+    const envs = [18, 18, 17, 17].map((calls) => ({ MODE: 'spend', CALLS: String(calls), AMOUNT: '25' }))
+    const results = (await runWorkers('spend', envs)) as Array<{ admitted: number }>
+    expect(results.reduce((sum, result) => sum + result.admitted, 0)).toBe(60)
+    const balance = await quota.admin.credits({ policy: 'credits', context: alice })
+    expect(balance).toMatchObject({ balance: 0, reserved: 0, available: 0 })
+    const ledger = await store.credits.readLedger({ ...aliceCredits, limit: 1000 })
+    expect(ledger.filter((row) => row.kind === 'charge' && row.amount === -25 && row.unpaid === undefined)).toHaveLength(60)
+    expectLedgerSums(
+      expect,
+      ledger,
+      balance.balance,
+      balance.grants.reduce((sum, grant) => sum + grant.remaining, 0),
+    )
     client.disconnect()
   },
 )
@@ -67,9 +89,8 @@ it.concurrent('the same top-up key sent from 3 processes at once credits once: o
   )) as Array<{ applied: boolean }>
   expect(results.filter((result) => result.applied)).toHaveLength(1)
   const client = new Redis(server.url)
-  const store = new RedisStore({ client, prefix: 'topup' })
-  const [state] = await store.credits.readBalances({ now, balances: [alice] })
-  expect(state).toMatchObject({ balance: 500, grants: [{ key: 'evt_checkout_1', remaining: 500 }] })
-  expect(await store.credits.readLedger({ ...alice, limit: 10 })).toMatchObject([{ seq: 1, kind: 'topup', amount: 500, grant: 'evt_checkout_1' }])
+  const { quota } = quotaOn(client, 'topup')
+  expect(await quota.admin.credits({ policy: 'credits', context: alice })).toMatchObject({ balance: 500, grants: [{ key: 'evt_checkout_1', remaining: 500 }] })
+  expect(await quota.admin.ledger({ policy: 'credits', context: alice })).toMatchObject([{ seq: 1, kind: 'topup', amount: 500 }])
   client.disconnect()
 })

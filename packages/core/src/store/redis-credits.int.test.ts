@@ -3,7 +3,12 @@ import { Redis } from 'ioredis'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createUpstashRestBridge, startRedisServer, upstashUrl, type RedisServer } from '@tokenquota/test-support/redis'
+import { createTokenQuota } from '../engine/token-quota.js'
+import type { WarningEvent } from '../engine/events.js'
+import type { QuotaPolicy } from '../policy/policy-types.js'
 import { QuotaInputError } from '../shared/errors.js'
+import { createFakeClock } from '../testing/fake-clock.js'
+import { MemoryStore } from './memory-store.js'
 import type { BalanceRef, StoreCredits } from './credit-protocol.js'
 import type { CounterRequest, QuotaStore, ReserveResult } from './quota-store.js'
 import { RedisStore } from './redis-store.js'
@@ -307,5 +312,44 @@ describe('SyncedStore over RedisStore: balances are never counted locally', () =
       code: 'StoreUnavailable',
     })
     down.disconnect()
+  })
+})
+
+describe('a quota with balance policies on the Lua stores', () => {
+  const credits: QuotaPolicy = { name: 'credits', type: 'balance', identifier: 'user' }
+  const plan: QuotaPolicy = { name: 'plan', identifier: 'user', allow: 100, interval: 1, timeUnit: 'month', spillTo: 'credits' }
+  const warningsOf = (policies: QuotaPolicy[], store: QuotaStore) => {
+    const warnings: WarningEvent[] = []
+    createTokenQuota({ policies, store, on: { warning: (event) => warnings.push(event) } })
+    return warnings.map((warning) => warning.code)
+  }
+
+  it('warns at construction that paid credits need AOF persistence (VolatileCredits), on Redis, Upstash and a SyncedStore over them only', () => {
+    const redis = new RedisStore({ client, prefix: 'warn' })
+    const upstash = new UpstashStore({ client: new UpstashRedis({ url: upstashUrl, token: 'test-token' }), prefix: 'warn' })
+    expect(warningsOf([credits], redis)).toEqual(['VolatileCredits'])
+    expect(warningsOf([plan, credits], upstash)).toEqual(['VolatileCredits'])
+    expect(warningsOf([credits], new SyncedStore(redis, { syncIntervalMs: Number.POSITIVE_INFINITY }))).toEqual(['VolatileCredits'])
+    expect(warningsOf([{ name: 'daily', identifier: 'user', allow: 10, interval: 1, timeUnit: 'day' }], redis)).toEqual([])
+    expect(warningsOf([credits], new MemoryStore())).toEqual([])
+  })
+
+  it('spills a plan allowance of 100 into 50 credits on Redis: 120 charges 100 + 20, then 40 is refused (CreditsExhausted) with 30 left', async () => {
+    const clock = createFakeClock('2031-03-14T10:00:00Z')
+    const quota = createTokenQuota({ policies: [plan, credits], store: new RedisStore({ client, prefix: `rc${++prefixes}` }), now: clock.now })
+    await quota.admin.topUp({ policy: 'credits', context: { user: 'alice' }, amount: 50, key: 'pack-1' })
+    const lease = await quota.reserve({ user: 'alice' }, { estimate: 120 })
+    const result = await lease.commit({ input: 100, output: 20 })
+    expect(result.charges.map(({ policy, amount }) => [policy, amount])).toEqual([
+      ['plan', 100],
+      ['credits', 20],
+    ])
+    await quota.flush()
+    await expect(quota.reserve({ user: 'alice' }, { estimate: 40 })).rejects.toMatchObject({ code: 'CreditsExhausted', policy: 'credits', remaining: 30 })
+    expect(await quota.admin.credits({ policy: 'credits', context: { user: 'alice' } })).toMatchObject({ balance: 30, reserved: 0 })
+    expect((await quota.admin.ledger({ policy: 'credits', context: { user: 'alice' } })).map(({ kind, amount }) => [kind, amount])).toEqual([
+      ['topup', 50],
+      ['charge', -20],
+    ])
   })
 })
