@@ -161,6 +161,31 @@ describe.each(Object.entries(clients))('%s credits', (_, create) => {
     expect(await ledgerSum(store)).toBe(250)
   })
 
+  it('a late settle pays what its lease used less what its expiry paid: credits its expiry left unpaid are never refunded', async () => {
+    const store = storeWithCredits()
+    await store.credits.writeCredits({ ...alice, now: t0, key: 'short', change: { kind: 'topup', amount: 100, expiresAt: t0 + 500 } })
+    held(await store.reserve({ leaseId: 'unpaid', now: t0, expiresAt: t0 + 1000, counters: [onBalance(80)] }))
+    // At t0 + 1000 the grant is gone, then the hold expires: charged 80, all of it unpaid.
+    await store.credits.readBalances({ now: t0 + 1000, balances: [alice] })
+    await store.credits.writeCredits({ ...alice, now: t0 + 1001, key: 'pack', change: { kind: 'topup', amount: 50 } })
+    const [late] = await store.settle({
+      leaseId: 'unpaid',
+      now: t0 + 2000,
+      expiresAt: t0 + 1000,
+      charges: [{ ...alice, window: balance, placement: 0, held: 80, amount: 10 }],
+    })
+    expect(late).toMatchObject({ balanceBefore: 50, balanceAfter: 40 })
+    const rows = await store.credits.readLedger({ ...alice, limit: 10 })
+    expect(rows.map(({ kind, amount, unpaid }) => [kind, amount, unpaid])).toEqual([
+      ['topup', 100, undefined],
+      ['expiry', -100, undefined],
+      ['charge', 0, 80],
+      ['topup', 50, undefined],
+      ['charge', -10, undefined],
+    ])
+    expect(await ledgerSum(store)).toBe(40)
+  })
+
   it('never goes below zero: what the grants cannot pay is unpaid, in the row and the outcome', async () => {
     const store = storeWithCredits()
     await store.credits.writeCredits({ ...alice, now: t0, key: 'a', change: { kind: 'topup', amount: 100 } })

@@ -64,18 +64,18 @@ describeStoreCreditsContract(
 describe('RedisStore scripts', () => {
   it('embeds the scripts whose hashes are pinned here (a changed script is a deliberate change), each with its own SHA-1', async () => {
     expect(Object.fromEntries(Object.entries(scripts).map(([name, script]) => [name, script.sha]))).toEqual({
-      reserve: '953a842818ad73ac1820f3850ce3c2454eef0300',
-      settle: 'd4ca791c9c3cb89d5d25f0217465e43b5947b9cb',
-      read: '0c4124a4714ad82ff3cf4788113e31cd3442ff2a',
-      extend: 'ee81bd5b7386f51f1902faffe4aa4b6a02da5214',
-      inspectLease: 'da75b8396083e69a6484ae55e763c08afb30c955',
-      change: '3637ac953cb70fc39d6caba1e2d4da3e68136245',
-      inspect: 'd628234c6a142051fd18e1681962dbcb903cafb8',
-      reset: '65e70546baba323061a8d90516e9a1211ec6799c',
+      reserve: 'be4fe5af0bc497160450c0b037eff434fde1572c',
+      settle: '842c5d924864a09517b670a2971109e1a9c19cf0',
+      read: '7080d02a4ea9d74f6d45d50070339eeaadd457b9',
+      extend: 'e0eee3e3559cd8c6809c10f5c8b6b5bb0bd4088a',
+      inspectLease: '8c4b14652b4b42b67cb860b2c88a76d69d439387',
+      change: 'a41aa4a31c8d01f960048d20a664fa70ba665cc0',
+      inspect: '1f7c9fa2aa6ff74d8b2b72d240113cc96734149a',
+      reset: '2d2cc35daffa59743ff71f7923bf70f400ff648a',
       audit: '3539ad3a26f834cc1144fb8163db9f3ca759e8a4',
       noteRefusals: 'c1c8430ddb25c0313cbced56c2651943926f37cf',
-      writeCredits: 'fcb4b17e870d401c08847640462ba6cff09b9e8c',
-      readBalances: '3a1ab98bd61e38f2c24c851add6867cb7666f0fd',
+      writeCredits: '3ce27c7924486fb43a3fe5957f046dd08a246989',
+      readBalances: '7b219bb4bb19ff8e90406b5c3c1024438af375cf',
       readLedger: 'a9b24a571f123c0c162dc55fc2f3f180825301e9',
     })
     for (const script of [...Object.values(scripts), ...Object.values(usageScripts)]) {

@@ -144,7 +144,7 @@ end
 return redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
 `
 
-export const changeScript = luaScript('change', changeSource, '3637ac953cb70fc39d6caba1e2d4da3e68136245')
-export const inspectScript = luaScript('inspect', inspectSource, 'd628234c6a142051fd18e1681962dbcb903cafb8')
-export const resetScript = luaScript('reset', resetSource, '65e70546baba323061a8d90516e9a1211ec6799c')
+export const changeScript = luaScript('change', changeSource, 'a41aa4a31c8d01f960048d20a664fa70ba665cc0')
+export const inspectScript = luaScript('inspect', inspectSource, '1f7c9fa2aa6ff74d8b2b72d240113cc96734149a')
+export const resetScript = luaScript('reset', resetSource, '2d2cc35daffa59743ff71f7923bf70f400ff648a')
 export const auditScript = luaScript('audit', auditSource, '3539ad3a26f834cc1144fb8163db9f3ca759e8a4')

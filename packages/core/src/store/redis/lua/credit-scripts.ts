@@ -74,6 +74,6 @@ if limit < 1 then return {} end
 return redis.call('LRANGE', KEYS[1], after, after + limit - 1)
 `
 
-export const writeCreditsScript = luaScript('write-credits', writeSource, 'fcb4b17e870d401c08847640462ba6cff09b9e8c')
-export const readBalancesScript = luaScript('read-balances', readSource, '3a1ab98bd61e38f2c24c851add6867cb7666f0fd')
+export const writeCreditsScript = luaScript('write-credits', writeSource, '3ce27c7924486fb43a3fe5957f046dd08a246989')
+export const readBalancesScript = luaScript('read-balances', readSource, '7b219bb4bb19ff8e90406b5c3c1024438af375cf')
 export const readLedgerScript = luaScript('read-ledger', ledgerSource, 'a9b24a571f123c0c162dc55fc2f3f180825301e9')

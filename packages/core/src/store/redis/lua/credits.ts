@@ -211,9 +211,10 @@ local function expire_balance_hold(hkey, now, amount, charge, leaseId, record)
 end
 
 -- A settle's charge on a balance. fate: 'holding' (the hold is returned), 'charged' (its expiry
--- charged held: the difference is charged, or refunded up to what the expiry paid) or 'released'.
--- Returns the balance before and after, and what was unpaid.
--- twin: algebra/credits.ts creditSettleChange (which refunds held - amount: here no more than the expiry paid)
+-- charged held, of which it left u:<lease> unpaid: the lease owes what it used less what the expiry
+-- paid, drawn now, or refunded when it paid more; credits never paid are never refunded) or
+-- 'released'. Returns the balance before and after, and what was unpaid.
+-- twin: algebra/credits.ts creditSettleChange (which takes the expiry as paid in full)
 local function settle_credits(hkey, now, fate, held, amount, leaseId, record)
   expire_grants(hkey, now)
   local before = tonumber(redis.call('HGET', hkey, 'B')) or 0
@@ -222,10 +223,9 @@ local function settle_credits(hkey, now, fate, held, amount, leaseId, record)
   if fate == 'charged' then
     local unpaidThen = tonumber(redis.call('HGET', hkey, 'u:' .. leaseId)) or 0
     redis.call('HDEL', hkey, 'u:' .. leaseId)
-    due = amount - held
+    due = amount - (held - unpaidThen)
     if due < 0 then
-      local back = math.min(0 - due, held - unpaidThen)
-      if back > 0 then refund_credits(hkey, now, back, leaseId, record) end
+      refund_credits(hkey, now, 0 - due, leaseId, record)
       return before, tonumber(redis.call('HGET', hkey, 'B')) or 0, 0
     end
   end

@@ -42,5 +42,5 @@ end
 return { state, f[2], '#' .. record_of(f[1]), f[3] }
 `
 
-export const extendScript = luaScript('extend', extendSource, 'ee81bd5b7386f51f1902faffe4aa4b6a02da5214')
-export const inspectLeaseScript = luaScript('inspect-lease', inspectSource, 'da75b8396083e69a6484ae55e763c08afb30c955')
+export const extendScript = luaScript('extend', extendSource, 'e0eee3e3559cd8c6809c10f5c8b6b5bb0bd4088a')
+export const inspectLeaseScript = luaScript('inspect-lease', inspectSource, '8c4b14652b4b42b67cb860b2c88a76d69d439387')

@@ -36,4 +36,4 @@ end
 return { out, expired }
 `
 
-export const readScript = luaScript('read', source, '0c4124a4714ad82ff3cf4788113e31cd3442ff2a')
+export const readScript = luaScript('read', source, '7080d02a4ea9d74f6d45d50070339eeaadd457b9')

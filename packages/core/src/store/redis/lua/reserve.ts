@@ -191,4 +191,4 @@ keep_holds(holds, latest, tonumber(ARGV[2]))
 return { out, expired }
 `
 
-export const reserveScript = luaScript('reserve', source, '953a842818ad73ac1820f3850ce3c2454eef0300')
+export const reserveScript = luaScript('reserve', source, 'be4fe5af0bc497160450c0b037eff434fde1572c')

@@ -106,4 +106,4 @@ end
 return { out, expired }
 `
 
-export const settleScript = luaScript('settle', source, 'd4ca791c9c3cb89d5d25f0217465e43b5947b9cb')
+export const settleScript = luaScript('settle', source, '842c5d924864a09517b670a2971109e1a9c19cf0')
