@@ -98,6 +98,8 @@ export interface WarningEvent {
     | 'MissingAnchor'
     /** A cycle's rollover into credits could not be read or written; it is tried again on the caller's next request. */
     | 'RolloverFailed'
+    /** Balance policies keep paid credits in a store that loses them on a restart without AOF persistence (RedisStore, UpstashStore). */
+    | 'VolatileCredits'
   readonly message: string
 }
 

@@ -178,7 +178,7 @@ export class StoreAccess {
     error: unknown,
     run: (store: QuotaStore) => MaybePromise<Answer>,
     done: (answer: Answer, local: boolean) => Result,
-  ): Result {
+  ): MaybePromise<Result> {
     if (TokenQuotaError.isInstance(error) && !StoreUnavailableError.isInstance(error)) throw error
     this.#answering = false
     this.#events.emit('storeError', { error, operation, failureMode: this.#failureMode })
@@ -192,6 +192,9 @@ export class StoreAccess {
       now: this.#now,
       onSent: (charges) => this.#replayed.push(...charges),
     })
-    return done(run(this.#local) as Answer, true)
+    // A reservation on a credit balance goes through the local limiter to the store (balances are
+    // never counted locally): it answers later, or fails with the store.
+    const answer = run(this.#local)
+    return answer instanceof Promise ? answer.then((value) => done(value, true)) : done(answer, true)
   }
 }

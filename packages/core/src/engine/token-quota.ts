@@ -11,6 +11,7 @@ import { MemoryStore } from '../store/memory-store.js'
 import type { QuotaStore } from '../store/quota-store.js'
 import type { QuotaContext, Usage } from '../shared/types.js'
 import type { ReserveRequest, TokenQuotaOptions } from './token-quota-options.js'
+import { warnVolatileCredits } from './credit-durability.js'
 
 export interface TokenQuota {
   readonly policies: readonly NormalizedPolicy[]
@@ -74,6 +75,7 @@ export function createTokenQuota(options: TokenQuotaOptions): TokenQuota {
   const store: QuotaStore = options.store ?? new MemoryStore()
   const engine = new QuotaEngine(settings, store, new QuotaEvents(options.on))
   const { events, learning } = engine
+  warnVolatileCredits(settings.policies, store, events)
   const quota: TokenQuota = {
     policies: settings.policies,
     store,

@@ -248,6 +248,14 @@ export interface QuotaStore {
    * balance policies (the engine refuses them at construction).
    */
   readonly credits?: StoreCredits
+  /**
+   * Whether `credits` survive the store's restart. `'volatile'` (RedisStore, UpstashStore): only
+   * when the server persists every write (AOF: `appendonly yes`, `appendfsync everysec` or
+   * `always`), so the engine warns (`VolatileCredits`) when a balance policy runs on such a store.
+   * `'durable'`: the store commits each write to disk before it answers. `undefined`: not said (no
+   * warning; MemoryStore keeps nothing beyond its process).
+   */
+  readonly creditDurability?: 'durable' | 'volatile'
 }
 
 /** Which lease `QuotaStore.inspectLease` looks up. */

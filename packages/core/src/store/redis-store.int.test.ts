@@ -9,6 +9,7 @@ import type { QuotaPolicy } from '../policy/policy-types.js'
 import { createFakeClock } from '../testing/fake-clock.js'
 import { describeQuotaStoreContract } from '../testing/store-contract.js'
 import { describeStoreAdminContract } from '../testing/store-admin-contract.js'
+import { describeStoreCreditsContract } from '../testing/store-contract-credits.js'
 import { createTokenQuota } from '../engine/token-quota.js'
 import { usageScripts } from '../reports/redis-usage-store.js'
 import { scripts } from './redis/lua/index.js'
@@ -51,20 +52,31 @@ describeQuotaStoreContract('RedisStore on ioredis 5', { createStore: () => new R
 describeQuotaStoreContract('RedisStore on node-redis', { createStore: () => new RedisStore({ client: nodeRedis, prefix: nextPrefix() }) })
 describeStoreAdminContract('RedisStore on ioredis 6', { createStore: () => new RedisStore({ client: ioredis, prefix: nextPrefix() }) })
 describeStoreAdminContract('RedisStore on node-redis', { createStore: () => new RedisStore({ client: nodeRedis, prefix: nextPrefix() }) })
+describeStoreCreditsContract('RedisStore on ioredis 6', () => new RedisStore({ client: ioredis, prefix: nextPrefix() }))
+describeStoreCreditsContract('RedisStore on node-redis', () => new RedisStore({ client: nodeRedis, prefix: nextPrefix() }))
+describeStoreCreditsContract('RedisStore with hash tags', () => new RedisStore({ client: ioredis, prefix: nextPrefix(), hashTag: true }))
+// Balances are the shared store's: a SyncedStore sends what touches them through, at once.
+describeStoreCreditsContract(
+  'SyncedStore over RedisStore',
+  () => new SyncedStore(new RedisStore({ client: ioredis, prefix: nextPrefix() }), { syncIntervalMs: Number.POSITIVE_INFINITY }),
+)
 
 describe('RedisStore scripts', () => {
   it('embeds the scripts whose hashes are pinned here (a changed script is a deliberate change), each with its own SHA-1', async () => {
     expect(Object.fromEntries(Object.entries(scripts).map(([name, script]) => [name, script.sha]))).toEqual({
-      reserve: '04f74d1716ecdeb098ccea2a5272e296b75529f4',
-      settle: '9b399977992545151e1e60e662538c9ef6c997aa',
-      read: '4b6f1d39785771debd1e1f73f798ae6193ea35a6',
-      extend: '3825b6c56465a0783f1a743484b94f56b9953e26',
-      inspectLease: '28e6cf387b8ee0def9a7ae660707ce56f6a4bd1f',
-      change: '82986418dbb769e62e4049d16b84706eac169f6a',
-      inspect: '5698c9af9e28a926a80f727e47e6dd6c88eccb5a',
-      reset: 'af747c1959742e9497e10f903e031fe364b09877',
+      reserve: 'be4fe5af0bc497160450c0b037eff434fde1572c',
+      settle: '842c5d924864a09517b670a2971109e1a9c19cf0',
+      read: '7080d02a4ea9d74f6d45d50070339eeaadd457b9',
+      extend: 'e0eee3e3559cd8c6809c10f5c8b6b5bb0bd4088a',
+      inspectLease: '8c4b14652b4b42b67cb860b2c88a76d69d439387',
+      change: 'a41aa4a31c8d01f960048d20a664fa70ba665cc0',
+      inspect: '1f7c9fa2aa6ff74d8b2b72d240113cc96734149a',
+      reset: '2d2cc35daffa59743ff71f7923bf70f400ff648a',
       audit: '3539ad3a26f834cc1144fb8163db9f3ca759e8a4',
       noteRefusals: 'c1c8430ddb25c0313cbced56c2651943926f37cf',
+      writeCredits: '3ce27c7924486fb43a3fe5957f046dd08a246989',
+      readBalances: '7b219bb4bb19ff8e90406b5c3c1024438af375cf',
+      readLedger: 'a9b24a571f123c0c162dc55fc2f3f180825301e9',
     })
     for (const script of [...Object.values(scripts), ...Object.values(usageScripts)]) {
       expect(script.sha).toBe(createHash('sha1').update(script.source).digest('hex'))

@@ -17,6 +17,9 @@ import type {
 } from './quota-store.js'
 import { effectiveLimit, expiredForgotten, overridesFor, targetInForce } from './algebra/index.js'
 import type { CounterOverrides, ResetWrite, StoreAdmin, TargetOverrides } from './store-admin.js'
+import type { StoreCredits } from './credit-protocol.js'
+import type { MaybePromise } from '../shared/types.js'
+import { BalancePassThrough, isBalance } from './synced-balances.js'
 
 export interface SyncedStoreOptions {
   /**
@@ -126,6 +129,11 @@ function groupBy<Item>(items: Iterable<Item>, keyOf: (item: Item) => string): It
  * admitted since their last sync — at most (N − 1) × `allow` in the worst case, and in practice
  * about (N − 1) × (tokens one process admits per sync interval). Use it where latency matters more
  * than exactness; use the store directly (synchronous) where the limit must hold.
+ *
+ * Credit balances (`{ kind: 'balance' }` counters) are never counted locally: paid credits must
+ * hold exactly. A reservation or settle that touches a balance goes through to the shared store at
+ * once (the whole lease, its other counters too), a read of a balance reads it there, and `credits`
+ * is the shared store's.
  */
 export class SyncedStore implements QuotaStore {
   readonly #remote: QuotaStore
@@ -155,9 +163,18 @@ export class SyncedStore implements QuotaStore {
    * once, other processes' at their next sync; last refusals are this process's own.
    */
   readonly admin: StoreAdmin | undefined
+  /** The shared store's credits: balances are read and written there, never kept here. */
+  readonly credits: StoreCredits | undefined
+  /** The shared store's (credits are kept there). */
+  readonly creditDurability: QuotaStore['creditDurability']
+  /** Leases that touch a balance: held on the shared store, not here. */
+  readonly #balances: BalancePassThrough
 
   constructor(remote: QuotaStore, options: SyncedStoreOptions = {}) {
     this.#remote = remote
+    this.#balances = new BalancePassThrough(remote)
+    this.credits = remote.credits
+    this.creditDurability = remote.creditDurability
     this.#options = options
     this.#local = new MemoryStore({ onExpiryCharge: (expired) => this.#chargeExpired(expired) })
     const interval = options.syncIntervalMs ?? 10_000
@@ -249,10 +266,11 @@ export class SyncedStore implements QuotaStore {
     return others.used
   }
 
-  /** Answers at once, from the local counters and the others' usage as of the last sync. */
-  reserve(request: StoreReserveRequest): ReserveResult {
+  /** Answers at once, from the local counters and the others' usage as of the last sync; a reservation that touches a balance, from the shared store. */
+  reserve(request: StoreReserveRequest): MaybePromise<ReserveResult> {
     const { shard } = request
     this.#remember(request.counters, shard)
+    if (this.#balances.takes(request)) return this.#balances.reserve(request)
     // Read the local windows first: the others' usage lowers each limit for the window in force.
     const views = this.#local.read({ now: request.now, counters: localRefs(request.counters, shard) })
     const limits = request.counters.map((counter) => this.#limitOf(counter, shard, request.now))
@@ -290,18 +308,21 @@ export class SyncedStore implements QuotaStore {
     this.#refusalsSent = Promise.all([this.#refusalsSent, sending]).then(() => undefined)
   }
 
-  /** Answers at once: leases are held in this process's counters. */
-  extend(request: ExtendRequest): boolean {
+  /** Answers at once: leases are held in this process's counters (a lease on a balance, on the shared store). */
+  extend(request: ExtendRequest): MaybePromise<boolean> {
+    if (this.#balances.holds(request.leaseId)) return this.#balances.extend(request)
     return this.#local.extend(request)
   }
 
-  /** Answers at once, from this process's counters. */
-  inspectLease(request: InspectLeaseRequest): StoredLease | undefined {
+  /** Answers at once, from this process's counters (a lease on a balance, from the shared store). */
+  inspectLease(request: InspectLeaseRequest): MaybePromise<StoredLease | undefined> {
+    if (this.#balances.holds(request.leaseId)) return this.#balances.inspectLease(request)
     return this.#local.inspectLease(request)
   }
 
-  /** Answers at once; the charge reaches the shared store at the next sync. */
-  settle(request: SettleRequest): readonly ChargeOutcome[] {
+  /** Answers at once; the charge reaches the shared store at the next sync (a charge on a balance, at once). */
+  settle(request: SettleRequest): MaybePromise<readonly ChargeOutcome[]> {
+    if (this.#balances.holds(request.leaseId, request.charges)) return this.#balances.settle(request)
     const outcomes = this.#local.settle({ ...request, charges: localRefs(request.charges, request.shard) })
     const expired = this.#expiryCharged.get(request.leaseId)
     this.#expiryCharged.delete(request.leaseId)
@@ -341,7 +362,18 @@ export class SyncedStore implements QuotaStore {
     return { counter: charge.counter, identifier: charge.identifier, window: { kind: 'flexi', endIfStartedNow: local!.resetAt } }
   }
 
-  read(request: ReadRequest): readonly CounterSnapshot[] {
+  /** Answers at once from the local counters; balances are read on the shared store. */
+  read(request: ReadRequest): MaybePromise<readonly CounterSnapshot[]> {
+    if (!request.counters.some(isBalance)) return this.#readLocal(request)
+    const balances = request.counters.filter(isBalance)
+    const windows = this.#readLocal({ ...request, counters: request.counters.filter((counter) => !isBalance(counter)) })
+    return Promise.resolve(this.#remote.read({ ...request, counters: balances })).then((shared) => {
+      const [fromShared, fromLocal] = [shared[Symbol.iterator](), windows[Symbol.iterator]()]
+      return request.counters.map((counter) => (isBalance(counter) ? fromShared : fromLocal).next().value!)
+    })
+  }
+
+  #readLocal(request: ReadRequest): readonly CounterSnapshot[] {
     this.#remember(request.counters, request.shard)
     return this.#local.read({ ...request, counters: localRefs(request.counters, request.shard) }).map((snapshot, index) => {
       const counter = request.counters[index]!
@@ -351,8 +383,9 @@ export class SyncedStore implements QuotaStore {
     })
   }
 
+  /** Windows to refresh at each sync (a balance is never counted here: nothing to refresh). */
   #remember(counters: readonly CounterRef[], shard: string | undefined): void {
-    for (const ref of counters) this.#known.set(windowKeyOf(ref, shard), { ref, shard })
+    for (const ref of counters) if (!isBalance(ref)) this.#known.set(windowKeyOf(ref, shard), { ref, shard })
   }
 
   #withOthers(ref: CounterRef, shard: string | undefined, snapshot: CounterSnapshot): CounterSnapshot {
@@ -382,6 +415,7 @@ export class SyncedStore implements QuotaStore {
     this.#pending = new Map()
     this.#settledSinceSync = 0
     for (const [leaseId, expired] of this.#expiryCharged) if (expiredForgotten(expired.at, now)) this.#expiryCharged.delete(leaseId)
+    this.#balances.forget(now)
     try {
       while (this.#unsent.length > 0) {
         await this.#send(this.#unsent[0]!)

@@ -21,6 +21,8 @@ import { runScript, type ScriptTransport } from './script-runner.js'
 import { LuaAdmin } from './lua-admin.js'
 import { list, numbers, windowArgs, windowKind } from './script-values.js'
 import type { StoreAdmin } from '../store-admin.js'
+import type { LedgerEntry, StoreCredits } from '../credit-protocol.js'
+import { expiredAt, LuaCredits } from './lua-credits.js'
 
 export interface LuaStoreOptions extends RedisKeyOptions {
   /**
@@ -53,6 +55,32 @@ function placed(values: readonly number[]): Extract<ReserveResult, { ok: true }>
     held.push(record.held)
   }
   return { ok: true, placements, held, snapshots }
+}
+
+/**
+ * Per counter of a request, the grant expiries a script recorded on it (balance counters only; a
+ * list for each, in the request's order, from `offset` of the script's list of expiries).
+ */
+function expiriesOf(counters: readonly CounterRef[], expired: readonly unknown[], offset: number): { rows: Map<number, LedgerEntry[]>; next: number } {
+  const rows = new Map<number, LedgerEntry[]>()
+  let next = offset
+  counters.forEach((counter, index) => {
+    if (counter.window.kind !== 'balance') return
+    const found = expiredAt(expired, next)
+    if (found.rows.length > 0) rows.set(index, found.rows)
+    next = found.next
+  })
+  return { rows, next }
+}
+
+function withExpired(snapshot: CounterSnapshot, rows: readonly LedgerEntry[] | undefined): CounterSnapshot {
+  return rows ? { ...snapshot, expired: rows } : snapshot
+}
+
+/** A script's reply with its list of grant expiries: `{ numbers, expiries }`. */
+function withExpiries(reply: unknown, operation: string): { values: number[]; expired: unknown[] } {
+  const [values, expired] = list(reply, operation, 'any')
+  return { values: numbers(values, operation), expired: list(expired ?? [], operation, 'any') }
 }
 
 function refused(values: readonly number[]): ReserveResult {
@@ -127,12 +155,21 @@ export class LuaStore implements QuotaStore {
 
   /** Overrides, resets, last refusals and audit, on the same server. */
   readonly admin: StoreAdmin
+  /** Credit grants and ledgers of balance counters, on the same server (keys without a TTL). */
+  readonly credits: StoreCredits
+  /**
+   * `'volatile'`: paid credits survive a restart of Redis only with AOF persistence
+   * (`appendonly yes`, `appendfsync everysec` or `always`); the engine warns (`VolatileCredits`)
+   * when a balance policy runs on this store.
+   */
+  readonly creditDurability = 'volatile'
 
   constructor(transport: ScriptTransport, options: LuaStoreOptions = {}) {
     this.#transport = transport
     this.#keys = new RedisKeys(options)
     this.#timeoutMs = options.timeoutMs ?? 1000
     this.admin = new LuaAdmin(transport, this.#keys, this.#timeoutMs)
+    this.credits = new LuaCredits(transport, this.#keys, this.#timeoutMs)
   }
 
   /** Every key this store writes matches this pattern. */
@@ -168,38 +205,59 @@ export class LuaStore implements QuotaStore {
       for (const counter of request.counters) keys.push(this.#keys.counter(counter, shard), this.#keys.refusal(counter, shard))
       args.push(...reserveArgs(request))
     }
-    const reply = numbers(await runScript(this.#transport, scripts.reserve, keys, args, this.#timeoutMs), 'reserve')
+    const { values: reply, expired } = withExpiries(await runScript(this.#transport, scripts.reserve, keys, args, this.#timeoutMs), 'reserve')
     const results: ReserveResult[] = []
-    let offset = 0
-    for (let request = 0; request < requests.length; request += 1) {
+    let [offset, expiredOffset] = [0, 0]
+    for (const request of requests) {
       const [ok, length] = [reply[offset]!, reply[offset + 1]!]
       const values = reply.slice(offset + 2, offset + 2 + length)
       offset += 2 + length
-      results.push(ok === 1 ? placed(values) : refused(values))
+      const { rows, next } = expiriesOf(request.counters, expired, expiredOffset)
+      expiredOffset = next
+      const result = ok === 1 ? placed(values) : refused(values)
+      if (result.ok) results.push({ ...result, snapshots: result.snapshots.map((snapshot, index) => withExpired(snapshot, rows.get(index))) })
+      else
+        results.push({
+          ok: false,
+          refusals: result.refusals.map((refusal) => ({ ...refusal, snapshot: withExpired(refusal.snapshot, rows.get(refusal.index)) })),
+        })
     }
     return results
   }
 
   async #settleBatch(requests: readonly SettleRequest[]): Promise<Array<readonly ChargeOutcome[]>> {
     const keys = [this.#keys.holds(requests[0]!.shard)]
-    const args = [String(requests.length)]
+    const args = [String(requests.length), String(Math.min(...requests.map((request) => request.now)))]
     for (const request of requests) {
       keys.push(this.#keys.lease(request.leaseId, request.shard), ...this.#counterKeys(request.charges, request.shard))
       args.push(...settleArgs(request))
     }
-    const reply = numbers(await runScript(this.#transport, scripts.settle, keys, args, this.#timeoutMs), 'settle')
+    const { values: reply, expired } = withExpiries(await runScript(this.#transport, scripts.settle, keys, args, this.#timeoutMs), 'settle')
     const results: Array<readonly ChargeOutcome[]> = []
-    let offset = 0
+    let [offset, expiredOffset] = [0, 0]
     for (const request of requests) {
-      const count = reply[offset]!
       // Already settled (a retry of a settle whose answer was lost): nothing was charged again.
-      if (count === -1) {
+      if (reply[offset] === -1) {
         results.push(request.charges.map(() => ({ usedBefore: 0, usedAfter: 0 })))
         offset += 1
         continue
       }
-      results.push(request.charges.map((_, index) => ({ usedBefore: reply[offset + 1 + 2 * index]!, usedAfter: reply[offset + 2 + 2 * index]! })))
-      offset += 1 + 2 * count
+      offset += 1
+      const { rows, next } = expiriesOf(request.charges, expired, expiredOffset)
+      expiredOffset = next
+      results.push(
+        request.charges.map((charge, index) => {
+          const [usedBefore, usedAfter] = [reply[offset]!, reply[offset + 1]!]
+          if (charge.window.kind !== 'balance') {
+            offset += 2
+            return { usedBefore, usedAfter }
+          }
+          const [balanceBefore, balanceAfter, unpaid] = [reply[offset + 2]!, reply[offset + 3]!, reply[offset + 4]!]
+          offset += 5
+          const expiredRows = rows.get(index)
+          return { usedBefore, usedAfter, balanceBefore, balanceAfter, unpaid, ...(expiredRows && { expired: expiredRows }) }
+        }),
+      )
     }
     return results
   }
@@ -212,8 +270,9 @@ export class LuaStore implements QuotaStore {
       args.push(...toArgs('readCounter', { kind: windowKind[counter.window.kind], a, b, limit, family: counter.counter, identifier: counter.identifier }))
     }
     const keys = [this.#keys.holds(request.shard), this.#keys.overrides(request.shard), ...this.#counterKeys(request.counters, request.shard)]
-    const reply = numbers(await runScript(this.#transport, scripts.read, keys, args, this.#timeoutMs), 'read')
-    return request.counters.map((_, index) => snapshotOf(fromReply('snapshot', reply, index * widthOf('snapshot'))))
+    const { values: reply, expired } = withExpiries(await runScript(this.#transport, scripts.read, keys, args, this.#timeoutMs), 'read')
+    const { rows } = expiriesOf(request.counters, expired, 0)
+    return request.counters.map((_, index) => withExpired(snapshotOf(fromReply('snapshot', reply, index * widthOf('snapshot'))), rows.get(index)))
   }
 
   async extend(request: ExtendRequest): Promise<boolean> {

@@ -59,6 +59,15 @@ export class RedisKeys {
     return `${this.#base(shard)}c:${escapeKeyPart(ref.counter)}:${escapeKeyPart(ref.identifier)}:${windowSuffix(ref.window)}`
   }
 
+  /**
+   * A credit balance's keys: its counter hash, and beside it (same shard, no TTL) its grants, its
+   * ledger and its written keys. Lua twin: `balance_keys` in lua/credits.ts.
+   */
+  balance(ref: Pick<CounterRef, 'counter' | 'identifier'>, shard: string | undefined): { hash: string; grants: string; ledger: string; written: string } {
+    const hash = this.counter({ ...ref, window: { kind: 'balance' } }, shard)
+    return { hash, grants: `${hash}:g`, ledger: `${hash}:l`, written: `${hash}:k` }
+  }
+
   /** The last refusal of a counter (any window). */
   refusal(ref: Pick<CounterRef, 'counter' | 'identifier'>, shard: string | undefined): string {
     return `${this.#base(shard)}l:${escapeKeyPart(ref.counter)}:${escapeKeyPart(ref.identifier)}`

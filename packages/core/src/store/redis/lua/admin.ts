@@ -112,7 +112,9 @@ if before == 1 then return 0 end
 expire_holds(KEYS[3], now)
 for i = 4, #KEYS do
   local kind, hkey = ARGV[3 * i - 6], KEYS[i]
-  if kind == 'f' then
+  if kind == 'b' then
+    -- A balance has no usage to reset: its credits change only by writeCredits.
+  elseif kind == 'f' then
     if redis.call('EXISTS', hkey) == 1 then redis.call('HSET', hkey, 'u', 0) end
   elseif kind == 'x' then
     local f = redis.call('HMGET', hkey, 's', 'e')
@@ -142,7 +144,7 @@ end
 return redis.call('LRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
 `
 
-export const changeScript = luaScript('change', changeSource, '82986418dbb769e62e4049d16b84706eac169f6a')
-export const inspectScript = luaScript('inspect', inspectSource, '5698c9af9e28a926a80f727e47e6dd6c88eccb5a')
-export const resetScript = luaScript('reset', resetSource, 'af747c1959742e9497e10f903e031fe364b09877')
+export const changeScript = luaScript('change', changeSource, 'a41aa4a31c8d01f960048d20a664fa70ba665cc0')
+export const inspectScript = luaScript('inspect', inspectSource, '1f7c9fa2aa6ff74d8b2b72d240113cc96734149a')
+export const resetScript = luaScript('reset', resetSource, '2d2cc35daffa59743ff71f7923bf70f400ff648a')
 export const auditScript = luaScript('audit', auditSource, '3539ad3a26f834cc1144fb8163db9f3ca759e8a4')

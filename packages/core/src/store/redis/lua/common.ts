@@ -1,4 +1,5 @@
 import { fieldsHelpersLua } from '../script-fields.js'
+import { creditsLua } from './credits.js'
 
 /**
  * The Lua scripts of the Redis stores. One script per operation, so each operation is one round
@@ -25,6 +26,8 @@ import { fieldsHelpersLua } from '../script-fields.js'
  *   As the window moves, the buckets that leave it are subtracted from the totals and deleted (a
  *   bucket still holding a reservation keeps its `r:` field until the hold is returned), so a
  *   reservation reads two totals instead of summing every bucket.
+ * - `b` (a credit balance): one hash per identifier with no TTL, `B` (balance) and `r`, beside its
+ *   grants, ledger and top-up keys (see credits.ts). Its hold line is `b 0 amount key`.
  *
  * Each counter costs one HMGET and one HSET per operation; a lease adds one ZADD, and one ZREM
  * when settled. Time is the `now` argument (the engine's clock), never Redis `TIME`.
@@ -38,6 +41,7 @@ local RETAIN = 3600000
 
 -- twin: none (formats a number for Redis; TypeScript keeps numbers)
 local function text(number)
+  if number == 0 then return '0' end -- never '-0'
   return string.format('%.0f', number)
 end
 
@@ -174,6 +178,12 @@ local function save_rolling(hkey, st, p, until_)
   redis.call('HSET', hkey, unpack(fields))
 end
 
+${creditsLua}
+-- A hold member's lease id (its first line).
+local function lease_of(member)
+  return string.match(member, '^[^\\n]*')
+end
+
 -- A hold member's record (the reservation's opaque \`#\` line), or '' when it has none.
 local function record_of(member)
   return string.match(member, '\\n#([^\\n]*)') or ''
@@ -190,10 +200,13 @@ local function expire_holds(holds, now)
   for _, member in ipairs(expired) do
     if string.sub(member, -2) ~= '\\n!' and string.sub(member, -3) ~= '\\n!c' then
       local charge = string.sub(member, -3) ~= '\\n=r'
-      table.insert(ended, { member = member, record = record_of(member), charged = charge })
+      local record = record_of(member)
+      table.insert(ended, { member = member, record = record, charged = charge })
       for kind, placement, amount, hkey in string.gmatch(member, '\\n(%a) (%d+) (%d+) ([^\\n]+)') do
         amount = tonumber(amount)
-        if kind == 'f' then
+        if kind == 'b' then
+          expire_balance_hold(hkey, now, amount, charge, lease_of(member), record)
+        elseif kind == 'f' then
           if redis.call('EXISTS', hkey) == 1 then
             redis.call('HINCRBY', hkey, 'r', -amount)
             if charge then redis.call('HINCRBY', hkey, 'u', amount) end
@@ -224,6 +237,9 @@ local function expire_holds(holds, now)
       else
         redis.call('ZADD', holds, now + RETAIN, member .. '\\n!')
       end
+    elseif string.sub(member, -3) == '\\n!c' then
+      -- Forgotten: what its expiry left unpaid on a balance is no longer needed for a late settle.
+      for hkey in string.gmatch(member, '\\nb %d+ %d+ ([^\\n]+)') do redis.call('HDEL', hkey, 'u:' .. lease_of(member)) end
     end
     redis.call('ZREM', holds, member)
   end
@@ -274,6 +290,7 @@ end
 -- it needs every bucket, see rolling_reset), placement (as text), and what the write needs.
 -- twin: memory/counter-slots.ts CounterSlots.view (algebra/windows.ts windowOpen, bucketStart, rollingPlacement)
 local function view(kind, hkey, now, nowText, a, b)
+  if kind == 'b' then return balance_view(hkey, now) end
   if kind == 'f' then
     local f = redis.call('HMGET', hkey, 'u', 'r', 'x')
     return { used = tonumber(f[1]) or 0, reserved = tonumber(f[2]) or 0, start = tonumber(a), reset = tonumber(b), placement = a, x = tonumber(f[3]) }

@@ -1,4 +1,5 @@
 import { auditScript, changeScript, inspectScript, resetScript } from './admin.js'
+import { readBalancesScript, readLedgerScript, writeCreditsScript } from './credit-scripts.js'
 import { extendScript, inspectLeaseScript } from './lease.js'
 import { readScript } from './read.js'
 import { noteRefusalsScript } from './refusal.js'
@@ -17,4 +18,7 @@ export const scripts = {
   reset: resetScript,
   audit: auditScript,
   noteRefusals: noteRefusalsScript,
+  writeCredits: writeCreditsScript,
+  readBalances: readBalancesScript,
+  readLedger: readLedgerScript,
 } as const

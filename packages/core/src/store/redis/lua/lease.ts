@@ -42,5 +42,5 @@ end
 return { state, f[2], '#' .. record_of(f[1]), f[3] }
 `
 
-export const extendScript = luaScript('extend', extendSource, '3825b6c56465a0783f1a743484b94f56b9953e26')
-export const inspectLeaseScript = luaScript('inspect-lease', inspectSource, '28e6cf387b8ee0def9a7ae660707ce56f6a4bd1f')
+export const extendScript = luaScript('extend', extendSource, 'e0eee3e3559cd8c6809c10f5c8b6b5bb0bd4088a')
+export const inspectLeaseScript = luaScript('inspect-lease', inspectSource, '8c4b14652b4b42b67cb860b2c88a76d69d439387')

@@ -5,12 +5,13 @@ import { common } from './common.js'
 const source = `${common}
 -- twin: memory-store.ts MemoryStore.read
 -- KEYS: the shard's holds, the shard's overrides, then per counter its hash. ARGV: now, counter
--- count; then per counter a readCounter record (see script-fields.ts). Returns per counter a
--- snapshot record (limit: -1 for the one given).
+-- count; then per counter a readCounter record (see script-fields.ts). Returns the list of per
+-- counter snapshot records (limit: -1 for the one given; a balance's is its balance), and the list
+-- of balance expiries (per balance counter, see put_expired).
 local now, n = tonumber(ARGV[1]), tonumber(ARGV[2])
 expire_holds(KEYS[1], now)
 local overridden = redis.call('EXISTS', KEYS[2]) == 1
-local out = {}
+local out, expired = {}, {}
 local base = 2
 for i = 1, n do
   local c
@@ -23,13 +24,16 @@ for i = 1, n do
     v.reset = rolling_reset(hkey, now, tonumber(a), tonumber(b))
   end
   local limit = -1
-  if overridden and given ~= '' then
+  if kind == 'b' then
+    limit = v.balance
+    put_expired(expired, hkey)
+  elseif overridden and given ~= '' then
     local inForce = limit_in_force(KEYS[2], given, c.family, c.identifier, now)
     if inForce ~= given then limit = tonumber(inForce) end
   end
   put(out, 'snapshot', { used = v.used, reserved = v.reserved, windowStart = v.start, resetAt = v.reset, limit = limit })
 end
-return out
+return { out, expired }
 `
 
-export const readScript = luaScript('read', source, '4b6f1d39785771debd1e1f73f798ae6193ea35a6')
+export const readScript = luaScript('read', source, '7080d02a4ea9d74f6d45d50070339eeaadd457b9')

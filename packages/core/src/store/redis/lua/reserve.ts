@@ -8,7 +8,8 @@ const source = `${common}${noteRefusalLua}
 --   keep_lease), and per counter its hash and its last-refusal key.
 -- ARGV: reservation count, the earliest now (for expiring holds); then per reservation a
 --   reserveLease record and its counters' reserveCounter records (see script-fields.ts).
--- Returns per reservation: 1, a length, and per counter a placed record; or 0, a length, and per
+-- Returns the list of reservations' answers, and the list of balance expiries (see put_expired).
+--   Per reservation: 1, a length, and per counter a placed record; or 0, a length, and per
 --   refused counter a refused record.
 -- twin: memory-store.ts MemoryStore.reserve
 local holds = KEYS[1]
@@ -67,7 +68,10 @@ end
 -- Adds amount to a counter's reserved tokens, keeping its key until the hold may end.
 local function hold_on(c, v, hkey, now, amount, expiresAt)
   v.reserved = v.reserved + amount
-  if c.kind == 'f' then
+  if c.kind == 'b' then
+    -- No key for a balance that holds nothing (a spill not needed): balance keys never expire.
+    if amount > 0 then redis.call('HSET', hkey, 'r', v.reserved) end
+  elseif c.kind == 'f' then
     local until_ = extend(v.x, math.max(tonumber(c.b), expiresAt), 0)
     if until_ then redis.call('HSET', hkey, 'r', v.reserved, 'x', text(until_)) else redis.call('HSET', hkey, 'r', v.reserved) end
     live_until(hkey, until_, now)
@@ -104,15 +108,21 @@ local function reserve_one(kbase, lease, counters, out)
     table.insert(out, 1)
     local o = #out
     table.insert(out, 0)
-    for value in string.gmatch(first, '%S+') do table.insert(out, tonumber(value)) end
+    -- As text: a client may decode a large integer reply inexactly (ioredis 6: Number.MAX_SAFE_INTEGER).
+    for value in string.gmatch(first, '%S+') do table.insert(out, value) end
     out[o + 1] = #out - o - 1
     return
   end
   local views, limits, given = {}, {}, {}
   for i, c in ipairs(counters) do
     views[i] = view(c.kind, KEYS[kbase + 2 * i - 1], now, nowText, c.a, c.b)
-    given[i] = limit_of(c.limit, c.family, c.identifier, now)
-    limits[i] = given[i] == c.limit and -1 or tonumber(given[i])
+    if c.kind == 'b' then
+      -- A balance's capacity is its grants, whatever the request's limit.
+      given[i], limits[i] = text(views[i].balance), views[i].balance
+    else
+      given[i] = limit_of(c.limit, c.family, c.identifier, now)
+      limits[i] = given[i] == c.limit and -1 or tonumber(given[i])
+    end
   end
   local want = wanted(counters, views, given)
   local refusals = {}
@@ -165,17 +175,20 @@ local function reserve_one(kbase, lease, counters, out)
   end
 end
 
-local out, kbase, base, latest = {}, 2, 2, 0
+local out, expired, kbase, base, latest = {}, {}, 2, 2, 0
 for _ = 1, tonumber(ARGV[1]) do
   local lease, counters = nil, {}
   lease, base = take(base, 'reserveLease')
   for i = 1, tonumber(lease.count) do counters[i], base = take(base, 'reserveCounter') end
   latest = math.max(latest, tonumber(lease.expiresAt))
   reserve_one(kbase, lease, counters, out)
+  for i, c in ipairs(counters) do
+    if c.kind == 'b' then put_expired(expired, KEYS[kbase + 1 + 2 * i - 1]) end
+  end
   kbase = kbase + 1 + 2 * #counters
 end
 keep_holds(holds, latest, tonumber(ARGV[2]))
-return out
+return { out, expired }
 `
 
-export const reserveScript = luaScript('reserve', source, '04f74d1716ecdeb098ccea2a5272e296b75529f4')
+export const reserveScript = luaScript('reserve', source, 'be4fe5af0bc497160450c0b037eff434fde1572c')

@@ -4,15 +4,19 @@ import { common } from './common.js'
 /** Settles leases: charges what was used, returns the rest of each hold, once. */
 const source = `${common}
 -- KEYS: the shard's holds; then per lease its lease key (see keep_lease), and per charge its hash.
--- ARGV: lease count; then per lease a settleLease record and its charges' settleCharge records
---   (see script-fields.ts).
+-- ARGV: lease count, the earliest now (for expiring holds: a lease past its expiry is charged
+--   first, so its settle replaces that charge, as on every balance's ledger); then per lease a
+--   settleLease record and its charges' settleCharge records (see script-fields.ts).
 -- twin: memory-store.ts MemoryStore.settle
--- Returns per lease: -1 when it was already settled (a retry: nothing is charged again); else the
---   charge count, then per charge used before and after.
+-- Returns the list of leases' answers, and the list of balance expiries (per balance charge, see
+--   put_expired). Per lease: -1 when it was already settled (a retry: nothing is charged again);
+--   else the charge count, then per charge used before and after — for a balance, five values:
+--   0, 0, balance before and after, unpaid.
 local holds = KEYS[1]
+expire_holds(holds, tonumber(ARGV[2]))
 
 -- twin: memory-store.ts MemoryStore.settle (algebra/holds.ts settleChange, settlesInPlace)
-local function settle_one(kbase, lease, charges, out)
+local function settle_one(kbase, lease, charges, out, expired)
   local now, n = tonumber(lease.now), #charges
   local leaseKey = KEYS[kbase + 1]
   kbase = kbase + 1
@@ -40,7 +44,12 @@ local function settle_one(kbase, lease, charges, out)
     if replacing then amount = amount - held end
     if not returned then held = 0 end
     local before, live = 0, true
-    if kind == 'f' then
+    if kind == 'b' then
+      local fate = returned and 'holding' or (replacing and 'charged' or 'released')
+      local bBefore, bAfter, unpaid = settle_credits(hkey, now, fate, tonumber(c.held), tonumber(c.amount), lease.leaseId, record_of(member))
+      for _, value in ipairs({ 0, 0, bBefore, bAfter, unpaid }) do table.insert(out, value) end
+      put_expired(expired, hkey)
+    elseif kind == 'f' then
       local f = redis.call('HMGET', hkey, 'u', 'r', 'x')
       before = tonumber(f[1]) or 0
       -- A window evicted before a late commit comes back as a new key: give it a lifetime.
@@ -74,7 +83,9 @@ local function settle_one(kbase, lease, charges, out)
       save_rolling(hkey, st, placement, until_)
       live_until(hkey, until_, now)
     end
-    if live then
+    if kind == 'b' then
+      -- its five values are out already
+    elseif live then
       table.insert(out, before)
       table.insert(out, before + amount)
     else
@@ -84,15 +95,15 @@ local function settle_one(kbase, lease, charges, out)
   end
 end
 
-local out, kbase, base = {}, 1, 1
+local out, expired, kbase, base = {}, {}, 1, 2
 for _ = 1, tonumber(ARGV[1]) do
   local lease, charges = nil, {}
   lease, base = take(base, 'settleLease')
   for i = 1, tonumber(lease.count) do charges[i], base = take(base, 'settleCharge') end
-  settle_one(kbase, lease, charges, out)
+  settle_one(kbase, lease, charges, out, expired)
   kbase = kbase + 1 + #charges
 end
-return out
+return { out, expired }
 `
 
-export const settleScript = luaScript('settle', source, '9b399977992545151e1e60e662538c9ef6c997aa')
+export const settleScript = luaScript('settle', source, '842c5d924864a09517b670a2971109e1a9c19cf0')
