@@ -113,6 +113,25 @@ describe('credit balances (engine)', () => {
     await expectLedgerSums(quota, 'credits')
   })
 
+  it('spills into credits on a store without an admin side too (the allowance alone is not "too large")', async () => {
+    const inner = new MemoryStore()
+    const store: QuotaStore = {
+      reserve: (request) => inner.reserve(request),
+      settle: (request) => inner.settle(request),
+      extend: (request) => inner.extend(request),
+      read: (request) => inner.read(request),
+      credits: inner.credits,
+    }
+    const quota = createTokenQuota({ policies: [plan, credits], store, now: createFakeClock('2026-03-14T10:00:00Z').now })
+    await quota.admin.topUp({ policy: 'credits', context: alice, amount: 50, key: 'pack-1' })
+    const lease = await quota.reserve(alice, { estimate: 120 })
+    expect((await lease.commit({ input: 120, output: 0 })).charges.map((charge) => [charge.policy, charge.amount])).toEqual([
+      ['plan', 100],
+      ['credits', 20],
+    ])
+    expect(await refusalOf(quota.reserve(alice, { estimate: 40 }))).toMatchObject({ code: 'CreditsExhausted' })
+  })
+
   it('charges a balance nobody spills into on its own, next to a windowed policy', async () => {
     const daily: QuotaPolicy = { name: 'daily', identifier: 'user', allow: 1000, interval: 1, timeUnit: 'day' }
     const { quota } = setup([daily, credits])

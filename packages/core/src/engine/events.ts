@@ -98,6 +98,8 @@ export interface WarningEvent {
     | 'MissingAnchor'
     /** A cycle's rollover into credits could not be read or written; it is tried again on the caller's next request. */
     | 'RolloverFailed'
+    /** The store failed on a call that touches a credit balance: it fails closed even with `failureMode: 'open'`. */
+    | 'CreditsNeedStore'
   readonly message: string
 }
 
