@@ -6,6 +6,7 @@ import type { QuotaStore } from '../store/quota-store.js'
 import { createFakeClock } from '../testing/fake-clock.js'
 import type { QuotaEventMap, QuotaEventName } from './events.js'
 import { createTokenQuota, type TokenQuota } from './token-quota.js'
+import { rateLimitHeaders } from '../plan/rate-limit-headers.js'
 
 const hour = 3_600_000
 const credits: QuotaPolicy = { name: 'credits', type: 'balance', identifier: 'user' }
@@ -130,6 +131,36 @@ describe('credit balances (engine)', () => {
       ['credits', 20],
     ])
     expect(await refusalOf(quota.reserve(alice, { estimate: 40 }))).toMatchObject({ code: 'CreditsExhausted' })
+  })
+
+  it('tells no reset time for a balance, which never resets by itself: no Retry-After nor reset header; explain() says top up', async () => {
+    const { quota, clock } = setup([plan, credits])
+    await quota.admin.topUp({ policy: 'credits', context: alice, amount: 50, key: 'pack-1' })
+    await (await quota.reserve(alice, { estimate: 120 })).commit({ input: 120, output: 0 })
+    const refused = await refusalOf(quota.reserve(alice, { estimate: 40 }))
+    expect(refused.toHeaders(clock.now())).toEqual({ 'x-ratelimit-limit-tokens': '30', 'x-ratelimit-remaining-tokens': '30' })
+    expect(refused.explain()).toMatch(/top-up/)
+    expect(refused.explain()).not.toMatch(/retry in|\d+ ?(s|h|min|d)\b/)
+    const status = await quota.status(alice)
+    const headers = rateLimitHeaders(status, { now: clock.now() })
+    expect(headers).toEqual({
+      'x-ratelimit-limit-tokens': '100',
+      'x-ratelimit-remaining-tokens': '0',
+      'x-ratelimit-reset-tokens': expect.stringMatching(/^\d+s$/),
+      'ratelimit-policy': expect.stringContaining('"credits";q=30;qu="tokens"'),
+      ratelimit: expect.stringContaining('"credits";r=30'),
+    })
+    expect(headers.ratelimit).not.toMatch(/"credits";r=30;t=/)
+    const onlyCredits = rateLimitHeaders(
+      status.filter((decision) => decision.type === 'balance'),
+      { now: clock.now() },
+    )
+    expect(onlyCredits).toEqual({
+      'x-ratelimit-limit-tokens': '30',
+      'x-ratelimit-remaining-tokens': '30',
+      'ratelimit-policy': '"credits";q=30;qu="tokens"',
+      ratelimit: '"credits";r=30',
+    })
   })
 
   it('charges a balance nobody spills into on its own, next to a windowed policy', async () => {
