@@ -193,6 +193,24 @@ describe('credit balances (engine)', () => {
     ])
   })
 
+  it('tells creditsUnpaid, once, when a lease expires unsettled and its expiry charge is more than the grants hold', async () => {
+    const { quota, clock } = setup([credits])
+    const events = recorded(quota, 'creditsUnpaid', 'creditsExpired')
+    const expiresAt = clock.now() + 500
+    await quota.admin.topUp({ policy: 'credits', context: alice, amount: 100, key: 'k', expiresAt })
+    const lease = await quota.reserve(alice, { estimate: 60, leaseTtlMs: 1000 })
+    clock.advance(1000) // the grant expired at 500 with 100 left; the hold of 60 is charged with nothing to pay it
+    await quota.status(alice)
+    await quota.status(alice)
+    await quota.flush()
+    const { ledger } = await expectLedgerSums(quota, 'credits')
+    expect(ledger.find((row) => row.kind === 'charge')).toMatchObject({ leaseId: lease.id, amount: 0, unpaid: 60 })
+    expect(events).toEqual([
+      { name: 'creditsExpired', event: { policy: 'credits', identifier: 'alice', grant: 'k', amount: 100, at: expiresAt } },
+      { name: 'creditsUnpaid', event: { policy: 'credits', identifier: 'alice', leaseId: lease.id, amount: 60 } },
+    ])
+  })
+
   it('credits a top-up key sent 3 times once, and says so each time', async () => {
     const { quota } = setup([credits])
     const events = recorded(quota, 'creditsToppedUp')
