@@ -1,7 +1,7 @@
 import type { PolicyTarget } from '../policy/identifier.js'
 import type { NormalizedPolicy } from '../policy/normalized-policy.js'
-import type { LedgerEntry } from '../store/credit-protocol.js'
-import type { ChargeOutcome, CounterRequest, CounterSnapshot } from '../store/quota-store.js'
+import type { BalanceRef, LedgerEntry, StoreCredits } from '../store/credit-protocol.js'
+import type { ChargeOutcome, CounterRequest, CounterSnapshot, ReadRequest } from '../store/quota-store.js'
 import type { QuotaEvents } from './events.js'
 
 /** A counter as the watch sees it: its window, and the policy targets on it. */
@@ -50,6 +50,27 @@ export class CreditWatch {
     })
   }
 
+  /**
+   * After a lease of this process expired unsettled and was charged: `creditsUnpaid` for what
+   * its expiry charge on each balance left unpaid (the `charge` row's `unpaid`). A store charges
+   * an expired hold when it next runs, so the balances are read first (noticing the grant
+   * expiries that read records); then the lease's row is found near the ledger's end.
+   */
+  async noticeExpiryCharge(
+    store: { read(request: ReadRequest): PromiseLike<readonly CounterSnapshot[]>; readonly credits: StoreCredits },
+    request: ReadRequest & { readonly counters: readonly WatchedCounter[] },
+    leaseId: string,
+  ): Promise<void> {
+    const { counters, shard } = request
+    this.noticeSnapshots(counters, await store.read(request))
+    for (const { counter, identifier, targets } of counters as ReadonlyArray<WatchedCounter & BalanceRef>) {
+      const tail = await ledgerTail(store.credits, { counter, identifier, ...(shard === undefined ? {} : { shard }) })
+      const row = tail.findLast((entry) => entry.kind === 'charge' && entry.leaseId === leaseId)
+      const { policy, identifier: who } = targets[0]!
+      if (row?.unpaid) this.#events.emit('creditsUnpaid', { policy: policy.name, identifier: who, leaseId, amount: inUnit(policy, row.unpaid) })
+    }
+  }
+
   /** One `creditsExpired` per expiry row. */
   noticeExpired(policy: NormalizedPolicy, identifier: string | null, rows: readonly LedgerEntry[]): void {
     for (const row of rows) {
@@ -57,4 +78,24 @@ export class CreditWatch {
       this.#events.emit('creditsExpired', { policy: policy.name, identifier, grant: row.grant ?? '', amount: inUnit(policy, -row.amount), at: row.at })
     }
   }
+}
+
+/** Rows of a ledger read at once when looking for a lease's recent row. */
+const tailRows = 64
+
+/** The last rows of a balance's ledger: its length found in O(log n) one-row reads (rows are numbered from 1, without gaps). */
+async function ledgerTail(credits: StoreCredits, ref: BalanceRef): Promise<readonly LedgerEntry[]> {
+  const hasRowAfter = async (after: number) => (await credits.readLedger({ ...ref, after, limit: 1 })).length > 0
+  let known = 0
+  let beyond = 1
+  while (await hasRowAfter(beyond - 1)) {
+    known = beyond
+    beyond *= 2
+  }
+  while (beyond - known > 1) {
+    const middle = Math.floor((known + beyond) / 2)
+    if (await hasRowAfter(middle - 1)) known = middle
+    else beyond = middle
+  }
+  return credits.readLedger({ ...ref, after: Math.max(0, known - tailRows), limit: tailRows })
 }

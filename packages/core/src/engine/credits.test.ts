@@ -6,6 +6,7 @@ import type { QuotaStore } from '../store/quota-store.js'
 import { createFakeClock } from '../testing/fake-clock.js'
 import type { QuotaEventMap, QuotaEventName } from './events.js'
 import { createTokenQuota, type TokenQuota } from './token-quota.js'
+import { rateLimitHeaders } from '../plan/rate-limit-headers.js'
 
 const hour = 3_600_000
 const credits: QuotaPolicy = { name: 'credits', type: 'balance', identifier: 'user' }
@@ -113,6 +114,55 @@ describe('credit balances (engine)', () => {
     await expectLedgerSums(quota, 'credits')
   })
 
+  it('spills into credits on a store without an admin side too (the allowance alone is not "too large")', async () => {
+    const inner = new MemoryStore()
+    const store: QuotaStore = {
+      reserve: (request) => inner.reserve(request),
+      settle: (request) => inner.settle(request),
+      extend: (request) => inner.extend(request),
+      read: (request) => inner.read(request),
+      credits: inner.credits,
+    }
+    const quota = createTokenQuota({ policies: [plan, credits], store, now: createFakeClock('2026-03-14T10:00:00Z').now })
+    await quota.admin.topUp({ policy: 'credits', context: alice, amount: 50, key: 'pack-1' })
+    const lease = await quota.reserve(alice, { estimate: 120 })
+    expect((await lease.commit({ input: 120, output: 0 })).charges.map((charge) => [charge.policy, charge.amount])).toEqual([
+      ['plan', 100],
+      ['credits', 20],
+    ])
+    expect(await refusalOf(quota.reserve(alice, { estimate: 40 }))).toMatchObject({ code: 'CreditsExhausted' })
+  })
+
+  it('tells no reset time for a balance, which never resets by itself: no Retry-After nor reset header; explain() says top up', async () => {
+    const { quota, clock } = setup([plan, credits])
+    await quota.admin.topUp({ policy: 'credits', context: alice, amount: 50, key: 'pack-1' })
+    await (await quota.reserve(alice, { estimate: 120 })).commit({ input: 120, output: 0 })
+    const refused = await refusalOf(quota.reserve(alice, { estimate: 40 }))
+    expect(refused.toHeaders(clock.now())).toEqual({ 'x-ratelimit-limit-tokens': '30', 'x-ratelimit-remaining-tokens': '30' })
+    expect(refused.explain()).toMatch(/top-up/)
+    expect(refused.explain()).not.toMatch(/retry in|\d+ ?(s|h|min|d)\b/)
+    const status = await quota.status(alice)
+    const headers = rateLimitHeaders(status, { now: clock.now() })
+    expect(headers).toEqual({
+      'x-ratelimit-limit-tokens': '100',
+      'x-ratelimit-remaining-tokens': '0',
+      'x-ratelimit-reset-tokens': expect.stringMatching(/^\d+s$/),
+      'ratelimit-policy': expect.stringContaining('"credits";q=30;qu="tokens"'),
+      ratelimit: expect.stringContaining('"credits";r=30'),
+    })
+    expect(headers.ratelimit).not.toMatch(/"credits";r=30;t=/)
+    const onlyCredits = rateLimitHeaders(
+      status.filter((decision) => decision.type === 'balance'),
+      { now: clock.now() },
+    )
+    expect(onlyCredits).toEqual({
+      'x-ratelimit-limit-tokens': '30',
+      'x-ratelimit-remaining-tokens': '30',
+      'ratelimit-policy': '"credits";q=30;qu="tokens"',
+      ratelimit: '"credits";r=30',
+    })
+  })
+
   it('charges a balance nobody spills into on its own, next to a windowed policy', async () => {
     const daily: QuotaPolicy = { name: 'daily', identifier: 'user', allow: 1000, interval: 1, timeUnit: 'day' }
     const { quota } = setup([daily, credits])
@@ -140,6 +190,24 @@ describe('credit balances (engine)', () => {
       ['topup', 100, undefined],
       ['charge', -60, lease.id],
       ['refund', 35, lease.id],
+    ])
+  })
+
+  it('tells creditsUnpaid, once, when a lease expires unsettled and its expiry charge is more than the grants hold', async () => {
+    const { quota, clock } = setup([credits])
+    const events = recorded(quota, 'creditsUnpaid', 'creditsExpired')
+    const expiresAt = clock.now() + 500
+    await quota.admin.topUp({ policy: 'credits', context: alice, amount: 100, key: 'k', expiresAt })
+    const lease = await quota.reserve(alice, { estimate: 60, leaseTtlMs: 1000 })
+    clock.advance(1000) // the grant expired at 500 with 100 left; the hold of 60 is charged with nothing to pay it
+    await quota.status(alice)
+    await quota.status(alice)
+    await quota.flush()
+    const { ledger } = await expectLedgerSums(quota, 'credits')
+    expect(ledger.find((row) => row.kind === 'charge')).toMatchObject({ leaseId: lease.id, amount: 0, unpaid: 60 })
+    expect(events).toEqual([
+      { name: 'creditsExpired', event: { policy: 'credits', identifier: 'alice', grant: 'k', amount: 100, at: expiresAt } },
+      { name: 'creditsUnpaid', event: { policy: 'credits', identifier: 'alice', leaseId: lease.id, amount: 60 } },
     ])
   })
 

@@ -100,6 +100,8 @@ export interface WarningEvent {
     | 'RolloverFailed'
     /** Balance policies keep paid credits in a store that loses them on a restart without AOF persistence (RedisStore, UpstashStore). */
     | 'VolatileCredits'
+    /** The store failed on a call that touches a credit balance: it fails closed even with `failureMode: 'open'`. */
+    | 'CreditsNeedStore'
   readonly message: string
 }
 

@@ -14,7 +14,7 @@ import { LeaseExpiryWatch } from './lease-expiry-watch.js'
 import { type CapRefusal, capRefusalOf } from '../plan/cap-refusal.js'
 import { Planner } from '../plan/planner.js'
 import { decisionOf, type RequestPlan, recordOf } from '../plan/request-plan.js'
-import type { QuotaStore } from '../store/quota-store.js'
+import type { QuotaStore, ReadRequest } from '../store/quota-store.js'
 import { refusalsInWindow } from '../store/store-admin.js'
 import type { ReserveRequest } from './token-quota-options.js'
 import type { EstimateBound, QuotaContext, Usage } from '../shared/types.js'
@@ -320,6 +320,24 @@ export class QuotaEngine {
       outcome,
       holds,
     })
+    if (outcome === 'charged') this.#noticeExpiryUnpaid(reservation)
+  }
+
+  /** What a charged expiry left unpaid on a balance (`creditsUnpaid`), told once the store has charged it. */
+  #noticeExpiryUnpaid(reservation: Reservation): void {
+    const credits = this.access.store.credits
+    const { counters, shard } = reservation.requestPlan
+    const balances = counters.filter((counter, index) => counter.window.kind === 'balance' && reservation.held[index]! > 0)
+    if (!this.#credits || !credits || reservation.local || balances.length === 0) return
+    const store = { read: (request: ReadRequest) => this.access.read(request), credits }
+    const noticed = this.#credits
+      .noticeExpiryCharge(store, { now: this.settings.now(), shard, counters: balances }, reservation.leaseId)
+      .catch((error: unknown) => this.events.emit('storeError', { error, operation: 'read', failureMode: this.settings.failureMode }))
+    this.backgroundWrites.run(
+      noticed,
+      () => noticed,
+      () => undefined,
+    )
   }
 }
 

@@ -14,8 +14,17 @@ import type {
   StoreReserveRequest,
 } from '../store/quota-store.js'
 import type { AdminRead, RefusalRun } from '../store/store-admin.js'
+import type { CounterRef } from '../store/counter-ref.js'
 
 type Operation = 'reserve' | 'settle' | 'extend' | 'read'
+
+/**
+ * A credit balance lives only in the store (its grants are not in a local limiter, which would
+ * refuse it as exhausted): a call that touches one fails closed, whatever `failureMode` says.
+ */
+function touchesBalance(counters: readonly CounterRef[]): boolean {
+  return counters.some((counter) => counter.window.kind === 'balance')
+}
 
 /** A reservation as a store placed it: in the primary store, or in the local fallback one. */
 export interface Placement {
@@ -26,7 +35,8 @@ export interface Placement {
 /**
  * The engine's only way to its store. A store that answers at once costs no promise; a failing
  * one is reported (`storeError`) and, with `failureMode: 'open'`, replaced by a local in-memory
- * limiter for reservations and reads (a settle goes where its reservation was placed).
+ * limiter for reservations and reads (a settle goes where its reservation was placed) — except
+ * a call that touches a credit balance, which fails closed with a `CreditsNeedStore` warning.
  *
  * What the local limiter admits is not free: its charges are kept and, once the store answers
  * again, written to it once (as `SyncedStore` sends its batches), and a `storeReplayed` event says so.
@@ -55,6 +65,7 @@ export class StoreAccess {
       'reserve',
       (store) => store.reserve(request),
       (result, local) => ({ result, local }),
+      touchesBalance(request.counters),
     )
   }
 
@@ -86,6 +97,7 @@ export class StoreAccess {
       'read',
       (store) => store.read(request),
       (snapshots) => snapshots,
+      touchesBalance(request.counters),
     )
   }
 
@@ -128,12 +140,13 @@ export class StoreAccess {
     operation: Operation,
     run: (store: QuotaStore) => MaybePromise<Answer>,
     done: (answer: Answer, local: boolean) => Result,
+    needsStore = false,
   ): MaybePromise<Result> {
     let answer: MaybePromise<Answer>
     try {
       answer = run(this.store)
     } catch (error) {
-      return this.#fallback(operation, error, run, done)
+      return this.#fallback(operation, error, run, done, needsStore)
     }
     if (!(answer instanceof Promise)) return done(answer, false)
     return answer.then(
@@ -141,7 +154,7 @@ export class StoreAccess {
         this.#answered()
         return done(value, false)
       },
-      (error: unknown) => this.#fallback(operation, error, run, done),
+      (error: unknown) => this.#fallback(operation, error, run, done, needsStore),
     )
   }
 
@@ -178,11 +191,19 @@ export class StoreAccess {
     error: unknown,
     run: (store: QuotaStore) => MaybePromise<Answer>,
     done: (answer: Answer, local: boolean) => Result,
+    needsStore: boolean,
   ): MaybePromise<Result> {
     if (TokenQuotaError.isInstance(error) && !StoreUnavailableError.isInstance(error)) throw error
     this.#answering = false
     this.#events.emit('storeError', { error, operation, failureMode: this.#failureMode })
-    if (this.#failureMode === 'closed' || operation === 'settle' || operation === 'extend') {
+    const failOpen = this.#failureMode === 'open' && (operation === 'reserve' || operation === 'read')
+    if (failOpen && needsStore) {
+      this.#events.emit('warning', {
+        code: 'CreditsNeedStore',
+        message: `The quota store failed during ${operation} of a credit balance: failing closed (failureMode 'open' does not apply to paid credits, which only the store holds)`,
+      })
+    }
+    if (!failOpen || needsStore) {
       throw StoreUnavailableError.isInstance(error)
         ? error
         : new StoreUnavailableError({ message: `The quota store failed during ${operation}: ${String(error)}`, cause: error })
@@ -192,8 +213,6 @@ export class StoreAccess {
       now: this.#now,
       onSent: (charges) => this.#replayed.push(...charges),
     })
-    // A reservation on a credit balance goes through the local limiter to the store (balances are
-    // never counted locally): it answers later, or fails with the store.
     const answer = run(this.#local)
     return answer instanceof Promise ? answer.then((value) => done(value, true)) : done(answer, true)
   }

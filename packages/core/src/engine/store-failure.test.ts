@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import { StoreUnavailableError, TokenQuotaExceededError } from '../shared/errors.js'
 import type { StoreErrorEvent, WarningEvent } from './events.js'
 import { MemoryStore } from '../store/memory-store.js'
+import type { StoreCredits } from '../store/credit-protocol.js'
 import type { QuotaStore } from '../store/quota-store.js'
 import { createFakeClock } from '../testing/fake-clock.js'
 import { createTokenQuota } from './token-quota.js'
@@ -28,6 +29,20 @@ class SwitchableStore implements QuotaStore {
   async read(...args: Parameters<QuotaStore['read']>) {
     this.#check()
     return this.inner.read(...args)
+  }
+  readonly credits = {
+    writeCredits: async (...args: Parameters<StoreCredits['writeCredits']>) => {
+      this.#check()
+      return this.inner.credits.writeCredits(...args)
+    },
+    readBalances: async (...args: Parameters<StoreCredits['readBalances']>) => {
+      this.#check()
+      return this.inner.credits.readBalances(...args)
+    },
+    readLedger: async (...args: Parameters<StoreCredits['readLedger']>) => {
+      this.#check()
+      return this.inner.credits.readLedger(...args)
+    },
   }
 }
 
@@ -61,6 +76,53 @@ describe('store failures', () => {
     expect(events.map((event) => event.failureMode)).toEqual(['open', 'open'])
     store.down = false
     await quota.reserve({ user: 'alice' }, { estimate: 100 })
+  })
+
+  it('fails closed for a credit balance even under failureMode open: a balance cannot be enforced without its store', async () => {
+    const store = new SwitchableStore()
+    const errors: StoreErrorEvent[] = []
+    const warnings: WarningEvent[] = []
+    const quota = createTokenQuota({
+      policies: [
+        { name: 'plan', identifier: 'user', allow: 100, interval: 1, timeUnit: 'month', spillTo: 'credits' },
+        { name: 'credits', type: 'balance', identifier: 'user' },
+      ],
+      store,
+      failureMode: 'open',
+      now: createFakeClock().now,
+      on: { storeError: (event) => errors.push(event), warning: (event) => warnings.push(event) },
+    })
+    await quota.admin.topUp({ policy: 'credits', context: { user: 'alice' }, amount: 500, key: 'pay-1' })
+    store.down = true
+    for (const estimate of [10, 300]) {
+      const error = await quota.reserve({ user: 'alice' }, { estimate }).catch((caught: unknown) => caught)
+      expect(StoreUnavailableError.isInstance(error), String((error as Error).stack)).toBe(true)
+      expect(TokenQuotaExceededError.isInstance(error)).toBe(false)
+    }
+    await expect(quota.status({ user: 'alice' })).rejects.toSatisfy(StoreUnavailableError.isInstance)
+    expect(errors.map((event) => event.failureMode)).toEqual(['open', 'open', 'open'])
+    expect(warnings).toMatchObject([{ code: 'CreditsNeedStore' }, { code: 'CreditsNeedStore' }, { code: 'CreditsNeedStore' }])
+    store.down = false
+    await (await quota.reserve({ user: 'alice' }, { estimate: 300 })).commit({ total: 150 })
+    expect((await quota.admin.credits({ policy: 'credits', context: { user: 'alice' } })).balance).toBe(450)
+  })
+
+  it('under failureMode open, a quota whose request touches no balance keeps failing open next to a balance policy', async () => {
+    const store = new SwitchableStore()
+    const quota = createTokenQuota({
+      policies: [
+        { name: 'user-daily', identifier: 'user', allow: 100, interval: 1, timeUnit: 'day' },
+        { name: 'credits', type: 'balance', identifier: 'user', models: ['gpt-4o'] },
+      ],
+      store,
+      failureMode: 'open',
+      now: createFakeClock().now,
+    })
+    store.down = true
+    const lease = await quota.reserve({ user: 'alice' }, { estimate: 100, model: 'gpt-4o-mini' })
+    await expect(quota.reserve({ user: 'alice' }, { estimate: 1, model: 'gpt-4o-mini' })).rejects.toSatisfy(TokenQuotaExceededError.isInstance)
+    await expect(quota.reserve({ user: 'alice' }, { estimate: 1, model: 'gpt-4o' })).rejects.toSatisfy(StoreUnavailableError.isInstance)
+    await lease.commit({ total: 60 })
   })
 
   it('with commitMode await, keeps a lease pending when its commit cannot reach the store, so a retry charges it once', async () => {

@@ -33,6 +33,9 @@ export interface TokenQuotaOptions {
    * When the store fails: `closed` refuses with `StoreUnavailableError`; `open` admits, counting
    * in a local in-memory store meanwhile, and emits `storeError`. Once the store answers again,
    * what was charged locally is written to it, once, and `storeReplayed` says so.
+   * A request that touches a credit balance (`type: 'balance'`) fails closed either way: paid
+   * credits are only in the store, so it is refused with `StoreUnavailableError` and a
+   * `CreditsNeedStore` warning, never as `CreditsExhausted`.
    * @default 'closed'
    */
   readonly failureMode?: 'closed' | 'open'

@@ -125,7 +125,8 @@ export class Planner {
     let violations: QuotaViolation[] | undefined
     for (const counter of counters) {
       const { limit, amount } = counter
-      if (limit === undefined || amount <= limit) continue
+      // In a fill group (an allowance spilling into credits) the next counter takes what this one cannot hold.
+      if (limit === undefined || amount <= limit || counter.group !== undefined) continue
       violations ??= []
       violations.push(violationOf(counter, { limit, used: 0, reserved: 0, resetAt: at, retryAfterMs: null }))
     }

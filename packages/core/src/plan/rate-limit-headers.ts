@@ -1,3 +1,4 @@
+import { resetsAt } from '../shared/never-resets.js'
 import type { PolicyDecision } from './decision.js'
 
 /** Options of {@link rateLimitHeaders}. */
@@ -25,6 +26,7 @@ type Unit = PolicyDecision['unit']
  * - `RateLimit-Policy` (`"name";q=<allowed>;w=<window seconds>;qu="tokens"`) and `RateLimit`
  *   (`"name";r=<remaining>;t=<seconds to reset>`): one item per token or request policy. The
  *   draft's quotas are integers, so money policies appear in the `x-ratelimit-*-usd` family only;
+ *   a credit balance (`type: 'balance'`) never resets by itself, so it has no `w`, `t`, nor reset header;
  *   `qu="tokens"` is a unit beyond the draft's registered `requests`.
  *
  * @example
@@ -57,7 +59,7 @@ function xRateLimitHeaders(decisions: readonly PolicyDecision[], now: number): R
   for (const [unit, decision] of tightest) {
     headers[`x-ratelimit-limit-${unit}`] = String(decision.allowed)
     headers[`x-ratelimit-remaining-${unit}`] = String(decision.available)
-    headers[`x-ratelimit-reset-${unit}`] = `${secondsUntil(decision.resetAt, now)}s`
+    if (resetsAt(decision.resetAt)) headers[`x-ratelimit-reset-${unit}`] = `${secondsUntil(decision.resetAt, now)}s`
   }
   return headers
 }
@@ -66,11 +68,16 @@ function ietfHeaders(decisions: readonly PolicyDecision[], now: number): Record<
   const counted = decisions.filter((decision) => decision.unit !== 'usd')
   if (counted.length === 0) return {}
   const policies = counted.map((decision) => {
+    // A balance has no window (`w` and `t` are optional in the draft); it never resets by itself.
+    if (!resetsAt(decision.resetAt)) return `${sfString(decision.name)};q=${Math.floor(decision.allowed)};qu="${decision.unit}"`
     // A rolling window's start is `now - length`; the others run from their start to their reset.
     const window = Math.ceil(((decision.type === 'rollingwindow' ? now : decision.resetAt) - decision.windowStart) / 1000)
     return `${sfString(decision.name)};q=${Math.floor(decision.allowed)};w=${Math.max(1, window)};qu="${decision.unit}"`
   })
-  const limits = counted.map((decision) => `${sfString(decision.name)};r=${Math.floor(decision.available)};t=${secondsUntil(decision.resetAt, now)}`)
+  const limits = counted.map((decision) => {
+    const reset = resetsAt(decision.resetAt) ? `;t=${secondsUntil(decision.resetAt, now)}` : ''
+    return `${sfString(decision.name)};r=${Math.floor(decision.available)}${reset}`
+  })
   return { 'ratelimit-policy': policies.join(', '), ratelimit: limits.join(', ') }
 }
 

@@ -1,3 +1,4 @@
+import { resetsAt } from './never-resets.js'
 import { describeShortfall, roundedAmount, showAmount, showWait } from './shortfall.js'
 
 const marker = Symbol.for('tokenquota.error')
@@ -127,15 +128,16 @@ export class TokenQuotaExceededError extends TokenQuotaError implements QuotaVio
    * `Retry-After` (whole seconds, rounded up; absent when waiting cannot help),
    * `x-ratelimit-limit-tokens`, `x-ratelimit-remaining-tokens`, `x-ratelimit-reset-tokens`
    * (`-requests` or `-usd` instead of `-tokens` for a policy that counts requests or dollars)
-   * (seconds until the window resets, e.g. `"42s"`).
+   * (seconds until the window resets, e.g. `"42s"`; absent for a credit balance, which never
+   * resets by itself: `CreditsExhausted` tells a top-up, not a time).
    */
   toHeaders(now: number = Date.now()): Record<string, string> {
     const unit = this.unit
     const headers: Record<string, string> = {
       [`x-ratelimit-limit-${unit}`]: String(this.limit),
       [`x-ratelimit-remaining-${unit}`]: String(this.remaining),
-      [`x-ratelimit-reset-${unit}`]: `${Math.max(0, Math.ceil((this.resetAt - now) / 1000))}s`,
     }
+    if (resetsAt(this.resetAt)) headers[`x-ratelimit-reset-${unit}`] = `${Math.max(0, Math.ceil((this.resetAt - now) / 1000))}s`
     if (this.retryAfterMs !== null) headers['retry-after'] = String(Math.max(1, Math.ceil(this.retryAfterMs / 1000)))
     return headers
   }

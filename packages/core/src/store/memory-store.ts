@@ -260,11 +260,9 @@ export class MemoryStore implements QuotaStore {
     const { charges, now } = request
     this.#maintain(now)
     const hold = this.#holdOf(request.hold)
-    if (hold?.settledLate) return charges.map(() => nothingCharged) // a retried late settle
-    // A hold settled before (no longer holding, never expired) is unknown: charged where the windows
-    // are now — except on a balance, where a settle sent again is paid money: it charges nothing.
-    const settledBefore = hold !== undefined && hold.fate === 'holding' && hold.returned
-    const fate = hold && !settledBefore ? hold.fate : undefined
+    // A settle sent again after it applied (on time, or late) charges nothing, as in the Lua scripts.
+    if (hold?.settledLate || (hold?.fate === 'holding' && hold.returned)) return charges.map(() => nothingCharged)
+    const fate = hold?.fate
     if (fate === 'holding') {
       hold!.returned = true
       this.#holds.noteReturned()
@@ -275,7 +273,6 @@ export class MemoryStore implements QuotaStore {
     return charges.map((charge, index) => {
       const held = settlesInPlace(fate) ? hold!.amounts[index]! : 0
       if (charge.window.kind !== 'balance') return this.#charge(charge, settlesInPlace(fate) ? hold!.slots[index] : undefined, fate, held, now)
-      if (settledBefore) return nothingCharged
       return this.#balances.settle(charge, fate, held, charge.amount, { leaseId: request.leaseId, record: hold?.record }, now)
     })
   }

@@ -105,6 +105,32 @@ export function leaseContractTests(current: () => QuotaStore): void {
     ])
   })
 
+  it('charges a settle sent again after it applied nothing, on every kind of window (a lost reply, a retried commit)', async () => {
+    const counters = [
+      counter({ amount: 50 }),
+      counter({ counter: 'rolling', window: { kind: 'rolling', length: 10 * minute, bucket: minute }, amount: 50 }),
+      counter({ counter: 'flexi', window: { kind: 'flexi', endIfStartedNow: t0 + 10 * minute }, amount: 50 }),
+    ]
+    const store = current()
+    const leaseId = nextLeaseId()
+    const reserved = expectOk(await store.reserve({ leaseId, now: t0, expiresAt: t0 + minute, counters }))
+    const charges = counters.map((entry, index) => ({ ...entry, placement: reserved.placements[index]!, held: 50, amount: 35 }))
+    const settle = (now: number) => store.settle({ leaseId, hold: reserved.hold, now, expiresAt: t0 + minute, charges })
+    await settle(t0 + 1)
+    expect(await usedReserved(t0 + 2, counters)).toEqual([
+      [35, 0],
+      [35, 0],
+      [35, 0],
+    ])
+    await settle(t0 + 3)
+    await Promise.all([settle(t0 + 4), settle(t0 + 4)])
+    expect(await usedReserved(t0 + 5, counters)).toEqual([
+      [35, 0],
+      [35, 0],
+      [35, 0],
+    ])
+  })
+
   it('keeps the record with the hold, through its expiry, and forgets the lease once settled', async () => {
     const store = current()
     const record = JSON.stringify({ who: 'alice', policies: ['policy'], model: 'gpt-4o', price: 'table' })

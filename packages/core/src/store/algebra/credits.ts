@@ -140,7 +140,7 @@ export function chargeRow(
   return {
     at: now,
     kind: 'charge',
-    amount: -paid,
+    amount: 0 - paid, // never -0: a row of nothing paid reads 0
     leaseId: lease.leaseId,
     ...(lease.record === undefined ? {} : { record: lease.record }),
     drawn: draw.drawn,

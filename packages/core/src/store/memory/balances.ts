@@ -18,6 +18,7 @@ import {
 import type { BalanceRead, BalanceRef, BalanceState, CreditGrant, CreditWrite, CreditWriteOutcome, LedgerEntry, LedgerRead } from '../credit-protocol.js'
 import type { ChargeOutcome } from '../quota-store.js'
 import { type Families, familyOf, type Slot, stateOf, type View } from './slot.js'
+import { neverResetsAt } from '../../shared/never-resets.js'
 
 /** One balance: its grants (in spending order, spent ones kept until they expire), its holds, its ledger and every key it applied. */
 interface Balance extends Slot {
@@ -35,8 +36,6 @@ interface LeaseOf {
   readonly record?: string
 }
 
-const neverResets = Number.MAX_SAFE_INTEGER
-
 /**
  * MemoryStore's credit balances (`{ kind: 'balance' }` counters): grants, holds and the ledger,
  * kept forever (a balance is paid money, never evicted). The rules are the credit algebra's
@@ -52,7 +51,7 @@ export class BalanceSlots {
       used: 0,
       reserved: balance?.reserved ?? 0,
       windowStart: 0,
-      resetAt: neverResets,
+      resetAt: neverResetsAt,
       limit: balanceOf(balance?.grants ?? []),
       slot: balance,
       placement: 0,
