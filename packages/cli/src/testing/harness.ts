@@ -9,19 +9,15 @@ import { RedisStore, RedisUsageStore } from '@tokenquota/core/redis'
 import { trackUsage, type UsageTracking } from '@tokenquota/core/reports'
 import { connectFailFast, type RedisServer, startRedisServer } from '@tokenquota/test-support/redis'
 
-export { tokenquotaInProcess } from './in-process.js'
+import type { Outcome } from './in-process.js'
+
+export { type Outcome, tokenquotaInProcess } from './in-process.js'
 
 // The built CLI, run as operators run it: a separate process (`npm test` builds before testing).
 const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
 /** The strategy note's token_limits.yaml: org (shared), project and user (by plan) policies. */
 export const config = fileURLToPath(new URL('../../../core/src/config/__fixtures__/token_limits.yaml', import.meta.url))
 const run = promisify(execFile)
-
-export interface Outcome {
-  readonly code: number
-  readonly stdout: string
-  readonly stderr: string
-}
 
 /** The test run's clock settings (scripts/test-a-year-ahead.mjs), so the CLI sees the same calendar as the test. */
 const clockEnvironment = Object.fromEntries(

@@ -1,6 +1,12 @@
 import { runCli } from '../program.js'
 import { withTerminal } from '../terminal.js'
-import type { Outcome } from './harness.js'
+
+/** A CLI run's exit code and output. */
+export interface Outcome {
+  readonly code: number
+  readonly stdout: string
+  readonly stderr: string
+}
 
 /**
  * Runs `tokenquota …` in this process, as `tokenquota` (harness.ts) runs the built bin: the same
