@@ -74,8 +74,8 @@ describe('RedisStore scripts', () => {
       reset: '2d2cc35daffa59743ff71f7923bf70f400ff648a',
       audit: '3539ad3a26f834cc1144fb8163db9f3ca759e8a4',
       noteRefusals: 'c1c8430ddb25c0313cbced56c2651943926f37cf',
-      writeCredits: '3ce27c7924486fb43a3fe5957f046dd08a246989',
-      readBalances: '7b219bb4bb19ff8e90406b5c3c1024438af375cf',
+      writeCredits: 'ddcdc0a83323214488230f1ee43615e55b1727f7',
+      readBalances: '0b1725882a7a435c888f233a54fe4ce2ae634dfd',
       readLedger: 'a9b24a571f123c0c162dc55fc2f3f180825301e9',
     })
     for (const script of [...Object.values(scripts), ...Object.values(usageScripts)]) {

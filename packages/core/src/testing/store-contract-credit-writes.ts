@@ -52,4 +52,17 @@ export function creditWriteContractTests(current: () => QuotaStore, balance: () 
       ['correction', -40],
     ])
   })
+
+  it('refuses a top-up or correction that would take the balance past Number.MAX_SAFE_INTEGER, and writes nothing', async () => {
+    const most = Number.MAX_SAFE_INTEGER
+    expect(await topUp(current(), balance(), { kind: 'topup', amount: most - 10 })).toMatchObject({ applied: true, balance: { balance: most - 10 } })
+    expect(await topUp(current(), balance(), { kind: 'topup', amount: 10 }, t0, 'to-the-brim')).toMatchObject({ balance: { balance: most } })
+    await expect(topUp(current(), balance(), { kind: 'topup', amount: 1 }, t0, 'one-more')).rejects.toMatchObject({ code: 'InvalidAdminRequest' })
+    await expect(topUp(current(), balance(), { kind: 'correction', amount: 5 }, t0, 'fix-up')).rejects.toMatchObject({ code: 'InvalidAdminRequest' })
+    const ledger = await expectLedgerHolds(current(), balance(), t0)
+    expect(ledger.map((row) => [row.kind, row.amount, row.balanceAfter])).toEqual([
+      ['topup', most - 10, most - 10],
+      ['topup', 10, most],
+    ])
+  })
 }

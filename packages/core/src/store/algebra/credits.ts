@@ -192,6 +192,13 @@ function invalidWrite(message: string): QuotaInputError {
   return new QuotaInputError({ code: 'InvalidAdminRequest', message })
 }
 
+/** A write that would take a balance past `Number.MAX_SAFE_INTEGER`, where sums lose whole units. */
+export function creditsTooLarge(amount: number, balance: number): QuotaInputError {
+  return invalidWrite(
+    `a credit of ${amount} would take the balance of ${balance} past ${Number.MAX_SAFE_INTEGER} counter units, where sums are no longer exact: nothing changed`,
+  )
+}
+
 /**
  * Checks a credit write as a store receives it: a key, a top-up's positive whole amount, whole
  * priority 0–100 and whole-ms `expiresAt` after `now`; a non-zero whole correction. Throws
@@ -234,6 +241,8 @@ export function applyCreditWrite(grants: readonly CreditGrant[], write: CreditWr
     const { grants: next, drawn } = drawCredits(grants, -change.amount)
     return { grants: next, row: { at: now, kind: 'correction', amount: change.amount, drawn, ...who } }
   }
+  const balance = balanceOf(grants)
+  if (balance + change.amount > Number.MAX_SAFE_INTEGER) throw creditsTooLarge(change.amount, balance)
   const expiresAt = change.kind === 'topup' ? change.expiresAt : undefined
   const priority = (change.kind === 'topup' ? change.priority : undefined) ?? defaultCreditPriority
   const grant: CreditGrant = {

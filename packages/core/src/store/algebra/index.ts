@@ -24,6 +24,7 @@ export {
   balanceOf,
   chargeRow,
   checkCreditWrite,
+  creditsTooLarge,
   creditRoom,
   creditSettleChange,
   creditWriteApplies,

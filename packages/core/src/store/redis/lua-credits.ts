@@ -1,5 +1,5 @@
 import { QuotaInputError } from '../../shared/errors.js'
-import { checkCreditWrite, creditWriteApplies, creditWriteFingerprint, inSpendOrder } from '../algebra/index.js'
+import { checkCreditWrite, creditsTooLarge, creditWriteApplies, creditWriteFingerprint, inSpendOrder } from '../algebra/index.js'
 import {
   type BalanceRead,
   type BalanceState,
@@ -100,6 +100,7 @@ export class LuaCredits implements StoreCredits {
         message: `a correction of ${change.amount} needs a balance of at least ${-change.amount}, the balance is ${Number(reply[1])}: nothing changed`,
       })
     }
+    if (applied === -4) throw creditsTooLarge(change.amount, Number(reply[1]))
     return { applied: applied === 1, balance: balanceStateOf(reply[1]) }
   }
 

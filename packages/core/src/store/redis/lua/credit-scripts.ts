@@ -8,7 +8,8 @@ local function balance_state(hkey, gkey)
   local f = redis.call('HMGET', hkey, 'B', 'r')
   local expired = {}
   put_expired(expired, hkey)
-  return { tonumber(f[1]) or 0, tonumber(f[2]) or 0, redis.call('HGETALL', gkey), expired }
+  -- As text: clients decode integer replies near 2^53 a few units off.
+  return { text(tonumber(f[1]) or 0), text(tonumber(f[2]) or 0), redis.call('HGETALL', gkey), expired }
 end
 `
 
@@ -19,7 +20,8 @@ const writeSource = `${common}${stateLua}
 --   fingerprint of the change, by and reason ('-' none, else '+' and the text).
 -- Returns { applied (1, or 0: the key was written before with this change), balance state }; or
 --   { -2, the key's fingerprint } when the key was written with another change, { -3, balance }
---   when a negative correction is more than the balance. Nothing is written then.
+--   when a negative correction is more than the balance, { -4, balance } when a credit would take the
+--   balance past 2^53 - 1 (sums no longer exact). Nothing is written then.
 -- twin: algebra/credits.ts applyCreditWrite, creditWriteApplies
 local holds, hkey, gkey, lkey, kkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local now, key, kind, amount, fingerprint = tonumber(ARGV[1]), ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[7]
@@ -35,9 +37,10 @@ if seen then return { -2, seen } end
 local extra = { by = optional(ARGV[8]), reason = optional(ARGV[9]) }
 local balance = tonumber(redis.call('HGET', hkey, 'B')) or 0
 if amount < 0 then
-  if balance < 0 - amount then return { -3, balance } end
+  if balance < 0 - amount then return { -3, text(balance) } end
   extra.drawn = draw_credits(gkey, 0 - amount)
 else
+  if balance + amount > 9007199254740991 then return { -4, text(balance) } end
   local g = { key = key, amount = amount, remaining = amount, priority = tonumber(ARGV[6]), expiresAt = tonumber(ARGV[5]), grantedAt = now }
   save_grant(gkey, g)
   local due = tonumber(redis.call('HGET', hkey, 'ne'))
@@ -74,6 +77,6 @@ if limit < 1 then return {} end
 return redis.call('LRANGE', KEYS[1], after, after + limit - 1)
 `
 
-export const writeCreditsScript = luaScript('write-credits', writeSource, '3ce27c7924486fb43a3fe5957f046dd08a246989')
-export const readBalancesScript = luaScript('read-balances', readSource, '7b219bb4bb19ff8e90406b5c3c1024438af375cf')
+export const writeCreditsScript = luaScript('write-credits', writeSource, 'ddcdc0a83323214488230f1ee43615e55b1727f7')
+export const readBalancesScript = luaScript('read-balances', readSource, '0b1725882a7a435c888f233a54fe4ce2ae634dfd')
 export const readLedgerScript = luaScript('read-ledger', ledgerSource, 'a9b24a571f123c0c162dc55fc2f3f180825301e9')
