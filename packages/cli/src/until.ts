@@ -23,8 +23,16 @@ export function expiresOf(text: string | undefined): number | undefined {
   return instantOf(text, '--expires', 'a date (2027-12-31) or a date-time')
 }
 
+/** `Date.parse` rolls a day past the month's end into the next month (`2027-02-30` → 2 March): refuse it. */
+function isCalendarDay(year: number, month: number, day: number): boolean {
+  const date = new Date(Date.UTC(year, month - 1, day))
+  return date.getUTCMonth() === month - 1 && date.getUTCDate() === day
+}
+
 function instantOf(text: string, flag: string, expected: string): number {
   const time = Date.parse(text)
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(time)) throw new CliError(`expected ${flag} to be ${expected}, got "${text}"`)
+  const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(text)
+  if (!ymd || Number.isNaN(time) || !isCalendarDay(Number(ymd[1]), Number(ymd[2]), Number(ymd[3])))
+    throw new CliError(`expected ${flag} to be ${expected}, got "${text}"`)
   return time
 }
