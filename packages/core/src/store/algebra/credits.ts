@@ -118,12 +118,18 @@ export function refundGrantKey(leaseId: string): string {
 /**
  * What settling a lease changes on a balance, by its hold's fate (see `settleChange` for windows):
  * holding, or expired and returned (or unknown): draw the whole `amount`; expired and charged: the
- * expiry drew `held` already, so draw the difference, or refund it when the lease used less.
- * Lua twin: `settle_credits` in redis/lua/credits.ts.
+ * expiry paid `held` less what it left `unpaidThen`, so draw the difference, or refund it when the
+ * lease used less (credits never paid are never refunded). Lua twin: `settle_credits` in redis/lua/credits.ts.
  */
-export function creditSettleChange(fate: 'holding' | 'charged' | 'released' | undefined, held: number, amount: number): { draw: number; refund: number } {
+export function creditSettleChange(
+  fate: 'holding' | 'charged' | 'released' | undefined,
+  held: number,
+  amount: number,
+  unpaidThen = 0,
+): { draw: number; refund: number } {
   if (fate !== 'charged') return { draw: amount, refund: 0 }
-  return amount >= held ? { draw: amount - held, refund: 0 } : { draw: 0, refund: held - amount }
+  const paid = held - unpaidThen
+  return amount >= paid ? { draw: amount - paid, refund: 0 } : { draw: 0, refund: paid - amount }
 }
 
 /**

@@ -28,6 +28,8 @@ interface Balance extends Slot {
   readonly keys: Map<string, string>
   /** Expiry rows recorded but not yet given back by a call (an expiry found while expiring a hold of another call). */
   unreported: LedgerEntry[]
+  /** Lease id → what its expiry charge left unpaid, until its late settle (which must not refund it). */
+  readonly unpaidAtExpiry: Map<string, number>
 }
 
 /** A lease as a balance's ledger names it. */
@@ -81,7 +83,9 @@ export class BalanceSlots {
     const balance = this.#touch(ref, now) ?? this.#create(ref)
     if (fate === 'holding') balance.reserved -= held
     const balanceBefore = balanceOf(balance.grants)
-    const { draw, refund } = creditSettleChange(fate, held, amount)
+    const unpaidThen = balance.unpaidAtExpiry.get(lease.leaseId) ?? 0
+    balance.unpaidAtExpiry.delete(lease.leaseId)
+    const { draw, refund } = creditSettleChange(fate, held, amount, unpaidThen)
     let unpaid = 0
     if (draw > 0) unpaid = this.#draw(balance, draw, lease, now)
     if (refund > 0) {
@@ -103,7 +107,9 @@ export class BalanceSlots {
   expireHold(ref: BalanceRef, held: number, charge: boolean, lease: LeaseOf, now: number): void {
     const balance = this.#touch(ref, now) ?? this.#create(ref)
     balance.reserved -= held
-    if (charge && held > 0) this.#draw(balance, held, lease, now)
+    if (!charge || held === 0) return
+    const unpaid = this.#draw(balance, held, lease, now)
+    if (unpaid > 0) balance.unpaidAtExpiry.set(lease.leaseId, unpaid)
   }
 
   /** Adds or corrects credits once per key, forever. Lua twin: `write_credits` in redis/lua/credits.ts. */
@@ -173,7 +179,7 @@ export class BalanceSlots {
   }
 
   #create(ref: BalanceRef): Balance {
-    const balance: Balance = { used: 0, reserved: 0, grants: [], ledger: [], keys: new Map(), unreported: [] }
+    const balance: Balance = { used: 0, reserved: 0, grants: [], ledger: [], keys: new Map(), unreported: [], unpaidAtExpiry: new Map() }
     familyOf(this.#families, ref.counter).set(ref.identifier, balance)
     return balance
   }
