@@ -5,6 +5,7 @@ import { postgresDatabase } from '@tokenquota/test-support/postgres'
 import { describeQuotaStoreContract } from '../testing/store-contract.js'
 import { describeStoreAdminContract } from '../testing/store-admin-contract.js'
 import { describeStoreCreditsContract } from '../testing/store-contract-credits.js'
+import { describeLateSettleAfterUnpaidExpiry } from '../testing/credit-late-settle-contract.js'
 import { PostgresStore } from './postgres/postgres-store.js'
 
 let pool: pg.Pool
@@ -28,6 +29,7 @@ afterAll(async () => {
 describeQuotaStoreContract('PostgresStore', { createStore: freshStore })
 describeStoreAdminContract('PostgresStore', { createStore: freshStore })
 describeStoreCreditsContract('PostgresStore', { createStore: freshStore })
+describeLateSettleAfterUnpaidExpiry('PostgresStore', freshStore)
 
 /** Stores migrated ahead, for a check that creates its stores synchronously. */
 async function migratedStores(count: number): Promise<() => PostgresStore> {

@@ -10,6 +10,7 @@ import { createFakeClock } from '../testing/fake-clock.js'
 import { describeQuotaStoreContract } from '../testing/store-contract.js'
 import { describeStoreAdminContract } from '../testing/store-admin-contract.js'
 import { describeStoreCreditsContract } from '../testing/store-contract-credits.js'
+import { describeLateSettleAfterUnpaidExpiry } from '../testing/credit-late-settle-contract.js'
 import { createTokenQuota } from '../engine/token-quota.js'
 import { usageScripts } from '../reports/redis-usage-store.js'
 import { scripts } from './redis/lua/index.js'
@@ -48,6 +49,7 @@ afterAll(async () => {
 })
 
 describeQuotaStoreContract('RedisStore on ioredis 6', { createStore: () => new RedisStore({ client: ioredis, prefix: nextPrefix() }) })
+describeLateSettleAfterUnpaidExpiry('RedisStore on ioredis 6', () => new RedisStore({ client: ioredis, prefix: nextPrefix() }))
 describeQuotaStoreContract('RedisStore on ioredis 5', { createStore: () => new RedisStore({ client: ioredis5, prefix: nextPrefix() }) })
 describeQuotaStoreContract('RedisStore on node-redis', { createStore: () => new RedisStore({ client: nodeRedis, prefix: nextPrefix() }) })
 describeStoreAdminContract('RedisStore on ioredis 6', { createStore: () => new RedisStore({ client: ioredis, prefix: nextPrefix() }) })

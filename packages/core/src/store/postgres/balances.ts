@@ -133,7 +133,9 @@ export class LockedBalances {
     const state = this.#state(key)
     if (fate === 'holding') state.reserved -= held
     const balanceBefore = state.balance
-    const { draw, refund } = creditSettleChange(fate, held, amount)
+    const unpaidThen = state.unpaid?.[lease.leaseId] ?? 0
+    if (state.unpaid) delete state.unpaid[lease.leaseId]
+    const { draw, refund } = creditSettleChange(fate, held, amount, unpaidThen)
     const unpaid = draw > 0 ? this.#draw(key, draw, lease) : 0
     if (refund > 0) {
       this.#setGrants(key, refundCredits(this.#grants.get(key)!, refund, lease.leaseId, this.now).grants)
@@ -144,8 +146,11 @@ export class LockedBalances {
 
   /** Ends the hold of a lease that expired unsettled: returned, and charged like a settle when `charge`. Twin of `BalanceSlots.expireHold`. */
   expireHold(key: string, held: number, charge: boolean, lease: LeaseOf): void {
-    this.#state(key).reserved -= held
-    if (charge && held > 0) this.#draw(key, held, lease)
+    const state = this.#state(key)
+    state.reserved -= held
+    if (!charge || held === 0) return
+    const unpaid = this.#draw(key, held, lease)
+    if (unpaid > 0) state.unpaid = { ...state.unpaid, [lease.leaseId]: unpaid }
   }
 
   #draw(key: string, amount: number, lease: LeaseOf): number {

@@ -44,6 +44,8 @@ export interface BalanceRowState {
   seq: number
   /** Expiry rows recorded and not yet given back by a call (each is given back once). */
   unreported: LedgerEntry[]
+  /** Lease id → what its expiry charge left unpaid, until its late settle (which must not refund it). */
+  unpaid?: Record<string, number>
 }
 
 /** A rolling window's state in memory for one transaction: its buckets as a map. */
