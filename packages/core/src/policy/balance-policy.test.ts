@@ -21,6 +21,12 @@ function configError(policies: readonly unknown[]): QuotaConfigError {
 }
 
 describe('balance policies', () => {
+  it("names 'balance' among the types when a type is misspelled", () => {
+    const error = configError([{ ...credits, type: 'Balance' }])
+    expect(error).toMatchObject({ code: 'InvalidQuotaType', field: 'type' })
+    expect(error.message).toContain('one of default, calendar, flexi, rollingwindow, balance')
+  })
+
   it('need no window: a balance counter in the policy unit, dollars scaled like money policies', () => {
     const [tokens, dollars] = normalized([
       { ...credits, lowAt: 1000 },

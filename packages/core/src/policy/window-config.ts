@@ -24,7 +24,7 @@ export interface WindowConfig {
 /** `type`, `interval`, `timeUnit`, `startTime`, `timeZone` and `anchor`, checked together. */
 export function normalizeWindow(name: string, raw: Record<string, unknown>): WindowConfig {
   const type = raw.type ?? 'default'
-  if (!quotaTypes.includes(type as QuotaType)) fail('InvalidQuotaType', name, 'type', `one of ${quotaTypes.join(', ')}`, type)
+  if (!quotaTypes.includes(type as QuotaType)) fail('InvalidQuotaType', name, 'type', `one of ${[...quotaTypes, 'balance'].join(', ')}`, type) // a balance is checked before (balance-policy.ts)
 
   const interval = raw.interval
   if (typeof interval !== 'number' || !Number.isInteger(interval) || interval < 1 || interval > maxInterval) {
