@@ -104,9 +104,9 @@ describe('tokenquota credits, in process', () => {
     [{ priority: '1.5' }, 'expected --priority to be a whole number from 0 to 100, got "1.5"'],
     [
       { expires: '30d' },
-      'expected --expires to be a date (2027-12-31) or a date-time, got the duration "30d": a re-run with the same --key must name the same instant',
+      'expected --expires to be a date (YYYY-MM-DD) or a date-time, got the duration "30d": a re-run with the same --key must name the same instant',
     ],
-    [{ expires: 'tomorrow' }, 'expected --expires to be a date (2027-12-31) or a date-time, got "tomorrow"'],
+    [{ expires: 'tomorrow' }, 'expected --expires to be a date (YYYY-MM-DD) or a date-time, got "tomorrow"'],
     [{ policy: 'plan' }, 'plan is not a balance policy (balance policies: credits)'],
     [{ policy: 'gift' }, 'no policy "gift" in the config (balance policies: credits)'],
     [{ user: undefined, org: 'acme' }, 'credits counts by user: name the caller with --user'],

@@ -139,7 +139,7 @@ function credits(cli: Command): void {
   balanceCommand('add', 'add credits to a balance, once per --key (a replay changes nothing)')
     .requiredOption('--key <key>', "the top-up's idempotency key, e.g. the payment event id: the same key credits once, forever")
     .requiredOption('--amount <amount>', 'how much, in the policy unit (tokens, or dollars)')
-    .option('--expires <when>', 'when what is left of it is gone: a date (2027-12-31) or a date-time (not a duration: a re-run must be the same top-up)')
+    .option('--expires <when>', 'when what is left of it is gone: a date (YYYY-MM-DD) or a date-time (not a duration: a re-run must be the same top-up)')
     .option('--priority <0-100>', 'lower is spent first (default 50)')
     .option('--by <name>', 'who, for the ledger (default: $USER)')
     .option('--reason <text>', 'why, for the ledger')

@@ -18,9 +18,9 @@ export function expiresOf(text: string | undefined): number | undefined {
   if (text === undefined) return undefined
   if (/^\d+[mhd]$/.test(text))
     throw new CliError(
-      `expected --expires to be a date (2027-12-31) or a date-time, got the duration "${text}": a re-run with the same --key must name the same instant`,
+      `expected --expires to be a date (YYYY-MM-DD) or a date-time, got the duration "${text}": a re-run with the same --key must name the same instant`,
     )
-  return instantOf(text, '--expires', 'a date (2027-12-31) or a date-time')
+  return instantOf(text, '--expires', 'a date (YYYY-MM-DD) or a date-time')
 }
 
 /** `Date.parse` rolls a day past the month's end into the next month (`2027-02-30` → 2 March): refuse it. */
