@@ -41,7 +41,7 @@ describe('chargesFor', () => {
     { real: 120, charged: [100, 20], name: 'the estimate: as held' },
     { real: 90, charged: [90, 0], name: 'less: the first counter first, then the next' },
     { real: 110, charged: [100, 10], name: 'less than the whole hold: spills as the hold did' },
-    { real: 150, charged: [130, 20], name: 'more than the whole hold: the excess to the first counter (a window may run over, a balance not)' },
+    { real: 150, charged: [100, 50], name: 'more than the whole hold: the excess to the last counter (the balance), never the allowance past its hold' },
   ])('spreads a fill group’s real charge by what each counter held — $name', async ({ real, charged }) => {
     const plan = grouped(await planOf(twoPolicies))
     const charges = chargesFor(plan, [t0, t0], [100, 20], (counter: CounterPlan) => (counter.counter === 'plan' ? real : -1))

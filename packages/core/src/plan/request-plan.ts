@@ -37,7 +37,7 @@ export interface RequestPlan {
  * What settling a lease sends to the store: each counter's `held` amount (what the store said it
  * held) back, and the real charge. A counter on its own is charged `amountOf(counter)`; the
  * counters of a fill group share their first counter's charge in the order the store filled
- * them, each up to what it held, and what exceeds the whole hold goes to the first (see `spread`).
+ * them, each up to what it held, and what exceeds the whole hold goes to the last (see `spread`).
  */
 export function chargesFor(
   requestPlan: RequestPlan,
@@ -66,12 +66,17 @@ export function chargesFor(
 /**
  * Per counter, its charge when some counters form fill groups: a group's charge (its first
  * counter's) fills its counters in order up to what each held; the excess over the whole hold
- * (usage beyond the estimate) goes to the group's first counter, a windowed allowance that may
- * run over, never to the balance behind it.
+ * (usage beyond the estimate) goes to the group's last counter, the balance a plan spills into.
+ *
+ * Never to the allowance beyond its hold, even when it had room: the room a reservation left may
+ * be held or spent meanwhile by another call, in any process, and no store tells at settle what is
+ * left without a race. An allowance charged past its limit would be reset by its window unpaid;
+ * the balance draws what its grants hold and records the rest unpaid (`creditsUnpaid`): never
+ * silently free, at worst credits drawn while the plan had room — erring toward the quota.
  */
 export function spread(counters: readonly CounterRequest[], held: readonly number[], amountOf: (counter: CounterPlan) => number): number[] {
   const amounts = new Array<number>(counters.length)
-  const left = new Map<string, { first: number; amount: number }>()
+  const left = new Map<string, { last: number; amount: number }>()
   counters.forEach((counter, index) => {
     const { group } = counter
     if (group === undefined) {
@@ -80,14 +85,15 @@ export function spread(counters: readonly CounterRequest[], held: readonly numbe
     }
     let state = left.get(group)
     if (!state) {
-      state = { first: index, amount: amountOf(counter as CounterPlan) }
+      state = { last: index, amount: amountOf(counter as CounterPlan) }
       left.set(group, state)
     }
     const take = Math.min(state.amount, held[index]!)
     amounts[index] = take
     state.amount -= take
+    state.last = index
   })
-  for (const { first, amount } of left.values()) amounts[first] = amounts[first]! + amount
+  for (const { last, amount } of left.values()) amounts[last] = amounts[last]! + amount
   return amounts
 }
 

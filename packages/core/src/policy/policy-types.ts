@@ -191,7 +191,9 @@ export interface WindowedQuotaPolicy {
    * The name of a `type: 'balance'` policy (same identifier, same `count`) that a request draws
    * from once this policy's allowance is spent: charged here first and the rest to the credits,
    * in one atomic step, refused only when both together cannot hold it (plan allowances that
-   * spill into purchased credits). One policy spills into a balance at most; `enforce` mode only.
+   * spill into purchased credits). Usage above the estimate goes to the credits: the allowance
+   * is charged at most what the reservation held there (the room beyond may be another call's).
+   * One policy spills into a balance at most; `enforce` mode only.
    */
   readonly spillTo?: string
 }

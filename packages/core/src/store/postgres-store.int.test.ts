@@ -6,6 +6,7 @@ import { describeQuotaStoreContract } from '../testing/store-contract.js'
 import { describeStoreAdminContract } from '../testing/store-admin-contract.js'
 import { describeStoreCreditsContract } from '../testing/store-contract-credits.js'
 import { describeLateSettleAfterUnpaidExpiry } from '../testing/credit-late-settle-contract.js'
+import { describeSpillBeyondEstimate } from '../testing/credit-spill-contract.js'
 import { PostgresStore } from './postgres/postgres-store.js'
 
 let pool: pg.Pool
@@ -30,6 +31,7 @@ describeQuotaStoreContract('PostgresStore', { createStore: freshStore })
 describeStoreAdminContract('PostgresStore', { createStore: freshStore })
 describeStoreCreditsContract('PostgresStore', { createStore: freshStore })
 describeLateSettleAfterUnpaidExpiry('PostgresStore', freshStore)
+describeSpillBeyondEstimate('PostgresStore', freshStore)
 
 /** Stores migrated ahead, for a check that creates its stores synchronously. */
 async function migratedStores(count: number): Promise<() => PostgresStore> {

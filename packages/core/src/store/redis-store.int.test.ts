@@ -11,6 +11,7 @@ import { describeQuotaStoreContract } from '../testing/store-contract.js'
 import { describeStoreAdminContract } from '../testing/store-admin-contract.js'
 import { describeStoreCreditsContract } from '../testing/store-contract-credits.js'
 import { describeLateSettleAfterUnpaidExpiry } from '../testing/credit-late-settle-contract.js'
+import { describeSpillBeyondEstimate } from '../testing/credit-spill-contract.js'
 import { createTokenQuota } from '../engine/token-quota.js'
 import { usageScripts } from '../reports/redis-usage-store.js'
 import { scripts } from './redis/lua/index.js'
@@ -61,6 +62,11 @@ describeStoreCreditsContract('RedisStore with hash tags', () => new RedisStore({
 describeStoreCreditsContract(
   'SyncedStore over RedisStore',
   () => new SyncedStore(new RedisStore({ client: ioredis, prefix: nextPrefix() }), { syncIntervalMs: Number.POSITIVE_INFINITY }),
+)
+describeSpillBeyondEstimate('RedisStore', () => new RedisStore({ client: ioredis, prefix: nextPrefix() }))
+describeSpillBeyondEstimate(
+  'SyncedStore over RedisStore',
+  (now) => new SyncedStore(new RedisStore({ client: ioredis, prefix: nextPrefix() }), { syncIntervalMs: Number.POSITIVE_INFINITY, now }),
 )
 
 describe('RedisStore scripts', () => {

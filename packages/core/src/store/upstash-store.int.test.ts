@@ -5,6 +5,7 @@ import { checkAgainstReferenceModel } from '@tokenquota/test-support'
 import { describeQuotaStoreContract } from '../testing/store-contract.js'
 import { describeStoreAdminContract } from '../testing/store-admin-contract.js'
 import { describeStoreCreditsContract } from '../testing/store-contract-credits.js'
+import { describeSpillBeyondEstimate } from '../testing/credit-spill-contract.js'
 import { createTokenQuota } from '../engine/token-quota.js'
 import { createUpstashRestBridge, startRedisServer, upstashUrl, type RedisServer } from '@tokenquota/test-support/redis'
 import { UpstashStore } from './upstash-store.js'
@@ -33,6 +34,7 @@ describeStoreAdminContract('UpstashStore over REST', { createStore: nextStore })
 // Each call is an HTTPS request through msw: the contract's 120-step mixed run makes ~450 of them,
 // over 10 s on a loaded 2-core machine.
 describe('over a slow transport', { timeout: 60_000 }, () => describeStoreCreditsContract('UpstashStore over REST', nextStore))
+describeSpillBeyondEstimate('UpstashStore over REST', nextStore)
 
 describe('UpstashStore under the engine', () => {
   it('has the same window semantics as MemoryStore', async () => {
