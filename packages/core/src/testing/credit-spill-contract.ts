@@ -39,7 +39,7 @@ async function spillingQuota(createStore: SpillStoreFactory, options: { readonly
     await quota.close()
     return { planUsed: plan!.used, balance: credits.balance, reserved: credits.reserved, rows }
   }
-  return { quota, usage, unpaid, settled }
+  return { quota, clock, usage, unpaid, settled }
 }
 
 /** A fresh store; `now` is the quota's clock, for a store that keeps time of its own (SyncedStore's syncs). */
@@ -98,6 +98,23 @@ export function describeSpillBeyondEstimate(name: string, createStore: SpillStor
         rows: [
           [-30, 0],
           [-40, 0],
+        ],
+      })
+    })
+
+    it('charges an overrun to the credits on a commit after the lease expired unsettled: plan 10 + credits 40 in all', async () => {
+      const { quota, clock, settled } = await spillingQuota(createStore, { credits: 100, used: 90 })
+      const lease = await quota.reserve(alice, { estimate: 30 })
+      clock.advance(30 * 60_000)
+      await quota.status(alice) // the store charges the expired hold: 10 on the plan, 20 credits
+      expect(split((await lease.commit({ total: 50 })).charges)).toBe('plan 10 + credits 40')
+      expect(await settled([lease.id])).toEqual({
+        planUsed: 100,
+        balance: 60,
+        reserved: 0,
+        rows: [
+          [-20, 0],
+          [-20, 0],
         ],
       })
     })
