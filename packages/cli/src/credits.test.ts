@@ -9,7 +9,7 @@ import { inspectKnown, scopedTargets } from './scope.js'
 
 // The credits commands' work, in process on a MemoryStore and a fake clock: what each prints, and
 // that a bad flag or a write to a balance the caller does not own changes nothing.
-// (credits.int.test.ts runs the built CLI against a real Redis.)
+// (credits.int.test.ts runs it against a real Redis; cli.int.test.ts, the built CLI's processes.)
 
 const session = { prefix: 'tokenquota' }
 const alice = { ...session, user: 'alice' }
