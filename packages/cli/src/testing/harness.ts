@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { Redis } from 'ioredis'
@@ -24,11 +26,18 @@ const clockEnvironment = Object.fromEntries(
   ['NODE_OPTIONS', 'TOKENQUOTA_CLOCK_SHIFT_MS'].flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name] as string]])),
 )
 
+/**
+ * Node's code cache for the bin's modules, in the temporary folder where npm keeps it: each bin run
+ * after the first reads its modules compiled instead of compiling them (~0.5 → ~0.35 CPU-s a run).
+ * The cache changes no behaviour, only start-up work.
+ */
+const compileCache = { NODE_COMPILE_CACHE: join(tmpdir(), 'node-compile-cache') }
+
 /** Runs `tokenquota …` with only the environment given (no REDIS_URL of the machine's); a run past `timeoutMs` is killed (code `null`). */
 export async function tokenquota(args: readonly string[], env: Record<string, string> = {}, cwd?: string, timeoutMs = 0): Promise<Outcome> {
   try {
     const { stdout, stderr } = await run(process.execPath, [cli, ...args], {
-      env: { PATH: process.env.PATH ?? '', USER: 'ops-test', ...clockEnvironment, ...env },
+      env: { PATH: process.env.PATH ?? '', USER: 'ops-test', ...compileCache, ...clockEnvironment, ...env },
       cwd,
       timeout: timeoutMs,
     })
