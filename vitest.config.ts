@@ -1,5 +1,6 @@
 import { existsSync, globSync, readFileSync } from 'node:fs'
-import { availableParallelism } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config'
 
@@ -106,6 +107,21 @@ function sharedIntegration(name: string, root: string, include: string[], global
   return spawning.length === 0 ? [shared] : [shared, integration(`${name} (processes)`, root, spawning, globalSetup)]
 }
 
+/**
+ * The Node processes that examples and README examples start load the same SDKs and built packages
+ * again and again: Node's compile cache (in the run's temporary folder, where Vitest keeps its own)
+ * spares each the compiling of what another already compiled. Node checks each entry against the source.
+ */
+function withCompileCache(project: TestProjectInlineConfiguration): TestProjectInlineConfiguration {
+  return { ...project, test: { ...project.test, env: { NODE_COMPILE_CACHE: join(tmpdir(), 'node-compile-cache') } } }
+}
+
+// The repository's checks share a worker, but for the files that run README examples or the provisioning
+// script as processes; of those, only readme-examples.test.ts uses Postgres (its PostgresStore example).
+const repository = sharedIntegration('repository', './scripts', ['*.test.ts']).map((project) =>
+  project.test?.name === 'repository (processes)' ? { ...project, test: { ...project.test, globalSetup: postgres } } : project,
+)
+
 // LangChain logs each quota refusal it rethrows: those expected lines are dropped, nothing else.
 const langchainSetup = [source('./packages/test-support/src/expected-handler-errors.ts')]
 
@@ -145,8 +161,8 @@ const config = defineConfig({
       ),
       ...sharedIntegration('core (integration)', './packages/core', ['src/**/*.int.test.ts'], postgres),
       ...sharedIntegration('cli', './packages/cli', ['src/**/*.test.ts']),
-      integration('examples', './examples', ['*/**/*.test.ts']),
-      integration('repository', './scripts', ['*.test.ts'], postgres),
+      withCompileCache(integration('examples', './examples', ['*/**/*.test.ts'])),
+      ...repository.map(withCompileCache),
     ],
   },
 })

@@ -60,8 +60,10 @@ describe('the Vitest projects', () => {
 
   it('keep a worker per file for what starts processes of its own or browsers; integration files that share one start only servers they stop', () => {
     const sharedIntegration = shared.flatMap((project) => project.files).filter((file) => integrationFile.test(file))
-    expect(sharedIntegration.filter((file) => /^(examples|scripts)\//.test(file))).toEqual([])
+    // The examples start browsers and workerd, not only processes: none shares a worker.
+    expect(sharedIntegration.filter((file) => file.startsWith('examples/'))).toEqual([])
     expect(sharedIntegration).toContain('packages/cli/src/usage.int.test.ts')
+    expect(sharedIntegration).toContain('scripts/public-surface.test.ts')
     for (const file of sharedIntegration) {
       const text = readFileSync(join(repository, file), 'utf8')
       expect(startsProcesses.test(text), `${file} starts processes: it needs a worker of its own`).toBe(false)
@@ -70,6 +72,7 @@ describe('the Vitest projects', () => {
     const isolated = resolved.filter((project) => project.isolate).flatMap((project) => project.files)
     expect(isolated).toContain('packages/core/src/store/redis-multiprocess.int.test.ts')
     expect(isolated).toContain('packages/cli/src/cli.int.test.ts')
+    expect(isolated).toContain('scripts/readme-examples.test.ts')
   })
 
   it('leave no module mock in a shared worker: a vi.mock there would miss modules an earlier file loaded', () => {
