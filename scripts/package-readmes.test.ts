@@ -9,6 +9,7 @@ import { startLocalAnthropic } from '../examples/anthropic-chat/local-anthropic-
 import { startLocalGemini } from '../examples/gemini/local-gemini-server.mjs'
 // @ts-expect-error: a plain ES module without types
 import { startLocalOpenAI } from '../examples/openai-chat/local-openai-server.mjs'
+import { type ExampleOutcome, exampleRunner } from './example-outcome.js'
 
 // The README each published package carries (what npm shows on its page): it says what the package
 // is, how to install it and where the main README is, and its example runs, as written, against the
@@ -61,13 +62,28 @@ describe('package README examples', () => {
   let openai: { baseURL: string; close(): Promise<void> }
   let anthropic: { baseURL: string; close(): Promise<void> }
   let gemini: { baseUrl: string; close(): Promise<void> }
+  let outcomes: ExampleOutcome[]
+  // Each example is on its own in-memory quota: they run one after another in one Node process
+  // (scripts/example-runner.mjs), which must exit on its own once they have all run.
   beforeAll(async () => {
-    openai = await startLocalOpenAI()
-    anthropic = await startLocalAnthropic()
-    gemini = await startLocalGemini()
-  })
+    ;[openai, anthropic, gemini] = await Promise.all([startLocalOpenAI(), startLocalAnthropic(), startLocalGemini()])
+    await mkdir(scratch, { recursive: true })
+    const files = examples.map((_, index) => `${scratch}example-${index}.mts`)
+    await Promise.all(examples.map(([, block], index) => writeFile(files[index]!, block)))
+    const env = {
+      ...process.env,
+      OPENAI_BASE_URL: openai.baseURL,
+      OPENAI_API_KEY: 'sk-local',
+      ANTHROPIC_BASE_URL: anthropic.baseURL,
+      ANTHROPIC_API_KEY: 'sk-ant-local',
+      GOOGLE_GEMINI_BASE_URL: gemini.baseUrl,
+      GEMINI_API_KEY: 'local',
+    }
+    await promisify(execFile)(process.execPath, [exampleRunner, `${scratch}results.json`, ...files], { cwd: scratch, env })
+    outcomes = JSON.parse(await readFile(`${scratch}results.json`, 'utf8'))
+  }, 60_000)
   afterAll(async () => {
-    await Promise.all([openai.close(), anthropic.close(), gemini.close()])
+    await Promise.all([openai?.close(), anthropic?.close(), gemini?.close()])
     await rm(scratch, { recursive: true, force: true })
   })
 
@@ -75,27 +91,11 @@ describe('package README examples', () => {
     expect(new Set(examples.map(([dir]) => dir))).toEqual(new Set(['ai-sdk', 'anthropic', 'core', 'gemini', 'langchain', 'openai']))
   })
 
-  // Each example is its own Node process on its own in-memory quota: they run side by side, each with a
-  // minute (Node processes loading the SDKs at once on a loaded 2-core machine); a hung one still fails.
-  it.concurrent.for(examples.map(([dir, block], index) => [dir, index, block] as const))(
-    'packages/%s/README.md example %i runs',
-    { timeout: 60_000 },
-    async ([_dir, index, block], { expect }) => {
-      await mkdir(scratch, { recursive: true })
-      const file = `${scratch}example-${index}.mts`
-      await writeFile(file, block)
-      const env = {
-        ...process.env,
-        OPENAI_BASE_URL: openai.baseURL,
-        OPENAI_API_KEY: 'sk-local',
-        ANTHROPIC_BASE_URL: anthropic.baseURL,
-        ANTHROPIC_API_KEY: 'sk-ant-local',
-        GOOGLE_GEMINI_BASE_URL: gemini.baseUrl,
-        GEMINI_API_KEY: 'local',
-      }
-      const { stdout } = await promisify(execFile)(process.execPath, [file], { cwd: scratch, env })
-      // Every example ends by printing the user's status: one policy, with what the call used.
-      expect(stdout).toMatch(/used: [1-9]/)
-    },
-  )
+  it.for(examples.map(([dir], index) => [dir, index] as const))('packages/%s/README.md example %i runs', ([dir, index]) => {
+    const { stdout, error, exitCode } = outcomes[index]!
+    expect(error, `packages/${dir}/README.md's example threw`).toBeUndefined()
+    expect(exitCode ?? 0).toBe(0)
+    // Every example ends by printing the user's status: one policy, with what the call used.
+    expect(stdout).toMatch(/used: [1-9]/)
+  })
 })

@@ -59,10 +59,13 @@ function entries(): Map<string, string> {
 /** Per exported name, the entry points that export it. */
 function exportersByName(): Map<string, string[]> {
   const files = entries()
+  // Which names a module exports does not depend on the global types: no lib, no @types, only the sources.
   const program = ts.createProgram([...files.values()], {
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
     target: ts.ScriptTarget.ES2022,
+    noLib: true,
+    types: [],
     skipLibCheck: true,
     noEmit: true,
   })

@@ -10,9 +10,10 @@ import { startLocalOpenAI } from '../examples/openai-chat/local-openai-server.mj
 import { postgresDatabase } from '@tokenquota/test-support/postgres'
 import { startRedisServer, type RedisServer } from '@tokenquota/test-support/redis'
 import { shownOutputs, snippetsOf } from './readme-snippets.js'
+import { type ExampleOutcome, exampleRunner } from './example-outcome.js'
 
 // Every TypeScript example in the README runs, as written, against the built packages, and prints
-// what it says it prints (typescript-snippets.test.ts compiles them under a strict tsconfig).
+// what it says it prints (`npm run typecheck` compiles them under a strict tsconfig: typecheck-snippets.test.ts).
 const root = fileURLToPath(new URL('..', import.meta.url))
 const scratch = `${root}.readme-examples/`
 const snippets = await snippetsOf(`${root}README.md`)
@@ -23,35 +24,18 @@ const runnable = blocks.filter((block) => !block.includes('MyStore'))
 describe('README examples', () => {
   // Examples that call OpenAI or Anthropic talk to local compatible endpoints instead; examples that
   // use Redis, to a redis-server of their own; those that use Postgres, to a database of their own.
+  // Each example is on its own quota (Redis: under its own prefix); they run one after another in one
+  // Node process (scripts/example-runner.mjs), which must exit on its own once they have all run.
   let endpoint: { baseURL: string; close(): Promise<void> }
   let anthropic: { baseURL: string; close(): Promise<void> }
   let redis: RedisServer
-  let databaseUrl: string
+  let outcomes: ExampleOutcome[]
   beforeAll(async () => {
-    databaseUrl = await postgresDatabase('readme')
-    endpoint = await startLocalOpenAI()
-    anthropic = await startLocalAnthropic()
-    redis = await startRedisServer()
+    let databaseUrl: string
+    ;[databaseUrl, endpoint, anthropic, redis] = await Promise.all([postgresDatabase('readme'), startLocalOpenAI(), startLocalAnthropic(), startRedisServer()])
     await mkdir(scratch, { recursive: true })
-  })
-  afterAll(async () => {
-    await endpoint.close()
-    await anthropic.close()
-    await redis.kill()
-    await rm(scratch, { recursive: true, force: true })
-  })
-
-  it('has examples to run', () => {
-    expect(runnable.length).toBeGreaterThanOrEqual(4)
-  })
-
-  // Each example is its own Node process on its own quota (Redis: one example, under its own prefix),
-  // and the local endpoints answer by the question: they run side by side, and so each has a minute
-  // (Node processes loading the SDKs at once on a loaded 2-core machine); a hung one still fails.
-  const sideBySide = { timeout: 60_000 }
-  it.concurrent.for(runnable.map((block, index) => [index, block] as const))('example %i runs', sideBySide, async ([index, block], { expect }) => {
-    const file = `${scratch}example-${index}.mts`
-    await writeFile(file, block)
+    const files = runnable.map((_, index) => `${scratch}example-${index}.mts`)
+    await Promise.all(runnable.map((block, index) => writeFile(files[index]!, block)))
     // Relative paths in the examples (token_limits.yaml) resolve against the fixtures folder.
     const cwd = `${root}packages/core/src/config/__fixtures__`
     const env = {
@@ -63,7 +47,24 @@ describe('README examples', () => {
       REDIS_URL: redis.url,
       DATABASE_URL: databaseUrl,
     }
-    const { stdout } = await promisify(execFile)(process.execPath, [file], { cwd, env })
+    await promisify(execFile)(process.execPath, [exampleRunner, `${scratch}results.json`, ...files], { cwd, env })
+    outcomes = JSON.parse(await readFile(`${scratch}results.json`, 'utf8'))
+  }, 60_000)
+  afterAll(async () => {
+    await endpoint?.close()
+    await anthropic?.close()
+    await redis?.kill()
+    await rm(scratch, { recursive: true, force: true })
+  })
+
+  it('has examples to run', () => {
+    expect(runnable.length).toBeGreaterThanOrEqual(4)
+  })
+
+  it.for(runnable.map((block, index) => [index, block] as const))('example %i runs', ([index, block]) => {
+    const { stdout, error, exitCode } = outcomes[index]!
+    expect(error, `example ${index} threw`).toBeUndefined()
+    expect(exitCode ?? 0, `example ${index} set an exit code`).toBe(0)
     if (block.includes('console.log')) expect(stdout.length).toBeGreaterThan(0)
     // `console.log(…) // → text`: the README shows `text` as printed; it is, in that order.
     const printed = stdout.split('\n')
