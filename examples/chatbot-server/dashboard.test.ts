@@ -88,7 +88,17 @@ async function launchBundledChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: await bundled.executablePath(),
     // Without the background-networking flags Chromium keeps dialling out, which a closed network refuses.
-    args: [...bundled.args, '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    // The dashboard draws with HTML and SVG, no canvas or WebGL: Chromium's software compositor paints it
+    // without the emulated GPU (SwiftShader) the bundled flags set up, for ~1 CPU-s less per run.
+    args: [
+      ...bundled.args,
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-gpu',
+    ],
   })
 }
 
