@@ -19,6 +19,7 @@ const alias = {
   '@tokenquota/openai': source('./packages/openai/src/index.ts'),
   '@tokenquota/test-support/redis': source('./packages/test-support/src/redis/index.ts'),
   '@tokenquota/test-support/postgres': source('./packages/test-support/src/postgres/index.ts'),
+  '@tokenquota/test-support/tokens': source('./packages/test-support/src/tokens/index.ts'),
   '@tokenquota/test-support': source('./packages/test-support/src/index.ts'),
 }
 

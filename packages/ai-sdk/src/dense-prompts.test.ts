@@ -1,5 +1,6 @@
 import { createOpenAI } from '@ai-sdk/openai'
-import { baseURL, computed, createProviderServer, createTokenMeter, densePrompts, openAIChatPromptTokens, raceNearLimit } from '@tokenquota/test-support'
+import { baseURL, computed, createProviderServer } from '@tokenquota/test-support'
+import { createTokenMeter, densePrompts, openAIChatPromptTokens, raceNearLimit } from '@tokenquota/test-support/tokens'
 import { generateText, wrapLanguageModel } from 'ai'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { tokenQuotaMiddleware } from './token-quota-middleware.js'

@@ -1,15 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk'
 import { getTokenizer } from '@anthropic-ai/tokenizer'
-import {
-  anthropicBaseURL,
-  anthropicMessage,
-  computed,
-  createProviderServer,
-  densePrompts,
-  estimateCorpus,
-  raceNearLimit,
-  realTokens,
-} from '@tokenquota/test-support'
+import { anthropicBaseURL, anthropicMessage, computed, createProviderServer } from '@tokenquota/test-support'
+import { densePrompts, estimateCorpus, raceNearLimit, realTokens } from '@tokenquota/test-support/tokens'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { anthropicEstimator } from './prompt.js'
 import { withTokenQuota } from './with-token-quota.js'

@@ -1,5 +1,6 @@
 import { GoogleGenAI } from '@google/genai'
-import { computed, createProviderServer, createTokenMeter, densePrompts, raceNearLimit, realTokens } from '@tokenquota/test-support'
+import { computed, createProviderServer } from '@tokenquota/test-support'
+import { createTokenMeter, densePrompts, raceNearLimit, realTokens } from '@tokenquota/test-support/tokens'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { withTokenQuota } from './with-token-quota.js'
 

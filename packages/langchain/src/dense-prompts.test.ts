@@ -1,6 +1,7 @@
 import { HumanMessage } from '@langchain/core/messages'
 import { ChatOpenAI } from '@langchain/openai'
-import { baseURL, computed, createProviderServer, createTokenMeter, densePrompts, openAIChatPromptTokens, raceNearLimit } from '@tokenquota/test-support'
+import { baseURL, computed, createProviderServer } from '@tokenquota/test-support'
+import { createTokenMeter, densePrompts, openAIChatPromptTokens, raceNearLimit } from '@tokenquota/test-support/tokens'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { TokenQuotaCallbackHandler } from './token-quota-callback-handler.js'
 

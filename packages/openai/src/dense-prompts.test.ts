@@ -1,5 +1,6 @@
 import { createTokenQuota, TokenQuotaExceededError } from '@tokenquota/core'
-import { baseURL, computed, createProviderServer, createTokenMeter, densePrompts, openAIChatPromptTokens, raceNearLimit } from '@tokenquota/test-support'
+import { baseURL, computed, createProviderServer } from '@tokenquota/test-support'
+import { createTokenMeter, densePrompts, openAIChatPromptTokens, raceNearLimit } from '@tokenquota/test-support/tokens'
 import OpenAI from 'openai'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { withTokenQuota } from './with-token-quota.js'

@@ -1,14 +1,6 @@
 import { createTokenQuota, TokenQuotaExceededError } from '@tokenquota/core'
-import {
-  baseURL,
-  computed,
-  createProviderServer,
-  createTokenMeter,
-  estimateCorpus,
-  openAIChatPromptTokens,
-  raceNearLimit,
-  realTokens,
-} from '@tokenquota/test-support'
+import { baseURL, computed, createProviderServer } from '@tokenquota/test-support'
+import { createTokenMeter, estimateCorpus, openAIChatPromptTokens, raceNearLimit, realTokens } from '@tokenquota/test-support/tokens'
 import OpenAI from 'openai'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createExactEstimator } from './exact-estimator.js'

@@ -1,4 +1,4 @@
-import { estimateCorpus, realTokens } from '@tokenquota/test-support'
+import { estimateCorpus, realTokens } from '@tokenquota/test-support/tokens'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { estimateTokens } from './estimate.js'

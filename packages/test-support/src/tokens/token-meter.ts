@@ -1,9 +1,9 @@
 import { countTokens } from 'gpt-tokenizer/encoding/o200k_base'
 import { createTokenQuota, type TokenQuota } from '@tokenquota/core'
 import { estimateCorpus } from './estimate-corpus.js'
-import { geminiResponse } from './gemini-fixtures.js'
-import { chatCompletion, responseObject } from './openai-fixtures.js'
-import { json, type Reply } from './provider-server.js'
+import { geminiResponse } from '../gemini-fixtures.js'
+import { chatCompletion, responseObject } from '../openai-fixtures.js'
+import { json, type Reply } from '../provider-server.js'
 import type { Json } from '@tokenquota/core/adapter'
 
 /** Prompts that agents and RAG send, dense for a tokenizer: a JSON tool result, ids, a base64 blob. */

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { countTokens as countO200k } from 'gpt-tokenizer/encoding/o200k_base'
 import { countTokens as countCl100k } from 'gpt-tokenizer/encoding/cl100k_base'
 
-const corpusFolder = new URL('../corpus/', import.meta.url)
+const corpusFolder = new URL('../../corpus/', import.meta.url)
 
 /** One text of the estimation corpus; `kind` is its file name's first word (prose, code, json, ids, …). */
 export interface CorpusSample {
