@@ -20,6 +20,7 @@ const alias = {
   '@tokenquota/test-support/redis': source('./packages/test-support/src/redis/index.ts'),
   '@tokenquota/test-support/postgres': source('./packages/test-support/src/postgres/index.ts'),
   '@tokenquota/test-support/tokens': source('./packages/test-support/src/tokens/index.ts'),
+  '@tokenquota/test-support/reference-model': source('./packages/test-support/src/engine-model-check.ts'),
   '@tokenquota/test-support': source('./packages/test-support/src/index.ts'),
 }
 

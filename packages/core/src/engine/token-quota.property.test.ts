@@ -1,5 +1,5 @@
 import { describe, it } from 'vitest'
-import { checkAgainstReferenceModel } from '@tokenquota/test-support'
+import { checkAgainstReferenceModel } from '@tokenquota/test-support/reference-model'
 import { MemoryStore } from '../store/memory-store.js'
 import type { QuotaStore } from '../store/quota-store.js'
 import { SyncedStore } from '../store/synced-store.js'

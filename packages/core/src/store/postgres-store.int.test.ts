@@ -1,6 +1,6 @@
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { checkAgainstReferenceModel } from '@tokenquota/test-support'
+import { checkAgainstReferenceModel } from '@tokenquota/test-support/reference-model'
 import { postgresDatabase } from '@tokenquota/test-support/postgres'
 import { describeQuotaStoreContract } from '../testing/store-contract.js'
 import { describeStoreAdminContract } from '../testing/store-admin-contract.js'

@@ -1,7 +1,7 @@
 import { Redis as UpstashRedis } from '@upstash/redis'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { checkAgainstReferenceModel } from '@tokenquota/test-support'
+import { checkAgainstReferenceModel } from '@tokenquota/test-support/reference-model'
 import { describeQuotaStoreContract } from '../testing/store-contract.js'
 import { describeStoreAdminContract } from '../testing/store-admin-contract.js'
 import { describeStoreCreditsContract } from '../testing/store-contract-credits.js'
