@@ -67,9 +67,13 @@ it.concurrent('4 processes × 8 concurrent callers on one balance, one killed wi
   const workers = Array.from({ length: 4 }, () => startWorker('balance-worker.mjs', env))
   await Promise.all(workers.map((each) => each.ready))
   for (const each of workers) each.child.stdin!.write('go\n')
-  // Killed once it has settled some calls, with others of its own still holding.
+  // Killed once it has settled some calls and holds others (reserved, not settled): with 8 callers,
+  // waiting for 5 settles alone once caught it holding none.
   const victim = workers[0]!
-  while (victim.lines.filter((line) => line.startsWith('settled')).length < 5) await new Promise((resolve) => setTimeout(resolve, 10))
+  const seen = (word: string) => victim.lines.filter((line) => line.startsWith(word)).length
+  while (victim.child.exitCode === null && (seen('settled') < 5 || seen('reserved') - seen('settled') < 3))
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  expect(victim.child.exitCode).toBeNull()
   victim.child.kill('SIGKILL')
   const codes = await Promise.all(workers.map((each) => each.exited))
   expect(codes.slice(1)).toEqual([0, 0, 0])
