@@ -316,8 +316,8 @@ function adminCall(quota: TokenQuota, step: AdminOperation, at: number, idempote
 }
 
 export interface ReferenceModelCheck {
-  /** The store under test, on the run's clock. */
-  createStore(now: () => number): QuotaStore
+  /** The store under test, on the run's clock: a fresh one for each run (one that needs set-up, such as tables, may resolve to it). */
+  createStore(now: () => number): QuotaStore | Promise<QuotaStore>
   /**
    * For a store that writes through to another (SyncedStore): that store. After each run the
    * engine is flushed, and the shared store must hold exactly the model's charges.
@@ -439,7 +439,7 @@ export async function checkAgainstReferenceModel({ createStore, sharedStoreOf, s
   await fc.assert(
     fc.asyncProperty(fc.array(operation, { minLength: 1, maxLength: 60 }), fc.integer({ min: 0, max: 365 * 24 * 60 }), async (operations, offsetMinutes) => {
       const clock = createFakeClock(Date.UTC(2026, 0, 1) + offsetMinutes * minute)
-      const store = createStore(clock.now)
+      const store = await createStore(clock.now)
       const options = { policies, now: clock.now, leaseTtlMs, ...(shardKey ? { shardKey } : {}) }
       // Awaited commits: each step sees the one before, as the model does.
       const run = new Run(createTokenQuota({ ...options, store, commitMode: 'await' }), new ReferenceModel((user) => shardKey?.(contextOf(user))), clock)

@@ -2,7 +2,8 @@
 // credits each on one balance (the store protocol, as the engine sends it), "calling the model",
 // and settling what they used (at most what they reserved), until the balance refuses them 5
 // times in a row. Prints `ready`, waits for `go` on stdin (all processes start together), prints a
-// line per settle (so the test can kill it mid-run), then a JSON summary. Uses the built package.
+// line per reservation and per settle (so the test can kill it mid-run, holding leases), then a JSON
+// summary. Uses the built package.
 import { createInterface } from 'node:readline'
 import { PostgresStore } from '@tokenquota/core/postgres'
 import pg from 'pg'
@@ -29,6 +30,7 @@ async function caller() {
       continue
     }
     refusals = 0
+    process.stdout.write(`reserved ${leaseId}\n`)
     await new Promise((resolve) => setTimeout(resolve, Math.random() * 5))
     const used = 1 + Math.floor(Math.random() * reserve)
     const [outcome] = await store.settle({ leaseId, now: Date.now(), expiresAt, charges: [{ ...balance, placement: 0, held: reserve, amount: used }] })

