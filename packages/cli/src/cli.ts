@@ -1,5 +1,8 @@
 import { importedConfigModule } from './config-module.js'
+import { endOnOutputError } from './output-errors.js'
 import { runCli } from './program.js'
+
+endOnOutputError()
 
 process.exitCode = await runCli(process.argv)
 if (importedConfigModule()) {
