@@ -10,6 +10,7 @@ import { watch } from './commands/watch.js'
 import { exitCodes, failureOf, StoreUnreachableError } from './cli-error.js'
 import { withCaller, withIdempotencyKey, withOverride, withPolicies } from './flags.js'
 import { printable } from './printable.js'
+import { refuseRepeatedFlags } from './repeated-flags.js'
 import { scrub } from './secrets.js'
 import { strictUsage } from './usage.js'
 import { terminal } from './terminal.js'
@@ -168,7 +169,9 @@ function credits(cli: Command): void {
  */
 export async function runCli(argv: readonly string[]): Promise<number> {
   try {
-    await program().parseAsync(argv)
+    const cli = program()
+    cli.hook('preAction', (_root, action) => refuseRepeatedFlags(action, argv.slice(2)))
+    await cli.parseAsync(argv)
     return 0
   } catch (error) {
     if (error instanceof Failure) return fail(error.error, error.afterword)

@@ -23,3 +23,22 @@ describe('--until and --expires name a real calendar day', () => {
     expect(untilOf(text, now)).toBe(time)
   })
 })
+
+describe('--until and --expires read a date-time without a zone as UTC, on any machine', () => {
+  // Date.parse reads `2099-03-01T10:30` in the machine's zone: the same `credits add --key … --expires`
+  // re-run on a machine in another zone named another instant, refused as a key reused.
+  it.each(['America/New_York', 'Asia/Tokyo', 'UTC'])('in TZ=%s', (zone) => {
+    const before = process.env.TZ
+    process.env.TZ = zone
+    try {
+      for (const text of ['2099-03-01T10:30', '2099-03-01T10:30:00', '2099-03-01 10:30:00.000']) {
+        expect(expiresOf(text), text).toBe(Date.UTC(2099, 2, 1, 10, 30))
+        expect(untilOf(text, now), text).toBe(Date.UTC(2099, 2, 1, 10, 30))
+      }
+      expect(expiresOf('2099-03-01T10:30:00+02:00')).toBe(Date.UTC(2099, 2, 1, 8, 30))
+    } finally {
+      if (before === undefined) delete process.env.TZ
+      else process.env.TZ = before
+    }
+  })
+})

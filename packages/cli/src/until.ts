@@ -2,7 +2,7 @@ import { CliError } from './cli-error.js'
 
 const units: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000 }
 
-/** `--until`: an ISO date (`2026-12-01`, midnight UTC), an ISO date-time, or a duration from now (`30m`, `2h`, `7d`). */
+/** `--until`: an ISO date (`2026-12-01`, midnight UTC), an ISO date-time (UTC unless it names a zone), or a duration from now (`30m`, `2h`, `7d`). */
 export function untilOf(text: string | undefined, now: number): number | undefined {
   if (text === undefined) return undefined
   const relative = /^(\d+)([mhd])$/.exec(text)
@@ -29,8 +29,12 @@ function isCalendarDay(year: number, month: number, day: number): boolean {
   return date.getUTCMonth() === month - 1 && date.getUTCDate() === day
 }
 
+/** A date-time without a zone (`2099-03-01T10:30`), which `Date.parse` reads in the machine's zone. */
+const zoneless = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/
+
 function instantOf(text: string, flag: string, expected: string): number {
-  const time = Date.parse(text)
+  // UTC, as everything the CLI prints: the same flag names the same instant on every machine.
+  const time = Date.parse(zoneless.test(text) ? `${text.replace(' ', 'T')}Z` : text)
   const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(text)
   if (!ymd || Number.isNaN(time) || !isCalendarDay(Number(ymd[1]), Number(ymd[2]), Number(ymd[3])))
     throw new CliError(`expected ${flag} to be ${expected}, got "${text}"`)

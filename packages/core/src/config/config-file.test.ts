@@ -146,6 +146,19 @@ projects:
     expect(message('organization:\n  daily_cap: [1, .nan]\n')).toContain('got `[1,NaN]`')
   })
 
+  it("says in one line where a YAML does not parse (the CLI prints a message as one line; the parser's code frame stays in cause)", () => {
+    let caught: unknown
+    try {
+      parseQuotaConfig('policies:\n  - name: p\n    allow: [\n', 'yaml')
+    } catch (error) {
+      caught = error
+    }
+    expect(QuotaConfigError.isInstance(caught)).toBe(true)
+    const { message, cause } = caught as QuotaConfigError
+    expect(message).toMatch(/^The YAML does not parse: .* at line \d+, column \d+$/)
+    expect((cause as Error).message).toContain('allow: [')
+  })
+
   it('reads JSON and code-shaped policies', async () => {
     const path = await tempFile(
       'limits.json',

@@ -260,7 +260,8 @@ export function parseQuotaConfig(text: string, format: 'yaml' | 'json'): QuotaCo
   } catch (error) {
     throw new QuotaConfigError({
       code: 'InvalidConfiguration',
-      message: `The ${format.toUpperCase()} does not parse: ${(error as Error).message}`,
+      // The YAML parser's message goes on with a code frame: the first line says where.
+      message: `The ${format.toUpperCase()} does not parse: ${(error as Error).message.split('\n')[0]!.replace(/:$/, '')}`,
       cause: error,
     })
   }

@@ -82,7 +82,7 @@ describe('RedisStore scripts', () => {
       reset: '2d2cc35daffa59743ff71f7923bf70f400ff648a',
       audit: '3539ad3a26f834cc1144fb8163db9f3ca759e8a4',
       noteRefusals: 'c1c8430ddb25c0313cbced56c2651943926f37cf',
-      writeCredits: 'ddcdc0a83323214488230f1ee43615e55b1727f7',
+      writeCredits: '3ece486d7208476eeb5279e10a086a52994b618b',
       readBalances: '0b1725882a7a435c888f233a54fe4ce2ae634dfd',
       readLedger: 'a9b24a571f123c0c162dc55fc2f3f180825301e9',
     })

@@ -23,6 +23,16 @@ export function creditWriteContractTests(current: () => QuotaStore, balance: () 
     expect(await expectLedgerHolds(current(), balance(), t0 + year)).toHaveLength(1)
   })
 
+  it('a top-up sent again after its expiresAt passed is a replay (applied: false), not refused; a new key expiring in the past is refused', async () => {
+    // A payment webhook delivered again days later: the key was applied, so nothing is new to check.
+    const change = { kind: 'topup', amount: 100, expiresAt: t0 + 1000 } as const
+    expect(await topUp(current(), balance(), change, t0, 'evt_late')).toMatchObject({ applied: true, balance: { balance: 100 } })
+    expect(await topUp(current(), balance(), change, t0 + 5000, 'evt_late')).toMatchObject({ applied: false, balance: { balance: 0 } })
+    await expect(topUp(current(), balance(), { ...change, amount: 200 }, t0 + 5000, 'evt_late')).rejects.toMatchObject({ code: 'IdempotencyKeyReused' })
+    await expect(topUp(current(), balance(), change, t0 + 5000, 'evt_new')).rejects.toMatchObject({ code: 'InvalidAdminRequest' })
+    expect((await expectLedgerHolds(current(), balance(), t0 + 5000)).map((row) => row.kind)).toEqual(['topup', 'expiry'])
+  })
+
   it('keeps keys per balance: the same key on another balance is another top-up', async () => {
     const other = nextBalance()
     await topUp(current(), balance(), { kind: 'topup', amount: 100 }, t0, 'evt_shared')

@@ -5,6 +5,7 @@ import {
   balanceOf,
   chargeRow,
   checkCreditWrite,
+  checkNewTopUpExpiry,
   creditSettleChange,
   creditWriteApplies,
   creditWriteFingerprint,
@@ -130,7 +131,6 @@ describe('credit algebra', () => {
       { kind: 'topup', amount: 1.5 },
       { kind: 'topup', amount: 10, priority: 101 },
       { kind: 'topup', amount: 10, priority: 0.5 },
-      { kind: 'topup', amount: 10, expiresAt: t0 },
       { kind: 'topup', amount: 10, expiresAt: t0 + 0.5 },
       { kind: 'correction', amount: 0 },
     ]
@@ -138,6 +138,13 @@ describe('credit algebra', () => {
       expect(() => checkCreditWrite({ ...base, change }), JSON.stringify(change)).toThrow(expect.objectContaining({ code: 'InvalidAdminRequest' }))
     expect(() => checkCreditWrite({ ...base, key: '', change: { kind: 'topup', amount: 1 } })).toThrow(expect.objectContaining({ code: 'InvalidAdminRequest' }))
     expect(() => checkCreditWrite({ ...base, change: { kind: 'topup', amount: 10, priority: 0, expiresAt: t0 + 1 } })).not.toThrow()
+    // Expiry after now: checked for a new key only (a replay past its expiresAt is a replay).
+    for (const expiresAt of [t0, t0 - 1])
+      expect(() => checkNewTopUpExpiry({ ...base, change: { kind: 'topup', amount: 10, expiresAt } })).toThrow(
+        expect.objectContaining({ code: 'InvalidAdminRequest' }),
+      )
+    expect(() => checkNewTopUpExpiry({ ...base, change: { kind: 'topup', amount: 10, expiresAt: t0 + 1 } })).not.toThrow()
+    expect(() => checkNewTopUpExpiry({ ...base, change: { kind: 'correction', amount: -1 } })).not.toThrow()
   })
 
   it('corrects: a positive correction is a grant, a negative one draws in order and is refused beyond the balance', () => {

@@ -207,8 +207,9 @@ export function creditsTooLarge(amount: number, balance: number): QuotaInputErro
 
 /**
  * Checks a credit write as a store receives it: a key, a top-up's positive whole amount, whole
- * priority 0–100 and whole-ms `expiresAt` after `now`; a non-zero whole correction. Throws
+ * priority 0–100 and whole-ms `expiresAt`; a non-zero whole correction. Throws
  * `InvalidAdminRequest`, nothing written. Lua twin: none (stores check before they write).
+ * That `expiresAt` is after `now` is checked only for a new key (`checkNewTopUpExpiry`).
  */
 export function checkCreditWrite(write: CreditWrite): void {
   if (typeof write.key !== 'string' || write.key === '') throw invalidWrite('expected a non-empty credit key (e.g. the payment event id)')
@@ -224,8 +225,18 @@ export function checkCreditWrite(write: CreditWrite): void {
   const { priority, expiresAt } = change
   if (priority !== undefined && (!Number.isInteger(priority) || priority < 0 || priority > 100))
     throw invalidWrite(`expected \`priority\` to be an integer from 0 to 100, got ${priority}`)
-  if (expiresAt !== undefined && (!Number.isSafeInteger(expiresAt) || expiresAt <= write.now))
-    throw invalidWrite(`expected \`expiresAt\` to be a whole-millisecond time after now, got ${expiresAt}`)
+  if (expiresAt !== undefined && !Number.isSafeInteger(expiresAt)) throw invalidWrite(`expected \`expiresAt\` to be a whole-millisecond time, got ${expiresAt}`)
+}
+
+/**
+ * Refuses a new top-up whose `expiresAt` is not after `now`. Checked after the key: a top-up sent
+ * again once its `expiresAt` passed (a webhook delivered late) is a replay, `applied: false`.
+ * Lua twin: the `-5` reply of `write_credits` in redis/lua/credit-scripts.ts.
+ */
+export function checkNewTopUpExpiry(write: CreditWrite): void {
+  const { change } = write
+  if (change.kind === 'topup' && change.expiresAt !== undefined && change.expiresAt <= write.now)
+    throw invalidWrite(`expected \`expiresAt\` to be a whole-millisecond time after now, got ${change.expiresAt}`)
 }
 
 /**

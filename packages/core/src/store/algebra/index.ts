@@ -24,6 +24,7 @@ export {
   balanceOf,
   chargeRow,
   checkCreditWrite,
+  checkNewTopUpExpiry,
   creditsTooLarge,
   creditRoom,
   creditSettleChange,

@@ -3,6 +3,7 @@ import {
   balanceOf,
   chargeRow,
   checkCreditWrite,
+  checkNewTopUpExpiry,
   creditSettleChange,
   creditWriteApplies,
   creditWriteFingerprint,
@@ -119,6 +120,7 @@ export class BalanceSlots {
     const fingerprint = creditWriteFingerprint(request)
     const applied = creditWriteApplies(balance.keys.get(request.key), fingerprint, request.key)
     if (applied) {
+      checkNewTopUpExpiry(request)
       const { grants, row } = applyCreditWrite(balance.grants, request)
       balance.grants = grants
       balance.keys.set(request.key, fingerprint)

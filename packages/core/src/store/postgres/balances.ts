@@ -3,6 +3,7 @@ import {
   balanceOf,
   chargeRow,
   checkCreditWrite,
+  checkNewTopUpExpiry,
   creditSettleChange,
   creditWriteApplies,
   creditWriteFingerprint,
@@ -169,6 +170,7 @@ export class LockedBalances {
     const { rows } = await this.client.query(`SELECT fingerprint FROM ${this.tables.creditKeys} WHERE balance = $1 AND key = $2`, [key, request.key])
     const applied = creditWriteApplies(rows[0]?.fingerprint as string | undefined, fingerprint, request.key)
     if (applied) {
+      checkNewTopUpExpiry(request)
       const { grants, row } = applyCreditWrite(this.#grants.get(key)!, request)
       this.#setGrants(key, grants)
       this.#append(key, row)

@@ -1,5 +1,5 @@
 import { QuotaInputError } from '../../shared/errors.js'
-import { checkCreditWrite, creditsTooLarge, creditWriteApplies, creditWriteFingerprint, inSpendOrder } from '../algebra/index.js'
+import { checkCreditWrite, checkNewTopUpExpiry, creditsTooLarge, creditWriteApplies, creditWriteFingerprint, inSpendOrder } from '../algebra/index.js'
 import {
   type BalanceRead,
   type BalanceState,
@@ -94,6 +94,7 @@ export class LuaCredits implements StoreCredits {
     )
     const applied = Number(reply[0])
     if (applied === -2) creditWriteApplies(String(reply[1]), fingerprint, request.key)
+    if (applied === -5) checkNewTopUpExpiry(request)
     if (applied === -3) {
       throw new QuotaInputError({
         code: 'InsufficientCredits',

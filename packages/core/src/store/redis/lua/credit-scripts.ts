@@ -21,8 +21,9 @@ const writeSource = `${common}${stateLua}
 -- Returns { applied (1, or 0: the key was written before with this change), balance state }; or
 --   { -2, the key's fingerprint } when the key was written with another change, { -3, balance }
 --   when a negative correction is more than the balance, { -4, balance } when a credit would take the
---   balance past 2^53 - 1 (sums no longer exact). Nothing is written then.
--- twin: algebra/credits.ts applyCreditWrite, creditWriteApplies
+--   balance past 2^53 - 1 (sums no longer exact), { -5 } when a new top-up's expiresAt is not
+--   after now (a replay of one is a replay). Nothing is written then.
+-- twin: algebra/credits.ts applyCreditWrite, creditWriteApplies, checkNewTopUpExpiry
 local holds, hkey, gkey, lkey, kkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local now, key, kind, amount, fingerprint = tonumber(ARGV[1]), ARGV[2], ARGV[3], tonumber(ARGV[4]), ARGV[7]
 local function optional(value)
@@ -34,6 +35,7 @@ expire_grants(hkey, now)
 local seen = redis.call('HGET', kkey, key)
 if seen == fingerprint then return { 0, balance_state(hkey, gkey) } end
 if seen then return { -2, seen } end
+if kind == 'topup' and ARGV[5] ~= '' and tonumber(ARGV[5]) <= now then return { -5 } end
 local extra = { by = optional(ARGV[8]), reason = optional(ARGV[9]) }
 local balance = tonumber(redis.call('HGET', hkey, 'B')) or 0
 if amount < 0 then
@@ -77,6 +79,6 @@ if limit < 1 then return {} end
 return redis.call('LRANGE', KEYS[1], after, after + limit - 1)
 `
 
-export const writeCreditsScript = luaScript('write-credits', writeSource, 'ddcdc0a83323214488230f1ee43615e55b1727f7')
+export const writeCreditsScript = luaScript('write-credits', writeSource, '3ece486d7208476eeb5279e10a086a52994b618b')
 export const readBalancesScript = luaScript('read-balances', readSource, '0b1725882a7a435c888f233a54fe4ce2ae634dfd')
 export const readLedgerScript = luaScript('read-ledger', ledgerSource, 'a9b24a571f123c0c162dc55fc2f3f180825301e9')
