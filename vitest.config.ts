@@ -34,50 +34,55 @@ const sharedWorker = source('./packages/test-support/src/shared-worker.ts')
 type UnitOptions = { isolated?: string[]; exclude?: string[]; setupFiles?: string[] } & TestProjectInlineConfiguration['test']
 
 /**
- * A package's unit tests (`src/**\/*.test.ts`, not `*.int.test.ts`): no process, server or file
- * of their own beyond an in-process msw server, so their files share a worker one after another
- * (`isolate: false`: one start-up and one module graph per worker, not per file), and a setup
- * file puts back what a file changed in the worker's globals. The workers are threads: these files
+ * Unit tests (`src/**\/*.test.ts`, not `*.int.test.ts`) of the packages named, in one project: no
+ * process, server or file of their own beyond an in-process msw server, so their files share
+ * workers one after another (`isolate: false`: one start-up and one module graph per worker, not
+ * per file or per package — core's modules load once for every adapter's tests), and a setup file
+ * puts back what a file changed in the worker's globals. The workers are threads: these files
  * change nothing process-wide (cwd, signals, exit), and a thread spares the main process a spawn and
- * the pipe that carries every transformed module to a child (the unit projects: ~75 → ~65 CPU-s).
- * `isolated`: files that need a fresh module graph (a `vi.mock` of a module others import), run in
- * a project of their own.
+ * the pipe that carries every transformed module to a child. `isolated` (paths from the repository):
+ * files that need a fresh module graph (a `vi.mock` of a module others import), run in a project
+ * of their own. `exclude`: paths from a package's folder, excluded in each package.
  */
-function unit(name: string, { isolated = [], exclude = [], setupFiles = [], ...test }: UnitOptions = {}): TestProjectInlineConfiguration[] {
-  const root = `./packages/${name.split(' ')[0]}`
+function unit(name: string, packages: string[], { isolated = [], exclude = [], setupFiles = [], ...test }: UnitOptions = {}): TestProjectInlineConfiguration[] {
+  const inPackages = (paths: string[]) => packages.flatMap((name) => paths.map((path) => `packages/${name}/${path}`))
   const shared: TestProjectInlineConfiguration = {
     extends: true,
     test: {
       ...test,
       name,
-      root,
-      include: ['src/**/*.test.ts'],
-      exclude: ['src/**/*.int.test.ts', ...isolated, ...exclude],
+      root: '.',
+      include: inPackages(['src/**/*.test.ts']),
+      exclude: [...inPackages(['src/**/*.int.test.ts', ...exclude]), ...isolated],
       isolate: false,
       pool: 'threads',
       setupFiles: [...setupFiles, sharedWorker],
     },
   }
   if (isolated.length === 0) return [shared]
-  return [shared, { extends: true, test: { ...test, name: `${name} (isolated)`, root, include: isolated, setupFiles } }]
+  return [shared, { extends: true, test: { ...test, name: `${name} (isolated)`, root: '.', include: isolated, setupFiles } }]
 }
 
 /**
- * An adapter's unit tests once more, with its SDKs resolved to other versions: npm aliases among the
- * adapter's devDependencies (`"anthropic-sdk-floor": "npm:@anthropic-ai/sdk@0.72.0"`), given as
- * `{ sdk: alias }`. Each adapter runs on the lowest version its peer range allows and on the newest
- * published one. `exclude`: test files that do not depend on the SDK's version (run once).
+ * Adapters' unit tests once more, with their SDKs resolved to other versions: npm aliases among each
+ * adapter's devDependencies (`"anthropic-sdk-floor": "npm:@anthropic-ai/sdk@0.72.0"`), given per
+ * adapter as `{ sdk: alias }`. Each adapter runs on the lowest version its peer range allows and on
+ * the newest published one; adapters whose SDKs differ share one project (one start-up for all).
+ * `exclude`: test files that do not depend on the SDK's version (run once).
  * `inline`: packages built on the SDK, bundled by vitest so that they too import the aliased version
  * (one copy of it, as in an install of that version).
  */
 function onSdkVersions(
-  adapter: string,
-  sdks: Record<string, string>,
+  adapters: Record<string, Record<string, string>>,
   { exclude = [], inline = [], setupFiles = [] }: { exclude?: string[]; inline?: RegExp[]; setupFiles?: string[] } = {},
 ): TestProjectInlineConfiguration {
-  const versions = Object.entries(sdks).map(([sdk, aliasPackage]) => `${sdk} ${versionOf(`./packages/${adapter}`, aliasPackage)}`)
-  const [project] = unit(`${adapter} (${versions.join(', ')})`, { exclude, setupFiles, server: { deps: { inline } } })
-  return { ...project!, resolve: { alias: sdks } }
+  const entries = Object.entries(adapters)
+  const versions = entries.flatMap(([adapter, sdks]) =>
+    Object.entries(sdks).map(([sdk, aliasPackage]) => `${sdk} ${versionOf(`./packages/${adapter}`, aliasPackage)}`),
+  )
+  const names = entries.map(([adapter]) => adapter)
+  const [project] = unit(`${names.join(', ')} (${versions.join(', ')})`, names, { exclude, setupFiles, server: { deps: { inline } } })
+  return { ...project!, resolve: { alias: Object.assign({}, ...entries.map(([, sdks]) => sdks)) } }
 }
 
 /**
@@ -147,22 +152,25 @@ const config = defineConfig({
     maxWorkers: Number(process.env.TOKENQUOTA_TEST_WORKERS) || 2,
     projects: [
       // A runtime without AsyncLocalStorage: vi.mock('node:async_hooks') needs a fresh module graph.
-      ...unit('core', { isolated: ['src/engine/context-scope.test.ts'] }),
-      ...unit('openai'),
-      ...unit('ai-sdk'),
-      // The AI SDK 5's providers are @ai-sdk/*@2 (LanguageModelV2).
-      onSdkVersions('ai-sdk', { ai: 'ai-floor', '@ai-sdk/openai': 'ai-sdk-openai-floor' }, { exclude: ['src/dense-prompts.test.ts'] }),
-      ...unit('anthropic'),
-      // The estimator's corpus tests do not depend on the SDK: they run once, on the newest.
-      onSdkVersions('anthropic', { '@anthropic-ai/sdk': 'anthropic-sdk-floor' }, { exclude: ['src/dense-prompts.test.ts'] }),
-      onSdkVersions('anthropic', { '@anthropic-ai/sdk': 'anthropic-v0' }, { exclude: ['src/dense-prompts.test.ts'] }),
-      ...unit('gemini'),
-      onSdkVersions('gemini', { '@google/genai': 'genai-floor', '@google/generative-ai': 'generative-ai-floor' }, { exclude: ['src/dense-prompts.test.ts'] }),
-      ...unit('langchain', { setupFiles: langchainSetup }),
+      ...unit('core, openai, ai-sdk, anthropic, gemini', ['core', 'openai', 'ai-sdk', 'anthropic', 'gemini'], {
+        isolated: ['packages/core/src/engine/context-scope.test.ts'],
+      }),
+      // The older SDKs of the adapters whose SDK aliases do not collide, in one project. The AI SDK 5's
+      // providers are @ai-sdk/*@2 (LanguageModelV2). The estimators' corpus tests (dense-prompts) do
+      // not depend on the SDK: they run once, on the newest.
+      onSdkVersions(
+        {
+          'ai-sdk': { ai: 'ai-floor', '@ai-sdk/openai': 'ai-sdk-openai-floor' },
+          anthropic: { '@anthropic-ai/sdk': 'anthropic-sdk-floor' },
+          gemini: { '@google/genai': 'genai-floor', '@google/generative-ai': 'generative-ai-floor' },
+        },
+        { exclude: ['src/dense-prompts.test.ts'] },
+      ),
+      onSdkVersions({ anthropic: { '@anthropic-ai/sdk': 'anthropic-v0' } }, { exclude: ['src/dense-prompts.test.ts'] }),
+      ...unit('langchain', ['langchain'], { setupFiles: langchainSetup }),
       // LangChain's integrations (@langchain/openai, …) need @langchain/core 1.3.4 or later.
       onSdkVersions(
-        'langchain',
-        { '@langchain/core': 'langchain-core-floor' },
+        { langchain: { '@langchain/core': 'langchain-core-floor' } },
         { exclude: ['src/dense-prompts.test.ts'], inline: langchainInline, setupFiles: langchainSetup },
       ),
       ...sharedIntegration('core (integration)', './packages/core', ['src/**/*.int.test.ts'], postgres),
@@ -181,10 +189,13 @@ const config = defineConfig({
 const latestSdks = process.env.TOKENQUOTA_LATEST_SDKS
 if (latestSdks && config.test) {
   config.test.projects = Object.entries(JSON.parse(latestSdks) as Record<string, Record<string, string>>).map(([adapter, sdks]) =>
-    onSdkVersions(adapter, sdks, {
-      exclude: ['src/dense-prompts.test.ts'],
-      ...(adapter === 'langchain' ? { inline: langchainInline, setupFiles: langchainSetup } : {}),
-    }),
+    onSdkVersions(
+      { [adapter]: sdks },
+      {
+        exclude: ['src/dense-prompts.test.ts'],
+        ...(adapter === 'langchain' ? { inline: langchainInline, setupFiles: langchainSetup } : {}),
+      },
+    ),
   )
 }
 
