@@ -2,6 +2,7 @@ import { existsSync, globSync, readFileSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { heavyFirst } from './packages/test-support/src/heavy-first-sequencer.js'
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config'
 
 // Tests run against the sources of sibling packages, not their last build.
@@ -117,7 +118,16 @@ function sharedIntegration(name: string, root: string, include: string[], global
   const spawning = globSync(include, { cwd: source(`${root}/`) }).filter((file) => startsProcesses.test(readFileSync(source(`${root}/${file}`), 'utf8')))
   const shared: TestProjectInlineConfiguration = {
     extends: true,
-    test: { name, root, include, exclude: spawning, isolate: false, setupFiles: [sharedWorker], maxConcurrency: availableParallelism(), globalSetup },
+    test: {
+      name,
+      root,
+      include,
+      exclude: [...spawning, '**/node_modules/**'],
+      isolate: false,
+      setupFiles: [sharedWorker],
+      maxConcurrency: availableParallelism(),
+      globalSetup,
+    },
   }
   return spawning.length === 0 ? [shared] : [shared, integration(`${name} (processes)`, root, spawning, globalSetup)]
 }
@@ -154,6 +164,17 @@ const config = defineConfig({
     // on processes they start (redis-server, the CLI, examples), so a second worker fills the gaps.
     // Measured idle on 2 cores: 205 s → 134–139 s. TOKENQUOTA_TEST_WORKERS overrides it.
     maxWorkers: Number(process.env.TOKENQUOTA_TEST_WORKERS) || 2,
+    sequence: {
+      sequencer: heavyFirst([
+        'core (integration) (processes)',
+        'cli (processes)',
+        'repository (processes)',
+        'examples',
+        'core (integration)',
+        'cli',
+        'repository',
+      ]),
+    },
     projects: [
       // A runtime without AsyncLocalStorage: vi.mock('node:async_hooks') needs a fresh module graph.
       // LangChain's setup drops only its own expected log lines: no other package's test logs them.
