@@ -162,7 +162,8 @@ const config = defineConfig({
     hookTimeout: 30_000,
     // Two files at a time even on 2 cores (Vitest's default is cores − 1, one here): most files wait
     // on processes they start (redis-server, the CLI, examples), so a second worker fills the gaps.
-    // Measured idle on 2 cores: 205 s → 134–139 s. TOKENQUOTA_TEST_WORKERS overrides it.
+    // Measured idle on 2 cores: 205 s → 134–139 s (a third worker, measured again after the CPU cuts
+    // of #28: 84 → 83 s, the run is CPU-bound). TOKENQUOTA_TEST_WORKERS overrides it.
     maxWorkers: Number(process.env.TOKENQUOTA_TEST_WORKERS) || 2,
     sequence: {
       sequencer: heavyFirst([
