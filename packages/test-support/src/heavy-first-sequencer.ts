@@ -1,4 +1,4 @@
-import { BaseSequencer, type TestSpecification } from 'vitest/node'
+import { BaseSequencer, type TestSequencerConstructor, type TestSpecification } from 'vitest/node'
 
 /**
  * Orders a run's files so that its two workers finish together. Vitest runs projects in the order
@@ -8,7 +8,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node'
  * project, Vitest's own order (longest or largest file first). The unit projects, hundreds of
  * short files, come last and fill whatever time is left.
  */
-export function heavyFirst(first: readonly string[]) {
+export function heavyFirst(first: readonly string[]): TestSequencerConstructor {
   const rank = (spec: TestSpecification) => {
     const index = first.indexOf(spec.project.name)
     return index === -1 ? first.length : index
