@@ -129,8 +129,13 @@ function inCounterUnits(amount: unknown, policy: NormalizedPolicy, field: string
   if (typeof amount !== 'number' || !Number.isFinite(amount)) throw invalid(`expected \`${field}\` to be a number, got ${String(amount)}`, policy.name)
   if (policy.scale === 1 && !Number.isInteger(amount))
     throw invalid(`expected \`${field}\` to be a whole number of ${policy.unit} (the policy counts ${policy.unit}), got ${amount}`, policy.name)
-  const scaled = Math.round(amount * policy.scale)
+  const exact = amount * policy.scale
+  const scaled = Math.round(exact)
   if (!Number.isSafeInteger(scaled)) throw invalid(`\`${field}\` of ${amount} is too large`, policy.name)
+  // Decimal dollars are not exact in binary (19.99 × 1e8 is 1998999999.9999998): only a remainder
+  // above that error is precision the counter cannot hold, refused rather than rounded away.
+  if (Math.abs(exact - scaled) > 1e-6 + Math.abs(exact) * 4 * Number.EPSILON)
+    throw invalid(`expected \`${field}\` in steps of ${(1 / policy.scale).toFixed(8)} ${policy.unit} (what the counter holds), got ${amount}`, policy.name)
   return scaled
 }
 

@@ -290,6 +290,22 @@ describe('credit balances (engine)', () => {
     ])
   })
 
+  it('refuses a dollar amount finer than the counter holds (1e-8) instead of rounding it, and takes decimal dollars as typed', async () => {
+    const { quota } = setup([{ name: 'wallet', type: 'balance', identifier: 'user', count: 'usd', unpriced: { usdPerMillion: 10 } }])
+    for (const amount of [0.000000015, 12.345678901])
+      await expect(quota.admin.topUp({ policy: 'wallet', context: alice, amount, key: `fine-${amount}` })).rejects.toMatchObject({
+        code: 'InvalidAdminRequest',
+        message: expect.stringContaining('0.00000001'),
+      })
+    await quota.admin.topUp({ policy: 'wallet', context: alice, amount: 19.99, key: 'pack' })
+    await quota.admin.correctCredits({ policy: 'wallet', context: alice, amount: -0.1, key: 'fix' })
+    expect(await quota.admin.credits({ policy: 'wallet', context: alice })).toMatchObject({ balance: 19.89 })
+    expect((await quota.admin.ledger({ policy: 'wallet', context: alice })).map((row) => [row.kind, row.amount])).toEqual([
+      ['topup', 19.99],
+      ['correction', -0.1],
+    ])
+  })
+
   it('refuses bad admin input with a typed error and writes nothing', async () => {
     const { quota } = setup([credits])
     const bad = [
