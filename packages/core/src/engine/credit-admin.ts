@@ -139,6 +139,12 @@ function inCounterUnits(amount: unknown, policy: NormalizedPolicy, field: string
   return scaled
 }
 
+/** A top-up adds: zero or less is refused here, in the unit typed (the store would name counter units). */
+function positive(units: number, amount: unknown, policy: NormalizedPolicy): number {
+  if (units <= 0) throw invalid(`expected a top-up's \`amount\` to be positive, got ${String(amount)} ${policy.unit}`, policy.name)
+  return units
+}
+
 function expiryOf(expiresAt: Date | number | undefined, policy: NormalizedPolicy): number | undefined {
   if (expiresAt === undefined) return undefined
   const time = expiresAt instanceof Date ? expiresAt.getTime() : expiresAt
@@ -216,7 +222,7 @@ export function createCreditAdmin(deps: CreditDeps): CreditAdmin {
     async topUp(request) {
       const result = await write(deps, request, request.key, (policy) => ({
         kind: 'topup',
-        amount: inCounterUnits(request.amount, policy, 'amount'),
+        amount: positive(inCounterUnits(request.amount, policy, 'amount'), request.amount, policy),
         ...(request.expiresAt === undefined ? {} : { expiresAt: expiryOf(request.expiresAt, policy) }),
         ...(request.priority === undefined ? {} : { priority: request.priority }),
       }))

@@ -306,6 +306,16 @@ describe('credit balances (engine)', () => {
     ])
   })
 
+  it('refuses a top-up of zero or less in the unit the caller typed, not in counter units', async () => {
+    const { quota } = setup([{ name: 'wallet', type: 'balance', identifier: 'user', count: 'usd', unpriced: { usdPerMillion: 10 } }])
+    for (const amount of [-1, 0])
+      await expect(quota.admin.topUp({ policy: 'wallet', context: alice, amount, key: `neg-${amount}` })).rejects.toMatchObject({
+        code: 'InvalidAdminRequest',
+        message: `policy "wallet": expected a top-up's \`amount\` to be positive, got ${amount} usd`,
+      })
+    expect(await quota.admin.ledger({ policy: 'wallet', context: alice })).toEqual([])
+  })
+
   it('refuses bad admin input with a typed error and writes nothing', async () => {
     const { quota } = setup([credits])
     const bad = [
