@@ -21,10 +21,27 @@ describe('a flag given twice', () => {
     })
   })
 
+  it.each([
+    [
+      ['credits', 'add', '--user', 'alice', '--context', 'tier=a', '--context', 'tier=b', '--amount', '5', '--key', 'evt_1'],
+      '--context tier=b',
+      '--context tier=a',
+    ],
+    [['credits', 'add', '--user', 'alice', '--context', 'user=bob', '--amount', '5', '--key', 'evt_1'], '--context user=bob', '--user alice'],
+    [['status', '--context', 'plan=pro', '--plan', 'free', '--user', 'alice'], '--plan free', '--context plan=pro'],
+  ])('one context key given two values (--context, or --context and its flag) is refused before anything is read: %j', async (args, second, first) => {
+    expect(await tokenquotaInProcess([...args, ...store])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `tokenquota: ${second} contradicts ${first}: give each context key once (nothing was read or changed)\n`,
+    })
+  })
+
   it('with the same value twice, or a repeatable flag (--context), is not refused', async () => {
     for (const args of [
       ['status', '--user', 'alice', '--user', 'alice'],
       ['status', '--context', 'user=alice', '--context', 'plan=pro'],
+      ['status', '--user', 'alice', '--context', 'user=alice'],
     ]) {
       const { code, stderr } = await tokenquotaInProcess([...args, ...store])
       expect(stderr, args.join(' ')).not.toContain('given twice')
