@@ -6,6 +6,7 @@ import { addCredits, type CreditsAddFlags, type CreditsLedgerFlags, ledgerOf, sh
 import { statusTable } from './commands/status.js'
 import { cellOf } from './commands/watch-rows.js'
 import { inspectKnown, scopedTargets } from './scope.js'
+import { tokenquotaInProcess } from './testing/in-process.js'
 
 // The credits commands' work, in process on a MemoryStore and a fake clock: what each prints, and
 // that a bad flag or a write to a balance the caller does not own changes nothing.
@@ -114,6 +115,23 @@ describe('tokenquota credits, in process', () => {
     const { quota } = quotaOf()
     await expect(add(quota, flags as Partial<CreditsAddFlags>)).rejects.toThrow(new CliError(message))
     expect(await quota.admin.ledger({ policy: 'credits', context: { user: 'alice' } })).toEqual([])
+  })
+
+  it.each([
+    [['--amount', 'NaN'], 'expected --amount to be a non-negative number, got "NaN"'],
+    [['--amount', '0'], 'expected --amount to be a positive number, got "0"'],
+    [['--amount', '5', '--priority', '101'], 'expected --priority to be a whole number from 0 to 100, got "101"'],
+    [
+      ['--amount', '5', '--expires', '30d'],
+      'expected --expires to be a date (YYYY-MM-DD) or a date-time, got the duration "30d": a re-run with the same --key must name the same instant',
+    ],
+  ])('add with %j is a usage error (exit 2) before any connection: a store that is down does not hide it behind exit 1', async (flags, message) => {
+    const store = ['--redis-url', 'redis://127.0.0.1:1', '--timeout', '1', '--config', 'unused.yaml']
+    expect(await tokenquotaInProcess(['credits', 'add', '--user', 'alice', '--key', 'evt_1', ...flags, ...store])).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: `tokenquota: ${message}\n`,
+    })
   })
 
   it("add changes only the named caller's own balance: an org's balance, named with --user, is refused", async () => {

@@ -50,6 +50,7 @@ async function withCredits(flags: SessionFlags, work: (quota: TokenQuota) => Pro
 
 /** `tokenquota credits add --user alice --amount 5000 --key pay_123`: a top-up, applied once per key. */
 export async function creditsAdd(flags: CreditsAddFlags): Promise<void> {
+  topUpFlagsOf(flags) // a bad flag is a usage error (exit 2) even when the store is down
   await withCredits(flags, (quota) => addCredits(quota, flags))
 }
 
@@ -65,11 +66,7 @@ export async function creditsLedger(flags: CreditsLedgerFlags): Promise<void> {
 
 /** What `credits add` prints; a key already used for another change is one line, exit 2. */
 export async function addCredits(quota: TokenQuota, flags: CreditsAddFlags): Promise<string> {
-  if (flags.key.trim() === '') throw new CliError('--key: expected a non-empty key (the payment or event id the top-up is for)')
-  const value = amountOf(flags.amount, '--amount')
-  if (value <= 0) throw new CliError(`expected --amount to be a positive number, got "${flags.amount}"`)
-  const expiresAt = expiresOf(flags.expires)
-  const priority = flags.priority === undefined ? undefined : integerOf(flags.priority, '--priority', 0, 100)
+  const { value, expiresAt, priority } = topUpFlagsOf(flags)
   const target = creditTarget(quota, flags, true)
   const { policy, who } = target
   const key = printable(flags.key)
@@ -94,6 +91,16 @@ export async function addCredits(quota: TokenQuota, flags: CreditsAddFlags): Pro
       throw new CliError(`--key ${key} was already used for a different change on ${policy.name} for ${who}: nothing changed; use a new key`)
     throw error
   }
+}
+
+/** The top-up's own flags, checked without the store: the amount, when it expires, its priority. */
+function topUpFlagsOf(flags: CreditsAddFlags): { value: number; expiresAt: number | undefined; priority: number | undefined } {
+  if (flags.key.trim() === '') throw new CliError('--key: expected a non-empty key (the payment or event id the top-up is for)')
+  const value = amountOf(flags.amount, '--amount')
+  if (value <= 0) throw new CliError(`expected --amount to be a positive number, got "${flags.amount}"`)
+  const expiresAt = expiresOf(flags.expires)
+  const priority = flags.priority === undefined ? undefined : integerOf(flags.priority, '--priority', 0, 100)
+  return { value, expiresAt, priority }
 }
 
 /** What `credits show` prints. */
