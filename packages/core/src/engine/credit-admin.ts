@@ -124,9 +124,14 @@ async function resolveBalance(settings: EngineSettings, target: CreditTarget, at
   return { policy, ref, identifier: resolved.identifier }
 }
 
+/** A value for a message: text quoted, so `'5'` does not read as the number 5. */
+function shown(value: unknown): string {
+  return typeof value === 'string' ? `${JSON.stringify(value)} (a string)` : String(value)
+}
+
 /** An amount in counter units: whole tokens (never rounded), or dollars scaled to units of 1e-8. */
 function inCounterUnits(amount: unknown, policy: NormalizedPolicy, field: string): number {
-  if (typeof amount !== 'number' || !Number.isFinite(amount)) throw invalid(`expected \`${field}\` to be a number, got ${String(amount)}`, policy.name)
+  if (typeof amount !== 'number' || !Number.isFinite(amount)) throw invalid(`expected \`${field}\` to be a number, got ${shown(amount)}`, policy.name)
   if (policy.scale === 1 && !Number.isInteger(amount))
     throw invalid(`expected \`${field}\` to be a whole number of ${policy.unit} (the policy counts ${policy.unit}), got ${amount}`, policy.name)
   const exact = amount * policy.scale

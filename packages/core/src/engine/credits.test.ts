@@ -316,6 +316,14 @@ describe('credit balances (engine)', () => {
     expect(await quota.admin.ledger({ policy: 'wallet', context: alice })).toEqual([])
   })
 
+  it('names a top-up amount typed as text as text ("5"), not as the number it looks like', async () => {
+    const { quota } = setup([credits])
+    await expect(quota.admin.topUp({ policy: 'credits', context: alice, amount: '5' as unknown as number, key: 'text' })).rejects.toMatchObject({
+      code: 'InvalidAdminRequest',
+      message: 'policy "credits": expected `amount` to be a number, got "5" (a string)',
+    })
+  })
+
   it('refuses bad admin input with a typed error and writes nothing', async () => {
     const { quota } = setup([credits])
     const bad = [
