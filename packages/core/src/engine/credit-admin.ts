@@ -150,6 +150,12 @@ function positive(units: number, amount: unknown, policy: NormalizedPolicy): num
   return units
 }
 
+/** A correction adds or takes: zero is refused here, in the unit typed (the store would name counter units). */
+function nonZero(units: number, amount: unknown, policy: NormalizedPolicy): number {
+  if (units === 0) throw invalid(`expected a correction's \`amount\` to be non-zero, got ${String(amount)} ${policy.unit}`, policy.name)
+  return units
+}
+
 function expiryOf(expiresAt: Date | number | undefined, policy: NormalizedPolicy): number | undefined {
   if (expiresAt === undefined) return undefined
   const time = expiresAt instanceof Date ? expiresAt.getTime() : expiresAt
@@ -236,7 +242,10 @@ export function createCreditAdmin(deps: CreditDeps): CreditAdmin {
       return { applied: result.applied, balance: result.balance }
     },
     async correctCredits(request) {
-      const result = await write(deps, request, request.key, (policy) => ({ kind: 'correction', amount: inCounterUnits(request.amount, policy, 'amount') }))
+      const result = await write(deps, request, request.key, (policy) => ({
+        kind: 'correction',
+        amount: nonZero(inCounterUnits(request.amount, policy, 'amount'), request.amount, policy),
+      }))
       return { applied: result.applied, balance: result.balance }
     },
     async credits(target) {

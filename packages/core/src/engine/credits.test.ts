@@ -306,13 +306,17 @@ describe('credit balances (engine)', () => {
     ])
   })
 
-  it('refuses a top-up of zero or less in the unit the caller typed, not in counter units', async () => {
+  it('refuses a top-up of zero or less, and a correction of zero, in the unit the caller typed, not in counter units', async () => {
     const { quota } = setup([{ name: 'wallet', type: 'balance', identifier: 'user', count: 'usd', unpriced: { usdPerMillion: 10 } }])
     for (const amount of [-1, 0])
       await expect(quota.admin.topUp({ policy: 'wallet', context: alice, amount, key: `neg-${amount}` })).rejects.toMatchObject({
         code: 'InvalidAdminRequest',
         message: `policy "wallet": expected a top-up's \`amount\` to be positive, got ${amount} usd`,
       })
+    await expect(quota.admin.correctCredits({ policy: 'wallet', context: alice, amount: 0, key: 'zero' })).rejects.toMatchObject({
+      code: 'InvalidAdminRequest',
+      message: 'policy "wallet": expected a correction\'s `amount` to be non-zero, got 0 usd',
+    })
     expect(await quota.admin.ledger({ policy: 'wallet', context: alice })).toEqual([])
   })
 
