@@ -1,6 +1,5 @@
 import { existsSync, globSync, readFileSync } from 'node:fs'
-import { availableParallelism, tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { heavyFirst } from './packages/test-support/src/heavy-first-sequencer.js'
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config'
@@ -132,15 +131,6 @@ function sharedIntegration(name: string, root: string, include: string[], global
   return spawning.length === 0 ? [shared] : [shared, integration(`${name} (processes)`, root, spawning, globalSetup)]
 }
 
-/**
- * The Node processes that examples and README examples start load the same SDKs and built packages
- * again and again: Node's compile cache (in the run's temporary folder, where Vitest keeps its own)
- * spares each the compiling of what another already compiled. Node checks each entry against the source.
- */
-function withCompileCache(project: TestProjectInlineConfiguration): TestProjectInlineConfiguration {
-  return { ...project, test: { ...project.test, env: { NODE_COMPILE_CACHE: join(tmpdir(), 'node-compile-cache') } } }
-}
-
 // The repository's checks share a worker, but for the files that run README examples or the provisioning
 // script as processes; of those, only readme-examples.test.ts uses Postgres (its PostgresStore example).
 const repository = sharedIntegration('repository', './scripts', ['*.test.ts']).map((project) =>
@@ -199,8 +189,8 @@ const config = defineConfig({
       onSdkVersions({ anthropic: { '@anthropic-ai/sdk': 'anthropic-v0' } }, { exclude: ['src/dense-prompts.test.ts'] }),
       ...sharedIntegration('core (integration)', './packages/core', ['src/**/*.int.test.ts'], postgres),
       ...sharedIntegration('cli', './packages/cli', ['src/**/*.test.ts']),
-      withCompileCache(integration('examples', './examples', ['*/**/*.test.ts'])),
-      ...repository.map(withCompileCache),
+      integration('examples', './examples', ['*/**/*.test.ts']),
+      ...repository,
     ],
   },
 })

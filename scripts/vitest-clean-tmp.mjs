@@ -26,7 +26,11 @@ const folder = mkdtempSync(join(tmpdir(), 'tokenquota-run-'))
 // As root, the embedded Postgres runs as a `postgres` user that must reach its files in here (its
 // password file, its data folder): it may pass through the folder, never list it.
 chmodSync(folder, 0o711)
-const env = { ...process.env, TMPDIR: folder, TMP: folder, TEMP: folder }
+// Node's compile cache for every Node process of the run (Vitest, its workers, the CLI, examples, app
+// workers): each process after the first reads the modules it shares with others (Vitest, the SDKs,
+// the built packages) compiled instead of compiling them again. It changes no behaviour, only
+// start-up work: 142 → 134 CPU-s for the whole run, with the cache empty at the start as in CI.
+const env = { ...process.env, TMPDIR: folder, TMP: folder, TEMP: folder, NODE_COMPILE_CACHE: join(folder, 'node-compile-cache') }
 // Vitest exits 0 when a global setup fails (e.g. a server that cannot start) before any test ran:
 // the run's JSON report says whether tests ran and passed, so such a run fails here.
 const results = join(folder, 'vitest-results.json')

@@ -1,6 +1,4 @@
 import { execFile } from 'node:child_process'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import type { Redis } from 'ioredis'
@@ -21,23 +19,22 @@ const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
 export const config = fileURLToPath(new URL('../../../core/src/config/__fixtures__/token_limits.yaml', import.meta.url))
 const run = promisify(execFile)
 
-/** The test run's clock settings (scripts/test-a-year-ahead.mjs), so the CLI sees the same calendar as the test. */
-const clockEnvironment = Object.fromEntries(
-  ['NODE_OPTIONS', 'TOKENQUOTA_CLOCK_SHIFT_MS'].flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name] as string]])),
-)
-
 /**
- * Node's code cache for the bin's modules, in the temporary folder where npm keeps it: each bin run
- * after the first reads its modules compiled instead of compiling them (~0.5 → ~0.35 CPU-s a run).
- * The cache changes no behaviour, only start-up work.
+ * The test run's clock settings (scripts/test-a-year-ahead.mjs), so the CLI sees the same calendar as
+ * the test, and Node's compile cache of the run (scripts/vitest-clean-tmp.mjs), so each bin run after
+ * the first reads its modules compiled: it changes no behaviour, only start-up work.
  */
-const compileCache = { NODE_COMPILE_CACHE: join(tmpdir(), 'node-compile-cache') }
+const runEnvironment = Object.fromEntries(
+  ['NODE_OPTIONS', 'TOKENQUOTA_CLOCK_SHIFT_MS', 'NODE_COMPILE_CACHE'].flatMap((name) =>
+    process.env[name] === undefined ? [] : [[name, process.env[name] as string]],
+  ),
+)
 
 /** Runs `tokenquota …` with only the environment given (no REDIS_URL of the machine's); a run past `timeoutMs` is killed (code `null`). */
 export async function tokenquota(args: readonly string[], env: Record<string, string> = {}, cwd?: string, timeoutMs = 0): Promise<Outcome> {
   try {
     const { stdout, stderr } = await run(process.execPath, [cli, ...args], {
-      env: { PATH: process.env.PATH ?? '', USER: 'ops-test', ...compileCache, ...clockEnvironment, ...env },
+      env: { PATH: process.env.PATH ?? '', USER: 'ops-test', ...runEnvironment, ...env },
       cwd,
       timeout: timeoutMs,
     })
