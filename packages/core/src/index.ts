@@ -23,6 +23,7 @@ export {
   TokenQuotaExceededError,
   QuotaConfigError,
   QuotaInputError,
+  InsufficientCreditsError,
   StoreUnavailableError,
   LeaseSettledError,
   UnpricedModelError,
@@ -33,6 +34,7 @@ export type {
   QuotaConfigErrorCode,
   QuotaInputErrorCode,
   QuotaViolation,
+  CreditErrorUnit,
 } from './shared/errors.js'
 export { estimateTokens } from './estimate/estimate.js'
 export type { EstimateOptions, TokenEstimator } from './estimate/estimate.js'

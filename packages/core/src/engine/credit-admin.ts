@@ -1,9 +1,10 @@
 import { resolveTarget } from '../policy/identifier.js'
-import type { NormalizedPolicy, PolicyUnit } from '../policy/normalized-policy.js'
+import { inPolicyUnit, type NormalizedPolicy, type PolicyUnit } from '../policy/normalized-policy.js'
 import { QuotaInputError } from '../shared/errors.js'
 import type { QuotaContext } from '../shared/types.js'
 import type { BalanceRef, BalanceState, CreditGrant, CreditWrite, LedgerEntry, StoreCredits } from '../store/credit-protocol.js'
 import type { QuotaStore } from '../store/quota-store.js'
+import { creditRefusalFor } from './credit-refusals.js'
 import type { CreditWatch } from './credit-watch.js'
 import type { QuotaEvents } from './events.js'
 import type { EngineSettings } from './settings.js'
@@ -40,7 +41,10 @@ export interface TopUp extends CreditTarget, CreditActor {
 
 /** An operator's correction: positive adds credits (no expiry), negative takes them in spending order. */
 export interface CreditCorrection extends CreditTarget, CreditActor {
-  /** In the policy's unit, non-zero. A negative correction larger than the balance is refused (`InsufficientCredits`). */
+  /**
+   * In the policy's unit, non-zero. A negative correction larger than the balance is refused with
+   * `InsufficientCreditsError` (code `InsufficientCredits`), its `requested` and `balance` in the policy's unit.
+   */
   readonly amount: number
   /** Idempotency key, as a top-up's. */
   readonly key: string
@@ -163,19 +167,15 @@ function expiryOf(expiresAt: Date | number | undefined, policy: NormalizedPolicy
   return Math.ceil(time)
 }
 
-function inUnit(policy: NormalizedPolicy, amount: number): number {
-  return policy.scale === 1 ? amount : amount / policy.scale
-}
-
 function grantView(policy: NormalizedPolicy, grant: CreditGrant): CreditGrantView {
-  return { ...grant, amount: inUnit(policy, grant.amount), remaining: inUnit(policy, grant.remaining) }
+  return { ...grant, amount: inPolicyUnit(policy, grant.amount), remaining: inPolicyUnit(policy, grant.remaining) }
 }
 
 function balanceView(policy: NormalizedPolicy, state: BalanceState): CreditBalance {
   return {
-    balance: inUnit(policy, state.balance),
-    reserved: inUnit(policy, state.reserved),
-    available: inUnit(policy, Math.max(0, state.balance - state.reserved)),
+    balance: inPolicyUnit(policy, state.balance),
+    reserved: inPolicyUnit(policy, state.reserved),
+    available: inPolicyUnit(policy, Math.max(0, state.balance - state.reserved)),
     grants: state.grants.map((grant) => grantView(policy, grant)),
     unit: policy.unit,
   }
@@ -185,21 +185,19 @@ function rowView(policy: NormalizedPolicy, row: LedgerEntry): CreditLedgerRow {
   if (policy.scale === 1) return row
   return {
     ...row,
-    amount: inUnit(policy, row.amount),
-    balanceAfter: inUnit(policy, row.balanceAfter),
-    ...(row.drawn ? { drawn: row.drawn.map((each) => ({ grant: each.grant, amount: inUnit(policy, each.amount) })) } : {}),
-    ...(row.unpaid === undefined ? {} : { unpaid: inUnit(policy, row.unpaid) }),
+    amount: inPolicyUnit(policy, row.amount),
+    balanceAfter: inPolicyUnit(policy, row.balanceAfter),
+    ...(row.drawn ? { drawn: row.drawn.map((each) => ({ grant: each.grant, amount: inPolicyUnit(policy, each.amount) })) } : {}),
+    ...(row.unpaid === undefined ? {} : { unpaid: inPolicyUnit(policy, row.unpaid) }),
   }
 }
 
-/** A store's `QuotaInputError` names the policy. */
-async function namingPolicy<T>(policy: NormalizedPolicy, run: () => T | Promise<T>): Promise<T> {
+/** A store's refusal names the policy, and its amounts in the policy's unit. */
+async function inPolicyTerms<T>(policy: NormalizedPolicy, run: () => T | Promise<T>): Promise<T> {
   try {
     return await run()
   } catch (error) {
-    if (QuotaInputError.isInstance(error) && error.policy === undefined)
-      throw new QuotaInputError({ code: error.code, message: error.message, policy: policy.name, cause: error })
-    throw error
+    throw creditRefusalFor(policy, error)
   }
 }
 
@@ -222,7 +220,7 @@ async function write(
     ...(target.by === undefined ? {} : { by: target.by }),
     ...(target.reason === undefined ? {} : { reason: target.reason }),
   }
-  const outcome = await namingPolicy(policy, () => creditsOf(deps.store).writeCredits(request))
+  const outcome = await inPolicyTerms(policy, () => creditsOf(deps.store).writeCredits(request))
   if (outcome.balance.expired) deps.watch.noticeExpired(policy, resolved.identifier, outcome.balance.expired)
   return { resolved, applied: outcome.applied, balance: balanceView(policy, outcome.balance) }
 }

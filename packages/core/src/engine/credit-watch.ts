@@ -1,16 +1,11 @@
 import type { PolicyTarget } from '../policy/identifier.js'
-import type { NormalizedPolicy } from '../policy/normalized-policy.js'
+import { inPolicyUnit, type NormalizedPolicy } from '../policy/normalized-policy.js'
 import type { BalanceRef, LedgerEntry, StoreCredits } from '../store/credit-protocol.js'
 import type { ChargeOutcome, CounterRequest, CounterSnapshot, ReadRequest } from '../store/quota-store.js'
 import type { QuotaEvents } from './events.js'
 
 /** A counter as the watch sees it: its window, and the policy targets on it. */
 type WatchedCounter = Pick<CounterRequest, 'window'> & { readonly targets: readonly PolicyTarget[] }
-
-/** An amount in counter units, in its policy's unit (dollars for a money balance). */
-function inUnit(policy: NormalizedPolicy, amount: number): number {
-  return policy.scale === 1 ? amount : amount / policy.scale
-}
 
 /**
  * Turns what stores say about balances into events: grant expiries they recorded
@@ -41,12 +36,12 @@ export class CreditWatch {
       if (counter?.window.kind !== 'balance') return
       const { policy, identifier } = counter.targets[0]!
       if (outcome.expired) this.noticeExpired(policy, identifier, outcome.expired)
-      if (outcome.unpaid) this.#events.emit('creditsUnpaid', { policy: policy.name, identifier, leaseId, amount: inUnit(policy, outcome.unpaid) })
+      if (outcome.unpaid) this.#events.emit('creditsUnpaid', { policy: policy.name, identifier, leaseId, amount: inPolicyUnit(policy, outcome.unpaid) })
       const { lowAt } = policy
       const { balanceBefore, balanceAfter } = outcome
       if (lowAt === undefined || balanceBefore === undefined || balanceAfter === undefined) return
       if (balanceBefore > lowAt && balanceAfter <= lowAt)
-        this.#events.emit('creditsLow', { policy: policy.name, identifier, balance: inUnit(policy, balanceAfter), level: inUnit(policy, lowAt) })
+        this.#events.emit('creditsLow', { policy: policy.name, identifier, balance: inPolicyUnit(policy, balanceAfter), level: inPolicyUnit(policy, lowAt) })
     })
   }
 
@@ -67,7 +62,7 @@ export class CreditWatch {
       const tail = await ledgerTail(store.credits, { counter, identifier, ...(shard === undefined ? {} : { shard }) })
       const row = tail.findLast((entry) => entry.kind === 'charge' && entry.leaseId === leaseId)
       const { policy, identifier: who } = targets[0]!
-      if (row?.unpaid) this.#events.emit('creditsUnpaid', { policy: policy.name, identifier: who, leaseId, amount: inUnit(policy, row.unpaid) })
+      if (row?.unpaid) this.#events.emit('creditsUnpaid', { policy: policy.name, identifier: who, leaseId, amount: inPolicyUnit(policy, row.unpaid) })
     }
   }
 
@@ -75,7 +70,7 @@ export class CreditWatch {
   noticeExpired(policy: NormalizedPolicy, identifier: string | null, rows: readonly LedgerEntry[]): void {
     for (const row of rows) {
       if (row.kind !== 'expiry') continue
-      this.#events.emit('creditsExpired', { policy: policy.name, identifier, grant: row.grant ?? '', amount: inUnit(policy, -row.amount), at: row.at })
+      this.#events.emit('creditsExpired', { policy: policy.name, identifier, grant: row.grant ?? '', amount: inPolicyUnit(policy, -row.amount), at: row.at })
     }
   }
 }

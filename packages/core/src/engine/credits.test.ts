@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { QuotaPolicy } from '../policy/policy-types.js'
-import { QuotaConfigError, QuotaInputError, TokenQuotaExceededError } from '../shared/errors.js'
+import { InsufficientCreditsError, QuotaConfigError, QuotaInputError, TokenQuotaExceededError } from '../shared/errors.js'
 import { MemoryStore } from '../store/memory-store.js'
 import type { QuotaStore } from '../store/quota-store.js'
 import { createFakeClock } from '../testing/fake-clock.js'
@@ -318,6 +318,20 @@ describe('credit balances (engine)', () => {
       message: 'policy "wallet": expected a correction\'s `amount` to be non-zero, got 0 usd',
     })
     expect(await quota.admin.ledger({ policy: 'wallet', context: alice })).toEqual([])
+  })
+
+  it("refuses a correction larger than the balance in the policy's unit (tokens), naming the policy", async () => {
+    const { quota } = setup([credits])
+    await quota.admin.topUp({ policy: 'credits', context: alice, amount: 85, key: 'pack' })
+    const refused = quota.admin.correctCredits({ policy: 'credits', context: alice, amount: -86, key: 'fix' })
+    await expect(refused).rejects.toSatisfy(InsufficientCreditsError.isInstance)
+    await expect(refused).rejects.toMatchObject({
+      policy: 'credits',
+      requested: 86,
+      balance: 85,
+      unit: 'tokens',
+      message: 'policy "credits": a correction of -86 tokens needs a balance of at least 86 tokens, the balance is 85 tokens: nothing changed',
+    })
   })
 
   it('names a top-up amount typed as text as text ("5"), not as the number it looks like', async () => {

@@ -62,6 +62,11 @@ export type PolicyType = QuotaType | 'balance'
 /** What a policy's counters count. */
 export type PolicyUnit = 'tokens' | 'requests' | 'usd'
 
+/** An amount in counter units, in the policy's unit: dollars for a money policy, else as counted. */
+export function inPolicyUnit(policy: Pick<NormalizedPolicy, 'scale'>, amount: number): number {
+  return policy.scale === 1 ? amount : amount / policy.scale
+}
+
 export interface NormalizedClassAllow {
   readonly class: (context: QuotaContext) => unknown
   readonly counts: ReadonlyMap<string, number>

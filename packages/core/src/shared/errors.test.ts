@@ -1,6 +1,14 @@
 import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
-import { LeaseSettledError, QuotaConfigError, QuotaInputError, StoreUnavailableError, TokenQuotaError, TokenQuotaExceededError } from './errors.js'
+import {
+  InsufficientCreditsError,
+  LeaseSettledError,
+  QuotaConfigError,
+  QuotaInputError,
+  StoreUnavailableError,
+  TokenQuotaError,
+  TokenQuotaExceededError,
+} from './errors.js'
 
 const violation = { policy: 'user-daily', identifier: 'alice', limit: 1000, used: 900, reserved: 50, requested: 100, resetAt: 60_500, retryAfterMs: 60_500 }
 
@@ -63,6 +71,26 @@ describe('errors', () => {
     const tooLarge = new TokenQuotaExceededError({ code: 'RequestTooLarge', violations: [{ ...demo, requested: 900, retryAfterMs: null }] })
     expect(tooLarge.explain()).toBe('user-daily: needs ~900 tokens, more than the whole limit of 700 (waiting will not help)')
     expect(tooLarge.message).toBe('Token quota "user-daily" for identifier "alice": needs ~900 tokens, more than the whole limit of 700')
+  })
+
+  it('says dollars as decimal text, never in exponent notation (2e-8)', () => {
+    const cents = { ...violation, unit: 'usd' as const, limit: 0.00000002, used: 0, reserved: 0, requested: 0.00000003, retryAfterMs: null }
+    expect(new TokenQuotaExceededError({ code: 'RequestTooLarge', violations: [cents] }).explain()).toBe(
+      'user-daily: needs ~$0.00000003, more than the whole limit of $0.00000002 (waiting will not help)',
+    )
+  })
+
+  it("says a correction the balance cannot cover in the balance's unit, with the amounts as fields", () => {
+    const dollars = new InsufficientCreditsError({ requested: 1.5, balance: 0.00002, unit: 'usd', policy: 'wallet' })
+    expect(dollars.message).toBe('policy "wallet": a correction of -$1.5 needs a balance of at least $1.5, the balance is $0.00002: nothing changed')
+    expect(dollars).toMatchObject({ code: 'InsufficientCredits', status: 400, policy: 'wallet', requested: 1.5, balance: 0.00002, unit: 'usd' })
+    expect([QuotaInputError.isInstance(dollars), InsufficientCreditsError.isInstance(dollars)]).toEqual([true, true])
+    expect(InsufficientCreditsError.isInstance(new QuotaInputError({ code: 'InvalidUsage', message: 'bad' }))).toBe(false)
+    expect(new InsufficientCreditsError({ requested: 86, balance: 85, unit: 'tokens' }).message).toBe(
+      'a correction of -86 tokens needs a balance of at least 86 tokens, the balance is 85 tokens: nothing changed',
+    )
+    // A store called directly speaks counter units, and says so.
+    expect(new InsufficientCreditsError({ requested: 3, balance: 2, unit: 'counter' }).message).toContain('-3 counter units needs')
   })
 
   it('keeps the cause', () => {

@@ -1,5 +1,5 @@
 import { resetsAt } from './never-resets.js'
-import { describeShortfall, roundedAmount, showAmount, showWait } from './shortfall.js'
+import { bareAmount, describeShortfall, roundedAmount, showAmount, showWait } from './shortfall.js'
 
 const marker = Symbol.for('tokenquota.error')
 
@@ -162,7 +162,7 @@ function describeViolation(code: TokenQuotaExceededCode, violation: QuotaViolati
 function describeCredits(violation: QuotaViolation): string {
   const unit = violation.unit ?? 'tokens'
   const left = Math.max(0, roundedAmount(violation.limit - violation.reserved))
-  const show = (amount: number) => (unit === 'usd' ? `$${roundedAmount(amount)}` : String(amount))
+  const show = (amount: number) => bareAmount(amount, unit)
   return `needs ~${showAmount(violation.requested, unit)}, ${show(left)} left (balance ${show(violation.limit)}, ${show(violation.reserved)} reserved)`
 }
 
@@ -220,7 +220,7 @@ export type QuotaInputErrorCode =
   | 'InvalidAdminRequest'
   /** An admin change's idempotency key was already used, within 24 hours, for a different change. */
   | 'IdempotencyKeyReused'
-  /** A negative credit correction is larger than the balance it would draw from. */
+  /** A negative credit correction is larger than the balance it would draw from (thrown as `InsufficientCreditsError`). */
   | 'InsufficientCredits'
   /** A lease's lifetime is not a positive number of ms up to 366 days, or its store record is not one line. */
   | 'InvalidLease'
@@ -259,6 +259,45 @@ export class QuotaInputError extends TokenQuotaError {
 
   static override isInstance(error: unknown): error is QuotaInputError {
     return hasCode(error, inputCodes)
+  }
+}
+
+/**
+ * What an `InsufficientCreditsError` counts: a policy's unit, or `'counter'`, the whole units a
+ * store's protocol speaks (1e-8 dollar on a dollar balance), only when a store's `writeCredits` is
+ * called directly. `quota.admin` always answers in the policy's unit.
+ */
+export type CreditErrorUnit = 'tokens' | 'requests' | 'usd' | 'counter'
+
+/**
+ * A negative credit correction is larger than the balance it would draw from (code
+ * `InsufficientCredits`). HTTP status 400. Nothing changed. `requested` and `balance` are in `unit`,
+ * the balance policy's (dollars for a dollar balance), as the message says them.
+ */
+export class InsufficientCreditsError extends QuotaInputError {
+  override readonly code = 'InsufficientCredits' as const
+  /** What the correction would take: its amount without the sign, in `unit`. */
+  readonly requested: number
+  /** The balance it would draw from, in `unit`. */
+  readonly balance: number
+  readonly unit: CreditErrorUnit
+
+  constructor(options: { requested: number; balance: number; unit: CreditErrorUnit; policy?: string; cause?: unknown }) {
+    const show = (amount: number) => (options.unit === 'counter' ? `${amount} counter units` : showAmount(amount, options.unit))
+    super({
+      code: 'InsufficientCredits',
+      message: `a correction of -${show(options.requested)} needs a balance of at least ${show(options.requested)}, the balance is ${show(options.balance)}: nothing changed`,
+      policy: options.policy,
+      cause: options.cause,
+    })
+    this.name = 'InsufficientCreditsError'
+    this.requested = options.requested
+    this.balance = options.balance
+    this.unit = options.unit
+  }
+
+  static override isInstance(error: unknown): error is InsufficientCreditsError {
+    return hasCode(error, ['InsufficientCredits'])
   }
 }
 

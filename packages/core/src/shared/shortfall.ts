@@ -12,15 +12,24 @@ export function roundedAmount(value: number): number {
   return Math.round(value * 1e8) / 1e8
 }
 
+/** Dollars as decimal text to the counter's 8 places, without trailing zeros: `$0.15`, `$0.00000002` (never `$2e-8`). */
+function dollars(value: number): string {
+  const rounded = roundedAmount(value)
+  return `${rounded < 0 ? '-' : ''}$${Math.abs(rounded)
+    .toFixed(8)
+    .replace(/\.?0+$/, '')}`
+}
+
 /** `273 tokens`, `1 request`, `$0.0123`. */
 export function showAmount(value: number, unit: Shortfall['unit'] = 'tokens'): string {
-  if (unit === 'usd') return `$${roundedAmount(value)}`
+  if (unit === 'usd') return dollars(value)
   if (unit === 'requests') return `${value} ${value === 1 ? 'request' : 'requests'}`
   return `${value} tokens`
 }
 
-function bare(value: number, unit: Shortfall['unit']): string {
-  return unit === 'usd' ? `$${roundedAmount(value)}` : String(value)
+/** An amount without its unit's name: `273`, `$0.0123`. */
+export function bareAmount(value: number, unit: Shortfall['unit']): string {
+  return unit === 'usd' ? dollars(value) : String(value)
 }
 
 /**
@@ -32,10 +41,10 @@ function bare(value: number, unit: Shortfall['unit']): string {
 export function describeShortfall(shortfall: Shortfall, options: { counts?: boolean } = {}): string {
   const unit = shortfall.unit ?? 'tokens'
   const needs = `needs ${unit === 'requests' ? '' : '~'}${showAmount(shortfall.requested, unit)}`
-  if (shortfall.requested > shortfall.limit) return `${needs}, more than the whole limit of ${bare(shortfall.limit, unit)}`
+  if (shortfall.requested > shortfall.limit) return `${needs}, more than the whole limit of ${bareAmount(shortfall.limit, unit)}`
   const left = Math.max(0, roundedAmount(shortfall.limit - shortfall.used - shortfall.reserved))
-  const counts = options.counts === false ? '' : ` (${bare(shortfall.used, unit)} used, ${bare(shortfall.reserved, unit)} reserved)`
-  return `${needs}, ${bare(left, unit)} left of ${bare(shortfall.limit, unit)}${counts}`
+  const counts = options.counts === false ? '' : ` (${bareAmount(shortfall.used, unit)} used, ${bareAmount(shortfall.reserved, unit)} reserved)`
+  return `${needs}, ${bareAmount(left, unit)} left of ${bareAmount(shortfall.limit, unit)}${counts}`
 }
 
 /** A wait for people, rounded up: `45 s`, `12 min`, `5 h`, `3 days`. */

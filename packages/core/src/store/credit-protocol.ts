@@ -98,8 +98,8 @@ export interface CreditWrite extends BalanceRef {
     | { readonly kind: 'topup'; readonly amount: number; readonly expiresAt?: number; readonly priority?: number }
     /**
      * An operator's adjustment: positive adds a grant (no expiry, default priority); negative
-     * draws from the grants in spending order and is refused (`InsufficientCredits`, nothing
-     * written) when the balance cannot cover it.
+     * draws from the grants in spending order and is refused (`InsufficientCreditsError`, in
+     * counter units: `unit: 'counter'`; nothing written) when the balance cannot cover it.
      */
     | { readonly kind: 'correction'; readonly amount: number }
   readonly by?: string

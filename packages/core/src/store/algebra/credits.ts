@@ -1,4 +1,4 @@
-import { QuotaInputError } from '../../shared/errors.js'
+import { InsufficientCreditsError, QuotaInputError } from '../../shared/errors.js'
 import { type CreditGrant, type CreditWrite, creditSpendOrder, defaultCreditPriority, type LedgerEntry } from '../credit-protocol.js'
 
 /**
@@ -198,11 +198,29 @@ function invalidWrite(message: string): QuotaInputError {
   return new QuotaInputError({ code: 'InvalidAdminRequest', message })
 }
 
-/** A write that would take a balance past `Number.MAX_SAFE_INTEGER`, where sums lose whole units. */
+/** A credit and the balance it would take too far, in counter units. */
+export interface CreditsTooLarge {
+  readonly amount: number
+  readonly balance: number
+}
+
+const tooLarge = new WeakMap<QuotaInputError, CreditsTooLarge>()
+
+/**
+ * A write that would take a balance past `Number.MAX_SAFE_INTEGER`, where sums lose whole units.
+ * Its amounts are kept for `creditsTooLargeOf`: the engine says them again in the policy's unit.
+ */
 export function creditsTooLarge(amount: number, balance: number): QuotaInputError {
-  return invalidWrite(
+  const error = invalidWrite(
     `a credit of ${amount} would take the balance of ${balance} past ${Number.MAX_SAFE_INTEGER} counter units, where sums are no longer exact: nothing changed`,
   )
+  tooLarge.set(error, { amount, balance })
+  return error
+}
+
+/** The amounts of a `creditsTooLarge` refusal, when `error` is one. */
+export function creditsTooLargeOf(error: unknown): CreditsTooLarge | undefined {
+  return error instanceof QuotaInputError ? tooLarge.get(error) : undefined
 }
 
 /**
@@ -250,11 +268,7 @@ export function applyCreditWrite(grants: readonly CreditGrant[], write: CreditWr
   const who = { ...(write.by === undefined ? {} : { by: write.by }), ...(write.reason === undefined ? {} : { reason: write.reason }) }
   if (change.kind === 'correction' && change.amount < 0) {
     const balance = balanceOf(grants)
-    if (balance < -change.amount)
-      throw new QuotaInputError({
-        code: 'InsufficientCredits',
-        message: `a correction of ${change.amount} needs a balance of at least ${-change.amount}, the balance is ${balance}: nothing changed`,
-      })
+    if (balance < -change.amount) throw new InsufficientCreditsError({ requested: -change.amount, balance, unit: 'counter' })
     const { grants: next, drawn } = drawCredits(grants, -change.amount)
     return { grants: next, row: { at: now, kind: 'correction', amount: change.amount, drawn, ...who } }
   }

@@ -26,6 +26,8 @@ export {
   checkCreditWrite,
   checkNewTopUpExpiry,
   creditsTooLarge,
+  creditsTooLargeOf,
+  type CreditsTooLarge,
   creditRoom,
   creditSettleChange,
   creditWriteApplies,

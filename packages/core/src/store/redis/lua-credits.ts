@@ -1,4 +1,4 @@
-import { QuotaInputError } from '../../shared/errors.js'
+import { InsufficientCreditsError } from '../../shared/errors.js'
 import { checkCreditWrite, checkNewTopUpExpiry, creditsTooLarge, creditWriteApplies, creditWriteFingerprint, inSpendOrder } from '../algebra/index.js'
 import {
   type BalanceRead,
@@ -95,12 +95,7 @@ export class LuaCredits implements StoreCredits {
     const applied = Number(reply[0])
     if (applied === -2) creditWriteApplies(String(reply[1]), fingerprint, request.key)
     if (applied === -5) checkNewTopUpExpiry(request)
-    if (applied === -3) {
-      throw new QuotaInputError({
-        code: 'InsufficientCredits',
-        message: `a correction of ${change.amount} needs a balance of at least ${-change.amount}, the balance is ${Number(reply[1])}: nothing changed`,
-      })
-    }
+    if (applied === -3) throw new InsufficientCreditsError({ requested: -change.amount, balance: Number(reply[1]), unit: 'counter' })
     if (applied === -4) throw creditsTooLarge(change.amount, Number(reply[1]))
     return { applied: applied === 1, balance: balanceStateOf(reply[1]) }
   }
