@@ -2,7 +2,7 @@ import { QuotaConfigError, QuotaInputError, StoreUnavailableError } from '@token
 
 /** The exit codes, as the help and the README state them. */
 export const exitCodes =
-  'Exit codes: 0 done; 1 the store did not answer (refused, or silent past --timeout); 2 a usage error (unknown command or flag, missing value) or a bad URL, config, identifier or amount.'
+  'Exit codes: 0 done; 1 the store did not answer (refused, or silent past --timeout), or a --config module did not finish loading within it; 2 a usage error (unknown command or flag, missing value) or a bad URL, config, identifier or amount.'
 
 /** A failure the operator can fix (a bad flag, URL, config or identifier): exit code 2. */
 export class CliError extends Error {

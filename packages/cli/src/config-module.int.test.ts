@@ -101,6 +101,14 @@ describe('--config takes a JS/TS module that exports the policies', { timeout: 6
     expect([unknown.code, unknown.stderr]).toEqual([2, expect.stringMatching(/^tokenquota: unknown identifier: user nobody/)])
   })
 
+  it('a module whose top-level await never settles (a connection that never opens): exit 1 once --timeout passes, one line naming it', async (context) => {
+    const path = await moduleFile('stalled.mjs', `await new Promise(() => undefined)\n${optionsModule}`, context)
+    // The store's connection alone keeps the process alive: without a bound on the load, it waits forever (killed here).
+    const outcome = await tokenquota(['status', '--user', 'alice', '--config', path, '--redis-url', redis.server.url, '--timeout', '1'], {}, undefined, 15_000)
+    expect([outcome.code, outcome.stderr.split('\n').length], outcome.stderr).toEqual([1, 2])
+    expect(outcome.stderr).toMatch(/^tokenquota: cannot load .*stalled\.mjs: it did not finish loading within 1 s; check what it awaits at its top level/)
+  })
+
   it.for([
     ['exports.mjs', 'export const limit = 5\n', /^tokenquota: invalid config: .*exports\.mjs" as the policies: it exports no policies: export default/],
     ['two.mjs', 'export const a = []\nexport const b = []\n', /it exports several policy sets \(a, b\): export the app's as default or as policies\n$/],

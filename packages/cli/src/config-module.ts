@@ -3,6 +3,7 @@ import { extname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { type QuotaContext, QuotaConfigError, type QuotaPolicy, type UnidentifiedPolicy } from '@tokenquota/core'
 import { CliError } from './cli-error.js'
+import { withDeadline } from './deadline.js'
 
 /** What the CLI takes from the app's quota options: enough to name the same counters. */
 export interface AppPolicies {
@@ -29,12 +30,13 @@ export function isModule(path: string): boolean {
 /**
  * The policies a JS/TS module exports: its default export, else its `policies` export, else its
  * only export that is a policies array or quota options (`{ policies, shardKey?, unidentified? }`,
- * e.g. what the app passes to `createTokenQuota`; its `store` is not used).
+ * e.g. what the app passes to `createTokenQuota`; its `store` is not used). A module still loading
+ * after `timeoutMs` (a top-level `await` on a connection that never opens) fails with exit code 1.
  */
-export async function loadConfigModule(path: string): Promise<AppPolicies> {
+export async function loadConfigModule(path: string, timeoutMs: number): Promise<AppPolicies> {
   const absolute = resolve(path)
   if (!existsSync(absolute)) throw invalid(path, 'no such file')
-  const exported = await importModule(path, absolute)
+  const exported = await withDeadline(importModule(path, absolute), timeoutMs, () => stalled(path, timeoutMs))
   const named = Object.entries(exported).filter(([name, value]) => name !== 'default' && name !== 'policies' && optionsOf(value))
   const chosen = optionsOf(exported.default) ?? optionsOf(exported.policies) ?? (named.length === 1 ? optionsOf(named[0]?.[1]) : undefined)
   if (chosen) return chosen
@@ -76,6 +78,14 @@ function optionsOf(value: unknown): AppPolicies | undefined {
 
 function isTokenQuota(value: unknown): boolean {
   return typeof value === 'object' && value !== null && typeof (value as { reserve?: unknown }).reserve === 'function' && 'admin' in value
+}
+
+// Exit code 1, as a store that does not answer: the module may be fine and what it waits for down.
+function stalled(path: string, ms: number): CliError {
+  return new CliError(
+    `cannot load ${path}: it did not finish loading within ${ms / 1000} s; check what it awaits at its top level (a connection that never opens, a promise that never settles)`,
+    1,
+  )
 }
 
 function invalid(path: string, why: string): QuotaConfigError {

@@ -2,6 +2,7 @@ import type { QuotaStore } from '@tokenquota/core/store'
 import { terminal } from './terminal.js'
 import type { UsageStore } from '@tokenquota/core/reports'
 import { CliError, StoreUnreachableError } from './cli-error.js'
+import { withDeadline } from './deadline.js'
 import { secondsOf } from './numbers.js'
 import { redactUrl, rememberSecret, scrub } from './secrets.js'
 
@@ -30,12 +31,17 @@ export interface Connection {
  * server without its credentials. Every call to the store waits at most `--timeout` seconds (default 10).
  */
 export async function connect(flags: StoreFlags, env: NodeJS.ProcessEnv = terminal().env): Promise<Connection> {
-  const timeoutMs = secondsOf(flags.timeout ?? '10', '--timeout')
+  const timeoutMs = timeoutOf(flags)
   const url = flags.redisUrl ?? env.REDIS_URL
   if (url) return connectRedis(url, keysOf(flags), timeoutMs)
   const [restUrl, token] = [env.UPSTASH_REDIS_REST_URL, env.UPSTASH_REDIS_REST_TOKEN]
   if (restUrl && token) return connectUpstash(restUrl, token, keysOf(flags), timeoutMs)
   throw new CliError('no store to read: pass --redis-url, or set REDIS_URL, or UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN')
+}
+
+/** `--timeout` in milliseconds: the longest wait for the store, and for a `--config` module to load. */
+export function timeoutOf(flags: Pick<StoreFlags, 'timeout'>): number {
+  return secondsOf(flags.timeout ?? '10', '--timeout')
 }
 
 /** The app's key options: its prefix, and its hash tags if it sets them. */
@@ -75,7 +81,7 @@ async function connectRedis(url: string, keys: KeyOptions, timeoutMs: number): P
   try {
     // connectTimeout covers the TCP connection only; a server that accepts and then says nothing
     // (CLIENT PAUSE, a hung host) would hold the ready check forever.
-    await withDeadline(client.connect(), timeoutMs, `Redis at ${where}`)
+    await answered(client.connect(), timeoutMs, `Redis at ${where}`)
   } catch (error) {
     client.disconnect()
     if (error instanceof StoreUnreachableError) throw error
@@ -102,7 +108,7 @@ async function connectUpstash(restUrl: string, token: string, keys: KeyOptions, 
   // A fresh signal per request; no retries, so one call waits at most the timeout.
   const client = new UpstashRedis({ url: restUrl, token, signal: () => AbortSignal.timeout(timeoutMs), retry: false })
   try {
-    await withDeadline(client.ping(), timeoutMs, `Upstash at ${where}`)
+    await answered(client.ping(), timeoutMs, `Upstash at ${where}`)
   } catch (error) {
     if (error instanceof StoreUnreachableError) throw error
     throw new StoreUnreachableError(`cannot reach Upstash at ${where}: ${scrub((error as Error).message)}`)
@@ -121,14 +127,6 @@ async function connectUpstash(restUrl: string, token: string, keys: KeyOptions, 
 }
 
 /** `work`, or a `StoreUnreachableError` once `ms` pass without an answer. */
-async function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StoreUnreachableError(`${what} did not answer within ${ms / 1000} s (--timeout)`)), ms)
-  })
-  try {
-    return await Promise.race([work, deadline])
-  } finally {
-    clearTimeout(timer)
-  }
+function answered<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  return withDeadline(work, ms, () => new StoreUnreachableError(`${what} did not answer within ${ms / 1000} s (--timeout)`))
 }

@@ -12,7 +12,7 @@ export function withStore(command: Command): Command {
     )
     .option('--prefix <prefix>', "the stores' key prefix", 'tokenquota')
     .option('--hash-tag', "the app's store sets hashTag (Redis Cluster): keys live in the caller's shard (see --shard)")
-    .option('--timeout <seconds>', 'give up when the store does not answer within this many seconds (exit code 1)', '10')
+    .option('--timeout <seconds>', 'give up when the store does not answer, or a --config module has not loaded, within this many seconds (exit code 1)', '10')
 }
 
 /** The connection flags and `--config`: every command but `check` takes them. */

@@ -5,6 +5,7 @@ import type { QuotaStore } from '@tokenquota/core/store'
 import { loadQuotaConfig, type QuotaAlert } from '@tokenquota/core/config'
 import { CliError } from './cli-error.js'
 import { type AppPolicies, isModule, loadConfigModule } from './config-module.js'
+import { type StoreFlags, timeoutOf } from './connect.js'
 import { type ShardFlags, shardKeyOf } from './shard.js'
 
 /** The config file: `--config`, else `TOKENQUOTA_CONFIG`, else `./token_limits.yaml` if there is one. */
@@ -15,14 +16,17 @@ export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = te
   return path
 }
 
-/** The app's policies from a YAML/JSON config or a JS/TS module. A broken config throws `QuotaConfigError` (exit code 2). */
-export async function loadPolicies(path: string): Promise<AppPolicies & { readonly alerts?: readonly QuotaAlert[] }> {
-  return isModule(path) ? loadConfigModule(path) : loadQuotaConfig(path)
+/**
+ * The app's policies from a YAML/JSON config or a JS/TS module. A broken config throws `QuotaConfigError`
+ * (exit code 2); a module still loading after `timeoutMs` (the command's `--timeout`, else 10 s) a `CliError` (exit code 1).
+ */
+export async function loadPolicies(path: string, timeoutMs = timeoutOf({})): Promise<AppPolicies & { readonly alerts?: readonly QuotaAlert[] }> {
+  return isModule(path) ? loadConfigModule(path, timeoutMs) : loadQuotaConfig(path)
 }
 
 /** The app's policies on the app's store: what the app would decide, seen from here. */
-export async function quotaOn(store: QuotaStore, flags: ShardFlags & { readonly config?: string }): Promise<TokenQuota> {
-  const app = await loadPolicies(configPath(flags.config))
+export async function quotaOn(store: QuotaStore, flags: ShardFlags & Pick<StoreFlags, 'timeout'> & { readonly config?: string }): Promise<TokenQuota> {
+  const app = await loadPolicies(configPath(flags.config), timeoutOf(flags))
   const shardKey = shardKeyOf(flags, app.shardKey)
   return createTokenQuota({
     policies: app.policies,

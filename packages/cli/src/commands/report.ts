@@ -2,7 +2,7 @@ import { type CreditSummary, periodReport, type UsageDimension } from '@tokenquo
 import { terminal } from '../terminal.js'
 import { CliError } from '../cli-error.js'
 import { countOf } from '../numbers.js'
-import { connect, type StoreFlags } from '../connect.js'
+import { connect, type StoreFlags, timeoutOf } from '../connect.js'
 import { loadPolicies } from '../policies.js'
 import { printJson } from '../session.js'
 import { amount, table } from '../table.js'
@@ -27,7 +27,7 @@ export async function report(flags: ReportFlags): Promise<void> {
   if (!days || Number(days[1]) < 1 || Number(days[1]) > 62) throw new CliError(`expected --since to be a number of days from 1d to 62d, got "${flags.since}"`)
   if (!dimensions.includes(flags.by as UsageDimension)) throw new CliError(`expected --by to be one of ${dimensions.join(', ')}, got "${flags.by}"`)
   const top = countOf(flags.top, '--top')
-  if (flags.config !== undefined) await loadPolicies(flags.config)
+  if (flags.config !== undefined) await loadPolicies(flags.config, timeoutOf(flags))
   const connection = await connect(flags)
   try {
     const result = await periodReport(connection.usage, { now: Date.now(), days: Number(days[1]), by: flags.by as UsageDimension })
