@@ -7,7 +7,7 @@ import { trackUsage } from '@tokenquota/core/reports'
 import { withTokenQuota } from '@tokenquota/openai'
 import { temporaryFolder } from '@tokenquota/test-support'
 import OpenAI from 'openai'
-import { chromium, type Browser } from 'playwright-core'
+import type { Browser } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 // @ts-expect-error: plain ES modules without types
 import { startLocalOpenAI } from '../openai-chat/local-openai-server.mjs'
@@ -19,9 +19,9 @@ import { trackInsights } from './insights.mjs'
 import { issueToken } from './tokens.mjs'
 // @ts-expect-error: plain ES modules without types
 import { signPayment } from './payments.mjs'
+import { launchBundledChromium } from './bundled-chromium.js'
 
-// The dashboard in a real headless Chromium, driven by playwright-core. The browser comes from npm
-// (@sparticuz/chromium carries the binary in its tarball), so `npm ci` is all it needs.
+// The dashboard in a real headless Chromium, driven by playwright-core.
 const secret = 'dashboard-secret'
 const paymentSecret = 'payments-secret'
 let endpoint: { baseURL: string; close(): Promise<void> }
@@ -79,28 +79,6 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve))
   await endpoint.close()
 })
-
-async function launchBundledChromium(): Promise<Browser> {
-  // The package unpacks its own NSS libraries only where it believes it runs on Amazon Linux 2023;
-  // saying so makes the browser need nothing from the system but libc.
-  process.env.AWS_LAMBDA_JS_RUNTIME ??= 'nodejs22.x'
-  const { default: bundled } = await import('@sparticuz/chromium')
-  return chromium.launch({
-    executablePath: await bundled.executablePath(),
-    // Without the background-networking flags Chromium keeps dialling out, which a closed network refuses.
-    // The dashboard draws with HTML and SVG, no canvas or WebGL: Chromium's software compositor paints it
-    // without the emulated GPU (SwiftShader) the bundled flags set up, for ~1 CPU-s less per run.
-    args: [
-      ...bundled.args,
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-gpu',
-    ],
-  })
-}
 
 const chat = (user: string, plan: string) =>
   fetch(`${url}/chat`, {
