@@ -1,4 +1,8 @@
-import { readFile } from 'node:fs/promises'
+import { globSync, readdirSync } from 'node:fs'
+import { readFile, rm, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { createTokenQuota } from '@tokenquota/core'
 import { UpstashStore } from '@tokenquota/core/upstash'
@@ -24,14 +28,33 @@ let redis: Redis
 let upstash: Awaited<ReturnType<typeof startUpstashRestServer>>
 let openai: { baseURL: string; close(): Promise<void> }
 let bundles: { worker: string; edgeFunction: string }
+let workerd: Promise<{ miniflare: Miniflare; folder: string | undefined }> | undefined
+
+/**
+ * The bundles `npm run build` made (build.mjs), or new ones when a source of the app or its build
+ * script is newer: bundling is esbuild's work of seconds, the same for every run of unchanged sources.
+ */
+async function builtOrBundled(): Promise<{ worker: string; edgeFunction: string }> {
+  const here = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+  const built = { worker: here('./dist/worker.js'), edgeFunction: here('./dist/edge-function.js') }
+  const modified = async (path: string) => (await stat(path).catch(() => undefined))?.mtimeMs ?? Number.POSITIVE_INFINITY
+  const sources = [here('./build.mjs'), ...globSync('src/**/*.ts', { cwd: here('.') }).map((path) => here(`./${path}`))]
+  const newestSource = Math.max(...(await Promise.all(sources.map(modified))))
+  const oldestBundle = Math.min(...(await Promise.all(Object.values(built).map(async (path) => -(await modified(path))))).map((time) => -time))
+  return oldestBundle > newestSource && oldestBundle !== Number.POSITIVE_INFINITY ? built : bundleEdgeChat()
+}
 
 beforeAll(async () => {
-  ;[redisServer, openai, bundles] = await Promise.all([startRedisServer(), startLocalOpenAI(), bundleEdgeChat()])
+  ;[redisServer, openai, bundles] = await Promise.all([startRedisServer(), startLocalOpenAI(), builtOrBundled()])
   redis = new Redis(redisServer.url)
   upstash = await startUpstashRestServer(redis)
 }, 60_000)
 
 afterAll(async () => {
+  const started = await workerd
+  await started?.miniflare.dispose()
+  // Miniflare removes its temporary folder after dispose() returns, unawaited: the file's worker may exit first.
+  if (started?.folder) await rm(started.folder, { recursive: true, force: true, maxRetries: 3 })
   await upstash?.close()
   redis?.disconnect()
   await redisServer?.kill()
@@ -54,15 +77,33 @@ function requestFor(path: string, init: { method?: string; user?: string; body?:
   return [`http://edge-chat.test${path}`, { method: init.method ?? 'POST', headers, ...(init.body !== undefined && { body: JSON.stringify(init.body) }) }]
 }
 
-/** workerd, through miniflare: the Worker module with `nodejs_compat`, as Cloudflare runs it. */
-async function inWorkerd(env: Record<string, string>): Promise<Runtime> {
+/**
+ * workerd, through miniflare: the Worker module with `nodejs_compat`, as Cloudflare runs it. One
+ * workerd process for the file, serving the app twice as two Workers (isolates of their own), one
+ * per store's bindings; it is stopped after all tests.
+ */
+async function inWorkerd(store: 'memory' | 'upstash'): Promise<Runtime> {
   // The module listed, not walked: the bundle keeps core's lazy `import(name)` of the optional price table.
   const modules = [{ type: 'ESModule' as const, path: bundles.worker }]
-  const miniflare = new Miniflare({ modules, compatibilityDate: '2026-07-01', compatibilityFlags: ['nodejs_compat'], bindings: env })
-  await miniflare.ready
+  const worker = (name: 'memory' | 'upstash') => ({
+    name,
+    modules,
+    compatibilityDate: '2026-07-01',
+    compatibilityFlags: ['nodejs_compat'],
+    bindings: envFor(name),
+  })
+  workerd ??= (async () => {
+    const miniflareFolders = () => readdirSync(tmpdir()).filter((name) => name.startsWith('miniflare-'))
+    const before = new Set(miniflareFolders())
+    const miniflare = new Miniflare({ workers: [worker('memory'), worker('upstash')] })
+    await miniflare.ready
+    const folder = miniflareFolders().find((name) => !before.has(name))
+    return { miniflare, folder: folder && join(tmpdir(), folder) }
+  })()
+  const app = await (await workerd).miniflare.getWorker(store)
   return {
-    fetch: async (path, init) => (await miniflare.dispatchFetch(...(requestFor(path, init) as [string, never]))) as unknown as Response,
-    dispose: () => miniflare.dispose(),
+    fetch: async (path, init) => (await app.fetch(...(requestFor(path, init) as [string, never]))) as unknown as Response,
+    dispose: async () => undefined,
   }
 }
 
@@ -82,19 +123,19 @@ async function inEdgeRuntime(env: Record<string, string>, withALS = true): Promi
 }
 
 const runtimes = [
-  ['workerd (miniflare)', (env: Record<string, string>) => inWorkerd(env)],
-  ["Vercel's edge-runtime", (env: Record<string, string>) => inEdgeRuntime(env)],
-  ["Vercel's edge-runtime without AsyncLocalStorage", (env: Record<string, string>) => inEdgeRuntime(env, false)],
+  ['workerd (miniflare)', (store: 'memory' | 'upstash') => inWorkerd(store)],
+  ["Vercel's edge-runtime", (store: 'memory' | 'upstash') => inEdgeRuntime(envFor(store))],
+  ["Vercel's edge-runtime without AsyncLocalStorage", (store: 'memory' | 'upstash') => inEdgeRuntime(envFor(store), false)],
 ] as const
 
-// Each test starts a runtime of its own for a user of its own: the six run side by side (starting
-// workerd is most of a test's time).
+// Each test has a runtime (workerd: a Worker) of its own for a user of its own: the six run side by
+// side (starting workerd is most of its two tests' time).
 describe.concurrent.each(runtimes)('the bundled edge app on %s', (_name, start) => {
   it.each(['memory', 'upstash'] as const)(
     'reserves and charges the OpenAI SDK and an AI SDK model, then answers 429 with headers (%s store)',
     async (store) => {
       const user = `user-${Math.random().toString(36).slice(2)}`
-      const runtime = await start(envFor(store))
+      const runtime = await start(store)
       try {
         const chat = await runtime.fetch('/chat', { user, body: { message: 'Say hello' } })
         expect(chat.status).toBe(200)
