@@ -100,9 +100,10 @@ async function inWorkerd(store: 'memory' | 'upstash'): Promise<Runtime> {
     const folder = miniflareFolders().find((name) => !before.has(name))
     return { miniflare, folder: folder && join(tmpdir(), folder) }
   })()
-  const app = await (await workerd).miniflare.getWorker(store)
+  // A Worker's Fetcher, typed by Miniflare with workerd's own Request and Response.
+  const app = (await (await workerd).miniflare.getWorker(store)) as unknown as { fetch(...request: [string, RequestInit]): Promise<Response> }
   return {
-    fetch: async (path, init) => (await app.fetch(...(requestFor(path, init) as [string, never]))) as unknown as Response,
+    fetch: (path, init) => app.fetch(...requestFor(path, init)),
     dispose: async () => undefined,
   }
 }
