@@ -8,20 +8,8 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-// Caches kept in the temporary folder by design, expected and removed with the rest: Node's compile
-// cache, and what @sparticuz/chromium (the dashboard test's browser) unpacks there to reuse.
-const knownCaches = new Set([
-  'node-compile-cache',
-  'al2023',
-  'chromium',
-  'fonts',
-  'libEGL.so',
-  'libGLESv2.so',
-  'libvk_swiftshader.so',
-  'libvulkan.so.1',
-  'locales',
-  'vk_swiftshader_icd.json',
-])
+// Node's compile cache (below) is kept in the temporary folder by design, expected and removed with the rest.
+const knownCaches = new Set(['node-compile-cache'])
 const folder = mkdtempSync(join(tmpdir(), 'tokenquota-run-'))
 // As root, the embedded Postgres runs as a `postgres` user that must reach its files in here (its
 // password file, its data folder): it may pass through the folder, never list it.

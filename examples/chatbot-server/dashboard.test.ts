@@ -7,7 +7,7 @@ import { trackUsage } from '@tokenquota/core/reports'
 import { withTokenQuota } from '@tokenquota/openai'
 import { temporaryFolder } from '@tokenquota/test-support'
 import OpenAI from 'openai'
-import type { Browser } from 'playwright-core'
+import { type Browser, chromium } from 'playwright-core'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 // @ts-expect-error: plain ES modules without types
 import { startLocalOpenAI } from '../openai-chat/local-openai-server.mjs'
@@ -19,7 +19,7 @@ import { trackInsights } from './insights.mjs'
 import { issueToken } from './tokens.mjs'
 // @ts-expect-error: plain ES modules without types
 import { signPayment } from './payments.mjs'
-import { launchBundledChromium } from './bundled-chromium.js'
+import { bundledChromium } from './bundled-chromium.js'
 
 // The dashboard in a real headless Chromium, driven by playwright-core.
 const secret = 'dashboard-secret'
@@ -31,7 +31,7 @@ let browser: Browser
 
 beforeAll(async () => {
   // Chromium starts while the app does: the two share nothing until the page is opened.
-  const launching = launchBundledChromium()
+  const launching = bundledChromium().then(({ executablePath, args }) => chromium.launch({ executablePath, args }))
   endpoint = await startLocalOpenAI()
   const quota = createTokenQuota({
     policies: [
