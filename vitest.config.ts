@@ -90,10 +90,10 @@ function onSdkVersions(
 }
 
 /**
- * Tests that start processes, servers or browsers (redis-server, the CLI, the examples, Chromium,
- * workerd): each file in a fresh worker, as before, so one file's servers and children never
- * outlive it into another's. A file's tests marked concurrent run at most one per core at a time:
- * their processes start side by side without stretching each test past its timeout on a busy machine.
+ * Tests that start processes that run beside their tests — app workers, Chromium, workerd, a bin
+ * they must stop themselves — each file in a fresh worker, so one file's module state never meets
+ * another's. A file's tests marked concurrent run at most one per core at a time: their processes
+ * start side by side without stretching each test past its timeout on a busy machine.
  */
 function integration(name: string, root: string, include: string[], globalSetup: string[] = []): TestProjectInlineConfiguration {
   return { extends: true, test: { name, root, include, maxConcurrency: availableParallelism(), globalSetup } }
@@ -102,15 +102,20 @@ function integration(name: string, root: string, include: string[], globalSetup:
 // One embedded Postgres per run, for the projects whose tests use PostgresStore (initdb once).
 const postgres = [source('./packages/test-support/src/postgres/global-setup.ts')]
 
-/** A test file that starts processes of its own (app workers, the CLI's bin through its harness), not only `startRedisServer`'s. */
-export const startsProcesses = /from 'node:child_process'|\btokenquota\(/
+/**
+ * A test file that starts processes which outlive the call that started them (`spawn`, `fork`,
+ * `exec`), a browser or workerd. A process run to its end by the call that starts it (an awaited
+ * `execFile`: the CLI's bin through its harness, an example, `spawnSync`) is not one of them.
+ */
+export const startsProcesses = /(?<![.\w])(spawn|fork|exec)\(|playwright-core|miniflare/
 
 /**
- * Integration tests whose files start no process of their own, only servers they stop in their own
- * hooks (a redis-server per file; the CLI run in-process): they share workers one after another,
- * as unit tests do, with the same setup file putting back what a file changed in the worker's
- * globals. A fresh worker and module graph per file cost more than most of these files' tests
- * (the CLI's in-process files, at load 16 on 2 cores: 36–55 s → 22 s). The files that start
+ * Integration tests whose files start no process that outlives its call, only servers they stop in
+ * their own hooks (a redis-server per file) and processes each test awaits to exit (the CLI's bin,
+ * the examples): they share workers one after another, as unit tests do, with the same setup file
+ * putting back what a file changed in the worker's globals. A fresh worker and module graph per file
+ * cost more than most of these files' tests (the CLI's in-process files, at load 16 on 2 cores:
+ * 36–55 s → 22 s; the eight examples that run a script, ~16.5 → ~13.5 CPU-s). The files that start
  * processes (`startsProcesses`) keep a worker each, in a project of their own.
  */
 function sharedIntegration(name: string, root: string, include: string[], globalSetup: string[] = []): TestProjectInlineConfiguration[] {
@@ -130,12 +135,6 @@ function sharedIntegration(name: string, root: string, include: string[], global
   }
   return spawning.length === 0 ? [shared] : [shared, integration(`${name} (processes)`, root, spawning, globalSetup)]
 }
-
-// The repository's checks share a worker, but for the files that run README examples or the provisioning
-// script as processes; of those, only readme-examples.test.ts uses Postgres (its PostgresStore example).
-const repository = sharedIntegration('repository', './scripts', ['*.test.ts']).map((project) =>
-  project.test?.name === 'repository (processes)' ? { ...project, test: { ...project.test, globalSetup: postgres } } : project,
-)
 
 // LangChain logs each quota refusal it rethrows: those expected lines are dropped, nothing else.
 const langchainSetup = [source('./packages/test-support/src/expected-handler-errors.ts')]
@@ -158,12 +157,12 @@ const config = defineConfig({
     sequence: {
       sequencer: heavyFirst([
         'core (integration) (processes)',
+        'examples (processes)',
         'cli (processes)',
-        'repository (processes)',
+        'repository',
         'examples',
         'core (integration)',
         'cli',
-        'repository',
       ]),
     },
     projects: [
@@ -189,8 +188,9 @@ const config = defineConfig({
       onSdkVersions({ anthropic: { '@anthropic-ai/sdk': 'anthropic-v0' } }, { exclude: ['src/dense-prompts.test.ts'] }),
       ...sharedIntegration('core (integration)', './packages/core', ['src/**/*.int.test.ts'], postgres),
       ...sharedIntegration('cli', './packages/cli', ['src/**/*.test.ts']),
-      integration('examples', './examples', ['*/**/*.test.ts']),
-      ...repository,
+      ...sharedIntegration('examples', './examples', ['*/**/*.test.ts']),
+      // readme-examples.test.ts runs the README's PostgresStore example.
+      ...sharedIntegration('repository', './scripts', ['*.test.ts'], postgres),
     ],
   },
 })

@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest'
 import config, { startsProcesses } from '../vitest.config.js'
 
 // The shape of the Vitest run that keeps it fast (#28): unit tests and the integration tests that
-// start only servers they stop share workers, what starts processes keeps a worker per file, and
-// every test file still runs where it should.
+// start only servers they stop share workers, what starts processes that outlive their call keeps a
+// worker per file, and every test file still runs where it should.
 const repository = fileURLToPath(new URL('..', import.meta.url))
 const projects = (config.test?.projects ?? []) as TestProjectInlineConfiguration[]
 
@@ -58,11 +58,11 @@ describe('the Vitest projects', () => {
       ).toBe(true)
   })
 
-  it('keep a worker per file for what starts processes of its own or browsers; integration files that share one start only servers they stop', () => {
+  it('keep a worker per file for what starts processes that outlive their call or browsers; integration files that share one start only servers they stop and processes they await', () => {
     const sharedIntegration = shared.flatMap((project) => project.files).filter((file) => integrationFile.test(file))
-    // The examples start browsers and workerd, not only processes: none shares a worker.
-    expect(sharedIntegration.filter((file) => file.startsWith('examples/'))).toEqual([])
     expect(sharedIntegration).toContain('packages/cli/src/usage.int.test.ts')
+    expect(sharedIntegration).toContain('packages/cli/src/cli.int.test.ts') // the bin, awaited
+    expect(sharedIntegration).toContain('examples/demo/demo.test.ts') // the example's script, awaited
     expect(sharedIntegration).toContain('scripts/public-surface.test.ts')
     for (const file of sharedIntegration) {
       const text = readFileSync(join(repository, file), 'utf8')
@@ -70,9 +70,18 @@ describe('the Vitest projects', () => {
       if (/\bstart\w*Server\(/.test(text)) expect(text, `${file} stops the servers it starts`).toMatch(/\.(kill|close)\(\)/)
     }
     const isolated = resolved.filter((project) => project.isolate).flatMap((project) => project.files)
-    expect(isolated).toContain('packages/core/src/store/redis-multiprocess.int.test.ts')
-    expect(isolated).toContain('packages/cli/src/cli.int.test.ts')
-    expect(isolated).toContain('scripts/readme-examples.test.ts')
+    expect(isolated).toContain('packages/core/src/store/postgres-multiprocess.int.test.ts')
+    expect(isolated).toContain('packages/cli/src/output.int.test.ts') // `spawn`: a reader that stops reading
+    expect(isolated).toContain('examples/chatbot-server/dashboard.test.ts') // Chromium
+    expect(isolated).toContain('examples/edge-chat/edge-chat.test.ts') // workerd
+  })
+
+  it('tell a process run to its end by its call from one that runs beside the tests', () => {
+    expect(startsProcesses.test('const { stdout } = await promisify(execFile)(process.execPath, [script])')).toBe(false)
+    expect(startsProcesses.test('const result = spawnSync(process.execPath, [script])')).toBe(false)
+    expect(startsProcesses.test('const [, section] = /x/.exec(text)')).toBe(false)
+    expect(startsProcesses.test('const child = spawn(process.execPath, [cli])')).toBe(true)
+    expect(startsProcesses.test("import { chromium } from 'playwright-core'")).toBe(true)
   })
 
   it('leave no module mock in a shared worker: a vi.mock there would miss modules an earlier file loaded', () => {
