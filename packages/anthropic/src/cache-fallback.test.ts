@@ -1,6 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk'
 import { createTokenQuota, ResponseCache } from '@tokenquota/core'
-import { anthropicMessage, anthropicStreamEvents, createProviderServer, json, sse } from '@tokenquota/test-support'
+import { anthropicBaseURL, anthropicMessage, anthropicStreamEvents, createProviderServer, json, sse } from '@tokenquota/test-support'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { withTokenQuota } from './with-token-quota.js'
 
@@ -15,7 +15,7 @@ const thinking = { type: 'thinking', thinking: 'SECRET-THINKING: the user wants 
 /** A daily budget one call spends: the same request again is served from the cache. */
 function overBudget() {
   const quota = createTokenQuota({ policies: [{ name: 'user-daily', identifier: 'user', allow: 400, interval: 1, timeUnit: 'day' }] })
-  const client = withTokenQuota(new Anthropic({ apiKey: 'sk-ant-test', baseURL: 'https://api.anthropic.test', maxRetries: 0 }), {
+  const client = withTokenQuota(new Anthropic({ apiKey: 'sk-ant-test', baseURL: anthropicBaseURL, maxRetries: 0 }), {
     quota,
     cache: new ResponseCache(),
   })

@@ -1,6 +1,6 @@
 // Anthropic Messages API bodies and event streams, in the shape api.anthropic.com returns them.
 
-export const anthropicBaseURL = 'https://api.anthropic.test'
+export const anthropicBaseURL = 'http://api.anthropic.test'
 
 /** A call's counts as Anthropic reports them: `input` leaves out the cache's reads and writes. */
 export interface AnthropicCounts {

@@ -5,16 +5,18 @@ import { ResponseCache } from './response-cache.js'
 const request = (index: number, size: number) => ({ messages: [{ role: 'user', content: `${index}:${'x'.repeat(size)}` }] })
 
 describe('ResponseCache', () => {
-  it('is bounded by bytes as well as entries: 100 requests of 512 KB hold no more than maxBytes', () => {
-    const cache = new ResponseCache({ maxBytes: 4 * 1024 * 1024 })
+  it('is bounded by bytes as well as entries: 100 requests of 32 KB hold no more than maxBytes', () => {
+    // 100 entries of 32 KB (request and answer, 2 bytes a character) under a 256 KB bound: 8 fit,
+    // far under the 1,000 entries bound, so only the byte bound can evict the oldest.
+    const cache = new ResponseCache({ maxBytes: 256 * 1024 })
     const keys: string[] = []
     for (let index = 0; index < 100; index++) {
-      const key = cache.keyOf({ user: 'alice' }, 'gpt-4o', request(index, 128 * 1024))!
-      cache.set(key, 'y'.repeat(128 * 1024))
+      const key = cache.keyOf({ user: 'alice' }, 'gpt-4o', request(index, 8 * 1024))!
+      cache.set(key, 'y'.repeat(8 * 1024))
       keys.push(key)
     }
-    expect(cache.bytes).toBeLessThanOrEqual(4 * 1024 * 1024)
-    expect(cache.get(keys.at(-1)!)).toBe('y'.repeat(128 * 1024)) // the most recent stays
+    expect(cache.bytes).toBeLessThanOrEqual(256 * 1024)
+    expect(cache.get(keys.at(-1)!)).toBe('y'.repeat(8 * 1024)) // the most recent stays
     expect(cache.get(keys[0]!)).toBeUndefined() // the oldest went first
   })
 
