@@ -60,7 +60,7 @@ function unit(name: string, packages: string[], { isolated = [], exclude = [], s
     },
   }
   if (isolated.length === 0) return [shared]
-  return [shared, { extends: true, test: { ...test, name: `${name} (isolated)`, root: '.', include: isolated, setupFiles } }]
+  return [shared, { extends: true, test: { ...test, name: `${name} (isolated)`, root: '.', include: isolated, pool: 'threads', setupFiles } }]
 }
 
 /**
