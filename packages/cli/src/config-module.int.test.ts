@@ -85,7 +85,8 @@ describe('--config takes a JS/TS module that exports the policies', { timeout: 6
     const path = await moduleFile('quota.mjs', optionsModule, context)
     const { quota, flags } = await appOn(path)
     await spend(quota, { user: 'bob' }, 300, 100)
-    const status = await tokenquota(['status', '--user', 'bob', '--json', ...flags])
+    // In-process: the next test's bin loads the same options, from an .mjs, with Node's loader.
+    const status = await tokenquotaInProcess(['status', '--user', 'bob', '--json', ...flags])
     expect(status.code, status.stderr).toBe(0)
     expect(JSON.parse(status.stdout)).toMatchObject([{ policy: 'user-hourly', used: 400, allowed: 5000 }])
   })

@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { closeSync, openSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { config } from './testing/harness.js'
+import { config } from './testing/token-limits.js'
 
 // The bin's own standard output failing: only a process has one. `check` reads only its file, so
 // no store is needed; its table is written after the file is read, into an output already gone.

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { terminal } from './terminal.js'
 import { createTokenQuota, type TokenQuota } from '@tokenquota/core'
 import type { QuotaStore } from '@tokenquota/core/store'
-import { loadQuotaConfig, type QuotaAlert } from '@tokenquota/core/config'
+import type { QuotaAlert } from '@tokenquota/core/config'
 import { CliError } from './cli-error.js'
 import { type AppPolicies, isModule, loadConfigModule } from './config-module.js'
 import { type StoreFlags, timeoutOf } from './connect.js'
@@ -21,7 +21,10 @@ export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = te
  * (exit code 2); a module still loading after `timeoutMs` (the command's `--timeout`, else 10 s) a `CliError` (exit code 1).
  */
 export async function loadPolicies(path: string, timeoutMs = timeoutOf({})): Promise<AppPolicies & { readonly alerts?: readonly QuotaAlert[] }> {
-  return isModule(path) ? loadConfigModule(path, timeoutMs) : loadQuotaConfig(path)
+  if (isModule(path)) return loadConfigModule(path, timeoutMs)
+  // Loaded only for a YAML/JSON file: the YAML parser is a sixth of a CLI run's start-up.
+  const { loadQuotaConfig } = await import('@tokenquota/core/config')
+  return loadQuotaConfig(path)
 }
 
 /** The app's policies on the app's store: what the app would decide, seen from here. */

@@ -54,7 +54,9 @@ const commands: ReadonlyArray<[string, string[]]> = [
   ['report', []],
   ['watch', ['--count', '1']],
 ]
-const connection = ['--redis-url', 'redis://127.0.0.1:1', '--prefix', 'myapp', '--hash-tag', '--timeout', '1', '--config', config]
+// The refused connection answers at once: a --timeout of 1 s could fire first in a starved worker
+// (7 commands side by side on a loaded 2-core machine, report loading the YAML parser meanwhile).
+const connection = ['--redis-url', 'redis://127.0.0.1:1', '--prefix', 'myapp', '--hash-tag', '--timeout', '5', '--config', config]
 
 describe.concurrent('every command takes the same connection and policy flags', { timeout: 60_000 }, () => {
   it.each(commands)('%s takes --redis-url, --prefix, --hash-tag, --timeout and --config, and lists them in its help', async (command, least) => {

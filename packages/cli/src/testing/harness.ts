@@ -10,13 +10,13 @@ import { trackUsage, type UsageTracking } from '@tokenquota/core/reports'
 import { connectFailFast, type RedisServer, startRedisServer } from '@tokenquota/test-support/redis'
 
 import type { Outcome } from './in-process.js'
+import { config } from './token-limits.js'
 
 export { type Outcome, tokenquotaInProcess } from './in-process.js'
+export { config } from './token-limits.js'
 
 // The built CLI, run as operators run it: a separate process (`npm test` builds before testing).
 const cli = fileURLToPath(new URL('../../dist/cli.js', import.meta.url))
-/** The strategy note's token_limits.yaml: org (shared), project and user (by plan) policies. */
-export const config = fileURLToPath(new URL('../../../core/src/config/__fixtures__/token_limits.yaml', import.meta.url))
 const run = promisify(execFile)
 
 /**
