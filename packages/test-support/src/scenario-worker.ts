@@ -13,6 +13,10 @@ export interface ScenarioRun<T> {
 export interface ScenarioWorker {
   readonly child: ChildProcess
   start<T>(scenario: object): ScenarioRun<T>
+  /** Its exit code once it has exited (null when a signal ended it). */
+  readonly exited: Promise<number | null>
+  /** What it wrote to stderr so far, when spawned with its stderr piped. */
+  stderr(): string
   /** Ends its stdin (no more scenarios) and resolves with its exit code once it has exited. */
   stop(): Promise<number | null>
 }
@@ -43,9 +47,13 @@ function deferred<T>() {
  */
 export function scenarioWorker(child: ChildProcess): ScenarioWorker {
   const pending = new Map<string, Pending>()
+  let stderr = ''
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString()
+  })
   const exited = new Promise<number | null>((resolve) =>
     child.once('exit', (code, signal) => {
-      for (const run of pending.values()) run.reject(new Error(`the worker exited (code ${code}, signal ${signal}) before answering`))
+      for (const run of pending.values()) run.reject(new Error(`the worker exited (code ${code}, signal ${signal}) before answering${stderr && `: ${stderr}`}`))
       pending.clear()
       resolve(code)
     }),
@@ -70,6 +78,8 @@ export function scenarioWorker(child: ChildProcess): ScenarioWorker {
   })
   return {
     child,
+    exited,
+    stderr: () => stderr,
     start<T>(scenario: object): ScenarioRun<T> {
       const id = String(++runs)
       const ready = deferred<void>()

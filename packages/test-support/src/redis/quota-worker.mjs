@@ -1,5 +1,5 @@
-// One app process for the multi-process tests, serving their scenarios (`serveScenarios`): in each,
-// `concurrency` parallel callers for one user, each reserving, "calling the model", committing a
+// One app process for the multi-process tests, serving their scenarios (`serveScenarios`). In each
+// (but mode 'exit': exiting-run.mjs), `concurrency` parallel callers for one user, each reserving, "calling the model", committing a
 // real usage below the reservation, and retrying after a refusal until refusals keep coming, on
 // keys of the scenario's own (`prefix`). Uses the built package, as an app would.
 // count 'usd': the policy counts US dollars (`allow` in dollars) on gpt-4o calls, and `committed` is
@@ -8,6 +8,7 @@ import { createTokenQuota, TokenQuotaExceededError } from '@tokenquota/core'
 import { RedisStore } from '@tokenquota/core/redis'
 import { Redis } from 'ioredis'
 import { serveScenarios } from '../serve-scenarios.mjs'
+import { prepareExiting } from './exiting-run.mjs'
 
 const { REDIS_URL } = process.env
 
@@ -22,11 +23,15 @@ function nextCall(calcPrice) {
   return { estimate: { input: 100, output: 50 }, model: 'gpt-4o', usage, worth }
 }
 
-async function prepare({ prefix, concurrency, allow, count }) {
-  // The price table is loaded only by a scenario that prices (it is a large module to start).
-  const { calcPrice } = count === 'usd' ? await import('@pydantic/genai-prices') : {}
+async function prepare(scenario, emit) {
   const client = new Redis(REDIS_URL)
   await client.ping()
+  return scenario.mode === 'exit' ? prepareExiting(client, scenario, emit) : prepareCallers(client, scenario)
+}
+
+async function prepareCallers(client, { prefix, concurrency, allow, count }) {
+  // The price table is loaded only by a scenario that prices (it is a large module to start).
+  const { calcPrice } = count === 'usd' ? await import('@pydantic/genai-prices') : {}
   const quota = createTokenQuota({
     policies: [{ name: 'user-daily', identifier: 'user', allow, interval: 1, timeUnit: 'day', ...(calcPrice && { count: 'usd' }) }],
     // Several processes hammer one redis-server, beside the runs of other tests: a reply may take over
