@@ -42,13 +42,13 @@ async function prepareCallers(client, { prefix, concurrency, allow, count }) {
   let calls = 0
 
   /**
-   * A caller gives up after 10 refusals in a row, 5–15 ms apart: over 100 ms in which every other
-   * caller's commit lands (written in the background) and frees what it did not use. 20 tries 2–7 ms
-   * apart waited as long and made twice the refused calls (160 callers × 20: 3,200 a run).
+   * A caller gives up after 5 refusals in a row, 10–30 ms apart: over 100 ms in which every other
+   * caller's commit lands (written in the background) and frees what it did not use. 10 tries 5–15
+   * ms apart waited as long and made twice the refused calls (160 callers × 10: 1,600 a run).
    */
   async function caller() {
     let refusals = 0
-    while (refusals < 10) {
+    while (refusals < 5) {
       const { estimate, model, usage, worth } = nextCall(calcPrice)
       try {
         const lease = await quota.reserve({ user: 'alice' }, { estimate, model })
@@ -60,7 +60,7 @@ async function prepareCallers(client, { prefix, concurrency, allow, count }) {
       } catch (error) {
         if (!TokenQuotaExceededError.isInstance(error)) throw error
         refusals += 1
-        await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 10))
+        await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 20))
       }
     }
   }
