@@ -1,51 +1,61 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
-import { afterAll, beforeAll, it } from 'vitest'
-import { postgresDatabase } from '@tokenquota/test-support/postgres'
+import { afterAll, beforeAll, expect, it } from 'vitest'
+import { postgresDatabase, runTogether, scenarioWorker, type ScenarioWorker } from '@tokenquota/test-support/postgres'
 import type { LedgerEntry } from './credit-protocol.js'
 import { createTokenQuota } from '../engine/token-quota.js'
 import { PostgresStore } from './postgres/postgres-store.js'
 
 let url: string
 let pool: pg.Pool
+// Four app processes serve both runs, started once for the file: the engine-level run, then the
+// SIGKILL run, whose victim is the first of them.
+let workers: ScenarioWorker[]
 beforeAll(async () => {
   url = await postgresDatabase('multi')
   pool = new pg.Pool({ connectionString: url })
   pool.on('error', () => undefined)
+  const script = fileURLToPath(new URL('../../../test-support/src/postgres/balance-worker.mjs', import.meta.url))
+  const start = () => scenarioWorker(spawn(process.execPath, [script], { env: { ...process.env, DATABASE_URL: url }, stdio: ['pipe', 'pipe', 'inherit'] }))
+  workers = Array.from({ length: 4 }, start)
 })
-afterAll(() => pool.end())
+afterAll(async () => {
+  // Every worker but the victim (killed, or not when the SIGKILL run is left out) ran its scenarios
+  // to the end and exited on its own: none crashed.
+  const codes = await Promise.all(workers.map((worker) => worker.stop()))
+  expect(codes.slice(1)).toEqual([0, 0, 0])
+  await pool.end()
+})
 
-const workerFile = (name: string) => fileURLToPath(new URL(`../../../test-support/src/postgres/${name}`, import.meta.url))
 const balance = { counter: 'credits', identifier: '=alice' }
 
-interface Worker {
-  readonly child: ChildProcess
-  readonly lines: string[]
-  readonly ready: Promise<void>
-  readonly exited: Promise<number | null>
-}
+// The two runs use tables of their own (a prefix each) on the one database, one after the other.
+it('engine level, 4 processes: 70 concurrent calls of exactly 25 credits on a balance of 1,500 — exactly 60 admitted, the balance ends at 0', {
+  timeout: 120_000,
+}, async ({ expect }) => {
+  const tablePrefix = 'engine_'
+  const store = new PostgresStore({ pool, tablePrefix })
+  await store.migrate()
+  const quota = createTokenQuota({ policies: [{ name: 'credits', type: 'balance', identifier: 'user' }], store })
+  await quota.admin.topUp({ policy: 'credits', context: { user: 'alice' }, amount: 1500, key: 'pack-1' })
+  const results = await runTogether<{ admitted: number; refused: string[] }>(
+    workers,
+    [18, 18, 17, 17].map((calls) => ({ mode: 'engine', tablePrefix, calls })),
+  )
+  expect(results.reduce((sum, result) => sum + result.admitted, 0)).toBe(60)
+  expect(results.flatMap((result) => result.refused)).toEqual(Array.from({ length: 10 }, () => 'CreditsExhausted'))
+  const balance = await quota.admin.credits({ policy: 'credits', context: { user: 'alice' } })
+  expect(balance).toMatchObject({ balance: 0, reserved: 0 })
+  const ledger = await quota.admin.ledger({ policy: 'credits', context: { user: 'alice' }, limit: 1000 })
+  expect(ledger.filter((row) => row.kind === 'charge')).toHaveLength(60)
+  expect(ledger.reduce((sum, row) => sum + row.amount, 0)).toBe(0)
+  expect(ledger.every((row) => row.balanceAfter >= 0)).toBe(true)
+  await quota.close()
+})
 
-function startWorker(script: string, env: Record<string, string>): Worker {
-  const child = spawn(process.execPath, [workerFile(script)], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'inherit'] })
-  const lines: string[] = []
-  let buffered = ''
-  const ready = new Promise<void>((resolve) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString()
-      const parts = buffered.split('\n')
-      buffered = parts.pop()!
-      lines.push(...parts)
-      if (lines.includes('ready')) resolve()
-    })
-  })
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  return { child, lines, ready, exited }
-}
-
-// The two runs use tables of their own (a prefix each) on the one database, side by side: most of
-// each is Node processes starting and waiting on the hot row's lock, which overlap.
-it.concurrent('4 processes × 8 concurrent callers on one balance, one killed with SIGKILL mid-run: the ledger sums to the balance, nothing negative, every lease settled or charged', {
+// Last, on the workers the engine-level run used: the first of them is killed mid-run.
+it('4 processes × 8 concurrent callers on one balance, one killed with SIGKILL mid-run: the ledger sums to the balance, nothing negative, every lease settled or charged', {
   timeout: 120_000,
 }, async ({ expect }) => {
   const tablePrefix = 'multi_'
@@ -63,22 +73,21 @@ it.concurrent('4 processes × 8 concurrent callers on one balance, one killed wi
   const start = Date.now()
   await store.credits.writeCredits({ ...balance, now: start, key: 'pack-1', change: { kind: 'topup', amount: 1200 } })
 
-  const env = { DATABASE_URL: url, TABLE_PREFIX: tablePrefix, CONCURRENCY: String(callers), RESERVE: '25', LEASE_TTL_MS: String(leaseTtlMs) }
-  const workers = Array.from({ length: 4 }, () => startWorker('balance-worker.mjs', env))
-  await Promise.all(workers.map((each) => each.ready))
-  for (const each of workers) each.child.stdin!.write('go\n')
+  const scenario = { mode: 'store', tablePrefix, concurrency: callers, reserve: 25, leaseTtlMs }
+  const victim = workers[0]!
+  const runs = workers.map((worker) => worker.start<{ settled: Array<{ leaseId: string; used: number }> }>(scenario))
+  await Promise.all(runs.map((run) => run.ready))
+  for (const run of runs) run.go()
   // Killed once it has settled some calls and holds others (reserved, not settled): with 8 callers,
   // waiting for 5 settles alone once caught it holding none.
-  const victim = workers[0]!
-  const seen = (word: string) => victim.lines.filter((line) => line.startsWith(word)).length
+  const seen = (word: string) => runs[0]!.events.filter((event) => event.startsWith(word)).length
   while (victim.child.exitCode === null && (seen('settled') < 5 || seen('reserved') - seen('settled') < 3))
     await new Promise((resolve) => setTimeout(resolve, 10))
   expect(victim.child.exitCode).toBeNull()
   victim.child.kill('SIGKILL')
-  const codes = await Promise.all(workers.map((each) => each.exited))
-  expect(codes.slice(1)).toEqual([0, 0, 0])
+  await expect(runs[0]!.result).rejects.toThrow(/signal SIGKILL/)
 
-  const survivors = workers.slice(1).flatMap((each) => (JSON.parse(each.lines.at(-1)!) as { settled: Array<{ leaseId: string; used: number }> }).settled)
+  const survivors = (await Promise.all(runs.slice(1).map((run) => run.result))).flatMap((result) => result.settled)
   expect(survivors.length).toBeGreaterThan(40)
 
   // Once the killed worker's leases have expired, any call on the balance charges them.
@@ -111,28 +120,4 @@ it.concurrent('4 processes × 8 concurrent callers on one balance, one killed wi
   const expiredCharges = ledger.filter((row) => row.kind === 'charge' && row.leaseId!.startsWith(`${victim.child.pid}-`) && row.at === later)
   expect(expiredCharges).toHaveLength(byState.charged)
   for (const row of expiredCharges) expect(row.amount + -(row.unpaid ?? 0)).toBe(-25)
-})
-
-it.concurrent('engine level, 4 processes: 70 concurrent calls of exactly 25 credits on a balance of 1,500 — exactly 60 admitted, the balance ends at 0', {
-  timeout: 120_000,
-}, async ({ expect }) => {
-  const tablePrefix = 'engine_'
-  const store = new PostgresStore({ pool, tablePrefix })
-  await store.migrate()
-  const quota = createTokenQuota({ policies: [{ name: 'credits', type: 'balance', identifier: 'user' }], store })
-  await quota.admin.topUp({ policy: 'credits', context: { user: 'alice' }, amount: 1500, key: 'pack-1' })
-  const workers = [18, 18, 17, 17].map((calls) => startWorker('credits-worker.mjs', { DATABASE_URL: url, TABLE_PREFIX: tablePrefix, CALLS: String(calls) }))
-  await Promise.all(workers.map((each) => each.ready))
-  for (const each of workers) each.child.stdin!.write('go\n')
-  expect(await Promise.all(workers.map((each) => each.exited))).toEqual([0, 0, 0, 0])
-  const results = workers.map((each) => JSON.parse(each.lines.at(-1)!) as { admitted: number; refused: string[] })
-  expect(results.reduce((sum, result) => sum + result.admitted, 0)).toBe(60)
-  expect(results.flatMap((result) => result.refused)).toEqual(Array.from({ length: 10 }, () => 'CreditsExhausted'))
-  const balance = await quota.admin.credits({ policy: 'credits', context: { user: 'alice' } })
-  expect(balance).toMatchObject({ balance: 0, reserved: 0 })
-  const ledger = await quota.admin.ledger({ policy: 'credits', context: { user: 'alice' }, limit: 1000 })
-  expect(ledger.filter((row) => row.kind === 'charge')).toHaveLength(60)
-  expect(ledger.reduce((sum, row) => sum + row.amount, 0)).toBe(0)
-  expect(ledger.every((row) => row.balanceAfter >= 0)).toBe(true)
-  await quota.close()
 })

@@ -1,18 +1,27 @@
-import { execFile } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, type ExpectStatic, it } from 'vitest'
-import { startRedisServer, type RedisServer } from '@tokenquota/test-support/redis'
+import { afterAll, beforeAll, type ExpectStatic, expect, it } from 'vitest'
+import { runTogether, scenarioWorker, startRedisServer, type RedisServer, type ScenarioWorker } from '@tokenquota/test-support/redis'
 import { createTokenQuota } from '../engine/token-quota.js'
 import type { BalanceRef, LedgerEntry } from './credit-protocol.js'
 import { RedisStore } from './redis-store.js'
 
 let server: RedisServer
+// Four app processes serve both runs (each on keys of its own, PREFIX): they start once for the file.
+let workers: ScenarioWorker[]
 beforeAll(async () => {
   server = await startRedisServer()
+  const script = fileURLToPath(new URL('../../../test-support/src/redis/credits-worker.mjs', import.meta.url))
+  workers = Array.from({ length: 4 }, () =>
+    scenarioWorker(spawn(process.execPath, [script], { env: { ...process.env, REDIS_URL: server.url }, stdio: ['pipe', 'pipe', 'inherit'] })),
+  )
 })
-afterAll(() => server.kill())
+afterAll(async () => {
+  // Every worker ran its scenarios to the end and exited on its own: none crashed.
+  expect(await Promise.all(workers.map((worker) => worker.stop()))).toEqual([0, 0, 0, 0])
+  await server.kill()
+})
 
 // Each run has keys of its own (PREFIX) on the one server; most of a run is Node processes starting.
 const processes = { timeout: 60_000 }
@@ -21,23 +30,12 @@ const alice = { user: 'alice' }
 /** The balance of policy 'credits' for alice, as the engine names it in the store. */
 const aliceCredits: BalanceRef = { counter: 'credits', identifier: '=alice' }
 
-/** Starts one credits-worker process per environment and opens their start gate once all are ready. */
-async function runWorkers(prefix: string, envs: ReadonlyArray<Record<string, string>>): Promise<unknown[]> {
-  const worker = fileURLToPath(new URL('../../../test-support/src/redis/credits-worker.mjs', import.meta.url))
-  const runs = envs.map((env) =>
-    promisify(execFile)(process.execPath, [worker], { env: { ...process.env, REDIS_URL: server.url, PREFIX: prefix, NOW: String(now), ...env } }),
+/** One scenario per worker (the first ones), all started together once all are ready. */
+function runWorkers(prefix: string, scenarios: ReadonlyArray<Record<string, string | number>>): Promise<unknown[]> {
+  return runTogether(
+    workers,
+    scenarios.map((scenario) => ({ prefix, now, ...scenario })),
   )
-  const gate = new Redis(server.url)
-  try {
-    const deadline = performance.now() + 60_000
-    while (Number(await gate.get(`${prefix}:ready`)) < runs.length && performance.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-    await gate.rpush(`${prefix}:go`, ...runs.map(() => 'go'))
-  } finally {
-    gate.disconnect()
-  }
-  return (await Promise.all(runs)).map(({ stdout }) => JSON.parse(stdout) as unknown)
 }
 
 /** A quota on the workers' balance (the same policy, store and prefix), to top it up and read it. */
@@ -65,8 +63,8 @@ it.concurrent(
     const client = new Redis(server.url)
     const { store, quota } = quotaOn(client, 'spend')
     await quota.admin.topUp({ policy: 'credits', context: alice, amount: 1500, key: 'pack' })
-    const envs = [18, 18, 17, 17].map((calls) => ({ MODE: 'spend', CALLS: String(calls), AMOUNT: '25' }))
-    const results = (await runWorkers('spend', envs)) as Array<{ admitted: number }>
+    const scenarios = [18, 18, 17, 17].map((calls) => ({ mode: 'spend', calls, amount: 25 }))
+    const results = (await runWorkers('spend', scenarios)) as Array<{ admitted: number }>
     expect(results.reduce((sum, result) => sum + result.admitted, 0)).toBe(60)
     const balance = await quota.admin.credits({ policy: 'credits', context: alice })
     expect(balance).toMatchObject({ balance: 0, reserved: 0, available: 0 })
@@ -85,7 +83,7 @@ it.concurrent(
 it.concurrent('the same top-up key sent from 3 processes at once credits once: one ledger row', processes, async ({ expect }) => {
   const results = (await runWorkers(
     'topup',
-    [1, 2, 3].map(() => ({ MODE: 'topup', KEY: 'evt_checkout_1', AMOUNT: '500' })),
+    [1, 2, 3].map(() => ({ mode: 'topup', key: 'evt_checkout_1', amount: 500 })),
   )) as Array<{ applied: boolean }>
   expect(results.filter((result) => result.applied)).toHaveLength(1)
   const client = new Redis(server.url)

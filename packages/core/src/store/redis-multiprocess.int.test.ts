@@ -1,21 +1,32 @@
-import { execFile } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { promisify } from 'node:util'
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, it } from 'vitest'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createTokenQuota } from '../engine/token-quota.js'
-import { startRedisServer, type RedisServer } from '@tokenquota/test-support/redis'
+import { runTogether, scenarioWorker, startRedisServer, type RedisServer, type ScenarioWorker } from '@tokenquota/test-support/redis'
 import { RedisStore } from './redis-store.js'
 
 let server: RedisServer
+// Four app processes serve the token run, the dollar run, then (three of them) the exiting run, each
+// on keys of its own (PREFIX): they start once for the file. The runs take turns: a run has the
+// processes to itself, its callers competing across processes on one server, not with another run's
+// callers for a process (a worker whose loop was busy with another run's callers could start so
+// late that the others had spent the quota: 0 calls).
+let workers: ScenarioWorker[]
 beforeAll(async () => {
   server = await startRedisServer()
+  const script = fileURLToPath(new URL('../../../test-support/src/redis/quota-worker.mjs', import.meta.url))
+  workers = Array.from({ length: 4 }, () =>
+    scenarioWorker(spawn(process.execPath, [script], { env: { ...process.env, REDIS_URL: server.url }, stdio: 'pipe' })),
+  )
 })
-afterAll(() => server.kill())
+afterAll(async () => {
+  // Every worker ran its scenarios to the end and exited on its own: none crashed.
+  expect(await Promise.all(workers.map((worker) => worker.stop()))).toEqual([0, 0, 0, 0])
+  await server.kill()
+})
 
-// The three runs use keys of their own (PREFIX) on the one server, and run side by side: most of
-// each is Node processes starting, which overlap. Each has a minute (eleven processes start at once
-// on a loaded 2-core machine); one that hangs still fails.
+// Each run has a minute on a loaded 2-core machine; one that hangs still fails.
 const processes = { timeout: 60_000 }
 
 interface WorkerResult {
@@ -23,26 +34,17 @@ interface WorkerResult {
   readonly calls: number
 }
 
-/** Starts four quota-worker processes and opens their start gate once all four are ready. */
-async function runWorkers(env: Record<string, string | undefined>): Promise<WorkerResult[]> {
-  const worker = fileURLToPath(new URL('../../../test-support/src/redis/quota-worker.mjs', import.meta.url))
-  const runs = Array.from({ length: 4 }, () => promisify(execFile)(process.execPath, [worker], { env }))
-  const gate = new Redis(server.url)
-  try {
-    const deadline = performance.now() + 60_000
-    while (Number(await gate.get(`${env.PREFIX}:ready`)) < runs.length && performance.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-    await gate.rpush(`${env.PREFIX}:go`, ...runs.map(() => 'go'))
-  } finally {
-    gate.disconnect()
-  }
-  return (await Promise.all(runs)).map(({ stdout }) => JSON.parse(stdout) as WorkerResult)
+/** One run on the four workers: 40 concurrent callers each for one user, started together. */
+function runWorkers(scenario: { prefix: string; allow: number; count?: 'usd' }): Promise<WorkerResult[]> {
+  return runTogether<WorkerResult>(
+    workers,
+    workers.map(() => ({ ...scenario, concurrency: 40 })),
+  )
 }
 
-it.concurrent('4 processes × 40 concurrent callers for one user commit at most `allow` and use at least 80 % of it', processes, async ({ expect }) => {
+it('4 processes × 40 concurrent callers for one user commit at most `allow` and use at least 80 % of it', processes, async () => {
   const allow = 20_000
-  const results = await runWorkers({ ...process.env, REDIS_URL: server.url, PREFIX: 'multi', CONCURRENCY: '40', ALLOW: String(allow) })
+  const results = await runWorkers({ prefix: 'multi', allow })
   const committed = results.reduce((sum, result) => sum + result.committed, 0)
   expect(results.every((result) => result.calls > 0)).toBe(true)
   expect(committed).toBeLessThanOrEqual(allow)
@@ -57,11 +59,11 @@ it.concurrent('4 processes × 40 concurrent callers for one user commit at most 
   client.disconnect()
 })
 
-it.concurrent('on a dollar budget, 4 processes × 40 callers: the provider usage, priced, never exceeds `allow`', processes, async ({ expect }) => {
+it('on a dollar budget, 4 processes × 40 callers: the provider usage, priced, never exceeds `allow`', processes, async () => {
   // ~270 calls of ~$0.00055 (gpt-4o, 60–100 tokens in, 20–50 out), as many as the token run's: each
   // is priced twice (by the engine, by the worker), and $0.5 made ~900 of them for the same check.
   const allow = 0.15
-  const results = await runWorkers({ ...process.env, REDIS_URL: server.url, PREFIX: 'multi-usd', CONCURRENCY: '40', ALLOW: String(allow), COUNT: 'usd' })
+  const results = await runWorkers({ prefix: 'multi-usd', allow, count: 'usd' })
   const priced = results.reduce((sum, result) => sum + result.committed, 0)
   expect(results.every((result) => result.calls > 0)).toBe(true)
   expect(priced).toBeLessThanOrEqual(allow)
@@ -80,16 +82,20 @@ it.concurrent('on a dollar budget, 4 processes × 40 callers: the provider usage
   client.disconnect()
 })
 
-it.concurrent(
+// On three of the workers, after the runs above: each exits mid-run, as a deploy or a crash would.
+it(
   'processes that exit without flush() leave no call free: once their leases expire, the shared counter holds at least what the provider counted',
   processes,
-  async ({ expect }) => {
+  async () => {
     const leaseTtlMs = 60_000
-    const worker = fileURLToPath(new URL('../../../test-support/src/redis/exiting-worker.mjs', import.meta.url))
-    const env = { ...process.env, REDIS_URL: server.url, PREFIX: 'exiting', CONCURRENCY: '20', CALLS: '200', LEASE_TTL_MS: String(leaseTtlMs) }
-    const outputs = await Promise.all(Array.from({ length: 3 }, () => promisify(execFile)(process.execPath, [worker], { env })))
-    const providerCounted = outputs.reduce((sum, { stdout }) => sum + (JSON.parse(stdout) as { providerCounted: number }).providerCounted, 0)
-    expect(outputs.every(({ stderr }) => /not settled in the store/.test(stderr))).toBe(true)
+    const exiting = workers.slice(0, 3)
+    const runs = exiting.map((worker) => worker.start({ mode: 'exit', prefix: 'exiting', concurrency: 20, calls: 200, leaseTtlMs }))
+    await Promise.all(runs.map((run) => run.ready))
+    for (const run of runs) run.go()
+    expect(await Promise.all(exiting.map((worker) => worker.exited))).toEqual([0, 0, 0])
+    const providerCounted = runs.reduce((sum, run) => sum + Number(run.events.at(-1)!.replace('counted ', '')), 0)
+    expect(providerCounted).toBeGreaterThan(0)
+    expect(exiting.every((worker) => /not settled in the store/.test(worker.stderr()))).toBe(true)
 
     const client = new Redis(server.url)
     const policies = [{ name: 'user-daily', identifier: 'user', allow: 1_000_000, interval: 1, timeUnit: 'day' as const }]

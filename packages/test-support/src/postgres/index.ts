@@ -11,3 +11,6 @@ export function postgresDatabase(prefix?: string): Promise<string> {
   if (!server) throw new Error('no Postgres in this run: the project needs the globalSetup packages/test-support/src/postgres/global-setup.ts')
   return createDatabase(server, prefix)
 }
+// The app processes of the multi-process tests (Redis and Postgres), kept for a file's tests.
+export { runTogether, scenarioWorker } from '../scenario-worker.js'
+export type { ScenarioRun, ScenarioWorker } from '../scenario-worker.js'
