@@ -30,6 +30,7 @@ function versionOf(root: string, aliasPackage: string): string {
 }
 
 const sharedWorker = source('./packages/test-support/src/shared-worker.ts')
+const sdkAliases = source('./packages/test-support/src/sdk-aliases.ts')
 
 type UnitOptions = { isolated?: string[]; exclude?: string[]; setupFiles?: string[] } & TestProjectInlineConfiguration['test']
 
@@ -68,25 +69,26 @@ function unit(name: string, packages: string[], { isolated = [], exclude = [], s
  * adapter's devDependencies (`"anthropic-sdk-floor": "npm:@anthropic-ai/sdk@0.72.0"`), given per
  * adapter as `{ sdk: alias }`. Each adapter runs on the lowest version its peer range allows and on
  * the newest published one; adapters whose SDKs differ share one project (one start-up for all).
- * `exclude`: test files that do not depend on the SDK's version (run once).
- * `inline`: packages built on the SDK, bundled by vitest so that they too import the aliased version
- * (one copy of it, as in an install of that version).
+ * `exclude`: test files that do not depend on the SDK's version (run once). Packages built on an SDK
+ * (LangChain's integrations) import the aliased version too, through a resolve hook in the workers
+ * (test-support `sdk-aliases.ts`): one copy of it, as in an install of that version.
  */
 function onSdkVersions(
   adapters: Record<string, Record<string, string>>,
-  { exclude = [], inline = [], setupFiles = [] }: { exclude?: string[]; inline?: RegExp[]; setupFiles?: string[] } = {},
+  { exclude = [], setupFiles = [] }: { exclude?: string[]; setupFiles?: string[] } = {},
 ): TestProjectInlineConfiguration {
   const entries = Object.entries(adapters)
   const versions = entries.flatMap(([adapter, sdks]) =>
     Object.entries(sdks).map(([sdk, aliasPackage]) => `${sdk} ${versionOf(`./packages/${adapter}`, aliasPackage)}`),
   )
+  const aliases: Record<string, string> = Object.assign({}, ...entries.map(([, sdks]) => sdks))
   // No comma in a project's name: `vitest --project` splits its value at commas.
   const [project] = unit(
     `unit (${versions.join('; ')})`,
     entries.map(([adapter]) => adapter),
-    { exclude, setupFiles, server: { deps: { inline } } },
+    { exclude, setupFiles: [sdkAliases, ...setupFiles], env: { TOKENQUOTA_SDK_ALIASES: JSON.stringify(aliases) } },
   )
-  return { ...project!, resolve: { alias: Object.assign({}, ...entries.map(([, sdks]) => sdks)) } }
+  return { ...project!, resolve: { alias: aliases } }
 }
 
 /**
@@ -139,9 +141,6 @@ function sharedIntegration(name: string, root: string, include: string[], global
 // LangChain logs each quota refusal it rethrows: those expected lines are dropped, nothing else.
 const langchainSetup = [source('./packages/test-support/src/expected-handler-errors.ts')]
 
-// LangChain's packages built on @langchain/core, bundled so that they import the aliased version.
-const langchainInline = [/@langchain\//, /\/langchain\//]
-
 const config = defineConfig({
   resolve: { alias },
   test: {
@@ -183,7 +182,7 @@ const config = defineConfig({
           gemini: { '@google/genai': 'genai-floor', '@google/generative-ai': 'generative-ai-floor' },
           langchain: { '@langchain/core': 'langchain-core-floor' },
         },
-        { exclude: ['src/dense-prompts.test.ts'], inline: langchainInline, setupFiles: langchainSetup },
+        { exclude: ['src/dense-prompts.test.ts'], setupFiles: langchainSetup },
       ),
       onSdkVersions({ anthropic: { '@anthropic-ai/sdk': 'anthropic-v0' } }, { exclude: ['src/dense-prompts.test.ts'] }),
       ...sharedIntegration('core (integration)', './packages/core', ['src/**/*.int.test.ts'], postgres),
@@ -207,7 +206,7 @@ if (latestSdks && config.test) {
       { [adapter]: sdks },
       {
         exclude: ['src/dense-prompts.test.ts'],
-        ...(adapter === 'langchain' ? { inline: langchainInline, setupFiles: langchainSetup } : {}),
+        ...(adapter === 'langchain' ? { setupFiles: langchainSetup } : {}),
       },
     ),
   )

@@ -1,4 +1,5 @@
 import { ChatAnthropic } from '@langchain/anthropic'
+import { BaseChatModel } from '@langchain/core/language_models/chat_models'
 import { HumanMessage } from '@langchain/core/messages'
 import { tool } from '@langchain/core/tools'
 import { ChatOpenAI, OpenAI } from '@langchain/openai'
@@ -36,6 +37,13 @@ beforeEach(() => {
 const oneMessageFraming = 3 + 1 + 3
 const userDaily: QuotaPolicy = { name: 'user-daily', identifier: 'user', allow: 100_000, interval: 1, timeUnit: 'day' }
 const question = [new HumanMessage('Say hello')]
+
+it('runs on one copy of @langchain/core: the integrations are built on the version the handler sees', () => {
+  // On the SDK floor, @langchain/core is its oldest supported version: LangChain's integrations must load
+  // that one too (a run on two versions at once is an install nobody has).
+  const models = [new ChatOpenAI({ apiKey: 'test', configuration: { baseURL } }), new ChatAnthropic({ apiKey: 'test' })]
+  for (const model of models) expect(model).toBeInstanceOf(BaseChatModel)
+})
 
 function setup(policies: QuotaPolicy[] = [userDaily], options: Partial<TokenQuotaCallbackHandlerOptions> = {}) {
   const warnings: WarningEvent[] = []
