@@ -121,7 +121,8 @@ export const startsProcesses = /(?<![.\w])(spawn|fork|exec)\(|playwright-core|mi
  * processes (`startsProcesses`) keep a worker each, in a project of their own.
  */
 function sharedIntegration(name: string, root: string, include: string[], globalSetup: string[] = []): TestProjectInlineConfiguration[] {
-  const spawning = globSync(include, { cwd: source(`${root}/`) }).filter((file) => startsProcesses.test(readFileSync(source(`${root}/${file}`), 'utf8')))
+  const files = globSync(include, { cwd: source(`${root}/`), exclude: (name) => name === 'node_modules' })
+  const spawning = files.filter((file) => startsProcesses.test(readFileSync(source(`${root}/${file}`), 'utf8')))
   const shared: TestProjectInlineConfiguration = {
     extends: true,
     test: {

@@ -19,11 +19,14 @@ interface Project {
   readonly files: readonly string[]
 }
 
+/** Installed packages (an example's own node_modules): not the repository's tests. */
+const outsideSources = (name: string) => name === 'node_modules'
+
 function filesOf(test: NonNullable<TestProjectInlineConfiguration['test']>): string[] {
   const root = join(repository, test.root ?? '.')
-  const excluded = new Set(globSync(test.exclude ?? [], { cwd: root }))
-  return globSync(test.include ?? [], { cwd: root })
-    .filter((file) => !excluded.has(file) && !file.includes('node_modules'))
+  const excluded = new Set(globSync(test.exclude ?? [], { cwd: root, exclude: outsideSources }))
+  return globSync(test.include ?? [], { cwd: root, exclude: outsideSources })
+    .filter((file) => !excluded.has(file))
     .map((file) => join(test.root ?? '.', file).replace(/^\.\//, ''))
 }
 
@@ -33,9 +36,7 @@ const resolved: Project[] = projects.map(({ test = {} }) => ({
   setupFiles: [test.setupFiles ?? []].flat(),
   files: filesOf(test),
 }))
-const everyTestFile = globSync(['packages/*/src/**/*.test.ts', 'examples/*/**/*.test.ts', 'scripts/*.test.ts'], { cwd: repository }).filter(
-  (file) => !file.includes('node_modules'),
-)
+const everyTestFile = globSync(['packages/*/src/**/*.test.ts', 'examples/*/**/*.test.ts', 'scripts/*.test.ts'], { cwd: repository, exclude: outsideSources })
 const shared = resolved.filter((project) => !project.isolate)
 const integrationFile = /\.int\.test\.ts$|^(examples|scripts)\//
 
