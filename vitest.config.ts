@@ -155,15 +155,10 @@ const config = defineConfig({
     // of #28: 84 → 83 s, the run is CPU-bound). TOKENQUOTA_TEST_WORKERS overrides it.
     maxWorkers: Number(process.env.TOKENQUOTA_TEST_WORKERS) || 2,
     sequence: {
-      sequencer: heavyFirst([
-        'core (integration) (processes)',
-        'examples (processes)',
-        'cli (processes)',
-        'repository',
-        'examples',
-        'core (integration)',
-        'cli',
-      ]),
+      sequencer: heavyFirst(
+        ['core (integration) (processes)', 'examples (processes)', 'cli (processes)', 'repository', 'examples', 'core (integration)', 'cli'],
+        ['unit'],
+      ),
     },
     projects: [
       // A runtime without AsyncLocalStorage: vi.mock('node:async_hooks') needs a fresh module graph.

@@ -4,14 +4,17 @@ import { BaseSequencer, type TestSequencerConstructor, type TestSpecification } 
  * Orders a run's files so that its two workers finish together. Vitest runs projects in the order
  * of their names, so on 2 cores the run ended on the repository's README examples with one worker
  * idle, and the multi-process files started mid-run. Here the projects whose files are long and
- * start processes come first (names in `first`, in that order), then the others by name; within a
- * project, Vitest's own order (longest or largest file first). The unit projects, hundreds of
- * short files, come last and fill whatever time is left.
+ * start processes come first (names in `first`, in that order), then the others by name, then those
+ * named in `last`; within a project, Vitest's own order (longest or largest file first). The unit
+ * project, hundreds of short files, comes last and fills whatever time is left: the other unit
+ * projects (older SDKs) load whole SDKs per worker (LangChain: ~2.5 s), which at the end of the run
+ * kept one worker busy while the other had nothing left.
  */
-export function heavyFirst(first: readonly string[]): TestSequencerConstructor {
+export function heavyFirst(first: readonly string[], last: readonly string[] = []): TestSequencerConstructor {
   const rank = (spec: TestSpecification) => {
-    const index = first.indexOf(spec.project.name)
-    return index === -1 ? first.length : index
+    const { name } = spec.project
+    if (first.includes(name)) return first.indexOf(name)
+    return last.includes(name) ? first.length + 1 + last.indexOf(name) : first.length
   }
   return class HeavyFirstSequencer extends BaseSequencer {
     override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
