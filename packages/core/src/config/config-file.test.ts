@@ -168,6 +168,12 @@ projects:
     expect(config.policies).toEqual([{ name: 'user-hourly', identifier: 'user', allow: 5000, interval: 1, timeUnit: 'hour', type: 'rollingwindow' }])
   })
 
+  it.each(['json', 'yaml'] as const)('reads a %s file that starts with a byte order mark (what Notepad saves)', (format) => {
+    const policy = { name: 'p', identifier: 'user', allow: 5, interval: 1, timeUnit: 'day' }
+    const text = format === 'json' ? JSON.stringify({ policies: [policy] }) : `policies:\n  - ${JSON.stringify(policy)}\n`
+    expect(parseQuotaConfig(`\uFEFF${text}`, format).policies).toEqual([policy])
+  })
+
   it.each([
     ['an unknown tier field', 'users:\n  tier_free:\n    daily_limt: 10\n', 'users.tier_free.daily_limt'],
     ['a negative budget', 'organization:\n  monthly_budget: -5\n', 'organization.monthly_budget'],

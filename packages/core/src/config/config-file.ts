@@ -256,7 +256,8 @@ function tiersToPolicies(document: Json, alerts: readonly QuotaAlert[]): QuotaPo
 export function parseQuotaConfig(text: string, format: 'yaml' | 'json'): QuotaConfig {
   let document: unknown
   try {
-    document = format === 'json' ? JSON.parse(text) : parseYaml(text)
+    // JSON.parse refuses the byte order mark an editor may save first; the YAML parser skips it.
+    document = format === 'json' ? JSON.parse(text.replace(/^\uFEFF/, '')) : parseYaml(text)
   } catch (error) {
     throw new QuotaConfigError({
       code: 'InvalidConfiguration',
