@@ -22,14 +22,15 @@ export function countOf(text: string, flag: string): number {
   return value
 }
 
-/** Seconds from a flag (`--timeout 10`, `--interval 0.5`), in milliseconds; at least `minimumMs`. */
+// setTimeout fires at once for a longer delay (with a TimeoutOverflowWarning).
+const longestTimerMs = 2 ** 31 - 1
+
+/** Seconds from a flag (`--timeout 10`, `--interval 0.5`), in milliseconds; from `minimumMs` to the longest a timer waits. */
 export function secondsOf(text: string, flag: string, minimumMs = 1): number {
   const value = decimalOf(text)
   const ms = value === undefined ? Number.NaN : value * 1000
-  if (!(ms >= minimumMs)) {
-    const least = minimumMs > 1 ? ` (at least ${minimumMs / 1000})` : ''
-    throw new CliError(`expected ${flag} to be a positive number of seconds${least}, got "${text}"`)
-  }
+  if (!(ms >= minimumMs && ms <= longestTimerMs))
+    throw new CliError(`expected ${flag} to be a number of seconds from ${minimumMs / 1000} to ${Math.floor(longestTimerMs / 1000)}, got "${text}"`)
   return ms
 }
 

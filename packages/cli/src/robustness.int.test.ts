@@ -78,12 +78,14 @@ describe('a store that does not answer', { timeout: 60_000 }, () => {
     expect(run.stderr).toMatch(/^tokenquota: cannot connect to Redis at redis:\/\/127\.0\.0\.1:1: [^\n]*\n$/)
   })
 
-  it('--timeout takes positive seconds', async () => {
+  // Past 2147483.647 s, setTimeout fires at once: `--timeout 3000000` gave up on the store at once,
+  // saying it "did not answer within 3000000 s".
+  it('--timeout takes seconds from 0.001 to 2147483 (the longest a timer waits)', async () => {
     const { flags } = await appOn(client, server.url)
-    for (const text of ['0', '-1', '0x10', 'soon']) {
+    for (const text of ['0', '-1', '0x10', 'soon', '0.0001', '2147484', '99999999999999999999999']) {
       expect(await tokenquotaInProcess(['status', ...caller, '--timeout', text, ...flags])).toMatchObject({
         code: 2,
-        stderr: `tokenquota: expected --timeout to be a positive number of seconds, got "${text}"\n`,
+        stderr: `tokenquota: expected --timeout to be a number of seconds from 0.001 to 2147483, got "${text}"\n`,
       })
     }
   })
