@@ -160,6 +160,17 @@ describe('tokenquota credits, in process', () => {
     expect(await add(quota, { amount: '12.5' })).toBe('added $12.50 to wallet for user alice (key evt_1); balance $12.50, $12.50 available\n')
     expect(await ledger(quota)).toMatch(/1\s+2026-03-10 12:00 UTC\s+topup\s+\$12\.50\s+\$12\.50\s+grant evt_1; by ops\n$/)
   })
+
+  // The counter holds 1e-8 dollar, and --amount takes it: printed to 6 decimals, a top-up of
+  // $0.00000001 said "added $0.00" and a balance of $0.40000001 read "$0.40".
+  it('dollar amounts print to the 8 decimals the counter holds', async () => {
+    const { quota } = quotaOf([{ name: 'wallet', type: 'balance', identifier: 'user', count: 'usd' }])
+    await add(quota, { amount: '0.4', key: 'evt_0' })
+    expect(await add(quota, { amount: '0.00000001' })).toBe(
+      'added $0.00000001 to wallet for user alice (key evt_1); balance $0.40000001, $0.40000001 available\n',
+    )
+    expect(await ledger(quota)).toMatch(/2\s+2026-03-10 12:00 UTC\s+topup\s+\$0\.00000001\s+\$0\.40000001\s+grant evt_1; by ops\n$/)
+  })
 })
 
 describe('the other commands on a balance policy (no window: it never resets)', () => {

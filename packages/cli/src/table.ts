@@ -25,10 +25,10 @@ export function table(header: readonly string[], cells: ReadonlyArray<readonly s
   return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n')
 }
 
-/** A count with thousands separators; dollars with cents, and the fractions of a cent a grant of `0.001` adds (up to 6 decimals). */
+/** A count with thousands separators; dollars with cents, and the fractions of a cent a dollar counter holds (to 1e-8, 8 decimals). */
 export function amount(value: number, unit: string): string {
   if (unit !== 'usd') return Math.round(value).toLocaleString('en-US')
-  return `$${value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 6, useGrouping: false })}`
+  return `$${value.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 8, useGrouping: false })}`
 }
 
 /** An instant as `2026-11-30 14:05 UTC`. */
