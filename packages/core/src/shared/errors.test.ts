@@ -91,6 +91,10 @@ describe('errors', () => {
     )
     // A store called directly speaks counter units, and says so.
     expect(new InsufficientCreditsError({ requested: 3, balance: 2, unit: 'counter' }).message).toContain('-3 counter units needs')
+    expect(new InsufficientCreditsError({ requested: 1, balance: 0, unit: 'tokens' }).message).toBe(
+      'a correction of -1 token needs a balance of at least 1 token, the balance is 0 tokens: nothing changed',
+    )
+    expect(new InsufficientCreditsError({ requested: 1, balance: 0, unit: 'counter' }).message).toContain('-1 counter unit needs')
   })
 
   it('keeps the cause', () => {

@@ -283,7 +283,7 @@ export class InsufficientCreditsError extends QuotaInputError {
   readonly unit: CreditErrorUnit
 
   constructor(options: { requested: number; balance: number; unit: CreditErrorUnit; policy?: string; cause?: unknown }) {
-    const show = (amount: number) => (options.unit === 'counter' ? `${amount} counter units` : showAmount(amount, options.unit))
+    const show = (amount: number) => (options.unit === 'counter' ? `${amount} counter ${amount === 1 ? 'unit' : 'units'}` : showAmount(amount, options.unit))
     super({
       code: 'InsufficientCredits',
       message: `a correction of -${show(options.requested)} needs a balance of at least ${show(options.requested)}, the balance is ${show(options.balance)}: nothing changed`,

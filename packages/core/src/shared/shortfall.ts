@@ -20,11 +20,11 @@ function dollars(value: number): string {
     .replace(/\.?0+$/, '')}`
 }
 
-/** `273 tokens`, `1 request`, `$0.0123`. */
+/** `273 tokens`, `1 token`, `1 request`, `$0.0123`. */
 export function showAmount(value: number, unit: Shortfall['unit'] = 'tokens'): string {
   if (unit === 'usd') return dollars(value)
   if (unit === 'requests') return `${value} ${value === 1 ? 'request' : 'requests'}`
-  return `${value} tokens`
+  return `${value} ${value === 1 ? 'token' : 'tokens'}`
 }
 
 /** An amount without its unit's name: `273`, `$0.0123`. */
