@@ -56,6 +56,21 @@ describe('tokenquota credits, in process', () => {
     expect((await quota.admin.credits({ policy: 'credits', context: { user: 'alice' } })).balance).toBe(500)
   })
 
+  it('one token is said in the singular', async () => {
+    const { quota } = quotaOf()
+    expect(await add(quota, { amount: '1' })).toBe('added 1 token to credits for user alice (key evt_1); balance 1 token, 1 available\n')
+  })
+
+  // The store refused it as "expected `expiresAt` to be a whole-millisecond time after now, got
+  // 1577836800000": a flag the operator did not type, and a date as milliseconds.
+  it('an --expires that is not after now is one line naming the flag as typed, and changes nothing', async () => {
+    const { quota } = quotaOf()
+    await expect(add(quota, { expires: '2026-03-01' })).rejects.toThrow(
+      new CliError('--expires 2026-03-01 is not after now (2026-03-10 12:00 UTC): a top-up would expire at once; nothing changed'),
+    )
+    expect((await quota.admin.credits({ policy: 'credits', context: { user: 'alice' } })).balance).toBe(0)
+  })
+
   it('show prints the balance, what is reserved and the grants in spending order; --json the balance itself', async () => {
     const { quota } = quotaOf()
     await add(quota, { key: 'promo', amount: '300', expires: '2026-03-20T00:00:00Z' })

@@ -9,9 +9,10 @@ export function signed(value: number, unit: Unit): string {
   return value < 0 ? `-${amount(-value, unit)}` : amount(value, unit)
 }
 
-/** An amount with its unit: `5,000 tokens`, `$12.50`. */
+/** An amount with its unit: `5,000 tokens`, `1 token`, `$12.50`. */
 export function withUnit(value: number, unit: Unit): string {
-  return unit === 'usd' ? amount(value, unit) : `${amount(value, unit)} ${unit}`
+  if (unit === 'usd') return amount(value, unit)
+  return `${amount(value, unit)} ${value === 1 ? unit.slice(0, -1) : unit}`
 }
 
 /** `balance 5,000 tokens, 120 reserved, 4,880 available`. */

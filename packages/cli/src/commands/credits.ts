@@ -67,6 +67,8 @@ export async function creditsLedger(flags: CreditsLedgerFlags): Promise<void> {
 /** What `credits add` prints; a key already used for another change is one line, exit 2. */
 export async function addCredits(quota: TokenQuota, flags: CreditsAddFlags): Promise<string> {
   const { value, expiresAt, priority } = topUpFlagsOf(flags)
+  if (expiresAt !== undefined && expiresAt <= quota.now())
+    throw new CliError(`--expires ${printable(flags.expires ?? '')} is not after now (${instant(quota.now())}): a top-up would expire at once; nothing changed`)
   const target = creditTarget(quota, flags, true)
   const { policy, who } = target
   const key = printable(flags.key)
