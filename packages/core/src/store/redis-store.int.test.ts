@@ -188,6 +188,14 @@ describe('RedisStore under the engine', () => {
     expect(() => new RedisStore({ client: ioredis, prefix: 'app\nother' })).toThrow(expect.objectContaining({ code: 'InvalidConfiguration', field: 'prefix' }))
   })
 
+  // Each of these made every call fail at once with StoreUnavailableError (setTimeout fires at once
+  // past 2^31-1 ms, and for NaN or a negative): a quota that fails open let every request through.
+  it.each([Number.NaN, -5, 0, 2 ** 31, Number.POSITIVE_INFINITY, '1000'])('refuses a `timeoutMs` of %s', (timeoutMs) => {
+    expect(() => new RedisStore({ client: ioredis, timeoutMs: timeoutMs as number })).toThrow(
+      expect.objectContaining({ code: 'InvalidConfiguration', field: 'timeoutMs' }),
+    )
+  })
+
   it('keeps hostile identifiers in safe keys under its prefix, every key with a TTL', async () => {
     const prefix = nextPrefix()
     const quota = createTokenQuota({ policies: threePolicies, store: new RedisStore({ client: ioredis, prefix }) })
