@@ -39,6 +39,13 @@ const spend = async (quota: ReturnType<typeof createTokenQuota>, total: number) 
   (await quota.reserve({ user: 'alice' }, { estimate: total })).commit({ total })
 const evalCalls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await client.info('commandstats'))?.[1] ?? 0)
 
+// setInterval runs at once for these, so the store would sync every millisecond (or, for NaN, never).
+it.each([Number.NaN, -1, 0, 2 ** 31, '1000'])('SyncedStore refuses a `syncIntervalMs` of %s', (syncIntervalMs) => {
+  expect(() => new SyncedStore(new MemoryStore(), { syncIntervalMs: syncIntervalMs as number })).toThrow(
+    expect.objectContaining({ code: 'InvalidConfiguration', field: 'syncIntervalMs' }),
+  )
+})
+
 describe('SyncedStore on Redis (asynchronous counting)', () => {
   it('decides locally, sends charges in batches, and holds the documented overshoot bound', async () => {
     const prefix = `synced${++prefixes}`

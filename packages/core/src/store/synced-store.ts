@@ -20,11 +20,12 @@ import type { CounterOverrides, ResetWrite, StoreAdmin, TargetOverrides } from '
 import type { StoreCredits } from './credit-protocol.js'
 import type { MaybePromise } from '../shared/types.js'
 import { BalancePassThrough, isBalance } from './synced-balances.js'
+import { timerDelayOf } from '../shared/timer-delay.js'
 
 export interface SyncedStoreOptions {
   /**
    * Flush local charges and refresh the others' usage this often (Apigee's `SyncIntervalInSeconds`).
-   * `Infinity`: only when asked (`sync()`, `flush()`, `syncMessageCount`).
+   * From 1 to 2147483647 ms (what setInterval takes), or `Infinity`: only when asked (`sync()`, `flush()`, `syncMessageCount`).
    * @default 10_000
    */
   readonly syncIntervalMs?: number
@@ -177,7 +178,8 @@ export class SyncedStore implements QuotaStore {
     this.creditDurability = remote.creditDurability
     this.#options = options
     this.#local = new MemoryStore({ onExpiryCharge: (expired) => this.#chargeExpired(expired) })
-    const interval = options.syncIntervalMs ?? 10_000
+    const interval =
+      options.syncIntervalMs === Number.POSITIVE_INFINITY ? Number.POSITIVE_INFINITY : timerDelayOf(options.syncIntervalMs, 'syncIntervalMs', 10_000)
     if (Number.isFinite(interval)) {
       this.#timer = setInterval(() => this.sync().catch(() => undefined), interval)
       this.#timer.unref?.()

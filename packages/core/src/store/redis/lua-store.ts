@@ -12,7 +12,8 @@ import type {
   StoredLease,
   StoreReserveRequest,
 } from '../quota-store.js'
-import { QuotaConfigError, QuotaInputError } from '../../shared/errors.js'
+import { QuotaInputError } from '../../shared/errors.js'
+import { timerDelayOf } from '../../shared/timer-delay.js'
 import { fromReply, toArgs, widthOf } from './script-fields.js'
 import { scripts } from './lua/index.js'
 import { Batcher } from './batcher.js'
@@ -32,20 +33,6 @@ export interface LuaStoreOptions extends RedisKeyOptions {
    * @default 1000
    */
   readonly timeoutMs?: number
-}
-
-/**
- * `timeoutMs`, checked: setTimeout fires at once for NaN, a negative or more than 2^31-1 ms, and
- * every call would fail (a quota failing open would let every request through).
- */
-function timeoutOf(timeoutMs: unknown): number {
-  if (timeoutMs === undefined) return 1000
-  if (typeof timeoutMs === 'number' && timeoutMs >= 1 && timeoutMs <= 2 ** 31 - 1) return timeoutMs
-  throw new QuotaConfigError({
-    code: 'InvalidConfiguration',
-    field: 'timeoutMs',
-    message: `Expected \`timeoutMs\` to be a number of ms from 1 to 2147483647, got \`${String(timeoutMs)}\` (${typeof timeoutMs})`,
-  })
 }
 
 /** Most operations in one script call, and most waiting for one lane (beyond: refused at once). */
@@ -181,7 +168,7 @@ export class LuaStore implements QuotaStore {
   constructor(transport: ScriptTransport, options: LuaStoreOptions = {}) {
     this.#transport = transport
     this.#keys = new RedisKeys(options)
-    this.#timeoutMs = timeoutOf(options.timeoutMs)
+    this.#timeoutMs = timerDelayOf(options.timeoutMs, 'timeoutMs', 1000)
     this.admin = new LuaAdmin(transport, this.#keys, this.#timeoutMs)
     this.credits = new LuaCredits(transport, this.#keys, this.#timeoutMs)
   }
