@@ -9,6 +9,11 @@ export interface UpstashRedisLike {
 export interface UpstashStoreOptions extends LuaStoreOptions {
   /** An `@upstash/redis` client (`Redis.fromEnv()`). Works on edge runtimes: every call is one HTTPS request. */
   readonly client: UpstashRedisLike
+  /**
+   * Longest wait for one call (one HTTPS request), in ms from 1 to 2147483647.
+   * @default 5000
+   */
+  readonly timeoutMs?: number
 }
 
 /**
@@ -28,7 +33,8 @@ export class UpstashStore extends LuaStore {
         evalsha: (sha, keys, args) => client.evalsha(sha, [...keys], [...args]),
         eval: (source, keys, args) => client.eval(source, [...keys], [...args]),
       },
-      { timeoutMs: 5000, ...options },
+      // An explicit `undefined` (an unset setting passed through) keeps the default too.
+      { ...options, timeoutMs: options.timeoutMs ?? 5000 },
     )
   }
 }
