@@ -16,7 +16,7 @@ it.each([
 ])('waits up to 5 s for a call when timeoutMs is %s', async (_, options) => {
   vi.useFakeTimers()
   const store = new UpstashStore({ client: hung, ...options })
-  const outcome = store.read({ now: 0, counters: [{ counter: 'c', identifier: '=a', window: fixed, limit: 10, amount: 0, hold: false }] }).then(
+  const outcome = store.read({ now: 0, counters: [{ counter: 'c', identifier: '=a', window: fixed, limit: 10 }] }).then(
     () => 'answered',
     (error: unknown) => error,
   )
