@@ -6,8 +6,7 @@
 import { spawnSync } from 'node:child_process'
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 
 // Node's compile cache (below) is kept in the temporary folder by design, expected and removed with the rest.
 const knownCaches = new Set(['node-compile-cache'])
@@ -25,9 +24,7 @@ const env = { ...process.env, TMPDIR: folder, TMP: folder, TEMP: folder, NODE_CO
 const results = join(folder, 'vitest-results.json')
 const args = process.argv.slice(2)
 const reporters = args.some((arg) => arg.startsWith('--reporter')) ? [] : ['--reporter=default']
-// Vitest's bin on this Node, not through npx (which costs a Node start of its own, ~0.7 CPU-s).
-const vitest = join(dirname(createRequire(import.meta.url).resolve('vitest/package.json')), 'vitest.mjs')
-const result = spawnSync(process.execPath, [vitest, 'run', ...args, ...reporters, '--reporter=json', `--outputFile.json=${results}`], { stdio: 'inherit', env })
+const result = spawnSync('npx', ['vitest', 'run', ...args, ...reporters, '--reporter=json', `--outputFile.json=${results}`], { stdio: 'inherit', env })
 const report = existsSync(results) ? JSON.parse(readFileSync(results, 'utf8')) : undefined
 const left = readdirSync(folder).filter((name) => !knownCaches.has(name) && name !== 'vitest-results.json')
 rmSync(folder, { recursive: true, force: true })
