@@ -52,7 +52,6 @@ function unit(name: string, packages: string[], { isolated = [], exclude = [], s
     test: {
       ...test,
       name,
-      root: '.',
       include: inPackages(['src/**/*.test.ts']),
       exclude: [...inPackages(['src/**/*.int.test.ts', ...exclude]), ...isolated],
       isolate: false,
@@ -61,7 +60,7 @@ function unit(name: string, packages: string[], { isolated = [], exclude = [], s
     },
   }
   if (isolated.length === 0) return [shared]
-  return [shared, { extends: true, test: { ...test, name: `${name} (isolated)`, root: '.', include: isolated, pool: 'threads', setupFiles } }]
+  return [shared, { extends: true, test: { ...test, name: `${name} (isolated)`, include: isolated, pool: 'threads', setupFiles } }]
 }
 
 /**
@@ -97,8 +96,8 @@ function onSdkVersions(
  * another's. A file's tests marked concurrent run at most one per core at a time: their processes
  * start side by side without stretching each test past its timeout on a busy machine.
  */
-function integration(name: string, root: string, include: string[], globalSetup: string[] = []): TestProjectInlineConfiguration {
-  return { extends: true, test: { name, root, include, maxConcurrency: availableParallelism(), globalSetup } }
+function integration(name: string, include: string[], globalSetup: string[] = []): TestProjectInlineConfiguration {
+  return { extends: true, test: { name, include, maxConcurrency: availableParallelism(), globalSetup } }
 }
 
 // One embedded Postgres per run, for the projects whose tests use PostgresStore (initdb once).
@@ -120,14 +119,13 @@ export const startsProcesses = /(?<![.\w])(spawn|fork|exec)\(|playwright-core|mi
  * 36–55 s → 22 s; the eight examples that run a script, ~16.5 → ~13.5 CPU-s). The files that start
  * processes (`startsProcesses`) keep a worker each, in a project of their own.
  */
-function sharedIntegration(name: string, root: string, include: string[], globalSetup: string[] = []): TestProjectInlineConfiguration[] {
-  const files = globSync(include, { cwd: source(`${root}/`), exclude: (name) => name === 'node_modules' })
-  const spawning = files.filter((file) => startsProcesses.test(readFileSync(source(`${root}/${file}`), 'utf8')))
+function sharedIntegration(name: string, include: string[], globalSetup: string[] = []): TestProjectInlineConfiguration[] {
+  const files = globSync(include, { cwd: source('./'), exclude: (name) => name === 'node_modules' })
+  const spawning = files.filter((file) => startsProcesses.test(readFileSync(source(`./${file}`), 'utf8')))
   const shared: TestProjectInlineConfiguration = {
     extends: true,
     test: {
       name,
-      root,
       include,
       exclude: [...spawning, '**/node_modules/**'],
       isolate: false,
@@ -136,7 +134,7 @@ function sharedIntegration(name: string, root: string, include: string[], global
       globalSetup,
     },
   }
-  return spawning.length === 0 ? [shared] : [shared, integration(`${name} (processes)`, root, spawning, globalSetup)]
+  return spawning.length === 0 ? [shared] : [shared, integration(`${name} (processes)`, spawning, globalSetup)]
 }
 
 // LangChain logs each quota refusal it rethrows: those expected lines are dropped, nothing else.
@@ -181,11 +179,11 @@ const config = defineConfig({
         { exclude: ['src/dense-prompts.test.ts'], setupFiles: langchainSetup },
       ),
       onSdkVersions({ anthropic: { '@anthropic-ai/sdk': 'anthropic-v0' } }, { exclude: ['src/dense-prompts.test.ts'] }),
-      ...sharedIntegration('core (integration)', './packages/core', ['src/**/*.int.test.ts'], postgres),
-      ...sharedIntegration('cli', './packages/cli', ['src/**/*.test.ts']),
-      ...sharedIntegration('examples', './examples', ['*/**/*.test.ts']),
+      ...sharedIntegration('core (integration)', ['packages/core/src/**/*.int.test.ts'], postgres),
+      ...sharedIntegration('cli', ['packages/cli/src/**/*.test.ts']),
+      ...sharedIntegration('examples', ['examples/*/**/*.test.ts']),
       // readme-examples.test.ts runs the README's PostgresStore example.
-      ...sharedIntegration('repository', './scripts', ['*.test.ts'], postgres),
+      ...sharedIntegration('repository', ['scripts/*.test.ts'], postgres),
     ],
   },
 })
