@@ -158,6 +158,9 @@ const config = defineConfig({
         ['unit'],
       ),
     },
+    // Projects name their files from the repository and set no `root` (nor `resolve`, but for the older
+    // SDKs): such projects share one Vite server, so each module is transformed once per run, not once per
+    // project (a fresh clone has no transform cache).
     projects: [
       // A runtime without AsyncLocalStorage: vi.mock('node:async_hooks') needs a fresh module graph.
       // LangChain's setup drops only its own expected log lines: no other package's test logs them.
