@@ -18,14 +18,17 @@ export function usageOf(usage: unknown): Usage | undefined {
   if (value.input_tokens === undefined && value.output_tokens === undefined) return undefined
   // A non-number passes through, for the engine to refuse as malformed (then an estimate is charged).
   const field = (key: string) => (value[key] === undefined || value[key] === null ? 0 : (value[key] as number))
+  // The two counts every usage has: one missing or null (NaN in JSON) is malformed, never 0 — a
+  // stream whose counts came as null was charged 1 token for a 1,000-token prompt.
+  const required = (key: string) => (value[key] === undefined || value[key] === null ? Number.NaN : (value[key] as number))
   const cachedInput = field('cache_read_input_tokens')
   const cacheWrite = field('cache_creation_input_tokens')
-  const input = typeof value.input_tokens === 'number' ? value.input_tokens + count(cachedInput) + count(cacheWrite) : (value.input_tokens as number)
+  const input = typeof value.input_tokens === 'number' ? value.input_tokens + count(cachedInput) + count(cacheWrite) : required('input_tokens')
   const cacheWrite1h = (value.cache_creation as Json | null | undefined)?.ephemeral_1h_input_tokens
   const webSearches = (value.server_tool_use as Json | null | undefined)?.web_search_requests
   return {
     input,
-    output: field('output_tokens'),
+    output: required('output_tokens'),
     cachedInput,
     cacheWrite,
     ...(typeof cacheWrite1h === 'number' && cacheWrite1h > 0 && { cacheWrite1h }),
