@@ -42,9 +42,10 @@ export function tablePrice(model: string, tokens: PricedTokens, lookup: PriceLoo
 /** Money counter units in a US dollar: tens of nano-dollars. */
 const unitsPerDollar = 100_000_000
 
-/** The table's price of a call as a money counter holds it: whole tens of nano-dollars, rounded up. */
+/** The table's price of a call as a money counter holds it: whole tens of nano-dollars, rounded up, floating-point dust ignored (twin of core's `moneyUnits`). */
 export function countedPrice(model: string, tokens: PricedTokens, lookup: PriceLookup = {}): number {
-  return Math.ceil(tablePrice(model, tokens, lookup) * unitsPerDollar - 1e-6) / unitsPerDollar
+  const units = tablePrice(model, tokens, lookup) * unitsPerDollar
+  return Math.ceil(units - 1e-6 - units * 4 * Number.EPSILON) / unitsPerDollar
 }
 
 /** What `@pydantic/genai-prices` says a provider's response costs, reading its usage with the package's own extractor. */

@@ -25,18 +25,32 @@ describe('money counters charge within ten nano-dollars of the table price', () 
     expect((await quota.status({ org: 'acme' }))[0]!.used).toBeCloseTo(9.45e-6, 12)
   })
 
+  // Found by the property below, widened to calls of hundreds of dollars: 949.7433 $ is
+  // 94,974,330,000.00002 units in floating point, more dust than the millionth of a unit that
+  // rounding up ignored, and it was charged a unit more (949.74330001 $).
+  it('a 949.7433 $ o1-pro call is charged 949.7433 $, not a unit more', async () => {
+    const { quota } = setup([{ ...orgDaily, allow: 11_258_999 }])
+    const usage = { input: 5_796_898, output: 133_681, cachedInput: 3_180_392 }
+    expect(tablePrice('o1-pro', usage, { at: Date.parse('2026-03-14T10:00:00Z') })).toBeCloseTo(949.7433, 9)
+    const result = await (await quota.reserve({ org: 'acme' }, { estimate: { input: usage.input, output: usage.output }, model: 'o1-pro' })).commit(usage)
+    expect(Math.round(result.charges[0]!.amount * 1e8)).toBe(94_974_330_000)
+  })
+
   it('every charge is at or above the table price and within 10 n$ of it; reservations bound the charge; the counter is the sum of the charges', async () => {
+    // o1-pro ($150 / $600 a million) and calls of up to 20 million tokens reach charges of hundreds
+    // of dollars, where a dollar's float carries more than a millionth of a unit of dust.
     const models = ['gpt-4o-mini', 'gpt-4.1-nano', 'gpt-4o', 'claude-haiku-4-5', 'gemini-2.5-flash'] as const
+    const tokens = (most: number) => fc.oneof(fc.integer({ min: 1, max: most }), fc.integer({ min: 1, max: 20_000_000 }))
     const call = fc.record({
-      model: fc.constantFrom(...models),
-      input: fc.integer({ min: 1, max: 3000 }),
-      output: fc.integer({ min: 0, max: 500 }),
+      model: fc.oneof(fc.constantFrom(...models), fc.constant('o1-pro')),
+      input: tokens(3000),
+      output: fc.oneof(fc.constant(0), tokens(500)),
       cached: fc.double({ min: 0, max: 1, noNaN: true }),
       used: fc.double({ min: 0, max: 1, noNaN: true }),
     })
     await fc.assert(
       fc.asyncProperty(fc.array(call, { minLength: 1, maxLength: 20 }), async (calls) => {
-        const { quota } = setup()
+        const { quota } = setup([{ ...orgDaily, allow: 11_258_999 }])
         let counted = 0
         for (const { model, input, output, cached, used } of calls) {
           const lease = await quota.reserve({ org: 'acme' }, { estimate: { input, output }, model })
@@ -44,8 +58,12 @@ describe('money counters charge within ten nano-dollars of the table price', () 
           const price = tablePrice(model, usage, { at: Date.parse('2026-03-14T10:00:00Z') })
           const { charges } = await lease.commit(usage)
           const charged = charges[0]!.amount
-          expect(charged).toBeGreaterThanOrEqual(price - 1e-15)
-          expect(charged - price).toBeLessThan(tolerance)
+          // The table's price carries floating-point dust, a few ulps of it (22.630439 $ comes as
+          // 22.630439000000003): the charge is at or above the price but for that dust, and below
+          // a unit more than the price less that dust (a whole number of units is charged exactly).
+          const dust = 1e-15 + price * 4 * Number.EPSILON
+          expect(charged).toBeGreaterThanOrEqual(price - dust)
+          expect(charged - price).toBeLessThan(tolerance - dust)
           expect(lease.decisions[0]!.reserved).toBeGreaterThanOrEqual(charged)
           counted += Math.round(charged * 1e8)
         }

@@ -14,9 +14,14 @@ export const moneyUnitsPerDollar = 100_000_000
  */
 export const maxMoneyUnits = 2 ** 50
 
-/** Dollars to money counter units, rounded up (a charge never rounds to free), ignoring floating-point dust. */
+/**
+ * Dollars to money counter units, rounded up (a charge never rounds to free), ignoring floating-point
+ * dust: a millionth of a unit, and a few ulps of the amount (949.7433 $ is 94974330000.00002 units).
+ * Twin: `countedPrice` in test-support.
+ */
 export function moneyUnits(usd: number): number {
-  return Math.max(0, Math.ceil(usd * moneyUnitsPerDollar - 1e-6))
+  const units = usd * moneyUnitsPerDollar
+  return Math.max(0, Math.ceil(units - 1e-6 - units * 4 * Number.EPSILON))
 }
 
 /**
