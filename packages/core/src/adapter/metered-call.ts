@@ -3,6 +3,7 @@ import { QuotaInputError } from '../shared/errors.js'
 import type { QuotaLease } from '../engine/lease.js'
 import type { TokenQuota } from '../engine/token-quota.js'
 import type { Usage } from '../shared/types.js'
+import { usageFloor } from '../shared/usage.js'
 
 /** What to charge for a stream that ended early (cancelled by the caller, or broken mid-way). */
 export type StreamAbortCharge = 'produced' | 'reservation'
@@ -62,7 +63,8 @@ export class MeteredCall {
   /**
    * Charges the provider's usage; falls back to an estimate when it is missing or malformed, of the
    * prompt and `outputText` (a function when the text is costly to build and rarely needed); of
-   * `prompt` instead of the prompt's estimate when the provider counted it apart. `answer`:
+   * `prompt` instead of the prompt's estimate when the provider counted it apart. A malformed usage
+   * is never charged less than its valid counts say (see `usageFloor`). `answer`:
    * the answer as its reader sees it (no reasoning, no tool calls; `undefined` when it has no single
    * text answer), kept by a response cache when the usage was charged.
    */
@@ -75,6 +77,7 @@ export class MeteredCall {
     if (!this.#begin()) return
     // All zeros is what some compatible servers send when they do not count: a call is never free.
     if (usage !== undefined && !usage.total && !usage.input && !usage.output) usage = undefined
+    let floor: Usage | undefined
     if (usage !== undefined) {
       try {
         await this.lease.commit(usage)
@@ -84,6 +87,7 @@ export class MeteredCall {
         return
       } catch (error) {
         if (!QuotaInputError.isInstance(error)) return
+        floor = usage
         this.#quota.emit('warning', {
           code: 'UsageMissing',
           message: `The ${this.label} response had malformed usage (${error.message}); charging an estimate`,
@@ -92,7 +96,7 @@ export class MeteredCall {
     } else {
       this.#quota.emit('warning', { code: 'UsageMissing', message: `The ${this.label} response had no usage; charging an estimate` })
     }
-    await this.#commitEstimate(typeof outputText === 'function' ? outputText() : outputText, prompt)
+    await this.#commitEstimate(typeof outputText === 'function' ? outputText() : outputText, prompt, floor)
   }
 
   /** For calls whose provider never reports usage (e.g. Gemini embeddings): charge the estimate, quietly. */
@@ -168,10 +172,15 @@ export class MeteredCall {
     return true
   }
 
-  async #commitEstimate(outputText: string, prompt: number | CountedPrompt = this.promptTokens): Promise<void> {
+  /** Charges the estimate of the prompt and `outputText`, raised to what the valid counts of a malformed `usage` say. */
+  async #commitEstimate(outputText: string, prompt: number | CountedPrompt = this.promptTokens, usage?: Usage): Promise<void> {
     try {
-      const output = outputText === '' ? 0 : await this.#estimator(outputText)
-      await this.lease.commit({ ...(typeof prompt === 'number' ? { input: prompt } : prompt), output }, { estimated: true })
+      const counted = typeof prompt === 'number' ? { input: prompt } : prompt
+      const floor = usageFloor(usage)
+      const input = Math.max(counted.input, floor.input)
+      // A total above input + output is charged as output, the side that costs more (as normalizeUsage does).
+      const output = Math.max(outputText === '' ? 0 : await this.#estimator(outputText), floor.output, floor.total - input)
+      await this.lease.commit({ ...counted, input, output }, { estimated: true })
     } catch {
       // Reported through the engine's events; the lease expires on its own.
     }
