@@ -76,7 +76,7 @@ describe('usage without its output or prompt count', () => {
 
     const events = responseEvents({ words: ['Streamed', ' without', ' an', ' output', ' count'] })
     const completed = events.at(-1)!
-    const response = { ...(completed.data.response as object), usage: { input_tokens: 500 } }
+    const response = { ...((completed.data as { response?: object }).response ?? {}), usage: { input_tokens: 500 } }
     server.reply('/responses', sse([...events.slice(0, -1), { ...completed, data: { ...completed.data, response } }], { done: false }))
     await drain(await asAlice(() => client.responses.create({ model: 'gpt-4.1', input: 'Say hello', stream: true })))
     expect(await used()).toMatchObject({ used: plainCharge + 500 + estimateTokens('Streamed without an output count'), reserved: 0 })
