@@ -170,6 +170,9 @@ describe('usageOfResult', () => {
       cachedInput: 4,
     })
     expect(usageOfResult({ inputTokens: { total: undefined }, outputTokens: { total: undefined } })).toBeUndefined()
+    // One count without the other is malformed (NaN), for an estimate to be charged: never 0.
+    expect(usageOfResult({ inputTokens: 10, outputTokens: undefined, totalTokens: undefined })).toMatchObject({ input: 10, output: Number.NaN })
+    expect(usageOfResult({ inputTokens: { total: undefined }, outputTokens: { total: 5 } })?.input).toBeNaN()
     expect(usageOfResult(undefined)).toBeUndefined()
   })
 })

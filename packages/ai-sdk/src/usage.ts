@@ -7,7 +7,8 @@ const numberOr = (value: unknown): number | undefined => (typeof value === 'numb
  * The engine's usage from either shape the AI SDK has shipped: flat numbers (`LanguageModelV2`:
  * `inputTokens`, `outputTokens`, `totalTokens`, `reasoningTokens`, `cachedInputTokens`) or nested
  * (`V3`/`V4`: `inputTokens: { total, cacheRead, … }`, `outputTokens: { total, reasoning, … }`).
- * `undefined` when there is none, or only zeros (a model call is never free).
+ * `undefined` when there is none, or only zeros (a model call is never free). Usage with one of
+ * `inputTokens` and `outputTokens` but not the other is malformed (its missing count is NaN).
  */
 export function usageOfResult(usage: unknown): Usage | undefined {
   if (typeof usage !== 'object' || usage === null) return undefined
@@ -21,5 +22,7 @@ export function usageOfResult(usage: unknown): Usage | undefined {
     typeof value.outputTokens === 'object' && value.outputTokens !== null ? numberOr((value.outputTokens as Json).reasoning) : numberOr(value.reasoningTokens)
   const total = numberOr(value.totalTokens)
   if (!input && !output && !total) return undefined
-  return { input, output, total: total ?? (input ?? 0) + (output ?? 0), cachedInput, reasoning }
+  // A count the provider left out (the AI SDK says `undefined`) is malformed, never 0: an estimate of
+  // the prompt and the output received is charged, at least the counts that came.
+  return { input: input ?? Number.NaN, output: output ?? Number.NaN, total: total ?? (input ?? 0) + (output ?? 0), cachedInput, reasoning }
 }

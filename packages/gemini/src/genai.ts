@@ -2,7 +2,7 @@ import { beginCall } from './begin-call.js'
 import { meterResponses } from './metered-generator.js'
 import type { WithTokenQuotaOptions } from './options.js'
 import { estimateGeminiPrompt } from './prompt.js'
-import { answerOfCandidates, textOfCandidates, usageOfMetadata } from './usage.js'
+import { answerOfCandidates, carriesOutput, textOfCandidates, usageOfMetadata } from './usage.js'
 import { type Json, positiveInteger } from '@tokenquota/core/adapter'
 
 type Params = { model: string; contents?: unknown; config?: Json; [key: string]: unknown }
@@ -82,7 +82,7 @@ export function instrumentGenAI(ai: GoogleGenAILike, options: WithTokenQuotaOpti
     const begun = await start('generateContent', params, true)
     if (begun.kind === 'response') return fallbackResponse(begun.response, params.model)
     const response = await begun.call.send(signalOf(begun.params), () => original.generateContent(begun.params))
-    await begun.call.commitUsage(usageOfMetadata((response as Json).usageMetadata), textOfCandidates(response), {
+    await begun.call.commitUsage(usageOfMetadata((response as Json).usageMetadata, carriesOutput(response)), textOfCandidates(response), {
       answer: () => answerOfCandidates(response),
     })
     return response

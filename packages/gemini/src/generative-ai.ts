@@ -3,7 +3,7 @@ import { type MeteredCall, StreamMeter, type Json, positiveInteger } from '@toke
 import { beginCall, modelName } from './begin-call.js'
 import type { WithTokenQuotaOptions } from './options.js'
 import { estimateGeminiPrompt } from './prompt.js'
-import { answerOfCandidates, textOfCandidates, usageOfMetadata } from './usage.js'
+import { answerOfCandidates, carriesOutput, textOfCandidates, usageOfMetadata } from './usage.js'
 
 /** The part of `@google/generative-ai`'s `GoogleGenerativeAI` that is metered. */
 export interface GoogleGenerativeAILike {
@@ -82,7 +82,7 @@ function meterStreamResult(result: StreamResult, call: MeteredCall): StreamResul
     }
   })()
   result.response.then(
-    (response) => meter.usage(usageOfMetadata(response.usageMetadata), textOfCandidates(response)),
+    (response) => meter.usage(usageOfMetadata(response.usageMetadata, carriesOutput(response)), textOfCandidates(response)),
     () => meter.stop(),
   )
   return { stream, response: result.response }
@@ -131,7 +131,9 @@ function maxOutputOf(model: GenerativeModel, request: unknown): number | undefin
 
 async function chargeResult(result: GenerateResult, call: MeteredCall): Promise<GenerateResult> {
   const { response } = result
-  await call.commitUsage(usageOfMetadata(response.usageMetadata), textOfCandidates(response), { answer: () => answerOfCandidates(response) })
+  await call.commitUsage(usageOfMetadata(response.usageMetadata, carriesOutput(response)), textOfCandidates(response), {
+    answer: () => answerOfCandidates(response),
+  })
   return result
 }
 

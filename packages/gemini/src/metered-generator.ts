@@ -1,5 +1,5 @@
 import { type MeteredCall, meterAsyncIterable, StreamMeter } from '@tokenquota/core/adapter'
-import { answerOfCandidates, textOfCandidates, usageOfMetadata } from './usage.js'
+import { answerOfCandidates, carriesOutput, textOfCandidates, usageOfMetadata } from './usage.js'
 
 /**
  * Passes a stream of Gemini responses through, charging the last `usageMetadata` when it ends, or
@@ -7,9 +7,11 @@ import { answerOfCandidates, textOfCandidates, usageOfMetadata } from './usage.j
  */
 export function meterResponses<Chunk>(source: AsyncIterable<Chunk>, call: MeteredCall): AsyncGenerator<Chunk> {
   const meter = new StreamMeter(call)
+  let answered = false
   return meterAsyncIterable(source, meter, (chunk) => {
     meter.text(textOfCandidates(chunk))
     meter.answer(answerOfCandidates(chunk))
-    meter.lastUsage(usageOfMetadata((chunk as { usageMetadata?: unknown }).usageMetadata))
+    answered ||= carriesOutput(chunk)
+    meter.lastUsage(usageOfMetadata((chunk as { usageMetadata?: unknown }).usageMetadata, answered))
   })
 }

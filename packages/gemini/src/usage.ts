@@ -1,19 +1,46 @@
 import type { Usage } from '@tokenquota/core'
-import type { Json } from '@tokenquota/core/adapter'
+import { isObject, type Json } from '@tokenquota/core/adapter'
 
 /**
  * Usage from Gemini's `usageMetadata`. The charge is `totalTokenCount`, which includes thinking
  * and tool-use prompt tokens; the split counts the tool-use prompt as input and thoughts as output.
+ * Gemini leaves out a count that is 0, so a missing count is read by what came: a missing
+ * `promptTokenCount` is malformed (a prompt always costs), and so is a missing
+ * `candidatesTokenCount` when `answered` (the response, or the stream so far, carried output:
+ * see {@link carriesOutput}); without output it is 0. Malformed usage is charged an estimate of the
+ * prompt and the output received, never less than the counts that came, with a `UsageMissing` warning.
  */
-export function usageOfMetadata(metadata: unknown): Usage | undefined {
+export function usageOfMetadata(metadata: unknown, answered = true): Usage | undefined {
   if (typeof metadata !== 'object' || metadata === null) return undefined
   const meta = metadata as Json
-  const count = (key: string) => (meta[key] === undefined || meta[key] === null ? 0 : (meta[key] as number))
-  const input = count('promptTokenCount') + count('toolUsePromptTokenCount')
-  const output = count('candidatesTokenCount') + count('thoughtsTokenCount')
+  const missing = (key: string) => meta[key] === undefined || meta[key] === null
+  const count = (key: string) => (missing(key) ? 0 : (meta[key] as number))
+  const prompt = missing('promptTokenCount') ? Number.NaN : count('promptTokenCount')
+  const candidates = answered && missing('candidatesTokenCount') ? Number.NaN : count('candidatesTokenCount')
+  const input = prompt + count('toolUsePromptTokenCount')
+  const output = candidates + count('thoughtsTokenCount')
   const total = meta.totalTokenCount === undefined ? input + output : (meta.totalTokenCount as number)
   if (!total && !input && !output) return undefined
   return { input, output, total, cachedInput: count('cachedContentTokenCount'), reasoning: count('thoughtsTokenCount') }
+}
+
+/**
+ * Whether a response (or a streamed chunk) carried output that `candidatesTokenCount` counts: a part
+ * that is not a thought, be it text, a function call or code (an empty text, or a bare thought
+ * signature, is none).
+ */
+export function carriesOutput(response: unknown): boolean {
+  const candidates = (response as { candidates?: unknown } | undefined)?.candidates
+  if (!Array.isArray(candidates)) return false
+  return candidates.some((candidate) => {
+    const parts = (candidate as { content?: { parts?: unknown } } | undefined)?.content?.parts
+    return Array.isArray(parts) && parts.some(isOutputPart)
+  })
+}
+
+function isOutputPart(part: unknown): boolean {
+  if (!isObject(part) || part.thought === true) return false
+  return typeof part.text === 'string' ? part.text !== '' : Object.keys(part).some((key) => key !== 'thoughtSignature')
 }
 
 /**

@@ -9,8 +9,19 @@ function count(value: unknown): number | undefined {
 }
 
 /**
+ * A count every usage has (the prompt's, the output's): missing or null is malformed (NaN), never 0 —
+ * `{ prompt_tokens: 1000 }` after a streamed answer charged no output.
+ */
+function required(value: unknown): number {
+  return value === undefined || value === null ? Number.NaN : (value as number)
+}
+
+/**
  * The provider's usage in the engine's shape, or `undefined` when the body has none. Values are
- * passed through as they came; the engine rejects malformed ones.
+ * passed through as they came; the engine rejects malformed ones. A usage without its prompt or
+ * output count (`prompt_tokens`/`completion_tokens`, the Responses API's `input_tokens`/`output_tokens`)
+ * is malformed: the estimate of the prompt and of the output received is charged instead, never
+ * less than the counts that came, and a `UsageMissing` warning says so.
  */
 export function usageOf(kind: EndpointKind, body: unknown): Usage | undefined {
   if (!isObject(body)) return undefined
@@ -20,8 +31,8 @@ export function usageOf(kind: EndpointKind, body: unknown): Usage | undefined {
     const inputDetails = isObject(raw.input_tokens_details) ? raw.input_tokens_details : {}
     const outputDetails = isObject(raw.output_tokens_details) ? raw.output_tokens_details : {}
     return {
-      input: count(raw.input_tokens),
-      output: count(raw.output_tokens),
+      input: required(raw.input_tokens),
+      output: required(raw.output_tokens),
       total: count(raw.total_tokens),
       cachedInput: count(inputDetails.cached_tokens),
       reasoning: count(outputDetails.reasoning_tokens),
@@ -30,8 +41,8 @@ export function usageOf(kind: EndpointKind, body: unknown): Usage | undefined {
   const promptDetails = isObject(raw.prompt_tokens_details) ? raw.prompt_tokens_details : {}
   const completionDetails = isObject(raw.completion_tokens_details) ? raw.completion_tokens_details : {}
   return {
-    input: count(raw.prompt_tokens),
-    output: kind === 'embeddings' ? 0 : count(raw.completion_tokens),
+    input: required(raw.prompt_tokens),
+    output: kind === 'embeddings' ? 0 : required(raw.completion_tokens),
     total: count(raw.total_tokens),
     cachedInput: count(promptDetails.cached_tokens),
     reasoning: count(completionDetails.reasoning_tokens),

@@ -130,6 +130,13 @@ describe.each(sdks)('openai %s', (_, OpenAI) => {
       expect(server.calls).toHaveLength(0)
     })
 
+    it('refuses a caller whose identifier is over 256 characters without sending the call or charging', async () => {
+      const { client } = setup({ wrap: { context: (params) => ({ user: params.user as string }) } })
+      const error = await client.chat.completions.create({ model: 'gpt-4o', messages, user: 'x'.repeat(1_000_000) }).catch((caught: unknown) => caught)
+      expect(QuotaInputError.isInstance(error) && error.code === 'InvalidIdentifier').toBe(true)
+      expect(server.calls).toHaveLength(0)
+    })
+
     it('takes the caller from the context option when no withContext scope is active', async () => {
       const { client, used } = setup({ wrap: { context: (params) => ({ user: params.user as string }) } })
       server.reply('/chat/completions', json(chatCompletion()))

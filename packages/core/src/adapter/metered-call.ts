@@ -3,6 +3,7 @@ import { QuotaInputError } from '../shared/errors.js'
 import type { QuotaLease } from '../engine/lease.js'
 import type { TokenQuota } from '../engine/token-quota.js'
 import type { Usage } from '../shared/types.js'
+import { usageFloor } from '../shared/usage.js'
 
 /** What to charge for a stream that ended early (cancelled by the caller, or broken mid-way). */
 export type StreamAbortCharge = 'produced' | 'reservation'
@@ -62,20 +63,25 @@ export class MeteredCall {
   /**
    * Charges the provider's usage; falls back to an estimate when it is missing or malformed, of the
    * prompt and `outputText` (a function when the text is costly to build and rarely needed); of
-   * `prompt` instead of the prompt's estimate when the provider counted it apart. `answer`:
-   * the answer as its reader sees it (no reasoning, no tool calls; `undefined` when it has no single
-   * text answer), kept by a response cache when the usage was charged.
+   * `prompt` instead of the prompt's estimate when the provider counted it apart. A usage that
+   * counts no output for an answer that has some is malformed too (SDKs such as the AI SDK's and
+   * LangChain's fill a count the provider left out with 0), and a malformed usage is never charged
+   * less than its valid counts say (see `usageFloor`). `answer`: the answer as its reader sees it
+   * (no reasoning, no tool calls; `undefined` when it has no single text answer), kept by a
+   * response cache when the usage was charged.
    */
   async commitUsage(
     usage: Usage | undefined,
     outputText: string | (() => string),
     options: { readonly prompt?: number | CountedPrompt; readonly answer?: string | (() => string | undefined) } = {},
   ): Promise<void> {
-    const { prompt } = options
     if (!this.#begin()) return
+    let text = typeof outputText === 'string' ? outputText : undefined
+    const received = () => (text ??= (outputText as () => string)())
     // All zeros is what some compatible servers send when they do not count: a call is never free.
     if (usage !== undefined && !usage.total && !usage.input && !usage.output) usage = undefined
-    if (usage !== undefined) {
+    let problem = usage === undefined ? 'no usage' : usage.output === 0 && received() !== '' ? 'usage that counts no output for the output it sent' : undefined
+    if (usage !== undefined && problem === undefined) {
       try {
         await this.lease.commit(usage)
         if (typeof usage.input === 'number') this.#quota.noteEstimate(this.lease.model, this.promptTokens, usage.input)
@@ -84,15 +90,11 @@ export class MeteredCall {
         return
       } catch (error) {
         if (!QuotaInputError.isInstance(error)) return
-        this.#quota.emit('warning', {
-          code: 'UsageMissing',
-          message: `The ${this.label} response had malformed usage (${error.message}); charging an estimate`,
-        })
+        problem = `malformed usage (${error.message})`
       }
-    } else {
-      this.#quota.emit('warning', { code: 'UsageMissing', message: `The ${this.label} response had no usage; charging an estimate` })
     }
-    await this.#commitEstimate(typeof outputText === 'function' ? outputText() : outputText, prompt)
+    this.#quota.emit('warning', { code: 'UsageMissing', message: `The ${this.label} response had ${problem}; charging an estimate` })
+    await this.#commitEstimate(received(), options.prompt, usage)
   }
 
   /** For calls whose provider never reports usage (e.g. Gemini embeddings): charge the estimate, quietly. */
@@ -168,10 +170,15 @@ export class MeteredCall {
     return true
   }
 
-  async #commitEstimate(outputText: string, prompt: number | CountedPrompt = this.promptTokens): Promise<void> {
+  /** Charges the estimate of the prompt and `outputText`, raised to what the valid counts of a malformed `usage` say. */
+  async #commitEstimate(outputText: string, prompt: number | CountedPrompt = this.promptTokens, usage?: Usage): Promise<void> {
     try {
-      const output = outputText === '' ? 0 : await this.#estimator(outputText)
-      await this.lease.commit({ ...(typeof prompt === 'number' ? { input: prompt } : prompt), output }, { estimated: true })
+      const counted = typeof prompt === 'number' ? { input: prompt } : prompt
+      const floor = usageFloor(usage)
+      const input = Math.max(counted.input, floor.input)
+      // A total above input + output is charged as output, the side that costs more (as normalizeUsage does).
+      const output = Math.max(outputText === '' ? 0 : await this.#estimator(outputText), floor.output, floor.total - input)
+      await this.lease.commit({ ...counted, input, output }, { estimated: true })
     } catch {
       // Reported through the engine's events; the lease expires on its own.
     }

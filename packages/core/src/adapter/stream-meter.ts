@@ -1,4 +1,5 @@
 import type { Usage } from '../shared/types.js'
+import { isTokenCount } from '../shared/usage.js'
 import type { CountedPrompt, MeteredCall } from './metered-call.js'
 
 /**
@@ -70,8 +71,8 @@ export class StreamMeter {
    */
   promptCounted(prompt: number | CountedPrompt): void {
     const { input, cachedInput = 0, cacheWrite = 0 } = typeof prompt === 'number' ? { input: prompt } : prompt
-    if (!isCount(input)) return
-    const shares = isCount(cachedInput) && isCount(cacheWrite) && cachedInput + cacheWrite <= input
+    if (!isTokenCount(input)) return
+    const shares = isTokenCount(cachedInput) && isTokenCount(cacheWrite) && cachedInput + cacheWrite <= input
     this.#prompt = shares ? { input, cachedInput, cacheWrite } : { input }
   }
 
@@ -91,10 +92,6 @@ export class StreamMeter {
     this.#settling ??= this.#call.commitInterrupted(this.producedText, this.#prompt)
     return this.#settling
   }
-}
-
-function isCount(value: unknown): value is number {
-  return typeof value === 'number' && Number.isInteger(value) && value >= 0
 }
 
 /**

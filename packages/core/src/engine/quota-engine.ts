@@ -6,6 +6,7 @@ import { QuotaConfigError, QuotaInputError, StoreUnavailableError, TokenQuotaExc
 import { CreditWatch } from './credit-watch.js'
 import type { QuotaEvents } from './events.js'
 import { statusTarget, targetWindow } from '../policy/identifier.js'
+import { checkContextIdentifiers } from '../policy/identifier-length.js'
 import { Rollover } from './rollover.js'
 import { storedAnchors } from './stored-anchors.js'
 import { requestResource } from '../policy/resource.js'
@@ -134,6 +135,7 @@ export class QuotaEngine {
     if (context !== undefined && (typeof context !== 'object' || context === null || Array.isArray(context))) {
       throw new QuotaInputError({ code: 'InvalidContext', message: `Expected the context to be an object like { user: 'alice' }, got ${String(context)}` })
     }
+    if (context !== undefined) checkContextIdentifiers(context)
     const ambient = this.#scope.current()
     if (!ambient) return context ?? {}
     return context ? { ...ambient, ...context } : ambient

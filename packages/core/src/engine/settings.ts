@@ -1,5 +1,6 @@
 import { QuotaConfigError, QuotaInputError } from '../shared/errors.js'
 import type { NormalizedPolicy } from '../policy/normalized-policy.js'
+import { checkIdentifierLength } from '../policy/identifier-length.js'
 import { normalizeUnidentified } from '../policy/policy-fields.js'
 import { normalizePolicies } from '../policy/policy-set.js'
 import type { LeaseExpiry } from '../store/quota-store.js'
@@ -64,11 +65,18 @@ function oneOf<T extends string>(field: string, value: unknown, allowed: readonl
 function shardFunction(shardKey: TokenQuotaOptions['shardKey']): (context: QuotaContext) => string | undefined {
   if (!shardKey) return () => undefined
   return (context) => {
+    let shard: unknown
     try {
-      return shardKey(context)
+      shard = shardKey(context)
     } catch (error) {
       throw new QuotaInputError({ code: 'PolicyFunctionFailed', message: `the shardKey function threw: ${String(error)}`, cause: error })
     }
+    if (shard === undefined) return undefined
+    if (typeof shard !== 'string') {
+      throw new QuotaInputError({ code: 'InvalidContext', message: `Expected the shardKey function to return a string or undefined, got ${typeof shard}` })
+    }
+    checkIdentifierLength(shard, 'the shard', 'InvalidContext')
+    return shard
   }
 }
 

@@ -69,6 +69,7 @@ export interface TokenQuotaOptions {
   /**
    * The shard of a request, for stores that partition keys (a Redis Cluster hash tag): every
    * counter of one request lives in its shard, so counters never span shards. Typically the org.
+   * A string of at most 256 characters, or `undefined`; anything else refuses the request (`InvalidContext`).
    */
   readonly shardKey?: (context: QuotaContext) => string | undefined
 }

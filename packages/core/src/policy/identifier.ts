@@ -1,6 +1,7 @@
 import { sha256 } from '@noble/hashes/sha2.js'
 import { QuotaInputError, TokenQuotaExceededError } from '../shared/errors.js'
 import { anchorDayOf } from './anchor.js'
+import { checkIdentifierLength } from './identifier-length.js'
 import { scaledLimit } from './limit-config.js'
 import { isClassAllow, type NormalizedPolicy } from './normalized-policy.js'
 import type { QuotaContext } from '../shared/types.js'
@@ -84,9 +85,9 @@ export function resolveIdentifier(policy: NormalizedPolicy, context: QuotaContex
     }
     return { key: `*${policy.unidentified.bucket}`, identifier: policy.unidentified.bucket }
   }
-  if (typeof value === 'string') return { key: identifierKeyOf(value), identifier: value }
-  if ((typeof value === 'number' && Number.isFinite(value)) || typeof value === 'bigint') {
+  if (typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value)) || typeof value === 'bigint') {
     const text = String(value)
+    checkIdentifierLength(text, typeof source === 'string' ? `the identifier (context key \`${source}\`)` : 'the identifier', 'InvalidIdentifier', policy.name)
     return { key: identifierKeyOf(text), identifier: text }
   }
   throw new QuotaInputError({
@@ -150,6 +151,7 @@ export function resolveTarget(policy: NormalizedPolicy, context: QuotaContext, n
   if (isClassAllow(allow)) {
     const value = callPolicyFunction(policy, 'class', () => allow.class(context))
     const className = value === undefined || value === null ? '' : String(value)
+    checkIdentifierLength(className, 'the class', 'InvalidContext', policy.name)
     const classLimit = allow.counts.get(className)
     if (classLimit !== undefined) return target(classLimit, className)
     if (!policy.enforces) return target(undefined, className)

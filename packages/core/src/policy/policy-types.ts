@@ -97,7 +97,7 @@ export interface BalanceQuotaPolicy {
   /** Unique name; also the balance's name in the store. Letters, digits, `.`, `_`, `:`, `-`. */
   readonly name: string
   readonly type: 'balance'
-  /** Whose balance a request draws from: a context key or a function. Omitted: one balance shared by everyone. */
+  /** Whose balance a request draws from: a context key or a function (at most 256 characters). Omitted: one balance shared by everyone. */
   readonly identifier?: string | ((context: QuotaContext) => string | number | undefined)
   /** When the identifier is missing, as for a windowed policy. @default the quota's `unidentified` option */
   readonly unidentified?: UnidentifiedPolicy
@@ -153,7 +153,11 @@ export interface WindowedQuotaPolicy {
   readonly rollover?: { readonly into: string; readonly share: number; readonly expiresAfterCycles: number }
   /** Tokens allowed per window: a number, a function of the context (Apigee `countRef`), or a class table. */
   readonly allow: number | ((context: QuotaContext) => MaybePromise<number>) | QuotaClassAllow
-  /** Which counter a request charges: a context key or a function. Omitted: one counter shared by everyone. */
+  /**
+   * Which counter a request charges: a context key or a function. Its value (a string, or a number
+   * read as one) is at most 256 characters, else the request is refused (`InvalidIdentifier`).
+   * Omitted: one counter shared by everyone.
+   */
   readonly identifier?: string | ((context: QuotaContext) => string | number | undefined)
   /**
    * When the identifier is missing: refuse (`QuotaInputError`, code `UnresolvedIdentifier`) or charge

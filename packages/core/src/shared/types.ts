@@ -1,6 +1,10 @@
 /**
  * Who is calling. Set by trusted server code (`quota.withContext`), an adapter's `context` option,
- * or passed explicitly. Policies pick their identifier, class and limit from it.
+ * or passed explicitly. Policies pick their identifier, class and limit from it. An identifier —
+ * `user`, `project`, `org`, each tag, whatever a policy's `identifier`, class or the `shardKey`
+ * reads — is at most 256 characters (each distinct one is a counter of its own): a longer one is
+ * refused with `QuotaInputError` (`InvalidIdentifier`, or `InvalidContext` for a class or shard)
+ * before any store is touched.
  */
 export interface QuotaContext {
   readonly user?: string

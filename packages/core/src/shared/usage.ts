@@ -4,8 +4,13 @@ import type { EstimateBound, NormalizedUsage, TokenEstimate, Usage } from './typ
 /** No single model call uses more tokens than this; a larger count is a bug or an attack. */
 export const maxTokensPerCall = 100_000_000
 
+/** Whether `value` is a token count: an integer from 0 to {@link maxTokensPerCall}. */
+export function isTokenCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= maxTokensPerCall
+}
+
 function tokenCount(value: unknown, field: string, code: 'InvalidUsage' | 'InvalidEstimate'): number {
-  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= maxTokensPerCall) return value
+  if (isTokenCount(value)) return value
   throw new QuotaInputError({
     code,
     message: `Expected \`${field}\` to be an integer from 0 to ${maxTokensPerCall}, got \`${String(value)}\` (${typeof value})`,
@@ -43,6 +48,18 @@ export function normalizeUsage(usage: Usage): NormalizedUsage {
   // A total without a split: charge it all as output, the side that costs more.
   const resolvedOutput = output ?? (input === undefined ? total! : Math.max(0, (total ?? sum) - input))
   return { input: input ?? 0, output: resolvedOutput, total: total ?? sum, cachedInput, cacheWrite, cacheWrite1h, reasoning, webSearches }
+}
+
+/**
+ * What the valid counts of a usage say was used at least, each count taken alone (an invalid one
+ * counts 0): the floor of the estimate charged in place of a malformed usage, which is never charged
+ * less than its valid parts (`{ input: 10, output: 5, total: 0 }` used at least 15 tokens).
+ */
+export function usageFloor(usage: Usage | undefined): { readonly input: number; readonly output: number; readonly total: number } {
+  const valid = (value: unknown) => (isTokenCount(value) ? value : 0)
+  const input = valid(usage?.input)
+  const output = valid(usage?.output)
+  return { input, output, total: Math.max(valid(usage?.total), input + output) }
 }
 
 /**
