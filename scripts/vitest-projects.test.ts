@@ -63,7 +63,7 @@ describe('the Vitest projects', () => {
     const sharedIntegration = shared.flatMap((project) => project.files).filter((file) => integrationFile.test(file))
     expect(sharedIntegration).toContain('packages/cli/src/usage.int.test.ts')
     expect(sharedIntegration).toContain('packages/cli/src/cli.int.test.ts') // the bin, awaited
-    expect(sharedIntegration).toContain('examples/demo/demo.test.ts') // the example's script, awaited
+    expect(sharedIntegration).toContain('scripts/example-scripts.test.ts') // the examples' scripts, awaited
     expect(sharedIntegration).toContain('scripts/public-surface.test.ts')
     for (const file of sharedIntegration) {
       const text = readFileSync(join(repository, file), 'utf8')
