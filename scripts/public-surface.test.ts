@@ -56,11 +56,16 @@ function entries(): Map<string, string> {
   return found
 }
 
+/** Whether `source` has `export * from '<specifier>'` (or `export * as name from`). */
+function reexportsAll(source: string, specifier: string): boolean {
+  return source.split(/;|\n/).some((statement) => /^\s*export\s+\*/.test(statement) && statement.includes(`from '${specifier}'`))
+}
+
 /** Per exported name, the entry points that export it. */
 function exportersByName(): Map<string, string[]> {
   const files = entries()
-  // Which names a module exports does not depend on the global types: no lib, no @types, only the sources.
-  const program = ts.createProgram([...files.values()], {
+  // Which names a module exports does not depend on the global types: no lib, no @types.
+  const options: ts.CompilerOptions = {
     module: ts.ModuleKind.NodeNext,
     moduleResolution: ts.ModuleResolutionKind.NodeNext,
     target: ts.ScriptTarget.ES2022,
@@ -68,7 +73,16 @@ function exportersByName(): Map<string, string[]> {
     types: [],
     skipLibCheck: true,
     noEmit: true,
-  })
+  }
+  // Nor on the modules an entry imports or re-exports by name (`export { X } from './x.js'` names X
+  // unread): only a module that `export *` re-exports can add names, so only those are read (the
+  // whole source tree and its dependencies' types cost ~2 CPU-s to parse and bind).
+  const host = ts.createCompilerHost(options)
+  host.resolveModuleNames = (names, containingFile) =>
+    names.map((name) =>
+      reexportsAll(host.readFile(containingFile) ?? '', name) ? ts.resolveModuleName(name, containingFile, options, host).resolvedModule : undefined,
+    )
+  const program = ts.createProgram([...files.values()], options, host)
   const checker = program.getTypeChecker()
   const exporters = new Map<string, string[]>()
   for (const [subpath, file] of files) {
