@@ -29,7 +29,8 @@ let outcomes: Map<string, ExampleOutcome>
 beforeAll(async () => {
   scratch = await mkdtemp(join(tmpdir(), 'example-scripts-'))
   // No provider key, base URL or Redis of the developer's: each example starts its local endpoint.
-  const { OPENAI_BASE_URL: _, ...env } = { ...process.env, OPENAI_API_KEY: '', ANTHROPIC_API_KEY: '', GEMINI_API_KEY: '', REDIS_URL: '' }
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENAI_API_KEY: '', ANTHROPIC_API_KEY: '', GEMINI_API_KEY: '', REDIS_URL: '' }
+  delete env.OPENAI_BASE_URL
   const files = scripts.map((script) => `${root}examples/${script}`)
   await promisify(execFile)(process.execPath, [exampleRunner, join(scratch, 'results.json'), ...files], { env })
   const results = JSON.parse(await readFile(join(scratch, 'results.json'), 'utf8')) as ExampleOutcome[]
