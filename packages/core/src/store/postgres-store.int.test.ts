@@ -80,8 +80,12 @@ describeLateSettleAfterUnpaidExpiry('PostgresStore', freshStore)
 describeSpillBeyondEstimate('PostgresStore', freshStore)
 
 describe('PostgresStore under the engine', () => {
+  // 20 random runs besides the fixed examples: the window arithmetic is the counter algebra's,
+  // checked on MemoryStore by 500 runs (token-quota.property.test.ts); what is Postgres's own (state
+  // to rows and back, transactions) every run goes through. Loading a rolling row without aging
+  // its buckets fails here at the first run. 40 runs cost ~2 CPU-s more (server and worker).
   it('has the same window semantics as MemoryStore (the reference-model property, on Postgres)', async () => {
-    await checkAgainstReferenceModel({ createStore: nextRunStore, numRuns: 40 })
+    await checkAgainstReferenceModel({ createStore: nextRunStore, numRuns: 20 })
   }, 120_000)
 })
 
