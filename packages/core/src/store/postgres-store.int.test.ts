@@ -28,24 +28,36 @@ async function freshStore(): Promise<PostgresStore> {
   return store
 }
 
+/** The tables and sequences of a migrated store, without their prefix: the same for every prefix, read once. */
+let schema: Promise<{ tables: string[]; sequences: string[] }> | undefined
+function schemaOf(prefix: string) {
+  schema ??= (async () => {
+    const names = async (sql: string) => (await pool.query(sql, [prefix])).rows.map(({ name }) => (name as string).slice(prefix.length))
+    return {
+      tables: await names(`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' AND starts_with(tablename, $1)`),
+      sequences: await names(`SELECT sequencename AS name FROM pg_sequences WHERE schemaname = 'public' AND starts_with(sequencename, $1)`),
+    }
+  })()
+  return schema
+}
+
 /**
  * Empties a store's tables once its test is over, as migrate() left them: every row deleted (the
- * ledger's append-only trigger does not fire in a replica session) and every sequence restarted.
+ * ledger's append-only trigger does not fire in a replica session) and every sequence restarted, in
+ * one round trip.
  */
 async function emptyStore(store: PostgresStore): Promise<void> {
   const prefix = prefixOf.get(store)!
-  const client = await pool.connect()
-  try {
-    await client.query(`BEGIN; SET LOCAL session_replication_role = replica`)
-    const like = [prefix]
-    const tables = await client.query(`SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public' AND starts_with(tablename, $1)`, like)
-    for (const { name } of tables.rows) await client.query(`DELETE FROM "${name}"`)
-    const sequences = await client.query(`SELECT sequencename AS name FROM pg_sequences WHERE schemaname = 'public' AND starts_with(sequencename, $1)`, like)
-    for (const { name } of sequences.rows) await client.query(`SELECT setval('"${name}"', 1, false)`)
-    await client.query('COMMIT')
-  } finally {
-    client.release()
-  }
+  const { tables, sequences } = await schemaOf(prefix)
+  await pool.query(
+    [
+      'BEGIN',
+      'SET LOCAL session_replication_role = replica',
+      ...tables.map((name) => `DELETE FROM "${prefix}${name}"`),
+      ...sequences.map((name) => `SELECT setval('"${prefix}${name}"', 1, false)`),
+      'COMMIT',
+    ].join(';\n'),
+  )
   emptied.push(prefix)
 }
 
