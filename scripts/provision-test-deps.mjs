@@ -6,6 +6,7 @@
 //
 // The dashboard test's browser comes from npm (@sparticuz/chromium) compressed: it is unpacked here,
 // once per install, so that the test run does not pay it (~2.4 CPU-s); the test unpacks it if it must.
+// So is the embedded Postgres's cluster (initdb, 1–2 CPU-s): each run copies it; a run makes it if it must.
 //
 // TOKENQUOTA_NO_INSTALL=1 only checks, never installs or unpacks (the script's own test uses it).
 import { spawnSync } from 'node:child_process'
@@ -71,5 +72,11 @@ async function unpackBrowser() {
   if ((await bundledChromium()).unpacked) console.log("provision: unpacked the dashboard test's Chromium into node_modules/.cache.")
 }
 
+/** Makes the Postgres tests' initdb template in node_modules/.cache, unless an earlier run did. */
+async function makePostgresTemplate() {
+  const { clusterTemplate } = await import('../packages/test-support/src/postgres/cluster-template.ts')
+  if ((await clusterTemplate()).made) console.log("provision: made the Postgres tests' cluster (initdb) into node_modules/.cache.")
+}
+
 process.exitCode = main()
-if (process.exitCode === 0 && process.env.TOKENQUOTA_NO_INSTALL !== '1') await unpackBrowser()
+if (process.exitCode === 0 && process.env.TOKENQUOTA_NO_INSTALL !== '1') await Promise.all([unpackBrowser(), makePostgresTemplate()])

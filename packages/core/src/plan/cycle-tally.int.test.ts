@@ -18,7 +18,7 @@ let server: RedisServer
 let redis: Redis
 beforeAll(async () => {
   server = await startRedisServer()
-  redis = new Redis(server.url)
+  redis = new Redis(server.socket)
 })
 afterAll(async () => {
   redis.disconnect()

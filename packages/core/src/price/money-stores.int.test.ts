@@ -23,7 +23,7 @@ let pool: pg.Pool
 let prefixes = 0
 beforeAll(async () => {
   server = await startRedisServer()
-  redis = new Redis(server.url)
+  redis = new Redis(server.socket)
   bridge = createUpstashRestBridge(redis)
   bridge.listen()
   pool = new pg.Pool({ connectionString: await postgresDatabase('money'), max: 4 })

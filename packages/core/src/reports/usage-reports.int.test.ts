@@ -13,7 +13,7 @@ let redis: Redis
 let prefixes = 0
 beforeAll(async () => {
   server = await startRedisServer()
-  redis = new Redis(server.url)
+  redis = new Redis(server.socket)
 })
 afterAll(async () => {
   redis.disconnect()

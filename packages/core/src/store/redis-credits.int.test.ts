@@ -30,8 +30,8 @@ const alice: BalanceRef = { counter: 'credits', identifier: '=alice' }
 
 beforeAll(async () => {
   server = await startRedisServer()
-  client = new Redis(server.url)
-  nodeRedis = createClient({ url: server.url })
+  client = new Redis(server.socket)
+  nodeRedis = createClient({ socket: { path: server.socket, tls: false } })
   await nodeRedis.connect()
   bridge = createUpstashRestBridge(client)
   bridge.listen()

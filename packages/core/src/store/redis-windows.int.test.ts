@@ -22,7 +22,7 @@ const stores: Array<[string, () => QuotaStore]> = [
 
 beforeAll(async () => {
   server = await startRedisServer()
-  redis = new Redis(server.url)
+  redis = new Redis(server.socket)
 })
 afterAll(async () => {
   redis.disconnect()

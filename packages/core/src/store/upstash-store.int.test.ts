@@ -21,7 +21,7 @@ const nextStore = () => new UpstashStore({ client: upstash(), prefix: `upstash${
 
 beforeAll(async () => {
   server = await startRedisServer()
-  redis = new Redis(server.url)
+  redis = new Redis(server.socket)
   rest = await startUpstashRestServer(redis)
 })
 afterAll(async () => {

@@ -1,6 +1,7 @@
 // One app process for the Postgres multi-process tests, serving their scenarios (`serveScenarios`)
-// on one balance, alice's 'credits', in tables of the scenario's own (`tablePrefix`), each on a pool
-// of its own. Uses the built package, as an app would.
+// on one balance, alice's 'credits', in tables of the scenario's own (`tablePrefix`), on the
+// process's one pool, as an app has (a pool per scenario opened 8 more connections, each a server
+// process). Uses the built package, as an app would.
 // mode 'store': `concurrency` callers reserving `reserve` credits each (the store protocol, as the
 // engine sends it), "calling the model", and settling what they used (at most what they reserved),
 // until the balance refuses them 5 times in a row; an event per reservation and per settle (so the
@@ -58,19 +59,15 @@ function engineRun(store, { calls }) {
   }
 }
 
+// Its connections kept from one scenario to the next (no idle timeout).
+const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 8, idleTimeoutMillis: 0 })
+pool.on('error', () => undefined) // an idle client whose server went away: the next query reconnects
+
 async function prepare(scenario, emit) {
-  const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 8 })
-  pool.on('error', () => undefined) // an idle client whose server went away: the next query reconnects
   await pool.query('SELECT 1')
   const store = new PostgresStore({ pool, tablePrefix: scenario.tablePrefix })
-  const run = scenario.mode === 'engine' ? engineRun(store, scenario) : storeRun(store, scenario, emit)
-  return async () => {
-    try {
-      return await run()
-    } finally {
-      await pool.end()
-    }
-  }
+  return scenario.mode === 'engine' ? engineRun(store, scenario) : storeRun(store, scenario, emit)
 }
 
 await serveScenarios(prepare)
+await pool.end()

