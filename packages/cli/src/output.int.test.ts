@@ -17,7 +17,7 @@ interface Ended {
 }
 
 /** Waits for a run started by `run` to end; its exit code and stderr. */
-async function ended(running: ReturnType<typeof run>): Promise<Ended> {
+async function ended(running: Promise<{ readonly stderr: string }>): Promise<Ended> {
   try {
     return { code: 0, stderr: (await running).stderr }
   } catch (error) {
@@ -26,11 +26,11 @@ async function ended(running: ReturnType<typeof run>): Promise<Ended> {
   }
 }
 
-const env = { PATH: process.env.PATH ?? '' }
+const options = { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8' as const }
 
 describe("the bin's standard output", { timeout: 60_000, concurrent: true }, () => {
   it('a reader that stops reading (`tokenquota … | head -1`): exit 0, nothing on stderr (no EPIPE stack trace)', async () => {
-    const running = run(process.execPath, [cli, 'check', config], { env })
+    const running = run(process.execPath, [cli, 'check', config], options)
     // Our end of the pipe closes before the bin writes: its write fails with EPIPE.
     running.child.stdout?.destroy()
     expect(await ended(running)).toEqual({ code: 0, stderr: '' })
@@ -38,7 +38,7 @@ describe("the bin's standard output", { timeout: 60_000, concurrent: true }, () 
 
   it('an output that cannot be written (a full disk): one line on stderr naming it, exit 1, no stack trace', async () => {
     // The shell opens /dev/full as the bin's standard output and becomes the bin (exec): the exit code is the bin's.
-    const { code, stderr } = await ended(run('sh', ['-c', 'exec "$0" "$@" > /dev/full', process.execPath, cli, 'check', config], { env }))
+    const { code, stderr } = await ended(run('sh', ['-c', 'exec "$0" "$@" > /dev/full', process.execPath, cli, 'check', config], options))
     expect(code).toBe(1)
     expect(stderr).toMatch(/^tokenquota: cannot write the output: .*ENOSPC.*\n$/)
   })
