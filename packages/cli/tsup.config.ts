@@ -1,6 +1,7 @@
 import { defineConfig } from 'tsup'
 
-// An executable, not a library: one ESM file with a shebang; its dependencies stay installed ones.
+// An executable, not a library: ESM with a shebang, cli.js and the chunks it imports when a command
+// runs (program.ts); its dependencies stay installed ones.
 export default defineConfig({
   entry: { cli: 'src/cli.ts' },
   format: ['esm'],

@@ -32,23 +32,19 @@ async function readmeLines(heading: string): Promise<ReadmeLine[]> {
     })
 }
 
-/** A command family: grant, set and clear are the override commands (commands/overrides.ts). */
-const familyOf = (args: readonly string[]) => (args[0] === 'set' || args[0] === 'clear' ? 'grant' : args[0])
 const namesFile = (args: readonly string[]) => args.some((arg) => /\.(ts|ya?ml)$/.test(arg))
 
 /**
  * Runs the lines in order, each expected to exit 0. Through the bin: a line that names a file in the
- * operator's folder (the path resolves there; Node loads the .ts) and the first line of each other
- * command family but those in `ranThroughBin` (another test's); the others in-process, which prints
- * what the bin prints (in-process.int.test.ts).
+ * operator's folder (the path resolves there; Node loads the .ts); the others in-process, which prints
+ * what the bin prints (in-process.int.test.ts compares the two on status, report, watch, grant and
+ * check; the top-up test below runs credits add through the bin): the same argv reaches the same
+ * runCli, so a bin run of such a line shows nothing more than its in-process run.
  */
-async function runLines(lines: readonly ReadmeLine[], env: Record<string, string>, folder?: string, ranThroughBin: readonly string[] = []): Promise<Outcome[]> {
-  const families = new Set([...lines.filter(({ args }) => namesFile(args)).map(({ args }) => familyOf(args)), ...ranThroughBin])
+async function runLines(lines: readonly ReadmeLine[], env: Record<string, string>, folder?: string): Promise<Outcome[]> {
   const outcomes: Outcome[] = []
   for (const { line, args } of lines) {
-    const bin = namesFile(args) || !families.has(familyOf(args))
-    families.add(familyOf(args))
-    const outcome = bin ? await tokenquota(args, env, folder) : await tokenquotaInProcess(args, env)
+    const outcome = namesFile(args) ? await tokenquota(args, env, folder) : await tokenquotaInProcess(args, env)
     expect(outcome.code, `${line}\n${outcome.stderr}`).toBe(0)
     outcomes.push(outcome)
   }
@@ -79,8 +75,7 @@ describe('the built tokenquota, as operators run it', { timeout: 60_000, concurr
     const { quota } = creditApp(redis.client, redis.server.url, { prefix: 'tokenquota' })
     const lines = await readmeLines('## Selling usage: plans and credits')
     expect(lines.length).toBeGreaterThanOrEqual(5)
-    // report runs through the bin in the CLI section's test; credits add, here, loads the .ts config the environment names.
-    const outcomes = await runLines(lines, { REDIS_URL: redis.server.url, TOKENQUOTA_CONFIG: creditConfig }, undefined, ['report'])
+    const outcomes = await runLines(lines, { REDIS_URL: redis.server.url, TOKENQUOTA_CONFIG: creditConfig })
     expect(outcomes[1]!.stdout).toMatch(/^already applied \(key evt_1Pq7Xa\): nothing changed on credits for user alice/)
     expect((await balanceOf(quota)).balance).toBe(5000)
   })

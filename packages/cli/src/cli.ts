@@ -1,4 +1,4 @@
-import { importedConfigModule } from './config-module.js'
+import { importedConfigModule } from './config-imported.js'
 import { runCli } from './program.js'
 
 // Standard output failing ends the bin, not an unhandled 'error' stack trace: a reader that stopped

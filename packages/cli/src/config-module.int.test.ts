@@ -44,10 +44,12 @@ async function appOn(path: string) {
   return { quota, flags: ['--config', path, '--redis-url', redis.server.url, '--prefix', prefix] }
 }
 
-// A module that loads runs through the bin once: Node's own loader imports it (in-process, Vitest's
-// would, which also transforms what Node refuses). The other commands run in-process: how a command
-// uses the policies it loaded does not depend on the loader. Each test has its own module and key
-// prefix, and they run side by side.
+// A module runs through the bin where Node's own loader is the case (in-process, Vitest's would load
+// it, which also transforms what Node refuses): an .mjs that loads (the handle test), errors only Node
+// raises, a module that never finishes loading. A .ts module that loads goes through Node's type
+// stripping in the README's `status --config quota-policies.ts` (cli.int.test.ts). The other commands
+// run in-process: how a command uses the policies it loaded does not depend on the loader. Each test
+// has its own module and key prefix, and they run side by side.
 describe('--config takes a JS/TS module that exports the policies', { timeout: 60_000, concurrent: true }, () => {
   it('a .ts module exporting `policies`: status reads and grant changes what the app counts', async (context) => {
     const path = await moduleFile('quota-policies.ts', typescriptModule, context)
@@ -55,7 +57,7 @@ describe('--config takes a JS/TS module that exports the policies', { timeout: 6
     const alice = { user: 'alice', plan: 'standard', org: 'acme' }
     await spend(quota, alice, 900, 100)
 
-    const status = await tokenquota(['status', '--user', 'alice', '--plan', 'standard', '--json', ...flags])
+    const status = await tokenquotaInProcess(['status', '--user', 'alice', '--plan', 'standard', '--json', ...flags])
     expect(status.code, status.stderr).toBe(0)
     expect((JSON.parse(status.stdout) as PolicyInspection[]).find((row) => row.policy === 'user-daily')).toMatchObject({ used: 1000, allowed: 10_000 })
 

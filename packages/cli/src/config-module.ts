@@ -3,6 +3,7 @@ import { extname, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { type QuotaContext, QuotaConfigError, type QuotaPolicy, type UnidentifiedPolicy } from '@tokenquota/core'
 import { CliError } from './cli-error.js'
+import { importingConfigModule } from './config-imported.js'
 import { withDeadline } from './deadline.js'
 
 /** What the CLI takes from the app's quota options: enough to name the same counters. */
@@ -14,13 +15,6 @@ export interface AppPolicies {
 }
 
 const moduleExtensions = ['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts']
-
-let imported = false
-
-/** Whether a config module was imported: it may hold the process open (a client the app's module makes at import). */
-export function importedConfigModule(): boolean {
-  return imported
-}
 
 /** Whether `path` is a JS or TS module (else a YAML or JSON config file). */
 export function isModule(path: string): boolean {
@@ -53,7 +47,7 @@ export async function loadConfigModule(path: string, timeoutMs: number): Promise
 
 async function importModule(path: string, absolute: string): Promise<Record<string, unknown>> {
   try {
-    imported = true
+    importingConfigModule()
     return (await import(pathToFileURL(absolute).href)) as Record<string, unknown>
   } catch (error) {
     const code = (error as { code?: unknown }).code

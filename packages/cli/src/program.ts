@@ -1,13 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
-import { check } from './commands/check.js'
-import { type CreditsAddFlags, creditsAdd, creditsLedger, creditsShow } from './commands/credits.js'
-import { clear, grant, setAllow } from './commands/overrides.js'
-import { report } from './commands/report.js'
-import { reset } from './commands/reset.js'
-import { status } from './commands/status.js'
-import { watch } from './commands/watch.js'
-import { exitCodes, failureOf, StoreUnreachableError } from './cli-error.js'
+import type { CreditsAddFlags } from './commands/credits.js'
+import { CliError, exitCodes, StoreUnreachableError } from './cli-error.js'
 import { withCaller, withIdempotencyKey, withOverride, withPolicies } from './flags.js'
 import { printable } from './printable.js'
 import { refuseRepeatedFlags } from './repeated-flags.js'
@@ -25,20 +19,36 @@ class Failure {
   ) {}
 }
 
+// What a command needs (core, the stores, the YAML parser) loads when it runs: --help, --version
+// and a usage error load commander and the CLI's own modules only.
+const commands = {
+  check: () => import('./commands/check.js'),
+  credits: () => import('./commands/credits.js'),
+  overrides: () => import('./commands/overrides.js'),
+  report: () => import('./commands/report.js'),
+  reset: () => import('./commands/reset.js'),
+  status: () => import('./commands/status.js'),
+  watch: () => import('./commands/watch.js'),
+}
+
 /** Prints what failed as one line on stderr; returns the exit code. */
-function fail(error: unknown, afterword = ''): number {
-  const { message, exitCode } = failureOf(error)
+async function fail(error: unknown, afterword = ''): Promise<number> {
+  // A CliError (a usage error too) carries both: core, which failureOf needs, is not loaded for it.
+  const { message, exitCode } = error instanceof CliError ? error : (await import('./failure.js')).failureOf(error)
   terminal().err(`tokenquota: ${printable(scrub(message + afterword))}\n`)
   return exitCode
 }
 
 /** Runs a command's action; a failure reaches `run` with the words `afterword` adds to its line. */
-function run<Args extends unknown[]>(action: (...args: Args) => Promise<void>, afterword?: (error: unknown) => string): (...args: Args) => Promise<void> {
+function run<Args extends unknown[]>(
+  action: (...args: Args) => Promise<void>,
+  afterword?: (error: unknown) => Promise<string>,
+): (...args: Args) => Promise<void> {
   return async (...args) => {
     try {
       await action(...args)
     } catch (error) {
-      throw new Failure(error, afterword?.(error) ?? '')
+      throw new Failure(error, (await afterword?.(error)) ?? '')
     }
   }
 }
@@ -55,7 +65,8 @@ function runWrite<Flags>(
   }),
 ): (flags: Flags) => Promise<void> {
   return (flags) =>
-    run(action, (error) => {
+    run(action, async (error) => {
+      const { failureOf } = await import('./failure.js')
       if (failureOf(error).exitCode !== 1 || error instanceof StoreUnreachableError) return ''
       const { flag, key } = keyOf(flags)
       return key === undefined
@@ -81,7 +92,7 @@ export function program(): Command {
 
   withCaller(withPolicies(cli.command('status').description("a caller's windows: used, reserved, limit in force, reset, overrides, last refusal")))
     .option('--json', 'JSON for scripts')
-    .action(run((flags) => status(flags)))
+    .action(run(async (flags) => (await commands.status()).status(flags)))
 
   withIdempotencyKey(
     withCaller(withPolicies(cli.command('reset').description("zero a caller's usage in the current window (reservations in flight keep holding)"))),
@@ -90,17 +101,19 @@ export function program(): Command {
     .option('--yes', 'confirm a reset of several counters')
     .option('--reason <text>', 'why, for the audit log')
     .option('--operator <name>', 'who, for the audit log (default: $USER)')
-    .action(runWrite((flags) => reset(flags)))
+    .action(runWrite(async (flags) => (await commands.reset()).reset(flags)))
 
   withOverride(cli.command('grant').description('add tokens (or dollars) to a limit, for a while'))
     .requiredOption('--add <amount>', 'how much to add, in the policy unit')
-    .action(runWrite((flags) => grant(flags)))
+    .action(runWrite(async (flags) => (await commands.overrides()).grant(flags)))
 
   withOverride(cli.command('set').description("replace a policy's limit for a caller or a class"))
     .requiredOption('--allow <amount>', 'the limit in force, in the policy unit')
-    .action(runWrite((flags) => setAllow(flags)))
+    .action(runWrite(async (flags) => (await commands.overrides()).setAllow(flags)))
 
-  withOverride(cli.command('clear').description('remove the overrides and grants of a caller or a class')).action(runWrite((flags) => clear(flags)))
+  withOverride(cli.command('clear').description('remove the overrides and grants of a caller or a class')).action(
+    runWrite(async (flags) => (await commands.overrides()).clear(flags)),
+  )
 
   withPolicies(
     cli
@@ -111,20 +124,20 @@ export function program(): Command {
     .option('--by <dimension>', 'user, model, project, org or tag', 'user')
     .option('--top <n>', 'how many consumers', '10')
     .option('--json', 'JSON for scripts')
-    .action(run((flags) => report(flags)))
+    .action(run(async (flags) => (await commands.report()).report(flags)))
 
   cli
     .command('check')
     .description('validate a config file and print the policies it makes (reads only the file: no store)')
     .argument('<file>', 'token_limits.yaml, a .json config, or a .js/.mjs/.ts module exporting the policies')
     .option('--json', 'JSON for scripts')
-    .action(run((file: string, flags: { json?: boolean }) => check(file, flags)))
+    .action(run(async (file: string, flags: { json?: boolean }) => (await commands.check()).check(file, flags)))
 
   withCaller(withPolicies(cli.command('watch').description("a live table of today's heaviest users")))
     .option('--interval <seconds>', 'refresh every this many seconds', '2')
     .option('--top <n>', 'how many users', '20')
     .option('--count <n>', 'stop after this many refreshes')
-    .action(run((flags) => watch(flags)))
+    .action(run(async (flags) => (await commands.watch()).watch(flags)))
 
   credits(cli)
   strictUsage(cli)
@@ -146,20 +159,20 @@ function credits(cli: Command): void {
     .option('--reason <text>', 'why, for the ledger')
     .action(
       runWrite(
-        (flags: CreditsAddFlags) => creditsAdd(flags),
+        async (flags: CreditsAddFlags) => (await commands.credits()).creditsAdd(flags),
         (flags) => ({ flag: '--key', key: flags.key }),
       ),
     )
 
   balanceCommand('show', 'a balance: what is left, reserved and available, and its grants in spending order')
     .option('--json', 'JSON for scripts')
-    .action(run((flags) => creditsShow(flags)))
+    .action(run(async (flags) => (await commands.credits()).creditsShow(flags)))
 
   balanceCommand('ledger', "a balance's ledger: every top-up, charge, expiry, refund and correction, oldest first")
     .option('--after <seq>', 'rows after this one (the last row of the previous page)')
     .option('--limit <n>', 'at most this many rows', '100')
     .option('--json', 'JSON for scripts')
-    .action(run((flags) => creditsLedger(flags)))
+    .action(run(async (flags) => (await commands.credits()).creditsLedger(flags)))
 }
 
 /**
@@ -174,8 +187,8 @@ export async function runCli(argv: readonly string[]): Promise<number> {
     await cli.parseAsync(argv)
     return 0
   } catch (error) {
-    if (error instanceof Failure) return fail(error.error, error.afterword)
-    if (!(error instanceof CommanderError)) return fail(error)
+    if (error instanceof Failure) return await fail(error.error, error.afterword)
+    if (!(error instanceof CommanderError)) return await fail(error)
     // Help asked for exits 0; help printed because no command was named is a usage error.
     return error.code === 'commander.help' ? 2 : error.exitCode
   }
