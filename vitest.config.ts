@@ -154,7 +154,7 @@ const config = defineConfig({
     maxWorkers: Number(process.env.TOKENQUOTA_TEST_WORKERS) || 2,
     sequence: {
       sequencer: heavyFirst(
-        ['core (integration) (processes)', 'examples (processes)', 'cli (processes)', 'repository', 'examples', 'core (integration)', 'cli'],
+        ['core (integration) (processes)', 'examples (processes)', 'repository', 'examples', 'core (integration)', 'cli'],
         ['unit'],
       ),
     },
