@@ -63,6 +63,7 @@ describe('the Vitest projects', () => {
     const sharedIntegration = shared.flatMap((project) => project.files).filter((file) => integrationFile.test(file))
     expect(sharedIntegration).toContain('packages/cli/src/usage.int.test.ts')
     expect(sharedIntegration).toContain('packages/cli/src/cli.int.test.ts') // the bin, awaited
+    expect(sharedIntegration).toContain('packages/cli/src/output.int.test.ts') // the bin with a reader that stops reading, awaited
     expect(sharedIntegration).toContain('scripts/example-scripts.test.ts') // the examples' scripts, awaited
     expect(sharedIntegration).toContain('scripts/public-surface.test.ts')
     for (const file of sharedIntegration) {
@@ -72,7 +73,7 @@ describe('the Vitest projects', () => {
     }
     const isolated = resolved.filter((project) => project.isolate).flatMap((project) => project.files)
     expect(isolated).toContain('packages/core/src/store/postgres-multiprocess.int.test.ts')
-    expect(isolated).toContain('packages/cli/src/output.int.test.ts') // `spawn`: a reader that stops reading
+    expect(isolated).toContain('packages/core/src/store/redis-multiprocess.int.test.ts') // `spawn`: app processes beside the test
     expect(isolated).toContain('examples/chatbot-server/dashboard.test.ts') // Chromium
     expect(isolated).toContain('examples/edge-chat/edge-chat.test.ts') // workerd
   })
