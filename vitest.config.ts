@@ -153,10 +153,7 @@ const config = defineConfig({
     // of #28: 84 → 83 s, the run is CPU-bound). TOKENQUOTA_TEST_WORKERS overrides it.
     maxWorkers: Number(process.env.TOKENQUOTA_TEST_WORKERS) || 2,
     sequence: {
-      sequencer: heavyFirst(
-        ['core (integration) (processes)', 'examples (processes)', 'repository', 'examples', 'core (integration)', 'cli'],
-        ['unit'],
-      ),
+      sequencer: heavyFirst(['core (integration) (processes)', 'examples (processes)', 'repository', 'examples', 'core (integration)', 'cli'], ['unit']),
     },
     // Projects name their files from the repository and set no `root` (nor `resolve`, but for the older
     // SDKs): such projects share one Vite server, so each module is transformed once per run, not once per
