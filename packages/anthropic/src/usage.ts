@@ -1,8 +1,9 @@
 import type { Usage } from '@tokenquota/core'
 import type { Json } from '@tokenquota/core/adapter'
 
+/** A cache share adds to the prompt only when it is a count: a negative one would lower the input that came beside it. */
 function count(value: unknown): number {
-  return typeof value === 'number' ? value : 0
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0 ? value : 0
 }
 
 /**
@@ -36,11 +37,15 @@ export function usageOf(usage: unknown): Usage | undefined {
   }
 }
 
-/** The stream's usage so far: `message_start`'s, with the fields a later `message_delta` repeats replaced (its counts are cumulative). */
+/**
+ * The stream's usage so far: `message_start`'s, with the fields a later `message_delta` repeats replaced
+ * (its counts are cumulative). The output count is `message_delta`'s alone: `message_start`'s is a
+ * placeholder (1), so a final count that is null or missing stays malformed.
+ */
 export function mergeUsage(start: Json | undefined, delta: unknown): Json | undefined {
   if (typeof delta !== 'object' || delta === null) return start
   const fields = Object.fromEntries(Object.entries(delta).filter(([, value]) => value !== null && value !== undefined))
-  return { ...start, ...fields }
+  return { ...start, output_tokens: undefined, ...fields }
 }
 
 /** The text of a message's content blocks (for estimating output when usage is missing). */
