@@ -68,6 +68,16 @@ describe('@google/genai', () => {
     expect(warnings.map((warning) => warning.code)).toEqual(['UsageMissing'])
   })
 
+  // A negative share is malformed: added to the prompt count, it charged { prompt 1000, toolUse -990 } 10.
+  it('charges a usage whose tool-use prompt count is negative the estimate, never less than its prompt count', async () => {
+    const { genai, asAlice, used, warnings } = setup()
+    const usageMetadata = { promptTokenCount: 1000, candidatesTokenCount: 60, toolUsePromptTokenCount: -990, totalTokenCount: 70 }
+    server.reply(api('gemini-2.5-flash', 'generateContent', 'v1'), json(response(answer, usageMetadata)))
+    await asAlice(() => genai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'Say hello' }))
+    expect((await used()).used).toBeGreaterThanOrEqual(1000 + 60)
+    expect(warnings.map((warning) => warning.code)).toEqual(['UsageMissing'])
+  })
+
   it('charges a malformed usage at least its valid counts: { prompt 20, candidates 10, total 0 } is 30', async () => {
     const { genai, asAlice, used } = setup()
     expect(promptEstimate + estimateTokens('Hi')).toBeLessThan(20)

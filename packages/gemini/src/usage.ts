@@ -17,11 +17,19 @@ export function usageOfMetadata(metadata: unknown, answered = true): Usage | und
   const count = (key: string) => (missing(key) ? 0 : (meta[key] as number))
   const prompt = missing('promptTokenCount') ? Number.NaN : count('promptTokenCount')
   const candidates = answered && missing('candidatesTokenCount') ? Number.NaN : count('candidatesTokenCount')
-  const input = prompt + count('toolUsePromptTokenCount')
-  const output = candidates + count('thoughtsTokenCount')
-  const total = meta.totalTokenCount === undefined ? input + output : (meta.totalTokenCount as number)
+  // A share that is not a count (negative, fractional) is left out of its side and makes the total
+  // malformed: { prompt 1000, toolUse -990 } was charged 10 input, quietly.
+  const share = (key: string) => (isCount(count(key)) ? count(key) : 0)
+  const sharesValid = ['toolUsePromptTokenCount', 'thoughtsTokenCount'].every((key) => isCount(count(key)))
+  const input = prompt + share('toolUsePromptTokenCount')
+  const output = candidates + share('thoughtsTokenCount')
+  const total = !sharesValid ? Number.NaN : meta.totalTokenCount === undefined ? input + output : (meta.totalTokenCount as number)
   if (!total && !input && !output) return undefined
   return { input, output, total, cachedInput: count('cachedContentTokenCount'), reasoning: count('thoughtsTokenCount') }
+}
+
+function isCount(value: unknown): boolean {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0
 }
 
 /**
