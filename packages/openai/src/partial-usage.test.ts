@@ -55,6 +55,15 @@ describe('usage without its output or prompt count', () => {
     expect(warnings.map((warning) => warning.code)).toEqual(['UsageMissing'])
   })
 
+  // A prompt always costs: { prompt_tokens: 0 } beside an answer charged its output alone.
+  it('charges a usage that counts no prompt tokens for a prompt the prompt estimate', async () => {
+    const { client, asAlice, used, warnings } = setup()
+    server.reply('/chat/completions', json({ ...chatCompletion({ content: answer }), usage: { prompt_tokens: 0, completion_tokens: 40, total_tokens: 40 } }))
+    await asAlice(() => client.chat.completions.create({ model: 'gpt-4o', messages }))
+    expect(await used()).toMatchObject({ used: promptEstimate + Math.max(40, estimateTokens(answer)) })
+    expect(warnings.map((warning) => warning.code)).toEqual(['UsageMissing'])
+  })
+
   it('charges a streamed chat answer whose usage chunk lacks the output count', async () => {
     const { client, asAlice, used, warnings } = setup()
     const words = ['Counting', ' what', ' came', ' in', ' the', ' stream']

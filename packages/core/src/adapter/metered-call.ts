@@ -65,7 +65,8 @@ export class MeteredCall {
    * prompt and `outputText` (a function when the text is costly to build and rarely needed); of
    * `prompt` instead of the prompt's estimate when the provider counted it apart. A usage that
    * counts no output for an answer that has some is malformed too (SDKs such as the AI SDK's and
-   * LangChain's fill a count the provider left out with 0), and a malformed usage is never charged
+   * LangChain's fill a count the provider left out with 0), and so is one that counts no input for a
+   * prompt (a prompt always costs; `{ prompt_tokens: 0 }` charged the output alone), and a malformed usage is never charged
    * less than its valid counts say (see `usageFloor`). `answer`: the answer as its reader sees it
    * (no reasoning, no tool calls; `undefined` when it has no single text answer), kept by a
    * response cache when the usage was charged.
@@ -80,7 +81,14 @@ export class MeteredCall {
     const received = () => (text ??= (outputText as () => string)())
     // All zeros is what some compatible servers send when they do not count: a call is never free.
     if (usage !== undefined && !usage.total && !usage.input && !usage.output) usage = undefined
-    let problem = usage === undefined ? 'no usage' : usage.output === 0 && received() !== '' ? 'usage that counts no output for the output it sent' : undefined
+    let problem =
+      usage === undefined
+        ? 'no usage'
+        : usage.output === 0 && received() !== ''
+          ? 'usage that counts no output for the output it sent'
+          : usage.input === 0 && this.promptTokens > 0
+            ? 'usage that counts no input for the prompt it was sent'
+            : undefined
     if (usage !== undefined && problem === undefined) {
       try {
         await this.lease.commit(usage)
