@@ -4,6 +4,7 @@ import type { CreditsAddFlags } from './commands/credits.js'
 import { CliError, exitCodes, StoreUnreachableError } from './cli-error.js'
 import { withCaller, withIdempotencyKey, withOverride, withPolicies } from './flags.js'
 import { printable } from './printable.js'
+import { refuseEmptyIdentifiers } from './empty-identifiers.js'
 import { refuseRepeatedFlags } from './repeated-flags.js'
 import { scrub } from './secrets.js'
 import { strictUsage } from './usage.js'
@@ -183,7 +184,10 @@ function credits(cli: Command): void {
 export async function runCli(argv: readonly string[]): Promise<number> {
   try {
     const cli = program()
-    cli.hook('preAction', (_root, action) => refuseRepeatedFlags(action, argv.slice(2)))
+    cli.hook('preAction', (_root, action) => {
+      refuseRepeatedFlags(action, argv.slice(2))
+      refuseEmptyIdentifiers(action)
+    })
     await cli.parseAsync(argv)
     return 0
   } catch (error) {
