@@ -111,3 +111,33 @@ describe('malformed usage is never charged less than its valid counts', () => {
     expect(await used()).toMatchObject({ used: 40, reserved: 0 })
   })
 })
+
+// vLLM's `stream_options.continuous_usage_stats` (and servers that send zeros) put usage on every
+// chunk: the first one's, { prompt 1000, completion 1 }, settled the call for a 9-word answer.
+describe('usage on every chunk of a stream', () => {
+  const words = ['Counting', ' as', ' it', ' streams', ' is', ' not', ' the', ' final', ' count']
+  const running = (counts: (index: number) => object) =>
+    chatChunks({ words, usage: { prompt: 1000, completion: 9 }, includeUsage: true }).map((chunk, index) =>
+      chunk.choices.length > 0 ? { ...chunk, usage: counts(index) } : chunk,
+    )
+
+  it.each([
+    // The role chunk counts 0, each word 1, the finish chunk the final 9.
+    ['cumulative counts', (index: number) => ({ prompt_tokens: 1000, completion_tokens: Math.min(index, 9), total_tokens: 1000 + Math.min(index, 9) })],
+    ['zeros', () => ({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 })],
+  ])('charges the final usage, not the first chunk’s (%s)', async (_name, counts) => {
+    const { client, asAlice, used, warnings } = setup()
+    server.reply('/chat/completions', sse(running(counts)))
+    await asAlice(async () => drain(await client.chat.completions.create({ model: 'gpt-4o', messages, stream: true })))
+    expect(await used()).toMatchObject({ used: 1009, reserved: 0 })
+    expect(warnings.map((warning) => warning.code)).toEqual(['EstimateLow'])
+  })
+
+  it('charges the last running count when neither a finish nor a final usage chunk counts', async () => {
+    const { client, asAlice, used } = setup()
+    const chunks = running((index) => ({ prompt_tokens: 1000, completion_tokens: index, total_tokens: 1000 + index }))
+    server.reply('/chat/completions', sse(chunks.filter((chunk) => chunk.choices.some((choice) => choice.finish_reason === null))))
+    await asAlice(async () => drain(await client.chat.completions.create({ model: 'gpt-4o', messages, stream: true })))
+    expect(await used()).toMatchObject({ used: 1000 + words.length, reserved: 0 })
+  })
+})

@@ -1,6 +1,6 @@
 import type { Usage } from '@tokenquota/core'
 import { eventData, eventJson, meterEventStream, StreamMeter, type MeteredCall, UnparsedText, type Json } from '@tokenquota/core/adapter'
-import { answerTextOf, isUsageEvent, streamedAnswerOf, streamedTextOf } from './usage.js'
+import { answerTextOf, isRunningUsage, isUsageEvent, streamedAnswerOf, streamedTextOf } from './usage.js'
 import type { EndpointKind } from './prompt.js'
 
 export interface EventStreamOptions {
@@ -39,7 +39,9 @@ class EventStreamTally {
     if (this.meter.settled) return true
     if (usageHint.test(data)) {
       const event = eventJson(data)
-      if (event && isUsageEvent(this.#options.kind, event)) {
+      if (event && isUsageEvent(this.#options.kind, event) && isRunningUsage(this.#options.kind, event)) {
+        this.meter.lastUsage(this.#options.usageOf(event))
+      } else if (event && isUsageEvent(this.#options.kind, event)) {
         if (this.#keepsAnswer && this.#options.kind !== 'responses') this.meter.answer(streamedAnswerOf(event))
         const answer = this.#keepsAnswer && this.#options.kind === 'responses' ? (answerTextOf('responses', event) ?? '') : undefined
         void this.meter.usage(this.#options.usageOf(event), undefined, answer)

@@ -138,6 +138,19 @@ export function streamedTextOf(kind: EndpointKind, event: Json): string {
   return text
 }
 
+/**
+ * Whether a streamed chat or completions chunk carries usage that a later chunk replaces: beside an
+ * answer still streaming (a choice without `finish_reason`), or counting nothing — a server that
+ * counts as it streams (vLLM's `continuous_usage_stats`) or sends zeros on every chunk.
+ */
+export function isRunningUsage(kind: EndpointKind, event: Json): boolean {
+  if (kind === 'responses' || !isObject(event.usage)) return false
+  const { prompt_tokens, completion_tokens, total_tokens } = event.usage
+  if (!prompt_tokens && !completion_tokens && !total_tokens) return true
+  const choices = Array.isArray(event.choices) ? event.choices : []
+  return choices.some((choice) => isObject(choice) && (choice.finish_reason === null || choice.finish_reason === undefined))
+}
+
 /** Whether a streamed event is the one that carries the final usage. */
 export function isUsageEvent(kind: EndpointKind, event: Json): boolean {
   if (kind === 'responses') return ['response.completed', 'response.incomplete', 'response.failed'].includes(event.type as string)
