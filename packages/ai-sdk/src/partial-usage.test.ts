@@ -1,6 +1,6 @@
 import { createOpenAI } from '@ai-sdk/openai'
-import { createTokenQuota, estimateTokens, type WarningEvent } from '@tokenquota/core'
-import { baseURL, chatChunks, chatCompletion, createProviderServer, json, sse } from '@tokenquota/test-support'
+import { estimateTokens } from '@tokenquota/core'
+import { baseURL, chatChunks, chatCompletion, createProviderServer, dailyQuota, json, sse } from '@tokenquota/test-support'
 import { generateText, streamText, wrapLanguageModel } from 'ai'
 import { afterAll, afterEach, beforeAll, expect, it, vi } from 'vitest'
 import { tokenQuotaMiddleware } from './token-quota-middleware.js'
@@ -14,14 +14,8 @@ afterAll(() => server.close())
 const answer = 'A usage report without its output count must not make the answer free. '.repeat(4)
 
 function setup() {
-  const warnings: WarningEvent[] = []
-  const quota = createTokenQuota({
-    policies: [{ name: 'user-daily', identifier: 'user', allow: 100_000, interval: 1, timeUnit: 'day' }],
-    on: { warning: (event) => warnings.push(event) },
-  })
+  const { quota, warnings, as: asAlice, used } = dailyQuota()
   const model = wrapLanguageModel({ model: createOpenAI({ apiKey: 'sk-test', baseURL }).chat('gpt-4o'), middleware: tokenQuotaMiddleware({ quota }) })
-  const asAlice = <T>(fn: () => Promise<T>) => quota.withContext({ user: 'alice' }, fn)
-  const used = async () => (await quota.status({ user: 'alice' }))[0]!
   return { model, asAlice, used, warnings }
 }
 

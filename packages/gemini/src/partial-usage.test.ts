@@ -1,7 +1,7 @@
 import { GoogleGenAI } from '@google/genai'
 import { GoogleGenerativeAI } from '@google/generative-ai'
-import { createTokenQuota, estimateTokens, type WarningEvent } from '@tokenquota/core'
-import { createProviderServer, geminiChunks, geminiResponse, json, sse } from '@tokenquota/test-support'
+import { estimateTokens } from '@tokenquota/core'
+import { createProviderServer, dailyQuota, geminiChunks, geminiResponse, json, sse } from '@tokenquota/test-support'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { withTokenQuota } from './with-token-quota.js'
 
@@ -18,13 +18,7 @@ const promptEstimate = 4 + 1 + 4 + estimateTokens('Say hello')
 const answer = 'An answer whose output count the usage left out is not free. '.repeat(4)
 
 function setup() {
-  const warnings: WarningEvent[] = []
-  const quota = createTokenQuota({
-    policies: [{ name: 'user-daily', identifier: 'user', allow: 100_000, interval: 1, timeUnit: 'day' }],
-    on: { warning: (event) => warnings.push(event) },
-  })
-  const asAlice = <T>(fn: () => Promise<T>) => quota.withContext({ user: 'alice' }, fn)
-  const used = async () => (await quota.status({ user: 'alice' }))[0]!
+  const { quota, warnings, as: asAlice, used } = dailyQuota()
   const genai = withTokenQuota(new GoogleGenAI({ apiKey: 'test-key', apiVersion: 'v1' }), { quota })
   const generativeAI = withTokenQuota(new GoogleGenerativeAI('test-key'), { quota }).getGenerativeModel({ model: 'gemini-1.5-flash' })
   return { genai, generativeAI, asAlice, used, warnings }

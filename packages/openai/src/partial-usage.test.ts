@@ -1,5 +1,5 @@
-import { createTokenQuota, estimateTokens, type WarningEvent } from '@tokenquota/core'
-import { baseURL, chatChunks, chatCompletion, createProviderServer, json, responseEvents, responseObject, sse } from '@tokenquota/test-support'
+import { estimateTokens } from '@tokenquota/core'
+import { baseURL, chatChunks, chatCompletion, createProviderServer, dailyQuota, json, responseEvents, responseObject, sse } from '@tokenquota/test-support'
 import OpenAI from 'openai'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { withTokenQuota } from './with-token-quota.js'
@@ -17,14 +17,8 @@ const promptEstimate = 3 + 1 + 3 + estimateTokens('Say hello')
 const answer = 'A usage report without its output count must not make the answer free. '.repeat(4)
 
 function setup() {
-  const warnings: WarningEvent[] = []
-  const quota = createTokenQuota({
-    policies: [{ name: 'user-daily', identifier: 'user', allow: 100_000, interval: 1, timeUnit: 'day' }],
-    on: { warning: (event) => warnings.push(event) },
-  })
+  const { quota, warnings, as: asAlice, used } = dailyQuota()
   const client = withTokenQuota(new OpenAI({ apiKey: 'sk-test', baseURL, maxRetries: 0 }), { quota })
-  const asAlice = <T>(fn: () => Promise<T>) => quota.withContext({ user: 'alice' }, fn)
-  const used = async () => (await quota.status({ user: 'alice' }))[0]!
   return { client, asAlice, used, warnings }
 }
 
