@@ -125,5 +125,29 @@ export function describeSpillBeyondEstimate(name: string, createStore: SpillStor
       expect(split((await lease.commit({ total: 25 })).charges)).toBe('plan 10 + credits 15')
       expect(await settled([lease.id])).toEqual({ planUsed: 100, balance: 85, reserved: 0, rows: [[-15, 0]] })
     })
+
+    // The split a `usage` event reports is what reports and billing exports add up: it must be what
+    // the store applied (the plan's counter, the ledger's drawn + unpaid), under and over the hold.
+    it('reports in the usage event the split the store applied: held 10 + 20, uses 25 or 50 → the plan counter and the ledger agree', async () => {
+      for (const total of [25, 50]) {
+        const { quota, usage, unpaid, settled } = await spillingQuota(createStore, { credits: 100, used: 90 })
+        const lease = await quota.reserve(alice, { estimate: 30 })
+        await lease.commit({ total })
+        const { planUsed, rows } = await settled([lease.id])
+        const charged = usage[0]!.charges.map((charge) => charge.amount)
+        expect(charged).toEqual([planUsed - 90, -rows[0]![0]! + rows[0]![1]!])
+        expect(charged).toEqual(total === 25 ? [10, 15] : [10, 40])
+        expect(unpaid).toEqual([])
+      }
+    })
+
+    it('charges an overrun to the credits even with plan room and no credits, as unpaid: the event, ledger and plan counter agree', async () => {
+      const { quota, usage, unpaid, settled } = await spillingQuota(createStore, { credits: 0, used: 10 })
+      const lease = await quota.reserve(alice, { estimate: 30 })
+      await lease.commit({ total: 33 })
+      expect(usage.map((event) => split(event.charges))).toEqual(['plan 30 + credits 3'])
+      expect(await settled([lease.id])).toEqual({ planUsed: 40, balance: 0, reserved: 0, rows: [[0, 3]] })
+      expect(unpaid).toEqual([{ policy: 'credits', identifier: 'alice', leaseId: lease.id, amount: 3 }])
+    })
   })
 }
