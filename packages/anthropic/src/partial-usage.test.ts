@@ -1,6 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk'
-import { createTokenQuota, type WarningEvent } from '@tokenquota/core'
-import { anthropicBaseURL, anthropicMessage, anthropicStreamEvents, createProviderServer, json, sse } from '@tokenquota/test-support'
+import { anthropicBaseURL, anthropicMessage, anthropicStreamEvents, createProviderServer, dailyQuota, json, sse } from '@tokenquota/test-support'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { anthropicEstimator } from './prompt.js'
 import { withTokenQuota } from './with-token-quota.js'
@@ -16,11 +15,7 @@ const answer = 'Hello! How can I help you today?'
 
 // An estimate replaces a malformed usage, but never charges less than its valid counts say.
 it('charges a malformed usage at least its valid input count, with the estimate of the output received', async () => {
-  const warnings: WarningEvent[] = []
-  const quota = createTokenQuota({
-    policies: [{ name: 'user-daily', identifier: 'user', allow: 100_000, interval: 1, timeUnit: 'day' }],
-    on: { warning: (event) => warnings.push(event) },
-  })
+  const { quota, warnings } = dailyQuota()
   const client = withTokenQuota(new Anthropic({ apiKey: 'sk-ant-test', baseURL: anthropicBaseURL, maxRetries: 0 }), { quota })
   const message = anthropicMessage({ text: answer })
   server.reply('/v1/messages', json({ ...message, usage: { ...message.usage, input_tokens: 1000, output_tokens: -1 } }))
@@ -32,11 +27,7 @@ it('charges a malformed usage at least its valid input count, with the estimate 
 // message_start's output count is a placeholder (1): a final message_delta whose output count is
 // null or missing must not leave it as the charge for the whole answer.
 it('charges a stream whose final output count is null or missing the estimate of its output, not message_start’s placeholder', async () => {
-  const warnings: WarningEvent[] = []
-  const quota = createTokenQuota({
-    policies: [{ name: 'user-daily', identifier: 'user', allow: 100_000, interval: 1, timeUnit: 'day' }],
-    on: { warning: (event) => warnings.push(event) },
-  })
+  const { quota, warnings } = dailyQuota()
   const client = withTokenQuota(new Anthropic({ apiKey: 'sk-ant-test', baseURL: anthropicBaseURL, maxRetries: 0 }), { quota })
   const words = answer.split(/(?= )/)
   const events = anthropicStreamEvents({ words, usage: { input: 1000, output: 15 } })
@@ -54,7 +45,7 @@ it('charges a stream whose final output count is null or missing the estimate of
 
 // A negative cache count is malformed; it must not lower the prompt count that came beside it.
 it('charges a stream whose cache count is negative at least its input count', async () => {
-  const quota = createTokenQuota({ policies: [{ name: 'user-daily', identifier: 'user', allow: 100_000, interval: 1, timeUnit: 'day' }] })
+  const { quota } = dailyQuota()
   const client = withTokenQuota(new Anthropic({ apiKey: 'sk-ant-test', baseURL: anthropicBaseURL, maxRetries: 0 }), { quota })
   const events = anthropicStreamEvents({ words: answer.split(/(?= )/), usage: { input: 1000, output: 15, cacheRead: -900 } })
   server.reply('/v1/messages', sse(events, { done: false }))

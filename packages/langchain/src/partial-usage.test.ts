@@ -1,7 +1,7 @@
 import { HumanMessage } from '@langchain/core/messages'
 import { ChatOpenAI } from '@langchain/openai'
-import { createTokenQuota, estimateTokens, type WarningEvent } from '@tokenquota/core'
-import { baseURL, chatCompletion, createProviderServer, json } from '@tokenquota/test-support'
+import { estimateTokens } from '@tokenquota/core'
+import { baseURL, chatCompletion, createProviderServer, dailyQuota, json } from '@tokenquota/test-support'
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import { TokenQuotaCallbackHandler } from './token-quota-callback-handler.js'
 
@@ -15,11 +15,7 @@ afterAll(() => server.close())
 const answer = 'A usage report without its output count must not make the answer free. '.repeat(4)
 
 it('charges an answer whose usage has no completion_tokens the prompt count and an estimate of the text', async () => {
-  const warnings: WarningEvent[] = []
-  const quota = createTokenQuota({
-    policies: [{ name: 'user-daily', identifier: 'user', allow: 100_000, interval: 1, timeUnit: 'day' }],
-    on: { warning: (event) => warnings.push(event) },
-  })
+  const { quota, warnings } = dailyQuota()
   const handler = new TokenQuotaCallbackHandler({ quota, context: { user: 'alice' } })
   const model = new ChatOpenAI({ model: 'gpt-4o', apiKey: 'sk-test', configuration: { baseURL }, maxRetries: 0 })
   server.reply('/chat/completions', json({ ...chatCompletion({ content: answer }), usage: { prompt_tokens: 1000, total_tokens: 1000 } }))
